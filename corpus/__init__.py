@@ -1,0 +1,1 @@
+"""Sleuth corpus layer."""

@@ -1,0 +1,120 @@
+"""Turn a file on disk into cleaned page texts, whatever its format."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from corpus.clean import clean_page
+from corpus.errors import ExtractionError, UnsupportedFormat
+
+PDF_SUFFIXES = {".pdf"}
+HTML_SUFFIXES = {".htm", ".html", ".xhtml"}
+TEXT_SUFFIXES = {".txt", ".text"}
+MARKDOWN_SUFFIXES = {".md", ".markdown"}
+SUPPORTED_SUFFIXES = PDF_SUFFIXES | HTML_SUFFIXES | TEXT_SUFFIXES | MARKDOWN_SUFFIXES
+
+# A text page gets a break here when the file has no form feeds (about 3,000 words).
+TEXT_PAGE_CHARS = 18_000
+MIN_TEXT_CHARS = 20
+
+
+@dataclass(frozen=True)
+class Extracted:
+    """Cleaned page texts of one file, with the format they came from."""
+
+    pages: list[str]
+    format: str  # pdf | html | txt | md
+
+
+def detect_format(path: Path, head: bytes) -> str:
+    """Format by content first (a PDF renamed .txt is still a PDF), then by suffix."""
+    if head.startswith(b"%PDF-") or b"%PDF-" in head[:1024]:
+        return "pdf"
+    suffix = path.suffix.lower()
+    sniff = head[:2048].lstrip().lower()
+    if suffix in HTML_SUFFIXES or sniff.startswith((b"<!doctype html", b"<html", b"<?xml")):
+        return "html"
+    if suffix in MARKDOWN_SUFFIXES:
+        return "md"
+    if suffix in TEXT_SUFFIXES:
+        return "txt"
+    raise UnsupportedFormat(path, f"unsupported file type '{suffix or 'no suffix'}' (Sleuth reads PDF, HTML, TXT, MD)")
+
+
+def extract(path: Path) -> Extracted:
+    """Extract and clean the pages of `path`; raise ExtractionError with a reason a user can act on."""
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(4096)
+    except OSError as exc:
+        raise ExtractionError(path, f"cannot read file ({exc.strerror or exc})") from exc
+    if not head:
+        raise ExtractionError(path, "file is empty")
+    fmt = detect_format(path, head)
+    if fmt == "pdf":
+        pages = _pdf_pages(path)
+    elif fmt == "html":
+        from corpus.html import html_pages
+
+        pages = html_pages(_read_text(path))
+    else:
+        pages = _text_pages(_read_text(path))
+    pages = [clean_page(p) for p in pages]
+    if sum(len(p) for p in pages) < MIN_TEXT_CHARS:
+        if fmt == "pdf":
+            raise ExtractionError(
+                path, f"image-only PDF: no text layer on any of its {len(pages)} pages (run OCR, e.g. ocrmypdf, then ingest again)"
+            )
+        raise ExtractionError(path, "no text in file")
+    return Extracted(pages=pages, format=fmt)
+
+
+def _read_text(path: Path) -> str:
+    data = path.read_bytes()
+    if b"\x00" in data[:8192] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise ExtractionError(path, "looks binary (NUL bytes), not text; convert it to PDF, HTML or TXT")
+    for encoding in ("utf-8-sig", "utf-16") if data.startswith((b"\xff\xfe", b"\xfe\xff")) else ("utf-8-sig",):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            pass
+    return data.decode("cp1252", errors="replace")
+
+
+def _text_pages(text: str) -> list[str]:
+    """Form feeds are page breaks; without them, long text is cut at paragraph breaks."""
+    if "\f" in text:
+        return text.split("\f")
+    pages: list[str] = []
+    current: list[str] = []
+    size = 0
+    for para in text.split("\n\n"):
+        if current and size + len(para) > TEXT_PAGE_CHARS:
+            pages.append("\n\n".join(current))
+            current, size = [], 0
+        current.append(para)
+        size += len(para) + 2
+    pages.append("\n\n".join(current))
+    return pages
+
+
+def _pdf_pages(path: Path) -> list[str]:
+    import pymupdf
+
+    try:
+        doc = pymupdf.open(path, filetype="pdf")
+    except Exception as exc:  # pymupdf raises its own FileDataError, RuntimeError...
+        raise ExtractionError(path, f"corrupt or unreadable PDF ({exc})") from exc
+    with doc:
+        if doc.needs_pass:
+            raise ExtractionError(path, "encrypted PDF needs a password; decrypt it (e.g. qpdf --decrypt) and ingest again")
+        if doc.page_count == 0:
+            raise ExtractionError(path, "PDF has no pages")
+        pages: list[str] = []
+        for number in range(doc.page_count):
+            try:
+                pages.append(doc[number].get_text("text", sort=False))
+            except Exception as exc:
+                raise ExtractionError(path, f"corrupt PDF: page {number + 1} cannot be read ({exc})") from exc
+    return pages

@@ -1,0 +1,1 @@
+"""Sleuth retrieval layer."""
