@@ -1,5 +1,6 @@
 # The two commands the README promises: `make run` and `make test`.
 PYTHON ?= python3
+SLEUTH_CORPUS ?= ../shared/financebench/pdfs
 VENV ?= .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip

@@ -16,7 +16,11 @@ SUPPORTED_SUFFIXES = PDF_SUFFIXES | HTML_SUFFIXES | TEXT_SUFFIXES | MARKDOWN_SUF
 
 # A text page gets a break here when the file has no form feeds (about 3,000 words).
 TEXT_PAGE_CHARS = 18_000
-MIN_TEXT_CHARS = 20
+# Fewer text characters than this per page on average means a scan without a text layer.
+MIN_CHARS_PER_PAGE = 5
+# Share of control/undecodable characters above which a "text" file is really binary
+# (stray control characters, as some filings have, are cleaned away instead).
+MAX_NOISE_SHARE = 0.10
 
 
 @dataclass(frozen=True)
@@ -61,7 +65,7 @@ def extract(path: Path) -> Extracted:
     else:
         pages = _text_pages(_read_text(path))
     pages = [clean_page(p) for p in pages]
-    if sum(len(p) for p in pages) < MIN_TEXT_CHARS:
+    if sum(len(p.strip()) for p in pages) < MIN_CHARS_PER_PAGE * len(pages):
         if fmt == "pdf":
             raise ExtractionError(
                 path, f"image-only PDF: no text layer on any of its {len(pages)} pages (run OCR, e.g. ocrmypdf, then ingest again)"
@@ -72,14 +76,18 @@ def extract(path: Path) -> Extracted:
 
 def _read_text(path: Path) -> str:
     data = path.read_bytes()
-    if b"\x00" in data[:8192] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise ExtractionError(path, "looks binary (NUL bytes), not text; convert it to PDF, HTML or TXT")
-    for encoding in ("utf-8-sig", "utf-16") if data.startswith((b"\xff\xfe", b"\xfe\xff")) else ("utf-8-sig",):
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        text = data.decode("utf-16", errors="replace")
+    else:
         try:
-            return data.decode(encoding)
+            text = data.decode("utf-8-sig")
         except UnicodeDecodeError:
-            pass
-    return data.decode("cp1252", errors="replace")
+            text = data.decode("cp1252", errors="replace")
+    sample = text[:8192]
+    noise = sum(1 for ch in sample if (ch < " " and ch not in "\n\r\t\f") or ch == "\ufffd")
+    if sample and noise > MAX_NOISE_SHARE * len(sample):
+        raise ExtractionError(path, "looks binary, not text; convert it to PDF, HTML or TXT")
+    return text
 
 
 def _text_pages(text: str) -> list[str]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import bisect
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
@@ -12,7 +12,6 @@ class PagedText:
 
     lines: tuple[str, ...]
     page_starts: tuple[int, ...]  # page_starts[i] is the first line of page i + 1
-    _text: str = field(default="", repr=False, compare=False)
 
     @classmethod
     def from_pages(cls, pages: list[str]) -> PagedText:

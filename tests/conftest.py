@@ -41,3 +41,79 @@ def filing_text(financebench_dir: Path):
         return _paged(str(financebench_dir / "pdfs" / f"{doc_name}.pdf"))
 
     return load
+
+
+PG_ADMIN_URL = os.environ.get("SLEUTH_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+def _start_postgres() -> None:
+    """Start the machine's PostgreSQL cluster if it is installed but down (as CI may find it)."""
+    import shutil
+    import subprocess
+
+    if shutil.which("pg_ctlcluster") is None or not Path("/etc/postgresql").is_dir():
+        return
+    for version in sorted(os.listdir("/etc/postgresql")):
+        subprocess.run(
+            ["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "start"], capture_output=True, timeout=60, check=False
+        )
+
+
+@pytest.fixture(scope="session")
+def postgres_admin_url() -> str:
+    """URL of a reachable PostgreSQL server, started by the test run if needed; skips with the reason otherwise."""
+    import sqlalchemy
+
+    error: Exception | None = None
+    for attempt in range(2):
+        engine = sqlalchemy.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+        try:
+            with engine.connect() as conn:
+                conn.execute(sqlalchemy.text("select 1"))
+            return PG_ADMIN_URL
+        except Exception as exc:  # noqa: BLE001 - any connection failure means "try to start it, else skip"
+            error = exc
+            if attempt == 0:
+                _start_postgres()
+        finally:
+            engine.dispose()
+    pytest.skip(f"no PostgreSQL server at {PG_ADMIN_URL} and none could be started ({error}); set SLEUTH_TEST_POSTGRES_URL")
+
+
+@pytest.fixture
+def postgres_url(postgres_admin_url: str):
+    """A fresh, empty PostgreSQL database for one test, dropped afterwards."""
+    import uuid
+
+    import sqlalchemy
+    from sqlalchemy.engine import make_url
+
+    name = f"sleuth_test_{uuid.uuid4().hex[:12]}"
+    admin = sqlalchemy.create_engine(postgres_admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sqlalchemy.text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(postgres_admin_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sqlalchemy.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request, tmp_path: Path) -> str:
+    """The catalog URL for both supported backends: SQLite in tmp_path and a throwaway PostgreSQL database."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'catalog.db'}"
+    return request.getfixturevalue("postgres_url")
+
+
+@pytest.fixture
+def corpus(tmp_path: Path, database_url: str):
+    """An empty corpus (text store + migrated catalog) on each backend."""
+    from corpus.catalog import Corpus
+    from corpus.settings import CorpusSettings
+
+    opened = Corpus.open(CorpusSettings(data_dir=tmp_path / "data", database_url=database_url, ingest_workers=1))
+    yield opened
+    opened.close()

@@ -1,0 +1,133 @@
+"""The catalog: documents, sections and cross-references in SQL, next to the text store."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import Engine, delete, func, or_, select
+from sqlalchemy.orm import Session, selectinload, sessionmaker
+
+from corpus.db import make_engine, migrate, session_factory
+from corpus.errors import DocumentNotFound
+from corpus.models import CrossReference, Document, Section
+from corpus.settings import CorpusSettings
+from corpus.store import TextStore
+
+FORM_ALIASES = {
+    "10K": "10-K",
+    "10-K": "10-K",
+    "10Q": "10-Q",
+    "10-Q": "10-Q",
+    "8K": "8-K",
+    "8-K": "8-K",
+    "EARNINGS": "earnings release",
+    "EARNINGS RELEASE": "earnings release",
+    "EARNINGSRELEASE": "earnings release",
+    "ANNUAL REPORT": "annual report",
+    "ANNUALREPORT": "annual report",
+    "OTHER": "other",
+}
+
+
+def normalize_form(value: str) -> str:
+    """'10k', '10-K', 'Form 10-K' -> '10-K'; raises ValueError naming the accepted forms."""
+    key = value.strip().upper().removeprefix("FORM ").replace("_", " ").strip()
+    if key in FORM_ALIASES:
+        return FORM_ALIASES[key]
+    raise ValueError(f"unknown form type {value!r}; use one of 10-K, 10-Q, 8-K, earnings release, annual report, other")
+
+
+@dataclass
+class Corpus:
+    """The text store and the catalog of one data directory, opened together."""
+
+    settings: CorpusSettings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    store: TextStore
+
+    @classmethod
+    def open(cls, settings: CorpusSettings | None = None) -> Corpus:
+        """Open (and migrate) the catalog and the text store named by `settings`."""
+        settings = settings or CorpusSettings()
+        engine = make_engine(settings.resolved_database_url)
+        migrate(engine)
+        store = TextStore(settings.text_dir, settings.pages_dir)
+        store.clean_temp_files()
+        return cls(settings, engine, session_factory(engine), store)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def get(self, doc_id: str, *, with_sections: bool = False) -> Document:
+        with self.sessions() as session:
+            query = select(Document).where(Document.id == doc_id)
+            if with_sections:
+                query = query.options(selectinload(Document.sections), selectinload(Document.cross_references))
+            doc = session.scalars(query).one_or_none()
+            if doc is None:
+                raise DocumentNotFound(doc_id, self.suggest(doc_id))
+            return doc
+
+    def suggest(self, doc_id: str, n: int = 3) -> list[str]:
+        """Closest doc_ids to a wrong one, for error messages."""
+        with self.sessions() as session:
+            ids = session.scalars(select(Document.id)).all()
+        lowered = {i.lower(): i for i in ids}
+        return [lowered[m] for m in difflib.get_close_matches(doc_id.lower(), list(lowered), n=n, cutoff=0.5)]
+
+    def list(
+        self,
+        company: str | None = None,
+        form: str | None = None,
+        year: int | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> Sequence[Document]:
+        """Documents matching the filters, newest period first; company matches name, ticker or doc_id."""
+        query = select(Document)
+        if company:
+            pattern = f"%{company.lower()}%"
+            query = query.where(
+                or_(func.lower(Document.company).like(pattern), func.lower(Document.ticker) == company.lower(), func.lower(Document.id).like(pattern))
+            )
+        if form:
+            query = query.where(Document.form_type == normalize_form(form))
+        if year is not None:
+            query = query.where(Document.fiscal_year == year)
+        query = query.order_by(
+            Document.period_end_date.desc().nulls_last(), Document.fiscal_year.desc().nulls_last(), Document.id
+        ).offset(offset)
+        if limit is not None:
+            query = query.limit(limit)
+        with self.sessions() as session:
+            return session.scalars(query).all()
+
+    def count(self) -> int:
+        with self.sessions() as session:
+            return session.scalar(select(func.count()).select_from(Document)) or 0
+
+    def find_by_hash(self, content_hash: str) -> Document | None:
+        with self.sessions() as session:
+            return session.scalars(select(Document).where(Document.content_hash == content_hash).limit(1)).first()
+
+    def sections(self, doc_id: str) -> Sequence[Section]:
+        with self.sessions() as session:
+            return session.scalars(select(Section).where(Section.doc_id == doc_id).order_by(Section.ordinal)).all()
+
+    def remove(self, doc_id: str) -> None:
+        """Remove a document from catalog and text store; raises DocumentNotFound."""
+        with self.sessions.begin() as session:
+            if session.get(Document, doc_id) is None:
+                raise DocumentNotFound(doc_id, self.suggest(doc_id))
+            delete_document_rows(session, doc_id)
+        self.store.remove(doc_id)
+
+
+def delete_document_rows(session: Session, doc_id: str) -> None:
+    """Delete a document's rows children first (no reliance on database-side cascades)."""
+    session.execute(delete(CrossReference).where(CrossReference.doc_id == doc_id))
+    session.execute(delete(Section).where(Section.doc_id == doc_id).execution_options(synchronize_session=False))
+    session.execute(delete(Document).where(Document.id == doc_id))

@@ -1,0 +1,437 @@
+"""Ingest filings: extract, analyse (metadata, sections, cross-references), store text, write the catalog."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import multiprocessing
+import re
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from corpus.catalog import Corpus, delete_document_rows, normalize_form
+from corpus.errors import ExtractionError, SidecarError, UnsupportedFormat
+from corpus.extract import SUPPORTED_SUFFIXES, extract
+from corpus.metadata import DocMetadata, detect_metadata
+from corpus.models import CrossReference, Document, Section
+from corpus.sections import Section as SectionSpan
+from corpus.sections import detect_sections, iter_sections
+from corpus.store import is_valid_doc_id
+from corpus.text import PagedText
+from corpus.xrefs import CrossRef, find_cross_references
+
+# Bump when extraction or analysis changes, so re-ingesting redoes documents made by older code.
+PIPELINE_VERSION = "1"
+CHARS_PER_TOKEN = 4  # documented approximation until a model tokenizer is configured
+
+
+class MetadataOverride(BaseModel):
+    """Metadata given by a `<file>.json` sidecar or CLI flags; wins over what is detected."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    doc_id: str | None = Field(None, description="Catalog id; default: the file name without suffix.")
+    company: str | None = None
+    ticker: str | None = None
+    cik: str | None = None
+    form_type: str | None = None
+    fiscal_year: int | None = Field(None, ge=1900, le=2100)
+    fiscal_period: str | None = None
+    period_end_date: date | None = None
+    filing_date: date | None = None
+
+    @field_validator("form_type")
+    @classmethod
+    def _form(cls, value: str | None) -> str | None:
+        return normalize_form(value) if value else value
+
+    @field_validator("fiscal_period")
+    @classmethod
+    def _period(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        value = value.strip().upper()
+        if value not in {"FY", "Q1", "Q2", "Q3", "Q4"}:
+            raise ValueError("fiscal_period must be FY, Q1, Q2, Q3 or Q4")
+        return value
+
+    @field_validator("doc_id")
+    @classmethod
+    def _doc_id(cls, value: str | None) -> str | None:
+        if value is not None and not is_valid_doc_id(value):
+            raise ValueError("doc_id may use letters, digits, '_', '.', '-' (max 200 characters)")
+        return value
+
+    def merged(self, other: MetadataOverride) -> MetadataOverride:
+        """This override with `other`'s set fields on top."""
+        return self.model_copy(update=other.model_dump(exclude_none=True))
+
+
+@dataclass
+class IngestResult:
+    """What happened to one file."""
+
+    path: str
+    status: str  # added | updated | unchanged | duplicate | skipped | failed
+    doc_id: str | None = None
+    reason: str | None = None
+    pages: int = 0
+    seconds: float = 0.0
+
+
+@dataclass
+class IngestReport:
+    results: list[IngestResult] = field(default_factory=list)
+    seconds: float = 0.0
+    interrupted: bool = False
+
+    @property
+    def counts(self) -> Counter[str]:
+        return Counter(r.status for r in self.results)
+
+    @property
+    def pages(self) -> int:
+        return sum(r.pages for r in self.results if r.status in {"added", "updated"})
+
+    @property
+    def ok(self) -> bool:
+        return not self.interrupted and self.counts["failed"] == 0
+
+    def summary(self) -> str:
+        c = self.counts
+        parts = [f"{c[s]} {s}" for s in ("added", "updated", "unchanged", "duplicate", "skipped", "failed") if c[s]]
+        rate = f", {self.pages / self.seconds:,.0f} pages/s" if self.pages and self.seconds else ""
+        return (
+            f"{len(self.results)} files: {', '.join(parts) or 'nothing to do'}; "
+            f"{self.pages:,} pages stored in {self.seconds:.1f} s{rate}"
+        )
+
+
+@dataclass
+class Analysis:
+    """Everything ingest learns about one file, computed in a worker process."""
+
+    text: PagedText
+    format: str
+    metadata: DocMetadata
+    sections: list[SectionSpan]
+    xrefs: list[CrossRef]
+    seconds: float
+
+
+@dataclass
+class _Job:
+    path: Path
+    doc_id: str
+    content_hash: str
+    ingest_key: str
+    override: MetadataOverride
+    existing: bool
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def default_doc_id(path: Path) -> str:
+    """File name without suffix, characters outside [A-Za-z0-9_.-] replaced by '_'."""
+    slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", path.stem).strip("._-") or "document"
+    return slug[:200]
+
+
+def sidecar_path(path: Path) -> Path | None:
+    for candidate in (path.with_name(path.name + ".json"), path.with_suffix(".json")):
+        if candidate != path and candidate.is_file():
+            return candidate
+    return None
+
+
+def load_sidecar(path: Path) -> MetadataOverride:
+    """Read `<file>.json` (or `<stem>.json`); raise SidecarError with the reason."""
+    side = sidecar_path(path)
+    if side is None:
+        return MetadataOverride()
+    try:
+        data = json.loads(side.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise SidecarError(side, f"unreadable metadata sidecar {side.name} ({exc})") from exc
+    if not isinstance(data, dict):
+        raise SidecarError(side, f"metadata sidecar {side.name} must hold a JSON object")
+    try:
+        return MetadataOverride.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'value'}: {e['msg']}" for e in exc.errors())
+        raise SidecarError(side, f"bad metadata sidecar {side.name} ({problems})") from exc
+
+
+def collect_files(paths: Iterable[Path]) -> tuple[list[Path], list[IngestResult]]:
+    """Files to ingest under `paths` (folders recursively), and results for what is skipped or missing."""
+    files: list[Path] = []
+    results: list[IngestResult] = []
+    for root in paths:
+        if not root.exists():
+            results.append(IngestResult(str(root), "failed", reason="no such file or folder"))
+            continue
+        if root.is_dir():  # hidden files and folders (.git, temp files) are not filings
+            candidates = sorted(
+                p for p in root.rglob("*") if p.is_file() and not any(part.startswith(".") for part in p.relative_to(root).parts)
+            )
+        else:
+            candidates = [root]
+        names = {p.name for p in candidates}
+        for path in candidates:
+            suffix = path.suffix.lower()
+            if suffix == ".json" and (path.name[:-5] in names or any(path.stem + s in names for s in SUPPORTED_SUFFIXES)):
+                continue  # a metadata sidecar, read with its document
+            if suffix in SUPPORTED_SUFFIXES or root == path:
+                files.append(path)
+            else:
+                results.append(IngestResult(str(path), "skipped", reason=f"unsupported file type '{suffix or 'no suffix'}'"))
+    return files, results
+
+
+def analyze(path: Path, override: MetadataOverride) -> Analysis:
+    """Extract and analyse one file (runs in a worker process)."""
+    start = time.perf_counter()
+    extracted = extract(path)
+    text = PagedText.from_pages(extracted.pages)
+    metadata = detect_metadata(text, path.name)
+    for name, value in override.model_dump(exclude_none=True, exclude={"doc_id"}).items():
+        setattr(metadata, name, value)
+        metadata.sources[name] = "override"
+    sections = detect_sections(text, metadata.form_type)
+    xrefs = find_cross_references(text, sections, metadata.form_type)
+    return Analysis(text, extracted.format, metadata, sections, xrefs, time.perf_counter() - start)
+
+
+def _analyze_job(job: _Job) -> Analysis | IngestResult:
+    try:
+        return analyze(job.path, job.override)
+    except ExtractionError as exc:
+        status = "skipped" if isinstance(exc, UnsupportedFormat) else "failed"
+        return IngestResult(str(job.path), status, job.doc_id, exc.reason)
+    except Exception as exc:  # a bug in analysis must not stop the batch; it is reported per file
+        return IngestResult(str(job.path), "failed", job.doc_id, f"unexpected error, please report: {type(exc).__name__}: {exc}")
+
+
+def ingest_paths(
+    corpus: Corpus,
+    paths: Iterable[Path],
+    override: MetadataOverride | None = None,
+    *,
+    workers: int | None = None,
+    progress: bool = False,
+    on_result: Callable[[IngestResult], None] | None = None,
+) -> IngestReport:
+    """Ingest files and folders; each document is committed on its own, so an interrupted batch keeps what finished."""
+    started = time.perf_counter()
+    override = override or MetadataOverride()
+    files, early = collect_files(list(paths))
+    if override.doc_id and len(files) > 1:
+        raise ValueError("a doc_id override names one document; pass a single file with it")
+    report = IngestReport()
+
+    def record(result: IngestResult) -> None:
+        report.results.append(result)
+        if on_result:
+            on_result(result)
+
+    for result in early:
+        record(result)
+    jobs = _plan(corpus, files, override, record)
+    bar = _progress_bar(len(jobs), progress)
+    try:
+        for job, outcome in _run_jobs(jobs, workers or corpus.settings.workers):
+            result = outcome if isinstance(outcome, IngestResult) else _save(corpus, job, outcome)
+            record(result)
+            if bar is not None:
+                bar.update(1)
+                bar.set_postfix_str(f"{report.pages:,} pages")
+                if result.status == "failed":
+                    bar.write(f"failed: {result.path}: {result.reason}")
+    except KeyboardInterrupt:
+        report.interrupted = True
+    finally:
+        if bar is not None:
+            bar.close()
+        report.seconds = time.perf_counter() - started
+    return report
+
+
+def _plan(corpus: Corpus, files: list[Path], override: MetadataOverride, record: Callable[[IngestResult], None]) -> list[_Job]:
+    """Decide per file: unchanged, duplicate, bad sidecar, or a job to run."""
+    jobs: list[_Job] = []
+    claimed: dict[str, str] = {}
+    batch_hashes: dict[str, str] = {}
+    for path in files:
+        try:
+            file_override = load_sidecar(path).merged(override)
+            content_hash = file_sha256(path)
+        except SidecarError as exc:
+            record(IngestResult(str(path), "failed", reason=exc.reason))
+            continue
+        except OSError as exc:
+            record(IngestResult(str(path), "failed", reason=f"cannot read file ({exc.strerror or exc})"))
+            continue
+        doc_id = file_override.doc_id or default_doc_id(path)
+        if doc_id in claimed:
+            record(IngestResult(str(path), "failed", doc_id, f"doc_id '{doc_id}' is also used by {claimed[doc_id]} in this batch; give one a sidecar with another doc_id"))
+            continue
+        claimed[doc_id] = str(path)
+        key_material = json.dumps([content_hash, file_override.model_dump(mode="json"), PIPELINE_VERSION])
+        ingest_key = hashlib.sha256(key_material.encode()).hexdigest()
+        existing = _existing(corpus, doc_id)
+        if existing is not None and existing.ingest_key == ingest_key and corpus.store.stored_hash(doc_id) == content_hash:
+            record(IngestResult(str(path), "unchanged", doc_id, pages=0))
+            continue
+        twin = corpus.find_by_hash(content_hash)
+        if twin is not None and twin.id != doc_id:
+            record(IngestResult(str(path), "duplicate", doc_id, f"same content as document '{twin.id}' ({twin.file_name})"))
+            continue
+        if content_hash in batch_hashes:
+            record(IngestResult(str(path), "duplicate", doc_id, f"same content as document '{batch_hashes[content_hash]}' in this batch"))
+            continue
+        batch_hashes[content_hash] = doc_id
+        jobs.append(_Job(path, doc_id, content_hash, ingest_key, file_override, existing is not None))
+    return jobs
+
+
+def _existing(corpus: Corpus, doc_id: str) -> Document | None:
+    with corpus.sessions() as session:
+        return session.get(Document, doc_id)
+
+
+def _run_jobs(jobs: list[_Job], workers: int) -> Iterable[tuple[_Job, Analysis | IngestResult]]:
+    """Analyse jobs in worker processes (inline for one job or one worker), yielding as they finish."""
+    if workers <= 1 or len(jobs) <= 1:
+        for job in jobs:
+            yield job, _analyze_job(job)
+        return
+    # spawn, not fork: the parent holds database connections and threads that must not be copied.
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=context) as pool:
+        futures: dict[Future, _Job] = {pool.submit(_analyze_job, job): job for job in jobs}
+        try:
+            for future in as_completed(futures):
+                yield futures[future], future.result()
+        except BaseException:
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+
+
+def _save(corpus: Corpus, job: _Job, analysis: Analysis) -> IngestResult:
+    """Replace the document in catalog and store as one unit: all of the new version, or none of it."""
+    try:
+        with corpus.sessions.begin() as session:
+            if job.existing:
+                delete_document_rows(session, job.doc_id)
+                session.flush()
+            session.add(_document_row(job, analysis))
+            _add_sections(session, job.doc_id, analysis)
+            session.flush()
+            corpus.store.write(job.doc_id, analysis.text, job.content_hash)
+    except BaseException:
+        # The catalog rolled back; make sure no half-replaced text survives beside it.
+        if corpus.store.stored_hash(job.doc_id) != job.content_hash or not job.existing:
+            _forget(corpus, job.doc_id)
+        raise
+    status = "updated" if job.existing else "added"
+    return IngestResult(str(job.path), status, job.doc_id, pages=analysis.text.page_count, seconds=analysis.seconds)
+
+
+def _forget(corpus: Corpus, doc_id: str) -> None:
+    with corpus.sessions.begin() as session:
+        delete_document_rows(session, doc_id)
+    corpus.store.remove(doc_id)
+
+
+def _document_row(job: _Job, analysis: Analysis) -> Document:
+    meta = analysis.metadata
+    chars = sum(len(line) + 1 for line in analysis.text.lines)
+    return Document(
+        id=job.doc_id,
+        file_name=job.path.name,
+        source_path=str(job.path.resolve()),
+        content_hash=job.content_hash,
+        ingest_key=job.ingest_key,
+        format=analysis.format,
+        company=meta.company,
+        ticker=meta.ticker,
+        cik=meta.cik,
+        form_type=meta.form_type,
+        fiscal_year=meta.fiscal_year,
+        fiscal_period=meta.fiscal_period,
+        period_end_date=meta.period_end_date,
+        filing_date=meta.filing_date,
+        page_count=analysis.text.page_count,
+        line_count=analysis.text.line_count,
+        char_count=chars,
+        token_estimate=chars // CHARS_PER_TOKEN,
+        metadata_sources=dict(meta.sources),
+        ingested_at=datetime.now(UTC),
+    )
+
+
+def _add_sections(session, doc_id: str, analysis: Analysis) -> None:  # noqa: ANN001
+    rows: dict[int, Section] = {}
+    by_key: dict[str, Section] = {}
+    spans: list[tuple[int, int, int, Section]] = []
+    for ordinal, (span, parent, depth) in enumerate(iter_sections(analysis.sections)):
+        if span.key in by_key:  # keys are unique per document; a detector repeat is merged, not fatal
+            rows[id(span)] = by_key[span.key]
+            continue
+        parent_row = rows[id(parent)] if parent is not None else None
+        label = f"{span.key} {span.title}".strip() if span.title and span.kind == "note" else span.key
+        row = Section(
+            doc_id=doc_id,
+            parent=parent_row,
+            ordinal=ordinal,
+            depth=depth,
+            kind=span.kind,
+            key=span.key,
+            number=span.number,
+            title=span.title,
+            path=f"{parent_row.path} > {label}" if parent_row is not None else label,
+            start_page=span.start_page,
+            end_page=span.end_page,
+            start_line=span.start_line,
+            end_line=span.end_line,
+        )
+        rows[id(span)] = row
+        by_key[span.key] = row
+        spans.append((span.start_line, span.end_line, depth, row))
+        session.add(row)
+    for ref in analysis.xrefs:
+        containing = [s for s in spans if s[0] <= ref.line <= s[1]]
+        source = max(containing, key=lambda s: s[2])[3] if containing else None
+        session.add(
+            CrossReference(
+                doc_id=doc_id,
+                line=ref.line,
+                page=ref.page,
+                text=ref.text,
+                target_kind=ref.target_kind,
+                target_key=ref.target_key,
+                source_section=source,
+                target_section=by_key.get(ref.target_key),
+            )
+        )
+
+
+def _progress_bar(total: int, enabled: bool):  # noqa: ANN202
+    if not enabled or total == 0:
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="file", desc="ingest", dynamic_ncols=True)

@@ -1,0 +1,85 @@
+"""Catalog tables: documents, their sections and cross-references. Owns the one declarative Base."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import JSON, Date, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class Base(DeclarativeBase):
+    """The declarative base every Sleuth table uses (later layers add their tables to it)."""
+
+
+class Document(Base):
+    __tablename__ = "documents"
+
+    id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    file_name: Mapped[str] = mapped_column(String(400))
+    source_path: Mapped[str] = mapped_column(Text)
+    content_hash: Mapped[str] = mapped_column(String(64), index=True)  # sha256 of the file's bytes
+    ingest_key: Mapped[str] = mapped_column(String(64))  # content + metadata overrides + pipeline version
+    format: Mapped[str] = mapped_column(String(8))
+    company: Mapped[str | None] = mapped_column(String(200), index=True)
+    ticker: Mapped[str | None] = mapped_column(String(16))
+    cik: Mapped[str | None] = mapped_column(String(16))
+    form_type: Mapped[str | None] = mapped_column(String(32), index=True)
+    fiscal_year: Mapped[int | None] = mapped_column(Integer, index=True)
+    fiscal_period: Mapped[str | None] = mapped_column(String(8))
+    period_end_date: Mapped[date | None] = mapped_column(Date)
+    filing_date: Mapped[date | None] = mapped_column(Date)
+    page_count: Mapped[int] = mapped_column(Integer)
+    line_count: Mapped[int] = mapped_column(Integer)
+    char_count: Mapped[int] = mapped_column(Integer)
+    token_estimate: Mapped[int] = mapped_column(Integer)
+    metadata_sources: Mapped[dict] = mapped_column(JSON, default=dict)
+    ingested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    sections: Mapped[list[Section]] = relationship(
+        back_populates="document", cascade="all, delete-orphan", order_by="Section.ordinal", passive_deletes=True
+    )
+    cross_references: Mapped[list[CrossReference]] = relationship(
+        back_populates="document", cascade="all, delete-orphan", order_by="CrossReference.line", passive_deletes=True
+    )
+
+
+class Section(Base):
+    __tablename__ = "sections"
+    __table_args__ = (UniqueConstraint("doc_id", "key", name="uq_sections_doc_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    doc_id: Mapped[str] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"), index=True)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("sections.id", ondelete="CASCADE"))
+    ordinal: Mapped[int] = mapped_column(Integer)  # pre-order position in the document's tree
+    depth: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(16))  # item | statement | note
+    key: Mapped[str] = mapped_column(String(64))  # "Item 7", "Part II Item 1A", "Note 12", "Cash Flows"
+    number: Mapped[str | None] = mapped_column(String(16))
+    title: Mapped[str] = mapped_column(Text)
+    path: Mapped[str] = mapped_column(Text)  # "Item 8 > Note 12 Leases"
+    start_page: Mapped[int] = mapped_column(Integer)
+    end_page: Mapped[int] = mapped_column(Integer)
+    start_line: Mapped[int] = mapped_column(Integer)
+    end_line: Mapped[int] = mapped_column(Integer)
+
+    document: Mapped[Document] = relationship(back_populates="sections")
+    parent: Mapped[Section | None] = relationship(remote_side=[id])
+
+
+class CrossReference(Base):
+    __tablename__ = "cross_references"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    doc_id: Mapped[str] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"), index=True)
+    line: Mapped[int] = mapped_column(Integer)
+    page: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text)  # the phrase as found: "See Note 12"
+    target_kind: Mapped[str] = mapped_column(String(16))
+    target_key: Mapped[str] = mapped_column(String(64))
+    source_section_id: Mapped[int | None] = mapped_column(ForeignKey("sections.id", ondelete="SET NULL"))
+    target_section_id: Mapped[int | None] = mapped_column(ForeignKey("sections.id", ondelete="SET NULL"))
+
+    document: Mapped[Document] = relationship(back_populates="cross_references")
+    source_section: Mapped[Section | None] = relationship(foreign_keys=[source_section_id])
+    target_section: Mapped[Section | None] = relationship(foreign_keys=[target_section_id])

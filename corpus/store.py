@@ -1,0 +1,116 @@
+"""The text store: one ripgrep-searchable UTF-8 file per document plus its line -> page map."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from pathlib import Path
+
+from corpus.errors import CorpusError, DocumentNotFound
+from corpus.text import PagedText
+
+_DOC_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,199}$")
+_TMP_MARK = ".tmp-"
+
+
+class StoreInconsistent(CorpusError):
+    """Text and page map of a document disagree (an interrupted write); re-ingesting repairs it."""
+
+    def __init__(self, doc_id: str) -> None:
+        super().__init__(f"stored text of '{doc_id}' does not match its page map; run `sleuth ingest` on its file again")
+
+
+def is_valid_doc_id(doc_id: str) -> bool:
+    return bool(_DOC_ID.match(doc_id)) and ".." not in doc_id
+
+
+class TextStore:
+    """`<root>/text/<doc_id>.txt` holds the lines; `<root>/pages/<doc_id>.json` the page starts and hashes."""
+
+    def __init__(self, text_dir: Path, pages_dir: Path) -> None:
+        self.text_dir = text_dir
+        self.pages_dir = pages_dir
+
+    def text_path(self, doc_id: str) -> Path:
+        self._check(doc_id)
+        return self.text_dir / f"{doc_id}.txt"
+
+    def map_path(self, doc_id: str) -> Path:
+        self._check(doc_id)
+        return self.pages_dir / f"{doc_id}.json"
+
+    def write(self, doc_id: str, text: PagedText, content_hash: str) -> None:
+        """Write both files atomically (temp file, fsync, rename); the map names the text's hash."""
+        body = text.text.encode("utf-8")
+        page_map = {
+            "doc_id": doc_id,
+            "content_hash": content_hash,
+            "text_sha256": hashlib.sha256(body).hexdigest(),
+            "line_count": text.line_count,
+            "page_starts": list(text.page_starts),
+        }
+        self.text_dir.mkdir(parents=True, exist_ok=True)
+        self.pages_dir.mkdir(parents=True, exist_ok=True)
+        _atomic_write(self.text_path(doc_id), body)
+        _atomic_write(self.map_path(doc_id), json.dumps(page_map, separators=(",", ":")).encode())
+
+    def read(self, doc_id: str) -> PagedText:
+        try:
+            page_map = json.loads(self.map_path(doc_id).read_text())
+            body = self.text_path(doc_id).read_text(encoding="utf-8")
+        except FileNotFoundError as exc:
+            raise DocumentNotFound(doc_id) from exc
+        lines = tuple(body[:-1].split("\n")) if body else ()
+        if len(lines) != page_map.get("line_count"):
+            raise StoreInconsistent(doc_id)
+        return PagedText(lines, tuple(page_map["page_starts"]))
+
+    def stored_hash(self, doc_id: str) -> str | None:
+        """Content hash the stored text came from, or None if the document is missing or damaged."""
+        try:
+            page_map = json.loads(self.map_path(doc_id).read_text())
+            body = self.text_path(doc_id).read_bytes()
+        except (OSError, ValueError):
+            return None
+        if hashlib.sha256(body).hexdigest() != page_map.get("text_sha256"):
+            return None
+        return page_map.get("content_hash")
+
+    def remove(self, doc_id: str) -> None:
+        for path in (self.text_path(doc_id), self.map_path(doc_id)):
+            path.unlink(missing_ok=True)
+
+    def doc_ids(self) -> set[str]:
+        if not self.text_dir.is_dir():
+            return set()
+        return {p.stem for p in self.text_dir.glob("*.txt")}
+
+    def clean_temp_files(self) -> int:
+        """Remove temp files an interrupted write left behind; returns how many."""
+        removed = 0
+        for folder in (self.text_dir, self.pages_dir):
+            if folder.is_dir():
+                for path in folder.glob(f".*{_TMP_MARK}*"):
+                    path.unlink(missing_ok=True)
+                    removed += 1
+        return removed
+
+    @staticmethod
+    def _check(doc_id: str) -> None:
+        if not is_valid_doc_id(doc_id):
+            raise ValueError(f"invalid doc_id {doc_id!r}: use letters, digits, '_', '.', '-' (max 200)")
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    # Hidden temp name: ripgrep skips dot files, so a half-written file is never searched.
+    tmp = path.with_name(f".{path.name}{_TMP_MARK}{os.getpid()}")
+    try:
+        with tmp.open("wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
