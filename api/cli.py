@@ -58,8 +58,10 @@ def ingest(
     finally:
         corpus.close()
     for result in report.results:
-        if result.status in {"failed", "skipped", "duplicate"}:
+        if result.status in {"failed", "skipped"}:
             typer.echo(f"{result.status}: {result.path}: {result.reason}", err=True)
+        elif result.reason:
+            typer.echo(f"note: {result.path}: {result.reason}", err=True)
     if report.interrupted:
         typer.echo(f"interrupted: {report.summary()}; finished documents are kept, run the same command to continue", err=True)
         raise typer.Exit(130)

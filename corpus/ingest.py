@@ -10,6 +10,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -79,9 +80,9 @@ class IngestResult:
     """What happened to one file."""
 
     path: str
-    status: str  # added | updated | unchanged | duplicate | skipped | failed
+    status: str  # added | updated | unchanged | skipped | failed
     doc_id: str | None = None
-    reason: str | None = None
+    reason: str | None = None  # why it failed or was skipped; a note for added/updated ones
     pages: int = 0
     seconds: float = 0.0
 
@@ -106,7 +107,7 @@ class IngestReport:
 
     def summary(self) -> str:
         c = self.counts
-        parts = [f"{c[s]} {s}" for s in ("added", "updated", "unchanged", "duplicate", "skipped", "failed") if c[s]]
+        parts = [f"{c[s]} {s}" for s in ("added", "updated", "unchanged", "skipped", "failed") if c[s]]
         rate = f", {self.pages / self.seconds:,.0f} pages/s" if self.pages and self.seconds else ""
         return (
             f"{len(self.results)} files: {', '.join(parts) or 'nothing to do'}; "
@@ -134,6 +135,7 @@ class _Job:
     ingest_key: str
     override: MetadataOverride
     existing: bool
+    note: str | None = None
 
 
 def file_sha256(path: Path) -> str:
@@ -270,7 +272,7 @@ def ingest_paths(
 
 
 def _plan(corpus: Corpus, files: list[Path], override: MetadataOverride, record: Callable[[IngestResult], None]) -> list[_Job]:
-    """Decide per file: unchanged, duplicate, bad sidecar, or a job to run."""
+    """Decide per file: unchanged, bad sidecar, or a job to run."""
     jobs: list[_Job] = []
     claimed: dict[str, str] = {}
     batch_hashes: dict[str, str] = {}
@@ -295,15 +297,13 @@ def _plan(corpus: Corpus, files: list[Path], override: MetadataOverride, record:
         if existing is not None and existing.ingest_key == ingest_key and corpus.store.stored_hash(doc_id) == content_hash:
             record(IngestResult(str(path), "unchanged", doc_id, pages=0))
             continue
+        # The same bytes under another name stay a document of their own (users and question sets
+        # address filings by name), but the twin is named so the overlap is visible.
         twin = corpus.find_by_hash(content_hash)
-        if twin is not None and twin.id != doc_id:
-            record(IngestResult(str(path), "duplicate", doc_id, f"same content as document '{twin.id}' ({twin.file_name})"))
-            continue
-        if content_hash in batch_hashes:
-            record(IngestResult(str(path), "duplicate", doc_id, f"same content as document '{batch_hashes[content_hash]}' in this batch"))
-            continue
-        batch_hashes[content_hash] = doc_id
-        jobs.append(_Job(path, doc_id, content_hash, ingest_key, file_override, existing is not None))
+        twin_id = twin.id if twin is not None and twin.id != doc_id else batch_hashes.get(content_hash)
+        batch_hashes.setdefault(content_hash, doc_id)
+        note = f"same content as document '{twin_id}'" if twin_id else None
+        jobs.append(_Job(path, doc_id, content_hash, ingest_key, file_override, existing is not None, note))
     return jobs
 
 
@@ -324,7 +324,13 @@ def _run_jobs(jobs: list[_Job], workers: int) -> Iterable[tuple[_Job, Analysis |
         futures: dict[Future, _Job] = {pool.submit(_analyze_job, job): job for job in jobs}
         try:
             for future in as_completed(futures):
-                yield futures[future], future.result()
+                job = futures[future]
+                try:
+                    outcome = future.result()
+                except BrokenProcessPool:
+                    reason = "the extraction process died (out of memory on a huge file?); try again with --workers 1"
+                    outcome = IngestResult(str(job.path), "failed", job.doc_id, reason)
+                yield job, outcome
         except BaseException:
             pool.shutdown(wait=False, cancel_futures=True)
             raise
@@ -347,7 +353,7 @@ def _save(corpus: Corpus, job: _Job, analysis: Analysis) -> IngestResult:
             _forget(corpus, job.doc_id)
         raise
     status = "updated" if job.existing else "added"
-    return IngestResult(str(job.path), status, job.doc_id, pages=analysis.text.page_count, seconds=analysis.seconds)
+    return IngestResult(str(job.path), status, job.doc_id, job.note, analysis.text.page_count, analysis.seconds)
 
 
 def _forget(corpus: Corpus, doc_id: str) -> None:

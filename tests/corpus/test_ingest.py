@@ -121,12 +121,13 @@ def test_sidecar_and_flags_override_detected_metadata(corpus, tmp_path):
     assert statuses(ingest_paths(corpus, [pdf]))["ACME_2022_10K.pdf"] == "updated"  # metadata change re-ingests
 
 
-def test_same_content_under_another_name_is_a_duplicate(corpus, tmp_path):
-    write_pdf(tmp_path / "a.pdf", ["Revenue 100"])
-    (tmp_path / "b.pdf").write_bytes((tmp_path / "a.pdf").read_bytes())
-    report = ingest_paths(corpus, [tmp_path / "a.pdf", tmp_path / "b.pdf"])
-    assert statuses(report) == {"a.pdf": "added", "b.pdf": "duplicate"}
-    assert "'a'" in next(r.reason for r in report.results if r.status == "duplicate")
+def test_same_content_under_another_name_is_its_own_document_with_a_note(corpus, tmp_path):
+    write_pdf(tmp_path / "ULTA_2023Q1_EARNINGS.pdf", ["Net sales 2.6 billion"])
+    (tmp_path / "ULTA_2024Q1_EARNINGS.pdf").write_bytes((tmp_path / "ULTA_2023Q1_EARNINGS.pdf").read_bytes())
+    report = ingest_paths(corpus, [tmp_path / "ULTA_2023Q1_EARNINGS.pdf", tmp_path / "ULTA_2024Q1_EARNINGS.pdf"])
+    assert statuses(report) == {"ULTA_2023Q1_EARNINGS.pdf": "added", "ULTA_2024Q1_EARNINGS.pdf": "added"}
+    assert report.results[1].reason == "same content as document 'ULTA_2023Q1_EARNINGS'"
+    assert corpus.get("ULTA_2024Q1_EARNINGS").fiscal_year == 2024  # each name keeps its own metadata
 
 
 def test_failed_write_leaves_no_half_document(corpus, tmp_path, monkeypatch):
