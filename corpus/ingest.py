@@ -177,8 +177,9 @@ def load_sidecar(path: Path) -> MetadataOverride:
         raise SidecarError(side, f"bad metadata sidecar {side.name} ({problems})") from exc
 
 
-def collect_files(paths: Iterable[Path]) -> tuple[list[Path], list[IngestResult]]:
-    """Files to ingest under `paths` (folders recursively), and results for what is skipped or missing."""
+def collect_files(paths: Iterable[Path], exclude: Path | None = None) -> tuple[list[Path], list[IngestResult]]:
+    """Files to ingest under `paths` (folders recursively, `exclude` left out), and results for what is skipped or missing."""
+    exclude = exclude.resolve() if exclude is not None else None
     files: list[Path] = []
     results: list[IngestResult] = []
     for root in paths:
@@ -187,7 +188,11 @@ def collect_files(paths: Iterable[Path]) -> tuple[list[Path], list[IngestResult]
             continue
         if root.is_dir():  # hidden files and folders (.git, temp files) are not filings
             candidates = sorted(
-                p for p in root.rglob("*") if p.is_file() and not any(part.startswith(".") for part in p.relative_to(root).parts)
+                p
+                for p in root.rglob("*")
+                if p.is_file()
+                and not any(part.startswith(".") for part in p.relative_to(root).parts)
+                and not (exclude is not None and p.resolve().is_relative_to(exclude))
             )
         else:
             candidates = [root]
@@ -239,7 +244,7 @@ def ingest_paths(
     """Ingest files and folders; each document is committed on its own, so an interrupted batch keeps what finished."""
     started = time.perf_counter()
     override = override or MetadataOverride()
-    files, early = collect_files(list(paths))
+    files, early = collect_files(list(paths), exclude=corpus.settings.data_dir)  # never ingest our own store
     if override.doc_id and len(files) > 1:
         raise ValueError("a doc_id override names one document; pass a single file with it")
     report = IngestReport()
