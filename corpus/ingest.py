@@ -23,7 +23,7 @@ from corpus.extract import SUPPORTED_SUFFIXES, extract
 from corpus.metadata import DocMetadata, detect_metadata
 from corpus.models import CrossReference, Document, Section
 from corpus.sections import Section as SectionSpan
-from corpus.sections import detect_sections, iter_sections
+from corpus.sections import detect_sections, iter_sections, section_at
 from corpus.store import is_valid_doc_id
 from corpus.text import PagedText
 from corpus.xrefs import CrossRef, find_cross_references
@@ -395,9 +395,8 @@ def _document_row(job: _Job, analysis: Analysis) -> Document:
 
 
 def _add_sections(session, doc_id: str, analysis: Analysis) -> None:  # noqa: ANN001
-    rows: dict[int, Section] = {}
+    rows: dict[int, Section] = {}  # id(detected span) -> row
     by_key: dict[str, Section] = {}
-    spans: list[tuple[int, int, int, Section]] = []
     for ordinal, (span, parent, depth) in enumerate(iter_sections(analysis.sections)):
         if span.key in by_key:  # keys are unique per document; a detector repeat is merged, not fatal
             rows[id(span)] = by_key[span.key]
@@ -419,13 +418,10 @@ def _add_sections(session, doc_id: str, analysis: Analysis) -> None:  # noqa: AN
             start_line=span.start_line,
             end_line=span.end_line,
         )
-        rows[id(span)] = row
-        by_key[span.key] = row
-        spans.append((span.start_line, span.end_line, depth, row))
+        rows[id(span)] = by_key[span.key] = row
         session.add(row)
     for ref in analysis.xrefs:
-        containing = [s for s in spans if s[0] <= ref.line <= s[1]]
-        source = max(containing, key=lambda s: s[2])[3] if containing else None
+        source = section_at(analysis.sections, ref.line)
         session.add(
             CrossReference(
                 doc_id=doc_id,
@@ -434,8 +430,9 @@ def _add_sections(session, doc_id: str, analysis: Analysis) -> None:  # noqa: AN
                 text=ref.text,
                 target_kind=ref.target_kind,
                 target_key=ref.target_key,
-                source_section=source,
-                target_section=by_key.get(ref.target_key),
+                external=ref.external,
+                source_section=rows[id(source)] if source is not None else None,
+                target_section=None if ref.external else by_key.get(ref.target_key),
             )
         )
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Date, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Date, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -77,6 +77,7 @@ class CrossReference(Base):
     text: Mapped[str] = mapped_column(Text)  # the phrase as found: "See Note 12"
     target_kind: Mapped[str] = mapped_column(String(16))
     target_key: Mapped[str] = mapped_column(String(64))
+    external: Mapped[bool] = mapped_column(Boolean, default=False)  # points into another filing ("Note 5 of the 2021 Form 10-K")
     source_section_id: Mapped[int | None] = mapped_column(ForeignKey("sections.id", ondelete="SET NULL"))
     target_section_id: Mapped[int | None] = mapped_column(ForeignKey("sections.id", ondelete="SET NULL"))
 

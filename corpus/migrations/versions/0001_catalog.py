@@ -76,6 +76,7 @@ def upgrade() -> None:
     sa.Column('text', sa.Text(), nullable=False),
     sa.Column('target_kind', sa.String(length=16), nullable=False),
     sa.Column('target_key', sa.String(length=64), nullable=False),
+    sa.Column('external', sa.Boolean(), nullable=False),
     sa.Column('source_section_id', sa.Integer(), nullable=True),
     sa.Column('target_section_id', sa.Integer(), nullable=True),
     sa.ForeignKeyConstraint(['doc_id'], ['documents.id'], ondelete='CASCADE'),
