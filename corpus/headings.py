@@ -132,8 +132,14 @@ def container_end(items: list[Section], line: int, default: int) -> int:
     return default
 
 
+# PDF text layers sometimes split the last glyph off a word ("Busines s", "Registrant’ s"); in a
+# heading a lone lowercase letter after a lowercase word or an apostrophe is such a fragment,
+# except the words "a" and "i" unless they end the title ("Selected Financial Dat a").
+_SPLIT_GLYPH_RE = re.compile(r"(?<=[a-z’'])\s(?=[b-hj-z]\b|[ai]$)")
+
+
 def clean_title(title: str) -> str:
-    return title.strip().strip(".:;\u2013\u2014- ").strip()
+    return _SPLIT_GLYPH_RE.sub("", title.strip().strip(".:;\u2013\u2014- ").strip())
 
 
 def title_after(doc: DocView, line: int, rest: str) -> tuple[str, int]:

@@ -429,3 +429,13 @@ def test_real_filing_structure_is_consistent(filing_text, doc):
             assert parent.start_line <= s.start_line and s.end_line <= parent.end_line
         for a, b in zip(s.children, s.children[1:]):
             assert a.end_line < b.start_line
+
+
+def test_titles_rejoin_glyphs_split_off_by_the_pdf_text_layer():
+    from corpus.headings import clean_title
+
+    assert clean_title("Busines s") == "Business"
+    assert clean_title("Selected Financial Dat a") == "Selected Financial Data"
+    assert clean_title("Market for Registrant’ s Common Equity") == "Market for Registrant’s Common Equity"
+    assert clean_title("Description of a Plan") == "Description of a Plan"
+    assert clean_title("Class B Shares") == "Class B Shares"
