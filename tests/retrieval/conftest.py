@@ -1,0 +1,87 @@
+"""Fixtures for retrieval tests: a small ingested corpus and a deterministic fake embedder."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+import numpy as np
+import pytest
+
+from corpus.catalog import Corpus
+from corpus.ingest import ingest_paths
+from corpus.settings import CorpusSettings
+from retrieval.settings import RetrievalSettings
+
+
+def word_count(lines: list[str]) -> list[int]:
+    """A stand-in tokenizer: one token per whitespace-separated word."""
+    return [len(line.split()) for line in lines]
+
+
+class FakeEmbedder:
+    """Bag-of-words hashing vectors: texts sharing words are close. Deterministic, no torch."""
+
+    name = "fake"
+    dim = 64
+    max_tokens = 256
+
+    def __init__(self) -> None:
+        self.encoded = 0
+
+    def _vector(self, text: str) -> np.ndarray:
+        v = np.zeros(self.dim, dtype=np.float32)
+        for word in re.findall(r"[a-z]+", text.lower()):
+            v[int(hashlib.md5(word.encode()).hexdigest(), 16) % self.dim] += 1.0
+        norm = np.linalg.norm(v)
+        return v / norm if norm else v
+
+    def encode(self, texts: list[str], progress: bool = False) -> np.ndarray:
+        self.encoded += len(texts)
+        return np.stack([self._vector(t) for t in texts]) if texts else np.zeros((0, self.dim), dtype=np.float32)
+
+    def encode_query(self, text: str) -> np.ndarray:
+        return self._vector(text)
+
+    def count_tokens(self, texts: list[str]) -> list[int]:
+        return word_count(texts)
+
+
+FILINGS = {
+    "ACME_2021_10K": ("ACME WIDGETS, INC.", 2021, "Capital expenditures were $410 million. Revenue was $1,200 million."),
+    "ACME_2022_10K": ("ACME WIDGETS, INC.", 2022, "Capital expenditures were $577 million. Revenue was $1,577 million."),
+    "GLOBEX_2022_10K": ("GLOBEX CORPORATION", 2022, "Capital expenditures were $90 million. Our strategy is expansion in Asia."),
+}
+
+
+def ten_k(company: str, year: int, body: str) -> list[str]:
+    return [
+        f"FORM 10-K\nANNUAL REPORT PURSUANT TO SECTION 13\nFor the fiscal year ended December 31, {year}\n{company}\n"
+        "(Exact name of registrant as specified in its charter)",
+        "PART I\nItem 1. Business\nWe make widgets and sell them worldwide through distributors.",
+        "Item 1A. Risk Factors\nSupply chain disruption could hurt margins. Competition is intense.",
+        f"PART II\nItem 7. Management's Discussion and Analysis\n{body}\nLiquidity is strong.",
+        "Item 8. Financial Statements and Supplementary Data\nCONSOLIDATED BALANCE SHEETS\n(in millions)\n"
+        f"{year}\n{year - 1}\nCash and cash equivalents\n$\n2,853\n$\n3,053\nTotal assets\n36,500\n37,987",
+        "NOTES TO CONSOLIDATED FINANCIAL STATEMENTS\nNote 1. Significant Accounting Policies\nWe follow GAAP.\n"
+        "Note 2. Leases\nOperating lease cost was $120 million. See Note 1.",
+    ]
+
+
+@pytest.fixture
+def small_corpus(tmp_path):
+    from tests.corpus.samples import write_pdf
+
+    folder = tmp_path / "filings"
+    folder.mkdir()
+    for doc_id, (company, year, body) in FILINGS.items():
+        write_pdf(folder / f"{doc_id}.pdf", ten_k(company, year, body))
+    corpus = Corpus.open(CorpusSettings(data_dir=tmp_path / "data", ingest_workers=1))
+    assert ingest_paths(corpus, [folder]).ok
+    yield corpus
+    corpus.close()
+
+
+@pytest.fixture
+def retrieval_settings(tmp_path) -> RetrievalSettings:
+    return RetrievalSettings(index_dir=tmp_path / "index", chunk_tokens=64, chunk_overlap=8, embedding_model="fake")
