@@ -23,7 +23,8 @@ _YEAR = re.compile(r"\b(?:fy|fiscal(?:\s+year)?\s*)?['’]?((?:19|20)\d{2})\b|\b
 _QUARTER = re.compile(r"\b(?:q([1-4])|([1-4])q|(first|second|third|fourth)\s+quarter)\b", re.I)
 _ORDINAL = {"first": 1, "second": 2, "third": 3, "fourth": 4}
 _FORMS = [
-    (re.compile(r"\b10-?k\b|\bannual report\b|\bfiscal year\b|\bfy\s?\d{2,4}\b", re.I), "10-K"),
+    # "FY2022" is no 10-K hint: annual figures are in Q4 earnings releases too.
+    (re.compile(r"\b10-?k\b|\bannual report\b", re.I), "10-K"),
     (re.compile(r"\b10-?q\b|\bquarter(?:ly)?\b|\bq[1-4]\b", re.I), "10-Q"),
     (re.compile(r"\b8-?k\b", re.I), "8-K"),
     (re.compile(r"\bearnings (?:release|call)\b|\bpress release\b", re.I), "earnings release"),
@@ -90,6 +91,8 @@ class CompanyMatcher:
                 names.add(" ".join(words))
                 if len(words) > 1 and words[0] not in _GENERIC and len(words[0]) > 2:
                     names.add(words[0])  # "Adobe Inc." is "Adobe", "Pfizer Inc." is "Pfizer"
+                if 2 <= len(words) <= 3 and all(len(w) >= 3 for w in words):
+                    names.add("".join(w[:2] for w in words))  # nicknames from word starts: American Express -> amex
             if doc.ticker:
                 names.add(doc.ticker.lower())
         self._patterns = [

@@ -1,0 +1,268 @@
+"""HybridSearcher: the one search API behind the agent's `search` tool, the RAG pipeline and the HTTP API."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from corpus.catalog import normalize_form
+from corpus.errors import CorpusError
+from corpus.settings import CorpusSettings
+from retrieval.dense import dense_search
+from retrieval.fusion import rrf
+from retrieval.hits import Hit
+from retrieval.index import HybridIndex
+from retrieval.query import CompanyMatcher, QueryIntent, company_key, understand
+from retrieval.settings import RetrievalSettings
+from retrieval.synonyms import expansion
+from retrieval.tokenize import tokenize
+
+# RRF weights (bm25, dense) per question kind, from `bench/retrieval.py --weights` on the 40 dev
+# questions: for exact-figure questions leaning BM25 (1.0/0.7, 1.0/0.5) did not beat equal weights
+# (R@10 70% either way; MRR@10 0.435 equal vs 0.419), so they stay equal. Only 3 dev questions are
+# conceptual, too few to measure; they lean dense, the usual finding for paraphrased questions.
+FUSION_WEIGHTS = {"exact": (1.0, 1.0), "conceptual": (0.6, 1.0)}
+RETRIEVERS = ("bm25", "dense")
+
+
+class SearchError(CorpusError):
+    """Bad search input (unknown filter value, empty query); the message says what would work."""
+
+
+@dataclass
+class SearchFilters:
+    """Explicit filters; each narrows the searched documents."""
+
+    company: str | None = None
+    form: str | None = None
+    year: int | None = None
+    doc_ids: list[str] | None = None
+
+
+@dataclass
+class Passage:
+    """A retrieved chunk with its citation and provenance."""
+
+    chunk_id: str
+    doc_id: str
+    company: str | None
+    form_type: str | None
+    fiscal_year: int | None
+    fiscal_period: str | None
+    section_path: str
+    start_page: int
+    end_page: int
+    start_line: int
+    end_line: int
+    text: str
+    score: float
+    ranks: dict[str, int | None] = field(default_factory=dict)  # 1-based rank per retriever, None if not retrieved
+
+    @property
+    def pages(self) -> str:
+        return str(self.start_page) if self.start_page == self.end_page else f"{self.start_page}-{self.end_page}"
+
+
+@dataclass
+class SearchResult:
+    query: str
+    passages: list[Passage]
+    intent: QueryIntent
+    searched_docs: list[str]  # documents the search was restricted to (all, when unfiltered)
+    preferred_docs: list[str]  # documents matching years/forms from the question, ranked first
+    timings_ms: dict[str, float]
+    notes: list[str] = field(default_factory=list)
+
+
+class HybridSearcher:
+    """BM25 + dense retrieval, weighted RRF, question-aware filters and an optional reranker over one index."""
+
+    def __init__(self, index: HybridIndex, settings: RetrievalSettings, embedder=None, reranker=None) -> None:  # noqa: ANN001
+        self.index = index
+        self.settings = settings
+        self.embedder = embedder
+        self.reranker = reranker
+        self.matcher = CompanyMatcher(index.manifest.docs.values())
+
+    @classmethod
+    def open(cls, corpus_settings: CorpusSettings | None = None, settings: RetrievalSettings | None = None) -> HybridSearcher:
+        """The searcher over the configured index, with the configured embedder and reranker (both load lazily)."""
+        from retrieval.embed import Embedder
+        from retrieval.rerank import make_reranker
+
+        corpus_settings = corpus_settings or CorpusSettings()
+        settings = settings or RetrievalSettings()
+        index = HybridIndex.open(index_dir(corpus_settings, settings), settings)
+        return cls(index, settings, Embedder.from_settings(settings), make_reranker(settings))
+
+    def search(
+        self,
+        query: str,
+        k: int = 10,
+        filters: SearchFilters | None = None,
+        *,
+        infer_filters: bool = True,
+        retrievers: tuple[str, ...] = RETRIEVERS,
+        rerank: bool | None = None,
+    ) -> SearchResult:
+        """Top-`k` passages for `query`; filters from the question narrow (company) or rank first (year, form)."""
+        if not query.strip():
+            raise SearchError("empty query; ask about a figure, line item or topic, e.g. 'FY2018 capital expenditure'")
+        if k < 1 or k > 1000:
+            raise SearchError(f"k={k} is out of range; use 1..1000")
+        unknown = set(retrievers) - set(RETRIEVERS)
+        if unknown or not retrievers:
+            raise SearchError(f"unknown retrievers {sorted(unknown)}; use some of {list(RETRIEVERS)}")
+        timings: dict[str, float] = {}
+        notes: list[str] = []
+        t0 = time.perf_counter()
+        intent = understand(query, self.matcher) if infer_filters else QueryIntent()
+        searched = self._filter_docs(filters or SearchFilters(), intent)
+        preferred = self._preferred_docs(searched, intent)
+        timings["understand"] = _ms(t0)
+
+        depth = max(k, self.settings.rerank_top_n if self._reranking(rerank) else k, 50)
+        vector = self._query_vector(query, timings, notes) if "dense" in retrievers else None
+        weights = dict(zip(RETRIEVERS, FUSION_WEIGHTS[intent.kind], strict=True))
+        searched_mask = self.index.doc_mask(searched)
+        ranks: dict[str, dict[int, int]] = {n: {} for n in retrievers}
+        if preferred:  # the question's own filings first; the company's others only fill up
+            favoured = self.index.doc_mask(preferred)
+            fused = self._fused(query, vector, depth, favoured, retrievers, weights, ranks, timings)
+            if len(fused) < depth:
+                fused += self._fused(query, vector, depth - len(fused), searched_mask & ~favoured, retrievers, weights, ranks, timings)
+        else:
+            fused = self._fused(query, vector, depth, searched_mask, retrievers, weights, ranks, timings)
+        if self._reranking(rerank) and fused:
+            t = time.perf_counter()
+            head = fused[: self.settings.rerank_top_n]
+            order = self.reranker.rerank(query, [self.index.indexed_text(h.index) for h in head])
+            fused = [Hit(head[h.index].index, h.score) for h in order] + fused[len(head) :]
+            timings["rerank"] = _ms(t)
+        timings["total"] = _ms(t0)
+        passages = [self._passage(h, {n: ranks[n].get(h.index) for n in retrievers}) for h in fused[:k]]
+        return SearchResult(query, passages, intent, searched, preferred, timings, notes)
+
+    def _fused(
+        self,
+        query: str,
+        vector: np.ndarray | None,
+        depth: int,
+        mask: np.ndarray,
+        retrievers: tuple[str, ...],
+        weights: dict[str, float],
+        ranks: dict[str, dict[int, int]],
+        timings: dict[str, float],
+    ) -> list[Hit]:
+        """Weighted RRF of the retrievers' top-`depth` lists inside `mask`; records each retriever's ranks."""
+        lists: list[list[int]] = []
+        used: list[float] = []
+        if "bm25" in retrievers:
+            t = time.perf_counter()
+            hits = self.index.bm25.search(tokenize(f"{query} {expansion(query)}"), depth, mask)
+            timings["bm25"] = timings.get("bm25", 0) + _ms(t)
+            lists.append([h.index for h in hits])
+            used.append(weights["bm25"])
+        if "dense" in retrievers and vector is not None:
+            t = time.perf_counter()
+            hits = dense_search(self.index.matrix(), vector, depth, mask & self.index.embedded_mask())
+            timings["dense"] = timings.get("dense", 0) + _ms(t)
+            lists.append([h.index for h in hits])
+            used.append(weights["dense"])
+        names = [n for n in RETRIEVERS if n in retrievers and (n != "dense" or vector is not None)]
+        for name, ranking in zip(names, lists, strict=True):
+            offset = len(ranks[name])
+            for r, index in enumerate(ranking, 1):
+                ranks[name].setdefault(index, offset + r)
+        t = time.perf_counter()
+        fused = rrf(lists, used, k=self.settings.rrf_k, limit=depth) if lists else []
+        timings["fuse"] = timings.get("fuse", 0) + _ms(t)
+        return fused
+
+    # -- filters -------------------------------------------------------------------------------
+
+    def _filter_docs(self, filters: SearchFilters, intent: QueryIntent) -> list[str]:
+        docs = self.index.manifest.docs
+        chosen = list(docs)
+        if filters.doc_ids:
+            missing = [d for d in filters.doc_ids if d not in docs]
+            if missing:
+                raise SearchError(f"unknown doc_ids {missing}; list documents with `sleuth docs`")
+            chosen = [d for d in chosen if d in set(filters.doc_ids)]
+        if filters.company:
+            wanted = filters.company.lower()
+            keys = self.matcher.find(filters.company)
+            chosen = [
+                d for d in chosen
+                if company_key(docs[d]) in keys or wanted in (docs[d].company or "").lower() or wanted == (docs[d].ticker or "").lower()
+            ]  # fmt: skip
+            if not chosen:
+                raise SearchError(f"no indexed document of company '{filters.company}'; list companies with `sleuth docs`")
+        if filters.form:
+            try:
+                form = normalize_form(filters.form)
+            except ValueError as exc:
+                raise SearchError(str(exc)) from exc
+            chosen = [d for d in chosen if docs[d].form_type == form]
+        if filters.year is not None:
+            chosen = [d for d in chosen if docs[d].fiscal_year == filters.year]
+        if not (filters.company or filters.doc_ids) and intent.companies:
+            named = [d for d in chosen if company_key(docs[d]) in intent.companies]
+            chosen = named or chosen
+        return chosen
+
+    def _preferred_docs(self, searched: list[str], intent: QueryIntent) -> list[str]:
+        """Of the searched documents, those matching the question's years (and forms, quarters) when any do."""
+        docs = self.index.manifest.docs
+        preferred = searched
+        if intent.years:
+            # A question about FY2019-FY2021 is answered from the latest of those filings.
+            latest = max(intent.years)
+            preferred = [d for d in preferred if docs[d].fiscal_year == latest] or [
+                d for d in preferred if docs[d].fiscal_year in intent.years
+            ]
+        if intent.forms and preferred:
+            preferred = [d for d in preferred if docs[d].form_type in intent.forms] or preferred
+        if intent.quarters and preferred:
+            quarters = {f"Q{q}" for q in intent.quarters}
+            preferred = [d for d in preferred if docs[d].fiscal_period in quarters] or preferred
+        return preferred if preferred != searched else []
+
+    # -- retrievers ----------------------------------------------------------------------------
+
+    def _query_vector(self, query: str, timings: dict[str, float], notes: list[str]) -> np.ndarray | None:
+        if self.embedder is None or self.index.matrix() is None:
+            notes.append("dense retrieval unavailable: no embeddings yet (run `sleuth index`); BM25 only")
+            return None
+        pending = len(self.index.pending())
+        if pending:
+            notes.append(
+                f"dense retrieval covers {len(self.index.doc_ids) - pending} of {len(self.index.doc_ids)} documents; "
+                "embeddings are still being computed"
+            )
+        t = time.perf_counter()
+        vector = self.embedder.encode_query(query)
+        timings["embed_query"] = _ms(t)
+        return vector
+
+    def _reranking(self, rerank: bool | None) -> bool:
+        return self.reranker is not None and rerank is not False
+
+    def _passage(self, hit: Hit, ranks: dict[str, int | None]) -> Passage:
+        chunk = self.index.chunks[hit.index]
+        doc = self.index.doc(chunk.doc_id)
+        return Passage(
+            chunk.chunk_id, chunk.doc_id, doc.company, doc.form_type, doc.fiscal_year, doc.fiscal_period, chunk.section_path,
+            chunk.start_page, chunk.end_page, chunk.start_line, chunk.end_line, chunk.text, hit.score, ranks,
+        )  # fmt: skip
+
+
+def index_dir(corpus_settings: CorpusSettings, settings: RetrievalSettings) -> Path:
+    return settings.index_dir or corpus_settings.data_dir / "index"
+
+
+def _ms(start: float) -> float:
+    return round((time.perf_counter() - start) * 1000, 3)

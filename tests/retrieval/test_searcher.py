@@ -1,0 +1,71 @@
+"""HybridSearcher end to end over a small ingested corpus: filters from the question, fusion, citations."""
+
+from __future__ import annotations
+
+import pytest
+
+from retrieval.index import HybridIndex
+from retrieval.searcher import HybridSearcher, SearchError, SearchFilters
+from tests.retrieval.conftest import FakeEmbedder
+
+
+@pytest.fixture
+def searcher(small_corpus, retrieval_settings):
+    embedder = FakeEmbedder()
+    index = HybridIndex.open(retrieval_settings.index_dir, retrieval_settings, create=True)
+    index.sync(small_corpus, embedder.count_tokens)
+    index.embed(embedder.encode, embedder.dim)
+    return HybridSearcher(index, retrieval_settings, embedder)
+
+
+def test_company_and_year_in_the_question_pick_the_filing(searcher):
+    result = searcher.search("What were ACME's capital expenditures in FY2022?", k=3)
+    top = result.passages[0]
+    assert top.doc_id == "ACME_2022_10K" and "$577 million" in top.text
+    assert result.intent.companies == {"acme"} and result.intent.years == {2022}
+    assert set(result.searched_docs) == {"ACME_2021_10K", "ACME_2022_10K"}  # company narrows
+    assert result.preferred_docs == ["ACME_2022_10K"]  # year ranks first
+    assert top.start_page == 4 and top.section_path.startswith("Item 7")
+    assert top.ranks["bm25"] is not None and set(result.timings_ms) >= {"bm25", "dense", "fuse", "total"}
+
+
+def test_fallback_fills_from_other_years(searcher):
+    result = searcher.search("ACME capital expenditures 2022", k=30)
+    docs = [p.doc_id for p in result.passages]
+    assert docs[0] == "ACME_2022_10K" and "ACME_2021_10K" in docs
+    assert docs.index("ACME_2021_10K") > max(i for i, d in enumerate(docs) if d == "ACME_2022_10K")
+
+
+def test_explicit_filters_and_modes(searcher):
+    result = searcher.search("capital expenditures", k=5, filters=SearchFilters(company="Globex"), retrievers=("bm25",))
+    assert {p.doc_id for p in result.passages} == {"GLOBEX_2022_10K"} and "$90 million" in result.passages[0].text
+    assert set(result.passages[0].ranks) == {"bm25"}
+    dense = searcher.search("expansion strategy Asia", k=2, retrievers=("dense",), infer_filters=False)
+    assert dense.passages[0].doc_id == "GLOBEX_2022_10K"
+    only = searcher.search("revenue", filters=SearchFilters(doc_ids=["ACME_2021_10K"], year=2021, form="10-K"))
+    assert {p.doc_id for p in only.passages} == {"ACME_2021_10K"}
+
+
+def test_bad_input_teaches_what_works(searcher):
+    with pytest.raises(SearchError, match="empty query"):
+        searcher.search("  ")
+    with pytest.raises(SearchError, match="unknown doc_ids"):
+        searcher.search("revenue", filters=SearchFilters(doc_ids=["NOPE"]))
+    with pytest.raises(SearchError, match="no indexed document of company"):
+        searcher.search("revenue", filters=SearchFilters(company="Hooli"))
+    with pytest.raises(SearchError, match="unknown form type"):
+        searcher.search("revenue", filters=SearchFilters(form="S-1"))
+    with pytest.raises(SearchError, match="k=0"):
+        searcher.search("revenue", k=0)
+
+
+def test_bm25_only_until_embeddings_exist(small_corpus, retrieval_settings):
+    embedder = FakeEmbedder()
+    index = HybridIndex.open(retrieval_settings.index_dir, retrieval_settings, create=True)
+    index.sync(small_corpus, embedder.count_tokens)
+    result = HybridSearcher(index, retrieval_settings, embedder).search("operating lease cost")
+    assert result.passages and "lease" in result.passages[0].text.lower()
+    assert any("no embeddings yet" in n for n in result.notes)
+    index.embed(embedder.encode, embedder.dim, doc_ids=["ACME_2021_10K"])
+    result = HybridSearcher(index, retrieval_settings, embedder).search("operating lease cost")
+    assert any("covers 1 of 3 documents" in n for n in result.notes)
