@@ -181,9 +181,10 @@ class HybridIndex:
         return self.doc_mask(d for d, e in self.manifest.docs.items() if e.embedded)
 
     def matrix(self) -> np.ndarray | None:
-        """Unit vectors of all chunks (zero rows for documents not embedded yet), or None if nothing is embedded."""
+        """Unit vectors (float32) of all chunks, zero rows for documents not embedded yet; None if nothing is embedded."""
         if self._matrix is None and self.manifest.dim and any(e.embedded for e in self.manifest.docs.values()):
-            matrix = np.zeros((len(self.chunks), self.manifest.dim), dtype=np.float16)
+            # float16 on disk, float32 in memory: numpy/torch CPU matmul is fast and steady only in float32.
+            matrix = np.zeros((len(self.chunks), self.manifest.dim), dtype=np.float32)
             row = 0
             for doc_id in self.doc_ids:
                 n = len(self._doc_chunks[doc_id])
