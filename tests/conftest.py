@@ -8,8 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from corpus.extract import extract
-from corpus.text import PagedText
+# Tests never download models: any hub access fails at once instead of reaching the network.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+from corpus.extract import extract  # noqa: E402
+from corpus.text import PagedText  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
