@@ -53,8 +53,8 @@ class TextStore:
         }
         self.text_dir.mkdir(parents=True, exist_ok=True)
         self.pages_dir.mkdir(parents=True, exist_ok=True)
-        _atomic_write(self.text_path(doc_id), body)
-        _atomic_write(self.map_path(doc_id), json.dumps(page_map, separators=(",", ":")).encode())
+        atomic_write(self.text_path(doc_id), body)
+        atomic_write(self.map_path(doc_id), json.dumps(page_map, separators=(",", ":")).encode())
 
     def read(self, doc_id: str) -> PagedText:
         try:
@@ -103,7 +103,9 @@ class TextStore:
             raise ValueError(f"invalid doc_id {doc_id!r}: use letters, digits, '_', '.', '-' (max 200)")
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
+def atomic_write(path: Path, data: bytes) -> None:
+    """Replace `path` with `data` all at once (temp file, fsync, rename); creates the folder."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     # Hidden temp name: ripgrep skips dot files, so a half-written file is never searched.
     tmp = path.with_name(f".{path.name}{_TMP_MARK}{os.getpid()}")
     try:

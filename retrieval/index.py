@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
@@ -25,6 +24,7 @@ import numpy as np
 
 from corpus.catalog import Corpus
 from corpus.errors import CorpusError
+from corpus.store import atomic_write
 from retrieval.bm25 import BM25Index
 from retrieval.chunking import Chunk, SectionSpan, TokenCounter, chunk_document
 from retrieval.settings import RetrievalSettings
@@ -357,7 +357,7 @@ def _read_chunks(directory: Path, doc_id: str) -> list[Chunk]:
 
 
 def _write_json(path: Path, data: object) -> None:
-    _atomic(path, json.dumps(data, separators=(",", ":")).encode())
+    atomic_write(path, json.dumps(data, separators=(",", ":")).encode())
 
 
 def _write_npy(path: Path, array: np.ndarray) -> None:
@@ -365,14 +365,4 @@ def _write_npy(path: Path, array: np.ndarray) -> None:
 
     buffer = io.BytesIO()
     np.save(buffer, array)
-    _atomic(path, buffer.getvalue())
-
-
-def _atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    atomic_write(path, buffer.getvalue())
