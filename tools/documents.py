@@ -1,0 +1,90 @@
+"""list_documents: find filings by company, form, fiscal year or words in their names."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Annotated
+
+from pydantic import Field
+
+from corpus.models import Document
+from tools.base import Citation
+from tools.context import current
+from tools.errors import ToolError
+from tools.registry import tool
+
+
+@dataclass(frozen=True)
+class DocumentRow:
+    doc_id: str
+    company: str | None
+    form_type: str | None
+    period: str
+    pages: int
+    tokens: int
+
+    @classmethod
+    def of(cls, doc: Document) -> DocumentRow:
+        period = f"FY{doc.fiscal_year}" if doc.fiscal_year else "?"
+        if doc.fiscal_period and doc.fiscal_period != "FY":
+            period += f" {doc.fiscal_period}"
+        if doc.period_end_date:
+            period += f" (ended {doc.period_end_date.isoformat()})"
+        return cls(doc.id, doc.company, doc.form_type, period, doc.page_count, doc.token_estimate)
+
+
+@dataclass
+class DocumentList:
+    """Documents found, newest period first, and how many more matched than are shown."""
+
+    rows: list[DocumentRow]
+    total: int
+    query: str
+
+    def render(self) -> str:
+        lines = [f"{self.total} documents match {self.query}" + (f"; showing {len(self.rows)}" if self.total > len(self.rows) else "")]
+        lines += [
+            f"- {r.doc_id} | {r.company or '?'} | {r.form_type or '?'} | {r.period} | {r.pages} pages | ~{r.tokens:,} tokens"
+            for r in self.rows
+        ]
+        if self.total > len(self.rows):
+            lines.append("Narrow with company/form/year to see the rest.")
+        return "\n".join(lines)
+
+    def citations(self) -> list[Citation]:
+        return []
+
+
+def document_list(docs: Sequence[Document], query: str, limit: int) -> DocumentList:
+    return DocumentList([DocumentRow.of(d) for d in docs[:limit]], len(docs), query)
+
+
+@tool
+def list_documents(
+    company: Annotated[str | None, Field(description="Company name, ticker or part of it, e.g. '3M', 'PepsiCo', 'JPM'.")] = None,
+    form: Annotated[str | None, Field(description="Form type: 10-K, 10-Q, 8-K, earnings release, annual report.")] = None,
+    year: Annotated[int | None, Field(description="Fiscal year the filing reports on, e.g. 2022.")] = None,
+    query: Annotated[str | None, Field(description="Words that must all appear in the doc_id or company name.")] = None,
+) -> DocumentList:
+    """List the filings in the corpus with doc_id, company, form, fiscal period, pages and size, newest first. Start here to find the doc_id of the filing a question is about."""
+    context = current()
+    try:
+        docs = list(context.corpus.list(company=company, form=form, year=year))
+    except ValueError as exc:
+        raise ToolError(str(exc)) from exc
+    if query:
+        words = query.lower().split()
+        docs = [d for d in docs if all(w in f"{d.id} {d.company or ''}".lower() for w in words)]
+    described = ", ".join(f"{k}={v!r}" for k, v in (("company", company), ("form", form), ("year", year), ("query", query)) if v is not None)
+    if not docs:
+        everything = context.corpus.list()
+        companies = sorted({d.company for d in everything if d.company})
+        if not everything:
+            raise ToolError("The corpus is empty: no filings have been ingested yet.")
+        raise ToolError(
+            f"No document matches {described or 'these filters'}. Companies in the corpus: {', '.join(companies[:40])}"
+            + (" ..." if len(companies) > 40 else "")
+            + ". Try list_documents(company=...) with one of them, or without year/form."
+        )
+    return document_list(docs, described or "(no filters)", context.settings.list_max_results)

@@ -1,0 +1,535 @@
+"""grep: ripgrep over the text store, every hit with doc_id, page and line; works the moment a filing is ingested."""
+
+from __future__ import annotations
+
+import base64
+import bisect
+import difflib
+import json
+import re
+import subprocess
+import tempfile
+import threading
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import Field
+
+from corpus.ripgrep import rg_binary
+from corpus.store import TextStore
+from tools.base import Citation
+from tools.context import current
+from tools.errors import ToolError
+from tools.registry import tool
+from tools.sandbox import TEXT_SUFFIX, check_doc_id, glob_matches, store_files
+from tools.tokens import CHARS_PER_TOKEN
+
+OutputMode = Literal["content", "files_with_matches", "count"]
+
+MAX_LINE_CHARS = 300  # a longer line (a table flattened into one line) shows as a window around the match
+LEAD_CHARS = 100  # of that window, characters kept before the match
+MAX_PATTERN_CHARS = 1000
+_BUDGET_MARGIN_TOKENS = 100  # room left under the registry's output cap, so grep trims whole matches itself
+
+
+# --- page numbers: from each document's page map, cached by file stamp (the full texts are never loaded) ---
+
+_page_cache: dict[str, tuple[int, int, tuple[int, ...]]] = {}
+_page_lock = threading.Lock()
+
+
+def page_starts(store: TextStore, doc_id: str) -> tuple[int, ...] | None:
+    """First line of each page of `doc_id`, from its page map; None when the map is missing or unreadable."""
+    path = store.map_path(doc_id)
+    try:
+        if path.is_symlink():
+            return None
+        stat = path.stat()
+        key = str(path)
+        with _page_lock:
+            hit = _page_cache.get(key)
+        if hit and hit[0] == stat.st_mtime_ns and hit[1] == stat.st_size:
+            return hit[2]
+        starts = tuple(int(s) for s in json.loads(path.read_bytes())["page_starts"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    with _page_lock:
+        if len(_page_cache) >= 4096:
+            _page_cache.clear()
+        _page_cache[key] = (stat.st_mtime_ns, stat.st_size, starts)
+    return starts
+
+
+def page_of(starts: tuple[int, ...] | None, line: int) -> int | None:
+    if not starts:
+        return None
+    return max(1, bisect.bisect_right(starts, line))
+
+
+# --- result ---
+
+
+@dataclass(frozen=True)
+class GrepLine:
+    """One shown line: a match (or part of a multi-line match) or a context line."""
+
+    line: int
+    page: int | None
+    text: str
+    match: bool
+
+
+@dataclass
+class GrepHit:
+    """One match: where it starts and ends, and the lines shown for it (context included)."""
+
+    doc_id: str
+    line: int
+    end_line: int
+    page: int | None
+    lines: list[GrepLine] = field(default_factory=list)
+
+
+@dataclass
+class GrepResult:
+    """Matches of one grep call: a window of hits (content mode) and match counts per document."""
+
+    pattern: str
+    output_mode: OutputMode
+    flags: list[str]
+    scope: str
+    counts: dict[str, int]  # doc_id -> matches, in document order
+    offset: int
+    limit: int
+    hits: list[GrepHit] = field(default_factory=list)
+    context_lines: int = 0
+    trimmed: bool = False  # fewer hits than `limit` shown because of the output budget
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    def _what(self) -> str:
+        flags = f" ({', '.join(self.flags)})" if self.flags else ""
+        return f"{self.pattern!r}{flags}"
+
+    def _window(self, shown: int, total: int, unit: str) -> str:
+        if self.offset == 0 and shown >= total:
+            return ""
+        end = self.offset + shown
+        text = f"; showing {unit} {self.offset + 1}-{end}"
+        if self.trimmed:
+            text += " (output budget reached)"
+        if end < total:
+            text += f"; call again with offset={end} for more"
+        return text
+
+    def render(self) -> str:
+        ndocs = len(self.counts)
+        if self.output_mode == "content":
+            return self._render_content(ndocs)
+        rows = list(self.counts.items())[self.offset : self.offset + self.limit]
+        head = f"{_n(self.total, 'match', 'matches')} for {self._what()} in {_n(ndocs, 'document')} ({self.scope})"
+        head += self._window(len(rows), ndocs, "documents")
+        if self.output_mode == "count":
+            return "\n".join([head] + [f"{doc_id}: {n}" for doc_id, n in rows])
+        body = [f"{doc_id} ({_n(n, 'match', 'matches')})" for doc_id, n in rows]
+        return "\n".join([head] + body + ["Show the lines with output_mode='content' and doc_ids=[...]."])
+
+    def _render_content(self, ndocs: int) -> str:
+        head = f"{_n(self.total, 'match', 'matches')} for {self._what()} in {_n(ndocs, 'document')} ({self.scope})"
+        head += self._window(len(self.hits), self.total, "matches")
+        if self.context_lines:
+            head += "\n(':' after the line number marks a matching line, '-' a context line)"
+        out = [head]
+        by_doc: dict[str, list[GrepHit]] = {}
+        for hit in self.hits:
+            by_doc.setdefault(hit.doc_id, []).append(hit)
+        for doc_id, hits in by_doc.items():
+            shown = f"; showing {len(hits)}" if len(hits) < self.counts[doc_id] else ""
+            out.append(f"\n## {doc_id} ({_n(self.counts[doc_id], 'match', 'matches')}{shown})")
+            merged: dict[int, GrepLine] = {}
+            for hit in hits:
+                for line in hit.lines:
+                    seen = merged.get(line.line)
+                    if seen is None or (line.match and not seen.match):
+                        merged[line.line] = line
+            previous: int | None = None
+            for number in sorted(merged):
+                line = merged[number]
+                if self.context_lines and previous is not None and number > previous + 1:
+                    out.append("--")
+                page = f"p.{line.page}" if line.page else "p.?"
+                out.append(f"{page} l.{line.line}{':' if line.match else '-'} {line.text}".rstrip())
+                previous = number
+        return "\n".join(out)
+
+    def citations(self) -> list[Citation]:
+        return [Citation(h.doc_id, h.page, h.line) for h in self.hits if h.page is not None]
+
+
+def _n(count: int, singular: str, plural: str | None = None) -> str:
+    return f"{count:,} {singular if count == 1 else (plural or singular + 's')}"
+
+
+# --- ripgrep ---
+
+
+def run_rg(args: list[str], cwd: Path, timeout_s: float, consume: Callable[[bytes], None]) -> tuple[int, str]:
+    """Run rg, feeding each stdout line to `consume`; kills it past `timeout_s` (ToolError). Returns (exit code, stderr)."""
+    if timeout_s <= 0:
+        raise _timeout(timeout_s)
+    fired = threading.Event()
+    with tempfile.TemporaryFile() as err:
+        proc = subprocess.Popen(
+            [rg_binary(), *args], cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err
+        )
+
+        def kill() -> None:
+            fired.set()
+            proc.kill()
+
+        timer = threading.Timer(timeout_s, kill)
+        timer.daemon = True
+        timer.start()
+        try:
+            assert proc.stdout is not None
+            for raw in proc.stdout:
+                if fired.is_set():
+                    break
+                consume(raw)
+            code = proc.wait()
+        finally:
+            timer.cancel()
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+            if proc.stdout is not None:
+                proc.stdout.close()
+        if fired.is_set():
+            raise _timeout(timeout_s)
+        err.seek(0)
+        stderr = err.read().decode("utf-8", errors="replace")
+    return code, stderr
+
+
+def _timeout(seconds: float) -> ToolError:
+    return ToolError(f"grep timed out after {seconds:.3g} s; narrow with glob/doc_ids or a more specific pattern")
+
+
+def _rg_failure(stderr: str, pattern: str) -> ToolError | None:
+    """A ToolError for a pattern ripgrep rejects; None when stderr only reports files that vanished mid-search."""
+    lines = [ln.strip() for ln in stderr.splitlines() if ln.strip()]
+    problems = [ln for ln in lines if not (ln.startswith("rg: ") and "os error" in ln)]
+    if not problems:
+        return None
+    reason = next((ln.removeprefix("error: ") for ln in problems if ln.startswith("error:")), None)
+    if "regex parse error" in stderr or reason:
+        reason = reason or problems[-1].removeprefix("rg: ")
+        unsupported = "" if "not supported" in reason else "; look-around and back-references are not supported"
+        return ToolError(
+            f"invalid regex {pattern!r}: {reason}; escape special characters like ( ) [ ] $ + ? with a backslash "
+            rf"(\( \$) or use fixed text{unsupported}"
+        )
+    detail = " ".join(p.removeprefix("rg: ") for p in problems)[:300]
+    return ToolError(f"ripgrep rejected {pattern!r}: {detail}; simplify the pattern (smaller repetition counts, fewer alternatives)")
+
+
+def _text_of(value: dict[str, Any]) -> str:
+    if "text" in value:
+        return value["text"]
+    return base64.b64decode(value.get("bytes", "")).decode("utf-8", errors="replace")
+
+
+def _clip(text: str, col: int) -> str:
+    """`text` itself, or for a long line a window of MAX_LINE_CHARS around column `col`."""
+    if len(text) <= MAX_LINE_CHARS:
+        return text
+    start = max(0, min(col - LEAD_CHARS, len(text) - MAX_LINE_CHARS))
+    end = start + MAX_LINE_CHARS
+    return ("[...]" if start else "") + text[start:end] + ("[...]" if end < len(text) else "")
+
+
+def _char_col(line_bytes: bytes, byte_offset: int) -> int:
+    return len(line_bytes[:byte_offset].decode("utf-8", errors="ignore"))
+
+
+@dataclass
+class _Unit:
+    """One match as grep counts it: a matching line, or in multiline mode one (possibly multi-line) match."""
+
+    line: int
+    end_line: int
+    texts: list[str]
+    col: int  # column where the match starts on its first line
+
+
+def _event_lines(data: dict[str, Any]) -> tuple[int, list[str]]:
+    text = _text_of(data["lines"])
+    lines = text.split("\n")
+    if len(lines) > 1 and lines[-1] == "":
+        lines.pop()
+    return data["line_number"], [ln.rstrip("\r") for ln in lines]
+
+
+def _units(data: dict[str, Any], multiline: bool) -> list[_Unit]:
+    first, lines = _event_lines(data)
+    submatches = data.get("submatches") or []
+    if not multiline:
+        col = _char_col(_text_of(data["lines"]).encode(), submatches[0]["start"]) if submatches else 0
+        return [_Unit(first, first, lines[:1], col)]
+    body = _text_of(data["lines"]).encode()
+    units = []
+    for sub in submatches or [{"start": 0, "end": 0}]:
+        start, end = sub["start"], sub["end"]
+        a = body[:start].count(b"\n")
+        b = body[: max(start, end - 1)].count(b"\n")
+        line_start = body.rfind(b"\n", 0, start) + 1
+        units.append(_Unit(first + a, first + b, lines[a : b + 1], _char_col(body[line_start:], start - line_start)))
+    return units
+
+
+@dataclass
+class _Collector:
+    """Consumes `rg --json` output: counts every match, keeps only the window's hits with their context."""
+
+    store: TextStore
+    offset: int
+    limit: int
+    context_lines: int
+    multiline: bool
+    counts: dict[str, int] = field(default_factory=dict)
+    hits: list[GrepHit] = field(default_factory=list)
+    seen: int = 0
+    doc: str | None = None
+    starts: tuple[int, ...] | None = None
+    before: deque = field(default_factory=deque)
+    open_hit: GrepHit | None = None
+
+    def __call__(self, raw: bytes) -> None:
+        if raw.startswith(b'{"type":"match"'):
+            self._match(raw)
+        elif raw.startswith(b'{"type":"context"'):
+            self._context(raw)
+        elif raw.startswith(b'{"type":"begin"'):
+            path = _text_of(json.loads(raw)["data"]["path"])
+            self.doc = path.removesuffix(TEXT_SUFFIX)
+            self.starts = page_starts(self.store, self.doc)
+            self.before = deque(maxlen=max(1, self.context_lines))
+            self.open_hit = None
+
+    def _lines(self, first: int, texts: list[str], match: bool, col: int = 0) -> list[GrepLine]:
+        return [
+            GrepLine(first + i, page_of(self.starts, first + i), _clip(t, col if i == 0 else 0), match) for i, t in enumerate(texts)
+        ]
+
+    def _match(self, raw: bytes) -> None:
+        assert self.doc is not None
+        data = json.loads(raw)["data"] if self.multiline else None
+        units = _units(data, True) if data is not None else None
+        n = len(units) if units is not None else 1
+        first = self.seen
+        self.seen += n
+        self.counts[self.doc] = self.counts.get(self.doc, 0) + n
+        window_end = self.offset + self.limit
+        if first + n <= self.offset or first >= window_end:
+            self._outside(raw, data)
+            return
+        if units is None:
+            data = json.loads(raw)["data"]
+            units = _units(data, False)
+        for k, unit in enumerate(units):
+            if not self.offset <= first + k < window_end:
+                continue
+            hit = GrepHit(self.doc, unit.line, unit.end_line, page_of(self.starts, unit.line))
+            if self.context_lines:
+                for old in self.before:
+                    line, texts = _event_lines(json.loads(old)["data"])
+                    is_match = old.startswith(b'{"type":"match"')
+                    for i, text in enumerate(texts):
+                        if unit.line - self.context_lines <= line + i < unit.line:
+                            hit.lines.extend(self._lines(line + i, [text], is_match))
+            hit.lines.extend(self._lines(unit.line, unit.texts, True, unit.col))
+            self.hits.append(hit)
+            self.open_hit = hit
+        self.before.clear()
+
+    def _outside(self, raw: bytes, data: dict[str, Any] | None) -> None:
+        """A match outside the window: shown only as context of a neighbouring hit."""
+        if not self.context_lines:
+            return
+        if self.open_hit is not None:
+            line, texts = _event_lines(data if data is not None else json.loads(raw)["data"])
+            if self._extend(line, texts, True):
+                return
+        self.before.append(raw)
+
+    def _context(self, raw: bytes) -> None:
+        if self.open_hit is not None:
+            line, texts = _event_lines(json.loads(raw)["data"])
+            if self._extend(line, texts, False):
+                return
+        self.before.append(raw)
+
+    def _extend(self, line: int, texts: list[str], match: bool) -> bool:
+        """Add lines after the open hit if they fall in its context; closes the hit once past it."""
+        hit = self.open_hit
+        assert hit is not None
+        last = hit.end_line + self.context_lines
+        if line > last:
+            self.open_hit = None
+            return False
+        hit.lines.extend(self._lines(line, texts[: last - line + 1], match))
+        return True
+
+
+def _count_output(counts: dict[str, int]) -> Callable[[bytes], None]:
+    def consume(raw: bytes) -> None:
+        path, _, number = raw.decode("utf-8", errors="replace").rstrip("\r\n").rpartition(":")
+        if path and number.isdigit() and int(number) > 0:
+            counts[path.removesuffix(TEXT_SUFFIX)] = int(number)
+
+    return consume
+
+
+# --- the tool ---
+
+
+def _select_documents(files: dict[str, Path], glob: str | None, doc_ids: list[str] | None) -> tuple[list[str], str]:
+    """The doc_ids to search and a description of that scope; ToolError for unknown doc_ids or an empty glob."""
+    context = current()
+    selected = list(files)
+    scope = f"searched all {_n(len(files), 'document')}"
+    if doc_ids:
+        wanted = dict.fromkeys(check_doc_id(d) for d in doc_ids)
+        unknown = [d for d in wanted if d not in files]
+        if unknown:
+            hints = []
+            for d in unknown[:5]:
+                close = [s for s in context.corpus.suggest(d) if s in files] or difflib.get_close_matches(d, list(files), n=3, cutoff=0.5)
+                hints.append(f"{d} (closest: {', '.join(close)})" if close else d)
+            raise ToolError(f"unknown doc_ids: {'; '.join(hints)}. Find doc_ids with glob() or list_documents().")
+        selected = [d for d in files if d in wanted]  # store order, the order rg reports in
+        scope = f"searched {', '.join(wanted)}" if len(wanted) <= 3 else f"searched {len(wanted)} given documents"
+    if glob:
+        matched = set(glob_matches(glob, list(files)))
+        if not matched:
+            examples = ", ".join(list(files)[:: max(1, len(files) // 6)][:6])
+            raise ToolError(f"no document matches glob {glob!r}; doc_ids look like {examples}; list them with glob() or list_documents()")
+        selected = [d for d in selected if d in matched]
+        if not selected:
+            raise ToolError(f"none of the doc_ids {doc_ids} matches glob {glob!r}; drop one of the two filters")
+        scope = f"searched {_n(len(selected), 'document')} matching {glob!r}" + (" among the given doc_ids" if doc_ids else "")
+    return selected, scope
+
+
+def _no_match(pattern: str, scope: str, case_insensitive: bool, multiline: bool) -> ToolError:
+    where = scope.removeprefix("searched ")
+    tips = ["try a shorter pattern"]
+    if not case_insensitive:
+        tips.append("case_insensitive=true")
+    if re.search(r"(?<!\\)\$(?!$)", pattern):
+        tips.append(r"write \$ for a dollar sign ($ alone means end of line)")
+    digits = re.sub(r"\{[\d,]*\}", "", pattern)  # not repetition counts like {4}
+    if re.search(r"(?<![\d,.])\d{4,}", digits) and not re.search(r"(19|20)\d\d", digits):
+        tips.append("thousands are written with commas in filings (1,577)")
+    if not multiline and " " in pattern.strip():
+        tips.append(r"multiline=true with \s+ between words (phrases can wrap lines)")
+    return ToolError(f"No match for {pattern!r} in {where}; {', '.join(tips)}, or search()")
+
+
+@tool
+def grep(
+    pattern: Annotated[str, Field(description=r"Regular expression (Rust regex syntax), e.g. 'Purchases of property' or 'Total (net )?revenues?'. Escape ( ) [ ] $ + ? . with a backslash to match them literally, e.g. '\$1,577'.")],
+    glob: Annotated[str | None, Field(description="Only documents whose doc_id matches this glob, e.g. '3M_*', '*2022*10K*', '{PEPSICO,COCACOLA}_2022*'.")] = None,
+    doc_ids: Annotated[list[str] | None, Field(description="Only these documents (a list of doc_ids), e.g. ['3M_2018_10K'].")] = None,
+    case_insensitive: Annotated[bool, Field(description="Ignore upper/lower case.")] = False,
+    context_lines: Annotated[int, Field(description="Lines to show before and after each match (0 = matching lines only).")] = 0,
+    output_mode: Annotated[OutputMode, Field(description="'content': matching lines with page and line numbers; 'files_with_matches': documents with match counts; 'count': total and per document.")] = "content",
+    max_results: Annotated[int | None, Field(description="Matches ('content') or documents (other modes) to show; default 40.")] = None,
+    offset: Annotated[int, Field(description="Skip this many matches/documents: pages through long results.")] = 0,
+    multiline: Annotated[bool, Field(description=r"Let the pattern span lines, e.g. 'Total\s+revenues' across a line break; '.' still stops at line ends.")] = False,
+) -> GrepResult:
+    """Search the full text of filings with ripgrep; every match comes with doc_id, page and line. Best for exact figures, line items, defined terms and names; one match per matching line. Use search() when you do not know the wording, read() to see more around a match."""
+    context = current()
+    settings = context.settings
+    if not pattern:
+        raise ToolError("empty pattern; give a word, figure or regex, e.g. 'Total revenues' or 'EBITDA'")
+    if "\x00" in pattern:
+        raise ToolError("pattern contains a NUL byte; filings are text, search for words or figures")
+    if len(pattern) > MAX_PATTERN_CHARS:
+        raise ToolError(f"pattern is {len(pattern):,} characters long; use at most {MAX_PATTERN_CHARS}, the distinctive part of it")
+    limit = settings.grep_default_results if max_results is None else max_results
+    if not 1 <= limit <= settings.grep_max_results:
+        raise ToolError(f"max_results={max_results} is out of range; use 1..{settings.grep_max_results} and offset to page")
+    if not 0 <= context_lines <= settings.grep_max_context:
+        raise ToolError(f"context_lines={context_lines} is out of range; use 0..{settings.grep_max_context}, or read() for more")
+    if offset < 0:
+        raise ToolError(f"offset={offset} is out of range; use 0 or more (the offset a previous grep told you)")
+
+    store = context.corpus.store
+    files = store_files(store)
+    if not files:
+        raise ToolError("the text store holds no documents yet; filings must be ingested before they can be searched")
+    selected, scope = _select_documents(files, glob, doc_ids)
+
+    # Files are listed by the sandbox and passed one by one: rg walks no folder and follows no symlink.
+    args = ["--no-config", "--sort", "path"]
+    if case_insensitive:
+        args.append("--ignore-case")
+    if multiline:
+        args.append("--multiline")
+    counts: dict[str, int] = {}
+    if output_mode == "content":
+        collector = _Collector(store, offset, limit, context_lines, multiline)
+        args += ["--json"] + (["--context", str(context_lines)] if context_lines else [])
+        consume: Callable[[bytes], None] = collector
+    else:
+        args += ["--count-matches" if multiline else "--count", "--with-filename"]
+        consume = _count_output(counts)
+    args += ["--regexp", pattern, "--", *(f"{d}{TEXT_SUFFIX}" for d in selected)]
+
+    timeout = min(context.remaining_s(), settings.timeout_s)
+    code, stderr = run_rg(args, store.text_dir.resolve(), timeout, consume)
+    if code == 2:
+        failure = _rg_failure(stderr, pattern)
+        if failure is not None:
+            raise failure
+    if output_mode == "content":
+        counts = collector.counts
+    counts = {d: counts[d] for d in selected if d in counts}  # document order, whatever order rg wrote in
+    total = sum(counts.values())
+    if total == 0:
+        raise _no_match(pattern, scope, case_insensitive, multiline)
+    units = total if output_mode == "content" else len(counts)
+    if offset >= units:
+        noun = "matches" if output_mode == "content" else "documents"
+        raise ToolError(f"offset={offset} is past the end: there are {units:,} {noun}; use offset 0..{units - 1}")
+
+    flags = [f for f, on in (("case-insensitive", case_insensitive), ("multiline", multiline)) if on]
+    result = GrepResult(pattern, output_mode, flags, scope, counts, offset, limit, context_lines=context_lines)
+    if output_mode == "content":
+        result.hits = collector.hits
+        _fit(result, settings.max_output_tokens - _BUDGET_MARGIN_TOKENS)
+    return result
+
+
+def _fit(result: GrepResult, max_tokens: int) -> None:
+    """Drop trailing hits until the rendering fits the output budget, so the offset to continue from stays exact."""
+    budget = max_tokens * CHARS_PER_TOKEN
+    hits = result.hits
+    if len(result.render()) <= budget:
+        return
+    result.trimmed = True
+    lo, hi = 1, len(hits)  # the largest count of hits that fits (at least one is always shown)
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        result.hits = hits[:mid]
+        if len(result.render()) <= budget:
+            lo = mid
+        else:
+            hi = mid - 1
+    result.hits = hits[:lo]

@@ -1,0 +1,70 @@
+"""search: hybrid retrieval (BM25 + embeddings, fused, reranked) over chunks of all filings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from pydantic import Field
+
+from corpus.errors import CorpusError
+from tools.base import Citation
+from tools.context import current
+from tools.errors import ToolError
+from tools.registry import tool
+
+
+@dataclass
+class SearchHits:
+    query: str
+    passages: list  # retrieval.searcher.Passage
+    notes: list[str]
+    scope: str
+
+    def render(self) -> str:
+        head = f"{len(self.passages)} passages for {self.query!r} ({self.scope})"
+        lines = [head] + [f"note: {n}" for n in self.notes]
+        for rank, p in enumerate(self.passages, 1):
+            period = f"FY{p.fiscal_year}" + (f" {p.fiscal_period}" if p.fiscal_period and p.fiscal_period != "FY" else "") if p.fiscal_year else ""
+            where = f"{p.doc_id} p.{p.pages} lines {p.start_line}-{p.end_line}"
+            lines.append(f"\n[{rank}] {where} | {p.company or '?'} {p.form_type or ''} {period} | {p.section_path or '(no section)'}")
+            lines.append(p.text)
+        lines.append("\nRead around a passage with read(doc_id=..., lines='a-b') or read(doc_id=..., section=...).")
+        return "\n".join(lines)
+
+    def citations(self) -> list[Citation]:
+        return [Citation(p.doc_id, p.start_page, p.start_line) for p in self.passages]
+
+
+@tool
+def search(
+    query: Annotated[str, Field(description="What to find, in words a filing would use, e.g. 'capital expenditures 2018' or 'risks of supplier concentration'.")],
+    k: Annotated[int, Field(description="Passages to return (1-30).")] = 8,
+    company: Annotated[str | None, Field(description="Only this company (name or ticker).")] = None,
+    form: Annotated[str | None, Field(description="Only this form type, e.g. 10-K.")] = None,
+    year: Annotated[int | None, Field(description="Only this fiscal year.")] = None,
+    doc_ids: Annotated[list[str] | None, Field(description="Only these documents.")] = None,
+) -> SearchHits:
+    """Hybrid search (keywords + meaning) over passages of all filings; returns ranked passages with doc_id, pages, lines and section. Best when you do not know where something is; companies and years named in the query narrow it. Use grep for exact figures or terms."""
+    from retrieval.searcher import SearchFilters
+
+    context = current()
+    if not 1 <= k <= context.settings.search_max_k:
+        raise ToolError(f"k={k} is out of range; use 1..{context.settings.search_max_k}")
+    try:
+        searcher = context.searcher
+    except CorpusError as exc:
+        raise ToolError(f"search is unavailable ({exc}); use grep and read meanwhile") from exc
+    if doc_ids:
+        unknown = [d for d in doc_ids if d not in searcher.index.manifest.docs]
+        if unknown:
+            hints = {d: context.corpus.suggest(d) for d in unknown}
+            raise ToolError(f"Unknown doc_ids {unknown}; closest: {hints}. Use list_documents to find doc_ids.")
+    try:
+        result = searcher.search(query, k, SearchFilters(company, form, year, doc_ids))
+    except CorpusError as exc:
+        raise ToolError(str(exc)) from exc
+    if not result.passages:
+        raise ToolError(f"No passage found for {query!r}; use other words, drop filters, or grep for an exact term.")
+    scope = f"searched {len(result.searched_docs)} documents" + (f", {', '.join(result.preferred_docs[:3])} first" if result.preferred_docs else "")
+    return SearchHits(query, result.passages, result.notes, scope)
