@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import base64
 import bisect
 import difflib
 import json
 import re
-import subprocess
-import tempfile
 import threading
 from collections import deque
 from collections.abc import Callable
@@ -18,12 +15,12 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
-from corpus.ripgrep import rg_binary
 from corpus.store import TextStore
 from tools.base import Citation
 from tools.context import current
 from tools.errors import ToolError
 from tools.registry import tool
+from tools.ripgrep import event_lines, event_text, match_units, rg_failure, run_rg
 from tools.sandbox import TEXT_SUFFIX, check_doc_id, glob_matches, store_files
 from tools.tokens import CHARS_PER_TOKEN
 
@@ -178,72 +175,6 @@ def _n(count: int, singular: str, plural: str | None = None) -> str:
 # --- ripgrep ---
 
 
-def run_rg(args: list[str], cwd: Path, timeout_s: float, consume: Callable[[bytes], None]) -> tuple[int, str]:
-    """Run rg, feeding each stdout line to `consume`; kills it past `timeout_s` (ToolError). Returns (exit code, stderr)."""
-    if timeout_s <= 0:
-        raise _timeout(timeout_s)
-    fired = threading.Event()
-    with tempfile.TemporaryFile() as err:
-        proc = subprocess.Popen(
-            [rg_binary(), *args], cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err
-        )
-
-        def kill() -> None:
-            fired.set()
-            proc.kill()
-
-        timer = threading.Timer(timeout_s, kill)
-        timer.daemon = True
-        timer.start()
-        try:
-            assert proc.stdout is not None
-            for raw in proc.stdout:
-                if fired.is_set():
-                    break
-                consume(raw)
-            code = proc.wait()
-        finally:
-            timer.cancel()
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
-            if proc.stdout is not None:
-                proc.stdout.close()
-        if fired.is_set():
-            raise _timeout(timeout_s)
-        err.seek(0)
-        stderr = err.read().decode("utf-8", errors="replace")
-    return code, stderr
-
-
-def _timeout(seconds: float) -> ToolError:
-    return ToolError(f"grep timed out after {seconds:.3g} s; narrow with glob/doc_ids or a more specific pattern")
-
-
-def _rg_failure(stderr: str, pattern: str) -> ToolError | None:
-    """A ToolError for a pattern ripgrep rejects; None when stderr only reports files that vanished mid-search."""
-    lines = [ln.strip() for ln in stderr.splitlines() if ln.strip()]
-    problems = [ln for ln in lines if not (ln.startswith("rg: ") and "os error" in ln)]
-    if not problems:
-        return None
-    reason = next((ln.removeprefix("error: ") for ln in problems if ln.startswith("error:")), None)
-    if "regex parse error" in stderr or reason:
-        reason = reason or problems[-1].removeprefix("rg: ")
-        unsupported = "" if "not supported" in reason else "; look-around and back-references are not supported"
-        return ToolError(
-            f"invalid regex {pattern!r}: {reason}; escape special characters like ( ) [ ] $ + ? with a backslash "
-            rf"(\( \$) or use fixed text{unsupported}"
-        )
-    detail = " ".join(p.removeprefix("rg: ") for p in problems)[:300]
-    return ToolError(f"ripgrep rejected {pattern!r}: {detail}; simplify the pattern (smaller repetition counts, fewer alternatives)")
-
-
-def _text_of(value: dict[str, Any]) -> str:
-    if "text" in value:
-        return value["text"]
-    return base64.b64decode(value.get("bytes", "")).decode("utf-8", errors="replace")
-
-
 def _clip(text: str, col: int) -> str:
     """`text` itself, or for a long line a window of MAX_LINE_CHARS around column `col`."""
     if len(text) <= MAX_LINE_CHARS:
@@ -251,45 +182,6 @@ def _clip(text: str, col: int) -> str:
     start = max(0, min(col - LEAD_CHARS, len(text) - MAX_LINE_CHARS))
     end = start + MAX_LINE_CHARS
     return ("[...]" if start else "") + text[start:end] + ("[...]" if end < len(text) else "")
-
-
-def _char_col(line_bytes: bytes, byte_offset: int) -> int:
-    return len(line_bytes[:byte_offset].decode("utf-8", errors="ignore"))
-
-
-@dataclass
-class _Unit:
-    """One match as grep counts it: a matching line, or in multiline mode one (possibly multi-line) match."""
-
-    line: int
-    end_line: int
-    texts: list[str]
-    col: int  # column where the match starts on its first line
-
-
-def _event_lines(data: dict[str, Any]) -> tuple[int, list[str]]:
-    text = _text_of(data["lines"])
-    lines = text.split("\n")
-    if len(lines) > 1 and lines[-1] == "":
-        lines.pop()
-    return data["line_number"], [ln.rstrip("\r") for ln in lines]
-
-
-def _units(data: dict[str, Any], multiline: bool) -> list[_Unit]:
-    first, lines = _event_lines(data)
-    submatches = data.get("submatches") or []
-    if not multiline:
-        col = _char_col(_text_of(data["lines"]).encode(), submatches[0]["start"]) if submatches else 0
-        return [_Unit(first, first, lines[:1], col)]
-    body = _text_of(data["lines"]).encode()
-    units = []
-    for sub in submatches or [{"start": 0, "end": 0}]:
-        start, end = sub["start"], sub["end"]
-        a = body[:start].count(b"\n")
-        b = body[: max(start, end - 1)].count(b"\n")
-        line_start = body.rfind(b"\n", 0, start) + 1
-        units.append(_Unit(first + a, first + b, lines[a : b + 1], _char_col(body[line_start:], start - line_start)))
-    return units
 
 
 @dataclass
@@ -315,7 +207,7 @@ class _Collector:
         elif raw.startswith(b'{"type":"context"'):
             self._context(raw)
         elif raw.startswith(b'{"type":"begin"'):
-            path = _text_of(json.loads(raw)["data"]["path"])
+            path = event_text(json.loads(raw)["data"]["path"])
             self.doc = path.removesuffix(TEXT_SUFFIX)
             self.starts = page_starts(self.store, self.doc)
             self.before = deque(maxlen=max(1, self.context_lines))
@@ -329,7 +221,7 @@ class _Collector:
     def _match(self, raw: bytes) -> None:
         assert self.doc is not None
         data = json.loads(raw)["data"] if self.multiline else None
-        units = _units(data, True) if data is not None else None
+        units = match_units(data, True) if data is not None else None
         n = len(units) if units is not None else 1
         first = self.seen
         self.seen += n
@@ -340,14 +232,14 @@ class _Collector:
             return
         if units is None:
             data = json.loads(raw)["data"]
-            units = _units(data, False)
+            units = match_units(data, False)
         for k, unit in enumerate(units):
             if not self.offset <= first + k < window_end:
                 continue
             hit = GrepHit(self.doc, unit.line, unit.end_line, page_of(self.starts, unit.line))
             if self.context_lines:
                 for old in self.before:
-                    line, texts = _event_lines(json.loads(old)["data"])
+                    line, texts = event_lines(json.loads(old)["data"])
                     is_match = old.startswith(b'{"type":"match"')
                     for i, text in enumerate(texts):
                         if unit.line - self.context_lines <= line + i < unit.line:
@@ -362,14 +254,14 @@ class _Collector:
         if not self.context_lines:
             return
         if self.open_hit is not None:
-            line, texts = _event_lines(data if data is not None else json.loads(raw)["data"])
+            line, texts = event_lines(data if data is not None else json.loads(raw)["data"])
             if self._extend(line, texts, True):
                 return
         self.before.append(raw)
 
     def _context(self, raw: bytes) -> None:
         if self.open_hit is not None:
-            line, texts = _event_lines(json.loads(raw)["data"])
+            line, texts = event_lines(json.loads(raw)["data"])
             if self._extend(line, texts, False):
                 return
         self.before.append(raw)
@@ -495,7 +387,7 @@ def grep(
     timeout = min(context.remaining_s(), settings.timeout_s)
     code, stderr = run_rg(args, store.text_dir.resolve(), timeout, consume)
     if code == 2:
-        failure = _rg_failure(stderr, pattern)
+        failure = rg_failure(stderr, pattern)
         if failure is not None:
             raise failure
     if output_mode == "content":

@@ -244,7 +244,7 @@ def test_rg_past_the_deadline_is_killed(shared_corpus, tmp_path, monkeypatch):
     script = tmp_path / "slow-rg"
     script.write_text(f"#!/bin/sh\necho $$ > {pid_file}\nexec sleep 30\n")
     script.chmod(0o755)
-    monkeypatch.setattr("tools.grep.rg_binary", lambda: str(script))
+    monkeypatch.setattr("tools.ripgrep.rg_binary", lambda: str(script))
     context = ToolContext(shared_corpus, settings=ToolSettings(timeout_s=0.5))
     started = time.monotonic()
     message = error(context, "anything")
