@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from corpus.catalog import Corpus
+from corpus.ingest import ingest_paths
+from corpus.settings import CorpusSettings
+
 TEN_K_PAGES = [
     "UNITED STATES\nSECURITIES AND EXCHANGE COMMISSION\nFORM 10-K\nANNUAL REPORT PURSUANT TO SECTION 13 OR 15(d)\n"
     "For the fiscal year ended December 31, 2022\nACME WIDGETS, INC.\n(Exact name of registrant as specified in its charter)\n"
@@ -51,3 +55,11 @@ def write_encrypted_pdf(path: Path) -> Path:
     doc.save(path, encryption=pymupdf.PDF_ENCRYPT_AES_256, owner_pw="owner", user_pw="user")
     doc.close()
     return path
+
+
+def ingest_folder(folder: Path, data_dir: Path) -> Corpus:
+    """A corpus in `data_dir` with every file of `folder` ingested (one worker); fails the test if any file fails."""
+    corpus = Corpus.open(CorpusSettings(data_dir=data_dir, ingest_workers=1))
+    report = ingest_paths(corpus, [folder], workers=1)
+    assert report.ok, report.summary()
+    return corpus

@@ -8,9 +8,9 @@ import re
 import numpy as np
 import pytest
 
+from pathlib import Path
+
 from corpus.catalog import Corpus
-from corpus.ingest import ingest_paths
-from corpus.settings import CorpusSettings
 from retrieval.settings import RetrievalSettings
 
 
@@ -68,16 +68,20 @@ def ten_k(company: str, year: int, body: str) -> list[str]:
     ]
 
 
-@pytest.fixture
-def small_corpus(tmp_path):
-    from tests.corpus.samples import write_pdf
+def build_small_corpus(root: Path) -> Corpus:
+    """Three synthetic 10-Ks of two companies ingested under `root`."""
+    from tests.corpus.samples import ingest_folder, write_pdf
 
-    folder = tmp_path / "filings"
+    folder = root / "filings"
     folder.mkdir()
     for doc_id, (company, year, body) in FILINGS.items():
         write_pdf(folder / f"{doc_id}.pdf", ten_k(company, year, body))
-    corpus = Corpus.open(CorpusSettings(data_dir=tmp_path / "data", ingest_workers=1))
-    assert ingest_paths(corpus, [folder]).ok
+    return ingest_folder(folder, root / "data")
+
+
+@pytest.fixture
+def small_corpus(tmp_path):
+    corpus = build_small_corpus(tmp_path)
     yield corpus
     corpus.close()
 

@@ -7,8 +7,6 @@ from pathlib import Path
 import pytest
 
 from corpus.catalog import Corpus
-from corpus.ingest import ingest_paths
-from corpus.settings import CorpusSettings
 from tools.context import ToolContext
 
 
@@ -48,16 +46,14 @@ def bigco_pages() -> list[str]:
 
 
 def build_corpus(root: Path) -> Corpus:
-    from tests.corpus.samples import write_pdf
+    from tests.corpus.samples import ingest_folder, write_pdf
 
     folder = root / "filings"
     folder.mkdir(parents=True)
     for doc_id, (company, year, mdna) in PDF_FILINGS.items():
         write_pdf(folder / f"{doc_id}.pdf", ten_k(company, year, mdna))
     (folder / "BIGCO_2023_10K.txt").write_text("\f".join(bigco_pages()), encoding="utf-8")
-    corpus = Corpus.open(CorpusSettings(data_dir=root / "data", ingest_workers=1))
-    report = ingest_paths(corpus, [folder], workers=1)
-    assert report.ok, report
+    corpus = ingest_folder(folder, root / "data")
     assert corpus.store.doc_ids() == {*PDF_FILINGS, "BIGCO_2023_10K"}
     return corpus
 

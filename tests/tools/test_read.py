@@ -7,9 +7,7 @@ import re
 import pytest
 
 from corpus.catalog import Corpus
-from corpus.ingest import ingest_paths
-from corpus.settings import CorpusSettings
-from tests.corpus.samples import write_pdf
+from tests.corpus.samples import ingest_folder, write_pdf
 from tools import REGISTRY
 from tools.base import Citation
 from tools.context import ToolContext, use_context
@@ -69,9 +67,7 @@ def build_filings(root) -> Corpus:
     write_pdf(folder / f"{TEN_Q}.pdf", TEN_Q_PAGES)
     write_pdf(folder / f"{RELEASE}.pdf", RELEASE_PAGES)
     (folder / f"{LONG}.txt").write_text("LONGCO 10-K\nIntro line.\n" + LONG_LINE + "\nAfter the long line.\fSecond page.", encoding="utf-8")
-    corpus = Corpus.open(CorpusSettings(data_dir=root / "data", ingest_workers=1))
-    report = ingest_paths(corpus, [folder], workers=1)
-    assert report.ok, report.summary()
+    corpus = ingest_folder(folder, root / "data")
     return corpus
 
 

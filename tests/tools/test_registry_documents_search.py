@@ -7,25 +7,18 @@ import json
 import pytest
 
 from corpus.catalog import Corpus
-from corpus.ingest import ingest_paths
 from corpus.settings import CorpusSettings
 from retrieval.index import HybridIndex
 from retrieval.searcher import HybridSearcher
 from retrieval.settings import RetrievalSettings
-from tests.corpus.samples import write_pdf
-from tests.retrieval.conftest import FILINGS, FakeEmbedder, ten_k
+from tests.retrieval.conftest import FakeEmbedder, build_small_corpus
 from tools import REGISTRY
 from tools.context import ToolContext
 
 
 @pytest.fixture
 def context(tmp_path):
-    folder = tmp_path / "filings"
-    folder.mkdir()
-    for doc_id, (company, year, body) in FILINGS.items():
-        write_pdf(folder / f"{doc_id}.pdf", ten_k(company, year, body))
-    corpus = Corpus.open(CorpusSettings(data_dir=tmp_path / "data", ingest_workers=1))
-    assert ingest_paths(corpus, [folder]).ok
+    corpus = build_small_corpus(tmp_path)
     settings = RetrievalSettings(index_dir=tmp_path / "index", chunk_tokens=64, chunk_overlap=8, embedding_model="fake")
     embedder = FakeEmbedder()
     index = HybridIndex.open(settings.index_dir, settings, create=True)
