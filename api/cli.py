@@ -140,22 +140,18 @@ def rm(doc_ids: Annotated[list[str], typer.Argument(help="doc_ids to remove (see
 
 @app.command()
 def outline(doc_id: Annotated[str, typer.Argument(help="Document id (see `sleuth docs`).")]) -> None:
-    """Print a document's section tree with page spans."""
+    """Print a document's section tree with pages, lines and token sizes (what the agent's outline tool shows)."""
+    from tools import REGISTRY, ToolContext
+
     corpus = _open_corpus()
     try:
-        doc = corpus.get(doc_id)
-        sections = corpus.sections(doc_id)
-    except CorpusError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from exc
+        call = REGISTRY.call("outline", {"doc_id": doc_id}, ToolContext(corpus))
     finally:
         corpus.close()
-    typer.echo(f"{doc.id}: {doc.company or '?'} {doc.form_type or '?'} {_period(doc)}, {doc.page_count} pages")
-    if not sections:
-        typer.echo("  (no sections detected)")
-    for s in sections:
-        title = f" {s.title}" if s.title and s.title != s.key else ""
-        typer.echo(f"{'  ' * (s.depth + 1)}{s.key}{title}  [pages {s.start_page}-{s.end_page}]")
+    if not call.ok:
+        typer.echo(call.text.removeprefix("Error: "), err=True)
+        raise typer.Exit(1)
+    typer.echo(call.text)
 
 
 @app.command()
