@@ -1,0 +1,218 @@
+"""One client for OpenAI-compatible chat completions with tool calling (vLLM in production)."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class LLMSettings(BaseSettings):
+    """Where the model is and how to talk to it (SLEUTH_LLM_ environment variables or a .env file)."""
+
+    model_config = SettingsConfigDict(env_prefix="SLEUTH_LLM_", env_file=".env", extra="ignore")
+
+    base_url: str | None = Field(None, description="OpenAI-compatible endpoint, e.g. http://vllm:8000/v1; unset: the embedded local model.")
+    model: str = Field("Qwen/Qwen3-30B-A3B-Instruct-2507", description="Model name the server knows.")
+    api_key: str = Field("not-needed", description="Bearer token for the endpoint (vLLM accepts any unless --api-key is set).")
+    timeout_s: float = Field(120.0, gt=0, description="Timeout of one completion call.")
+    max_retries: int = Field(3, ge=0, le=10, description="Retries with exponential backoff on 429, 5xx and connection errors.")
+    temperature: float = Field(0.0, ge=0, le=2, description="Sampling temperature.")
+    max_tokens: int = Field(2048, ge=16, le=65536, description="Most tokens one completion may generate.")
+    context_tokens: int = Field(32768, ge=2048, description="The model's context window, for budgeting the transcript.")
+    tool_mode: Literal["auto", "native", "text"] = Field(
+        "auto", description="native: tool_calls in the API; text: JSON tool calls in the reply text; auto: native, falling back to text."
+    )
+    extra_body: dict[str, Any] = Field(
+        default_factory=dict,
+        description='Extra request fields for vLLM, e.g. {"chat_template_kwargs": {"enable_thinking": false}} for Qwen3.',
+    )
+
+
+class LLMError(Exception):
+    """The model endpoint failed after retries; `kind` says how (timeout, unavailable, rejected), the message what to do."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        self.kind = kind
+        super().__init__(message)
+
+
+@dataclass
+class ToolCallRequest:
+    """A tool call the model asked for, natively or as JSON in its text."""
+
+    id: str
+    name: str
+    arguments: dict[str, Any] | None  # None when the arguments were not valid JSON
+    raw_arguments: str = ""
+    from_text: bool = False
+
+
+@dataclass
+class Usage:
+    calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    seconds: float = 0.0
+
+    def add(self, other: Usage) -> None:
+        self.calls += other.calls
+        self.prompt_tokens += other.prompt_tokens
+        self.completion_tokens += other.completion_tokens
+        self.seconds += other.seconds
+
+
+@dataclass
+class LLMResponse:
+    content: str
+    tool_calls: list[ToolCallRequest]
+    finish_reason: str | None
+    usage: Usage
+    text_call_errors: list[str] = field(default_factory=list)  # malformed JSON tool calls found in the text
+
+    def assistant_message(self) -> dict[str, Any]:
+        """The message to append to the transcript for this turn."""
+        message: dict[str, Any] = {"role": "assistant", "content": self.content or None}
+        native = [c for c in self.tool_calls if not c.from_text]
+        if native:
+            message["tool_calls"] = [
+                {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.raw_arguments or json.dumps(c.arguments)}}
+                for c in native
+            ]
+        return message
+
+
+class LLMClient:
+    """Async chat completions with tools, retries, token accounting and optional streaming."""
+
+    def __init__(self, settings: LLMSettings, base_url: str | None = None) -> None:
+        from openai import AsyncOpenAI
+
+        self.settings = settings
+        url = base_url or settings.base_url
+        if not url:
+            raise LLMError("unconfigured", "no LLM endpoint: set SLEUTH_LLM_BASE_URL (e.g. http://localhost:8000/v1 for vLLM)")
+        self.base_url = url
+        self._client = AsyncOpenAI(base_url=url, api_key=settings.api_key, timeout=settings.timeout_s, max_retries=settings.max_retries)
+        self.usage = Usage()
+
+    async def close(self) -> None:
+        await self._client.close()
+
+    async def complete(
+        self,
+        messages: list[dict[str, Any]],
+        tools: list[dict[str, Any]] | None = None,
+        *,
+        tool_choice: str | dict[str, Any] = "auto",
+        on_text: Callable[[str], None] | None = None,
+        max_tokens: int | None = None,
+    ) -> LLMResponse:
+        """One model turn; streams text deltas to `on_text` when given. Raises LLMError after retries."""
+        import openai
+
+        native_tools = tools if tools and self.settings.tool_mode != "text" else None
+        request: dict[str, Any] = {
+            "model": self.settings.model,
+            "messages": messages,
+            "temperature": self.settings.temperature,
+            "max_tokens": max_tokens or self.settings.max_tokens,
+        }
+        if native_tools:
+            request["tools"] = native_tools
+            request["tool_choice"] = tool_choice
+        if self.settings.extra_body:
+            request["extra_body"] = self.settings.extra_body
+        started = time.perf_counter()
+        try:
+            if on_text is None:
+                completion = await self._client.chat.completions.create(**request)
+                response = _from_completion(completion)
+            else:
+                response = await self._stream(request, on_text)
+        except openai.APITimeoutError as exc:
+            raise LLMError("timeout", f"the model at {self.base_url} did not answer within {self.settings.timeout_s:.0f} s "
+                                      "(SLEUTH_LLM_TIMEOUT_S); is it overloaded?") from exc  # fmt: skip
+        except openai.APIConnectionError as exc:
+            raise LLMError("unavailable", f"cannot reach the model at {self.base_url} ({exc}); is the server running?") from exc
+        except openai.APIStatusError as exc:
+            kind = "unavailable" if exc.status_code >= 500 or exc.status_code == 429 else "rejected"
+            raise LLMError(kind, f"the model at {self.base_url} answered {exc.status_code}: {_error_text(exc)}") from exc
+        response.usage.seconds = time.perf_counter() - started
+        response.usage.calls = 1
+        if tools and self.settings.tool_mode != "native" and not response.tool_calls and response.content:
+            _text_fallback(response, {t["function"]["name"] for t in tools})
+        self.usage.add(response.usage)
+        return response
+
+    async def _stream(self, request: dict[str, Any], on_text: Callable[[str], None]) -> LLMResponse:
+        stream = await self._client.chat.completions.create(**request, stream=True, stream_options={"include_usage": True})
+        content: list[str] = []
+        calls: dict[int, dict[str, str]] = {}
+        finish = None
+        usage = Usage()
+        async for chunk in stream:
+            if chunk.usage:
+                usage.prompt_tokens, usage.completion_tokens = chunk.usage.prompt_tokens, chunk.usage.completion_tokens
+            for choice in chunk.choices:
+                delta = choice.delta
+                if delta.content:
+                    content.append(delta.content)
+                    on_text(delta.content)
+                for tc in delta.tool_calls or []:
+                    slot = calls.setdefault(tc.index, {"id": "", "name": "", "arguments": ""})
+                    slot["id"] = tc.id or slot["id"]
+                    if tc.function:
+                        slot["name"] += tc.function.name or ""
+                        slot["arguments"] += tc.function.arguments or ""
+                finish = choice.finish_reason or finish
+        requests = [_tool_request(c["id"] or f"call_{i}", c["name"], c["arguments"]) for i, c in sorted(calls.items())]
+        return LLMResponse("".join(content), requests, finish, usage)
+
+
+def _from_completion(completion: Any) -> LLMResponse:
+    choice = completion.choices[0]
+    message = choice.message
+    calls = [_tool_request(tc.id, tc.function.name, tc.function.arguments or "") for tc in message.tool_calls or []]
+    usage = Usage()
+    if completion.usage:
+        usage.prompt_tokens, usage.completion_tokens = completion.usage.prompt_tokens, completion.usage.completion_tokens
+    return LLMResponse(message.content or "", calls, choice.finish_reason, usage)
+
+
+def _tool_request(call_id: str, name: str, raw: str) -> ToolCallRequest:
+    try:
+        arguments = json.loads(raw) if raw.strip() else {}
+    except json.JSONDecodeError:
+        arguments = None
+    if arguments is not None and not isinstance(arguments, dict):
+        arguments = None
+    return ToolCallRequest(call_id, name, arguments, raw)
+
+
+def _text_fallback(response: LLMResponse, tool_names: set[str]) -> None:
+    """Models without native tool calls write them as JSON in text; turn those into tool calls."""
+    from agent.toolcalls import parse_tool_calls
+
+    parsed = parse_tool_calls(response.content, tool_names)
+    if parsed.calls or parsed.errors:
+        response.tool_calls = [
+            ToolCallRequest(c.id, c.name, c.arguments, json.dumps(c.arguments), from_text=True) for c in parsed.calls
+        ]
+        response.text_call_errors = parsed.errors
+        response.content = parsed.remaining_text
+
+
+def _error_text(exc: Any) -> str:
+    body = getattr(exc, "body", None)
+    if isinstance(body, dict):
+        error = body.get("error", body)
+        if isinstance(error, dict):
+            return str(error.get("message") or error)[:300]
+        return str(error)[:300]
+    return str(exc)[:300]
