@@ -22,6 +22,21 @@ TEN_K_PAGES = [
 ]
 
 
+def ten_k(company: str, year: int, mdna: str) -> list[str]:
+    """Pages of a synthetic 10-K; the figures sit on known pages (1-based): MD&A p.4, balance sheet p.5."""
+    return [
+        f"FORM 10-K\nANNUAL REPORT PURSUANT TO SECTION 13\nFor the fiscal year ended December 31, {year}\n{company}\n"
+        "(Exact name of registrant as specified in its charter)",
+        "PART I\nItem 1. Business\nWe make widgets and sell them worldwide through distributors.",
+        "Item 1A. Risk Factors\nSupply chain disruption could hurt margins. Competition is intense.",
+        f"PART II\nItem 7. Management's Discussion and Analysis\n{mdna}\nLiquidity is strong.",
+        "Item 8. Financial Statements and Supplementary Data\nCONSOLIDATED BALANCE SHEETS\n(in millions)\n"
+        f"{year}\n{year - 1}\nCash and cash equivalents\n$\n2,853\n$\n3,053\nTotal assets\n36,500\n37,987",
+        "NOTES TO CONSOLIDATED FINANCIAL STATEMENTS\nNote 1. Significant Accounting Policies\nWe follow GAAP.\n"
+        "Note 2. Leases\nOperating lease cost was $120 million. See Note 1.",
+    ]
+
+
 def write_pdf(path: Path, pages: list[str]) -> Path:
     """A real text-layer PDF with one page per string."""
     import pymupdf

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
-
-from pathlib import Path
 
 from corpus.catalog import Corpus
 from retrieval.settings import RetrievalSettings
@@ -54,23 +53,9 @@ FILINGS = {
 }
 
 
-def ten_k(company: str, year: int, body: str) -> list[str]:
-    return [
-        f"FORM 10-K\nANNUAL REPORT PURSUANT TO SECTION 13\nFor the fiscal year ended December 31, {year}\n{company}\n"
-        "(Exact name of registrant as specified in its charter)",
-        "PART I\nItem 1. Business\nWe make widgets and sell them worldwide through distributors.",
-        "Item 1A. Risk Factors\nSupply chain disruption could hurt margins. Competition is intense.",
-        f"PART II\nItem 7. Management's Discussion and Analysis\n{body}\nLiquidity is strong.",
-        "Item 8. Financial Statements and Supplementary Data\nCONSOLIDATED BALANCE SHEETS\n(in millions)\n"
-        f"{year}\n{year - 1}\nCash and cash equivalents\n$\n2,853\n$\n3,053\nTotal assets\n36,500\n37,987",
-        "NOTES TO CONSOLIDATED FINANCIAL STATEMENTS\nNote 1. Significant Accounting Policies\nWe follow GAAP.\n"
-        "Note 2. Leases\nOperating lease cost was $120 million. See Note 1.",
-    ]
-
-
 def build_small_corpus(root: Path) -> Corpus:
     """Three synthetic 10-Ks of two companies ingested under `root`."""
-    from tests.corpus.samples import ingest_folder, write_pdf
+    from tests.corpus.samples import ingest_folder, ten_k, write_pdf
 
     folder = root / "filings"
     folder.mkdir()

@@ -13,7 +13,13 @@ from pathlib import Path  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from retrieval.embed import Embedder, EmbeddingError, EmbeddingModelNotFound, MissingDependency, resolve_model  # noqa: E402
+from retrieval.embed import (  # noqa: E402
+    Embedder,
+    EmbeddingError,
+    EmbeddingModelNotFound,
+    MissingDependency,
+    resolve_model,
+)
 from retrieval.settings import RetrievalSettings  # noqa: E402
 
 TEXTS = [

@@ -8,7 +8,8 @@ import pytest
 
 from corpus.ingest import ingest_paths
 from retrieval.index import HybridIndex, IndexError_
-from tests.retrieval.conftest import FILINGS, FakeEmbedder, ten_k
+from tests.corpus.samples import ten_k
+from tests.retrieval.conftest import FILINGS, FakeEmbedder
 
 
 def build(small_corpus, settings, embedder):

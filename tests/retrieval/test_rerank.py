@@ -17,7 +17,13 @@ from pathlib import Path  # noqa: E402
 import pytest  # noqa: E402
 
 from retrieval.hits import Hit  # noqa: E402
-from retrieval.rerank import CrossEncoderReranker, RemoteReranker, Reranker, RerankError, make_reranker  # noqa: E402
+from retrieval.rerank import (  # noqa: E402
+    CrossEncoderReranker,
+    RemoteReranker,
+    Reranker,
+    RerankError,
+    make_reranker,
+)
 from retrieval.settings import RetrievalSettings  # noqa: E402
 
 QUERY = "how much debt did the company have"
@@ -42,7 +48,11 @@ def tiny_cross_encoder(tmp_path_factory) -> Path:
     """A 2-layer, 32-wide BERT with a one-logit head and its WordPiece tokenizer, saved like any CrossEncoder."""
     import torch
     from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors
-    from transformers import BertConfig, BertForSequenceClassification, PreTrainedTokenizerFast
+    from transformers import (
+        BertConfig,
+        BertForSequenceClassification,
+        PreTrainedTokenizerFast,
+    )
 
     chars = "abcdefghijklmnopqrstuvwxyz0123456789"
     vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *WORDS.split(), *chars, *".,%$", *(f"##{c}" for c in chars)]

@@ -9,7 +9,13 @@ import pytest
 from tools import REGISTRY
 from tools.context import ToolContext
 from tools.errors import ToolError
-from tools.sandbox import check_doc_id, check_glob, glob_matches, store_file, store_files
+from tools.sandbox import (
+    check_doc_id,
+    check_glob,
+    glob_matches,
+    store_file,
+    store_files,
+)
 
 SECRET = "TOPSECRET-7f3a"
 
