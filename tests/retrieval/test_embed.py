@@ -2,25 +2,20 @@
 
 from __future__ import annotations
 
-import os
+import sys
+from pathlib import Path
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach the hub, even by accident
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+import numpy as np
+import pytest
 
-import sys  # noqa: E402
-from pathlib import Path  # noqa: E402
-
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-
-from retrieval.embed import (  # noqa: E402
+from retrieval.embed import (
     Embedder,
     EmbeddingError,
     EmbeddingModelNotFound,
     MissingDependency,
     resolve_model,
 )
-from retrieval.settings import RetrievalSettings  # noqa: E402
+from retrieval.settings import RetrievalSettings
 
 TEXTS = [
     "Net sales increased 5.1% to $32.8 billion, driven by organic growth in Safety and Industrial.",

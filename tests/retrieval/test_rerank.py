@@ -2,29 +2,24 @@
 
 from __future__ import annotations
 
-import os
+import json
+import socket
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach the hub, even by accident
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+import pytest
 
-import json  # noqa: E402
-import socket  # noqa: E402
-import threading  # noqa: E402
-import time  # noqa: E402
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer  # noqa: E402
-from pathlib import Path  # noqa: E402
-
-import pytest  # noqa: E402
-
-from retrieval.hits import Hit  # noqa: E402
-from retrieval.rerank import (  # noqa: E402
+from retrieval.hits import Hit
+from retrieval.rerank import (
     CrossEncoderReranker,
     RemoteReranker,
     Reranker,
     RerankError,
     make_reranker,
 )
-from retrieval.settings import RetrievalSettings  # noqa: E402
+from retrieval.settings import RetrievalSettings
 
 QUERY = "how much debt did the company have"
 PASSAGES = [
