@@ -8,6 +8,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from agent.prompts import load as load_prompt
+
 CALL_FORMAT = '<tool_call>{"name": "<tool>", "arguments": {...}}</tool_call>'
 
 _NAME_KEYS = ("name", "tool", "tool_name", "function", "action")
@@ -113,19 +115,8 @@ def tool_call_instructions(tool_schemas: list[dict[str, Any]]) -> str:
         if not example:
             required = {p: _placeholder(p, params.get("properties", {}).get(p, {})) for p in params.get("required", [])}
             example = json.dumps({"name": fn["name"], "arguments": required})
-    lines += [
-        "# How to call a tool",
-        "",
-        "To call a tool, write one JSON object with the tool's name and its arguments inside <tool_call></tool_call> tags, exactly like this:",
-        CALL_FORMAT,
-    ]
-    if example:
-        lines.append(f"For example: <tool_call>{example}</tool_call>")
-    lines += [
-        "The arguments must be valid JSON (double quotes, no trailing commas) and follow the tool's parameters.",
-        "You may make one or more calls in one turn: write one <tool_call> block per call. The results come back in the next message.",
-        "When you have the final answer, reply in plain text with no <tool_call> block: that reply is your final answer.",
-    ]
+    how = load_prompt("text_tools").format(call_format=CALL_FORMAT, example=f"For example: <tool_call>{example}</tool_call>" if example else "")
+    lines += how.splitlines()
     return "\n".join(lines)
 
 

@@ -38,7 +38,7 @@ class ToolContext:
         cache = self.__dict__.setdefault("_texts", {})
         if doc_id not in cache:
             if len(cache) > 32:
-                cache.pop(next(iter(cache)))
+                cache.pop(next(iter(cache)), None)  # calls run in threads: another may have evicted it
             cache[doc_id] = self.corpus.store.read(doc_id)
         return cache[doc_id]
 

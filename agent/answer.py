@@ -1,0 +1,81 @@
+"""The structured answer every mode returns: text, status, checked citations, steps and metrics."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+Status = Literal["answered", "unsure", "truncated", "failed", "cancelled"]
+Mode = Literal["agentic", "rag"]
+
+
+class AnswerCitation(BaseModel):
+    """A cited page; `verified` is the citation check's verdict (None: nothing on the page to check against)."""
+
+    doc_id: str
+    page: int
+    lines: str | None = None  # "120-124", document line numbers
+    quote: str = ""
+    verified: bool | None = None
+    problem: str | None = None
+
+    def label(self) -> str:
+        return f"{self.doc_id} p.{self.page}" + (f" l.{self.lines}" if self.lines else "")
+
+
+class Step(BaseModel):
+    """One tool call the run made, as the answer reports it."""
+
+    agent: str = "main"
+    name: str
+    arguments: dict[str, Any] = Field(default_factory=dict)
+    ok: bool = True
+    summary: str = ""
+    seconds: float = 0.0
+
+
+class RunMetrics(BaseModel):
+    latency_s: float = 0.0
+    llm_calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    tool_calls: int = 0
+    pages_read: int = 0
+    subagents: int = 0
+    compactions: int = 0
+
+    def add_usage(self, usage: Any) -> None:
+        """Add an agent.llm.Usage."""
+        self.llm_calls += usage.calls
+        self.prompt_tokens += usage.prompt_tokens
+        self.completion_tokens += usage.completion_tokens
+
+    def absorb(self, other: RunMetrics) -> None:
+        """Add a sub-agent's work (its LLM calls, tokens, tool calls and own sub-agents)."""
+        self.llm_calls += other.llm_calls
+        self.prompt_tokens += other.prompt_tokens
+        self.completion_tokens += other.completion_tokens
+        self.tool_calls += other.tool_calls
+        self.subagents += 1 + other.subagents
+        self.compactions += other.compactions
+
+
+class Answer(BaseModel):
+    mode: Mode
+    question: str
+    text: str
+    status: Status
+    citations: list[AnswerCitation] = Field(default_factory=list)
+    steps: list[Step] = Field(default_factory=list)
+    metrics: RunMetrics = Field(default_factory=RunMetrics)
+    warnings: list[str] = Field(default_factory=list)  # failed citations, budgets that ran out, ...
+    error: str | None = None  # why a failed run failed, for the user
+
+
+class Comparison(BaseModel):
+    """Compare mode: both arms on the same question."""
+
+    question: str
+    agentic: Answer
+    rag: Answer

@@ -1,0 +1,87 @@
+"""Context management: when the transcript nears the budget, older tool results shrink to their key facts and citations."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from agent.citations import figures
+from agent.events import COMPACTION, Event
+from agent.llm import LLMError
+from agent.prompts import load
+from agent.state import AgentRun, AgentState, Observation, transcript_tokens
+from tools.tokens import CHARS_PER_TOKEN, count_tokens
+
+_SUMMARY_INPUT_TOKENS = 12000  # what one compaction call reads at most
+
+
+def needs_compaction(state: AgentState, run: AgentRun) -> bool:
+    return transcript_tokens(state["messages"], run.tool_schemas) > run.settings.compact_at * run.context_budget
+
+
+def candidates(state: AgentState, run: AgentRun) -> list[Observation]:
+    """Observations that may be compacted: not yet compacted, older than the last `keep_recent`, largest first."""
+    live = [o for o in state["observations"] if not o.compacted]
+    older = live[: max(0, len(live) - run.settings.keep_recent)]
+    return sorted(older, key=lambda o: -o.tokens)
+
+
+async def compact(state: AgentState, run: AgentRun) -> dict[str, Any]:
+    """Shrink older observations until the transcript is back under the compaction threshold; returns the state update."""
+    messages = list(state["messages"])
+    before = transcript_tokens(messages, run.tool_schemas)
+    target = run.settings.compact_at * run.context_budget * 0.6
+    chosen: list[Observation] = []
+    excess = before - target
+    for obs in candidates(state, run):
+        if excess <= 0:
+            break
+        chosen.append(obs)
+        excess -= obs.tokens
+    if not chosen:
+        return {}
+    chosen.sort(key=lambda o: o.message)
+    summary, usage = await _summarize(state, run, chosen, messages)
+    metrics = state["metrics"].model_copy()
+    if usage is not None:
+        metrics.add_usage(usage)
+    for i, obs in enumerate(chosen):
+        cited = ", ".join(sorted({f"{c.doc_id} p.{c.page}" for c in obs.citations})) or "none"
+        head = f"[Compacted earlier result of {obs.label}; call it again to see it in full. Pages it showed: {cited}]"
+        body = summary if i == 0 else f"(its key facts are in the compacted result of {chosen[0].label})"
+        messages[obs.message] = {**messages[obs.message], "content": f"{head}\n{body}"}
+        obs.compacted = True
+    metrics.compactions += 1
+    after = transcript_tokens(messages, run.tool_schemas)
+    await run.emit(Event(COMPACTION, {"observations": [o.label for o in chosen], "tokens_before": before, "tokens_after": after}))
+    return {"messages": messages, "metrics": metrics}
+
+
+async def _summarize(state: AgentState, run: AgentRun, chosen: list[Observation], messages: list[dict[str, Any]]):
+    """Key facts of the chosen observations by the model; the figure lines themselves if the model fails."""
+    per = max(400, _SUMMARY_INPUT_TOKENS // len(chosen)) * CHARS_PER_TOKEN
+    parts = [f"## {o.label}\n{(messages[o.message].get('content') or '')[:per]}" for o in chosen]
+    prompt = [
+        {"role": "system", "content": load("compact")},
+        {"role": "user", "content": f"Question being researched: {run.question}\n\n" + "\n\n".join(parts)},
+    ]
+    try:
+        response = await run.llm.complete(prompt, max_tokens=min(1500, run.llm.settings.max_tokens))
+        if response.content.strip():
+            return response.content.strip(), response.usage
+    except LLMError:
+        pass
+    return "\n\n".join(_figure_lines(o.label, messages[o.message].get("content") or "") for o in chosen), None
+
+
+def _figure_lines(label: str, text: str, limit_tokens: int = 400) -> str:
+    """Fallback summary without the model: the lines of a result that carry figures or page markers."""
+    keep = [line.strip() for line in text.splitlines() if figures(line) or re.search(r"\bp\.\s*\d+|page \d+", line, re.IGNORECASE)]
+    out, used = [f"## {label}"], 0
+    for line in keep:
+        used += count_tokens(line)
+        if used > limit_tokens:
+            out.append("[...]")
+            break
+        out.append(line)
+    return "\n".join(out)

@@ -1,0 +1,93 @@
+"""The `answer` tool the model finishes with, the draft it yields, and turning a draft into checked citations."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, ValidationError
+
+from agent.answer import AnswerCitation
+from agent.citations import TextOf, check_citation, inline_citations, problems
+from agent.llm import LLMResponse, ToolCallRequest
+
+ANSWER_TOOL = "answer"
+
+
+class CitationArgs(BaseModel):
+    doc_id: str = Field(description="The filing's doc_id, e.g. 3M_2018_10K.")
+    page: int = Field(description="1-based page that shows the figure or statement.")
+    quote: str = Field("", description="Short verbatim text from that page: the figure as printed with its label.")
+
+
+class AnswerArgs(BaseModel):
+    answer: str = Field(description="The answer: the figure with its unit (or yes/no) first, then the arithmetic or reasoning briefly.")
+    status: Literal["answered", "unsure"] = Field("answered", description="unsure when the evidence is incomplete, ambiguous or not found.")
+    citations: list[CitationArgs] = Field(default_factory=list, description="One entry per figure or fact used.")
+
+
+def answer_schema() -> dict[str, Any]:
+    parameters = AnswerArgs.model_json_schema()
+    return {
+        "type": "function",
+        "function": {
+            "name": ANSWER_TOOL,
+            "description": "Give the final answer with its citations. Call it once, when the research is done.",
+            "parameters": parameters,
+        },
+    }
+
+
+@dataclass
+class Draft:
+    """The answer the model proposed, before its citations are checked."""
+
+    text: str
+    status: str = "answered"
+    citations: list[AnswerCitation] = field(default_factory=list)
+    inline: bool = False  # citations parsed from [DOC p.N] markers in text: only their figures can be checked
+    call: ToolCallRequest | None = None  # the answer tool call, when the model used it
+
+
+def draft_from_call(call: ToolCallRequest) -> Draft | str:
+    """The draft from an `answer` call, or an error message for the model when its arguments do not fit."""
+    if call.arguments is None:
+        return f"Error: the answer tool's arguments are not valid JSON ({call.raw_arguments[:120]!r}); send a JSON object."
+    try:
+        args = AnswerArgs.model_validate(call.arguments)
+    except ValidationError as exc:
+        issues = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'arguments'}: {e['msg']}" for e in exc.errors())
+        return f"Error: invalid arguments for answer: {issues}"
+    citations = [AnswerCitation(doc_id=c.doc_id, page=c.page, quote=c.quote) for c in args.citations]
+    return Draft(args.answer.strip(), args.status, citations, call=call)
+
+
+def draft_from_text(text: str, is_doc: Any) -> Draft:
+    """A plain-text final reply: its [DOC p.N] markers become citations."""
+    return Draft(text.strip(), "answered", inline_citations(text, is_doc), inline=True)
+
+
+def draft_from_response(response: LLMResponse, is_doc: Any) -> Draft | str | None:
+    """The draft in a final-answer turn (answer call or plain text); an error string to send back; None when there is neither."""
+    for call in response.tool_calls:
+        if call.name == ANSWER_TOOL:
+            return draft_from_call(call)
+    if response.content.strip():
+        return draft_from_text(response.content, is_doc)
+    return None
+
+
+def check_draft(draft: Draft, text_of: TextOf) -> tuple[list[AnswerCitation], list[str]]:
+    """Checked citations and one warning per failed one."""
+    checked = [check_citation(c, text_of, figures_only=draft.inline) for c in draft.citations]
+    return checked, problems(checked)
+
+
+def settle(draft: Draft, checked: list[AnswerCitation], problems: list[str], warnings: list[str]) -> tuple[str, list[str]]:
+    """Final status and warnings: an answer with failed citations, or none at all, is not `answered` but `unsure`."""
+    status, warnings = draft.status, warnings + problems
+    if status == "answered" and problems:
+        status = "unsure"
+    if status == "answered" and not checked:
+        status, warnings = "unsure", warnings + ["the answer cites no page of any filing"]
+    return status, warnings

@@ -1,0 +1,62 @@
+"""Every step of a run as an event: what the API stores and streams, and what the CLI prints live."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+# Event types, in the order a run produces them.
+RUN_STARTED = "run_started"  # {question, mode, filters}
+RETRIEVAL = "retrieval"  # RAG: {query, passages: [{doc_id, pages, lines, section}], seconds}
+MODEL_TURN = "model_turn"  # {step, content, tool_calls: [{id, name, arguments}], usage, seconds}
+TOOL_CALL = "tool_call"  # {id, name, arguments}
+TOOL_RESULT = "tool_result"  # {id, name, ok, summary, tokens, pages, seconds}
+COMPACTION = "compaction"  # {observations, tokens_before, tokens_after}
+SUBAGENT_STARTED = "subagent_started"  # {agent, question}
+SUBAGENT_FINISHED = "subagent_finished"  # {agent, status, citations}
+BUDGET = "budget"  # {reason}: a budget ran out; the agent answers from what it has
+CITATION_CHECK = "citation_check"  # {checked, failed: [...]}
+ANSWER = "answer"  # the Answer as a dict
+ERROR = "error"  # {kind, message}
+
+
+@dataclass
+class Event:
+    """One step of a run; `arm` tells compare-mode arms apart, `agent` the main agent from sub-agents."""
+
+    type: str
+    data: dict[str, Any]
+    arm: str | None = None
+    agent: str = "main"
+    ts: float = field(default_factory=time.time)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"type": self.type, "arm": self.arm, "agent": self.agent, "ts": self.ts, "data": self.data}
+
+
+Emit = Callable[[Event], Awaitable[None]]
+
+
+async def discard(event: Event) -> None:
+    """An Emit that drops events (runs nobody watches)."""
+
+
+def tagged(emit: Emit, *, arm: str | None = None, agent: str | None = None) -> Emit:
+    """An Emit that stamps events with an arm and/or agent label before passing them on."""
+
+    async def forward(event: Event) -> None:
+        if arm is not None:
+            event.arm = arm
+        if agent is not None:
+            event.agent = agent if event.agent == "main" else f"{agent}/{event.agent}"
+        await emit(event)
+
+    return forward
+
+
+def summarize(text: str, limit: int = 240) -> str:
+    """The first lines of a tool result, for the trace (the model sees it whole)."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"

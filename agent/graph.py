@@ -1,0 +1,305 @@
+"""The research agent as a LangGraph state graph: model -> tools (concurrently) -> compact -> model ... -> checked answer."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import json
+import logging
+import time
+from typing import Any
+
+from langchain_core.runnables import RunnableConfig
+from langgraph.graph import END, START, StateGraph
+
+from agent.answer import Answer, Step
+from agent.compaction import compact, needs_compaction
+from agent.corpus_access import is_doc, text_of
+from agent.drafts import ANSWER_TOOL, Draft, check_draft, draft_from_call, draft_from_response, draft_from_text, settle
+from agent.events import BUDGET, CITATION_CHECK, ERROR, MODEL_TURN, TOOL_CALL, TOOL_RESULT, Event, summarize
+from agent.llm import LLMError, LLMResponse, ToolCallRequest
+from agent.prompts import load
+from agent.state import AgentRun, AgentState, Observation, transcript_tokens
+from tools.registry import REGISTRY, ToolCall
+from tools.tokens import count_tokens
+
+log = logging.getLogger(__name__)
+
+SUBQUESTION_TOOL = "research_subquestion"
+
+
+def _run(config: RunnableConfig) -> AgentRun:
+    return config["configurable"]["run"]
+
+
+def budget_exhausted(state: AgentState, run: AgentRun) -> str | None:
+    """The budget that has run out, in words, or None."""
+    if state["step"] >= run.max_steps:
+        return f"step budget: {run.max_steps} model turns"
+    if run.remaining_s() <= 0:
+        return f"time budget: {run.deadline - run.started:.0f} s"
+    if transcript_tokens(state["messages"], run.tool_schemas) > run.context_budget:
+        return f"context budget: {run.context_budget:,} tokens"
+    return None
+
+
+# --- nodes ---
+
+
+async def call_model(state: AgentState, config: RunnableConfig) -> dict[str, Any]:
+    """One model turn: a final answer, tool calls to run, or a malformed reply to send back."""
+    run = _run(config)
+    if reason := budget_exhausted(state, run):
+        return {"stop": reason}
+    try:
+        response = await asyncio.wait_for(run.llm.complete(state["messages"], run.tool_schemas), timeout=max(1.0, run.remaining_s()))
+    except TimeoutError:
+        return {"stop": f"time budget: {run.deadline - run.started:.0f} s"}
+    except LLMError as exc:
+        return {"failure": str(exc)}
+    step = state["step"] + 1
+    metrics = state["metrics"].model_copy()
+    metrics.add_usage(response.usage)
+    await run.emit(Event(MODEL_TURN, _turn_event(step, response), agent=run.agent))
+    messages = state["messages"] + [_assistant_message(response, run.text_mode)]
+    update: dict[str, Any] = {"step": step, "metrics": metrics}
+    answers = [c for c in response.tool_calls if c.name == ANSWER_TOOL]
+    others = [c for c in response.tool_calls if c.name != ANSWER_TOOL]
+    if others:
+        return {**update, "messages": messages, "pending": response.tool_calls}
+    if answers:
+        draft = draft_from_call(answers[0])
+        if isinstance(draft, str):
+            return {**update, "messages": messages + [_result_message(answers[0], draft, run.text_mode)]}
+        return {**update, "messages": messages, "draft": draft}
+    if response.text_call_errors:
+        fix = "Your tool call could not be used:\n" + "\n".join(f"- {e}" for e in response.text_call_errors)
+        return {**update, "messages": messages + [{"role": "user", "content": fix}]}
+    if response.finish_reason == "length":
+        cut = "Your reply was cut off at the output limit. Be shorter: call one tool, or call answer with a brief answer."
+        return {**update, "messages": messages + [{"role": "user", "content": cut}]}
+    if response.content.strip():
+        return {**update, "messages": messages, "draft": draft_from_text(response.content, lambda d: is_doc(run.tools, d))}
+    empty = "Your reply was empty. Call a tool to continue the research, or the answer tool to finish."
+    return {**update, "messages": messages + [{"role": "user", "content": empty}]}
+
+
+async def run_tools(state: AgentState, config: RunnableConfig) -> dict[str, Any]:
+    """Run the turn's tool calls concurrently (bounded), in budget; every call gets a result message."""
+    run = _run(config)
+    calls: list[ToolCallRequest] = state["pending"]
+    planned: list[tuple[ToolCallRequest, str | None]] = []  # (call, error to return instead of running it)
+    refused = 0
+    for call in calls:
+        if call.name == ANSWER_TOOL:
+            planned.append((call, "Error: call answer alone, after you have seen the results of your other tool calls."))
+        elif run.tool_calls_left() <= 0:
+            planned.append((call, "Error: not run, the tool-call budget is used up; answer with what you have."))
+            refused += 1
+        else:
+            run.tool_calls += 1
+            run.shared.tool_calls_left -= 1
+            planned.append((call, None))
+    if any(c.name == "search" and error is None for c, error in planned):
+        await _open_searcher(run)
+    gate = asyncio.Semaphore(run.settings.max_parallel_tools)
+
+    async def one(call: ToolCallRequest, error: str | None) -> tuple[ToolCall, Any]:
+        async with gate:
+            return await _execute(run, call, error)
+
+    outcomes = await asyncio.gather(*(one(call, error) for call, error in planned))
+    messages = list(state["messages"])
+    observations = list(state["observations"])
+    steps, pages = list(state["steps"]), set(state["pages"])
+    metrics = state["metrics"].model_copy()
+    for (call, _), (result, child) in zip(planned, outcomes, strict=True):
+        label = _label(call)
+        messages.append(_result_message(call, result.text, run.text_mode, label))
+        observations.append(Observation(len(messages) - 1, label, count_tokens(result.text), result.citations or []))
+        steps.append(Step(agent=run.agent, name=call.name, arguments=call.arguments or {}, ok=result.ok,
+                          summary=summarize(result.text, 160), seconds=round(result.seconds, 3)))  # fmt: skip
+        pages |= {(c.doc_id, c.page) for c in result.citations or []}
+        metrics.tool_calls += 1
+        if child is not None:  # a sub-agent's own work counts toward this run
+            child_answer, child_pages = child
+            steps += child_answer.steps
+            pages |= child_pages
+            metrics.absorb(child_answer.metrics)
+    update: dict[str, Any] = {"messages": messages, "observations": observations, "steps": steps, "pages": pages,
+                              "metrics": metrics, "pending": []}  # fmt: skip
+    if refused:
+        update["stop"] = f"tool-call budget: {run.max_tool_calls} calls"
+    return update
+
+
+async def compact_context(state: AgentState, config: RunnableConfig) -> dict[str, Any]:
+    """Compact older observations when the transcript nears the budget; stop if it cannot be brought under it."""
+    run = _run(config)
+    if not needs_compaction(state, run):
+        return {}
+    update = await compact(state, run)
+    messages = update.get("messages", state["messages"])
+    if transcript_tokens(messages, run.tool_schemas) > run.context_budget:
+        update["stop"] = f"context budget: {run.context_budget:,} tokens"
+    return update
+
+
+async def force_answer(state: AgentState, config: RunnableConfig) -> dict[str, Any]:
+    """A budget ran out: one last model call, answer tool only, to answer from the evidence gathered."""
+    run = _run(config)
+    reason = state["stop"]
+    await run.emit(Event(BUDGET, {"reason": reason}, agent=run.agent))
+    messages = state["messages"] + [{"role": "user", "content": load("budget").format(reason=reason)}]
+    schemas = [s for s in run.tool_schemas if s["function"]["name"] == ANSWER_TOOL]
+    choice: Any = "auto" if run.text_mode else {"type": "function", "function": {"name": ANSWER_TOOL}}
+    try:
+        response = await asyncio.wait_for(run.llm.complete(messages, schemas, tool_choice=choice), timeout=run.settings.answer_grace_s)
+    except (TimeoutError, LLMError) as exc:
+        detail = str(exc) or f"no answer within {run.settings.answer_grace_s:.0f} s"
+        return {"failure": f"the research budget ran out ({reason}) and the final answer could not be written: {detail}"}
+    metrics = state["metrics"].model_copy()
+    metrics.add_usage(response.usage)
+    await run.emit(Event(MODEL_TURN, _turn_event(state["step"] + 1, response), agent=run.agent))
+    draft = draft_from_response(response, lambda d: is_doc(run.tools, d))
+    if not isinstance(draft, Draft):
+        draft = Draft(f"No answer: the research budget ran out ({reason}) before the evidence was conclusive.", citations=[])
+    draft.status = "truncated"
+    return {"draft": draft, "metrics": metrics, "warnings": state["warnings"] + [f"budget ran out ({reason}); answered from the evidence gathered so far"]}
+
+
+async def finish(state: AgentState, config: RunnableConfig) -> dict[str, Any]:
+    """Check the draft's citations; send failures back to the model once (in budget), else settle the answer."""
+    run = _run(config)
+    draft: Draft = state["draft"]
+    checked, problems = check_draft(draft, lambda d: text_of(run.tools, d))
+    await run.emit(Event(CITATION_CHECK, {"checked": len(checked), "failed": problems}, agent=run.agent))
+    if problems and state["repairs"] > 0 and draft.status != "truncated" and not budget_exhausted(state, run):
+        feedback = load("repair").format(problems="\n".join(f"- {p}" for p in problems))
+        message = _result_message(draft.call, feedback, run.text_mode) if draft.call else {"role": "user", "content": feedback}
+        return {"messages": state["messages"] + [message], "draft": None, "repairs": state["repairs"] - 1}
+    status, warnings = settle(draft, checked, problems, state["warnings"])
+    answer = Answer(mode="agentic", question=run.question, text=draft.text, status=status, citations=checked,
+                    steps=state["steps"], metrics=state["metrics"], warnings=warnings)  # fmt: skip
+    return {"answer": answer}
+
+
+async def fail(state: AgentState, config: RunnableConfig) -> dict[str, Any]:
+    run = _run(config)
+    await run.emit(Event(ERROR, {"kind": "llm", "message": state["failure"]}, agent=run.agent))
+    answer = Answer(mode="agentic", question=run.question, text=f"The run failed: {state['failure']}", status="failed",
+                    steps=state["steps"], metrics=state["metrics"], warnings=state["warnings"], error=state["failure"])  # fmt: skip
+    return {"answer": answer}
+
+
+# --- helpers ---
+
+
+async def _open_searcher(run: AgentRun) -> None:
+    """Open the shared searcher once before concurrent calls use it (each call runs on a copy of the tool context)."""
+    try:
+        await asyncio.to_thread(lambda: run.tools.searcher)
+    except Exception as exc:  # noqa: BLE001 - the search call itself reports it to the model as a tool error
+        log.debug("searcher did not open: %s", exc)
+
+
+async def _execute(run: AgentRun, call: ToolCallRequest, error: str | None) -> tuple[ToolCall, Any]:
+    """One tool call; returns its ToolCall and, for a sub-agent, (its Answer, pages it saw)."""
+    await run.emit(Event(TOOL_CALL, {"id": call.id, "name": call.name, "arguments": call.arguments}, agent=run.agent))
+    started = time.perf_counter()
+    child = None
+    if error is None and call.arguments is None:
+        error = f"Error: the arguments of {call.name} are not valid JSON ({call.raw_arguments[:120]!r}); send a JSON object."
+    if error is not None:
+        result = ToolCall(call.name, call.arguments or {}, False, error)
+    elif call.name == SUBQUESTION_TOOL:
+        from agent.research import run_subagent
+
+        result, child = await run_subagent(run, call.arguments)
+    else:
+        limit = run.tools.settings.timeout_s + 10  # the tool enforces its own limit; this catches a hung thread
+        try:
+            result = await asyncio.wait_for(asyncio.to_thread(REGISTRY.call, call.name, call.arguments, copy.copy(run.tools)), limit)
+        except TimeoutError:
+            result = ToolCall(call.name, call.arguments, False, f"Error: {call.name} did not finish within {limit:.0f} s; narrow the call.")
+    result.seconds = result.seconds or (time.perf_counter() - started)
+    pages = sorted({(c.doc_id, c.page) for c in result.citations or []})
+    await run.emit(Event(TOOL_RESULT, {"id": call.id, "name": call.name, "ok": result.ok, "summary": summarize(result.text),
+                                       "tokens": count_tokens(result.text), "pages": [f"{d} p.{p}" for d, p in pages[:20]],
+                                       "seconds": round(result.seconds, 3)}, agent=run.agent))  # fmt: skip
+    return result, child
+
+
+def _label(call: ToolCallRequest) -> str:
+    args = ", ".join(f"{k}={v!r}" for k, v in (call.arguments or {}).items())
+    return f"{call.name}({args[:160]})"
+
+
+def _assistant_message(response: LLMResponse, text_mode: bool) -> dict[str, Any]:
+    """The turn as the transcript keeps it; calls written in text are kept in canonical <tool_call> form."""
+    message = response.assistant_message()
+    written = [c for c in response.tool_calls if c.from_text]
+    if written:
+        blocks = "".join(f"\n<tool_call>{json.dumps({'name': c.name, 'arguments': c.arguments})}</tool_call>" for c in written)
+        message["content"] = (response.content or "") + blocks
+    return message
+
+
+def _result_message(call: ToolCallRequest, text: str, text_mode: bool, label: str | None = None) -> dict[str, Any]:
+    if call.from_text or text_mode:
+        return {"role": "user", "content": f"[Result of {label or call.name}]\n{text}"}
+    return {"role": "tool", "tool_call_id": call.id, "content": text}
+
+
+def _turn_event(step: int, response: LLMResponse) -> dict[str, Any]:
+    return {
+        "step": step,
+        "content": response.content,
+        "tool_calls": [{"id": c.id, "name": c.name, "arguments": c.arguments} for c in response.tool_calls],
+        "usage": {"prompt_tokens": response.usage.prompt_tokens, "completion_tokens": response.usage.completion_tokens},
+        "seconds": round(response.usage.seconds, 3),
+    }
+
+
+# --- routing ---
+
+
+def after_model(state: AgentState) -> str:
+    if state.get("failure"):
+        return "fail"
+    if state.get("stop"):
+        return "force_answer"
+    if state.get("draft"):
+        return "finish"
+    return "tools" if state.get("pending") else "model"
+
+
+def after_compact(state: AgentState) -> str:
+    return "force_answer" if state.get("stop") else "model"
+
+
+def after_force(state: AgentState) -> str:
+    return "fail" if state.get("failure") else "finish"
+
+
+def after_finish(state: AgentState) -> str:
+    return END if state.get("answer") else "model"
+
+
+# --- wiring ---
+
+builder = StateGraph(AgentState)
+builder.add_node("model", call_model)
+builder.add_node("tools", run_tools)
+builder.add_node("compact", compact_context)
+builder.add_node("force_answer", force_answer)
+builder.add_node("finish", finish)
+builder.add_node("fail", fail)
+builder.add_edge(START, "model")
+builder.add_conditional_edges("model", after_model, ["tools", "finish", "force_answer", "fail", "model"])
+builder.add_edge("tools", "compact")
+builder.add_conditional_edges("compact", after_compact, ["model", "force_answer"])
+builder.add_conditional_edges("force_answer", after_force, ["finish", "fail"])
+builder.add_conditional_edges("finish", after_finish, ["model", END])
+builder.add_edge("fail", END)
+GRAPH = builder.compile()

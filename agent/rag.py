@@ -1,0 +1,96 @@
+"""RAG mode, the classic baseline: hybrid retrieval (filters from the question) -> rerank -> top-k passages -> one cited answer."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from agent.answer import Answer, RunMetrics
+from agent.corpus_access import is_doc, text_of
+from agent.drafts import ANSWER_TOOL, Draft, answer_schema, check_draft, draft_from_response, settle
+from agent.events import ANSWER, CITATION_CHECK, ERROR, MODEL_TURN, RETRIEVAL, RUN_STARTED, Emit, Event, discard
+from agent.llm import LLMClient, LLMError
+from agent.prompts import load
+from agent.scope import Filters, resolve
+from agent.settings import AgentSettings
+from agent.toolcalls import tool_call_instructions
+from corpus.errors import CorpusError
+from tools.context import ToolContext
+
+
+async def rag_answer(
+    question: str,
+    *,
+    llm: LLMClient,
+    tools: ToolContext,
+    settings: AgentSettings | None = None,
+    filters: Filters | None = None,
+    emit: Emit = discard,
+) -> Answer:
+    """Answer `question` from the top passages of one hybrid search, in one model call."""
+    from retrieval.searcher import SearchFilters
+
+    settings = settings or AgentSettings()
+    started = time.monotonic()
+    doc_ids = resolve(tools.corpus, filters)
+    await emit(Event(RUN_STARTED, {"question": question, "mode": "rag", "filters": filters.model_dump() if filters else None}))
+    metrics = RunMetrics()
+
+    async def done(answer: Answer) -> Answer:
+        answer.metrics.latency_s = round(time.monotonic() - started, 3)
+        await emit(Event(ANSWER, answer.model_dump()))
+        return answer
+
+    try:
+        searcher = await asyncio.to_thread(lambda: tools.searcher)
+        result = await asyncio.to_thread(searcher.search, question, settings.rag_candidates, SearchFilters(doc_ids=doc_ids) if doc_ids else None)
+    except CorpusError as exc:
+        await emit(Event(ERROR, {"kind": "retrieval", "message": str(exc)}))
+        return await done(_failed(question, f"retrieval failed: {exc}", metrics))
+    passages = result.passages[: settings.rag_top_k]
+    metrics.pages_read = len({(p.doc_id, page) for p in passages for page in range(p.start_page, p.end_page + 1)})
+    await emit(Event(RETRIEVAL, {"query": question, "notes": result.notes, "timings_ms": result.timings_ms, "passages": [
+        {"doc_id": p.doc_id, "pages": p.pages, "lines": f"{p.start_line}-{p.end_line}", "section": p.section_path} for p in passages]}))  # fmt: skip
+    if not passages:
+        return await done(Answer(mode="rag", question=question, text="No passage was found for this question.", status="unsure",
+                                 metrics=metrics, warnings=["retrieval returned no passages"]))  # fmt: skip
+    messages = _prompt(question, passages, llm)
+    choice: Any = "auto" if llm.settings.tool_mode == "text" else {"type": "function", "function": {"name": ANSWER_TOOL}}
+    try:
+        response = await asyncio.wait_for(llm.complete(messages, [answer_schema()], tool_choice=choice), timeout=settings.time_budget_s)
+    except (TimeoutError, LLMError) as exc:
+        message = str(exc) or f"the model did not answer within {settings.time_budget_s:.0f} s"
+        await emit(Event(ERROR, {"kind": "llm", "message": message}))
+        return await done(_failed(question, message, metrics))
+    metrics.add_usage(response.usage)
+    await emit(Event(MODEL_TURN, {"step": 1, "content": response.content, "seconds": round(response.usage.seconds, 3),
+                                  "tool_calls": [{"id": c.id, "name": c.name, "arguments": c.arguments} for c in response.tool_calls],
+                                  "usage": {"prompt_tokens": response.usage.prompt_tokens, "completion_tokens": response.usage.completion_tokens}}))  # fmt: skip
+    draft = draft_from_response(response, lambda d: is_doc(tools, d))
+    warnings: list[str] = []
+    if not isinstance(draft, Draft):
+        warnings.append(draft or "the model gave an empty answer")
+        draft = Draft("The model gave no usable answer.", "unsure")
+    checked, problems = check_draft(draft, lambda d: text_of(tools, d))
+    await emit(Event(CITATION_CHECK, {"checked": len(checked), "failed": problems}))
+    status, warnings = settle(draft, checked, problems, warnings)
+    return await done(Answer(mode="rag", question=question, text=draft.text, status=status, citations=checked, metrics=metrics,
+                             warnings=warnings))  # fmt: skip
+
+
+def _prompt(question: str, passages: list, llm: LLMClient) -> list[dict[str, Any]]:
+    system = load("rag_system")
+    if llm.settings.tool_mode == "text":
+        system += "\n\n" + tool_call_instructions([answer_schema()])
+    blocks = []
+    for n, p in enumerate(passages, 1):
+        period = f"FY{p.fiscal_year}" + (f" {p.fiscal_period}" if p.fiscal_period and p.fiscal_period != "FY" else "") if p.fiscal_year else ""
+        head = f"[{n}] doc_id {p.doc_id} | page {p.pages} | lines {p.start_line}-{p.end_line} | {p.company or '?'} {p.form_type or ''} {period}"
+        blocks.append(f"{head} | {p.section_path or '(no section)'}\n{p.text}")
+    user = "Passages:\n\n" + "\n\n".join(blocks) + f"\n\nQuestion: {question}\nAnswer with the answer tool."
+    return [{"role": "system", "content": system}, {"role": "user", "content": user}]
+
+
+def _failed(question: str, message: str, metrics: RunMetrics) -> Answer:
+    return Answer(mode="rag", question=question, text=f"The run failed: {message}", status="failed", metrics=metrics, error=message)

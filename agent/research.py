@@ -1,0 +1,141 @@
+"""Agentic mode: run the research graph on one question (or, as a sub-agent, on one part of it)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any
+
+from agent.answer import Answer, RunMetrics
+from agent.drafts import answer_schema
+from agent.events import ANSWER, ERROR, RUN_STARTED, SUBAGENT_FINISHED, SUBAGENT_STARTED, Emit, Event, discard, tagged
+from agent.graph import GRAPH, SUBQUESTION_TOOL
+from agent.llm import LLMClient
+from agent.prompts import load
+from agent.scope import Filters, resolve, scope_note
+from agent.settings import AgentSettings
+from agent.state import AgentRun, AgentState, SharedBudget
+from agent.toolcalls import tool_call_instructions
+from tools.base import Citation
+from tools.context import ToolContext
+from tools.registry import REGISTRY, ToolCall
+
+log = logging.getLogger(__name__)
+
+_SUBQUESTION_SCHEMA = {
+    "type": "function",
+    "function": {
+        "name": SUBQUESTION_TOOL,
+        "description": (
+            "Hand one narrow, self-contained part of the question (e.g. one company or one fiscal year) to a helper analyst "
+            "with its own fresh context; it researches it with the same tools and returns its cited findings. Several can run "
+            "in parallel: call it several times in one turn. Use it for independent parts, not for a single lookup."
+        ),
+        "parameters": {
+            "type": "object",
+            "properties": {
+                "question": {"type": "string", "description": "The narrower question, complete on its own (name the company, period and figure)."},
+                "doc_ids": {"type": "array", "items": {"type": "string"}, "description": "Filings to restrict it to, when known."},
+            },
+            "required": ["question"],
+            "additionalProperties": False,
+        },
+    },
+}
+
+
+async def research(
+    question: str,
+    *,
+    llm: LLMClient,
+    tools: ToolContext,
+    settings: AgentSettings | None = None,
+    filters: Filters | None = None,
+    emit: Emit = discard,
+) -> Answer:
+    """Investigate `question` with the tools until it can be answered with checked citations, or a budget runs out."""
+    settings = settings or AgentSettings()
+    doc_ids = resolve(tools.corpus, filters)
+    await emit(Event(RUN_STARTED, {"question": question, "mode": "agentic", "filters": filters.model_dump() if filters else None}))
+    shared = SharedBudget(tool_calls_left=settings.max_tool_calls, subagents_left=settings.max_subagents if settings.subagents else 0)
+    run = _agent_run(question, llm, tools, settings, emit, shared, depth=0, agent="main",
+                     max_steps=settings.max_steps, max_tool_calls=settings.max_tool_calls, time_s=settings.time_budget_s)  # fmt: skip
+    answer, _ = await _run_graph(run, scope_note(filters, doc_ids))
+    await emit(Event(ANSWER, answer.model_dump()))
+    return answer
+
+
+async def run_subagent(parent: AgentRun, arguments: dict[str, Any]) -> tuple[ToolCall, tuple[Answer, set[tuple[str, int]]] | None]:
+    """The research_subquestion tool: a child agent with a fresh context and its own budget; its findings as the result."""
+    question = str(arguments.get("question") or "").strip()
+    if not question:
+        return ToolCall(SUBQUESTION_TOOL, arguments, False, "Error: give the sub-question in `question`."), None
+    if parent.depth >= 1:
+        return ToolCall(SUBQUESTION_TOOL, arguments, False, "Error: a sub-agent cannot start sub-agents; research it yourself."), None
+    if parent.shared.subagents_left <= 0:
+        return ToolCall(SUBQUESTION_TOOL, arguments, False, "Error: no sub-agents left in this run's budget; research it yourself."), None
+    parent.shared.subagents_left -= 1
+    parent.shared.subagents_started += 1
+    label = f"sub-{parent.shared.subagents_started}"
+    doc_ids = [str(d) for d in arguments.get("doc_ids") or []]
+    await parent.emit(Event(SUBAGENT_STARTED, {"agent": label, "question": question, "doc_ids": doc_ids}, agent=parent.agent))
+    s = parent.settings
+    child = _agent_run(question, parent.llm, parent.tools, s, tagged(parent.emit, agent=label), parent.shared, depth=1, agent=label,
+                       max_steps=s.subagent_max_steps, max_tool_calls=s.subagent_max_tool_calls,
+                       time_s=min(s.subagent_time_budget_s, max(1.0, parent.remaining_s())))  # fmt: skip
+    scope = f"Scope: these filings: {', '.join(doc_ids)}." if doc_ids else ""
+    answer, pages = await _run_graph(child, scope)
+    await parent.emit(Event(SUBAGENT_FINISHED, {"agent": label, "status": answer.status, "text": answer.text,
+                                                "citations": len(answer.citations)}, agent=parent.agent))  # fmt: skip
+    cites = [f"- {c.label()} \"{c.quote}\"" + ("" if c.verified is not False else f" (NOT verified: {c.problem})") for c in answer.citations]
+    text = f"Findings of the helper on {question!r} (status {answer.status}):\n{answer.text}\nCitations:\n" + ("\n".join(cites) or "- none")
+    result = ToolCall(SUBQUESTION_TOOL, arguments, answer.status in {"answered", "unsure", "truncated"}, text,
+                      citations=[Citation(c.doc_id, c.page) for c in answer.citations], seconds=answer.metrics.latency_s)  # fmt: skip
+    return result, (answer, pages)
+
+
+def _agent_run(question: str, llm: LLMClient, tools: ToolContext, settings: AgentSettings, emit: Emit, shared: SharedBudget, *,
+               depth: int, agent: str, max_steps: int, max_tool_calls: int, time_s: float) -> AgentRun:  # fmt: skip
+    schemas = REGISTRY.schemas() + [answer_schema()]
+    if depth == 0 and settings.subagents and settings.max_subagents > 0:
+        schemas.append(_SUBQUESTION_SCHEMA)
+    budget = min(settings.max_context_tokens or llm.settings.context_tokens, llm.settings.context_tokens) - llm.settings.max_tokens
+    return AgentRun(question=question, llm=llm, tools=tools, settings=settings, emit=emit, tool_schemas=schemas,
+                    max_steps=max_steps, max_tool_calls=max_tool_calls, context_budget=max(1024, budget),
+                    deadline=time.monotonic() + time_s, shared=shared, agent=agent, depth=depth)  # fmt: skip
+
+
+def _system_prompt(run: AgentRun) -> str:
+    parts = [load("agent_system")]
+    if run.depth > 0:
+        parts.append(load("subagent"))
+    if run.text_mode:
+        parts.append(tool_call_instructions(run.tool_schemas))
+    return "\n\n".join(parts)
+
+
+async def _run_graph(run: AgentRun, scope: str) -> tuple[Answer, set[tuple[str, int]]]:
+    """Run the graph to its answer; a crash or cancellation still yields an Answer with the steps so far."""
+    user = f"{scope}\n\nQuestion: {run.question}" if scope else f"Question: {run.question}"
+    state: AgentState = {
+        "messages": [{"role": "system", "content": _system_prompt(run)}, {"role": "user", "content": user}],
+        "step": 0, "pending": [], "observations": [], "draft": None, "stop": None, "failure": None,
+        "repairs": run.settings.citation_repairs, "steps": [], "pages": set(), "metrics": RunMetrics(), "warnings": [], "answer": None,
+    }  # fmt: skip
+    config = {"configurable": {"run": run}, "recursion_limit": 10 * (run.max_steps + run.settings.citation_repairs + 4)}
+    try:
+        final = await GRAPH.ainvoke(state, config=config)
+        answer, pages = final["answer"], final["pages"]
+    except asyncio.CancelledError:
+        await run.emit(Event(ERROR, {"kind": "cancelled", "message": "the run was cancelled"}, agent=run.agent))
+        raise
+    except Exception as exc:
+        log.exception("agent run crashed on %r", run.question)
+        await run.emit(Event(ERROR, {"kind": "internal", "message": f"{type(exc).__name__}: {exc}"}, agent=run.agent))
+        answer = Answer(mode="agentic", question=run.question, text=f"The run failed: internal error ({type(exc).__name__}: {exc}).",
+                        status="failed", error=f"internal error: {type(exc).__name__}: {exc}")  # fmt: skip
+        pages = set()
+    answer.metrics.latency_s = round(time.monotonic() - run.started, 3)
+    answer.metrics.pages_read = len(pages)
+    return answer, pages

@@ -1,0 +1,71 @@
+"""Filters a user puts on a question (company, form, year, doc_ids), resolved against the catalog."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+from corpus.catalog import Corpus
+from corpus.errors import CorpusError
+
+_LISTED = 40  # past this many filings the scope is described by its filters instead of listed
+
+
+class UnknownDocuments(CorpusError):
+    """doc_ids in the filters that the catalog does not have."""
+
+    def __init__(self, unknown: dict[str, list[str]]) -> None:
+        self.unknown = unknown
+        hints = "; ".join(f"{d!r} (closest: {', '.join(s) or 'none'})" for d, s in unknown.items())
+        super().__init__(f"unknown doc_ids: {hints}; see `sleuth docs` or GET /v1/documents")
+
+
+class EmptyScope(CorpusError):
+    """The filters match no filing."""
+
+
+class Filters(BaseModel):
+    company: str | None = Field(None, description="Company name or ticker.")
+    form: str | None = Field(None, description="Form type, e.g. 10-K, 10-Q, 8-K.")
+    year: int | None = Field(None, ge=1990, le=2100, description="Fiscal year.")
+    doc_ids: list[str] | None = Field(None, description="Only these filings.")
+
+    def empty(self) -> bool:
+        return not (self.company or self.form or self.year or self.doc_ids)
+
+    def describe(self) -> str:
+        parts = [f"company {self.company}" if self.company else "", f"form {self.form}" if self.form else "",
+                 f"fiscal year {self.year}" if self.year else ""]  # fmt: skip
+        return ", ".join(p for p in parts if p)
+
+
+def resolve(corpus: Corpus, filters: Filters | None) -> list[str] | None:
+    """The doc_ids the filters allow (None: no filters); raises UnknownDocuments or EmptyScope."""
+    if filters is None or filters.empty():
+        return None
+    if filters.doc_ids:
+        unknown = {d: corpus.suggest(d) for d in filters.doc_ids if not _exists(corpus, d)}
+        if unknown:
+            raise UnknownDocuments(unknown)
+    docs = [d.id for d in corpus.list(filters.company, filters.form, filters.year)] if filters.describe() else None
+    if filters.doc_ids:
+        docs = [d for d in filters.doc_ids if docs is None or d in docs]
+    if not docs:
+        raise EmptyScope(f"no filing matches {filters.describe() or filters.doc_ids}; see `sleuth docs` for what is ingested")
+    return docs
+
+
+def scope_note(filters: Filters | None, doc_ids: list[str] | None) -> str:
+    """The sentence that tells the agent where to look."""
+    if doc_ids is None:
+        return ""
+    if len(doc_ids) <= _LISTED:
+        return f"Scope: the user restricted this question to these filings: {', '.join(doc_ids)}. Use only them."
+    return f"Scope: the user restricted this question to filings of {filters.describe()} ({len(doc_ids)} filings). Use only those."
+
+
+def _exists(corpus: Corpus, doc_id: str) -> bool:
+    try:
+        corpus.get(doc_id)
+        return True
+    except CorpusError:
+        return False

@@ -1,0 +1,94 @@
+"""What an agent run carries: the graph state (changes every step) and the run's fixed context."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any, TypedDict
+
+from agent.answer import Answer, RunMetrics, Step
+from agent.drafts import Draft
+from agent.events import Emit
+from agent.llm import LLMClient, ToolCallRequest
+from agent.settings import AgentSettings
+from tools.base import Citation
+from tools.context import ToolContext
+from tools.tokens import count_tokens
+
+
+@dataclass
+class Observation:
+    """A tool result in the transcript, remembered so it can be compacted without losing its citations."""
+
+    message: int  # index in messages
+    label: str  # "grep(pattern='Capital expenditures')"
+    tokens: int
+    citations: list[Citation]
+    compacted: bool = False
+
+
+class AgentState(TypedDict, total=False):
+    messages: list[dict[str, Any]]
+    step: int  # model turns taken
+    pending: list[ToolCallRequest]  # tool calls of the last model turn, not yet run
+    observations: list[Observation]
+    draft: Draft | None  # the answer the model proposed
+    stop: str | None  # the budget that ran out
+    failure: str | None  # why the run cannot go on (LLM endpoint down, ...)
+    repairs: int  # citation repairs left
+    steps: list[Step]
+    pages: set[tuple[str, int]]
+    metrics: RunMetrics
+    warnings: list[str]
+    answer: Answer | None
+
+
+@dataclass
+class SharedBudget:
+    """Counts shared by a run and its sub-agents."""
+
+    tool_calls_left: int
+    subagents_left: int
+    subagents_started: int = 0
+
+
+@dataclass
+class AgentRun:
+    """Everything fixed for one (sub-)agent run; reaches the nodes through the graph config."""
+
+    question: str
+    llm: LLMClient
+    tools: ToolContext
+    settings: AgentSettings
+    emit: Emit
+    tool_schemas: list[dict[str, Any]]
+    max_steps: int
+    max_tool_calls: int
+    context_budget: int
+    deadline: float  # time.monotonic()
+    shared: SharedBudget
+    agent: str = "main"
+    depth: int = 0
+    started: float = field(default_factory=time.monotonic)
+    tool_calls: int = 0  # this run's own calls
+
+    @property
+    def text_mode(self) -> bool:
+        return self.llm.settings.tool_mode == "text"
+
+    def remaining_s(self) -> float:
+        return self.deadline - time.monotonic()
+
+    def tool_calls_left(self) -> int:
+        return min(self.max_tool_calls - self.tool_calls, self.shared.tool_calls_left)
+
+
+def transcript_tokens(messages: list[dict[str, Any]], tool_schemas: list[dict[str, Any]]) -> int:
+    """Approximate prompt size: message contents, tool calls, and the tool schemas sent along."""
+    total = count_tokens(json.dumps(tool_schemas)) if tool_schemas else 0
+    for m in messages:
+        total += 4 + count_tokens(m.get("content") or "")
+        for call in m.get("tool_calls") or []:
+            total += count_tokens(call["function"]["arguments"]) + 8
+    return total
