@@ -74,14 +74,36 @@ async def _summarize(state: AgentState, run: AgentRun, chosen: list[Observation]
     return "\n\n".join(_figure_lines(o.label, messages[o.message].get("content") or "") for o in chosen), None
 
 
-def _figure_lines(label: str, text: str, limit_tokens: int = 400) -> str:
-    """Fallback summary without the model: the lines of a result that carry figures or page markers."""
-    keep = [line.strip() for line in text.splitlines() if figures(line) or re.search(r"\bp\.\s*\d+|page \d+", line, re.IGNORECASE)]
+_NUMBERED = re.compile(r"^\s*(\d+)\| ?")
+_PAGE_MARK = re.compile(r"^=== (\S+) page (\d+) ===$")
+_VALUE_ONLY = re.compile(r"^[\s$%()\-—–.,\d]*$")
+
+
+def _figure_lines(label: str, text: str, limit_tokens: int = 600) -> str:
+    """Fallback summary without the model: table rows as 'label: values' and prose lines that carry figures, with pages."""
+    rows: list[list[str]] = []  # [page, label, *values]
+    page = ""
+    for raw in text.splitlines():
+        if mark := _PAGE_MARK.match(raw.strip()):
+            page = f"p.{mark.group(2)}"
+            continue
+        line = _NUMBERED.sub("", raw).strip()
+        if not line:
+            continue
+        if _VALUE_ONLY.match(line):
+            if rows and figures(line):
+                rows[-1].append(line)
+            continue
+        rows.append([page, line])
     out, used = [f"## {label}"], 0
-    for line in keep:
-        used += count_tokens(line)
+    for row in rows:
+        where, text_, values = row[0], row[1], row[2:]
+        if not values and not figures(text_):
+            continue
+        entry = f"{where} {text_}" + (": " + " ".join(values) if values else "")
+        used += count_tokens(entry)
         if used > limit_tokens:
             out.append("[...]")
             break
-        out.append(line)
+        out.append(entry.strip())
     return "\n".join(out)

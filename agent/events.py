@@ -43,14 +43,11 @@ async def discard(event: Event) -> None:
     """An Emit that drops events (runs nobody watches)."""
 
 
-def tagged(emit: Emit, *, arm: str | None = None, agent: str | None = None) -> Emit:
-    """An Emit that stamps events with an arm and/or agent label before passing them on."""
+def tagged(emit: Emit, *, arm: str) -> Emit:
+    """An Emit that stamps events with a compare-mode arm before passing them on."""
 
     async def forward(event: Event) -> None:
-        if arm is not None:
-            event.arm = arm
-        if agent is not None:
-            event.agent = agent if event.agent == "main" else f"{agent}/{event.agent}"
+        event.arm = arm
         await emit(event)
 
     return forward

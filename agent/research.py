@@ -9,7 +9,7 @@ from typing import Any
 
 from agent.answer import Answer, RunMetrics
 from agent.drafts import answer_schema
-from agent.events import ANSWER, ERROR, RUN_STARTED, SUBAGENT_FINISHED, SUBAGENT_STARTED, Emit, Event, discard, tagged
+from agent.events import ANSWER, ERROR, RUN_STARTED, SUBAGENT_FINISHED, SUBAGENT_STARTED, Emit, Event, discard
 from agent.graph import GRAPH, SUBQUESTION_TOOL
 from agent.llm import LLMClient
 from agent.prompts import load
@@ -81,7 +81,7 @@ async def run_subagent(parent: AgentRun, arguments: dict[str, Any]) -> tuple[Too
     doc_ids = [str(d) for d in arguments.get("doc_ids") or []]
     await parent.emit(Event(SUBAGENT_STARTED, {"agent": label, "question": question, "doc_ids": doc_ids}, agent=parent.agent))
     s = parent.settings
-    child = _agent_run(question, parent.llm, parent.tools, s, tagged(parent.emit, agent=label), parent.shared, depth=1, agent=label,
+    child = _agent_run(question, parent.llm, parent.tools, s, parent.emit, parent.shared, depth=1, agent=label,
                        max_steps=s.subagent_max_steps, max_tool_calls=s.subagent_max_tool_calls,
                        time_s=min(s.subagent_time_budget_s, max(1.0, parent.remaining_s())))  # fmt: skip
     scope = f"Scope: these filings: {', '.join(doc_ids)}." if doc_ids else ""

@@ -29,7 +29,7 @@ def filings_settings(financebench_dir: Path, tmp_path_factory) -> CorpusSettings
         report = ingest_paths(corpus, [financebench_dir / "pdfs" / f"{name}.pdf" for name in FILINGS], workers=1)
         assert report.ok, report.summary()
         retrieval = RetrievalSettings()
-        HybridIndex.open(index_dir(settings, retrieval), retrieval, create=True).sync(corpus, lambda text: len(text.split()))
+        HybridIndex.open(index_dir(settings, retrieval), retrieval, create=True).sync(corpus, lambda lines: [len(line.split()) + 1 for line in lines])
     finally:
         corpus.close()
     return settings
