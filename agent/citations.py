@@ -110,9 +110,9 @@ def check_citation(citation: AnswerCitation, text_of: TextOf, *, figures_only: b
         c.verified, c.problem = True, None
         return c
     c.verified = False
-    what = "none of the figures " + ", ".join(wanted[:4]) if figures_only else f"the quoted {'figures' if wanted else 'text'}"
+    what = "contains none of the figures " + ", ".join(wanted[:4]) if figures_only else f"does not contain the quoted {'figures' if wanted else 'text'}"
     elsewhere = _elsewhere(quote, wanted, text, c.page, figures_only)
-    c.problem = f"{c.doc_id} p.{c.page} does not contain {what}" + (f"; found on p.{elsewhere}" if elsewhere else "")
+    c.problem = f"{c.doc_id} p.{c.page} {what}" + (f"; found on p.{elsewhere}" if elsewhere else "")
     return c
 
 

@@ -1,0 +1,94 @@
+"""RAG and compare modes on real filings with a scripted model."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from agent.compare import compare
+from agent.events import ANSWER, MODEL_TURN, RETRIEVAL, RUN_STARTED, TOOL_CALL, Event
+from agent.rag import rag_answer
+from agent.scope import Filters, UnknownDocuments
+from tests.agent.conftest import client
+from tests.agent.test_research import CAPEX_CITATION, answer
+from tests.fakes.fake_llm import FakeLLM, Reply
+
+pytestmark = pytest.mark.financebench
+
+QUESTION = "What is the FY2018 capital expenditure amount (in USD millions) for 3M? Use the cash flow statement."
+
+
+def run(coro_factory, fake: FakeLLM, **llm):
+    events: list[Event] = []
+
+    async def emit(event: Event) -> None:
+        events.append(event)
+
+    async def go():
+        llm_client = client(fake.base_url, **llm)
+        try:
+            return await coro_factory(llm_client, emit)
+        finally:
+            await llm_client.close()
+
+    return asyncio.run(go()), events
+
+
+def test_rag_retrieves_filtered_passages_and_answers_with_checked_citations(tools, agent_settings):
+    def script(body: dict) -> Reply:
+        prompt = body["messages"][1]["content"]
+        assert body["tool_choice"] == {"type": "function", "function": {"name": "answer"}}
+        assert prompt.count("doc_id 3M_2018_10K | page") == 8 and "ADOBE" not in prompt, "the company in the question filters retrieval"
+        assert prompt.endswith(f"Question: {QUESTION}\nAnswer with the answer tool.")
+        return answer("$1,577 million", CAPEX_CITATION)
+
+    with FakeLLM(script) as fake:
+        result, events = run(lambda llm, emit: rag_answer(QUESTION, llm=llm, tools=tools, settings=agent_settings, emit=emit), fake)
+
+    assert result.mode == "rag" and result.status == "answered" and result.citations[0].verified, result.error
+    assert result.metrics.llm_calls == 1 and result.metrics.tool_calls == 0 and 0 < result.metrics.pages_read <= 2 * agent_settings.rag_top_k
+    retrieval = next(e for e in events if e.type == RETRIEVAL)
+    assert len(retrieval.data["passages"]) == agent_settings.rag_top_k
+    assert events[0].type == RUN_STARTED and events[-1].type == ANSWER
+
+
+def test_rag_with_explicit_doc_ids_and_a_model_that_is_down(tools, agent_settings):
+    with FakeLLM([Reply(status=500, content="engine dead")]) as fake:
+        result, events = run(lambda llm, emit: rag_answer("What was total revenue?", llm=llm, tools=tools, settings=agent_settings,
+                                                          filters=Filters(doc_ids=["ADOBE_2017_10K"]), emit=emit), fake)  # fmt: skip
+    passages = next(e for e in events if e.type == RETRIEVAL).data["passages"]
+    assert {p["doc_id"] for p in passages} == {"ADOBE_2017_10K"}
+    assert result.status == "failed" and "engine dead" in result.error
+
+    with FakeLLM([]) as fake, pytest.raises(UnknownDocuments):
+        run(lambda llm, emit: rag_answer("q", llm=llm, tools=tools, filters=Filters(doc_ids=["NOPE"]), emit=emit), fake)
+
+
+def test_rag_plain_text_answer_in_text_mode(tools, agent_settings):
+    with FakeLLM([Reply(content="3M spent $1,577 million on PP&E [3M_2018_10K p.60].")]) as fake:
+        result, _ = run(lambda llm, emit: rag_answer(QUESTION, llm=llm, tools=tools, settings=agent_settings, emit=emit), fake, tool_mode="text")
+        request = fake.requests[0]
+    assert "tools" not in request and "<tool_call>" in request["messages"][0]["content"]
+    assert result.status == "answered" and result.citations[0].verified
+
+
+def test_compare_runs_both_arms_concurrently_with_their_own_metrics(tools, agent_settings):
+    def script(body: dict) -> Reply:
+        if body["messages"][1]["content"].startswith("Passages:"):  # the RAG arm
+            return Reply(tool_calls=[("answer", {"answer": "$1,577 million", "citations": [CAPEX_CITATION]})], delay_s=0.2)
+        if sum(m["role"] == "assistant" for m in body["messages"]) == 0:
+            return Reply(tool_calls=[("read", {"doc_id": "3M_2018_10K", "section": "Cash Flows"})], delay_s=0.2)
+        return answer("$1,577 million", CAPEX_CITATION)
+
+    with FakeLLM(script) as fake:
+        result, events = run(lambda llm, emit: compare(QUESTION, llm=llm, tools=tools, settings=agent_settings, emit=emit), fake)
+
+    assert result.agentic.mode == "agentic" and result.rag.mode == "rag"
+    assert result.agentic.status == result.rag.status == "answered", (result.agentic.error, result.rag.error)
+    assert (result.agentic.metrics.llm_calls, result.agentic.metrics.tool_calls) == (2, 1)
+    assert (result.rag.metrics.llm_calls, result.rag.metrics.tool_calls) == (1, 0)
+    assert {e.arm for e in events} == {"agentic", "rag"}
+    arms = [e.arm for e in events if e.type in {MODEL_TURN, TOOL_CALL, RETRIEVAL}]
+    assert arms.index("rag") < len(arms) - 1 - arms[::-1].index("agentic"), "the arms interleave"
+    assert sorted(e.arm for e in events if e.type == ANSWER) == ["agentic", "rag"]
