@@ -152,7 +152,7 @@ async def force_answer(state: AgentState, config: RunnableConfig) -> dict[str, A
     await run.emit(Event(BUDGET, {"reason": reason}, agent=run.agent))
     messages = state["messages"] + [{"role": "user", "content": load("budget").format(reason=reason)}]
     schemas = [s for s in run.tool_schemas if s["function"]["name"] == ANSWER_TOOL]
-    choice: Any = "auto" if run.text_mode else {"type": "function", "function": {"name": ANSWER_TOOL}}
+    choice = {"type": "function", "function": {"name": ANSWER_TOOL}}
     try:
         response = await asyncio.wait_for(run.llm.complete(messages, schemas, tool_choice=choice), timeout=run.settings.answer_grace_s)
     except (TimeoutError, LLMError) as exc:

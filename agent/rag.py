@@ -56,7 +56,7 @@ async def rag_answer(
         return await done(Answer(mode="rag", question=question, text="No passage was found for this question.", status="unsure",
                                  metrics=metrics, warnings=["retrieval returned no passages"]))  # fmt: skip
     messages = _prompt(question, passages, llm)
-    choice: Any = "auto" if llm.settings.tool_mode == "text" else {"type": "function", "function": {"name": ANSWER_TOOL}}
+    choice = {"type": "function", "function": {"name": ANSWER_TOOL}}
     try:
         response = await asyncio.wait_for(llm.complete(messages, [answer_schema()], tool_choice=choice), timeout=settings.time_budget_s)
     except (TimeoutError, LLMError) as exc:

@@ -113,7 +113,7 @@ def docs(
     typer.echo(f"{len(rows)} documents")
 
 
-def _period(doc) -> str:  # noqa: ANN001
+def _period(doc) -> str:
     if doc.fiscal_year is None:
         return doc.period_end_date.isoformat() if doc.period_end_date else "?"
     return f"FY{doc.fiscal_year}" + (f" {doc.fiscal_period}" if doc.fiscal_period and doc.fiscal_period != "FY" else "")
@@ -261,6 +261,76 @@ def search(
     if not result.passages:
         typer.echo("no passages found; try other words, fewer filters, or `sleuth docs` to see what is indexed")
     typer.echo(f"({result.timings_ms['total']:.0f} ms; intent {result.intent.describe()})", err=True)
+
+
+@app.command()
+def ask(
+    question: Annotated[str, typer.Argument(help="The question, e.g. \"What was 3M's FY2018 capital expenditure?\"")],
+    mode: Annotated[str, typer.Option(help="agentic (the research agent), rag (retrieve then answer) or compare (both at once).")] = "agentic",
+    company: Annotated[str | None, typer.Option(help="Only this company (name or ticker).")] = None,
+    form: Annotated[str | None, typer.Option(help="Only this form type, e.g. 10-K.")] = None,
+    year: Annotated[int | None, typer.Option(help="Only this fiscal year.")] = None,
+    doc_id: Annotated[list[str] | None, typer.Option("--doc-id", help="Only these documents (repeatable).")] = None,
+    max_steps: Annotated[int | None, typer.Option(help="Most model turns (default SLEUTH_AGENT_MAX_STEPS).")] = None,
+    time_budget: Annotated[float | None, typer.Option(help="Wall-clock budget in seconds (default SLEUTH_AGENT_TIME_BUDGET_S).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the answer as JSON (the trace still goes to stderr).")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No live trace.")] = False,
+) -> None:
+    """Answer a question with citations, printing each step live; exit 1 when the run failed."""
+    import asyncio
+
+    from pydantic import ValidationError
+
+    from agent.answer import Comparison
+    from agent.events import Event
+    from agent.llm import LLMError
+    from agent.scope import Filters
+    from agent.session import EMBEDDED_NOTICE, Researcher, open_endpoint
+    from agent.settings import AgentSettings
+    from api.console import TracePrinter, result_text
+
+    if mode not in {"agentic", "rag", "compare"}:
+        typer.echo(f"error: --mode must be agentic, rag or compare, not {mode!r}", err=True)
+        raise typer.Exit(2)
+    if not question.strip():
+        typer.echo("error: the question is empty", err=True)
+        raise typer.Exit(2)
+    try:
+        filters = Filters(company=company, form=form, year=year, doc_ids=doc_id or None)
+        overrides = {k: v for k, v in {"max_steps": max_steps, "time_budget_s": time_budget}.items() if v is not None}
+        settings = AgentSettings(**overrides)
+    except ValidationError as exc:
+        problems = "; ".join(f"{e['loc'][0]}: {e['msg']}" for e in exc.errors())
+        typer.echo(f"error: {problems}", err=True)
+        raise typer.Exit(2) from exc
+    printer = TracePrinter(lambda line: typer.echo(line, err=True))
+
+    async def emit(event: Event) -> None:
+        if not quiet:
+            printer(event)
+
+    async def go():
+        corpus = _open_corpus()
+        try:
+            async with open_endpoint(data_dir=str(corpus.settings.data_dir)) as endpoint:
+                if endpoint.embedded:
+                    typer.echo(f"note: {EMBEDDED_NOTICE}", err=True)
+                researcher = Researcher(corpus, endpoint.client, settings)
+                return await researcher.ask(question, mode, filters=filters, emit=emit)  # type: ignore[arg-type]
+        finally:
+            corpus.close()
+
+    try:
+        result = asyncio.run(go())
+    except (CorpusError, LLMError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    except KeyboardInterrupt:
+        typer.echo("interrupted", err=True)
+        raise typer.Exit(130) from None
+    typer.echo(result.model_dump_json(indent=2) if as_json else result_text(result))
+    answers = [result.agentic, result.rag] if isinstance(result, Comparison) else [result]
+    raise typer.Exit(1 if any(a.status == "failed" for a in answers) else 0)
 
 
 if __name__ == "__main__":

@@ -12,8 +12,8 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
-from corpus.extract import extract  # noqa: E402
-from corpus.text import PagedText  # noqa: E402
+from corpus.extract import extract
+from corpus.text import PagedText
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -45,6 +45,31 @@ def filing_text(financebench_dir: Path):
         return _paged(str(financebench_dir / "pdfs" / f"{doc_name}.pdf"))
 
     return load
+
+
+FILINGS = ["3M_2018_10K", "ADOBE_2017_10K"]
+
+
+@pytest.fixture(scope="session")
+def filings_settings(financebench_dir: Path, tmp_path_factory):
+    """Two real 10-Ks ingested and BM25-indexed (no embeddings) in a data directory shared by agent and API tests."""
+    from corpus.catalog import Corpus
+    from corpus.ingest import ingest_paths
+    from corpus.settings import CorpusSettings
+    from retrieval.index import HybridIndex
+    from retrieval.searcher import index_dir
+    from retrieval.settings import RetrievalSettings
+
+    settings = CorpusSettings(data_dir=tmp_path_factory.mktemp("agent-filings"), ingest_workers=1)
+    corpus = Corpus.open(settings)
+    try:
+        report = ingest_paths(corpus, [financebench_dir / "pdfs" / f"{name}.pdf" for name in FILINGS], workers=1)
+        assert report.ok, report.summary()
+        retrieval = RetrievalSettings()
+        HybridIndex.open(index_dir(settings, retrieval), retrieval, create=True).sync(corpus, lambda lines: [len(line.split()) + 1 for line in lines])
+    finally:
+        corpus.close()
+    return settings
 
 
 PG_ADMIN_URL = os.environ.get("SLEUTH_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")

@@ -2,37 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from agent.llm import LLMClient, LLMSettings
 from agent.settings import AgentSettings
 from corpus.catalog import Corpus
-from corpus.ingest import ingest_paths
 from corpus.settings import CorpusSettings
 from tools.context import ToolContext
-
-FILINGS = ["3M_2018_10K", "ADOBE_2017_10K"]
-
-
-@pytest.fixture(scope="session")
-def filings_settings(financebench_dir: Path, tmp_path_factory) -> CorpusSettings:
-    """Two real 10-Ks ingested and BM25-indexed in a data directory shared by the agent tests."""
-    from retrieval.index import HybridIndex
-    from retrieval.searcher import index_dir
-    from retrieval.settings import RetrievalSettings
-
-    settings = CorpusSettings(data_dir=tmp_path_factory.mktemp("agent-filings"), ingest_workers=1)
-    corpus = Corpus.open(settings)
-    try:
-        report = ingest_paths(corpus, [financebench_dir / "pdfs" / f"{name}.pdf" for name in FILINGS], workers=1)
-        assert report.ok, report.summary()
-        retrieval = RetrievalSettings()
-        HybridIndex.open(index_dir(settings, retrieval), retrieval, create=True).sync(corpus, lambda lines: [len(line.split()) + 1 for line in lines])
-    finally:
-        corpus.close()
-    return settings
 
 
 @pytest.fixture
