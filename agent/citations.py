@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -9,7 +10,7 @@ from dataclasses import dataclass
 from agent.answer import AnswerCitation
 from corpus.text import PagedText
 
-_NUMBER = re.compile(r"(?<![\w.])\(?-?\$?\d[\d,]*(?:\.\d+)?%?\)?")
+_NUMBER = re.compile(r"(?<![\w.])\(?-?\$?\d[\d,]*(?:\.\d+)?%?\)?(?![A-Za-z\d])")
 _ELLIPSIS = re.compile(r"\s*(?:\.\.\.|…)\s*")
 _DASHES = str.maketrans({"–": "-", "—": "-", "−": "-", "’": "'", "‘": "'", "“": '"', "”": '"', "\u00a0": " "})
 # "[3M_2018_10K p.61]", "(3M_2018_10K, page 61)", "[AMCOR_2023Q2_10Q pp. 4-5]"
@@ -23,13 +24,19 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z(\[])|\n+")
 TextOf = Callable[[str], PagedText | None]  # doc_id -> its text, None when the corpus has no such document
 
 
-def figures(text: str) -> list[str]:
-    """Numbers in `text`, normalized for comparison: '$1,577.0' -> '1577.0', '(12)' -> '12', '3.5%' -> '3.5'."""
+def figures(text: str, *, telling: bool = False) -> list[str]:
+    """Numbers in `text`, normalized: '$1,577.0' -> '1577.0', '(12)' -> '12', '3.5%' -> '3.5'.
+
+    telling=True keeps only figures that could tell a page apart: no years, no one- or two-digit integers.
+    """
     out = []
     for raw in _NUMBER.findall(text):
-        digits = raw.strip("()$%-").replace("$", "").replace(",", "")
-        if digits and any(c.isdigit() for c in digits):
-            out.append(digits.rstrip("."))
+        digits = raw.strip("()$%-").replace("$", "").replace(",", "").rstrip(".")
+        if not digits or not any(c.isdigit() for c in digits):
+            continue
+        if telling and "." not in digits and "%" not in raw and (len(digits) <= 2 or (len(digits) == 4 and 1900 <= int(digits) <= 2100 and "," not in raw)):
+            continue
+        out.append(digits)
     return out
 
 
@@ -57,6 +64,14 @@ def _page(text: PagedText, page: int) -> _Page:
     return _Page(joined, line_at, set(figures(text.page_text(page))))
 
 
+def _figures_hold(wanted: list[str], page: _Page, figures_only: bool) -> bool:
+    """All quoted figures are on the page; for a sentence around an inline marker (which may hold computed values), most."""
+    if not wanted:
+        return False
+    found = sum(f in page.figures for f in wanted)
+    return found * 2 >= len(wanted) if figures_only else found == len(wanted)
+
+
 def _find(quote: str, page: _Page) -> tuple[int, int] | None:
     """Lines (first, last) where `quote` appears on the page, ellipses allowed; None when it does not."""
     parts = [_squash(p) for p in _ELLIPSIS.split(quote) if _squash(p)]
@@ -75,8 +90,11 @@ def _find(quote: str, page: _Page) -> tuple[int, int] | None:
 
 
 def _words_match(quote: str, page: _Page) -> bool:
-    words = [w for w in re.findall(r"[a-z]{4,}", quote.lower())]
-    return bool(words) and sum(_squash(w) in page.squashed for w in words) >= 0.8 * len(words)
+    """Most adjacent word pairs of the quote appear on the page: tolerates small slips, not a bag of page words."""
+    words = re.findall(r"[a-z0-9]+", quote.lower())
+    pairs = [a + b for a, b in itertools.pairwise(words)]
+    letters = re.sub(r"[^a-z0-9]", "", page.squashed)
+    return len(pairs) >= 2 and sum(p in letters for p in pairs) >= 0.8 * len(pairs)
 
 
 def check_citation(citation: AnswerCitation, text_of: TextOf, *, figures_only: bool = False) -> AnswerCitation:
@@ -95,12 +113,12 @@ def check_citation(citation: AnswerCitation, text_of: TextOf, *, figures_only: b
         return c
     page = _page(text, c.page)
     found = None if figures_only else _find(quote, page)
-    wanted = figures(quote)
+    wanted = figures(quote, telling=True)
     if found:
         c.verified, c.problem = True, None
         c.lines = f"{found[0]}-{found[1]}" if found[1] != found[0] else str(found[0])
         return c
-    if wanted and (any if figures_only else all)(f in page.figures for f in wanted):
+    if _figures_hold(wanted, page, figures_only):
         c.verified, c.problem = True, None
         return c
     if figures_only and not wanted:
@@ -122,7 +140,7 @@ def _elsewhere(quote: str, wanted: list[str], text: PagedText, cited: int, figur
         if page_no == cited:
             continue
         page = _page(text, page_no)
-        if (not figures_only and _find(quote, page)) or (wanted and (any if figures_only else all)(f in page.figures for f in wanted)):
+        if (not figures_only and _find(quote, page)) or _figures_hold(wanted, page, figures_only):
             return page_no
     return None
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from typing import Any
 
@@ -9,7 +10,7 @@ from agent.citations import figures
 from agent.events import COMPACTION, Event
 from agent.llm import LLMError
 from agent.prompts import load
-from agent.state import AgentRun, AgentState, Observation, transcript_tokens
+from agent.state import SUBQUESTION_TOOL, AgentRun, AgentState, Observation, transcript_tokens
 from tools.tokens import CHARS_PER_TOKEN, count_tokens
 
 _SUMMARY_INPUT_TOKENS = 12000  # what one compaction call reads at most
@@ -19,21 +20,28 @@ def needs_compaction(state: AgentState, run: AgentRun) -> bool:
     return transcript_tokens(state["messages"], run.tool_schemas) > run.settings.compact_at * run.context_budget
 
 
-def candidates(state: AgentState, run: AgentRun) -> list[Observation]:
-    """Observations that may be compacted: not yet compacted, older than the last `keep_recent`, largest first."""
-    live = [o for o in state["observations"] if not o.compacted]
-    older = live[: max(0, len(live) - run.settings.keep_recent)]
+def candidates(state: AgentState, run: AgentRun, *, force: bool = False) -> list[Observation]:
+    """Observations that may be compacted, largest first: not yet compacted, not a sub-agent's findings (already key
+    facts, and a sub-agent cannot always be run again), older than the last `keep_recent` unless `force`."""
+    live = [o for o in state["observations"] if not o.compacted and not o.label.startswith(f"{SUBQUESTION_TOOL}(")]
+    older = live if force else live[: max(0, len(live) - run.settings.keep_recent)]
     return sorted(older, key=lambda o: -o.tokens)
 
 
-async def compact(state: AgentState, run: AgentRun) -> dict[str, Any]:
-    """Shrink older observations until the transcript is back under the compaction threshold; returns the state update."""
+async def compact(state: AgentState, run: AgentRun, *, force: bool = False) -> dict[str, Any]:
+    """Shrink older observations until the transcript is back under the compaction threshold; returns the state update.
+
+    force=True (the transcript must fit for a last call): recent results too, without a model call.
+    """
     messages = list(state["messages"])
     before = transcript_tokens(messages, run.tool_schemas)
     target = run.settings.compact_at * run.context_budget * 0.6
     chosen: list[Observation] = []
     excess = before - target
-    for obs in candidates(state, run):
+    pool = candidates(state, run)
+    if force or sum(o.tokens for o in pool) < excess:  # the older results alone cannot bring it under: take recent ones too
+        pool = candidates(state, run, force=True)
+    for obs in pool:
         if excess <= 0:
             break
         chosen.append(obs)
@@ -41,7 +49,10 @@ async def compact(state: AgentState, run: AgentRun) -> dict[str, Any]:
     if not chosen:
         return {}
     chosen.sort(key=lambda o: o.message)
-    summary, usage = await _summarize(state, run, chosen, messages)
+    if force:
+        summary, usage = "\n\n".join(_figure_lines(o.label, messages[o.message].get("content") or "") for o in chosen), None
+    else:
+        summary, usage = await _summarize(state, run, chosen, messages)
     metrics = state["metrics"].model_copy()
     if usage is not None:
         metrics.add_usage(usage)
@@ -53,23 +64,29 @@ async def compact(state: AgentState, run: AgentRun) -> dict[str, Any]:
         obs.compacted = True
     metrics.compactions += 1
     after = transcript_tokens(messages, run.tool_schemas)
-    await run.emit(Event(COMPACTION, {"observations": [o.label for o in chosen], "tokens_before": before, "tokens_after": after}))
+    await run.emit(Event(COMPACTION, {"observations": [o.label for o in chosen], "tokens_before": before, "tokens_after": after},
+                         agent=run.agent))  # fmt: skip
     return {"messages": messages, "metrics": metrics}
 
 
 async def _summarize(state: AgentState, run: AgentRun, chosen: list[Observation], messages: list[dict[str, Any]]):
     """Key facts of the chosen observations by the model; the figure lines themselves if the model fails."""
-    per = max(400, _SUMMARY_INPUT_TOKENS // len(chosen)) * CHARS_PER_TOKEN
+    room = min(_SUMMARY_INPUT_TOKENS, int(run.context_budget * 0.6))  # the compaction call must fit the window too
+    per = max(200, room // len(chosen)) * CHARS_PER_TOKEN
     parts = [f"## {o.label}\n{(messages[o.message].get('content') or '')[:per]}" for o in chosen]
+    # What the summarizer cannot read is not silently lost: its figure lines are kept as they are.
+    unread = [_figure_lines(f"{o.label}, beyond what was summarized", text[per:]) for o in chosen
+              if len(text := messages[o.message].get("content") or "") > per]  # fmt: skip
     prompt = [
         {"role": "system", "content": load("compact")},
         {"role": "user", "content": f"Question being researched: {run.question}\n\n" + "\n\n".join(parts)},
     ]
     try:
-        response = await run.llm.complete(prompt, max_tokens=min(1500, run.llm.settings.max_tokens))
+        timeout = max(5.0, min(run.remaining_s(), run.llm.settings.timeout_s))
+        response = await asyncio.wait_for(run.llm.complete(prompt, max_tokens=min(1500, run.llm.settings.max_tokens)), timeout)
         if response.content.strip():
-            return response.content.strip(), response.usage
-    except LLMError:
+            return "\n\n".join([response.content.strip(), *unread]), response.usage
+    except (LLMError, TimeoutError):
         pass
     return "\n\n".join(_figure_lines(o.label, messages[o.message].get("content") or "") for o in chosen), None
 

@@ -19,13 +19,11 @@ from agent.drafts import ANSWER_TOOL, Draft, check_draft, draft_from_call, draft
 from agent.events import BUDGET, CITATION_CHECK, ERROR, MODEL_TURN, TOOL_CALL, TOOL_RESULT, Event, summarize
 from agent.llm import LLMError, LLMResponse, ToolCallRequest
 from agent.prompts import load
-from agent.state import AgentRun, AgentState, Observation, transcript_tokens
+from agent.state import SUBQUESTION_TOOL, AgentRun, AgentState, Observation, transcript_tokens
 from tools.registry import REGISTRY, ToolCall
 from tools.tokens import count_tokens
 
 log = logging.getLogger(__name__)
-
-SUBQUESTION_TOOL = "research_subquestion"
 
 
 def _run(config: RunnableConfig) -> AgentRun:
@@ -65,21 +63,28 @@ async def call_model(state: AgentState, config: RunnableConfig) -> dict[str, Any
     update: dict[str, Any] = {"step": step, "metrics": metrics}
     answers = [c for c in response.tool_calls if c.name == ANSWER_TOOL]
     others = [c for c in response.tool_calls if c.name != ANSWER_TOOL]
+    fix = "Your tool call could not be used:\n" + "\n".join(f"- {e}" for e in response.text_call_errors) if response.text_call_errors else None
     if others:
-        return {**update, "messages": messages, "pending": response.tool_calls}
+        return {**update, "messages": messages, "pending": response.tool_calls, "feedback": fix}
     if answers:
+        # One answer per turn; every other answer call still gets its result, as the chat protocol requires.
+        ignored = [_result_message(c, "Ignored: only the first answer call of a turn is used.", run.text_mode) for c in answers[1:]]
         draft = draft_from_call(answers[0])
         if isinstance(draft, str):
-            return {**update, "messages": messages + [_result_message(answers[0], draft, run.text_mode)]}
-        return {**update, "messages": messages, "draft": draft}
-    if response.text_call_errors:
-        fix = "Your tool call could not be used:\n" + "\n".join(f"- {e}" for e in response.text_call_errors)
+            return {**update, "messages": messages + [_result_message(answers[0], draft, run.text_mode)] + ignored}
+        return {**update, "messages": messages + ignored, "draft": draft}
+    if fix:
         return {**update, "messages": messages + [{"role": "user", "content": fix}]}
     if response.finish_reason == "length":
         cut = "Your reply was cut off at the output limit. Be shorter: call one tool, or call answer with a brief answer."
         return {**update, "messages": messages + [{"role": "user", "content": cut}]}
     if response.content.strip():
-        return {**update, "messages": messages, "draft": draft_from_text(response.content, lambda d: is_doc(run.tools, d))}
+        draft = draft_from_text(response.content, lambda d: is_doc(run.tools, d))
+        if not draft.citations and not state["nudged"]:  # likely thinking aloud, not an answer: ask once
+            nudge = ("If that is your final answer, call the answer tool with citations (doc_id, page, quote); "
+                     "otherwise call a tool to continue the research.")  # fmt: skip
+            return {**update, "messages": messages + [{"role": "user", "content": nudge}], "nudged": True}
+        return {**update, "messages": messages, "draft": draft}
     empty = "Your reply was empty. Call a tool to continue the research, or the answer tool to finish."
     return {**update, "messages": messages + [{"role": "user", "content": empty}]}
 
@@ -90,12 +95,17 @@ async def run_tools(state: AgentState, config: RunnableConfig) -> dict[str, Any]
     calls: list[ToolCallRequest] = state["pending"]
     planned: list[tuple[ToolCallRequest, str | None]] = []  # (call, error to return instead of running it)
     refused = 0
+    exhausted = None
     for call in calls:
         if call.name == ANSWER_TOOL:
             planned.append((call, "Error: call answer alone, after you have seen the results of your other tool calls."))
         elif run.tool_calls_left() <= 0:
             planned.append((call, "Error: not run, the tool-call budget is used up; answer with what you have."))
             refused += 1
+            exhausted = exhausted or (
+                f"tool-call budget: {_calls(run.max_tool_calls)}" if run.tool_calls >= run.max_tool_calls
+                else f"tool-call budget: {_calls(run.settings.max_tool_calls)} shared with sub-agents"
+            )
         else:
             run.tool_calls += 1
             run.shared.tool_calls_left -= 1
@@ -113,23 +123,25 @@ async def run_tools(state: AgentState, config: RunnableConfig) -> dict[str, Any]
     observations = list(state["observations"])
     steps, pages = list(state["steps"]), set(state["pages"])
     metrics = state["metrics"].model_copy()
-    for (call, _), (result, child) in zip(planned, outcomes, strict=True):
+    for (call, error), (result, child) in zip(planned, outcomes, strict=True):
         label = _label(call)
         messages.append(_result_message(call, result.text, run.text_mode, label))
         observations.append(Observation(len(messages) - 1, label, count_tokens(result.text), result.citations or []))
         steps.append(Step(agent=run.agent, name=call.name, arguments=call.arguments or {}, ok=result.ok,
                           summary=summarize(result.text, 160), seconds=round(result.seconds, 3)))  # fmt: skip
         pages |= {(c.doc_id, c.page) for c in result.citations or []}
-        metrics.tool_calls += 1
+        metrics.tool_calls += error is None  # refused and rejected calls were not run
         if child is not None:  # a sub-agent's own work counts toward this run
             child_answer, child_pages = child
             steps += child_answer.steps
             pages |= child_pages
             metrics.absorb(child_answer.metrics)
     update: dict[str, Any] = {"messages": messages, "observations": observations, "steps": steps, "pages": pages,
-                              "metrics": metrics, "pending": []}  # fmt: skip
+                              "metrics": metrics, "pending": [], "feedback": None}  # fmt: skip
+    if state.get("feedback"):  # malformed calls written next to good ones
+        messages.append({"role": "user", "content": state["feedback"]})
     if refused:
-        update["stop"] = f"tool-call budget: {run.max_tool_calls} calls"
+        update["stop"] = exhausted
     return update
 
 
@@ -150,15 +162,19 @@ async def force_answer(state: AgentState, config: RunnableConfig) -> dict[str, A
     run = _run(config)
     reason = state["stop"]
     await run.emit(Event(BUDGET, {"reason": reason}, agent=run.agent))
-    messages = state["messages"] + [{"role": "user", "content": load("budget").format(reason=reason)}]
+    fitted: dict[str, Any] = {}
+    if transcript_tokens(state["messages"], run.tool_schemas) > run.context_budget:
+        fitted = await compact(state, run, force=True)  # the last call must fit the window: shrink everything, no model
+    messages = fitted.get("messages", state["messages"]) + [{"role": "user", "content": load("budget").format(reason=reason)}]
     schemas = [s for s in run.tool_schemas if s["function"]["name"] == ANSWER_TOOL]
     choice = {"type": "function", "function": {"name": ANSWER_TOOL}}
+    grace = max(1.0, run.hard_deadline - time.monotonic())
     try:
-        response = await asyncio.wait_for(run.llm.complete(messages, schemas, tool_choice=choice), timeout=run.settings.answer_grace_s)
+        response = await asyncio.wait_for(run.llm.complete(messages, schemas, tool_choice=choice), timeout=grace)
     except (TimeoutError, LLMError) as exc:
-        detail = str(exc) or f"no answer within {run.settings.answer_grace_s:.0f} s"
+        detail = str(exc) or f"no answer within {grace:.0f} s"
         return {"failure": f"the research budget ran out ({reason}) and the final answer could not be written: {detail}"}
-    metrics = state["metrics"].model_copy()
+    metrics = fitted.get("metrics", state["metrics"]).model_copy()
     metrics.add_usage(response.usage)
     await run.emit(Event(MODEL_TURN, _turn_event(state["step"] + 1, response), agent=run.agent))
     draft = draft_from_response(response, lambda d: is_doc(run.tools, d))
@@ -172,7 +188,7 @@ async def finish(state: AgentState, config: RunnableConfig) -> dict[str, Any]:
     """Check the draft's citations; send failures back to the model once (in budget), else settle the answer."""
     run = _run(config)
     draft: Draft = state["draft"]
-    checked, problems = check_draft(draft, lambda d: text_of(run.tools, d))
+    checked, problems = await asyncio.to_thread(check_draft, draft, lambda d: text_of(run.tools, d))
     await run.emit(Event(CITATION_CHECK, {"checked": len(checked), "failed": problems}, agent=run.agent))
     if problems and state["repairs"] > 0 and draft.status != "truncated" and not budget_exhausted(state, run):
         feedback = load("repair").format(problems="\n".join(f"- {p}" for p in problems))
@@ -212,22 +228,36 @@ async def _execute(run: AgentRun, call: ToolCallRequest, error: str | None) -> t
         error = f"Error: the arguments of {call.name} are not valid JSON ({call.raw_arguments[:120]!r}); send a JSON object."
     if error is not None:
         result = ToolCall(call.name, call.arguments or {}, False, error)
-    elif call.name == SUBQUESTION_TOOL:
-        from agent.research import run_subagent
-
-        result, child = await run_subagent(run, call.arguments)
     else:
-        limit = run.tools.settings.timeout_s + 10  # the tool enforces its own limit; this catches a hung thread
         try:
-            result = await asyncio.wait_for(asyncio.to_thread(REGISTRY.call, call.name, call.arguments, copy.copy(run.tools)), limit)
-        except TimeoutError:
-            result = ToolCall(call.name, call.arguments, False, f"Error: {call.name} did not finish within {limit:.0f} s; narrow the call.")
+            result, child = await _dispatch(run, call)
+        except Exception as exc:  # a bug in one tool must not take the run (and its other calls) down
+            log.exception("tool %s crashed on %r", call.name, call.arguments)
+            result = ToolCall(call.name, call.arguments, False, f"Error: {call.name} failed with an internal error "
+                                                                f"({type(exc).__name__}); try another tool or other arguments.")  # fmt: skip
     result.seconds = result.seconds or (time.perf_counter() - started)
     pages = sorted({(c.doc_id, c.page) for c in result.citations or []})
     await run.emit(Event(TOOL_RESULT, {"id": call.id, "name": call.name, "ok": result.ok, "summary": summarize(result.text),
                                        "tokens": count_tokens(result.text), "pages": [f"{d} p.{p}" for d, p in pages[:20]],
                                        "seconds": round(result.seconds, 3)}, agent=run.agent))  # fmt: skip
     return result, child
+
+
+async def _dispatch(run: AgentRun, call: ToolCallRequest) -> tuple[ToolCall, Any]:
+    if call.name == SUBQUESTION_TOOL:
+        from agent.research import run_subagent
+
+        return await run_subagent(run, call.arguments)
+    # The tool enforces its own limit; this catches a hung thread, and keeps the call inside the run's time budget.
+    limit = min(run.tools.settings.timeout_s + 10, max(5.0, run.remaining_s()))
+    try:
+        return await asyncio.wait_for(asyncio.to_thread(REGISTRY.call, call.name, call.arguments, copy.copy(run.tools)), limit), None
+    except TimeoutError:
+        return ToolCall(call.name, call.arguments, False, f"Error: {call.name} did not finish within {limit:.0f} s; narrow the call."), None
+
+
+def _calls(n: int) -> str:
+    return f"{n} call" if n == 1 else f"{n} calls"
 
 
 def _label(call: ToolCallRequest) -> str:

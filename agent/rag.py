@@ -72,7 +72,7 @@ async def rag_answer(
     if not isinstance(draft, Draft):
         warnings.append(draft or "the model gave an empty answer")
         draft = Draft("The model gave no usable answer.", "unsure")
-    checked, problems = check_draft(draft, lambda d: text_of(tools, d))
+    checked, problems = await asyncio.to_thread(check_draft, draft, lambda d: text_of(tools, d))
     await emit(Event(CITATION_CHECK, {"checked": len(checked), "failed": problems}))
     status, warnings = settle(draft, checked, problems, warnings)
     return await done(Answer(mode="rag", question=question, text=draft.text, status=status, citations=checked, metrics=metrics,

@@ -7,21 +7,28 @@ import logging
 import time
 from typing import Any
 
+from pydantic import BaseModel, ValidationError
+
 from agent.answer import Answer, RunMetrics
 from agent.drafts import answer_schema
 from agent.events import ANSWER, ERROR, RUN_STARTED, SUBAGENT_FINISHED, SUBAGENT_STARTED, Emit, Event, discard
-from agent.graph import GRAPH, SUBQUESTION_TOOL
+from agent.graph import GRAPH
 from agent.llm import LLMClient
 from agent.prompts import load
 from agent.scope import Filters, resolve, scope_note
 from agent.settings import AgentSettings
-from agent.state import AgentRun, AgentState, SharedBudget
+from agent.state import SUBQUESTION_TOOL, AgentRun, AgentState, SharedBudget
 from agent.toolcalls import tool_call_instructions
 from tools.base import Citation
 from tools.context import ToolContext
 from tools.registry import REGISTRY, ToolCall
 
 log = logging.getLogger(__name__)
+
+
+class _SubquestionArgs(BaseModel, extra="forbid"):
+    question: str
+    doc_ids: list[str] | None = None
 
 _SUBQUESTION_SCHEMA = {
     "type": "function",
@@ -59,8 +66,10 @@ async def research(
     doc_ids = resolve(tools.corpus, filters)
     await emit(Event(RUN_STARTED, {"question": question, "mode": "agentic", "filters": filters.model_dump() if filters else None}))
     shared = SharedBudget(tool_calls_left=settings.max_tool_calls, subagents_left=settings.max_subagents if settings.subagents else 0)
-    run = _agent_run(question, llm, tools, settings, emit, shared, depth=0, agent="main",
-                     max_steps=settings.max_steps, max_tool_calls=settings.max_tool_calls, time_s=settings.time_budget_s)  # fmt: skip
+    run = _agent_run(question, llm, tools, settings, emit, shared, depth=0, agent="main", max_steps=settings.max_steps,
+                     max_tool_calls=settings.max_tool_calls, time_s=settings.time_budget_s)  # fmt: skip
+    run.hard_deadline = run.deadline + settings.answer_grace_s
+    run.scope = doc_ids
     answer, _ = await _run_graph(run, scope_note(filters, doc_ids))
     await emit(Event(ANSWER, answer.model_dump()))
     return answer
@@ -68,23 +77,41 @@ async def research(
 
 async def run_subagent(parent: AgentRun, arguments: dict[str, Any]) -> tuple[ToolCall, tuple[Answer, set[tuple[str, int]]] | None]:
     """The research_subquestion tool: a child agent with a fresh context and its own budget; its findings as the result."""
-    question = str(arguments.get("question") or "").strip()
+    def refuse(message: str) -> tuple[ToolCall, None]:
+        return ToolCall(SUBQUESTION_TOOL, arguments, False, f"Error: {message}"), None
+
+    try:
+        args = _SubquestionArgs.model_validate(arguments)
+    except ValidationError as exc:
+        return refuse("invalid arguments for research_subquestion: " + "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()))
+    question = args.question.strip()
     if not question:
-        return ToolCall(SUBQUESTION_TOOL, arguments, False, "Error: give the sub-question in `question`."), None
+        return refuse("give the sub-question in `question`.")
     if parent.depth >= 1:
-        return ToolCall(SUBQUESTION_TOOL, arguments, False, "Error: a sub-agent cannot start sub-agents; research it yourself."), None
+        return refuse("a sub-agent cannot start sub-agents; research it yourself.")
     if parent.shared.subagents_left <= 0:
-        return ToolCall(SUBQUESTION_TOOL, arguments, False, "Error: no sub-agents left in this run's budget; research it yourself."), None
+        return refuse("no sub-agents left in this run's budget; research it yourself.")
+    doc_ids = args.doc_ids or parent.scope
+    if args.doc_ids:
+        from agent.corpus_access import is_doc
+
+        unknown = [d for d in args.doc_ids if not is_doc(parent.tools, d)]
+        outside = [d for d in args.doc_ids if parent.scope is not None and d not in parent.scope]
+        if unknown:
+            return refuse(f"unknown doc_ids {unknown}; use list_documents to find them.")
+        if outside:
+            return refuse(f"{outside} are outside the filings the user allowed: {', '.join(parent.scope or [])}.")
     parent.shared.subagents_left -= 1
     parent.shared.subagents_started += 1
     label = f"sub-{parent.shared.subagents_started}"
-    doc_ids = [str(d) for d in arguments.get("doc_ids") or []]
-    await parent.emit(Event(SUBAGENT_STARTED, {"agent": label, "question": question, "doc_ids": doc_ids}, agent=parent.agent))
+    await parent.emit(Event(SUBAGENT_STARTED, {"agent": label, "question": question, "doc_ids": doc_ids or []}, agent=parent.agent))
     s = parent.settings
     child = _agent_run(question, parent.llm, parent.tools, s, parent.emit, parent.shared, depth=1, agent=label,
                        max_steps=s.subagent_max_steps, max_tool_calls=s.subagent_max_tool_calls,
                        time_s=min(s.subagent_time_budget_s, max(1.0, parent.remaining_s())))  # fmt: skip
-    scope = f"Scope: these filings: {', '.join(doc_ids)}." if doc_ids else ""
+    child.hard_deadline = min(child.deadline + s.answer_grace_s, parent.deadline)  # the parent still needs time to answer
+    child.scope = doc_ids
+    scope = f"Scope: use only these filings: {', '.join(doc_ids)}." if doc_ids else ""
     answer, pages = await _run_graph(child, scope)
     await parent.emit(Event(SUBAGENT_FINISHED, {"agent": label, "status": answer.status, "text": answer.text,
                                                 "citations": len(answer.citations)}, agent=parent.agent))  # fmt: skip
@@ -103,11 +130,14 @@ def _agent_run(question: str, llm: LLMClient, tools: ToolContext, settings: Agen
     budget = min(settings.max_context_tokens or llm.settings.context_tokens, llm.settings.context_tokens) - llm.settings.max_tokens
     return AgentRun(question=question, llm=llm, tools=tools, settings=settings, emit=emit, tool_schemas=schemas,
                     max_steps=max_steps, max_tool_calls=max_tool_calls, context_budget=max(1024, budget),
-                    deadline=time.monotonic() + time_s, shared=shared, agent=agent, depth=depth)  # fmt: skip
+                    deadline=time.monotonic() + time_s, hard_deadline=time.monotonic() + time_s + settings.answer_grace_s,
+                    shared=shared, agent=agent, depth=depth)  # fmt: skip
 
 
 def _system_prompt(run: AgentRun) -> str:
     parts = [load("agent_system")]
+    if any(t["function"]["name"] == SUBQUESTION_TOOL for t in run.tool_schemas):
+        parts.append(load("subagents"))
     if run.depth > 0:
         parts.append(load("subagent"))
     if run.text_mode:
@@ -116,12 +146,12 @@ def _system_prompt(run: AgentRun) -> str:
 
 
 async def _run_graph(run: AgentRun, scope: str) -> tuple[Answer, set[tuple[str, int]]]:
-    """Run the graph to its answer; a crash or cancellation still yields an Answer with the steps so far."""
+    """Run the graph to its answer; a crash still yields a failed Answer with the steps so far; cancellation propagates."""
     user = f"{scope}\n\nQuestion: {run.question}" if scope else f"Question: {run.question}"
     state: AgentState = {
         "messages": [{"role": "system", "content": _system_prompt(run)}, {"role": "user", "content": user}],
         "step": 0, "pending": [], "observations": [], "draft": None, "stop": None, "failure": None,
-        "repairs": run.settings.citation_repairs, "steps": [], "pages": set(), "metrics": RunMetrics(), "warnings": [], "answer": None,
+        "repairs": run.settings.citation_repairs, "nudged": False, "feedback": None, "steps": [], "pages": set(), "metrics": RunMetrics(), "warnings": [], "answer": None,
     }  # fmt: skip
     config = {"configurable": {"run": run}, "recursion_limit": 10 * (run.max_steps + run.settings.citation_repairs + 4)}
     try:

@@ -16,6 +16,8 @@ from tools.base import Citation
 from tools.context import ToolContext
 from tools.tokens import count_tokens
 
+SUBQUESTION_TOOL = "research_subquestion"
+
 
 @dataclass
 class Observation:
@@ -37,6 +39,8 @@ class AgentState(TypedDict, total=False):
     stop: str | None  # the budget that ran out
     failure: str | None  # why the run cannot go on (LLM endpoint down, ...)
     repairs: int  # citation repairs left
+    nudged: bool  # the model was asked once whether a text reply without citations was its answer
+    feedback: str | None  # errors about malformed calls, sent after the results of the turn's good calls
     steps: list[Step]
     pages: set[tuple[str, int]]
     metrics: RunMetrics
@@ -66,10 +70,12 @@ class AgentRun:
     max_steps: int
     max_tool_calls: int
     context_budget: int
-    deadline: float  # time.monotonic()
+    deadline: float  # time.monotonic(): past it the agent must answer
+    hard_deadline: float  # the final answer call must be done by then (deadline + grace; a sub-agent's never past its parent's)
     shared: SharedBudget
     agent: str = "main"
     depth: int = 0
+    scope: list[str] | None = None  # doc_ids the user restricted the question to
     started: float = field(default_factory=time.monotonic)
     tool_calls: int = 0  # this run's own calls
 

@@ -266,14 +266,25 @@ def _arguments(name: str, raw: Any) -> _Item:
 def _loads(text: str) -> Any:
     """json.loads, then a careful repair: trailing commas, single quotes, Python literals, bad escapes, missing closers."""
     try:
-        return json.loads(text)
+        return json.loads(text, parse_constant=_no_constant)
+    except _NotJSON as exc:
+        raise _ParseError(str(exc)) from None
     except json.JSONDecodeError as exc:
         first = exc
     try:
-        return json.loads(_repair(text))
+        return json.loads(_repair(text), parse_constant=_no_constant)
     except ValueError:
         near = text[max(0, first.pos - 20) : first.pos + 20]
         raise _ParseError(f"{first.msg} near {_short(near)}") from None
+
+
+class _NotJSON(ValueError):
+    pass
+
+
+def _no_constant(name: str) -> Any:
+    """NaN and Infinity are not JSON: arguments holding them could not be stored or sent on."""
+    raise _NotJSON(f"{name} is not a JSON value; use a number or null")
 
 
 def _repair(text: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
@@ -24,9 +25,12 @@ class ToolContext:
     settings: ToolSettings = field(default_factory=ToolSettings)
     searcher_factory: Callable[[], object] | None = None
     deadline: float | None = None  # monotonic time the current call must finish by
+    # Shared by shallow copies (one per concurrent call), so calls of a run reuse each other's reads.
+    _texts: dict[str, PagedText] = field(default_factory=dict, init=False, repr=False)
+    _texts_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     @cached_property
-    def searcher(self):  # noqa: ANN201 - retrieval.searcher.HybridSearcher, imported lazily
+    def searcher(self):  # retrieval.searcher.HybridSearcher, imported lazily
         if self.searcher_factory is None:
             from retrieval.searcher import HybridSearcher
 
@@ -35,12 +39,14 @@ class ToolContext:
 
     def text(self, doc_id: str) -> PagedText:
         """The stored text of `doc_id` (cached per context: tools read the same filings again and again)."""
-        cache = self.__dict__.setdefault("_texts", {})
-        if doc_id not in cache:
-            if len(cache) > 32:
-                cache.pop(next(iter(cache)), None)  # calls run in threads: another may have evicted it
-            cache[doc_id] = self.corpus.store.read(doc_id)
-        return cache[doc_id]
+        text = self._texts.get(doc_id)
+        if text is None:
+            text = self.corpus.store.read(doc_id)
+            with self._texts_lock:  # tool calls run in threads
+                while len(self._texts) >= 32:
+                    self._texts.pop(next(iter(self._texts)))
+                self._texts[doc_id] = text
+        return text
 
     def remaining_s(self) -> float:
         """Seconds left before the call's deadline (the tool timeout when none is set)."""

@@ -70,3 +70,15 @@ def test_inline_markers_become_citations_checked_by_their_figures():
     wrong = inline_citations("Dividends were $3,193 million [ACME_2018_10K p.3].", lambda d: True)[0]
     checked = check_citation(wrong, text_of, figures_only=True)
     assert checked.verified is False and checked.problem == "ACME_2018_10K p.3 contains none of the figures 3193; found on p.2"
+
+
+def test_figures_that_tell_nothing_do_not_verify_a_page():
+    assert figures("3M grew in 2018; see Note 12", telling=True) == []
+    assert figures("2,018 units, 12.5% and 7%", telling=True) == ["2018", "12.5", "7"]
+    invented = inline_citations("Capex was $9,999 million in 2018 for 3M [ACME_2018_10K p.2].", lambda d: True)[0]
+    assert check_citation(invented, text_of, figures_only=True).verified is False
+
+
+def test_a_bag_of_page_words_is_not_a_quote():
+    assert check(2, "Dividends paid for purchases of equipment").verified is False
+    assert check(2, "Purchases of property, plant and equipmnt").verified is True  # a typo in one word still matches

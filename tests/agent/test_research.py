@@ -176,7 +176,8 @@ def test_tool_call_budget_refuses_extra_calls_then_answers(tools):
         refused = fake.requests[1]["messages"][-2]["content"]
 
     assert "tool-call budget is used up" in refused
-    assert result.status == "truncated" and result.metrics.tool_calls == 2
+    assert result.status == "truncated" and result.metrics.tool_calls == 1  # the refused call did not run
+    assert result.warnings == ["budget ran out (tool-call budget: 1 call); answered from the evidence gathered so far"]
     assert [s.ok for s in result.steps] == [True, False]
 
 
@@ -367,3 +368,97 @@ def test_cancelling_a_run_stops_it_and_says_so(tools, agent_settings):
     with FakeLLM([Reply(content="slow", delay_s=5)]) as fake:
         asyncio.run(go(fake.base_url))
     assert events[-1].type == ERROR and events[-1].data["kind"] == "cancelled"
+
+
+def test_a_crashing_tool_becomes_an_error_for_the_model_and_the_run_goes_on(tools, agent_settings, monkeypatch):
+    from tools.registry import REGISTRY
+
+    real_call = REGISTRY.call
+
+    def flaky(name, arguments, context):
+        if name == "outline":
+            raise KeyError("boom")
+        return real_call(name, arguments, context)
+
+    monkeypatch.setattr(REGISTRY, "call", flaky)
+    script = [
+        Reply(tool_calls=[("outline", {"doc_id": "3M_2018_10K"}), ("grep", {"pattern": "Purchases of property", "glob": "3M_2018*"})]),
+        answer("Capex was $1,577 million.", CAPEX_CITATION),
+    ]
+    with FakeLLM(script) as fake:
+        result, _ = ask("What was 3M's FY2018 capex?", fake, tools, agent_settings)
+        results = fake.requests[1]["messages"][-2:]
+    assert "outline failed with an internal error (KeyError)" in results[0]["content"]
+    assert "3 matches" in results[1]["content"]
+    assert result.status == "answered" and [s.ok for s in result.steps] == [False, True]
+
+
+def test_every_answer_call_of_a_turn_gets_a_result(tools, agent_settings):
+    bad = {"answer": "x", "status": "maybe"}
+    script = [
+        Reply(tool_calls=[("answer", bad), ("answer", {"answer": "$1,577 million", "citations": [CAPEX_CITATION]})]),
+        answer("$1,577 million", CAPEX_CITATION),
+    ]
+    with FakeLLM(script) as fake:
+        result, _ = ask("What was 3M's FY2018 capex?", fake, tools, agent_settings)
+        second = fake.requests[1]["messages"]
+    asked = {c["id"] for c in second[2]["tool_calls"]}
+    answered = {m["tool_call_id"] for m in second[3:] if m["role"] == "tool"}
+    assert asked == answered
+    assert "invalid arguments for answer: status" in second[3]["content"] and second[4]["content"].startswith("Ignored")
+    assert result.status == "answered"
+
+
+def test_running_out_of_context_still_sends_a_final_call_that_fits(tools):
+    settings = AgentSettings(max_steps=10, time_budget_s=60, keep_recent=3)
+    reads = [("read", {"doc_id": "3M_2018_10K", "pages": p}) for p in ("58-59", "60-61", "62-63")]
+    window, max_tokens = 8192, 2048
+
+    def script(body: dict) -> Reply:
+        if body["messages"][0]["content"].startswith("You compress"):
+            return Reply(content="- 3M capex FY2018 (1,577), 3M_2018_10K p.60")
+        if turns(body) == 0:
+            return Reply(tool_calls=reads)  # three large results in one turn
+        return answer("Capex was $1,577 million.", CAPEX_CITATION)
+
+    with FakeLLM(script) as fake:
+        result, _ = ask("What was 3M's FY2018 capex?", fake, tools, settings, llm={"context_tokens": window, "max_tokens": max_tokens})
+        sizes = [sum(len(json.dumps(m)) for m in r["messages"]) / 4 + len(json.dumps(r.get("tools", []))) / 4 for r in fake.requests]
+    assert result.status in {"answered", "truncated"}
+    assert max(sizes) <= window - max_tokens + 200, sizes
+
+
+def test_sub_agents_stay_inside_the_users_scope(tools, agent_settings):
+    children: list[str] = []
+
+    def script(body: dict) -> Reply:
+        system, user = body["messages"][0]["content"], body["messages"][1]["content"]
+        if "one part of a larger question" in system:
+            children.append(user)
+            return answer("Capex was $1,577 million.", CAPEX_CITATION)
+        if turns(body) == 0:
+            return Reply(tool_calls=[("research_subquestion", {"question": "Adobe revenue", "doc_ids": ["ADOBE_2017_10K"]}),
+                                     ("research_subquestion", {"question": "3M capex", "doc_ids": "3M_2018_10K"}),
+                                     ("research_subquestion", {"question": "3M capex FY2018"})])  # fmt: skip
+        return answer("Capex was $1,577 million.", CAPEX_CITATION)
+
+    with FakeLLM(script) as fake:
+        result, _ = ask("What was the FY2018 capex?", fake, tools, agent_settings, filters=Filters(company="3M"))
+        results = [m["content"] for m in fake.requests[-1]["messages"] if m["role"] == "tool"]
+    assert "['ADOBE_2017_10K'] are outside the filings the user allowed: 3M_2018_10K" in results[0]
+    assert "doc_ids: Input should be a valid list" in results[1]
+    assert children == ["Scope: use only these filings: 3M_2018_10K.\n\nQuestion: 3M capex FY2018"]
+    assert result.metrics.subagents == 1
+
+
+def test_a_text_reply_without_citations_is_asked_about_once(tools, agent_settings):
+    script = [
+        Reply(content="Let me look at the cash flow statement."),
+        Reply(tool_calls=[("read", {"doc_id": "3M_2018_10K", "section": "Cash Flows"})]),
+        Reply(content="I could not find it."),
+    ]
+    with FakeLLM(script) as fake:
+        result, _ = ask("What was 3M's FY2018 capex?", fake, tools, agent_settings)
+        nudge = fake.requests[1]["messages"][-1]["content"]
+    assert "If that is your final answer, call the answer tool" in nudge
+    assert result.text == "I could not find it." and result.status == "unsure"
