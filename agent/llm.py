@@ -28,6 +28,11 @@ class LLMSettings(BaseSettings):
     tool_mode: Literal["auto", "native", "text"] = Field(
         "auto", description="native: tool_calls in the API; text: JSON tool calls in the reply text; auto: native, falling back to text."
     )
+    constrain_text_calls: bool = Field(
+        False,
+        description="With tool_mode text and tools given, send a JSON-schema response_format (llama.cpp) so each reply is exactly one "
+        '{"name", "arguments"} call; the model must then finish through a tool such as answer.',
+    )
     extra_body: dict[str, Any] = Field(
         default_factory=dict,
         description='Extra request fields for vLLM, e.g. {"chat_template_kwargs": {"enable_thinking": false}} for Qwen3.',
@@ -126,6 +131,8 @@ class LLMClient:
         if native_tools:
             request["tools"] = native_tools
             request["tool_choice"] = tool_choice
+        if tools and self.settings.tool_mode == "text" and self.settings.constrain_text_calls and tool_choice != "none":
+            request["response_format"] = text_call_format(tools, tool_choice)
         if self.settings.extra_body:
             request["extra_body"] = self.settings.extra_body
         started = time.perf_counter()
@@ -175,6 +182,19 @@ class LLMClient:
         return LLMResponse("".join(content), requests, finish, usage)
 
 
+def text_call_format(tools: list[dict[str, Any]], tool_choice: str | dict[str, Any] = "auto") -> dict[str, Any]:
+    """A response_format whose JSON schema admits one {"name", "arguments"} call of the given tools (or the named one)."""
+    names = [t["function"]["name"] for t in tools]
+    if isinstance(tool_choice, dict) and tool_choice.get("function", {}).get("name") in names:
+        names = [tool_choice["function"]["name"]]
+    schema = {
+        "type": "object",
+        "properties": {"name": {"type": "string", "enum": names}, "arguments": {"type": "object"}},
+        "required": ["name", "arguments"],
+    }
+    return {"type": "json_object", "schema": schema}
+
+
 def _from_completion(completion: Any) -> LLMResponse:
     choice = completion.choices[0]
     message = choice.message
@@ -187,12 +207,16 @@ def _from_completion(completion: Any) -> LLMResponse:
 
 def _tool_request(call_id: str, name: str, raw: str) -> ToolCallRequest:
     try:
-        arguments = json.loads(raw) if raw.strip() else {}
-    except json.JSONDecodeError:
+        arguments = json.loads(raw, parse_constant=_not_json) if raw.strip() else {}
+    except ValueError:  # invalid JSON, or NaN/Infinity, which could not be stored or sent on
         arguments = None
     if arguments is not None and not isinstance(arguments, dict):
         arguments = None
     return ToolCallRequest(call_id, name, arguments, raw)
+
+
+def _not_json(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
 
 
 def _text_fallback(response: LLMResponse, tool_names: set[str]) -> None:

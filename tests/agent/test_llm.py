@@ -217,3 +217,40 @@ def test_failures_become_clear_llm_errors():
             LLMClient(LLMSettings(base_url=None))
 
     run(scenario)
+
+
+def test_constrained_text_calls_send_a_schema_and_the_json_reply_parses():
+    async def scenario():
+        with FakeLLM([Reply(content='{"name": "grep", "arguments": {"pattern": "capex"}}'), Reply(content="done"), Reply(content="x")]) as fake:
+            llm = client(fake, tool_mode="text", constrain_text_calls=True)
+            response = await llm.complete(MESSAGES, TOOLS)
+            assert [(c.name, c.arguments, c.from_text) for c in response.tool_calls] == [("grep", {"pattern": "capex"}, True)]
+            assert response.content == "" and "tools" not in fake.requests[0]
+            fmt = fake.requests[0]["response_format"]
+            assert fmt["type"] == "json_object" and fmt["schema"]["required"] == ["name", "arguments"]
+            assert fmt["schema"]["properties"]["name"]["enum"] == ["grep", "read"]
+            await llm.complete(MESSAGES)  # no tools: free text, no schema
+            assert "response_format" not in fake.requests[1]
+            await llm.complete(MESSAGES, TOOLS, tool_choice={"type": "function", "function": {"name": "read"}})
+            assert fake.requests[2]["response_format"]["schema"]["properties"]["name"]["enum"] == ["read"]
+
+    run(scenario)
+
+
+def test_constraint_is_off_by_default_and_only_applies_to_text_mode():
+    async def scenario():
+        with FakeLLM([Reply(content="a"), Reply(content="b")]) as fake:
+            await client(fake, tool_mode="text").complete(MESSAGES, TOOLS)
+            await client(fake, tool_mode="auto", constrain_text_calls=True).complete(MESSAGES, TOOLS)
+            assert not any("response_format" in r for r in fake.requests)
+
+    run(scenario)
+
+
+def test_nan_in_native_arguments_is_invalid_json():
+    async def scenario():
+        with FakeLLM([Reply(tool_calls=[("grep", '{"pattern": "capex", "max_results": NaN}')])]) as fake:
+            response = await client(fake).complete(MESSAGES, TOOLS)
+            assert response.tool_calls[0].arguments is None  # the agent sends it back as invalid JSON
+
+    run(scenario)
