@@ -14,6 +14,7 @@ from agent.state import SUBQUESTION_TOOL, AgentRun, AgentState, Observation, tra
 from tools.tokens import CHARS_PER_TOKEN, count_tokens
 
 _SUMMARY_INPUT_TOKENS = 12000  # what one compaction call reads at most
+_WORTH_COMPACTING = 300  # smaller results (errors, short lists) would not shrink: the compaction note alone is ~60 tokens
 
 
 def needs_compaction(state: AgentState, run: AgentRun) -> bool:
@@ -23,7 +24,8 @@ def needs_compaction(state: AgentState, run: AgentRun) -> bool:
 def candidates(state: AgentState, run: AgentRun, *, force: bool = False) -> list[Observation]:
     """Observations that may be compacted, largest first: not yet compacted, not a sub-agent's findings (already key
     facts, and a sub-agent cannot always be run again), older than the last `keep_recent` unless `force`."""
-    live = [o for o in state["observations"] if not o.compacted and not o.label.startswith(f"{SUBQUESTION_TOOL}(")]
+    live = [o for o in state["observations"]
+            if not o.compacted and o.tokens >= _WORTH_COMPACTING and not o.label.startswith(f"{SUBQUESTION_TOOL}(")]  # fmt: skip
     older = live if force else live[: max(0, len(live) - run.settings.keep_recent)]
     return sorted(older, key=lambda o: -o.tokens)
 

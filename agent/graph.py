@@ -119,6 +119,11 @@ async def run_tools(state: AgentState, config: RunnableConfig) -> dict[str, Any]
             return await _execute(run, call, error)
 
     outcomes = await asyncio.gather(*(one(call, error) for call, error in planned))
+    failed_before = {(s.name, json.dumps(s.arguments, sort_keys=True)) for s in state["steps"] if not s.ok}
+    for (call, _), (result, _child) in zip(planned, outcomes, strict=True):
+        if not result.ok and (call.name, json.dumps(call.arguments or {}, sort_keys=True)) in failed_before:
+            # Small models repeat a failing call verbatim; say so plainly.
+            result.text = f"You made exactly this call before and it failed the same way; change the arguments or use another tool.\n{result.text}"
     messages = list(state["messages"])
     observations = list(state["observations"])
     steps, pages = list(state["steps"]), set(state["pages"])

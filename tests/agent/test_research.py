@@ -462,3 +462,13 @@ def test_a_text_reply_without_citations_is_asked_about_once(tools, agent_setting
         nudge = fake.requests[1]["messages"][-1]["content"]
     assert "If that is your final answer, call the answer tool" in nudge
     assert result.text == "I could not find it." and result.status == "unsure"
+
+
+def test_a_repeated_failing_call_is_called_out(tools, agent_settings):
+    bad = ("read", {"doc_id": "3M_2018_10K", "section": "Cash Flows", "lines": "45-46"})
+    script = [Reply(tool_calls=[bad]), Reply(tool_calls=[bad]), answer("Capex was $1,577 million.", CAPEX_CITATION)]
+    with FakeLLM(script) as fake:
+        ask("What was 3M's FY2018 capex?", fake, tools, agent_settings)
+        first, second = fake.requests[1]["messages"][-1]["content"], fake.requests[2]["messages"][-1]["content"]
+    assert first.startswith("Error: Give only one of section, pages or lines")
+    assert second.startswith("You made exactly this call before and it failed the same way")
