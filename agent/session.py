@@ -98,6 +98,12 @@ class Researcher:
                 self._opened_searcher = HybridSearcher.open(self.corpus.settings)
             return self._opened_searcher
 
+    def reload_index(self) -> None:
+        """The index changed on disk (ingest, delete): the next search opens it again."""
+        with self._searcher_lock:
+            self._opened_searcher = None
+            self.tools.__dict__.pop("searcher", None)
+
     async def ask(
         self,
         question: str,

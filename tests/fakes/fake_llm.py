@@ -133,6 +133,12 @@ class FakeLLM:
         with self._lock:
             return len(self._replies)
 
+    def respond_with(self, script: Callable[[dict[str, Any]], Reply | str]) -> None:
+        """Answer every further request with `script(body)` (replacing a list script)."""
+        with self._lock:
+            self._replies.clear()
+            self._responder = script
+
     def add(self, *replies: Reply) -> None:
         """Append replies to a list script."""
         if self._responder is not None:

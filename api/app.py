@@ -1,0 +1,93 @@
+"""The research API: FastAPI app under /v1, started by `sleuth serve`; the web UI is served at / when present."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from agent.session import open_endpoint
+from agent.settings import AgentSettings
+from api.auth import RateLimiter
+from api.db import migrate
+from api.metrics import Metrics
+from api.runner import RunManager
+from api.services import Services
+from api.settings import ApiSettings
+from api.store import RunStore
+from corpus.catalog import Corpus
+from corpus.errors import CorpusError
+from corpus.settings import CorpusSettings
+
+log = logging.getLogger(__name__)
+WEB_DIR = Path(__file__).resolve().parent.parent / "web"
+
+
+def create_app(settings: ApiSettings | None = None, corpus_settings: CorpusSettings | None = None) -> FastAPI:
+    settings = settings or ApiSettings()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        corpus = Corpus.open(corpus_settings or CorpusSettings())
+        try:
+            migrate(corpus.engine)
+            store = RunStore(corpus.sessions)
+            interrupted = store.interrupt_active()
+            if interrupted:
+                log.warning("%d runs were in flight when the server last stopped; marked interrupted", len(interrupted))
+            async with open_endpoint(data_dir=str(corpus.settings.data_dir)) as endpoint:
+                metrics = Metrics()
+                services = Services(settings, corpus, store, endpoint.client, endpoint.embedded, metrics,
+                                    RateLimiter(settings.key_rate_per_minute), AgentSettings(), interrupted=interrupted)  # fmt: skip
+                services.runner = RunManager(store, services.researcher_for, metrics, settings.max_running)
+                app.state.services = services
+                try:
+                    yield
+                finally:
+                    await services.runner.shutdown()
+                    await services.close()
+        finally:
+            corpus.close()
+
+    app = FastAPI(
+        title="Sleuth research API",
+        version="1",
+        description="Agentic research over SEC filings with page-level citations: runs (agentic, RAG, compare) as jobs with "
+        "stored, replayable step events (SSE), documents, votes and a leaderboard.",
+        lifespan=lifespan,
+    )
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = []
+        for e in exc.errors():
+            where = ".".join(str(p) for p in e["loc"] if p != "body") or "body"
+            message = e["msg"].removeprefix("Value error, ")
+            problems.append("the body is not valid JSON" if e["type"] == "json_invalid" else f"{where}: {message}")
+        return JSONResponse({"detail": "; ".join(problems)}, status_code=422)
+
+    @app.exception_handler(CorpusError)
+    async def _corpus(request: Request, exc: CorpusError) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=getattr(exc, "headers", None))
+
+    from api.routes import documents, health, runs, votes
+
+    app.include_router(health.router)
+    app.include_router(runs.router, prefix="/v1")
+    app.include_router(votes.router, prefix="/v1")
+    app.include_router(documents.router, prefix="/v1")
+    if (WEB_DIR / "index.html").is_file():
+        from fastapi.staticfiles import StaticFiles
+
+        app.mount("/", StaticFiles(directory=WEB_DIR, html=True), name="web")
+    return app

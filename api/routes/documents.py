@@ -1,0 +1,177 @@
+"""Documents: the catalog, one filing's metadata and outline, page text for citations, upload (an ingest job), delete."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import date, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, HTTPException, Query, UploadFile
+from pydantic import BaseModel
+
+from agent.events import Event
+from api.routes.deps import CallerDep, ServicesDep
+from api.schemas import RunCreated
+from api.uploads import receive
+from corpus.errors import CorpusError, DocumentNotFound
+
+router = APIRouter(tags=["documents"])
+
+
+class DocumentPublic(BaseModel):
+    doc_id: str
+    company: str | None
+    ticker: str | None
+    form_type: str | None
+    fiscal_year: int | None
+    fiscal_period: str | None
+    period_end_date: date | None
+    format: str
+    file_name: str
+    pages: int
+    tokens: int
+    ingested_at: datetime
+
+
+class DocumentsPublic(BaseModel):
+    data: list[DocumentPublic]
+    count: int
+
+
+class SectionPublic(BaseModel):
+    key: str
+    title: str
+    kind: str
+    path: str
+    depth: int
+    start_page: int
+    end_page: int
+    start_line: int
+    end_line: int
+
+
+class DocumentDetail(DocumentPublic):
+    sections: list[SectionPublic]
+
+
+class LinePublic(BaseModel):
+    number: int
+    text: str
+
+
+class PagePublic(BaseModel):
+    doc_id: str
+    page: int
+    page_count: int
+    lines: list[LinePublic]
+
+
+def _public(doc: Any) -> dict[str, Any]:
+    return {"doc_id": doc.id, "company": doc.company, "ticker": doc.ticker, "form_type": doc.form_type, "fiscal_year": doc.fiscal_year,
+            "fiscal_period": doc.fiscal_period, "period_end_date": doc.period_end_date, "format": doc.format,
+            "file_name": doc.file_name, "pages": doc.page_count, "tokens": doc.token_estimate, "ingested_at": doc.ingested_at}  # fmt: skip
+
+
+def _not_found(svc: ServicesDep, doc_id: str) -> HTTPException:
+    hints = svc.corpus.suggest(doc_id)
+    return HTTPException(404, f"no document {doc_id!r}" + (f"; closest: {', '.join(hints)}" if hints else "; list them with GET /v1/documents"))
+
+
+@router.get("/documents", response_model=DocumentsPublic, summary="The catalog")
+async def list_documents(
+    svc: ServicesDep,
+    who: CallerDep,
+    company: str | None = None,
+    form: str | None = None,
+    year: Annotated[int | None, Query(ge=1990, le=2100)] = None,
+    limit: Annotated[int, Query(ge=1, le=5000)] = 500,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> DocumentsPublic:
+    docs = await asyncio.to_thread(svc.corpus.list, company, form, year)
+    return DocumentsPublic(data=[DocumentPublic(**_public(d)) for d in docs[offset : offset + limit]], count=len(docs))
+
+
+@router.get("/documents/{doc_id}", response_model=DocumentDetail, summary="One filing: metadata and outline")
+async def get_document(doc_id: str, svc: ServicesDep, who: CallerDep) -> DocumentDetail:
+    try:
+        doc = await asyncio.to_thread(svc.corpus.get, doc_id)
+    except DocumentNotFound:
+        raise _not_found(svc, doc_id) from None
+    sections = await asyncio.to_thread(svc.corpus.sections, doc_id)
+    return DocumentDetail(**_public(doc), sections=[SectionPublic(key=s.key, title=s.title, kind=s.kind, path=s.path, depth=s.depth,
+                          start_page=s.start_page, end_page=s.end_page, start_line=s.start_line, end_line=s.end_line) for s in sections])  # fmt: skip
+
+
+@router.get("/documents/{doc_id}/pages/{page}", response_model=PagePublic, summary="A page's text with line numbers")
+async def get_page(doc_id: str, page: int, svc: ServicesDep, who: CallerDep) -> PagePublic:
+    try:
+        text = await asyncio.to_thread(svc.corpus.store.read, doc_id)
+    except (DocumentNotFound, CorpusError, ValueError):
+        raise _not_found(svc, doc_id) from None
+    if not 1 <= page <= text.page_count:
+        raise HTTPException(404, f"{doc_id} has pages 1-{text.page_count}; there is no page {page}")
+    first, _ = text.page_span(page)
+    lines = [LinePublic(number=first + i, text=line) for i, line in enumerate(text.page_text(page).split("\n"))]
+    return PagePublic(doc_id=doc_id, page=page, page_count=text.page_count, lines=lines)
+
+
+@router.delete("/documents/{doc_id}", summary="Remove a filing from the catalog, text store and index")
+async def delete_document(doc_id: str, svc: ServicesDep, who: CallerDep) -> dict[str, str]:
+    try:
+        await asyncio.to_thread(svc.corpus.remove, doc_id)
+    except DocumentNotFound:
+        raise _not_found(svc, doc_id) from None
+    asyncio.get_running_loop().run_in_executor(None, _sync_index, svc)  # BM25 over the rest; search keeps the old index meanwhile
+    return {"deleted": doc_id}
+
+
+@router.post("/documents", status_code=202, response_model=RunCreated, summary="Upload filings; ingest runs as a job with progress events")
+async def upload_documents(svc: ServicesDep, who: CallerDep, files: Annotated[list[UploadFile], File(description="PDF, HTML/HTM, TXT or MD filings.")]) -> RunCreated:
+    job_id = str(uuid.uuid4())
+    folder = svc.corpus.settings.data_dir / "uploads" / job_id
+    uploads = await receive(files, folder, svc.settings.upload_max_mb << 20)
+    names = ", ".join(u.name for u in uploads)
+    run = await asyncio.to_thread(svc.store.create_run, mode="ingest", question=f"ingest {names}", filters=None, model="-",
+                                  budgets=None, key_id=who.key_id)  # fmt: skip
+
+    async def work(emit) -> tuple[str, dict | None, str | None]:  # noqa: ANN001 - agent.events.Emit
+        from corpus.ingest import ingest_paths
+
+        loop = asyncio.get_running_loop()
+        done = 0
+
+        def on_result(result) -> None:  # noqa: ANN001 - corpus.ingest.IngestResult, called from the ingest thread
+            nonlocal done
+            done += 1
+            data = {"file": result.path.rsplit("/", 1)[-1], "status": result.status, "doc_id": result.doc_id, "reason": result.reason,
+                    "pages": result.pages, "done": done, "total": len(uploads)}  # fmt: skip
+            asyncio.run_coroutine_threadsafe(emit(Event("ingest_progress", data)), loop).result()
+
+        report = await asyncio.to_thread(ingest_paths, svc.corpus, [u.path for u in uploads], workers=1, on_result=on_result)
+        await emit(Event("index", {"status": "updating"}))
+        await asyncio.to_thread(_sync_index, svc)
+        await emit(Event("index", {"status": "ready"}))
+        results = [{"file": r.path.rsplit("/", 1)[-1], "status": r.status, "doc_id": r.doc_id, "reason": r.reason, "pages": r.pages}
+                   for r in report.results]  # fmt: skip
+        failed = [r for r in results if r["status"] == "failed"]
+        status = "failed" if failed and len(failed) == len(results) else "done"
+        return status, {"summary": report.summary(), "files": results}, "; ".join(f"{r['file']}: {r['reason']}" for r in failed) or None
+
+    svc.runner.submit_job(run.id, "ingest", work)
+    links = {"self": f"/v1/runs/{run.id}", "events": f"/v1/runs/{run.id}/events"}
+    return RunCreated(id=run.id, status="queued", queue_position=svc.runner.queue_position(run.id), links=links)
+
+
+def _sync_index(svc: ServicesDep) -> None:
+    """Chunks and BM25 for what changed, then the searcher reloads it (embeddings: `sleuth index`)."""
+    from retrieval.embed import Embedder
+    from retrieval.index import HybridIndex
+    from retrieval.searcher import index_dir
+    from retrieval.settings import RetrievalSettings
+
+    settings = RetrievalSettings()
+    idx = HybridIndex.open(index_dir(svc.corpus.settings, settings), settings, create=True)
+    idx.sync(svc.corpus, Embedder.from_settings(settings).count_tokens)
+    for researcher in svc.researchers():
+        researcher.reload_index()

@@ -1,0 +1,145 @@
+"""Research runs: submit, read, list, cancel, and their events as Server-Sent Events (resumable, replayable)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, HTTPException, Query, Response
+from fastapi.responses import StreamingResponse
+
+from agent.scope import resolve
+from api.models import Run, RunEvent
+from api.routes.deps import CallerDep, ServicesDep
+from api.schemas import EventPublic, RunCreate, RunCreated, RunPublic, RunsPublic
+from api.store import ACTIVE
+
+router = APIRouter(tags=["runs"])
+KEEPALIVE_S = 15.0
+
+
+def run_public(run: Run, queue_position: int | None = None) -> RunPublic:
+    metrics = None
+    if run.result:
+        if run.mode == "compare":
+            metrics = {arm: run.result[arm]["metrics"] for arm in ("agentic", "rag") if arm in run.result}
+        else:
+            metrics = {run.mode: run.result.get("metrics")}
+    return RunPublic(id=run.id, mode=run.mode, question=run.question, filters=run.filters, model=run.model, budgets=run.budgets,
+                     status=run.status, queue_position=queue_position, created_at=run.created_at, started_at=run.started_at,
+                     finished_at=run.finished_at, latency_s=run.latency_s, error=run.error, result=run.result, metrics=metrics)  # fmt: skip
+
+
+def event_public(event: RunEvent) -> EventPublic:
+    return EventPublic(seq=event.seq, type=event.type, arm=event.arm, agent=event.agent, ts=event.ts, data=event.data)
+
+
+def _get(svc: ServicesDep, run_id: str) -> Run:
+    run = svc.store.get(run_id)
+    if run is None:
+        raise HTTPException(404, f"no run {run_id!r}; list runs with GET /v1/runs")
+    return run
+
+
+@router.post("/runs", status_code=202, response_model=RunCreated, summary="Start a research run")
+async def create_run(body: RunCreate, svc: ServicesDep, who: CallerDep, response: Response) -> RunCreated:
+    """Queue a run (compare: one run, two arms); follow it with GET /v1/runs/{id}/events."""
+    if len(body.question) > svc.settings.question_max_chars:
+        raise HTTPException(422, f"question: {len(body.question):,} characters; the limit is {svc.settings.question_max_chars:,} (SLEUTH_API_QUESTION_MAX_CHARS)")
+    await asyncio.to_thread(resolve, svc.corpus, body.filters)  # unknown doc_ids or empty scope: 422 before anything is stored
+    if svc.runner.queued() >= svc.settings.max_queued:
+        raise HTTPException(503, f"the queue is full ({svc.settings.max_queued} runs waiting); retry later", headers={"Retry-After": "30"})
+    if who.key_id is not None and await asyncio.to_thread(svc.store.count_active, who.key_id) >= svc.settings.key_max_running:
+        raise HTTPException(429, f"this key already has {svc.settings.key_max_running} runs queued or running; wait for one to finish",
+                            headers={"Retry-After": "10"})  # fmt: skip
+    budgets = body.budgets.model_dump(exclude_none=True) if body.budgets else None
+    filters = body.filters.model_dump(exclude_none=True) if body.filters and not body.filters.empty() else None
+    run = await asyncio.to_thread(svc.store.create_run, mode=body.mode, question=body.question, filters=filters,
+                                  model=body.model or svc.llm.settings.model, budgets=budgets, key_id=who.key_id)  # fmt: skip
+    svc.runner.submit(run.id, body.question, body.mode, body.filters if filters else None, body.model, budgets)
+    response.headers["Location"] = f"/v1/runs/{run.id}"
+    links = {"self": f"/v1/runs/{run.id}", "events": f"/v1/runs/{run.id}/events", "cancel": f"/v1/runs/{run.id}/cancel"}
+    return RunCreated(id=run.id, status="queued", queue_position=svc.runner.queue_position(run.id), links=links)
+
+
+@router.get("/runs", response_model=RunsPublic, summary="Run history")
+async def list_runs(
+    svc: ServicesDep,
+    who: CallerDep,
+    limit: Annotated[int, Query(ge=1, le=200)] = 20,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    status: str | None = None,
+    mode: str | None = None,
+    q: Annotated[str | None, Query(max_length=500, description="Text the question contains.")] = None,
+) -> RunsPublic:
+    rows, total = await asyncio.to_thread(svc.store.list, limit=limit, offset=offset, status=status, mode=mode, q=q)
+    return RunsPublic(data=[run_public(r, svc.runner.queue_position(r.id)) for r in rows], count=total, limit=limit, offset=offset)
+
+
+@router.get("/runs/{run_id}", response_model=RunPublic, summary="One run: status, answer, citations, per-arm metrics")
+async def get_run(run_id: str, svc: ServicesDep, who: CallerDep) -> RunPublic:
+    run = await asyncio.to_thread(_get, svc, run_id)
+    return run_public(run, svc.runner.queue_position(run_id))
+
+
+@router.post("/runs/{run_id}/cancel", response_model=RunPublic, summary="Cancel a queued or running run")
+async def cancel_run(run_id: str, svc: ServicesDep, who: CallerDep) -> RunPublic:
+    run = await asyncio.to_thread(_get, svc, run_id)
+    if run.status not in ACTIVE:
+        raise HTTPException(409, f"run {run_id} is already {run.status}")
+    if not await svc.runner.cancel(run_id):
+        raise HTTPException(409, f"run {run_id} is executing in another server process; cancel it there")
+    return run_public(await asyncio.to_thread(_get, svc, run_id))
+
+
+@router.get("/runs/{run_id}/events", summary="The run's steps as Server-Sent Events (Last-Event-ID resumes; finished runs replay)")
+async def run_events(
+    run_id: str,
+    svc: ServicesDep,
+    who: CallerDep,
+    last_event_id: Annotated[str | None, Header()] = None,
+    after: Annotated[int | None, Query(ge=0, description="Start after this event id (like Last-Event-ID).")] = None,
+    format: Annotated[str, Query(pattern="^(sse|json)$", description="json: the stored events as one JSON list.")] = "sse",
+) -> Any:
+    await asyncio.to_thread(_get, svc, run_id)
+    start = after if after is not None else _event_id(last_event_id)
+    if format == "json":
+        return [event_public(e) for e in await asyncio.to_thread(svc.store.events, run_id, start, 100_000)]
+    return StreamingResponse(_stream(svc, run_id, start), media_type="text/event-stream",
+                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})  # fmt: skip
+
+
+def _event_id(value: str | None) -> int:
+    if value is None:
+        return 0
+    try:
+        return max(0, int(value))
+    except ValueError:
+        raise HTTPException(422, f"Last-Event-ID must be an event id (a number), not {value!r}") from None
+
+
+async def _stream(svc: ServicesDep, run_id: str, seen: int) -> AsyncIterator[bytes]:
+    """Stored events after `seen`, then new ones as they are committed, until the run has ended and all are sent."""
+    idle = 0.0
+    while True:
+        active = svc.runner.is_active(run_id)
+        events = await asyncio.to_thread(svc.store.events, run_id, seen)
+        for event in events:
+            seen = event.seq
+            body = json.dumps(event_public(event).model_dump(), separators=(",", ":"))
+            yield f"id: {event.seq}\nevent: {event.type}\ndata: {body}\n\n".encode()
+        if events:
+            idle = 0.0
+            continue
+        if not active:
+            run = await asyncio.to_thread(svc.store.get, run_id)
+            if run is None or run.status not in ACTIVE:
+                yield b"event: end\ndata: {}\n\n"
+                return
+        await svc.runner.wait_for_change(run_id, 1.0 if not active else KEEPALIVE_S)
+        idle += 1.0
+        if idle >= KEEPALIVE_S:
+            idle = 0.0
+            yield b": keep-alive\n\n"

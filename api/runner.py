@@ -1,0 +1,175 @@
+"""Research runs in the background: a bounded pool, queue positions, cancel, and events stored before they are announced."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from agent.answer import Answer, Comparison
+from agent.events import Emit, Event
+from agent.scope import Filters
+from agent.session import Researcher
+from api.metrics import Metrics
+from api.store import RunStore
+
+log = logging.getLogger(__name__)
+
+ResearcherFor = Callable[[str | None], Awaitable[Researcher]]  # model name (None: the default) -> a researcher using it
+Work = Callable[[Emit], Awaitable[tuple[str, dict | None, str | None]]]  # a job: emits its steps, returns (status, result, error)
+
+
+def run_status(result: Answer | Comparison) -> str:
+    """A compare run's status is its weaker arm's."""
+    if isinstance(result, Answer):
+        return result.status
+    order = ["failed", "cancelled", "truncated", "unsure", "answered"]
+    return min((result.agentic.status, result.rag.status), key=order.index)
+
+
+class RunManager:
+    """Executes runs as asyncio tasks, at most `max_running` at once; the rest wait in order."""
+
+    def __init__(self, store: RunStore, researcher_for: ResearcherFor, metrics: Metrics, max_running: int) -> None:
+        self.store = store
+        self.researcher_for = researcher_for
+        self.metrics = metrics
+        self._slots = asyncio.Semaphore(max_running)
+        self._waiting: list[str] = []
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._seq: dict[str, int] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._changed: dict[str, asyncio.Event] = {}
+        self._closing = False
+
+    # --- queries ---
+
+    def queue_position(self, run_id: str) -> int | None:
+        """1 for the next run to start; None when the run is not waiting."""
+        try:
+            return self._waiting.index(run_id) + 1
+        except ValueError:
+            return None
+
+    def queued(self) -> int:
+        return len(self._waiting)
+
+    def running(self) -> int:
+        return len(self._tasks) - len(self._waiting)
+
+    def is_active(self, run_id: str) -> bool:
+        return run_id in self._tasks
+
+    async def wait_for_change(self, run_id: str, timeout: float) -> None:
+        """Until the run has a new event (or `timeout`); streams call it between reads of the stored events."""
+        changed = self._changed.get(run_id)
+        if changed is None:
+            await asyncio.sleep(min(timeout, 1.0))  # another process runs it (or it is over): poll
+            return
+        try:
+            await asyncio.wait_for(changed.wait(), timeout)
+        except TimeoutError:
+            pass
+
+    # --- commands ---
+
+    def submit(self, run_id: str, question: str, mode: str, filters: Filters | None, model: str | None, budgets: dict[str, Any] | None) -> None:
+        """Queue a research run."""
+
+        async def work(emit: Emit) -> tuple[str, dict | None, str | None]:
+            researcher = await self.researcher_for(model)
+            settings = researcher.settings.model_copy(update=budgets or {})
+            answer = await researcher.ask(question, mode, filters=filters, settings=settings, emit=emit)  # type: ignore[arg-type]
+            self.metrics.observe(mode, answer)
+            error = answer.error if isinstance(answer, Answer) else (answer.agentic.error or answer.rag.error)
+            return run_status(answer), answer.model_dump(mode="json"), error
+
+        self.submit_job(run_id, mode, work)
+
+    def submit_job(self, run_id: str, mode: str, work: Work) -> None:
+        """Queue any job whose steps are events (research runs, ingest of uploads)."""
+        self._waiting.append(run_id)
+        self._seq[run_id] = 0
+        self._locks[run_id] = asyncio.Lock()
+        self._changed[run_id] = asyncio.Event()
+        self._tasks[run_id] = asyncio.create_task(self._execute(run_id, mode, work), name=f"run-{run_id}")
+        self.metrics.queue_depth.set(len(self._waiting))
+
+    async def cancel(self, run_id: str) -> bool:
+        task = self._tasks.get(run_id)
+        if task is None:
+            return False
+        task.cancel()
+        try:
+            await asyncio.wait_for(asyncio.shield(task), 10)
+        except (asyncio.CancelledError, TimeoutError):
+            pass
+        return True
+
+    async def shutdown(self) -> None:
+        """Stop every run in flight; they are stored as interrupted (their events stay)."""
+        self._closing = True
+        tasks = list(self._tasks.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def emit(self, run_id: str, event: Event) -> None:
+        """Commit the event, then wake the run's streams: nothing is streamed that is not stored."""
+        async with self._locks[run_id]:
+            self._seq[run_id] += 1
+            await asyncio.to_thread(self.store.append, run_id, event, self._seq[run_id])
+        self.metrics.events.inc()
+        changed = self._changed.get(run_id)
+        if changed is not None:
+            changed.set()
+            self._changed[run_id] = asyncio.Event()
+
+    # --- the run ---
+
+    async def _execute(self, run_id: str, mode: str, work: Work) -> None:
+        started = time.monotonic()
+
+        async def emit(event: Event) -> None:
+            await self.emit(run_id, event)
+
+        status, result, error = "failed", None, None
+        try:
+            await emit(Event("status", {"status": "queued", "position": self.queue_position(run_id)}))
+            async with self._slots:
+                self._waiting.remove(run_id)
+                self.metrics.queue_depth.set(len(self._waiting))
+                await asyncio.to_thread(self.store.mark_running, run_id)
+                await emit(Event("status", {"status": "running"}))
+                self.metrics.running.inc()
+                try:
+                    status, result, error = await work(emit)
+                finally:
+                    self.metrics.running.dec()
+        except asyncio.CancelledError:
+            status = "interrupted" if self._closing else "cancelled"
+            error = "the server stopped while this run was in flight" if self._closing else "cancelled by the user"
+        except Exception as exc:  # noqa: BLE001 - one broken run must not take the server down
+            log.exception("run %s failed", run_id)
+            error = f"{type(exc).__name__}: {exc}"
+        finally:
+            if run_id in self._waiting:
+                self._waiting.remove(run_id)
+            latency = round(time.monotonic() - started, 3)
+            try:
+                await asyncio.shield(self._settle(run_id, status, result, error, latency))
+            finally:
+                self.metrics.runs.labels(mode=mode, status=status).inc()
+                self.metrics.latency.labels(mode=mode).observe(latency)
+                self._tasks.pop(run_id, None)
+                self._seq.pop(run_id, None)
+                self._locks.pop(run_id, None)
+                changed = self._changed.pop(run_id, None)
+                if changed is not None:
+                    changed.set()
+
+    async def _settle(self, run_id: str, status: str, result: dict | None, error: str | None, latency: float) -> None:
+        await self.emit(run_id, Event("status", {"status": status, "error": error, "latency_s": latency}))
+        await asyncio.to_thread(self.store.finish, run_id, status=status, result=result, error=error, latency_s=latency)

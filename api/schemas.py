@@ -1,0 +1,114 @@
+"""Request and response bodies of the research API (routes never return ORM rows)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from agent.scope import Filters
+
+RunMode = Literal["agentic", "rag", "compare"]
+
+
+class Budgets(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    max_steps: int | None = Field(None, ge=1, le=200, description="Most model turns.")
+    max_tool_calls: int | None = Field(None, ge=0, le=1000, description="Most tool calls, sub-agents included.")
+    time_budget_s: float | None = Field(None, gt=0, le=7200, description="Wall-clock budget in seconds.")
+    max_context_tokens: int | None = Field(None, ge=2048, description="Transcript budget in tokens.")
+
+
+class RunCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    question: str = Field(description="The question, in words.")
+    mode: RunMode = Field("agentic", description="agentic, rag, or compare (both, one run with two arms).")
+    filters: Filters | None = Field(None, description="Restrict the question to filings: company, form, year, doc_ids.")
+    model: str | None = Field(None, description="Model name at the configured endpoint (default: the server's).")
+    budgets: Budgets | None = None
+
+    @field_validator("question")
+    @classmethod
+    def _question(cls, value: str) -> str:
+        value = value.strip()
+        if not value:
+            raise ValueError("the question is empty")
+        return value
+
+
+class RunCreated(BaseModel):
+    id: str
+    status: str
+    queue_position: int | None
+    links: dict[str, str]
+
+
+class RunPublic(BaseModel):
+    id: str
+    mode: str
+    question: str
+    filters: dict[str, Any] | None
+    model: str
+    budgets: dict[str, Any] | None
+    status: str
+    queue_position: int | None = None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    latency_s: float | None
+    error: str | None
+    result: dict[str, Any] | None = Field(None, description="The Answer (agentic, rag) or {agentic, rag} (compare) once finished.")
+    metrics: dict[str, Any] | None = Field(None, description="Per-arm metrics: latency, LLM calls, tokens, tool calls, pages read.")
+
+
+class RunsPublic(BaseModel):
+    data: list[RunPublic]
+    count: int
+    limit: int
+    offset: int
+
+
+class EventPublic(BaseModel):
+    seq: int
+    type: str
+    arm: str | None
+    agent: str
+    ts: float
+    data: dict[str, Any]
+
+
+class VoteCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    winner: Literal["agentic", "rag", "tie"]
+    note: str | None = Field(None, max_length=2000)
+
+
+class VotePublic(BaseModel):
+    id: int
+    run_id: str
+    winner: str
+    note: str | None
+    created_at: datetime
+
+
+class LeaderboardRow(BaseModel):
+    mode: str
+    model: str
+    rating: float
+    wins: int
+    losses: int
+    ties: int
+    votes: int
+
+
+class Leaderboard(BaseModel):
+    data: list[LeaderboardRow]
+    votes: int
+
+
+class Problem(BaseModel):
+    detail: str

@@ -1,0 +1,55 @@
+"""What the API's routes share: settings, the corpus, the run store and runner, metrics, the model endpoint."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+
+from agent.llm import LLMClient
+from agent.session import Researcher
+from agent.settings import AgentSettings
+from api.auth import RateLimiter
+from api.metrics import Metrics
+from api.runner import RunManager
+from api.settings import ApiSettings
+from api.store import RunStore
+from corpus.catalog import Corpus
+
+
+@dataclass
+class Services:
+    settings: ApiSettings
+    corpus: Corpus
+    store: RunStore
+    llm: LLMClient
+    embedded: bool
+    metrics: Metrics
+    limiter: RateLimiter
+    agent_settings: AgentSettings
+    runner: RunManager | None = None
+    interrupted: list[str] = field(default_factory=list)
+    _researchers: dict[str | None, Researcher] = field(default_factory=dict)
+    _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    def __post_init__(self) -> None:
+        self._researchers[None] = Researcher(self.corpus, self.llm, self.agent_settings)
+
+    async def researcher_for(self, model: str | None) -> Researcher:
+        """One researcher per model name at the endpoint; they share the corpus, the searcher and the text cache."""
+        key = None if model in (None, self.llm.settings.model) else model
+        async with self._lock:
+            if key not in self._researchers:
+                base = self._researchers[None]
+                client = LLMClient(self.llm.settings.model_copy(update={"model": key}), base_url=self.llm.base_url)
+                researcher = Researcher(self.corpus, client, self.agent_settings, base.tools.settings)
+                researcher.tools = base.tools
+                self._researchers[key] = researcher
+            return self._researchers[key]
+
+    def researchers(self) -> list[Researcher]:
+        return list(self._researchers.values())
+
+    async def close(self) -> None:
+        for key, researcher in self._researchers.items():
+            if key is not None:
+                await researcher.llm.close()

@@ -1,0 +1,20 @@
+"""Settings of the research API server (SLEUTH_API_ environment variables or a .env file)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ApiSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SLEUTH_API_", env_file=".env", extra="ignore")
+
+    host: str = Field("127.0.0.1", description="Address to bind; anything but loopback needs an API key (`sleuth keys create`).")
+    port: int = Field(8000, ge=1, le=65535, description="Port to bind.")
+    workers: int = Field(1, ge=1, le=64, description="Server processes (each runs its own pool of research runs).")
+    max_running: int = Field(4, ge=1, le=256, description="Research runs executing at once per process; the rest wait in the queue.")
+    max_queued: int = Field(1000, ge=1, description="Runs that may wait in the queue before new ones are refused with 503.")
+    upload_max_mb: int = Field(100, ge=1, le=2000, description="Largest filing one upload may carry, in MB.")
+    key_max_running: int = Field(8, ge=1, description="Runs one API key may have queued or running at once (429 past it).")
+    key_rate_per_minute: int = Field(600, ge=1, description="Requests one API key (or, open, one client address) may make per minute.")
+    question_max_chars: int = Field(4000, ge=10, le=100_000, description="Longest question accepted.")

@@ -1,0 +1,166 @@
+"""Runs, their events, votes and API keys in SQL: every event is committed before anyone can stream it."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import secrets
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from agent.events import Event
+from api.models import ApiKey, Run, RunEvent, Vote
+
+ACTIVE = ("queued", "running")
+KEY_PREFIX = "slk_"
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def hash_key(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+class RunStore:
+    def __init__(self, sessions: sessionmaker[Session]) -> None:
+        self.sessions = sessions
+
+    # --- runs ---
+
+    def create_run(self, *, mode: str, question: str, filters: dict | None, model: str, budgets: dict | None, key_id: int | None) -> Run:
+        run = Run(id=str(uuid.uuid4()), mode=mode, question=question, filters=filters, model=model, budgets=budgets,
+                  status="queued", key_id=key_id, created_at=now())  # fmt: skip
+        with self.sessions.begin() as session:
+            session.add(run)
+        return run
+
+    def get(self, run_id: str) -> Run | None:
+        with self.sessions() as session:
+            return session.get(Run, run_id)
+
+    def list(self, *, limit: int, offset: int, status: str | None = None, mode: str | None = None, q: str | None = None,
+             key_id: int | None = None) -> tuple[Sequence[Run], int]:  # fmt: skip
+        query = select(Run)
+        if status:
+            query = query.where(Run.status == status)
+        if mode:
+            query = query.where(Run.mode == mode)
+        if q:
+            query = query.where(func.lower(Run.question).like(f"%{q.lower()}%"))
+        if key_id is not None:
+            query = query.where(Run.key_id == key_id)
+        with self.sessions() as session:
+            total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+            rows = session.scalars(query.order_by(Run.created_at.desc(), Run.id).offset(offset).limit(limit)).all()
+        return rows, total
+
+    def mark_running(self, run_id: str) -> None:
+        with self.sessions.begin() as session:
+            session.execute(update(Run).where(Run.id == run_id).values(status="running", started_at=now()))
+
+    def finish(self, run_id: str, *, status: str, result: dict | None, error: str | None, latency_s: float | None) -> None:
+        with self.sessions.begin() as session:
+            session.execute(update(Run).where(Run.id == run_id).values(status=status, result=result, error=error,
+                                                                       finished_at=now(), latency_s=latency_s))  # fmt: skip
+
+    def interrupt_active(self) -> list[str]:
+        """At start-up: runs a previous process left queued or running are marked interrupted (their events stay)."""
+        with self.sessions.begin() as session:
+            ids = list(session.scalars(select(Run.id).where(Run.status.in_(ACTIVE))))
+            if ids:
+                session.execute(update(Run).where(Run.id.in_(ids)).values(status="interrupted", finished_at=now(),
+                                                                          error="the server stopped while this run was in flight"))  # fmt: skip
+        for run_id in ids:
+            self.append(run_id, Event("status", {"status": "interrupted", "message": "the server stopped while this run was in flight"}))
+        return ids
+
+    def count_active(self, key_id: int | None) -> int:
+        with self.sessions() as session:
+            return session.scalar(select(func.count()).select_from(Run).where(Run.status.in_(ACTIVE), Run.key_id == key_id)) or 0
+
+    # --- events ---
+
+    def last_seq(self, run_id: str) -> int:
+        with self.sessions() as session:
+            return session.scalar(select(func.max(RunEvent.seq)).where(RunEvent.run_id == run_id)) or 0
+
+    def append(self, run_id: str, event: Event, seq: int | None = None) -> int:
+        """Store the event as the run's event `seq` (default: the next one) and commit; returns its seq.
+
+        The run's one writer (the runner) passes `seq` itself, so an event costs one INSERT.
+        """
+        seq = seq if seq is not None else self.last_seq(run_id) + 1
+        with self.sessions.begin() as session:
+            session.add(RunEvent(run_id=run_id, seq=seq, type=event.type, arm=event.arm, agent=event.agent, ts=event.ts,
+                                 data=_json_safe(event.data)))  # fmt: skip
+        return seq
+
+    def events(self, run_id: str, after: int = 0, limit: int = 1000) -> Sequence[RunEvent]:
+        with self.sessions() as session:
+            query = select(RunEvent).where(RunEvent.run_id == run_id, RunEvent.seq > after).order_by(RunEvent.seq).limit(limit)
+            return session.scalars(query).all()
+
+    # --- votes ---
+
+    def vote(self, run_id: str, winner: str, note: str | None, model: str, key_id: int | None) -> Vote:
+        vote = Vote(run_id=run_id, winner=winner, note=note, model=model, key_id=key_id, created_at=now())
+        with self.sessions.begin() as session:
+            session.add(vote)
+        return vote
+
+    def votes(self) -> Sequence[Vote]:
+        with self.sessions() as session:
+            return session.scalars(select(Vote).order_by(Vote.created_at, Vote.id)).all()
+
+    # --- keys ---
+
+    def create_key(self, name: str) -> tuple[ApiKey, str]:
+        """A new key: the secret is returned once and only its hash is stored."""
+        secret = KEY_PREFIX + secrets.token_urlsafe(32)
+        key = ApiKey(name=name, prefix=secret[:12], key_hash=hash_key(secret), created_at=now())
+        with self.sessions.begin() as session:
+            session.add(key)
+        return key, secret
+
+    def keys(self) -> Sequence[ApiKey]:
+        with self.sessions() as session:
+            return session.scalars(select(ApiKey).order_by(ApiKey.id)).all()
+
+    def active_key_count(self) -> int:
+        with self.sessions() as session:
+            return session.scalar(select(func.count()).select_from(ApiKey).where(ApiKey.revoked_at.is_(None))) or 0
+
+    def revoke(self, ident: str) -> ApiKey | None:
+        """Revoke by id or prefix; None when no such live key."""
+        with self.sessions.begin() as session:
+            key = session.scalars(select(ApiKey).where(ApiKey.revoked_at.is_(None), or_(
+                ApiKey.prefix == ident, ApiKey.id == (int(ident) if ident.isdigit() else -1))))  # fmt: skip
+            found = key.first()
+            if found is not None:
+                found.revoked_at = now()
+            return found
+
+    def check_key(self, secret: str) -> ApiKey | None:
+        with self.sessions.begin() as session:
+            key = session.scalars(select(ApiKey).where(ApiKey.key_hash == hash_key(secret), ApiKey.revoked_at.is_(None))).first()
+            if key is not None:
+                key.last_used_at = now()
+            return key
+
+
+def _json_safe(value: Any) -> Any:
+    """Event data as strict JSON: NaN/Infinity become null (PostgreSQL JSON and browsers reject them)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set):
+        return [_json_safe(v) for v in value]
+    return value

@@ -1,0 +1,64 @@
+"""API fixtures: the app on a data directory, talking to a scripted fake model, through FastAPI's TestClient."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from api.settings import ApiSettings
+from corpus.settings import CorpusSettings
+from tests.fakes.fake_llm import FakeLLM
+
+
+@pytest.fixture
+def fake_llm(monkeypatch):
+    """A fake model the app is pointed at; tests script it with fake.add(...) or fake.respond_with(callable)."""
+    with FakeLLM([]) as fake:
+        monkeypatch.setenv("SLEUTH_LLM_BASE_URL", fake.base_url)
+        monkeypatch.setenv("SLEUTH_LLM_MAX_RETRIES", "0")
+        monkeypatch.setenv("SLEUTH_LLM_TIMEOUT_S", "10")
+        yield fake
+
+
+@pytest.fixture
+def make_client(fake_llm, monkeypatch, tmp_path) -> Callable[..., TestClient]:
+    """Builds a TestClient over an app; call it inside `with`."""
+    monkeypatch.chdir(tmp_path)  # no stray .env
+
+    def build(corpus_settings: CorpusSettings, **api) -> TestClient:
+        return TestClient(create_app(ApiSettings(**api), corpus_settings))
+
+    return build
+
+
+def wait_for(client: TestClient, run_id: str, timeout: float = 30, headers: dict | None = None) -> dict:
+    """Poll a run until it has ended."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        run = client.get(f"/v1/runs/{run_id}", headers=headers).json()
+        if run["status"] not in {"queued", "running"}:
+            return run
+        time.sleep(0.05)
+    raise AssertionError(f"run {run_id} did not finish: {run}")
+
+
+def sse(text: str) -> list[dict]:
+    """Parse an SSE body into [{id, event, data}]."""
+    import json
+
+    out = []
+    for block in text.strip().split("\n\n"):
+        fields: dict = {}
+        for line in block.splitlines():
+            if line.startswith(":"):
+                continue
+            key, _, value = line.partition(": ")
+            fields[key] = value
+        if "data" in fields:
+            fields["data"] = json.loads(fields["data"])
+            out.append(fields)
+    return out
