@@ -49,7 +49,7 @@ def authenticate(request: Request, store: RunStore, limiter: RateLimiter) -> Cal
     """The caller of this request; 401 without a valid key once any key exists; 429 past the rate limit."""
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
-    if store.active_key_count() == 0:
+    if store.key_count() == 0:
         caller = Caller(None, "open")
         limiter.check(f"ip:{request.client.host if request.client else '?'}")
         return caller

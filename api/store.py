@@ -133,6 +133,11 @@ class RunStore:
         with self.sessions() as session:
             return session.scalars(select(ApiKey).order_by(ApiKey.id)).all()
 
+    def key_count(self) -> int:
+        """Keys ever created: once there is one, every request needs a key (revoking the last one does not open the API)."""
+        with self.sessions() as session:
+            return session.scalar(select(func.count()).select_from(ApiKey)) or 0
+
     def active_key_count(self) -> int:
         with self.sessions() as session:
             return session.scalar(select(func.count()).select_from(ApiKey).where(ApiKey.revoked_at.is_(None))) or 0
@@ -148,11 +153,16 @@ class RunStore:
             return found
 
     def check_key(self, secret: str) -> ApiKey | None:
-        with self.sessions.begin() as session:
+        with self.sessions() as session:
             key = session.scalars(select(ApiKey).where(ApiKey.key_hash == hash_key(secret), ApiKey.revoked_at.is_(None))).first()
-            if key is not None:
-                key.last_used_at = now()
+            if key is not None and (key.last_used_at is None or (now() - _aware(key.last_used_at)).total_seconds() > 60):
+                key.last_used_at = now()  # at most once a minute: not a write per request
+                session.commit()
             return key
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)  # SQLite returns naive datetimes
 
 
 def _json_safe(value: Any) -> Any:
