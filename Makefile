@@ -22,10 +22,10 @@ $(LOCAL_STAMP): $(STAMP)
 
 install: $(STAMP)
 
-# Ingests the FinanceBench filings beside the checkout (if present) and lists the catalog.
+# Ingests the FinanceBench filings beside the checkout (if present), then serves the API (and web UI) on 127.0.0.1:8000.
 run: install $(LOCAL_STAMP)
 	@if [ -d "$(SLEUTH_CORPUS)" ]; then $(BIN)/sleuth ingest "$(SLEUTH_CORPUS)"; fi
-	$(BIN)/sleuth docs
+	$(BIN)/sleuth serve
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
