@@ -42,6 +42,8 @@ class Run(ApiBase):
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     latency_s: Mapped[float | None] = mapped_column(Float)
+    owner: Mapped[str | None] = mapped_column(String(100))  # "host:pid" of the process executing it
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # refreshed while it executes
 
 
 class RunEvent(ApiBase):

@@ -43,6 +43,16 @@ class RunManager:
         self._locks: dict[str, asyncio.Lock] = {}
         self._changed: dict[str, asyncio.Event] = {}
         self._closing = False
+        self._beat: asyncio.Task[None] | None = None
+
+    async def _heartbeat(self) -> None:
+        """Tell other processes (and the next start-up) that our runs are alive."""
+        while True:
+            await asyncio.sleep(30)
+            try:
+                await asyncio.to_thread(self.store.heartbeat, list(self._tasks))
+            except Exception:  # a missed beat is retried; it must not stop the loop
+                log.exception("heartbeat failed")
 
     # --- queries ---
 
@@ -90,6 +100,8 @@ class RunManager:
 
     def submit_job(self, run_id: str, mode: str, work: Work) -> None:
         """Queue any job whose steps are events (research runs, ingest of uploads)."""
+        if self._beat is None:
+            self._beat = asyncio.create_task(self._heartbeat(), name="run-heartbeat")
         self._waiting.append(run_id)
         self._seq[run_id] = 0
         self._locks[run_id] = asyncio.Lock()
@@ -111,6 +123,8 @@ class RunManager:
     async def shutdown(self) -> None:
         """Stop every run in flight; they are stored as interrupted (their events stay)."""
         self._closing = True
+        if self._beat is not None:
+            self._beat.cancel()
         tasks = list(self._tasks.values())
         for task in tasks:
             task.cancel()
@@ -151,7 +165,7 @@ class RunManager:
         except asyncio.CancelledError:
             status = "interrupted" if self._closing else "cancelled"
             error = "the server stopped while this run was in flight" if self._closing else "cancelled by the user"
-        except Exception as exc:  # noqa: BLE001 - one broken run must not take the server down
+        except Exception as exc:  # one broken run must not take the server down
             log.exception("run %s failed", run_id)
             error = f"{type(exc).__name__}: {exc}"
         finally:

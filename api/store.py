@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import math
+import os
 import secrets
+import socket
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -17,6 +19,8 @@ from agent.events import Event
 from api.models import ApiKey, Run, RunEvent, Vote
 
 ACTIVE = ("queued", "running")
+OWNER = f"{socket.gethostname()}:{os.getpid()}"
+STALE_S = 120  # a run whose process has not refreshed its heartbeat for this long is taken for dead
 KEY_PREFIX = "slk_"
 
 
@@ -36,7 +40,7 @@ class RunStore:
 
     def create_run(self, *, mode: str, question: str, filters: dict | None, model: str, budgets: dict | None, key_id: int | None) -> Run:
         run = Run(id=str(uuid.uuid4()), mode=mode, question=question, filters=filters, model=model, budgets=budgets,
-                  status="queued", key_id=key_id, created_at=now())  # fmt: skip
+                  status="queued", key_id=key_id, created_at=now(), owner=OWNER, heartbeat_at=now())  # fmt: skip
         with self.sessions.begin() as session:
             session.add(run)
         return run
@@ -71,15 +75,26 @@ class RunStore:
                                                                        finished_at=now(), latency_s=latency_s))  # fmt: skip
 
     def interrupt_active(self) -> list[str]:
-        """At start-up: runs a previous process left queued or running are marked interrupted (their events stay)."""
-        with self.sessions.begin() as session:
-            ids = list(session.scalars(select(Run.id).where(Run.status.in_(ACTIVE))))
-            if ids:
-                session.execute(update(Run).where(Run.id.in_(ids)).values(status="interrupted", finished_at=now(),
-                                                                          error="the server stopped while this run was in flight"))  # fmt: skip
-        for run_id in ids:
+        """At start-up: runs whose process is gone (same host, pid not alive; or no heartbeat for STALE_S) become
+        interrupted, their events kept. Runs of live processes (other workers, other replicas) are left alone."""
+        host = OWNER.rsplit(":", 1)[0]
+        stale = now().timestamp() - STALE_S
+        with self.sessions() as session:
+            rows = session.execute(select(Run.id, Run.owner, Run.heartbeat_at).where(Run.status.in_(ACTIVE))).all()
+        dead = [run_id for run_id, owner, beat in rows
+                if (beat is None or _aware(beat).timestamp() < stale) or (owner or "").rsplit(":", 1)[0] == host and not _alive(owner)]  # fmt: skip
+        if dead:
+            with self.sessions.begin() as session:
+                session.execute(update(Run).where(Run.id.in_(dead), Run.status.in_(ACTIVE)).values(
+                    status="interrupted", finished_at=now(), error="the server stopped while this run was in flight"))  # fmt: skip
+        for run_id in dead:
             self.append(run_id, Event("status", {"status": "interrupted", "message": "the server stopped while this run was in flight"}))
-        return ids
+        return dead
+
+    def heartbeat(self, run_ids: list[str]) -> None:
+        if run_ids:
+            with self.sessions.begin() as session:
+                session.execute(update(Run).where(Run.id.in_(run_ids)).values(heartbeat_at=now()))
 
     def count_active(self, key_id: int | None) -> int:
         with self.sessions() as session:
@@ -159,6 +174,23 @@ class RunStore:
                 key.last_used_at = now()  # at most once a minute: not a write per request
                 session.commit()
             return key
+
+
+def _alive(owner: str | None) -> bool:
+    """Whether the process named "host:pid" (on this host) still runs; ours counts as gone (it is starting up)."""
+    try:
+        pid = int((owner or "").rsplit(":", 1)[1])
+    except (IndexError, ValueError):
+        return False
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _aware(moment: datetime) -> datetime:

@@ -135,13 +135,13 @@ async def upload_documents(svc: ServicesDep, who: CallerDep, files: Annotated[li
     run = await asyncio.to_thread(svc.store.create_run, mode="ingest", question=f"ingest {names}", filters=None, model="-",
                                   budgets=None, key_id=who.key_id)  # fmt: skip
 
-    async def work(emit) -> tuple[str, dict | None, str | None]:  # noqa: ANN001 - agent.events.Emit
+    async def work(emit) -> tuple[str, dict | None, str | None]:
         from corpus.ingest import ingest_paths
 
         loop = asyncio.get_running_loop()
         done = 0
 
-        def on_result(result) -> None:  # noqa: ANN001 - corpus.ingest.IngestResult, called from the ingest thread
+        def on_result(result) -> None:
             nonlocal done
             done += 1
             data = {"file": result.path.rsplit("/", 1)[-1], "status": result.status, "doc_id": result.doc_id, "reason": result.reason,

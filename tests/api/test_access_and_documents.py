@@ -153,6 +153,9 @@ def test_a_restart_loses_nothing_and_marks_runs_in_flight_interrupted(make_clien
     killed = store.create_run(mode="rag", question="q", filters=None, model="m", budgets=None, key_id=None)
     store.mark_running(killed.id)
     store.append(killed.id, Event("status", {"status": "running"}))
+    elsewhere = store.create_run(mode="rag", question="q", filters=None, model="m", budgets=None, key_id=None)
+    with corpus.sessions.begin() as session:  # executing in a live process on another replica: not ours to interrupt
+        session.get(type(elsewhere), elsewhere.id).owner = "other-replica:1"
     corpus.close()
     with make_client(small_corpus) as client:
         run = client.get(f"/v1/runs/{run_id}").json()
@@ -163,3 +166,4 @@ def test_a_restart_loses_nothing_and_marks_runs_in_flight_interrupted(make_clien
         assert revived["status"] == "interrupted"
         replay = client.get(f"/v1/runs/{killed.id}/events", params={"format": "json"}).json()
         assert [e["data"]["status"] for e in replay] == ["running", "interrupted"]
+        assert client.get(f"/v1/runs/{elsewhere.id}").json()["status"] == "queued"

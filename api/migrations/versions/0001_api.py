@@ -42,6 +42,8 @@ def upgrade() -> None:
         sa.Column("started_at", sa.DateTime(timezone=True)),
         sa.Column("finished_at", sa.DateTime(timezone=True)),
         sa.Column("latency_s", sa.Float),
+        sa.Column("owner", sa.String(100)),
+        sa.Column("heartbeat_at", sa.DateTime(timezone=True)),
     )
     op.create_index("ix_runs_created", "runs", ["created_at"])
     op.create_table(
