@@ -36,7 +36,7 @@ async def _database(svc: ServicesDep) -> tuple[str, dict]:
     try:
         await asyncio.to_thread(ping)
         return "database", {"ok": True, "url": svc.corpus.engine.url.render_as_string(hide_password=True)}
-    except Exception as exc:  # reported, not raised
+    except Exception as exc:  # noqa: BLE001 - reported, not raised
         return "database", {"ok": False, "error": str(exc)[:300]}
 
 
