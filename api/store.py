@@ -83,10 +83,10 @@ class RunStore:
             rows = session.execute(select(Run.id, Run.owner, Run.heartbeat_at).where(Run.status.in_(ACTIVE))).all()
         dead = [run_id for run_id, owner, beat in rows
                 if (beat is None or _aware(beat).timestamp() < stale) or (owner or "").rsplit(":", 1)[0] == host and not _alive(owner)]  # fmt: skip
-        if dead:
+        if dead:  # RETURNING: with several workers starting at once, each run is marked (and gets its event) once
             with self.sessions.begin() as session:
-                session.execute(update(Run).where(Run.id.in_(dead), Run.status.in_(ACTIVE)).values(
-                    status="interrupted", finished_at=now(), error="the server stopped while this run was in flight"))  # fmt: skip
+                dead = list(session.scalars(update(Run).where(Run.id.in_(dead), Run.status.in_(ACTIVE)).values(
+                    status="interrupted", finished_at=now(), error="the server stopped while this run was in flight").returning(Run.id)))  # fmt: skip
         for run_id in dead:
             self.append(run_id, Event("status", {"status": "interrupted", "message": "the server stopped while this run was in flight"}))
         return dead

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import inspect
 import json
 import time
@@ -23,9 +24,15 @@ class Tool:
     func: Callable[..., Any]
     description: str
     params: type[BaseModel]
+    _schema: dict[str, Any] | None = None
 
     def schema(self) -> dict[str, Any]:
-        """OpenAI-style function tool schema."""
+        """OpenAI-style function tool schema (built once: every agent turn sends it)."""
+        if self._schema is None:
+            self._schema = self._build_schema()
+        return copy.deepcopy(self._schema)
+
+    def _build_schema(self) -> dict[str, Any]:
         parameters = self.params.model_json_schema()
         parameters.pop("title", None)
         for prop in parameters.get("properties", {}).values():

@@ -105,10 +105,7 @@ def store_files(store: TextStore) -> dict[str, Path]:
             doc_id = entry.name[: -len(TEXT_SUFFIX)]
             if not is_valid_doc_id(doc_id) or entry.is_symlink() or not entry.is_file(follow_symlinks=False):
                 continue
-            path = root / entry.name
-            if not path.resolve().is_relative_to(root):
-                continue
-            found[doc_id] = path
+            found[doc_id] = root / entry.name  # a regular file, not a symlink, directly under the resolved root
     return dict(sorted(found.items()))
 
 

@@ -138,6 +138,8 @@ async def _stream(svc: ServicesDep, run_id: str, seen: int) -> AsyncIterator[byt
             if run is None or run.status not in ACTIVE:
                 yield b"event: end\ndata: {}\n\n"
                 return
+        elif not svc.runner.is_active(run_id):
+            continue  # it ended while we read: read once more, then end
         await svc.runner.wait_for_change(run_id, 1.0 if not active else KEEPALIVE_S)
         idle += 1.0
         if idle >= KEEPALIVE_S:
