@@ -63,6 +63,15 @@ def create_app(settings: ApiSettings | None = None, corpus_settings: CorpusSetti
         lifespan=lifespan,
     )
 
+    @app.middleware("http")
+    async def _count(request: Request, call_next):  # Starlette middleware signature
+        response = await call_next(request)
+        route = request.scope.get("route")
+        services = getattr(request.app.state, "services", None)
+        if services is not None:
+            services.metrics.requests.labels(route=getattr(route, "name", "unmatched"), code=str(response.status_code)).inc()
+        return response
+
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
         problems = []

@@ -376,7 +376,7 @@ def serve(
         raise typer.Exit(2)
     os.environ["SLEUTH_API_HOST"], os.environ["SLEUTH_API_PORT"] = host, str(port)
     typer.echo(f"Sleuth on http://{host}:{port}/ (API under /v1, docs at /docs); {'API keys required' if keys else 'open: loopback only'}", err=True)
-    uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers, log_level="info")
+    uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers, log_level="info", access_log=settings.access_log)
 
 
 keys_app = typer.Typer(help="API keys: `Authorization: Bearer <key>`; once any key exists, every request needs one.", no_args_is_help=True)

@@ -20,7 +20,7 @@ class Metrics:
         self.events = Counter("sleuth_run_events", "Run events stored and streamed.", registry=r)
         self.running = Gauge("sleuth_runs_running", "Runs executing now.", registry=r)
         self.queue_depth = Gauge("sleuth_runs_queued", "Runs waiting for a slot.", registry=r)
-        self.requests = Counter("sleuth_http_requests", "HTTP requests by route and status code.", ["route", "code"], registry=r)
+        self.requests = Counter("sleuth_http_requests", "HTTP requests by route (its handler name) and status code.", ["route", "code"], registry=r)
 
     def observe(self, mode: str, result: Answer | Comparison) -> None:
         for answer in [result.agentic, result.rag] if isinstance(result, Comparison) else [result]:

@@ -13,7 +13,7 @@ from agent.events import Emit, Event
 from agent.scope import Filters
 from agent.session import Researcher
 from api.metrics import Metrics
-from api.store import RunStore
+from api.store import RunStore, json_safe
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +42,7 @@ class RunManager:
         self._seq: dict[str, int] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         self._changed: dict[str, asyncio.Event] = {}
+        self._live: dict[str, list[dict[str, Any]]] = {}  # committed events of runs executing here, for live streams
         self._closing = False
         self._beat: asyncio.Task[None] | None = None
 
@@ -71,6 +72,13 @@ class RunManager:
 
     def is_active(self, run_id: str) -> bool:
         return run_id in self._tasks
+
+    def live_events(self, run_id: str, after: int) -> list[dict[str, Any]] | None:
+        """Committed events after `after` of a run executing in this process (None: read them from the database)."""
+        events = self._live.get(run_id)
+        if events is None:
+            return None
+        return events[after:]  # seq n sits at index n - 1
 
     async def wait_for_change(self, run_id: str, timeout: float) -> None:
         """Until the run has a new event (or `timeout`); streams call it between reads of the stored events."""
@@ -106,6 +114,7 @@ class RunManager:
         self._seq[run_id] = 0
         self._locks[run_id] = asyncio.Lock()
         self._changed[run_id] = asyncio.Event()
+        self._live[run_id] = []
         self._tasks[run_id] = asyncio.create_task(self._execute(run_id, mode, work), name=f"run-{run_id}")
         self.metrics.queue_depth.set(len(self._waiting))
 
@@ -133,8 +142,13 @@ class RunManager:
     async def emit(self, run_id: str, event: Event) -> None:
         """Commit the event, then wake the run's streams: nothing is streamed that is not stored."""
         async with self._locks[run_id]:
-            self._seq[run_id] += 1
-            await asyncio.to_thread(self.store.append, run_id, event, self._seq[run_id])
+            seq = self._seq[run_id] + 1
+            await asyncio.to_thread(self.store.append, run_id, event, seq)
+            self._seq[run_id] = seq
+            live = self._live.get(run_id)
+            if live is not None:  # only after the commit: a stream never shows what is not stored
+                live.append({"seq": seq, "type": event.type, "arm": event.arm, "agent": event.agent, "ts": event.ts,
+                             "data": json_safe(event.data)})  # fmt: skip
         self.metrics.events.inc()
         changed = self._changed.get(run_id)
         if changed is not None:
@@ -180,6 +194,7 @@ class RunManager:
                 self._tasks.pop(run_id, None)
                 self._seq.pop(run_id, None)
                 self._locks.pop(run_id, None)
+                self._live.pop(run_id, None)
                 changed = self._changed.pop(run_id, None)
                 if changed is not None:
                     changed.set()

@@ -17,4 +17,5 @@ class ApiSettings(BaseSettings):
     upload_max_mb: int = Field(100, ge=1, le=2000, description="Largest filing one upload may carry, in MB.")
     key_max_running: int = Field(8, ge=1, description="Runs one API key may have queued or running at once (429 past it).")
     key_rate_per_minute: int = Field(600, ge=1, description="Requests one API key (or, open, one client address) may make per minute.")
+    access_log: bool = Field(False, description="Log every HTTP request (costs CPU under load; /metrics counts them anyway).")
     question_max_chars: int = Field(4000, ge=10, le=100_000, description="Longest question accepted.")

@@ -125,11 +125,15 @@ async def _stream(svc: ServicesDep, run_id: str, seen: int) -> AsyncIterator[byt
     idle = 0.0
     while True:
         active = svc.runner.is_active(run_id)
-        events = await asyncio.to_thread(svc.store.events, run_id, seen)
+        live = svc.runner.live_events(run_id, seen)  # executing here: committed events from memory
+        if live is None:
+            events = [event_public(e).model_dump() for e in await asyncio.to_thread(svc.store.events, run_id, seen)]
+        else:
+            events = live
         for event in events:
-            seen = event.seq
-            body = json.dumps(event_public(event).model_dump(), separators=(",", ":"))
-            yield f"id: {event.seq}\nevent: {event.type}\ndata: {body}\n\n".encode()
+            seen = event["seq"]
+            body = json.dumps(event, separators=(",", ":"))
+            yield f"id: {seen}\nevent: {event['type']}\ndata: {body}\n\n".encode()
         if events:
             idle = 0.0
             continue

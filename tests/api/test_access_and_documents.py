@@ -133,6 +133,7 @@ def test_readiness_reports_each_dependency_and_metrics_count_runs(make_client, f
         wait_for(client, client.post("/v1/runs", json={"question": "What was ACME's revenue?", "mode": "agentic"}).json()["id"])
         text = client.get("/metrics").text
         assert 'sleuth_runs_total{mode="agentic",status="answered"} 1.0' in text
+        assert 'sleuth_http_requests_total{code="202",route="create_run"} 1.0' in text
         assert 'sleuth_llm_tokens_total{kind="prompt",mode="agentic"}' in text and "sleuth_run_latency_seconds_bucket" in text
     fake_llm.stop()
     with make_client(small_corpus) as client:
