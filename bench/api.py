@@ -311,6 +311,41 @@ def pct(values: list[float], p: float) -> float:
     return values[min(len(values) - 1, max(0, round(p / 100 * (len(values) - 1))))] if values else float("nan")
 
 
+def own_overhead_ms(events: list[dict[str, Any]], run: dict[str, Any]) -> list[float]:
+    """Per arm: (arm latency - time in model calls - time in tools and retrieval) / LLM calls, from the stored events.
+
+    This is the service's own cost per LLM call (graph, events, persistence, HTTP to the model), free of queueing.
+    """
+    out = []
+    for arm, answer in (run.get("result") or {}).items():
+        m = answer["metrics"]
+        if not m["llm_calls"]:
+            continue
+        mine = [e for e in events if e.get("arm") == arm]
+        model_s = sum(e["data"].get("seconds", 0) for e in mine if e["type"] == "model_turn")
+        tools_s = sum(e["data"].get("seconds", 0) for e in mine if e["type"] == "tool_result")
+        retrieval_s = sum(e["data"].get("timings_ms", {}).get("total", 0) / 1000 for e in mine if e["type"] == "retrieval")
+        out.append((m["latency_s"] - model_s - tools_s - retrieval_s) * 1000 / m["llm_calls"])
+    return out
+
+
+async def solo_phase(server: Server, n: int = 10) -> list[tuple[str, str]]:
+    """Compare runs one at a time: the service's own overhead per LLM call, without queueing behind other runs."""
+    values: list[float] = []
+    async with client_for(server.url, 2) as client:
+        for _ in range(n):
+            result = await one_run(client, asyncio.Semaphore(1), QUESTION)
+            if result.error:
+                raise RuntimeError(f"a solo run failed: {result.error}")
+            run = (await client.get(f"/v1/runs/{result.run_id}")).json()
+            values += own_overhead_ms(result.events, run)
+    return [
+        ("compare runs, one at a time", str(n)),
+        ("service's own overhead per LLM call p50 / p95 (latency - model - tools - retrieval) / calls",
+         f"{pct(values, 50):.1f} / {pct(values, 95):.1f} ms"),
+    ]  # fmt: skip
+
+
 # --- phases ---
 
 
@@ -509,6 +544,9 @@ def main() -> None:
             fake_ms = fake_call_ms(fake.base_url)
             server = Server(args.data_dir, fake.base_url, free_port(), args.max_running, log, args.workers)
             try:
+                solo = asyncio.run(solo_phase(server))
+                print(table("Service overhead, one run at a time", solo), flush=True)
+                print()
                 rows = asyncio.run(load_phase(server, args, fake_ms))
                 print(table("API load: compare runs, fake model answering at once", rows), flush=True)
                 if not args.no_kill:
