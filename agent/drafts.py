@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field, ValidationError
@@ -27,6 +29,11 @@ class AnswerArgs(BaseModel):
 
 
 def answer_schema() -> dict[str, Any]:
+    return copy.deepcopy(_answer_schema())
+
+
+@cache
+def _answer_schema() -> dict[str, Any]:
     parameters = AnswerArgs.model_json_schema()
     return {
         "type": "function",

@@ -134,11 +134,11 @@ class LLMClient:
         if tools and self.settings.tool_mode == "text" and self.settings.constrain_text_calls and tool_choice != "none":
             request["response_format"] = text_call_format(tools, tool_choice)
         if self.settings.extra_body:
-            request["extra_body"] = self.settings.extra_body
+            request.update(self.settings.extra_body)  # vLLM reads its extras as top-level fields
         started = time.perf_counter()
         try:
             if on_text is None:
-                completion = await self._client.chat.completions.create(**request)
+                completion = await self._post(request)
                 response = _from_completion(completion)
             else:
                 response = await self._stream(request, on_text)
@@ -157,8 +157,18 @@ class LLMClient:
         self.usage.add(response.usage)
         return response
 
+    async def _post(self, body: dict[str, Any], *, stream: bool = False) -> Any:
+        """POST /chat/completions with the SDK's retries, timeouts and errors, but without its request transform: the
+        body is plain JSON already, and walking long transcripts through the SDK's typed transform costs ~5 ms a call."""
+        from openai import AsyncStream
+        from openai.types.chat import ChatCompletion, ChatCompletionChunk
+
+        return await self._client.post(
+            "/chat/completions", body=body, cast_to=ChatCompletion, stream=stream, stream_cls=AsyncStream[ChatCompletionChunk]
+        )
+
     async def _stream(self, request: dict[str, Any], on_text: Callable[[str], None]) -> LLMResponse:
-        stream = await self._client.chat.completions.create(**request, stream=True, stream_options={"include_usage": True})
+        stream = await self._post({**request, "stream": True, "stream_options": {"include_usage": True}}, stream=True)
         content: list[str] = []
         calls: dict[int, dict[str, str]] = {}
         finish = None
