@@ -317,8 +317,11 @@ def own_overhead_ms(events: list[dict[str, Any]], run: dict[str, Any]) -> list[f
     This is the service's own cost per LLM call (graph, events, persistence, HTTP to the model), free of queueing.
     """
     out = []
-    for arm, answer in (run.get("result") or {}).items():
-        m = answer["metrics"]
+    result = run.get("result") or {}
+    for arm in ("agentic", "rag"):
+        if arm not in result:
+            continue
+        m = result[arm]["metrics"]
         if not m["llm_calls"]:
             continue
         mine = [e for e in events if e.get("arm") == arm]
