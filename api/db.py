@@ -1,4 +1,4 @@
-"""The API's tables in the catalog's database: migrated with their own Alembic history."""
+"""The API's tables in the catalog's database: migrated with their own Alembic history (version table sleuth_api_version)."""
 
 from __future__ import annotations
 
@@ -6,22 +6,9 @@ from importlib.resources import files
 
 from sqlalchemy import Engine
 
-from corpus.db import DatabaseError
+from corpus.db import run_migrations
 
 
 def migrate(engine: Engine) -> None:
     """Bring the API tables to the newest revision (idempotent)."""
-    from alembic import command
-    from alembic.config import Config
-
-    config = Config()
-    config.set_main_option("script_location", str(files("api") / "migrations"))
-    try:
-        with engine.begin() as connection:
-            config.attributes["connection"] = connection
-            command.upgrade(config, "head")
-    except Exception as exc:
-        raise DatabaseError(
-            f"cannot migrate the API tables at {engine.url.render_as_string(hide_password=True)}: {exc}. "
-            "Check SLEUTH_DATABASE_URL and that the database server is running."
-        ) from exc
+    run_migrations(engine, str(files("api") / "migrations"), "the API tables")

@@ -37,19 +37,24 @@ def make_engine(url: str) -> Engine:
 
 
 def migrate(engine: Engine) -> None:
-    """Bring the schema to the newest Alembic revision (idempotent)."""
+    """Bring the catalog schema to the newest Alembic revision (idempotent)."""
+    run_migrations(engine, str(files("corpus") / "migrations"), "the catalog")
+
+
+def run_migrations(engine: Engine, script_location: str, what: str) -> None:
+    """Upgrade the Alembic history at `script_location` to head on `engine`; DatabaseError names `what` failed."""
     from alembic import command
     from alembic.config import Config
 
     config = Config()
-    config.set_main_option("script_location", str(files("corpus") / "migrations"))
+    config.set_main_option("script_location", script_location)
     try:
         with engine.begin() as connection:
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
     except Exception as exc:
         raise DatabaseError(
-            f"cannot migrate the catalog at {engine.url.render_as_string(hide_password=True)}: {exc}. "
+            f"cannot migrate {what} at {engine.url.render_as_string(hide_password=True)}: {exc}. "
             "Check SLEUTH_DATABASE_URL and that the database server is running."
         ) from exc
 
