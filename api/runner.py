@@ -13,12 +13,58 @@ from agent.events import Emit, Event
 from agent.scope import Filters
 from agent.session import Researcher
 from api.metrics import Metrics
-from api.store import RunStore, json_safe
+from api.store import RunStore, event_row
 
 log = logging.getLogger(__name__)
 
 ResearcherFor = Callable[[str | None], Awaitable[Researcher]]  # model name (None: the default) -> a researcher using it
 Work = Callable[[Emit], Awaitable[tuple[str, dict | None, str | None]]]  # a job: emits its steps, returns (status, result, error)
+
+
+class EventWriter:
+    """One task commits queued events in batches (all that wait, one transaction), in order, then reports them."""
+
+    def __init__(self, store: RunStore, on_commit: Callable[[list[dict[str, Any]]], None]) -> None:
+        self.store = store
+        self.on_commit = on_commit
+        self._queue: asyncio.Queue[tuple[dict[str, Any], asyncio.Future[None]]] = asyncio.Queue()
+        self._task: asyncio.Task[None] | None = None
+
+    def put(self, row: dict[str, Any]) -> asyncio.Future[None]:
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name="event-writer")
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._queue.put_nowait((row, done))
+        return done
+
+    async def _run(self) -> None:
+        while True:
+            batch = [await self._queue.get()]
+            while not self._queue.empty() and len(batch) < 500:
+                batch.append(self._queue.get_nowait())
+            rows = [row for row, _ in batch]
+            try:
+                await asyncio.to_thread(self.store.append_rows, rows)
+            except Exception as exc:  # the runs waiting on these events learn it at their end
+                log.exception("could not store %d run events", len(rows))
+                for _, done in batch:
+                    if not done.done():
+                        done.set_exception(exc)
+                continue
+            self.on_commit(rows)
+            for _, done in batch:
+                if not done.done():
+                    done.set_result(None)
+
+    async def close(self) -> None:
+        """Commit what is queued, then stop."""
+        if self._task is None:
+            return
+        while not self._queue.empty():
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0)
+        self._task.cancel()
+        await asyncio.gather(self._task, return_exceptions=True)
 
 
 def run_status(result: Answer | Comparison) -> str:
@@ -40,9 +86,10 @@ class RunManager:
         self._waiting: list[str] = []
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._seq: dict[str, int] = {}
-        self._locks: dict[str, asyncio.Lock] = {}
         self._changed: dict[str, asyncio.Event] = {}
         self._live: dict[str, list[dict[str, Any]]] = {}  # committed events of runs executing here, for live streams
+        self._last_write: dict[str, asyncio.Future[None]] = {}
+        self._writer = EventWriter(store, self._committed)
         self._closing = False
         self._beat: asyncio.Task[None] | None = None
 
@@ -112,7 +159,6 @@ class RunManager:
             self._beat = asyncio.create_task(self._heartbeat(), name="run-heartbeat")
         self._waiting.append(run_id)
         self._seq[run_id] = 0
-        self._locks[run_id] = asyncio.Lock()
         self._changed[run_id] = asyncio.Event()
         self._live[run_id] = []
         self._tasks[run_id] = asyncio.create_task(self._execute(run_id, mode, work), name=f"run-{run_id}")
@@ -138,22 +184,31 @@ class RunManager:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        await self._writer.close()
 
     async def emit(self, run_id: str, event: Event) -> None:
-        """Commit the event, then wake the run's streams: nothing is streamed that is not stored."""
-        async with self._locks[run_id]:
-            seq = self._seq[run_id] + 1
-            await asyncio.to_thread(self.store.append, run_id, event, seq)
-            self._seq[run_id] = seq
-            live = self._live.get(run_id)
-            if live is not None:  # only after the commit: a stream never shows what is not stored
-                live.append({"seq": seq, "type": event.type, "arm": event.arm, "agent": event.agent, "ts": event.ts,
-                             "data": json_safe(event.data)})  # fmt: skip
+        """Queue the event for the writer; streams see it once it is committed. The run goes on meanwhile."""
+        self._seq[run_id] += 1
+        row = event_row(run_id, self._seq[run_id], event)
+        self._last_write[run_id] = self._writer.put(row)
         self.metrics.events.inc()
-        changed = self._changed.get(run_id)
-        if changed is not None:
-            changed.set()
-            self._changed[run_id] = asyncio.Event()
+
+    def _committed(self, rows: list[dict[str, Any]]) -> None:
+        """The writer committed these rows: only now do streams get them."""
+        for row in rows:
+            live = self._live.get(row["run_id"])
+            if live is not None:
+                live.append({k: row[k] for k in ("seq", "type", "arm", "agent", "ts", "data")})
+            changed = self._changed.get(row["run_id"])
+            if changed is not None:
+                changed.set()
+                self._changed[row["run_id"]] = asyncio.Event()
+
+    async def flushed(self, run_id: str) -> None:
+        """Until every event of the run so far is committed (raises if the database refused them)."""
+        last = self._last_write.get(run_id)
+        if last is not None:
+            await asyncio.shield(last)
 
     # --- the run ---
 
@@ -193,12 +248,13 @@ class RunManager:
                 self.metrics.latency.labels(mode=mode).observe(latency)
                 self._tasks.pop(run_id, None)
                 self._seq.pop(run_id, None)
-                self._locks.pop(run_id, None)
                 self._live.pop(run_id, None)
+                self._last_write.pop(run_id, None)
                 changed = self._changed.pop(run_id, None)
                 if changed is not None:
                     changed.set()
 
     async def _settle(self, run_id: str, status: str, result: dict | None, error: str | None, latency: float) -> None:
         await self.emit(run_id, Event("status", {"status": status, "error": error, "latency_s": latency}))
+        await self.flushed(run_id)  # the run is marked finished only once all its events are stored
         await asyncio.to_thread(self.store.finish, run_id, status=status, result=result, error=error, latency_s=latency)

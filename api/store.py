@@ -112,11 +112,13 @@ class RunStore:
         The run's one writer (the runner) passes `seq` itself, so an event costs one INSERT.
         """
         seq = seq if seq is not None else self.last_seq(run_id) + 1
-        row = {"run_id": run_id, "seq": seq, "type": event.type, "arm": event.arm, "agent": event.agent, "ts": event.ts,
-               "data": json_safe(event.data)}  # fmt: skip
-        with self.sessions.begin() as session:  # a Core insert: the ORM's unit of work costs more than the row
-            session.execute(insert(RunEvent), [row])
+        self.append_rows([event_row(run_id, seq, event)])
         return seq
+
+    def append_rows(self, rows: list[dict[str, Any]]) -> None:
+        """Commit several runs' events in one transaction (rows as `event_row` makes them)."""
+        with self.sessions.begin() as session:
+            session.execute(insert(RunEvent), rows)
 
     def events(self, run_id: str, after: int = 0, limit: int = 1000) -> Sequence[RunEvent]:
         with self.sessions() as session:
@@ -175,6 +177,12 @@ class RunStore:
                 key.last_used_at = now()  # at most once a minute: not a write per request
                 session.commit()
             return key
+
+
+def event_row(run_id: str, seq: int, event: Event) -> dict[str, Any]:
+    """The run_events row of an event (inserted with Core: the ORM's unit of work costs more than the row)."""
+    return {"run_id": run_id, "seq": seq, "type": event.type, "arm": event.arm, "agent": event.agent, "ts": event.ts,
+            "data": json_safe(event.data)}  # fmt: skip
 
 
 def _alive(owner: str | None) -> bool:

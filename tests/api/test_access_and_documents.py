@@ -76,8 +76,8 @@ def test_rate_and_concurrency_limits_answer_429_with_retry_after(make_client, fa
     corpus.close()
     auth = {"Authorization": f"Bearer {secret}"}
     with make_client(small_corpus, key_max_running=1) as client:
-        assert client.post("/v1/runs", json={"question": "Revenue?", "mode": "rag"}, headers=auth).status_code == 202
-        second = client.post("/v1/runs", json={"question": "Revenue?", "mode": "rag"}, headers=auth)
+        assert client.post("/v1/runs", json={"question": "Revenue?", "mode": "agentic"}, headers=auth).status_code == 202
+        second = client.post("/v1/runs", json={"question": "Revenue?", "mode": "agentic"}, headers=auth)
         assert second.status_code == 429 and second.headers["retry-after"] == "10"
 
 
