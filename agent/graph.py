@@ -1,4 +1,4 @@
-"""The research agent as a LangGraph state graph: model -> tools (concurrently) -> compact -> model ... -> checked answer."""
+"""The research agent as a LangGraph state graph: model -> tools (concurrently, then compaction) -> model ... -> checked answer."""
 
 from __future__ import annotations
 
@@ -147,7 +147,9 @@ async def run_tools(state: AgentState, config: RunnableConfig) -> dict[str, Any]
         messages.append({"role": "user", "content": state["feedback"]})
     if refused:
         update["stop"] = exhausted
-    return update
+        return update
+    # Compaction belongs to this step: one graph step per turn fewer (each costs ~1 ms of LangGraph bookkeeping).
+    return update | await compact_context({**state, **update}, config)
 
 
 async def compact_context(state: AgentState, config: RunnableConfig) -> dict[str, Any]:
@@ -309,7 +311,7 @@ def after_model(state: AgentState) -> str:
     return "tools" if state.get("pending") else "model"
 
 
-def after_compact(state: AgentState) -> str:
+def after_tools(state: AgentState) -> str:
     return "force_answer" if state.get("stop") else "model"
 
 
@@ -326,14 +328,12 @@ def after_finish(state: AgentState) -> str:
 builder = StateGraph(AgentState)
 builder.add_node("model", call_model)
 builder.add_node("tools", run_tools)
-builder.add_node("compact", compact_context)
 builder.add_node("force_answer", force_answer)
 builder.add_node("finish", finish)
 builder.add_node("fail", fail)
 builder.add_edge(START, "model")
 builder.add_conditional_edges("model", after_model, ["tools", "finish", "force_answer", "fail", "model"])
-builder.add_edge("tools", "compact")
-builder.add_conditional_edges("compact", after_compact, ["model", "force_answer"])
+builder.add_conditional_edges("tools", after_tools, ["model", "force_answer"])
 builder.add_conditional_edges("force_answer", after_force, ["finish", "fail"])
 builder.add_conditional_edges("finish", after_finish, ["model", END])
 builder.add_edge("fail", END)
