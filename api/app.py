@@ -6,6 +6,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -27,6 +28,33 @@ from corpus.settings import CorpusSettings
 
 log = logging.getLogger(__name__)
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
+
+
+class RequestCounter:
+    """Counts requests by route and status for /metrics; plain ASGI, so streamed responses pass through untouched."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        status = 500
+
+        async def send_counted(message: dict[str, Any]) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_counted)
+        finally:
+            services = getattr(scope.get("app").state, "services", None) if scope.get("app") else None
+            if services is not None:
+                route = scope.get("route")
+                services.metrics.requests.labels(route=getattr(route, "name", "unmatched"), code=str(status)).inc()
 
 
 def create_app(settings: ApiSettings | None = None, corpus_settings: CorpusSettings | None = None) -> FastAPI:
@@ -63,15 +91,6 @@ def create_app(settings: ApiSettings | None = None, corpus_settings: CorpusSetti
         lifespan=lifespan,
     )
 
-    @app.middleware("http")
-    async def _count(request: Request, call_next):  # Starlette middleware signature
-        response = await call_next(request)
-        route = request.scope.get("route")
-        services = getattr(request.app.state, "services", None)
-        if services is not None:
-            services.metrics.requests.labels(route=getattr(route, "name", "unmatched"), code=str(response.status_code)).inc()
-        return response
-
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
         problems = []
@@ -89,6 +108,7 @@ def create_app(settings: ApiSettings | None = None, corpus_settings: CorpusSetti
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=getattr(exc, "headers", None))
 
+    app.add_middleware(RequestCounter)
     from api.routes import documents, health, runs, votes
 
     app.include_router(health.router)
