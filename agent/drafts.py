@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any, Literal
@@ -28,12 +27,9 @@ class AnswerArgs(BaseModel):
     citations: list[CitationArgs] = Field(default_factory=list, description="One entry per figure or fact used.")
 
 
-def answer_schema() -> dict[str, Any]:
-    return copy.deepcopy(_answer_schema())
-
-
 @cache
-def _answer_schema() -> dict[str, Any]:
+def answer_schema() -> dict[str, Any]:
+    """The answer tool's schema, built once and shared: do not mutate it."""
     parameters = AnswerArgs.model_json_schema()
     return {
         "type": "function",

@@ -21,6 +21,9 @@ ResearcherFor = Callable[[str | None], Awaitable[Researcher]]  # model name (Non
 Work = Callable[[Emit], Awaitable[tuple[str, dict | None, str | None]]]  # a job: emits its steps, returns (status, result, error)
 
 
+BATCH_WINDOW_S = 0.005
+
+
 class EventWriter:
     """One task commits queued events in batches (all that wait, one transaction), in order, then reports them."""
 
@@ -40,6 +43,7 @@ class EventWriter:
     async def _run(self) -> None:
         while True:
             batch = [await self._queue.get()]
+            await asyncio.sleep(BATCH_WINDOW_S)  # let a run's burst of events (a turn, its tool calls) share one commit
             while not self._queue.empty() and len(batch) < 500:
                 batch.append(self._queue.get_nowait())
             rows = [row for row, _ in batch]

@@ -255,13 +255,13 @@ async def follow(client: httpx.AsyncClient, run_id: str, result: RunResult, last
                 result.last_event_s = time.perf_counter() - result.started
 
 
-async def one_run(client: httpx.AsyncClient, gate: asyncio.Semaphore, question: str) -> RunResult:
+async def one_run(client: httpx.AsyncClient, gate: asyncio.Semaphore, question: str, mode: str = "compare") -> RunResult:
     result = RunResult()
     async with gate:
         started = result.started = time.perf_counter()
         step = "POST /v1/runs"
         try:
-            created = await client.post("/v1/runs", json={"question": question, "mode": "compare"})
+            created = await client.post("/v1/runs", json={"question": question, "mode": mode})
             if created.status_code != 202:
                 result.error = f"POST /v1/runs answered {created.status_code}: {created.text[:200]}"
                 return result
@@ -311,42 +311,45 @@ def pct(values: list[float], p: float) -> float:
     return values[min(len(values) - 1, max(0, round(p / 100 * (len(values) - 1))))] if values else float("nan")
 
 
-def own_overhead_ms(events: list[dict[str, Any]], run: dict[str, Any]) -> list[float]:
+def own_overhead_ms(events: list[dict[str, Any]], run: dict[str, Any]) -> list[tuple[str, float]]:
     """Per arm: (arm latency - time in model calls - time in tools and retrieval) / LLM calls, from the stored events.
 
     This is the service's own cost per LLM call (graph, events, persistence, HTTP to the model), free of queueing.
     """
     out = []
     result = run.get("result") or {}
-    for arm in ("agentic", "rag"):
-        if arm not in result:
-            continue
-        m = result[arm]["metrics"]
+    arms = {arm: result[arm] for arm in ("agentic", "rag") if arm in result} if run["mode"] == "compare" else {run["mode"]: result}
+    for arm, answer in arms.items():
+        m = answer["metrics"]
         if not m["llm_calls"]:
             continue
-        mine = [e for e in events if e.get("arm") == arm]
+        mine = [e for e in events if e.get("arm") in (arm, None)]
         model_s = sum(e["data"].get("seconds", 0) for e in mine if e["type"] == "model_turn")
         tools_s = sum(e["data"].get("seconds", 0) for e in mine if e["type"] == "tool_result")
         retrieval_s = sum(e["data"].get("timings_ms", {}).get("total", 0) / 1000 for e in mine if e["type"] == "retrieval")
-        out.append((m["latency_s"] - model_s - tools_s - retrieval_s) * 1000 / m["llm_calls"])
+        out.append((arm, (m["latency_s"] - model_s - tools_s - retrieval_s) * 1000 / m["llm_calls"]))
     return out
 
 
 async def solo_phase(server: Server, n: int = 10) -> list[tuple[str, str]]:
-    """Compare runs one at a time: the service's own overhead per LLM call, without queueing behind other runs."""
-    values: list[float] = []
+    """Agentic and RAG runs one at a time (a compare run's arms would share the core and each count the other's work):
+    the service's own overhead per LLM call, with model, tool and retrieval time taken out, free of queueing."""
+    rows = [("runs, one at a time", f"{n} agentic + {n} rag")]
+    both: list[float] = []
     async with client_for(server.url, 2) as client:
-        for _ in range(n):
-            result = await one_run(client, asyncio.Semaphore(1), QUESTION)
-            if result.error:
-                raise RuntimeError(f"a solo run failed: {result.error}")
-            run = (await client.get(f"/v1/runs/{result.run_id}")).json()
-            values += own_overhead_ms(result.events, run)
-    return [
-        ("compare runs, one at a time", str(n)),
-        ("service's own overhead per LLM call p50 / p95 (latency - model - tools - retrieval) / calls",
-         f"{pct(values, 50):.1f} / {pct(values, 95):.1f} ms"),
-    ]  # fmt: skip
+        for mode in ("agentic", "rag"):
+            values = []
+            for _ in range(n):
+                result = await one_run(client, asyncio.Semaphore(1), QUESTION, mode)
+                if result.error:
+                    raise RuntimeError(f"a solo {mode} run failed: {result.error}")
+                run = (await client.get(f"/v1/runs/{result.run_id}")).json()
+                values += [v for _, v in own_overhead_ms(result.events, run)]
+            both += values
+            rows.append((f"  {mode}: own overhead per LLM call p50 / p95", f"{pct(values, 50):.1f} / {pct(values, 95):.1f} ms"))
+    rows.insert(1, ("service's own overhead per LLM call p50 / p95 (latency - model - tools - retrieval) / calls",
+                    f"{pct(both, 50):.1f} / {pct(both, 95):.1f} ms"))  # fmt: skip
+    return rows
 
 
 # --- phases ---

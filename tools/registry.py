@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import inspect
 import json
 import time
@@ -27,10 +26,10 @@ class Tool:
     _schema: dict[str, Any] | None = None
 
     def schema(self) -> dict[str, Any]:
-        """OpenAI-style function tool schema (built once: every agent turn sends it)."""
+        """OpenAI-style function tool schema, built once and shared (every agent turn sends it): do not mutate it."""
         if self._schema is None:
             self._schema = self._build_schema()
-        return copy.deepcopy(self._schema)
+        return self._schema
 
     def _build_schema(self) -> dict[str, Any]:
         parameters = self.params.model_json_schema()
