@@ -1,4 +1,7 @@
-"""The research agent as a LangGraph state graph: model -> tools (concurrently, then compaction) -> model ... -> checked answer."""
+"""The research agent as a LangGraph state graph: model -> tools (concurrently, then compaction) -> model ... -> checked answer.
+
+A proposed answer is checked in the step that proposed it (`finish`); failed citations send the model round again.
+"""
 
 from __future__ import annotations
 
@@ -72,7 +75,7 @@ async def call_model(state: AgentState, config: RunnableConfig) -> dict[str, Any
         draft = draft_from_call(answers[0])
         if isinstance(draft, str):
             return {**update, "messages": messages + [_result_message(answers[0], draft, run.text_mode)] + ignored}
-        return {**update, "messages": messages + ignored, "draft": draft}
+        return await _settled({**update, "messages": messages + ignored, "draft": draft}, state, config)
     if fix:
         return {**update, "messages": messages + [{"role": "user", "content": fix}]}
     if response.finish_reason == "length":
@@ -84,7 +87,7 @@ async def call_model(state: AgentState, config: RunnableConfig) -> dict[str, Any
             nudge = ("If that is your final answer, call the answer tool with citations (doc_id, page, quote); "
                      "otherwise call a tool to continue the research.")  # fmt: skip
             return {**update, "messages": messages + [{"role": "user", "content": nudge}], "nudged": True}
-        return {**update, "messages": messages, "draft": draft}
+        return await _settled({**update, "messages": messages, "draft": draft}, state, config)
     empty = "Your reply was empty. Call a tool to continue the research, or the answer tool to finish."
     return {**update, "messages": messages + [{"role": "user", "content": empty}]}
 
@@ -188,7 +191,8 @@ async def force_answer(state: AgentState, config: RunnableConfig) -> dict[str, A
     if not isinstance(draft, Draft):
         draft = Draft(f"No answer: the research budget ran out ({reason}) before the evidence was conclusive.", citations=[])
     draft.status = "truncated"
-    return {"draft": draft, "metrics": metrics, "warnings": state["warnings"] + [f"budget ran out ({reason}); answered from the evidence gathered so far"]}
+    update = {"draft": draft, "metrics": metrics, "warnings": state["warnings"] + [f"budget ran out ({reason}); answered from the evidence gathered so far"]}
+    return await _settled(update, state, config)
 
 
 async def finish(state: AgentState, config: RunnableConfig) -> dict[str, Any]:
@@ -216,6 +220,11 @@ async def fail(state: AgentState, config: RunnableConfig) -> dict[str, Any]:
 
 
 # --- helpers ---
+
+
+async def _settled(update: dict[str, Any], state: AgentState, config: RunnableConfig) -> dict[str, Any]:
+    """A draft was proposed: check it in the same graph step (one LangGraph step per answer fewer)."""
+    return update | await finish({**state, **update}, config)
 
 
 async def _open_searcher(run: AgentRun) -> None:
@@ -304,10 +313,10 @@ def _turn_event(step: int, response: LLMResponse) -> dict[str, Any]:
 def after_model(state: AgentState) -> str:
     if state.get("failure"):
         return "fail"
+    if state.get("answer"):
+        return END
     if state.get("stop"):
         return "force_answer"
-    if state.get("draft"):
-        return "finish"
     return "tools" if state.get("pending") else "model"
 
 
@@ -316,11 +325,7 @@ def after_tools(state: AgentState) -> str:
 
 
 def after_force(state: AgentState) -> str:
-    return "fail" if state.get("failure") else "finish"
-
-
-def after_finish(state: AgentState) -> str:
-    return END if state.get("answer") else "model"
+    return "fail" if state.get("failure") else END
 
 
 # --- wiring ---
@@ -329,12 +334,10 @@ builder = StateGraph(AgentState)
 builder.add_node("model", call_model)
 builder.add_node("tools", run_tools)
 builder.add_node("force_answer", force_answer)
-builder.add_node("finish", finish)
 builder.add_node("fail", fail)
 builder.add_edge(START, "model")
-builder.add_conditional_edges("model", after_model, ["tools", "finish", "force_answer", "fail", "model"])
+builder.add_conditional_edges("model", after_model, ["tools", "force_answer", "fail", "model", END])
 builder.add_conditional_edges("tools", after_tools, ["model", "force_answer"])
-builder.add_conditional_edges("force_answer", after_force, ["finish", "fail"])
-builder.add_conditional_edges("finish", after_finish, ["model", END])
+builder.add_conditional_edges("force_answer", after_force, ["fail", END])
 builder.add_edge("fail", END)
 GRAPH = builder.compile()
