@@ -331,12 +331,13 @@ def own_overhead_ms(events: list[dict[str, Any]], run: dict[str, Any]) -> list[t
     return out
 
 
-async def solo_phase(server: Server, n: int = 10) -> list[tuple[str, str]]:
+async def solo_phase(server: Server, n: int = 25) -> list[tuple[str, str]]:
     """Agentic and RAG runs one at a time (a compare run's arms would share the core and each count the other's work):
     the service's own overhead per LLM call, with model, tool and retrieval time taken out, free of queueing."""
     rows = [("runs, one at a time", f"{n} agentic + {n} rag")]
     both: list[float] = []
     async with client_for(server.url, 2) as client:
+        await one_run(client, asyncio.Semaphore(1), QUESTION)  # warm-up: opens the BM25 index and the text cache
         for mode in ("agentic", "rag"):
             values = []
             for _ in range(n):
