@@ -1,0 +1,431 @@
+// Sleuth web UI: plain ES module, no build step; it talks only to the public API (/v1, /readyz).
+const $ = (sel, root = document) => root.querySelector(sel);
+const view = $("#view");
+const docsById = new Map();
+let stopStream = null; // aborts the event stream of the run on screen
+
+// --- DOM and API helpers ---
+
+function h(tag, attrs = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === null || v === undefined || v === false) continue;
+    if (k.startsWith("on")) el.addEventListener(k.slice(2), v);
+    else if (k === "class") el.className = v;
+    else el.setAttribute(k, v === true ? "" : v);
+  }
+  for (const c of children.flat()) if (c !== null && c !== undefined && c !== false) el.append(c instanceof Node ? c : String(c));
+  return el;
+}
+
+function banner(message, kind = "error") {
+  const b = $("#banner");
+  if (!message) { b.hidden = true; return; }
+  b.className = kind === "info" ? "info" : "";
+  b.textContent = message;
+  b.hidden = false;
+}
+
+function headers(extra = {}) {
+  const key = localStorage.getItem("sleuth-key");
+  return key ? { ...extra, Authorization: `Bearer ${key}` } : extra;
+}
+
+class ApiError extends Error {
+  constructor(status, message) { super(message); this.status = status; }
+}
+
+async function api(path, { method = "GET", body, form } = {}) {
+  let response;
+  try {
+    const init = { method, headers: headers(body ? { "Content-Type": "application/json" } : {}) };
+    if (body) init.body = JSON.stringify(body);
+    if (form) init.body = form;
+    response = await fetch(path, init);
+  } catch (err) {
+    throw new ApiError(0, "Cannot reach the Sleuth server. Is `sleuth serve` running?");
+  }
+  const text = await response.text();
+  let data = null;
+  try { data = text ? JSON.parse(text) : null; } catch { data = null; }
+  if (!response.ok) {
+    let message = (data && data.detail) || `${method} ${path} answered ${response.status}`;
+    if (response.status === 401) message += " — set your key with the “API key” button (top right).";
+    if (response.status === 429) message += ` (retry after ${response.headers.get("Retry-After") || "a few"} s)`;
+    throw new ApiError(response.status, message);
+  }
+  return data;
+}
+
+async function guarded(fn) {
+  try { banner(null); await fn(); } catch (err) { banner(err.message || String(err)); }
+}
+
+// Server-Sent Events over fetch (EventSource cannot send the Authorization header).
+async function streamEvents(runId, onEvent, after = 0) {
+  const controller = new AbortController();
+  stopStream = () => controller.abort();
+  const response = await fetch(`/v1/runs/${runId}/events${after ? `?after=${after}` : ""}`, { headers: headers(), signal: controller.signal });
+  if (!response.ok) {
+    const detail = await response.json().catch(() => ({}));
+    throw new ApiError(response.status, detail.detail || `the event stream answered ${response.status}`);
+  }
+  const reader = response.body.getReader();
+  const decoder = new TextDecoder();
+  let buffer = "";
+  try {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) return;
+      buffer += decoder.decode(value, { stream: true });
+      let cut;
+      while ((cut = buffer.indexOf("\n\n")) >= 0) {
+        const block = buffer.slice(0, cut);
+        buffer = buffer.slice(cut + 2);
+        const fields = {};
+        for (const line of block.split("\n")) {
+          if (!line || line.startsWith(":")) continue;
+          const i = line.indexOf(": ");
+          fields[line.slice(0, i)] = line.slice(i + 2);
+        }
+        if (fields.event === "end") return;
+        if (fields.data) onEvent(JSON.parse(fields.data));
+      }
+    }
+  } catch (err) {
+    if (err.name !== "AbortError") throw err;
+  }
+}
+
+async function loadDocs() {
+  if (docsById.size) return [...docsById.values()];
+  const list = await api("/v1/documents?limit=5000");
+  for (const d of list.data) docsById.set(d.doc_id, d);
+  return list.data;
+}
+
+const period = (d) => (d ? (d.fiscal_year ? `FY${d.fiscal_year}${d.fiscal_period && d.fiscal_period !== "FY" ? " " + d.fiscal_period : ""}` : "") : "");
+const statusBadge = (status) => h("span", { class: `status ${status}`, "data-status": status }, status);
+const fmtTime = (iso) => (iso ? new Date(iso.endsWith("Z") || iso.includes("+") ? iso : iso + "Z").toLocaleString() : "");
+
+// --- page viewer (citations, outline) ---
+
+const dialog = $("#page-dialog");
+let shownPage = null;
+
+async function openPage(docId, page, lines = null) {
+  await guarded(async () => {
+    const data = await api(`/v1/documents/${encodeURIComponent(docId)}/pages/${page}`);
+    shownPage = { docId, page, lines, count: data.page_count };
+    const d = docsById.get(docId);
+    $("#page-title").textContent = `${d ? `${d.company || docId} ${d.form_type || ""} ${period(d)}` : docId} — page ${page} of ${data.page_count}`;
+    const [first, last] = lines ? String(lines).split("-").map(Number).concat([]).slice(0, 2) : [null, null];
+    const end = last || first;
+    const list = $("#page-lines");
+    list.replaceChildren(...data.lines.map((l) => h("li", { value: l.number, class: first && l.number >= first && l.number <= end ? "hit" : null }, l.text || " ")));
+    $("#page-prev").disabled = page <= 1;
+    $("#page-next").disabled = page >= data.page_count;
+    if (!dialog.open) dialog.showModal();
+    const hit = $(".hit", list);
+    if (hit) hit.scrollIntoView({ block: "center" });
+  });
+}
+$("#page-prev").addEventListener("click", () => shownPage && openPage(shownPage.docId, shownPage.page - 1, shownPage.lines));
+$("#page-next").addEventListener("click", () => shownPage && openPage(shownPage.docId, shownPage.page + 1, shownPage.lines));
+
+// --- answer rendering ---
+
+function citationChip(c) {
+  const d = docsById.get(c.doc_id);
+  const label = d ? `${d.company || c.doc_id} · ${d.form_type || ""} · ${period(d)} · p.${c.page}` : `${c.doc_id} · p.${c.page}`;
+  const mark = c.verified === true ? "✓ " : c.verified === false ? "✗ " : "";
+  const title = [c.quote && `“${c.quote}”`, c.problem].filter(Boolean).join(" — ");
+  return h("button", { type: "button", class: `chip ${c.verified === false ? "bad" : c.verified ? "ok" : ""}`, title, "data-doc": c.doc_id, "data-page": c.page,
+    onclick: () => openPage(c.doc_id, c.page, c.lines) }, mark + label);
+}
+
+function metricsLine(m) {
+  if (!m) return null;
+  return h("div", { class: "metrics" },
+    h("span", {}, `${m.latency_s.toFixed(1)} s`), h("span", {}, `${m.llm_calls} LLM calls`),
+    h("span", {}, `${m.prompt_tokens.toLocaleString()} + ${m.completion_tokens.toLocaleString()} tokens`),
+    h("span", {}, `${m.tool_calls} tool calls`), h("span", {}, `${m.pages_read} pages read`),
+    m.subagents ? h("span", {}, `${m.subagents} sub-agents`) : null);
+}
+
+function renderAnswer(container, answer) {
+  container.replaceChildren(
+    h("div", {}, statusBadge(answer.status)),
+    h("p", { class: "answer-text" }, answer.text),
+    answer.citations.length ? h("div", { class: "chips", "aria-label": "Citations" }, answer.citations.map(citationChip)) : h("p", { class: "muted" }, "No citations."),
+    answer.warnings.length ? h("ul", { class: "warnings" }, answer.warnings.map((w) => h("li", {}, w))) : null,
+    metricsLine(answer.metrics),
+  );
+}
+
+// --- trace rendering ---
+
+function args(a) {
+  if (!a) return "<invalid JSON>";
+  return Object.entries(a).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(", ");
+}
+
+function traceItem(ev, t0) {
+  const d = ev.data;
+  const t = h("span", { class: "t" }, `${(ev.ts - t0).toFixed(1)}s`);
+  const who = ev.agent && ev.agent !== "main" ? h("strong", {}, `${ev.agent} `) : null;
+  switch (ev.type) {
+    case "status": return h("li", { class: "status-ev" }, t, `status: ${d.status}${d.position ? ` (queue position ${d.position})` : ""}${d.error ? ` — ${d.error}` : ""}`);
+    case "run_started": return h("li", {}, t, `started (${d.mode})`);
+    case "retrieval": return h("li", { class: "retrieval" }, t, `retrieved ${d.passages.length} passages: `, d.passages.slice(0, 8).map((p) => `${p.doc_id} p.${p.pages}`).join(", "));
+    case "model_turn": {
+      const u = d.usage || {};
+      const calls = d.tool_calls.length ? d.tool_calls.map((c) => h("div", {}, h("code", {}, `${c.name}(${args(c.arguments)})`))) : [h("div", { class: "muted" }, d.content ? d.content.slice(0, 300) : "(text reply)")];
+      return h("li", { class: "model_turn" }, t, who, `model turn ${d.step} · ${d.seconds.toFixed(1)} s · ${(u.prompt_tokens || 0).toLocaleString()}→${(u.completion_tokens || 0).toLocaleString()} tokens`, ...calls);
+    }
+    case "tool_call": return null; // shown with its model turn
+    case "tool_result":
+      return h("li", { class: `tool_result ${d.ok ? "ok" : "err"}` }, t, who,
+        h("details", {}, h("summary", {}, `${d.ok ? "✓" : "✗"} ${d.name} · ${d.seconds.toFixed(2)} s · ~${d.tokens.toLocaleString()} tokens`), h("code", {}, d.summary)));
+    case "subagent_started": return h("li", {}, t, `↳ ${d.agent} researches: ${d.question}`);
+    case "subagent_finished": return h("li", {}, t, `↲ ${d.agent} ${d.status} (${d.citations} citations)`);
+    case "compaction": return h("li", { class: "compaction" }, t, who, `compacted ${d.observations.length} earlier results: ${d.tokens_before.toLocaleString()} → ${d.tokens_after.toLocaleString()} tokens`);
+    case "budget": return h("li", { class: "budget" }, t, who, `budget ran out (${d.reason}); answering from the evidence so far`);
+    case "citation_check": return h("li", {}, t, who, `citations checked: ${d.checked}${d.failed.length ? `, failed: ${d.failed.join("; ")}` : ", all verified"}`);
+    case "answer": return h("li", {}, t, `answer (${d.status})`);
+    case "error": return h("li", { class: "error" }, t, who, `error (${d.kind}): ${d.message}`);
+    case "ingest_progress": return h("li", {}, t, `${d.file}: ${d.status}${d.reason ? ` — ${d.reason}` : ""} (${d.done}/${d.total})`);
+    case "index": return h("li", {}, t, `index ${d.status}`);
+    default: return h("li", {}, t, ev.type);
+  }
+}
+
+// --- views ---
+
+async function askView() {
+  const docs = await loadDocs().catch((err) => { banner(err.message); return []; });
+  const companies = [...new Set(docs.map((d) => d.company).filter(Boolean))].sort();
+  const forms = [...new Set(docs.map((d) => d.form_type).filter(Boolean))].sort();
+  const years = [...new Set(docs.map((d) => d.fiscal_year).filter(Boolean))].sort((a, b) => b - a);
+  const notice = h("p", { class: "notice", id: "model-notice", hidden: true });
+  const form = h("form", { class: "card", id: "ask-form", onsubmit: async (e) => {
+    e.preventDefault();
+    const f = new FormData(e.target);
+    const filters = {};
+    if (f.get("company")) filters.company = f.get("company");
+    if (f.get("form")) filters.form = f.get("form");
+    if (f.get("year")) filters.year = Number(f.get("year"));
+    const submit = $("button[type=submit]", e.target);
+    submit.disabled = true;
+    await guarded(async () => {
+      const run = await api("/v1/runs", { method: "POST", body: { question: f.get("question"), mode: f.get("mode"), filters: Object.keys(filters).length ? filters : null } });
+      location.hash = `#/runs/${run.id}`;
+    });
+    submit.disabled = false;
+  } },
+    h("label", { for: "question" }, "Question"),
+    h("textarea", { id: "question", name: "question", required: true, maxlength: 4000, placeholder: "e.g. What is the FY2018 capital expenditure amount (in USD millions) for 3M?" }),
+    h("fieldset", {}, h("legend", { class: "muted" }, "Mode"),
+      ...[["agentic", "Agentic (the research agent)"], ["rag", "RAG (retrieve, then answer)"], ["compare", "Compare both"]].map(([v, text], i) =>
+        h("label", {}, h("input", { type: "radio", name: "mode", value: v, checked: i === 0 }), text))),
+    h("div", { class: "row" },
+      h("div", {}, h("label", { for: "f-company" }, "Company"), h("input", { id: "f-company", name: "company", list: "companies", placeholder: "any" }),
+        h("datalist", { id: "companies" }, companies.map((c) => h("option", { value: c })))),
+      h("div", {}, h("label", { for: "f-form" }, "Form"), h("select", { id: "f-form", name: "form" }, h("option", { value: "" }, "any"), forms.map((x) => h("option", { value: x }, x)))),
+      h("div", {}, h("label", { for: "f-year" }, "Fiscal year"), h("select", { id: "f-year", name: "year" }, h("option", { value: "" }, "any"), years.map((y) => h("option", { value: y }, y))))),
+    h("p", {}, h("button", { type: "submit" }, "Ask")),
+    notice,
+    h("p", { class: "muted" }, `${docs.length} filings in the catalog.`),
+  );
+  view.replaceChildren(h("h1", {}, "Ask"), form);
+  $("#question").focus();
+  fetch("/readyz", { headers: headers() }).then((r) => r.json()).then((ready) => {
+    const llm = ready.checks && ready.checks.llm;
+    if (llm && llm.embedded) { notice.hidden = false; notice.textContent = "The embedded model is answering: it is for trying Sleuth and is slow and often wrong. Real answers need a real model on vLLM (SLEUTH_LLM_BASE_URL)."; }
+    if (llm && !llm.ok) banner(`The model endpoint is not reachable (${llm.error}); runs will fail until it is.`);
+  }).catch(() => {});
+}
+
+async function runView(id) {
+  await loadDocs().catch(() => []);
+  const run = await api(`/v1/runs/${id}`);
+  const arms = run.mode === "compare" ? ["agentic", "rag"] : [run.mode];
+  const status = h("span", { id: "run-status" });
+  const progress = h("span", { id: "run-progress" });
+  const cancel = h("button", { type: "button", class: "danger", id: "cancel", onclick: () => guarded(async () => { await api(`/v1/runs/${id}/cancel`, { method: "POST" }); }) }, "Cancel");
+  const columns = {};
+  const grid = h("div", { class: `arms ${arms.length === 1 ? "single" : ""}` }, arms.map((arm) => {
+    const answer = h("div", { class: "answer", id: `answer-${arm}` }, h("p", { class: "muted" }, "The answer appears here."));
+    const trace = h("ol", { class: "trace", id: `trace-${arm}`, "aria-live": "polite" });
+    columns[arm] = { answer, trace };
+    return h("section", { class: "card", "aria-label": `${arm} arm` }, h("h2", {}, arm === "agentic" ? "Agentic" : arm === "rag" ? "RAG" : arm), answer, h("h3", {}, "Trace"), trace);
+  }));
+  const votes = h("div", { id: "votes" });
+  view.replaceChildren(
+    h("div", { class: "card" }, h("h1", {}, run.question), h("p", {}, status, " ", progress, " ", cancel),
+      h("p", { class: "muted" }, `${run.mode} · model ${run.model} · ${fmtTime(run.created_at)}${run.filters ? ` · filters ${JSON.stringify(run.filters)}` : ""}`)),
+    grid, votes);
+  const setStatus = (s, position) => {
+    status.replaceChildren(statusBadge(s));
+    const active = s === "queued" || s === "running";
+    progress.replaceChildren(...(active ? [h("span", { class: "spinner", "aria-hidden": true }), ` ${s === "queued" ? `waiting${position ? ` (position ${position})` : ""}` : "working"}…`] : []));
+    cancel.hidden = !active;
+  };
+  setStatus(run.status, run.queue_position);
+  let t0 = null;
+  const finish = async () => {
+    const done = await api(`/v1/runs/${id}`);
+    setStatus(done.status);
+    if (done.result) {
+      if (done.mode === "compare") { renderAnswer(columns.agentic.answer, done.result.agentic); renderAnswer(columns.rag.answer, done.result.rag); }
+      else if (columns[done.mode]) renderAnswer(columns[done.mode].answer, done.result);
+    } else if (done.error) {
+      for (const arm of arms) columns[arm].answer.replaceChildren(statusBadge(done.status), h("p", {}, done.error));
+    }
+    if (done.mode === "compare" && done.result) renderVotes(votes, id);
+  };
+  const seen = new Set();
+  await streamEvents(id, (ev) => {
+    if (seen.has(ev.seq)) return;
+    seen.add(ev.seq);
+    if (t0 === null) t0 = ev.ts;
+    if (ev.type === "status") setStatus(ev.data.status, ev.data.position);
+    const arm = ev.arm && columns[ev.arm] ? ev.arm : arms[0];
+    const targets = ev.arm || ev.type !== "status" ? [arm] : arms;
+    for (const a of targets) {
+      const item = traceItem(ev, t0);
+      if (item) { columns[a].trace.append(item); columns[a].trace.scrollTop = columns[a].trace.scrollHeight; }
+    }
+    if (ev.type === "answer" && columns[arm]) renderAnswer(columns[arm].answer, ev.data);
+  });
+  await finish();
+}
+
+function renderVotes(container, id) {
+  const vote = (winner) => guarded(async () => {
+    await api(`/v1/runs/${id}/vote`, { method: "POST", body: { winner } });
+    container.replaceChildren(h("p", {}, "Thanks, your vote is counted. ", h("a", { href: "#/leaderboard" }, "See the leaderboard")));
+  });
+  container.replaceChildren(h("div", { class: "card" }, h("h2", {}, "Which answer is better?"),
+    h("p", { class: "row" }, h("button", { type: "button", onclick: () => vote("agentic") }, "Agentic better"),
+      h("button", { type: "button", onclick: () => vote("rag") }, "RAG better"),
+      h("button", { type: "button", class: "secondary", onclick: () => vote("tie") }, "Tie"))));
+}
+
+async function historyView() {
+  const params = new URLSearchParams(location.hash.split("?")[1] || "");
+  const q = params.get("q") || "";
+  const body = h("tbody");
+  const search = h("form", { role: "search", class: "card row", onsubmit: (e) => { e.preventDefault(); location.hash = `#/history?q=${encodeURIComponent(new FormData(e.target).get("q"))}`; } },
+    h("div", {}, h("label", { for: "history-q" }, "Search questions"), h("input", { id: "history-q", name: "q", value: q, type: "search" })),
+    h("div", {}, h("label", {}, " "), h("button", { type: "submit" }, "Search")));
+  view.replaceChildren(h("h1", {}, "History"), search,
+    h("div", { class: "table-wrap" }, h("table", {}, h("thead", {}, h("tr", {}, h("th", {}, "When"), h("th", {}, "Mode"), h("th", {}, "Status"), h("th", {}, "Question"))), body)));
+  const runs = await api(`/v1/runs?limit=100${q ? `&q=${encodeURIComponent(q)}` : ""}`);
+  body.replaceChildren(...runs.data.map((r) => h("tr", {}, h("td", {}, fmtTime(r.created_at)), h("td", {}, r.mode), h("td", {}, statusBadge(r.status)),
+    h("td", {}, h("a", { href: `#/runs/${r.id}` }, r.question)))));
+  if (!runs.data.length) body.replaceChildren(h("tr", {}, h("td", { colspan: 4, class: "muted" }, q ? "No run matches." : "No runs yet: ask a question.")));
+}
+
+async function documentsView() {
+  docsById.clear();
+  const docs = await loadDocs();
+  let sortKey = "doc_id", ascending = true;
+  const filters = { company: "", form: "", year: "" };
+  const body = h("tbody");
+  const draw = () => {
+    const rows = docs.filter((d) => (!filters.company || `${d.company} ${d.ticker || ""} ${d.doc_id}`.toLowerCase().includes(filters.company.toLowerCase()))
+      && (!filters.form || d.form_type === filters.form) && (!filters.year || String(d.fiscal_year) === filters.year))
+      .sort((a, b) => { const x = a[sortKey] ?? "", y = b[sortKey] ?? ""; return (x > y ? 1 : x < y ? -1 : 0) * (ascending ? 1 : -1); });
+    body.replaceChildren(...rows.map((d) => h("tr", {}, h("td", {}, h("a", { href: `#/documents/${encodeURIComponent(d.doc_id)}` }, d.doc_id)), h("td", {}, d.company || ""),
+      h("td", {}, d.form_type || ""), h("td", {}, period(d)), h("td", {}, d.pages))));
+    $("#doc-count").textContent = `${rows.length} of ${docs.length} filings`;
+  };
+  const sorter = (key, text) => h("th", {}, h("button", { type: "button", onclick: () => { ascending = sortKey === key ? !ascending : true; sortKey = key; draw(); } }, text));
+  const forms = [...new Set(docs.map((d) => d.form_type).filter(Boolean))].sort();
+  const years = [...new Set(docs.map((d) => d.fiscal_year).filter(Boolean))].sort((a, b) => b - a);
+  const bar = h("div", { class: "progress", hidden: true }, h("div"));
+  const log = h("ol", { class: "trace", id: "upload-log" });
+  const upload = h("form", { class: "card", id: "upload-form", onsubmit: (e) => { e.preventDefault(); guarded(() => uploadFiles(e.target, bar, log)); } },
+    h("h2", {}, "Upload filings"), h("label", { for: "files" }, "PDF, HTML, TXT or MD files"),
+    h("input", { id: "files", name: "files", type: "file", multiple: true, accept: ".pdf,.htm,.html,.txt,.md", required: true }),
+    h("p", {}, h("button", { type: "submit" }, "Upload and ingest")), bar, log);
+  view.replaceChildren(h("h1", {}, "Documents"),
+    h("div", { class: "card row" },
+      h("div", {}, h("label", { for: "d-company" }, "Company"), h("input", { id: "d-company", type: "search", oninput: (e) => { filters.company = e.target.value; draw(); } })),
+      h("div", {}, h("label", { for: "d-form" }, "Form"), h("select", { id: "d-form", onchange: (e) => { filters.form = e.target.value; draw(); } }, h("option", { value: "" }, "any"), forms.map((f) => h("option", { value: f }, f)))),
+      h("div", {}, h("label", { for: "d-year" }, "Fiscal year"), h("select", { id: "d-year", onchange: (e) => { filters.year = e.target.value; draw(); } }, h("option", { value: "" }, "any"), years.map((y) => h("option", { value: y }, y))))),
+    h("p", { id: "doc-count", class: "muted" }),
+    h("div", { class: "table-wrap" }, h("table", { id: "documents" }, h("thead", {}, h("tr", {}, sorter("doc_id", "Document"), sorter("company", "Company"), sorter("form_type", "Form"), sorter("fiscal_year", "Period"), sorter("pages", "Pages"))), body)),
+    upload);
+  draw();
+}
+
+async function uploadFiles(form, bar, log) {
+  const data = new FormData();
+  for (const file of $("#files", form).files) data.append("files", file);
+  log.replaceChildren();
+  const job = await api("/v1/documents", { method: "POST", form: data });
+  bar.hidden = false;
+  const fill = $("div", bar);
+  let t0 = null;
+  await streamEvents(job.id, (ev) => {
+    if (t0 === null) t0 = ev.ts;
+    if (ev.type === "ingest_progress") fill.style.width = `${Math.round((100 * ev.data.done) / ev.data.total)}%`;
+    const item = traceItem(ev, t0);
+    if (item) log.append(item);
+  });
+  const done = await api(`/v1/runs/${job.id}`);
+  fill.style.width = "100%";
+  banner(done.status === "done" ? `Ingested: ${done.result.summary}` : `Upload failed: ${done.error}`, done.status === "done" ? "info" : "error");
+  docsById.clear();
+  if (done.status === "done") setTimeout(() => { if (location.hash.startsWith("#/documents")) documentsView().then(() => banner(`Ingested: ${done.result.summary}`, "info")); }, 300);
+}
+
+async function documentView(docId) {
+  await loadDocs();
+  const d = await api(`/v1/documents/${encodeURIComponent(docId)}`);
+  view.replaceChildren(h("p", {}, h("a", { href: "#/documents" }, "← all documents")),
+    h("div", { class: "card" }, h("h1", {}, d.doc_id), h("p", {}, `${d.company || ""} · ${d.form_type || ""} · ${period(d)} · ${d.pages} pages · ~${d.tokens.toLocaleString()} tokens`),
+      h("p", {}, h("button", { type: "button", onclick: () => openPage(d.doc_id, 1) }, "Read from page 1"))),
+    h("section", { class: "card" }, h("h2", {}, "Outline"),
+      d.sections.length ? h("ul", { class: "outline" }, d.sections.map((s) => h("li", { style: `padding-left:${s.depth * 1.2}rem` },
+        h("button", { type: "button", class: "link", onclick: () => openPage(d.doc_id, s.start_page) }, `${s.key}: ${s.title}`), h("span", { class: "muted" }, ` p.${s.start_page}–${s.end_page}`))))
+        : h("p", { class: "muted" }, "No sections were detected in this filing; read it by page.")));
+}
+
+async function leaderboardView() {
+  const board = await api("/v1/leaderboard");
+  view.replaceChildren(h("h1", {}, "Leaderboard"), h("p", { class: "muted" }, `Elo over ${board.votes} votes on compare runs (each vote is a game between a model's agentic and RAG answers).`),
+    h("div", { class: "table-wrap" }, h("table", { id: "leaderboard" }, h("thead", {}, h("tr", {}, ...["Mode", "Model", "Rating", "Wins", "Losses", "Ties"].map((x) => h("th", {}, x)))),
+      h("tbody", {}, board.data.length ? board.data.map((r) => h("tr", {}, h("td", {}, r.mode), h("td", {}, r.model), h("td", {}, r.rating.toFixed(1)), h("td", {}, r.wins), h("td", {}, r.losses), h("td", {}, r.ties)))
+        : h("tr", {}, h("td", { colspan: 6, class: "muted" }, "No votes yet: run a compare and vote."))))));
+}
+
+// --- routing ---
+
+async function route() {
+  if (stopStream) { stopStream(); stopStream = null; }
+  const path = location.hash.replace(/^#/, "").split("?")[0] || "/ask";
+  const [, section, id] = path.split("/").map(decodeURIComponent);
+  for (const a of document.querySelectorAll("nav a")) a.setAttribute("aria-current", a.dataset.nav === section ? "page" : "false");
+  banner(null);
+  view.replaceChildren(h("p", { class: "muted" }, h("span", { class: "spinner" }), " loading…"));
+  await guarded(async () => {
+    if (section === "runs" && id) await runView(id);
+    else if (section === "history") await historyView();
+    else if (section === "documents" && id) await documentView(id);
+    else if (section === "documents") await documentsView();
+    else if (section === "leaderboard") await leaderboardView();
+    else await askView();
+  });
+}
+
+$("#key-button").addEventListener("click", () => {
+  const key = prompt("API key for this Sleuth server (leave empty to remove):", localStorage.getItem("sleuth-key") || "");
+  if (key === null) return;
+  if (key.trim()) localStorage.setItem("sleuth-key", key.trim()); else localStorage.removeItem("sleuth-key");
+  route();
+});
+window.addEventListener("hashchange", route);
+route();
