@@ -154,13 +154,13 @@ function metricsLine(m) {
 }
 
 function renderAnswer(container, answer) {
-  container.replaceChildren(
+  container.replaceChildren(...[
     h("div", {}, statusBadge(answer.status)),
     h("p", { class: "answer-text" }, answer.text),
     answer.citations.length ? h("div", { class: "chips", "aria-label": "Citations" }, answer.citations.map(citationChip)) : h("p", { class: "muted" }, "No citations."),
     answer.warnings.length ? h("ul", { class: "warnings" }, answer.warnings.map((w) => h("li", {}, w))) : null,
     metricsLine(answer.metrics),
-  );
+  ].filter(Boolean));
 }
 
 // --- trace rendering ---
