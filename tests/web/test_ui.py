@@ -144,3 +144,13 @@ def test_phone_width_and_keyboard(page):
     expect(page.locator("input[name=mode][value=agentic]")).to_be_focused()
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
     shot(page, "phone-ask")
+
+
+def test_cancel_a_running_run(page, llm_script):
+    llm_script(lambda body: Reply(content="still thinking", delay_s=8))
+    ask(page, "agentic")
+    expect(page.locator("#run-progress .spinner")).to_be_visible()
+    page.get_by_role("button", name="Cancel").click()
+    expect(page.locator("#run-status [data-status=cancelled]")).to_be_visible(timeout=15_000)
+    expect(page.locator("#trace-agentic")).to_contain_text("status: cancelled")
+    expect(page.get_by_role("button", name="Cancel")).to_be_hidden()
