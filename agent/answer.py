@@ -7,7 +7,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 Status = Literal["answered", "unsure", "truncated", "failed", "cancelled"]
-Mode = Literal["agentic", "rag"]
+Mode = Literal["agentic", "rag", "oracle", "closed_book"]  # the last two only in evaluations
 
 
 class AnswerCitation(BaseModel):

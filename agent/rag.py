@@ -55,14 +55,21 @@ async def rag_answer(
     if not passages:
         return await done(Answer(mode="rag", question=question, text="No passage was found for this question.", status="unsure",
                                  metrics=metrics, warnings=["retrieval returned no passages"]))  # fmt: skip
-    messages = _prompt(question, passages, llm)
+    answer = await answer_once(question, passages_prompt(question, passages, llm), llm=llm, tools=tools, emit=emit, metrics=metrics,
+                               timeout_s=settings.time_budget_s, mode="rag")  # fmt: skip
+    return await done(answer)
+
+
+async def answer_once(question: str, messages: list[dict[str, Any]], *, llm: LLMClient, tools: ToolContext, emit: Emit,
+                      metrics: RunMetrics, timeout_s: float, mode: str) -> Answer:  # fmt: skip
+    """One forced `answer` call on a prepared prompt, its citations checked (RAG; the evaluation's oracle and closed-book modes)."""
     choice = {"type": "function", "function": {"name": ANSWER_TOOL}}
     try:
-        response = await asyncio.wait_for(llm.complete(messages, [answer_schema()], tool_choice=choice), timeout=settings.time_budget_s)
+        response = await asyncio.wait_for(llm.complete(messages, [answer_schema()], tool_choice=choice), timeout=timeout_s)
     except (TimeoutError, LLMError) as exc:
-        message = str(exc) or f"the model did not answer within {settings.time_budget_s:.0f} s"
+        message = str(exc) or f"the model did not answer within {timeout_s:.0f} s"
         await emit(Event(ERROR, {"kind": "llm", "message": message}))
-        return await done(_failed(question, message, metrics))
+        return _failed(question, message, metrics, mode)
     metrics.add_usage(response.usage)
     await emit(Event(MODEL_TURN, {"step": 1, "content": response.content, "seconds": round(response.usage.seconds, 3),
                                   "tool_calls": [{"id": c.id, "name": c.name, "arguments": c.arguments} for c in response.tool_calls],
@@ -75,11 +82,11 @@ async def rag_answer(
     checked, problems = await asyncio.to_thread(check_draft, draft, lambda d: text_of(tools, d))
     await emit(Event(CITATION_CHECK, {"checked": len(checked), "failed": problems}))
     status, warnings = settle(draft, checked, problems, warnings)
-    return await done(Answer(mode="rag", question=question, text=draft.text, status=status, citations=checked, metrics=metrics,
-                             warnings=warnings))  # fmt: skip
+    return Answer(mode=mode, question=question, text=draft.text, status=status, citations=checked, metrics=metrics, warnings=warnings)
 
 
-def _prompt(question: str, passages: list, llm: LLMClient) -> list[dict[str, Any]]:
+def passages_prompt(question: str, passages: list, llm: LLMClient) -> list[dict[str, Any]]:
+    """The RAG prompt: numbered passages (anything with a Passage's fields), then the question."""
     system = load("rag_system")
     if llm.settings.tool_mode == "text":
         system += "\n\n" + tool_call_instructions([answer_schema()])
@@ -92,5 +99,5 @@ def _prompt(question: str, passages: list, llm: LLMClient) -> list[dict[str, Any
     return [{"role": "system", "content": system}, {"role": "user", "content": user}]
 
 
-def _failed(question: str, message: str, metrics: RunMetrics) -> Answer:
-    return Answer(mode="rag", question=question, text=f"The run failed: {message}", status="failed", metrics=metrics, error=message)
+def _failed(question: str, message: str, metrics: RunMetrics, mode: str = "rag") -> Answer:
+    return Answer(mode=mode, question=question, text=f"The run failed: {message}", status="failed", metrics=metrics, error=message)

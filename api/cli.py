@@ -336,6 +336,70 @@ def ask(
     raise typer.Exit(1 if any(a.status == "failed" for a in answers) else 0)
 
 
+@app.command("eval")
+def evaluate(
+    questions: Annotated[Path, typer.Argument(help="FinanceBench-format JSONL: question, answer, evidence[{doc_name, page}].")],
+    modes: Annotated[str, typer.Option(help="Comma-separated: agentic, rag, oracle (evidence pages given), closed_book (no documents).")] = "agentic,rag",
+    models: Annotated[str | None, typer.Option(help="Comma-separated model names at the endpoint (default: SLEUTH_LLM_MODEL).")] = None,
+    out: Annotated[Path, typer.Option(help="Folder for results.jsonl, report.md and report.json.")] = Path("evals/out"),
+    concurrency: Annotated[int, typer.Option(min=1, max=256, help="Questions running at once (keep a GPU busy).")] = 4,
+    tolerance: Annotated[float, typer.Option(min=0, max=0.5, help="Relative tolerance of the numeric verifier.")] = 0.01,
+    judge: Annotated[bool, typer.Option("--judge", help="Also grade with an LLM judge (prompt: evals/prompts/judge.md).")] = False,
+    judge_model: Annotated[str | None, typer.Option(help="Model for the judge (default: the endpoint's).")] = None,
+    limit: Annotated[int | None, typer.Option(min=1, help="Only the first N questions.")] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="Keep finished results in OUT and run only what is missing.")] = False,
+) -> None:
+    """Evaluate modes and models on a question file: accuracy, refusals, evidence pages, citations, latency, tokens."""
+    import asyncio
+
+    from tqdm import tqdm
+
+    from agent.llm import LLMError
+    from agent.session import EMBEDDED_NOTICE, open_endpoint
+    from evals.dataset import DatasetError, load_questions
+    from evals.harness import MODES, EvalConfig, read_results, run_eval
+    from evals.report import write_report
+
+    chosen = tuple(m.strip() for m in modes.split(",") if m.strip())
+    unknown = [m for m in chosen if m not in MODES]
+    if unknown or not chosen:
+        typer.echo(f"error: unknown mode(s) {unknown}; use {', '.join(MODES)}", err=True)
+        raise typer.Exit(2)
+    try:
+        items = load_questions(questions, limit)
+    except DatasetError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    config = EvalConfig(modes=chosen, models=tuple(m.strip() for m in models.split(",")) if models else (None,), concurrency=concurrency,
+                        tolerance=tolerance, use_judge=judge, judge_model=judge_model)  # fmt: skip
+    results = out / "results.jsonl"
+
+    async def go() -> None:
+        corpus = _open_corpus()
+        try:
+            async with open_endpoint(data_dir=str(corpus.settings.data_dir)) as endpoint:
+                if endpoint.embedded:
+                    typer.echo(f"note: {EMBEDDED_NOTICE}", err=True)
+                with tqdm(desc="eval", unit="run", disable=not sys.stderr.isatty()) as bar:
+                    await run_eval(items, config, corpus=corpus, llm=endpoint.client, results=results, resume=resume,
+                                   progress=lambda r: bar.update(1), planned=lambda n: bar.reset(total=n))  # fmt: skip
+        finally:
+            corpus.close()
+
+    try:
+        asyncio.run(go())
+    except (CorpusError, LLMError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    except KeyboardInterrupt:
+        typer.echo(f"interrupted: finished results are in {results}; run again with --resume to continue", err=True)
+        raise typer.Exit(130) from None
+    records = read_results(results)
+    md, js = write_report(records, out, f"Sleuth evaluation: {questions.name}")
+    typer.echo(md.read_text())
+    typer.echo(f"report: {md} and {js}; per-question results: {results}", err=True)
+
+
 def _run_store() -> tuple[Corpus, RunStore]:
     from api.db import migrate
     from api.store import RunStore
