@@ -29,7 +29,6 @@ import multiprocessing
 import os
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -43,6 +42,9 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 import httpx
+
+from agent.local import free_port
+from tests.live_server import wait_healthy
 
 QUESTION = "What was 3M's FY2018 capital expenditure (purchases of property, plant and equipment)?"
 KILL_MARK = "[slow model]"  # a question carrying this gets a model that stalls after its first tool call
@@ -111,12 +113,6 @@ class FakeModel:
 # --- the server ---
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class Server:
     """`sleuth serve` as a subprocess on a data directory; its log goes to a file."""
 
@@ -131,19 +127,10 @@ class Server:
         started = time.monotonic()
         self.proc = subprocess.Popen([str(sleuth), "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)], env=env, cwd=data_dir,
                                      stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
-        deadline = started + 120
-        while True:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"the server exited with {self.proc.returncode} while starting; see {log}")
-            try:
-                if httpx.get(f"{self.url}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError(f"the server did not answer /healthz within 120 s; see {log}")
-            time.sleep(0.05)
+        problem = wait_healthy(self.proc, self.url, 120)
+        if problem:
+            self.stop()
+            raise RuntimeError(f"{problem}; see {log}")
         self.startup_s = time.monotonic() - started
 
     def pids(self) -> list[int]:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -17,19 +16,15 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
+from agent.local import free_port
 from tests.api.conftest import sse
 from tests.corpus.samples import TEN_K_PAGES, ingest_folder, write_pdf
 from tests.fakes.fake_llm import FakeLLM, Reply
+from tests.live_server import wait_healthy
 
 pytestmark = pytest.mark.slow
 SLEUTH = Path(sys.executable).with_name("sleuth")
 QUESTION = "What was Acme's revenue in 2022?"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _script(body: dict[str, Any]) -> Reply:
@@ -51,16 +46,9 @@ class Servers:
                                 cwd=self.tmp_path, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
         log.close()
         self.procs.append(proc)
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
-            assert proc.poll() is None, f"the server exited with {proc.returncode}: {self.log(proc)}"
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                    return proc
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.05)
-        raise AssertionError(f"the server did not answer /healthz within 15 s: {self.log(proc)}")
+        problem = wait_healthy(proc, f"http://127.0.0.1:{port}", 15)
+        assert problem is None, f"{problem}: {self.log(proc)}"
+        return proc
 
     def log(self, proc: subprocess.Popen) -> str:
         return (self.tmp_path / f"server-{self.procs.index(proc)}.log").read_text(errors="replace")[-3000:]
@@ -110,7 +98,7 @@ def _committed(data_dir: Path, run_id: str) -> list[tuple[int, str, Any]]:
 
 
 def test_sigkill_mid_run_keeps_every_committed_event(servers, tmp_path):
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     first = servers.start(port)
     with httpx.Client(base_url=url, timeout=10) as client:

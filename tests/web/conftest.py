@@ -17,18 +17,17 @@ from __future__ import annotations
 import importlib.util
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
+from agent.local import free_port
 from tests.fakes.fake_llm import FakeLLM, Reply
+from tests.live_server import wait_healthy
 
 WEB_TESTS = Path(__file__).resolve().parent
 REPO_ROOT = WEB_TESTS.parent.parent
@@ -138,12 +137,6 @@ def web_data_dir(filings_settings, tmp_path_factory: pytest.TempPathFactory) -> 
     return target
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _tail(path: Path, lines: int = 40) -> str:
     try:
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
@@ -173,7 +166,7 @@ def server(web_data_dir: Path, fake_llm: FakeLLM, filings_settings, server_log: 
     sleuth = Path(sys.executable).parent / "sleuth"
     if not sleuth.is_file():
         pytest.fail(f"{sleuth} not found: install the project into this environment (pip install -e '.[dev]')")
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("SLEUTH_")}  # nothing from the developer's setup
     env.update(
         SLEUTH_DATA_DIR=str(web_data_dir),
@@ -196,21 +189,8 @@ def server(web_data_dir: Path, fake_llm: FakeLLM, filings_settings, server_log: 
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
         )
-    problem = None
     try:
-        deadline = time.monotonic() + SERVER_START_TIMEOUT_S
-        while problem is None:
-            if proc.poll() is not None:
-                problem = f"`sleuth serve` exited with {proc.returncode} before it was healthy"
-                break
-            try:
-                if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                problem = f"`sleuth serve` not healthy after {SERVER_START_TIMEOUT_S:.0f}s"
-            time.sleep(0.1)
+        problem = wait_healthy(proc, base, SERVER_START_TIMEOUT_S, interval_s=0.1)
     except BaseException:
         _stop(proc)
         raise
