@@ -106,6 +106,10 @@ class LLMClient:
         self._client = AsyncOpenAI(base_url=url, api_key=settings.api_key, timeout=settings.timeout_s, max_retries=settings.max_retries)
         self.usage = Usage()
 
+    def with_model(self, model: str) -> LLMClient:
+        """A client for another model at the same endpoint, with the same settings."""
+        return LLMClient(self.settings.model_copy(update={"model": model}), base_url=self.base_url)
+
     async def close(self) -> None:
         await self._client.close()
 

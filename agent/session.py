@@ -88,6 +88,14 @@ class Researcher:
         self.tools = ToolContext(corpus, tool_settings, searcher_factory=self._searcher)
         self._searcher_lock = threading.Lock()
         self._opened_searcher = None
+        self._index_owner = self  # the researcher whose searcher the tools use (siblings share it)
+
+    def with_model(self, model: str) -> Researcher:
+        """A researcher asking `model` at the same endpoint; it shares this one's tools, searcher and text cache."""
+        sibling = Researcher(self.corpus, self.llm.with_model(model), self.settings, self.tools.settings)
+        sibling.tools = self.tools
+        sibling._index_owner = self._index_owner
+        return sibling
 
     def _searcher(self) -> HybridSearcher:
         """One searcher for all runs of this session, opened on first use (loading the index takes seconds)."""
@@ -100,9 +108,10 @@ class Researcher:
 
     def reload_index(self) -> None:
         """The index changed on disk (ingest, delete): the next search opens it again."""
-        with self._searcher_lock:
-            self._opened_searcher = None
-            self.tools.__dict__.pop("searcher", None)
+        owner = self._index_owner
+        with owner._searcher_lock:
+            owner._opened_searcher = None
+            owner.tools.__dict__.pop("searcher", None)
 
     async def ask(
         self,

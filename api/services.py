@@ -39,11 +39,7 @@ class Services:
         key = None if model in (None, self.llm.settings.model) else model
         async with self._lock:
             if key not in self._researchers:
-                base = self._researchers[None]
-                client = LLMClient(self.llm.settings.model_copy(update={"model": key}), base_url=self.llm.base_url)
-                researcher = Researcher(self.corpus, client, self.agent_settings, base.tools.settings)
-                researcher.tools = base.tools
-                self._researchers[key] = researcher
+                self._researchers[key] = self._researchers[None].with_model(key)
             return self._researchers[key]
 
     def researchers(self) -> list[Researcher]:

@@ -75,17 +75,11 @@ async def run_eval(questions: list[EvalQuestion], config: EvalConfig, *, corpus:
     skip = done_keys(results) if resume else set()
     if not resume:
         results.write_text("")
-    researchers: dict[str | None, Researcher] = {}
-    for model in config.models:
-        client = llm if model is None else LLMClient(llm.settings.model_copy(update={"model": model}), base_url=llm.base_url)
-        researchers[model] = Researcher(corpus, client, config.agent)
-    if len(researchers) > 1:  # one searcher and text cache for all models
-        first = next(iter(researchers.values()))
-        for r in researchers.values():
-            r.tools = first.tools
+    base = Researcher(corpus, llm, config.agent)
+    researchers = {model: base if model is None else base.with_model(model) for model in config.models}
     judge_llm = None
     if config.use_judge:
-        judge_llm = llm if config.judge_model is None else LLMClient(llm.settings.model_copy(update={"model": config.judge_model}), base_url=llm.base_url)
+        judge_llm = llm if config.judge_model is None else llm.with_model(config.judge_model)
     tasks = [(q, mode, model) for q in questions for mode in config.modes for model in config.models
              if (q.id, mode, _model_name(researchers[model])) not in skip]  # fmt: skip
     if planned:
