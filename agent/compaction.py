@@ -10,7 +10,7 @@ from agent.citations import figures
 from agent.events import COMPACTION, Event
 from agent.llm import LLMError
 from agent.prompts import load
-from agent.state import SUBQUESTION_TOOL, AgentRun, AgentState, Observation, transcript_tokens
+from agent.state import SUBQUESTION_TOOL, AgentRun, AgentState, Observation
 from tools.tokens import CHARS_PER_TOKEN, count_tokens
 
 _SUMMARY_INPUT_TOKENS = 12000  # what one compaction call reads at most
@@ -18,7 +18,7 @@ _WORTH_COMPACTING = 300  # smaller results (errors, short lists) would not shrin
 
 
 def needs_compaction(state: AgentState, run: AgentRun) -> bool:
-    return transcript_tokens(state["messages"], run.tool_schemas) > run.settings.compact_at * run.context_budget
+    return run.transcript_tokens(state["messages"]) > run.settings.compact_at * run.context_budget
 
 
 def candidates(state: AgentState, run: AgentRun, *, force: bool = False) -> list[Observation]:
@@ -36,7 +36,7 @@ async def compact(state: AgentState, run: AgentRun, *, force: bool = False) -> d
     force=True (the transcript must fit for a last call): recent results too, without a model call.
     """
     messages = list(state["messages"])
-    before = transcript_tokens(messages, run.tool_schemas)
+    before = run.transcript_tokens(messages)
     target = run.settings.compact_at * run.context_budget * 0.6
     chosen: list[Observation] = []
     excess = before - target
@@ -65,7 +65,7 @@ async def compact(state: AgentState, run: AgentRun, *, force: bool = False) -> d
         messages[obs.message] = {**messages[obs.message], "content": f"{head}\n{body}"}
         obs.compacted = True
     metrics.compactions += 1
-    after = transcript_tokens(messages, run.tool_schemas)
+    after = run.transcript_tokens(messages)
     await run.emit(Event(COMPACTION, {"observations": [o.label for o in chosen], "tokens_before": before, "tokens_after": after},
                          agent=run.agent))  # fmt: skip
     return {"messages": messages, "metrics": metrics}

@@ -22,7 +22,7 @@ from agent.drafts import ANSWER_TOOL, Draft, check_draft, draft_from_call, draft
 from agent.events import BUDGET, CITATION_CHECK, ERROR, MODEL_TURN, TOOL_CALL, TOOL_RESULT, Event, summarize
 from agent.llm import LLMError, LLMResponse, ToolCallRequest
 from agent.prompts import load
-from agent.state import SUBQUESTION_TOOL, AgentRun, AgentState, Observation, transcript_tokens
+from agent.state import SUBQUESTION_TOOL, AgentRun, AgentState, Observation
 from tools.registry import REGISTRY, ToolCall
 from tools.tokens import count_tokens
 
@@ -39,7 +39,7 @@ def budget_exhausted(state: AgentState, run: AgentRun) -> str | None:
         return f"step budget: {run.max_steps} model turns"
     if run.remaining_s() <= 0:
         return f"time budget: {run.deadline - run.started:.0f} s"
-    if transcript_tokens(state["messages"], run.tool_schemas) > run.context_budget:
+    if run.transcript_tokens(state["messages"]) > run.context_budget:
         return f"context budget: {run.context_budget:,} tokens"
     return None
 
@@ -162,7 +162,7 @@ async def compact_context(state: AgentState, config: RunnableConfig) -> dict[str
         return {}
     update = await compact(state, run)
     messages = update.get("messages", state["messages"])
-    if transcript_tokens(messages, run.tool_schemas) > run.context_budget:
+    if run.transcript_tokens(messages) > run.context_budget:
         update["stop"] = f"context budget: {run.context_budget:,} tokens"
     return update
 
@@ -173,7 +173,7 @@ async def force_answer(state: AgentState, config: RunnableConfig) -> dict[str, A
     reason = state["stop"]
     await run.emit(Event(BUDGET, {"reason": reason}, agent=run.agent))
     fitted: dict[str, Any] = {}
-    if transcript_tokens(state["messages"], run.tool_schemas) > run.context_budget:
+    if run.transcript_tokens(state["messages"]) > run.context_budget:
         fitted = await compact(state, run, force=True)  # the last call must fit the window: shrink everything, no model
     messages = fitted.get("messages", state["messages"]) + [{"role": "user", "content": load("budget").format(reason=reason)}]
     schemas = [s for s in run.tool_schemas if s["function"]["name"] == ANSWER_TOOL]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, TypedDict
 
 from agent.answer import Answer, RunMetrics, Step
@@ -83,6 +84,14 @@ class AgentRun:
     def text_mode(self) -> bool:
         return self.llm.settings.tool_mode == "text"
 
+    @cached_property
+    def schema_tokens(self) -> int:
+        """The tool schemas' share of every prompt (they do not change during a run)."""
+        return count_tokens(json.dumps(self.tool_schemas)) if self.tool_schemas else 0
+
+    def transcript_tokens(self, messages: list[dict[str, Any]]) -> int:
+        return transcript_tokens(messages, self.schema_tokens)
+
     def remaining_s(self) -> float:
         return self.deadline - time.monotonic()
 
@@ -90,9 +99,9 @@ class AgentRun:
         return min(self.max_tool_calls - self.tool_calls, self.shared.tool_calls_left)
 
 
-def transcript_tokens(messages: list[dict[str, Any]], tool_schemas: list[dict[str, Any]]) -> int:
-    """Approximate prompt size: message contents, tool calls, and the tool schemas sent along."""
-    total = count_tokens(json.dumps(tool_schemas)) if tool_schemas else 0
+def transcript_tokens(messages: list[dict[str, Any]], schema_tokens: int = 0) -> int:
+    """Approximate prompt size: message contents and tool calls, plus `schema_tokens` for the tool schemas sent along."""
+    total = schema_tokens
     for m in messages:
         total += 4 + count_tokens(m.get("content") or "")
         for call in m.get("tool_calls") or []:
