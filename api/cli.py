@@ -169,16 +169,14 @@ def index(
 
 def _sync_index(*, embed: bool, quiet: bool, rebuild: bool = False) -> None:
     from retrieval.embed import Embedder
-    from retrieval.index import HybridIndex
-    from retrieval.searcher import index_dir
+    from retrieval.searcher import sync_index
     from retrieval.settings import RetrievalSettings
 
     settings = RetrievalSettings()
     corpus = _open_corpus()
     embedder = Embedder.from_settings(settings)
     try:
-        idx = HybridIndex.open(index_dir(corpus.settings, settings), settings, create=True)
-        report = idx.sync(corpus, embedder.count_tokens, rebuild=rebuild)
+        idx, report = sync_index(corpus, settings, rebuild=rebuild, embedder=embedder)
     except CorpusError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc

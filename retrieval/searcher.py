@@ -5,20 +5,24 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from corpus.catalog import normalize_form
+from corpus.catalog import Corpus, normalize_form
 from corpus.errors import CorpusError
 from corpus.settings import CorpusSettings
 from retrieval.dense import dense_search
 from retrieval.fusion import rrf
 from retrieval.hits import Hit
-from retrieval.index import HybridIndex
+from retrieval.index import HybridIndex, SyncReport
 from retrieval.query import CompanyMatcher, QueryIntent, company_key, understand
 from retrieval.settings import RetrievalSettings
 from retrieval.synonyms import expansion
 from retrieval.tokenize import tokenize
+
+if TYPE_CHECKING:
+    from retrieval.embed import Embedder
 
 # RRF weights (bm25, dense) per question kind, from `bench/retrieval.py --weights` on the 40 dev
 # questions: for exact-figure questions leaning BM25 (1.0/0.7, 1.0/0.5) did not beat equal weights
@@ -262,6 +266,18 @@ class HybridSearcher:
 
 def index_dir(corpus_settings: CorpusSettings, settings: RetrievalSettings) -> Path:
     return settings.index_dir or corpus_settings.data_dir / "index"
+
+
+def sync_index(
+    corpus: Corpus, settings: RetrievalSettings | None = None, *, rebuild: bool = False, embedder: Embedder | None = None
+) -> tuple[HybridIndex, SyncReport]:
+    """Chunk and BM25-index what changed in `corpus` (created when missing); embeddings are left to `HybridIndex.embed`."""
+    from retrieval.embed import Embedder
+
+    settings = settings or RetrievalSettings()
+    embedder = embedder or Embedder.from_settings(settings)  # chunk sizes are counted in the embedding model's tokens
+    idx = HybridIndex.open(index_dir(corpus.settings, settings), settings, create=True)
+    return idx, idx.sync(corpus, embedder.count_tokens, rebuild=rebuild)
 
 
 def _ms(start: float) -> float:

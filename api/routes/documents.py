@@ -165,13 +165,8 @@ async def upload_documents(svc: ServicesDep, who: CallerDep, files: Annotated[li
 
 def _sync_index(svc: ServicesDep) -> None:
     """Chunks and BM25 for what changed, then the searcher reloads it (embeddings: `sleuth index`)."""
-    from retrieval.embed import Embedder
-    from retrieval.index import HybridIndex
-    from retrieval.searcher import index_dir
-    from retrieval.settings import RetrievalSettings
+    from retrieval.searcher import sync_index
 
-    settings = RetrievalSettings()
-    idx = HybridIndex.open(index_dir(svc.corpus.settings, settings), settings, create=True)
-    idx.sync(svc.corpus, Embedder.from_settings(settings).count_tokens)
+    sync_index(svc.corpus)
     for researcher in svc.researchers():
         researcher.reload_index()
