@@ -220,7 +220,8 @@ class HybridIndex:
             self._doc_chunks.clear()
             self.manifest.docs.clear()
         for doc_id in [d for d in self.manifest.docs if d not in catalog]:
-            self._forget(doc_id)
+            self.manifest.docs.pop(doc_id, None)
+            self._doc_chunks.pop(doc_id, None)
             report.removed.append(doc_id)
         todo = [d for d in catalog.values() if d.id not in self.manifest.docs or self.manifest.docs[d.id].content_hash != d.ingest_key]
         for n, doc in enumerate(todo, 1):
@@ -248,6 +249,9 @@ class HybridIndex:
             )
             self._save_bm25()
             self._save_manifest()
+            # Only now that the manifest no longer lists them: a sync cut short must not leave it naming missing files.
+            for doc_id in report.removed:
+                self._drop_files(doc_id)
         report.chunks = len(self.chunks)
         report.seconds = time.perf_counter() - started
         return report
@@ -294,9 +298,7 @@ class HybridIndex:
 
     # -- persistence ---------------------------------------------------------------------------
 
-    def _forget(self, doc_id: str) -> None:
-        self.manifest.docs.pop(doc_id, None)
-        self._doc_chunks.pop(doc_id, None)
+    def _drop_files(self, doc_id: str) -> None:
         for path in (
             self.directory / "chunks" / f"{doc_id}.json",
             self.directory / "embeddings" / f"{doc_id}.npy",

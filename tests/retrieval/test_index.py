@@ -110,3 +110,22 @@ def test_damaged_bm25_is_rebuilt_by_sync(small_corpus, retrieval_settings):
     repaired = HybridIndex.open(retrieval_settings.index_dir, retrieval_settings, create=True)
     repaired.sync(small_corpus, embedder.count_tokens)
     assert len(HybridIndex.open(retrieval_settings.index_dir, retrieval_settings).bm25) == len(index)
+
+
+def test_a_sync_cut_short_leaves_a_readable_index(small_corpus, retrieval_settings, monkeypatch):
+    embedder = FakeEmbedder()
+    build(small_corpus, retrieval_settings, embedder)
+    small_corpus.remove("GLOBEX_2022_10K")
+    index = HybridIndex.open(retrieval_settings.index_dir, retrieval_settings)
+
+    def killed() -> None:
+        raise KeyboardInterrupt  # the process stops while BM25 is rebuilt, before the new manifest is written
+
+    monkeypatch.setattr(index, "_save_manifest", killed)
+    with pytest.raises(KeyboardInterrupt):
+        index.sync(small_corpus, embedder.count_tokens)
+    assert (retrieval_settings.index_dir / "chunks" / "GLOBEX_2022_10K.json").is_file()  # the old manifest still names it
+    reopened = HybridIndex.open(retrieval_settings.index_dir, retrieval_settings, create=True)  # as every sync opens it
+    assert reopened.sync(small_corpus, embedder.count_tokens).removed == ["GLOBEX_2022_10K"]
+    assert len(HybridIndex.open(retrieval_settings.index_dir, retrieval_settings).bm25) == len(reopened)
+    assert not (retrieval_settings.index_dir / "chunks" / "GLOBEX_2022_10K.json").exists()
