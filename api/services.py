@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from dataclasses import dataclass, field
 
 from agent.llm import LLMClient
@@ -30,6 +31,7 @@ class Services:
     interrupted: list[str] = field(default_factory=list)
     _researchers: dict[str | None, Researcher] = field(default_factory=dict)
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    index_lock: threading.Lock = field(default_factory=threading.Lock)  # one index sync at a time (uploads, deletes)
 
     def __post_init__(self) -> None:
         self._researchers[None] = Researcher(self.corpus, self.llm, self.agent_settings)

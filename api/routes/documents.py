@@ -167,6 +167,7 @@ def _sync_index(svc: ServicesDep) -> None:
     """Chunks and BM25 for what changed, then the searcher reloads it (embeddings: `sleuth index`)."""
     from retrieval.searcher import sync_index
 
-    sync_index(svc.corpus)
+    with svc.index_lock:  # a delete's background sync and an upload job's must not write the index files at once
+        sync_index(svc.corpus)
     for researcher in svc.researchers():
         researcher.reload_index()
