@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
@@ -27,6 +28,7 @@ from corpus.errors import CorpusError
 from corpus.settings import CorpusSettings
 
 log = logging.getLogger(__name__)
+INDEX_SYNC_GRACE_S = 180
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 
 
@@ -79,6 +81,11 @@ def create_app(settings: ApiSettings | None = None, corpus_settings: CorpusSetti
                     yield
                 finally:
                     await services.runner.shutdown()
+                    # A delete's index sync runs in a thread: let it finish, or the deleted filing stays searchable.
+                    if await asyncio.to_thread(services.index_lock.acquire, True, INDEX_SYNC_GRACE_S):
+                        services.index_lock.release()
+                    else:
+                        log.warning("an index sync was still running after %d s; run `sleuth index` to finish it", INDEX_SYNC_GRACE_S)
                     await services.close()
         finally:
             corpus.close()
