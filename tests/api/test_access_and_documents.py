@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import io
-
 import pytest
 from typer.testing import CliRunner
 
@@ -14,7 +12,7 @@ from api.store import RunStore
 from corpus.catalog import Corpus
 from corpus.ingest import ingest_paths
 from corpus.settings import CorpusSettings
-from tests.agent.test_research import CAPEX_CITATION, answer
+from tests.agent.test_research import answer
 from tests.api.conftest import wait_for
 from tests.corpus.samples import TEN_K_PAGES, write_pdf
 from tests.fakes.fake_llm import Reply
@@ -168,3 +166,4 @@ def test_a_restart_loses_nothing_and_marks_runs_in_flight_interrupted(make_clien
         replay = client.get(f"/v1/runs/{killed.id}/events", params={"format": "json"}).json()
         assert [e["data"]["status"] for e in replay] == ["running", "interrupted"]
         assert client.get(f"/v1/runs/{elsewhere.id}").json()["status"] == "queued"
+
