@@ -260,10 +260,8 @@ async def _execute(run: AgentRun, call: ToolCallRequest, error: str | None) -> t
 
 
 async def _dispatch(run: AgentRun, call: ToolCallRequest) -> tuple[ToolCall, Any]:
-    if call.name == SUBQUESTION_TOOL:
-        from agent.research import run_subagent
-
-        return await run_subagent(run, call.arguments)
+    if call.name == SUBQUESTION_TOOL and run.subagent is not None:
+        return await run.subagent(run, call.arguments)
     # The tool enforces its own limit; this catches a hung thread, and keeps the call inside the run's time budget.
     limit = min(run.tools.settings.timeout_s + 10, max(5.0, run.remaining_s()))
     try:

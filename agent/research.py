@@ -131,7 +131,7 @@ def _agent_run(question: str, llm: LLMClient, tools: ToolContext, settings: Agen
     return AgentRun(question=question, llm=llm, tools=tools, settings=settings, emit=emit, tool_schemas=schemas,
                     max_steps=max_steps, max_tool_calls=max_tool_calls, context_budget=max(1024, budget),
                     deadline=time.monotonic() + time_s, hard_deadline=time.monotonic() + time_s + settings.answer_grace_s,
-                    shared=shared, agent=agent, depth=depth)  # fmt: skip
+                    shared=shared, agent=agent, depth=depth, subagent=run_subagent)  # fmt: skip
 
 
 def _system_prompt(run: AgentRun) -> str:

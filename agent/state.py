@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, TypedDict
@@ -77,6 +78,8 @@ class AgentRun:
     agent: str = "main"
     depth: int = 0
     scope: list[str] | None = None  # doc_ids the user restricted the question to
+    # The research_subquestion tool, given by whoever builds the run (agent.research), so the graph needs no import of it.
+    subagent: Callable[[AgentRun, dict[str, Any]], Awaitable[tuple[Any, Any]]] | None = None
     started: float = field(default_factory=time.monotonic)
     tool_calls: int = 0  # this run's own calls
 

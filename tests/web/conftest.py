@@ -226,14 +226,26 @@ def browser() -> Iterator[Any]:
 def page(browser, server: str, request: pytest.FixtureRequest) -> Iterator[Any]:
     """A fresh context and page (1280x800, base URL = server, 10 s default timeout); screenshot on failure.
 
-    JavaScript errors and console errors on the page are collected in `page.web_errors` (a list of str).
+    JavaScript errors, console errors and failed HTTP responses (by URL) are collected in `page.web_errors` (a list of str).
     """
     context = browser.new_context(base_url=server, viewport={"width": 1280, "height": 800})
     context.set_default_timeout(10_000)
     opened = context.new_page()
     errors: list[str] = []
     opened.on("pageerror", lambda exc: errors.append(f"pageerror: {exc}"))
-    opened.on("console", lambda msg: errors.append(f"console.{msg.type}: {msg.text}") if msg.type == "error" else None)
+
+    def on_console(msg: Any) -> None:
+        # "Failed to load resource" names no URL and may arrive after the test's own checks; the
+        # response listener below records every failed request by URL, so only keep other console errors.
+        if msg.type == "error" and not msg.text.startswith("Failed to load resource"):
+            errors.append(f"console.{msg.type}: {msg.text} ({msg.location.get('url', '?')})")
+
+    def on_response(response: Any) -> None:
+        if response.status >= 400:
+            errors.append(f"HTTP {response.status} for {response.request.method} {response.url}")
+
+    opened.on("console", on_console)
+    opened.on("response", on_response)
     opened.web_errors = errors
     try:
         yield opened

@@ -1,0 +1,37 @@
+"""What every `sleuth` command shares: the Typer app, opening the corpus and the run store."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import typer
+
+from corpus.catalog import Corpus
+from corpus.errors import CorpusError
+from corpus.settings import CorpusSettings
+
+if TYPE_CHECKING:
+    from api.store import RunStore
+
+app = typer.Typer(help="Sleuth: agentic research over long SEC filings, with page-level citations.", no_args_is_help=True)
+
+
+def open_corpus() -> Corpus:
+    try:
+        return Corpus.open(CorpusSettings())
+    except CorpusError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+
+
+def run_store() -> tuple[Corpus, RunStore]:
+    from api.db import migrate
+    from api.store import RunStore
+
+    corpus = open_corpus()
+    try:
+        migrate(corpus.engine)
+    except CorpusError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    return corpus, RunStore(corpus.sessions)
