@@ -14,6 +14,9 @@ from corpus.settings import CorpusSettings
 from tests.fakes.fake_llm import FakeLLM
 
 
+LOOPBACK = ("127.0.0.1", 50000)
+
+
 @pytest.fixture
 def fake_llm(monkeypatch):
     """A fake model the app is pointed at; tests script it with fake.add(...) or fake.respond_with(callable)."""
@@ -29,8 +32,9 @@ def make_client(fake_llm, monkeypatch, tmp_path) -> Callable[..., TestClient]:
     """Builds a TestClient over an app; call it inside `with`."""
     monkeypatch.chdir(tmp_path)  # no stray .env
 
-    def build(corpus_settings: CorpusSettings, **api) -> TestClient:
-        return TestClient(create_app(ApiSettings(**api), corpus_settings))
+    def build(corpus_settings: CorpusSettings, *, client: tuple[str, int] = LOOPBACK, base_url: str = "http://127.0.0.1:8000", **api) -> TestClient:
+        # As a browser or curl on this machine would reach `sleuth serve`: a loopback client and Host.
+        return TestClient(create_app(ApiSettings(**api), corpus_settings), base_url=base_url, client=client)
 
     return build
 
