@@ -39,6 +39,38 @@ def make_client(fake_llm, monkeypatch, tmp_path) -> Callable[..., TestClient]:
     return build
 
 
+@pytest.fixture
+def small_corpus(tmp_path, database_url) -> CorpusSettings:
+    """One synthetic 10-K, ingested, on SQLite and on a throwaway PostgreSQL database."""
+    from corpus.catalog import Corpus
+    from corpus.ingest import ingest_paths
+    from tests.corpus.samples import TEN_K_PAGES, write_pdf
+
+    settings = CorpusSettings(data_dir=tmp_path / "data", database_url=database_url, ingest_workers=1)
+    write_pdf(tmp_path / "ACME_2022_10K.pdf", TEN_K_PAGES)
+    corpus = Corpus.open(settings)
+    try:
+        assert ingest_paths(corpus, [tmp_path / "ACME_2022_10K.pdf"], workers=1).ok
+    finally:
+        corpus.close()
+    return settings
+
+
+def make_keys(settings: CorpusSettings, *names: str, admin: tuple[str, ...] = ()) -> dict[str, dict[str, str]]:
+    """API keys in the settings' database: name -> Authorization header (names in `admin` get admin keys)."""
+    from api.db import migrate
+    from api.store import RunStore
+    from corpus.catalog import Corpus
+
+    corpus = Corpus.open(settings)
+    try:
+        migrate(corpus.engine)
+        store = RunStore(corpus.sessions)
+        return {name: {"Authorization": f"Bearer {store.create_key(name, admin=name in admin)[1]}"} for name in names}
+    finally:
+        corpus.close()
+
+
 def wait_for(client: TestClient, run_id: str, timeout: float = 30, headers: dict | None = None) -> dict:
     """Poll a run until it has ended."""
     deadline = time.monotonic() + timeout
