@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from playwright.sync_api import expect
 
 from tests.web.conftest import REDOC_LOGO, shot
@@ -26,10 +28,10 @@ def test_docs_and_health_in_chromium(page, server):
     docs = page.goto(f"{server}/docs")
     assert docs is not None and docs.ok
     assert "Swagger UI" in page.title()
-    expect(page.locator(".opblock-summary-path", has_text="/v1/runs").first).to_be_visible()  # rendered from local assets
+    expect(page.locator(".opblock-summary-path", has_text="/v1/runs").first).to_be_visible(timeout=30_000)  # rendered from local assets
     redoc = page.goto(f"{server}/redoc")
     assert redoc is not None and redoc.ok
-    expect(page.get_by_text("Sleuth research API").first).to_be_visible()
+    expect(page.get_by_role("heading", name=re.compile("Sleuth research API"))).to_be_visible(timeout=30_000)
     expect(page.locator("[data-section-id]").first).to_be_attached()
     assert set(elsewhere) <= {REDOC_LOGO} and page.web_errors == []  # the logo is refused by the CSP before any request
     page.goto(f"{server}/docs")
