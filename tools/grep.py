@@ -5,6 +5,7 @@ from __future__ import annotations
 import bisect
 import difflib
 import json
+import os
 import re
 import threading
 from collections import deque
@@ -15,6 +16,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
+from corpus.errors import CorpusError
 from corpus.store import TextStore
 from tools.base import Citation
 from tools.context import current
@@ -34,7 +36,7 @@ _BUDGET_MARGIN_TOKENS = 100  # room left under the registry's output cap, so gre
 
 # --- page numbers: from each document's page map, cached by file stamp (the full texts are never loaded) ---
 
-_page_cache: dict[str, tuple[int, int, tuple[int, ...]]] = {}
+_page_cache: dict[str, tuple[int, int, tuple[int, ...], int]] = {}
 _page_lock = threading.Lock()
 
 
@@ -42,21 +44,19 @@ def page_starts(store: TextStore, doc_id: str) -> tuple[int, ...] | None:
     """First line of each page of `doc_id`, from its page map; None when the map is missing or unreadable."""
     path = store.map_path(doc_id)
     try:
-        if path.is_symlink():
-            return None
-        stat = path.stat()
+        stat = os.lstat(path)
         key = str(path)
         with _page_lock:
             hit = _page_cache.get(key)
-        if hit and hit[0] == stat.st_mtime_ns and hit[1] == stat.st_size:
+        if hit and hit[0] == stat.st_mtime_ns and hit[1] == stat.st_size and hit[3] == stat.st_ino:
             return hit[2]
-        starts = tuple(int(s) for s in json.loads(path.read_bytes())["page_starts"])
-    except (OSError, ValueError, KeyError, TypeError):
+        starts = tuple(int(s) for s in store.read_map(doc_id)["page_starts"])
+    except (OSError, ValueError, KeyError, TypeError, CorpusError):
         return None
     with _page_lock:
         if len(_page_cache) >= 4096:
             _page_cache.clear()
-        _page_cache[key] = (stat.st_mtime_ns, stat.st_size, starts)
+        _page_cache[key] = (stat.st_mtime_ns, stat.st_size, starts, stat.st_ino)
     return starts
 
 
