@@ -35,8 +35,18 @@ def died_reason(exitcode: int | None, megabytes: int) -> str:
     return f"the extraction process died (exit code {exitcode}){limit}; split the file or raise the limit"
 
 
+def start_worker(megabytes: int) -> None:
+    """Runs first in every worker: load the extractors (so a file's time limit is not spent importing them), then cap memory."""
+    import lxml.html  # noqa: F401
+    import pymupdf  # noqa: F401
+
+    import corpus.ingest  # noqa: F401
+
+    limit_memory(megabytes)
+
+
 def limit_memory(megabytes: int) -> None:
-    """Cap this process's address space (runs first in every worker); 0 leaves it unlimited."""
+    """Cap this process's address space; 0 leaves it unlimited."""
     if megabytes <= 0:
         return
     import resource
@@ -56,7 +66,7 @@ def _pool(workers: int, memory_mb: int):  # noqa: ANN202
         pool = _pools.get(key)
         if pool is None or not pool.active:
             # spawn, not fork: the parent holds database connections and threads that must not be copied.
-            pool = ProcessPool(max_workers=workers, initializer=limit_memory, initargs=(memory_mb,),
+            pool = ProcessPool(max_workers=workers, initializer=start_worker, initargs=(memory_mb,),
                                context=multiprocessing.get_context("spawn"))  # fmt: skip
             _pools[key] = pool
         return pool
