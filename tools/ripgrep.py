@@ -21,7 +21,7 @@ from tools.errors import ToolError
 # a longer one is streamed through `JsonShrinker`, its strings cut to STRING_CAP_BYTES, so it never sits in memory.
 MAX_EVENT_BYTES = 1 << 20
 STRING_CAP_BYTES = 64 << 10
-_CHUNK = 1 << 16
+_CHUNK = 1 << 20
 
 
 @dataclass
@@ -106,6 +106,8 @@ def bounded_lines(stream, output: RgOutput) -> Iterator[bytes]:  # noqa: ANN001
 
 
 _PIECE = re.compile(rb'[^"\\]+|\\u[0-9a-fA-F]{4}|\\[^u]|"')
+_REST = re.compile(rb'(?:[^"\\]++|\\.)*+')  # the rest of a string up to its closing quote, in one C-level scan
+_ESCAPE = re.compile(rb"\\.")
 
 
 @dataclass
@@ -138,6 +140,22 @@ class JsonShrinker:
                 self.out += data[i : j + 1]
                 self.in_string, self.kept, self.newlines, self.cut = True, 0, 0, False
                 i = j + 1
+                continue
+            if self.kept >= self.cap:  # past the cap: skip to the closing quote, only counting newlines
+                m = _REST.match(data, i)
+                self.newlines += _ESCAPE.findall(m.group()).count(b"\\n")
+                self.cut = self.cut or m.end() > i
+                i = m.end()
+                if i >= n:
+                    return
+                if data[i] != 0x22:  # a backslash whose escaped byte is in the next chunk
+                    self.carry = data[i:]
+                    return
+                self.out += b'"'
+                self.in_string = False
+                if self.cut:
+                    self.cut_newlines.append(self.newlines)
+                i += 1
                 continue
             m = _PIECE.match(data, i)
             if m is None:  # an escape cut by the chunk's end: finish it with the next chunk
