@@ -123,7 +123,8 @@ def _pdf_pages(path: Path, max_pages: int) -> list[str]:
     try:
         doc = pymupdf.open(path, filetype="pdf")
     except Exception as exc:  # pymupdf raises its own FileDataError, RuntimeError...
-        raise ExtractionError(path, f"corrupt or unreadable PDF ({exc})") from exc
+        detail = str(exc).replace(str(path), path.name)  # the server's folders are not the user's business
+        raise ExtractionError(path, f"corrupt or unreadable PDF ({detail})") from exc
     with doc:
         if doc.needs_pass:
             raise ExtractionError(path, "encrypted PDF needs a password; decrypt it (e.g. qpdf --decrypt) and ingest again")

@@ -22,6 +22,7 @@ from corpus.metadata import DocMetadata, detect_metadata
 from corpus.models import CrossReference, Document, Section
 from corpus.sections import Section as SectionSpan
 from corpus.sections import detect_sections, iter_sections, section_at
+from corpus.settings import CorpusSettings
 from corpus.store import is_valid_doc_id
 from corpus.text import PagedText
 from corpus.workers import memory_reason, run_isolated
@@ -321,7 +322,7 @@ def _existing(corpus: Corpus, doc_id: str) -> Document | None:
         return session.get(Document, doc_id)
 
 
-def _run_jobs(jobs: list[_Job], workers: int, settings) -> Iterable[tuple[_Job, Analysis | IngestResult]]:  # noqa: ANN001
+def _run_jobs(jobs: list[_Job], workers: int, settings: CorpusSettings) -> Iterable[tuple[_Job, Analysis | IngestResult]]:
     """Analyse jobs in worker processes with the per-file time and memory limits, yielding as they finish."""
 
     def failed(job: _Job, reason: str) -> IngestResult:
