@@ -143,11 +143,16 @@ class TextStore:
         return {p.stem for p in self.text_dir.glob("*.txt")}
 
     def clean_temp_files(self) -> int:
-        """Remove temp files an interrupted write left behind; returns how many."""
+        """Remove temp files an interrupted write left behind; returns how many.
+
+        A temp file of a live process on this machine (the server writing while the CLI opens the corpus) is left alone.
+        """
         removed = 0
         for folder in (self.text_dir, self.pages_dir):
             if folder.is_dir():
                 for path in folder.glob(f".*{_TMP_MARK}*"):
+                    if _writer_alive(path.name):
+                        continue
                     path.unlink(missing_ok=True)
                     removed += 1
         return removed
@@ -156,6 +161,23 @@ class TextStore:
     def _check(doc_id: str) -> None:
         if not is_valid_doc_id(doc_id):
             raise ValueError(f"invalid doc_id {doc_id!r}: use letters, digits, '_', '.', '-' (max 200)")
+
+
+def _writer_alive(temp_name: str) -> bool:
+    """Whether the process named in a temp file's name (".<name>.tmp-<pid>-...") is running (this one included:
+    another of its threads may be writing)."""
+    pid_text = temp_name.rpartition(_TMP_MARK)[2].split("-", 1)[0]
+    if not pid_text.isdigit():
+        return False
+    if int(pid_text) == os.getpid():
+        return True
+    try:
+        os.kill(int(pid_text), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 class UnsafeFile(Exception):

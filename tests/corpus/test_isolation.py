@@ -217,3 +217,25 @@ def test_temp_names_are_unique_per_thread(tmp_path, monkeypatch):
     for t in threads:
         t.join()
     assert len(set(seen)) == 8 and target.read_bytes() in {b"%d" % n for n in range(8)}
+
+
+def test_opening_the_corpus_leaves_a_live_writers_temp_file_alone(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    text_dir = tmp_path / "data" / "text"
+    text_dir.mkdir(parents=True)
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        live = text_dir / f".A.txt.tmp-{sleeper.pid}-1-ab"
+        dead = text_dir / ".B.txt.tmp-999999999-1-cd"
+        mine = text_dir / f".C.txt.tmp-{os.getpid()}-1-ef"  # another thread of this process may be writing it
+        old = text_dir / ".D.txt.tmp-unknown"  # no pid in the name
+        for path in (live, dead, mine, old):
+            path.write_text("half")
+        _open(tmp_path).close()
+        assert live.exists() and mine.exists() and not dead.exists() and not old.exists()
+    finally:
+        sleeper.kill()
+        sleeper.wait()
