@@ -82,8 +82,8 @@ def bad_files(folder: Path, max_pages: int) -> dict[str, tuple[str, bytes, str]]
         "style + 2 MB of a (unclosed)": ("STYLE_OPEN_10K.html", b"<html><style>" + b"a" * 2_000_000, "quadratic CSS regex"),
         "290k unclosed <style>": ("STYLES_10K.html", b"<html>" + b"<style>" * 290_000, "quadratic style-block regex"),
         "2 MB of '<'": ("ANGLES_10K.html", b"<" * 2_000_000, "quadratic tag regex"),
-        f"{len(slow) >> 20} MB text (time limit)": ("SLOW_10K.txt", slow.encode(), "per-file wall-clock limit"),
-        "40 MB text (memory limit)": ("MEMORY_10K.txt", (folder / "memory.txt").read_bytes(), "per-file memory limit"),
+        f"{len(slow) >> 20} MB text, 700k short lines": ("SLOW_10K.txt", slow.encode(), "per-file time or memory limit"),
+        "40 MB text, 40k long lines": ("MEMORY_10K.txt", (folder / "memory.txt").read_bytes(), "per-file time or memory limit"),
         f"PDF of {max_pages + 50} pages": ("PAGES_10K.pdf", long_pdf, "page limit"),
         "corrupt PDF": ("CORRUPT_10K.pdf", b"%PDF-1.7\n" + os.urandom(50_000), "PDF parser errors"),
     }
