@@ -63,6 +63,7 @@ def layout_words(words: list[tuple]) -> str:
     table_key = 0.0
     pending: list[_Seg] = []  # single-segment rows between table rows (sub-headings like "Operating activities")
     stacked: list[_Seg] | None = None  # the table's last row, when it is a header another header line may complete
+    above: list[tuple[int, _Seg]] = []  # the last one-line rows before a table: (index in units, segment)
 
     def close_table() -> None:
         nonlocal table
@@ -82,6 +83,13 @@ def layout_words(words: list[tuple]) -> str:
         if cells is not None:
             if not table:
                 table_key = min(s.order for s in row)
+                # a short header line just above, drawn after the table's first cells ("Year Ended December 31,"
+                # over the year columns), would sort below the table: it opens the table instead
+                while above and above[-1][1].order > table_key and len(above[-1][1].text) <= 2 * SHORT_CELL:
+                    index, seg = above.pop()
+                    units[index] = (-1.0, [])
+                    table.insert(0, (seg.y, seg.text))
+            above = []
             # labels between rows of one table belong to it (a statement's sub-headings)
             for seg in pending:
                 table.append((seg.y, seg.text))
@@ -104,8 +112,10 @@ def layout_words(words: list[tuple]) -> str:
         for seg in pending:
             units.append((seg.order, [seg.text]))
         pending = []
-        for seg in _rejoin(row):
+        joined = _rejoin(row)
+        for seg in joined:
             units.append((seg.order, [seg.text]))
+        above = [*above[-(HEADER_REACH - 1):], (len(units) - 1, joined[0])] if len(joined) == 1 else []
     close_table()
     for seg in pending:
         units.append((seg.order, [seg.text]))
@@ -208,8 +218,9 @@ def _row_kind(row: list[_Seg]) -> str | None:
     texts = [s.text for s in row]
     figures = sum(1 for t in texts[1:] if _is_numeric(t))
     if figures:
-        # text cells beside the figures must be short: two columns of narrative are not a row
-        if any(len(t) > SHORT_CELL and not _is_numeric(t) for t in texts[1:]):
+        # long text beside figures only before a closing figure (a contents line "Item 7. | Management's ... | 20"):
+        # two columns of narrative are not a row
+        if not _is_numeric(texts[-1]) and any(len(t) > SHORT_CELL and not _is_numeric(t) for t in texts[1:]):
             return None
         return "figures"
     if any(len(t) > SHORT_CELL for t in texts[1:]) or len(texts[0]) > 2 * SHORT_CELL:
