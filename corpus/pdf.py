@@ -96,7 +96,10 @@ def layout_words(words: list[tuple]) -> str:
                 table_key = min(table_key, seg.order)
             if not pending and stacked is not None and _stacks_on(stacked, row):
                 # a header printed on two lines ("June 25," over "2023"): one cell per column
-                stacked = [_Seg(a.x0, a.y0, max(a.x1, b.x1), b.y1, f"{a.text} {b.text}", a.order, a.line_id, False) for a, b in zip(stacked, row, strict=True)]
+                stacked = [
+                    _Seg(a.x0, a.y0, max(a.x1, b.x1), b.y1, f"{a.text} {b.text}", a.order, a.line_id, False)
+                    for a, b in zip(stacked, row, strict=True)
+                ]
                 table[-1] = (table[-1][0], " | ".join(s.text for s in stacked))
                 continue
             pending = []
