@@ -139,13 +139,14 @@ _SPLIT_GLYPH_RE = re.compile(r"(?<=[a-z’'])\s(?=[b-hj-z]\b|[ai]$)")
 
 
 def clean_title(title: str) -> str:
-    return _SPLIT_GLYPH_RE.sub("", title.strip().strip(".:;\u2013\u2014- ").strip())
+    title = title.replace(" | ", " ")  # a heading set as a table row: "Item 7. | Management's Discussion"
+    return _SPLIT_GLYPH_RE.sub("", title.strip().strip(".:;|\u2013\u2014- ").strip())
 
 
 def title_after(doc: DocView, line: int, rest: str) -> tuple[str, int]:
     """Heading title printed on the line or, when the line holds only the label, on the next lines."""
     last = line
-    title = rest.strip()
+    title = rest.strip().lstrip("|").strip()
     if not _LETTER_RE.search(title):
         nxt = doc.next_nonempty(line, 1)
         if not nxt:

@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 
 from corpus.catalog import Corpus, delete_document_rows, normalize_form
 from corpus.errors import ExtractionError, SidecarError, UnsupportedFormat
-from corpus.extract import MAX_PAGES, SUPPORTED_SUFFIXES, extract
+from corpus.extract import EXTRACTION_VERSION, MAX_PAGES, SUPPORTED_SUFFIXES, extract
 from corpus.metadata import DocMetadata, detect_metadata
 from corpus.models import CrossReference, Document, Section
 from corpus.sections import Section as SectionSpan
@@ -300,7 +300,7 @@ def _plan(corpus: Corpus, files: list[Path], override: MetadataOverride, record:
             record(IngestResult(str(path), "failed", doc_id, f"doc_id '{doc_id}' is also used by {claimed[doc_id]} in this batch; give one a sidecar with another doc_id"))
             continue
         claimed[doc_id] = str(path)
-        key_material = json.dumps([content_hash, file_override.model_dump(mode="json"), PIPELINE_VERSION])
+        key_material = json.dumps([content_hash, file_override.model_dump(mode="json"), PIPELINE_VERSION, EXTRACTION_VERSION])
         ingest_key = hashlib.sha256(key_material.encode()).hexdigest()
         existing = _existing(corpus, doc_id)
         if existing is not None and existing.ingest_key == ingest_key and corpus.store.stored_hash(doc_id) == content_hash:

@@ -83,9 +83,19 @@ def is_numeric_cell(line: str) -> bool:
     return bool(line) and bool(_NUMERIC_CELL.match(line))
 
 
+def _last_cell(line: str) -> str:
+    """The last cell of a table row as corpus extraction writes it ('Cash | $2,853 | $3,053'), else the line."""
+    return line.rsplit(" | ", 1)[1] if " | " in line else line
+
+
 def _is_figure(line: str) -> bool:
-    """A numeric cell that is a value, not a column heading such as '2018' or 'Fiscal 2018'."""
-    return is_numeric_cell(line) and not _YEAR_HEADING.match(line)
+    """A numeric cell (or a row ending in one) that is a value, not a column heading such as '2018' or 'Fiscal 2018'."""
+    cell = _last_cell(line)
+    return is_numeric_cell(cell) and not _YEAR_HEADING.match(cell)
+
+
+def _is_table_line(line: str) -> bool:
+    return is_numeric_cell(line) or (" | " in line and is_numeric_cell(_last_cell(line)))
 
 
 def table_starts(lines: Sequence[str]) -> dict[int, tuple[int, int, int]]:
@@ -97,7 +107,7 @@ def table_starts(lines: Sequence[str]) -> dict[int, tuple[int, int, int]]:
     member: dict[int, tuple[int, int, int]] = {}
     table: tuple[int, int, int] | None = None
     for i, line in enumerate(lines):
-        numeric = is_numeric_cell(line)
+        numeric = _is_table_line(line)
         if table is None and _is_figure(line):
             head, taken, header_end = i, 0, None
             for j in range(i - 1, -1, -1):  # back over blank lines, up to HEADER_LINES short ones
@@ -106,7 +116,7 @@ def table_starts(lines: Sequence[str]) -> dict[int, tuple[int, int, int]]:
                 if len(lines[j]) >= PROSE_CHARS or taken == HEADER_LINES:
                     break
                 head, taken = j, taken + 1
-                if header_end is None and (_YEAR_HEADING.match(lines[j]) or _UNITS.search(lines[j])):
+                if header_end is None and (_YEAR_HEADING.match(_last_cell(lines[j])) or _UNITS.search(lines[j])):
                     header_end = j + 1
             table = (head, header_end or i, i)
         elif table is not None and not numeric and len(line) >= PROSE_CHARS:
@@ -194,6 +204,8 @@ def _pack(
                     prefix, buf = list(range(head, header_end)), label
                 else:
                     prefix, buf = [], [] if page_break else _overlap_tail(buf, cost, overlap)
+                    if buf and buf[0] in tables and tables[buf[0]][2] < buf[0]:  # the overlap repeats table rows: with their header
+                        prefix = list(range(tables[buf[0]][0], tables[buf[0]][1]))
             used = sum(cost[j] for j in prefix + buf)
         buf.append(i)
         used += cost[i]
