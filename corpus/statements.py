@@ -10,6 +10,7 @@ from corpus.text import PagedText
 from corpus.xbrl import XbrlFact
 
 MAX_STATEMENT_LINES = 1_500  # a statement spans a few pages; past this the span is a detection error
+MAX_STATEMENT_PAGES = 4  # rows further from the title belong to notes the section span swallowed
 _UNITS = re.compile(r"\bin\s+(thousands|millions|billions)\b", re.I)
 _SCALES = {"thousands": 3, "millions": 6, "billions": 9}
 _YEAR_CELL = re.compile(r"^(?:fiscal\s+|fy\s*)?((?:19|20)\d{2})(?:\s*\(?[a-z]\)?)?$", re.I)
@@ -28,7 +29,8 @@ def statement_facts(text: PagedText, sections: list[SectionSpan], existing: list
     out: list[XbrlFact] = []
     for span, _parent, _depth in iter_sections(sections):
         if span.kind == "statement" and span.end_line - span.start_line < MAX_STATEMENT_LINES:
-            out += parse_statement(text, span.start_line, span.end_line)
+            last_page = min(span.end_page, span.start_page + MAX_STATEMENT_PAGES - 1)
+            out += parse_statement(text, span.start_line, min(span.end_line, text.page_span(last_page)[1]))
     return out
 
 

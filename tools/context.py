@@ -28,6 +28,7 @@ class ToolContext:
     # Shared by shallow copies (one per concurrent call), so calls of a run reuse each other's reads.
     _texts: dict[str, PagedText] = field(default_factory=dict, init=False, repr=False)
     _texts_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+    facts_cache: dict = field(default_factory=dict, init=False, repr=False)  # (doc_id, ingested_at) -> the facts tool's rows
 
     @cached_property
     def searcher(self):  # retrieval.searcher.HybridSearcher, imported lazily
