@@ -9,6 +9,7 @@ from typing import Any
 
 from corpus.clean import clean_page
 from corpus.errors import ExtractionError, UnsupportedFormat
+from corpus.pdf import LAYOUT_VERSION, pdf_page_text
 
 PDF_SUFFIXES = {".pdf"}
 HTML_SUFFIXES = {".htm", ".html", ".xhtml"}
@@ -26,6 +27,10 @@ MIN_CHARS_PER_PAGE = 5
 # Share of control/undecodable characters above which a "text" file is really binary
 # (stray control characters, as some filings have, are cleaned away instead).
 MAX_NOISE_SHARE = 0.10
+
+
+# Part of what makes an ingested document unchanged: a new extraction re-extracts on re-ingest.
+EXTRACTION_VERSION = f"pdf:{LAYOUT_VERSION}"
 
 
 @dataclass(frozen=True)
@@ -158,7 +163,20 @@ def _pdf_pages(path: Path) -> list[str]:
         pages: list[str] = []
         for number in range(doc.page_count):
             try:
-                pages.append(doc[number].get_text("text", sort=False))
+                page = doc[number]
             except Exception as exc:
                 raise ExtractionError(path, f"corrupt PDF: page {number + 1} cannot be read ({exc})") from exc
+            pages.append(_pdf_page(path, page, number))
     return pages
+
+
+def _pdf_page(path: Path, page, number: int) -> str:  # noqa: ANN001 - a pymupdf.Page
+    """Row-faithful text of one page; PyMuPDF's plain text if the layout trips over the page."""
+    try:
+        return pdf_page_text(page)
+    except Exception:  # noqa: BLE001 - a geometry surprise must not lose the page: plain text instead
+        pass
+    try:
+        return page.get_text("text", sort=False)
+    except Exception as exc:
+        raise ExtractionError(path, f"corrupt PDF: page {number + 1} cannot be read ({exc})") from exc

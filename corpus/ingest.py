@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from corpus.catalog import Corpus, delete_document_rows, normalize_form
 from corpus.companies import rename_documents, resolve_company
 from corpus.errors import ExtractionError, SidecarError, UnsupportedFormat
-from corpus.extract import SUPPORTED_SUFFIXES, extract
+from corpus.extract import EXTRACTION_VERSION, SUPPORTED_SUFFIXES, extract
 from corpus.factrows import FactRecord, analyze_facts, apply_dei, fact_rows
 from corpus.metadata import DocMetadata, detect_metadata
 from corpus.models import CrossReference, Document, Section
@@ -304,7 +304,7 @@ def _plan(corpus: Corpus, files: list[Path], override: MetadataOverride, record:
             record(IngestResult(str(path), "failed", doc_id, f"doc_id '{doc_id}' is also used by {claimed[doc_id]} in this batch; give one a sidecar with another doc_id"))
             continue
         claimed[doc_id] = str(path)
-        key_material = json.dumps([content_hash, file_override.model_dump(mode="json"), PIPELINE_VERSION])
+        key_material = json.dumps([content_hash, file_override.model_dump(mode="json"), PIPELINE_VERSION, EXTRACTION_VERSION])
         ingest_key = hashlib.sha256(key_material.encode()).hexdigest()
         existing = _existing(corpus, doc_id)
         if existing is not None and existing.ingest_key == ingest_key and corpus.store.stored_hash(doc_id) == content_hash:

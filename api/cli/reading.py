@@ -1,0 +1,39 @@
+"""`sleuth read`: a filing's text exactly as the agent's read tool returns it to the model."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from api.cli.common import app, open_corpus
+
+
+@app.command()
+def read(
+    doc_id: Annotated[str, typer.Argument(help="Document id (see `sleuth docs`).")],
+    pages: Annotated[str | None, typer.Option("--pages", "-p", help="1-based page or range: '58' or '58-60'.")] = None,
+    section: Annotated[str | None, typer.Option("--section", "-s", help="Section key or title from `sleuth outline`: 'Item 7', 'Note 12', 'Cash Flows'.")] = None,
+    lines: Annotated[str | None, typer.Option("--lines", "-l", help="1-based line range: '6121-6890'.")] = None,
+    max_tokens: Annotated[int | None, typer.Option("--max-tokens", help="Token budget of the call (default: the tool's).")] = None,
+) -> None:
+    """Print what the agent's read tool shows the model: page markers, numbered lines, truncation note, cross-references."""
+    from tools import REGISTRY, ToolContext
+
+    given = {"pages": pages, "section": section, "lines": lines}
+    chosen = [f"--{name}" for name, value in given.items() if value is not None]
+    if len(chosen) > 1:
+        typer.echo(f"error: give only one of --pages, --section, --lines (got {' and '.join(chosen)})", err=True)
+        raise typer.Exit(2)
+    arguments: dict[str, object] = {"doc_id": doc_id, **{k: v for k, v in given.items() if v is not None}}
+    if max_tokens is not None:
+        arguments["max_tokens"] = max_tokens
+    corpus = open_corpus()
+    try:
+        call = REGISTRY.call("read", arguments, ToolContext(corpus))
+    finally:
+        corpus.close()
+    if not call.ok:
+        typer.echo(call.text.removeprefix("Error: "), err=True)
+        raise typer.Exit(1)
+    typer.echo(call.text)

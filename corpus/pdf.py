@@ -1,0 +1,243 @@
+"""PDF pages as printed: lines rebuilt from PyMuPDF word geometry, table rows as 'label | v1 | v2'.
+
+PyMuPDF's plain text gives every table cell a line of its own, so a statement row loses its
+label and its year columns. Here each page's words (`page.get_text("words")`, PyMuPDF's own
+line grouping and reading order) are cut into segments at wide gaps, segments sharing a
+baseline are gathered into visual rows, and a row whose cells look like a table row (figures,
+or several short cells such as a period header) becomes one line with cells joined by ' | ',
+as the EDGAR HTML path renders rows. Everything else keeps PyMuPDF's reading order line by
+line, so two-column narrative is not interleaved and footnotes and footers stay lines of their
+own. `find_tables()` was measured at ~2 s per statement page (finding nothing on some), far
+over the ingest budget of ~2 ms a page; word geometry costs about as much as plain text.
+
+Bounded work: a page with more than MAX_WORDS words, or whose text runs vertically, falls back
+to PyMuPDF's plain text (what extraction did before).
+"""
+
+from __future__ import annotations
+
+import re
+
+# Bump when the layout below changes: it is part of what makes an ingested document unchanged.
+LAYOUT_VERSION = "rows-1"
+
+MAX_WORDS = 12_000  # a page with more words (a dense table of tiny print) falls back to plain text
+# Gaps between words, in multiples of the word height: below MEND a space is a split glyph
+# ("Balance Shee t"), above CELL the words belong to different cells.
+MEND_GAP = 0.12
+CELL_GAP = 1.0
+NUMBER_GAP = 0.5  # between two figures on one PyMuPDF line, a gap this wide separates columns
+ROW_OVERLAP = 0.5  # share of the lower box height two boxes overlap by to sit on one row
+# A cell this short may join a row without a figure (period headers, "Three Months Ended").
+SHORT_CELL = 32
+HEADER_REACH = 3  # a header row sits at most this many rows above the table's figures
+
+_NUMERIC = re.compile(
+    r"^(?:[$€£¥]|US\$)?\s*\(?\s*[$€£¥]?\s*[-+]?(?:\d[\d,]*(?:\.\d+)?|\.\d+)\s*\)?\s*%?\s*\)?\s*(?:[x×]|pts?\.?|bps|%)?$"
+    r"|^[\u2014\u2013\-]+$|^\(?\s*[$€£¥]\s*\)?$|^\)%?$|^%$|^n/?[am]\.?$|^NM$|^\*+$",
+    re.I,
+)
+_FIGURE_END = frozenset("0123456789)%")
+_CURRENCY = frozenset(("$", "€", "£", "¥", "$(", "($"))
+_BULLETS = frozenset(("•", "●", "▪", "◦", "■", "□", "o", "–", "-", "*"))
+_LETTERS = re.compile(r"[A-Za-z]{2}")
+_SPLIT_TAIL = re.compile(r"^[a-z]")  # the rest of a word split by a stray space: "t", "s", "ary", "ment"
+
+
+def pdf_page_text(page) -> str:  # noqa: ANN001 - a pymupdf.Page
+    """Text of one PDF page with table rows on one line each (see the module docstring)."""
+    words = page.get_text("words", sort=False)
+    if not words:
+        return ""
+    if len(words) > MAX_WORDS or _mostly_vertical(words):
+        return page.get_text("text", sort=False)
+    return layout_words(words)
+
+
+def layout_words(words: list[tuple]) -> str:
+    """Lines of a page from PyMuPDF word tuples (x0, y0, x1, y1, text, block, line, word)."""
+    segments = _segments(words)
+    rows = _rows(segments)
+    units: list[tuple[float, list[str]]] = []  # (reading-order key, lines)
+    table: list[tuple[float, str]] = []  # lines of the table being gathered: (y, line)
+    table_key = 0.0
+    pending: list[_Seg] = []  # single-segment rows between table rows (sub-headings like "Operating activities")
+
+    def close_table() -> None:
+        nonlocal table
+        if table:
+            units.append((table_key, [line for _y, line in table]))
+            table = []
+
+    kinds = [_row_kind(row) for row in rows]
+    # A row of short text cells is a header only above figures (within HEADER_REACH rows, through
+    # other headers); elsewhere it is two columns of narrative whose lines happen to be short.
+    header_ok = [False] * len(rows)
+    for i in range(len(rows) - 1, -1, -1):
+        if kinds[i] == "header":
+            header_ok[i] = any(kinds[j] == "figures" or header_ok[j] for j in range(i + 1, min(len(rows), i + 1 + HEADER_REACH)))
+    for i, row in enumerate(rows):
+        cells = _join_cells([s.text for s in row]) if kinds[i] == "figures" or header_ok[i] else None
+        if cells is not None:
+            if not table:
+                table_key = min(s.order for s in row)
+            # labels between rows of one table belong to it (a statement's sub-headings)
+            for seg in pending:
+                table.append((seg.y, seg.text))
+                table_key = min(table_key, seg.order)
+            pending = []
+            table.append((row[0].y, " | ".join(cells)))
+            table_key = min(table_key, min(s.order for s in row))
+            continue
+        if table and len(row) == 1 and len(pending) < 3 and len(row[0].text) <= 90:
+            pending.append(row[0])
+            continue
+        close_table()
+        for seg in pending:
+            units.append((seg.order, [seg.text]))
+        pending = []
+        for seg in _rejoin(row):
+            units.append((seg.order, [seg.text]))
+    close_table()
+    for seg in pending:
+        units.append((seg.order, [seg.text]))
+    units.sort(key=lambda u: u[0])
+    return "\n".join(line for _key, lines in units for line in lines)
+
+
+class _Seg:
+    """Words of one PyMuPDF line that sit close together: a cell, or a run of narrative."""
+
+    __slots__ = ("x0", "x1", "y0", "y1", "y", "text", "order", "line_id", "joined")
+
+    def __init__(self, x0: float, y0: float, x1: float, y1: float, text: str, order: float, line_id: tuple, joined: bool) -> None:
+        self.x0, self.y0, self.x1, self.y1 = x0, y0, x1, y1
+        self.y = (y0 + y1) / 2
+        self.text = text
+        self.order = order
+        self.line_id = line_id
+        self.joined = joined  # cut from the previous segment of the same PyMuPDF line at a wide gap
+
+
+def _mostly_vertical(words: list[tuple]) -> bool:
+    """Text set vertically (a landscape table on a portrait page): boxes of longer words taller than wide."""
+    tall = long = 0
+    for w in words:
+        if len(w[4]) >= 4:
+            long += 1
+            if (w[3] - w[1]) > 1.5 * (w[2] - w[0]):
+                tall += 1
+    return long > 0 and tall * 2 > long
+
+
+def _segments(words: list[tuple]) -> list[_Seg]:
+    segs: list[_Seg] = []
+    line_id = None
+    text = ""
+    x0 = y0 = x1 = y1 = 0.0
+    for i, (wx0, wy0, wx1, wy1, wtext, block, line, _n) in enumerate(words):
+        if not wtext.strip():
+            continue
+        lid = (block, line)
+        height = max(wy1 - wy0, 1.0)
+        if lid == line_id:
+            gap = wx0 - x1
+            # a figure, or a lone "$", after a figure starts the next column even when the columns sit close
+            next_column = gap > NUMBER_GAP * height and text[-1:] in _FIGURE_END and (wtext in _CURRENCY or _NUMERIC.match(wtext))
+            if gap < CELL_GAP * height and gap > -height and not next_column:
+                if gap < MEND_GAP * height and _SPLIT_TAIL.match(wtext) and text[-1:].isalpha():
+                    text += wtext
+                else:
+                    text += " " + wtext
+                x1 = max(x1, wx1)
+                y0, y1 = min(y0, wy0), max(y1, wy1)
+                continue
+            segs.append(_Seg(x0, y0, x1, y1, text, order, line_id, cont))
+            cont = True
+        else:
+            if line_id is not None:
+                segs.append(_Seg(x0, y0, x1, y1, text, order, line_id, cont))
+            cont = False
+        line_id = lid
+        order = float(i)
+        text, x0, y0, x1, y1 = wtext, wx0, wy0, wx1, wy1
+    if line_id is not None:
+        segs.append(_Seg(x0, y0, x1, y1, text, order, line_id, cont))
+    return segs
+
+
+def _rows(segs: list[_Seg]) -> list[list[_Seg]]:
+    """Segments sharing a baseline (boxes overlapping by half their height), top to bottom, each row left to right."""
+    rows: list[list[_Seg]] = []
+    anchor: _Seg | None = None
+    for seg in sorted(segs, key=lambda s: s.y):
+        if anchor is not None:
+            overlap = min(seg.y1, anchor.y1) - max(seg.y0, anchor.y0)
+            if overlap >= ROW_OVERLAP * min(seg.y1 - seg.y0, anchor.y1 - anchor.y0):
+                rows[-1].append(seg)
+                continue
+        rows.append([seg])
+        anchor = seg
+    for row in rows:
+        row.sort(key=lambda s: s.x0)
+    return rows
+
+
+def _is_numeric(text: str) -> bool:
+    return bool(_NUMERIC.match(text))
+
+
+def _row_kind(row: list[_Seg]) -> str | None:
+    """'figures' for a table row with figures, 'header' for a row of short text cells, None for anything else."""
+    if len(row) < 2:
+        return None
+    for a, b in zip(row, row[1:]):
+        if b.x0 < a.x1 - 1:  # overlapping boxes: text drawn over text, not cells
+            return None
+    texts = [s.text for s in row]
+    figures = sum(1 for t in texts[1:] if _is_numeric(t))
+    if figures:
+        # text cells beside the figures must be short: two columns of narrative are not a row
+        if any(len(t) > SHORT_CELL and not _is_numeric(t) for t in texts[1:]):
+            return None
+        return "figures"
+    if any(len(t) > SHORT_CELL for t in texts[1:]) or len(texts[0]) > 2 * SHORT_CELL:
+        return None
+    if len(texts) == 2 and (len(texts[0]) > SHORT_CELL or not _LETTERS.search(texts[1])):
+        return None
+    return "header"
+
+
+def _rejoin(row: list[_Seg]) -> list[_Seg]:
+    """A row that is not a table: pieces cut from one PyMuPDF line at wide gaps are one line again, a bullet joins its text."""
+    if len(row) >= 2 and row[0].text in _BULLETS and row[1].x0 - row[0].x1 < 4 * (row[1].y1 - row[1].y0):
+        row[1].text = f"{row[0].text} {row[1].text}"
+        row[1].order = min(row[0].order, row[1].order)
+        row = row[1:]
+    out: list[_Seg] = []
+    for seg in sorted(row, key=lambda s: s.order):
+        if seg.joined and out and out[-1].line_id == seg.line_id:
+            out[-1].text += " " + seg.text
+        else:
+            out.append(seg)
+    return out
+
+
+_PREFIX_CELLS = frozenset(("$", "€", "£", "¥", "(", "$(", "($", "US$", "C$", "A$"))
+_SUFFIX_CELL = re.compile(r"^(?:\)|%|\)%|%\))$")
+
+
+_CURRENCY_GAP = re.compile(r"([$€£¥])\s+(?=[\d(.])")
+_OPEN_GAP = re.compile(r"\(\s+(?=[\d$€£¥.])")
+_CLOSE_GAP = re.compile(r"(?<=[\d%])\s+(?=[)%])")
+
+
+def _join_cells(cells: list[str]) -> list[str]:
+    out: list[str] = []
+    for raw in cells:
+        cell = _CLOSE_GAP.sub("", _OPEN_GAP.sub("(", _CURRENCY_GAP.sub(r"\1", raw)))
+        if out and (out[-1] in _PREFIX_CELLS or _SUFFIX_CELL.match(cell)):
+            out[-1] += cell
+        else:
+            out.append(cell)
+    return out

@@ -1,0 +1,196 @@
+"""PDF pages as printed: statement rows on one line, headers above them, narrative in reading order, bad pages bounded."""
+
+from __future__ import annotations
+
+import time
+
+import pymupdf
+import pytest
+
+from corpus import pdf
+from corpus.catalog import Corpus
+from corpus.clean import clean_page
+from corpus.extract import extract
+from corpus.ingest import ingest_paths
+from corpus.pdf import layout_words, pdf_page_text
+from corpus.settings import CorpusSettings
+
+
+def _page_text(draw) -> str:  # noqa: ANN001
+    doc = pymupdf.open()
+    page = doc.new_page()
+    draw(page)
+    text = clean_page(pdf_page_text(page))
+    doc.close()
+    return text
+
+
+def _statement(page) -> None:  # noqa: ANN001
+    page.insert_text((50, 60), "CONSOLIDATED BALANCE SHEETS", fontsize=10)
+    page.insert_text((50, 80), "(in millions)", fontsize=9)
+    page.insert_text((380, 80), "2022", fontsize=9)
+    page.insert_text((460, 80), "2021", fontsize=9)
+    rows = [
+        ("Cash and cash equivalents", "$", "2,853", "$", "3,053"),
+        ("Trade accounts receivable, net of doubtful accounts - $40 and $42", "", "1,721", "", "2,004"),
+        ("Accumulated other comprehensive loss", "", "(1,577", "", "(1,373"),
+    ]
+    y = 100
+    for label, cur1, v1, cur2, v2 in rows:
+        page.insert_text((50, y), label, fontsize=9)
+        if cur1:
+            page.insert_text((360, y), cur1, fontsize=9)
+            page.insert_text((440, y), cur2, fontsize=9)
+        page.insert_text((380, y), v1, fontsize=9)
+        page.insert_text((460, y), v2, fontsize=9)
+        if v1.startswith("("):
+            page.insert_text((410, y), ")", fontsize=9)
+            page.insert_text((490, y), ")", fontsize=9)
+        y += 14
+    page.insert_text((50, y), "Current assets", fontsize=9)  # a sub-heading between rows stays in the table
+    page.insert_text((50, y + 14), "Total assets", fontsize=9)
+    page.insert_text((380, y + 14), "36,500", fontsize=9)
+    page.insert_text((460, y + 14), "37,987", fontsize=9)
+    page.insert_text((50, 700), "See accompanying notes to the consolidated financial statements.", fontsize=8)
+    page.insert_text((300, 760), "57", fontsize=8)
+
+
+def test_a_statement_row_holds_its_label_and_all_its_values():
+    lines = _page_text(_statement).split("\n")
+    assert lines == [
+        "CONSOLIDATED BALANCE SHEETS",
+        "(in millions) | 2022 | 2021",
+        "Cash and cash equivalents | $2,853 | $3,053",
+        "Trade accounts receivable, net of doubtful accounts - $40 and $42 | 1,721 | 2,004",
+        "Accumulated other comprehensive loss | (1,577) | (1,373)",
+        "Current assets",
+        "Total assets | 36,500 | 37,987",
+        "See accompanying notes to the consolidated financial statements.",
+        "57",
+    ]
+
+
+def test_period_headers_of_text_cells_stay_a_header_line_above_the_rows():
+    def draw(page) -> None:  # noqa: ANN001
+        page.insert_text((300, 60), "Three Months Ended", fontsize=9)
+        page.insert_text((450, 60), "Six Months Ended", fontsize=9)
+        page.insert_text((300, 74), "June 30, 2023", fontsize=9)
+        page.insert_text((450, 74), "June 30, 2023", fontsize=9)
+        page.insert_text((50, 88), "Net revenue", fontsize=9)
+        page.insert_text((300, 88), "1,234", fontsize=9)
+        page.insert_text((450, 88), "2,468", fontsize=9)
+
+    assert _page_text(draw).split("\n") == [
+        "Three Months Ended | Six Months Ended",
+        "June 30, 2023 | June 30, 2023",
+        "Net revenue | 1,234 | 2,468",
+    ]
+
+
+LEFT = [
+    "Revenue grew strongly in the quarter as demand",
+    "for widgets recovered across all regions, led by",
+    "North America.",
+    "Margins improved on lower freight costs.",
+]
+RIGHT = [
+    "The company repurchased shares worth a total",
+    "of four hundred million dollars and raised its",
+    "dividend.",
+    "Outlook for the year is unchanged overall.",
+]
+
+
+def test_two_column_narrative_is_not_interleaved():
+    def draw(page) -> None:  # noqa: ANN001
+        for i, (left, right) in enumerate(zip(LEFT, RIGHT, strict=True)):
+            page.insert_text((40, 100 + 12 * i), left, fontsize=9)
+        for i, right in enumerate(RIGHT):
+            page.insert_text((320, 100 + 12 * i), right, fontsize=9)
+
+    assert _page_text(draw).split("\n") == LEFT + RIGHT
+
+
+def test_split_glyphs_are_mended_where_the_geometry_joins_them():
+    words = [
+        (50.0, 50.0, 90.0, 60.0, "Balance", 0, 0, 0),
+        (92.5, 50.0, 110.0, 60.0, "Shee", 0, 0, 1),
+        (110.6, 50.0, 113.0, 60.0, "t", 0, 0, 2),
+        (50.0, 70.0, 70.0, 80.0, "Summ", 0, 1, 0),
+        (70.5, 70.0, 85.0, 80.0, "ary", 0, 1, 1),
+        (50.0, 90.0, 60.0, 100.0, "a", 0, 2, 0),  # a real one-letter word keeps its space
+        (62.5, 90.0, 80.0, 100.0, "test", 0, 2, 1),
+    ]
+    assert layout_words(words) == "Balance Sheet\nSummary\na test"
+
+
+def test_pages_with_no_words_are_empty_and_vertical_text_falls_back_to_plain_text():
+    assert _page_text(lambda page: None) == ""
+
+    def vertical(page) -> None:  # noqa: ANN001
+        for i in range(6):
+            page.insert_text((100 + 20 * i, 700), f"Rotated table row number {i}", fontsize=9, rotate=90)
+
+    text = _page_text(vertical)
+    assert "Rotated table row number 0" in text and "|" not in text
+
+
+def test_a_rotated_page_keeps_its_rows():
+    def draw(page) -> None:  # noqa: ANN001
+        page.set_rotation(90)
+        page.insert_text((50, 100), "Net sales", fontsize=9)
+        page.insert_text((380, 100), "5,363", fontsize=9)
+        page.insert_text((460, 100), "4,869", fontsize=9)
+
+    assert "Net sales | 5,363 | 4,869" in _page_text(draw)
+
+
+def test_thousands_of_tiny_words_are_bounded(monkeypatch):
+    def dense(page) -> None:  # noqa: ANN001
+        for row in range(120):
+            page.insert_text((10, 10 + 6.4 * row), " ".join(f"{row * 60 + i:05d}" for i in range(60)), fontsize=2)
+
+    started = time.perf_counter()
+    text = _page_text(dense)
+    assert time.perf_counter() - started < 10
+    assert "00000" in text and text.count("\n") >= 100
+    monkeypatch.setattr(pdf, "MAX_WORDS", 1000)  # over the cap: PyMuPDF's plain text, no layout work
+    assert "|" not in _page_text(dense)
+
+
+def test_a_scanned_page_inside_a_text_pdf_keeps_numbering(tmp_path):
+    doc = pymupdf.open()
+    doc.new_page().insert_text((50, 60), "Item 1. Business", fontsize=10)
+    scan = doc.new_page()
+    pix = pymupdf.Pixmap(pymupdf.csRGB, pymupdf.IRect(0, 0, 40, 40), False)
+    pix.clear_with(200)
+    scan.insert_image(scan.rect, pixmap=pix)
+    doc.new_page().insert_text((50, 60), "Item 2. Properties", fontsize=10)
+    path = tmp_path / "mixed.pdf"
+    doc.save(path)
+    doc.close()
+    assert extract(path).pages == ["Item 1. Business", "", "Item 2. Properties"]
+
+
+def test_a_new_extraction_version_re_extracts_on_re_ingest(tmp_path, monkeypatch):
+    from tests.corpus.samples import TEN_K_PAGES, write_pdf
+
+    write_pdf(tmp_path / "ACME_2022_10K.pdf", TEN_K_PAGES)
+    corpus = Corpus.open(CorpusSettings(data_dir=tmp_path / "data", ingest_workers=1))
+    try:
+        assert ingest_paths(corpus, [tmp_path / "ACME_2022_10K.pdf"]).counts["added"] == 1
+        assert ingest_paths(corpus, [tmp_path / "ACME_2022_10K.pdf"]).counts["unchanged"] == 1
+        monkeypatch.setattr("corpus.ingest.EXTRACTION_VERSION", "pdf:rows-next")
+        assert ingest_paths(corpus, [tmp_path / "ACME_2022_10K.pdf"]).counts["updated"] == 1
+    finally:
+        corpus.close()
+
+
+@pytest.mark.parametrize("cell", ["1,721", "(1,577)", "$2,853", "12.5%", "—", "n/a", "(3)", "0.62"])
+def test_figure_cells(cell):
+    assert pdf._is_numeric(cell)
+
+
+@pytest.mark.parametrize("cell", ["Net sales", "2022 Form 10-K", "Item 7"])
+def test_text_cells(cell):
+    assert not pdf._is_numeric(cell)
