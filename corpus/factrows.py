@@ -52,7 +52,7 @@ def apply_dei(meta: DocMetadata, dei: dict[str, str]) -> None:
     put("fiscal_period", period if period in {"FY", "Q1", "Q2", "Q3", "Q4"} else None)
     if cik := re.sub(r"\D", "", dei.get("entitycentralindexkey", "")):
         put("cik", cik.zfill(10))
-    if not meta.company and (name := dei.get("entityregistrantname")):
+    if meta.sources.get("company") != "cover" and (name := dei.get("entityregistrantname")):  # the tag beats a file name
         put("company", name)
     if (ticker := dei.get("tradingsymbol", "")) and re.fullmatch(r"[A-Za-z.]{1,6}", ticker):
         put("ticker", ticker.upper())

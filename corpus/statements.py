@@ -11,12 +11,15 @@ from corpus.xbrl import XbrlFact
 
 MAX_STATEMENT_LINES = 1_500  # a statement spans a few pages; past this the span is a detection error
 MAX_STATEMENT_PAGES = 4  # rows further from the title belong to notes the section span swallowed
-_UNITS = re.compile(r"\bin\s+(thousands|millions|billions)\b", re.I)
+_UNITS = re.compile(r"\bin\s+(thousands|millions|billions)\b|^\(?\$?\s*(thousands|millions|billions)\b|\(\s*(thousands|millions|billions)\b", re.I)
 _SCALES = {"thousands": 3, "millions": 6, "billions": 9}
-_YEAR_CELL = re.compile(r"^(?:fiscal\s+|fy\s*)?((?:19|20)\d{2})(?:\s*\(?[a-z]\)?)?$", re.I)
+_YEAR_CELL = re.compile(
+    r"^(?:(?:at|as\s+of|fiscal|fy|year\s+ended|years?)\s*)?(?:[a-z]{3,9}\.?\s+\d{1,2},?\s+)?(?:fiscal\s+)?((?:19|20)\d{2})(?:\s*\(?[a-z]\)?)?$", re.I
+)
 _YEAR_ANY = re.compile(r"(?<![\d,.$])((?:19|20)\d{2})(?![\d,%])")
 _SPAN = re.compile(r"\b(three|six|nine|twelve|thirteen|twenty-six|thirty-nine|fifty-two|fifty-three)\s+(months|weeks)\s+ended\b|\b(?:fiscal\s+)?years?\s+ended\b|\bquarters?\s+ended\b", re.I)
 _VALUE_CELL = re.compile(r"^\$?\s*(\(?)\s*\$?\s*(-)?\s*(\d{1,3}(?:,\d{3})+|\d+)(\.\d+)?\s*\)?\s*%?$|^[\u2014\u2013-]{1,3}$|^\$\s*[\u2014\u2013-]$")
+_MONTH_DAY = re.compile(r"\s+(?:january|february|march|april|may|june|july|august|september|october|november|december)\s+\d{1,2}", re.I)
 _SPACED = re.compile(r"\s{2,}")
 _TRAILING_VALUES = re.compile(r"((?:\s+(?:\$\s*)?(?:\(?-?\d[\d,]*(?:\.\d+)?\)?%?|[\u2014\u2013]))+)\s*$")
 _PER_SHARE = re.compile(r"per\s+(?:common\s+)?share|per\s+unit|\bshares\b|\bratio\b|percent|%", re.I)
@@ -88,9 +91,9 @@ def parse_statement(text: PagedText, start: int, end: int) -> list[XbrlFact]:
         if not line:
             continue
         if (m := _UNITS.search(line)) is not None and len(line) < 200:
-            scale = _SCALES[m.group(1).lower()]
+            scale = _SCALES[next(g for g in m.groups() if g).lower()]
         if (s := _SPAN.search(line)) is not None and len(line) < 160:
-            span_words = s.group(0).strip().title()
+            span_words = (s.group(0) + (d.group(0) if (d := _MONTH_DAY.match(line, s.end())) else "")).strip().title()
         cells = split_cells(line)
         header = _header_years(cells)
         if header is None and len(cells) == 1 and len(_YEAR_ANY.findall(line)) >= 2 and len(line) < 120 and not _VALUE_CELL.match(line):

@@ -67,6 +67,16 @@ def statement_key(text: str) -> str | None:
     return text.strip() or None
 
 
+# Names questions use that the retrieval vocabulary does not spell out.
+_EXTRA = [
+    (re.compile(r"\bppne\b|\bppe\b|\bpp&e\b", re.I), "property plant equipment"),
+    (re.compile(r"cash from operations|operating cash flow|cash flow from operating", re.I), "net cash provided by operating activities"),
+    (re.compile(r"\bcogs\b|cost of goods", re.I), "cost of sales cost of revenue"),
+    (re.compile(r"\bd&a\b|depreciation", re.I), "depreciation amortization"),
+    (re.compile(r"\brevenue\b", re.I), "revenues net sales"),
+]
+
+
 @dataclass
 class Query:
     """The words a line item is matched on: the caller's (weight 1) and the filing vocabulary they imply (0.5)."""
@@ -76,7 +86,8 @@ class Query:
     @classmethod
     def of(cls, text: str) -> Query:
         terms: dict[str, float] = {}
-        for w in words(expansion(text)):
+        implied = expansion(text) + " " + " ".join(v for p, v in _EXTRA if p.search(text))
+        for w in words(implied):
             if w not in _STOP:
                 terms[w] = 0.5
         for w in words(text):

@@ -50,6 +50,9 @@ class LineItem:
     dims: tuple[tuple[str, str], ...]
     rows: list[FactRow] = field(default_factory=list)
     score: float = 0.0
+    label_words: list[str] = field(default_factory=list)
+    concept_words: list[str] = field(default_factory=list)
+    periods: set = field(default_factory=set)
 
     def by_period(self) -> list[tuple[str, FactRow]]:
         """One fact per period, newest first: the filing's own period before a later filing's comparative column."""
@@ -144,9 +147,9 @@ def facts(
     wanted = parse_period(period) if period and period.strip() else None
     if period and period.strip() and wanted is None:
         raise ToolError(f"period={period!r} is not a fiscal period; write it like 'FY2018', '2018' or 'Q2 2025'.")
-    rows = [r for d in docs for r in _rows(context, d)]
     scope = docs[0].id if len(docs) == 1 else f"{len(docs)} filings of {docs[0].company or company}"
     notes: list[str] = []
+    items, weights, rows = _prepared(context, docs)
     if not rows:
         raise ToolError(
             f"No facts were extracted from {scope} (no XBRL and no statement table could be read); "
@@ -158,14 +161,13 @@ def facts(
         if not kept:
             sections = sorted({r.section for r in rows if r.section})
             raise ToolError(f"No facts in statement {statement!r} of {scope}; facts are in: {', '.join(sections[:20])}.")
-        rows = kept
-    items = _line_items(rows)
+        items = _line_items(kept)
     if wanted is not None:
         covered = sorted({str(r.period) for r in rows if r.period}, reverse=True)
-        items = [i for i in items if any(r.period == wanted for r in i.rows)]
+        items = [i for i in items if wanted in i.periods]
         if not items:
             raise ToolError(f"{scope} has no figures for {wanted}; the periods it covers: {', '.join(covered[:12]) or 'none that could be read'}.")
-    ranked = _rank(Query.of(query), items)
+    ranked = _rank(Query.of(query), items, weights)
     if not ranked:
         labels = _common_labels(items)
         raise ToolError(f"No line item in {scope} matches {query!r}. Line items there include: {'; '.join(labels)}. Try one of these words.")
@@ -191,6 +193,20 @@ def _documents(doc_id: str | None, company: str | None) -> list[Document]:
     raise ToolError("Give doc_id (one filing) or company (all its filings), e.g. facts(query='total revenue', company='3M', period='FY2018').")
 
 
+def _prepared(context, docs: list[Document]) -> tuple[list[LineItem], dict[str, float], list[FactRow]]:  # noqa: ANN001
+    """Line items of these documents with their words and word weights, built once per set of documents."""
+    key = ("items", tuple((d.id, d.ingested_at) for d in docs))
+    cache = context.facts_cache
+    if key not in cache:
+        rows = [r for d in docs for r in _rows(context, d)]
+        items = _line_items(rows)
+        weights = idf([set(i.label_words) | set(i.concept_words) for i in items])
+        while len(cache) >= 64:
+            cache.pop(next(iter(cache)))
+        cache[key] = (items, weights, rows)
+    return cache[key]
+
+
 def _rows(context, doc: Document) -> list[FactRow]:  # noqa: ANN001
     """The document's facts with their fiscal periods, cached on the tool context."""
     key = (doc.id, doc.ingested_at)
@@ -206,6 +222,8 @@ def _rows(context, doc: Document) -> list[FactRow]:  # noqa: ANN001
                 f.scale, f.printed or "", f.page, f.line, tuple(sorted((f.dimensions or {}).items())), original,
             )  # fmt: skip
         )
+    while len(cache) >= 64:
+        cache.pop(next(iter(cache)))
     cache[key] = out
     return out
 
@@ -259,17 +277,27 @@ def _line_items(rows: list[FactRow]) -> list[LineItem]:
         elif row.section in _STATEMENT_KEYS and item.section not in _STATEMENT_KEYS:
             item.label, item.section = row.label, row.section  # name it as the statement prints it
         item.rows.append(row)
+        if row.period is not None:
+            item.periods.add(row.period)
+    for item in items.values():
+        item.label_words = words(item.label)
+        item.concept_words = words(item.concept.rsplit(":", 1)[-1]) if item.concept else []
     return list(items.values())
 
 
-def _rank(query: Query, items: list[LineItem]) -> list[LineItem]:
-    label_words = [words(i.label) for i in items]
-    concept_words = [words(i.concept.rsplit(":", 1)[-1]) if i.concept else [] for i in items]
-    weights = idf([set(lw) | set(cw) for lw, cw in zip(label_words, concept_words, strict=True)])
-    for item, lw, cw in zip(items, label_words, concept_words, strict=True):
-        named = any(words(m.rsplit(":", 1)[-1]) and set(words(m.rsplit(":", 1)[-1])) & set(query.terms) for _a, m in item.dims)
-        item.score = score(query, lw, cw, weights, 0 if named else len(item.dims), item.section in _STATEMENT_KEYS)
-    return sorted((i for i in items if i.score > 0), key=lambda i: -i.score)
+def _rank(query: Query, items: list[LineItem], weights: dict[str, float]) -> list[LineItem]:
+    scored = []
+    for item in items:
+        named = any(set(words(m.rsplit(":", 1)[-1])) & set(query.terms) for _a, m in item.dims)
+        value = score(query, item.label_words, item.concept_words, weights, 0 if named else len(item.dims), item.section in _STATEMENT_KEYS)
+        if value > 0:
+            scored.append((value, item))
+    scored.sort(key=lambda pair: -pair[0])
+    out = []
+    for value, item in scored:
+        item.score = value
+        out.append(item)
+    return out
 
 
 def _common_labels(items: list[LineItem], n: int = 15) -> list[str]:
