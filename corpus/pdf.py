@@ -40,8 +40,8 @@ _NUMERIC = re.compile(
 _FIGURE_END = frozenset("0123456789)%")
 _CURRENCY = frozenset(("$", "€", "£", "¥", "$(", "($"))
 _BULLETS = frozenset(("•", "●", "▪", "◦", "■", "□", "o", "–", "-", "*"))
+_YEAR = re.compile(r"^(?:19|20)\d\d$")
 _LETTERS = re.compile(r"[A-Za-z]{2}")
-_SPLIT_TAIL = re.compile(r"^[a-z]")  # the rest of a word split by a stray space: "t", "s", "ary", "ment"
 
 
 def pdf_page_text(page) -> str:  # noqa: ANN001 - a pymupdf.Page
@@ -62,6 +62,7 @@ def layout_words(words: list[tuple]) -> str:
     table: list[tuple[float, str]] = []  # lines of the table being gathered: (y, line)
     table_key = 0.0
     pending: list[_Seg] = []  # single-segment rows between table rows (sub-headings like "Operating activities")
+    stacked: list[_Seg] | None = None  # the table's last row, when it is a header another header line may complete
 
     def close_table() -> None:
         nonlocal table
@@ -85,10 +86,17 @@ def layout_words(words: list[tuple]) -> str:
             for seg in pending:
                 table.append((seg.y, seg.text))
                 table_key = min(table_key, seg.order)
+            if not pending and stacked is not None and _stacks_on(stacked, row):
+                # a header printed on two lines ("June 25," over "2023"): one cell per column
+                stacked = [_Seg(a.x0, a.y0, max(a.x1, b.x1), b.y1, f"{a.text} {b.text}", a.order, a.line_id, False) for a, b in zip(stacked, row, strict=True)]
+                table[-1] = (table[-1][0], " | ".join(s.text for s in stacked))
+                continue
             pending = []
             table.append((row[0].y, " | ".join(cells)))
             table_key = min(table_key, min(s.order for s in row))
+            stacked = row if _header_like(row) else None
             continue
+        stacked = None
         if table and len(row) == 1 and len(pending) < 3 and len(row[0].text) <= 90:
             pending.append(row[0])
             continue
@@ -120,9 +128,9 @@ class _Seg:
 
 
 def _mostly_vertical(words: list[tuple]) -> bool:
-    """Text set vertically (a landscape table on a portrait page): boxes of longer words taller than wide."""
+    """Text set vertically (a landscape table on a portrait page): boxes of longer words taller than wide (a sample of 200)."""
     tall = long = 0
-    for w in words:
+    for w in words[:: max(1, len(words) // 200)]:
         if len(w[4]) >= 4:
             long += 1
             if (w[3] - w[1]) > 1.5 * (w[2] - w[0]):
@@ -131,38 +139,41 @@ def _mostly_vertical(words: list[tuple]) -> bool:
 
 
 def _segments(words: list[tuple]) -> list[_Seg]:
+    """Runs of words of one PyMuPDF line, cut at gaps wider than a space; the hot loop of the layout."""
     segs: list[_Seg] = []
-    line_id = None
-    text = ""
-    x0 = y0 = x1 = y1 = 0.0
-    for i, (wx0, wy0, wx1, wy1, wtext, block, line, _n) in enumerate(words):
-        if not wtext.strip():
-            continue
-        lid = (block, line)
-        height = max(wy1 - wy0, 1.0)
-        if lid == line_id:
+    append = segs.append
+    block = line = -1
+    parts: list[str] = []
+    x0 = y0 = x1 = y1 = cell_gap = mend_gap = number_gap = 0.0
+    order = 0
+    cont = False
+    for i, (wx0, wy0, wx1, wy1, wtext, wblock, wline, _n) in enumerate(words):
+        if wline == line and wblock == block:
             gap = wx0 - x1
-            # a figure, or a lone "$", after a figure starts the next column even when the columns sit close
-            next_column = gap > NUMBER_GAP * height and text[-1:] in _FIGURE_END and (wtext in _CURRENCY or _NUMERIC.match(wtext))
-            if gap < CELL_GAP * height and gap > -height and not next_column:
-                if gap < MEND_GAP * height and _SPLIT_TAIL.match(wtext) and text[-1:].isalpha():
-                    text += wtext
-                else:
-                    text += " " + wtext
-                x1 = max(x1, wx1)
-                y0, y1 = min(y0, wy0), max(y1, wy1)
-                continue
-            segs.append(_Seg(x0, y0, x1, y1, text, order, line_id, cont))
+            if -cell_gap < gap < cell_gap:
+                # a figure, or a lone "$", after a figure starts the next column even when the columns sit close
+                if not (gap > number_gap and parts[-1][-1:] in _FIGURE_END and (wtext in _CURRENCY or _NUMERIC.match(wtext))):
+                    if gap < mend_gap and wtext[:1].islower() and parts[-1][-1:].isalpha():
+                        parts[-1] += wtext  # a split glyph: "Shee" "t"
+                    else:
+                        parts.append(wtext)
+                    if wx1 > x1:
+                        x1 = wx1
+                    continue
+            append(_Seg(x0, y0, x1, y1, " ".join(parts), order, (block, line), cont))
             cont = True
         else:
-            if line_id is not None:
-                segs.append(_Seg(x0, y0, x1, y1, text, order, line_id, cont))
+            if parts:
+                append(_Seg(x0, y0, x1, y1, " ".join(parts), order, (block, line), cont))
             cont = False
-        line_id = lid
-        order = float(i)
-        text, x0, y0, x1, y1 = wtext, wx0, wy0, wx1, wy1
-    if line_id is not None:
-        segs.append(_Seg(x0, y0, x1, y1, text, order, line_id, cont))
+            block, line = wblock, wline
+        height = wy1 - wy0 if wy1 - wy0 > 1.0 else 1.0
+        cell_gap, mend_gap, number_gap = CELL_GAP * height, MEND_GAP * height, NUMBER_GAP * height
+        order = i
+        parts = [wtext]
+        x0, y0, x1, y1 = wx0, wy0, wx1, wy1
+    if parts:
+        append(_Seg(x0, y0, x1, y1, " ".join(parts), order, (block, line), cont))
     return segs
 
 
@@ -206,6 +217,20 @@ def _row_kind(row: list[_Seg]) -> str | None:
     if len(texts) == 2 and (len(texts[0]) > SHORT_CELL or not _LETTERS.search(texts[1])):
         return None
     return "header"
+
+
+def _header_like(row: list[_Seg]) -> bool:
+    """Cells of a period header: words or years, no figures."""
+    return all(_LETTERS.search(s.text) or _YEAR.match(s.text) for s in row)
+
+
+def _stacks_on(upper: list[_Seg], row: list[_Seg]) -> bool:
+    """A header line below another with a cell under each of its cells."""
+    return (
+        len(upper) == len(row)
+        and _header_like(row)
+        and all(a.x0 < b.x1 and b.x0 < a.x1 for a, b in zip(upper, row, strict=True))
+    )
 
 
 def _rejoin(row: list[_Seg]) -> list[_Seg]:
