@@ -179,3 +179,15 @@ def test_one_company_one_name_across_renames_and_spellings(tmp_path):
         assert {d.id for d in corpus.list(company="0000850209")} == {"FOOTLOCKER_2022_10K", "FOOT_LOCKER_2023_10K"}
     finally:
         corpus.close()
+
+
+def test_a_release_is_dated_by_the_fiscal_quarter_it_names():
+    from corpus.metadata import metadata_from_text
+
+    release = ("FOR IMMEDIATE RELEASE\nThe Buckle, Inc. Reports November 2024 Net Sales and Third Quarter Results\n"
+               "KEARNEY, Neb. -- The Buckle, Inc. (NYSE: BKE) announced today that net income for the fiscal quarter ended "
+               "November 2, 2024 was $44.2 million. Net income for the third quarter of fiscal 2024 was $44.2 million, "
+               "compared to $52.1 million for the third quarter of fiscal 2023.")  # fmt: skip
+    meta = metadata_from_text(PagedText.from_pages([release]))
+    # Buckle's fiscal 2024 ends February 1, 2025: the period end alone would make this FY2025 Q3.
+    assert (meta.form_type, meta.fiscal_year, meta.fiscal_period) == ("earnings release", 2024, "Q3")
