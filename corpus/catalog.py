@@ -115,7 +115,8 @@ class Corpus:
     def companies(self) -> Sequence[Company]:
         """Company entities, by canonical name."""
         with self.sessions() as session:
-            return session.scalars(select(Company).order_by(Company.name)).all()
+            held = select(Document.company_id).where(Document.company_id.is_not(None))
+            return session.scalars(select(Company).where(Company.id.in_(held)).order_by(Company.name)).all()
 
     def facts(self, doc_ids: Sequence[str]) -> Sequence[Fact]:
         """Every fact of these documents, in document order."""
