@@ -16,6 +16,7 @@ from agent.events import (
     COMPACTION,
     ERROR,
     MODEL_TURN,
+    RUN_STARTED,
     SUBAGENT_FINISHED,
     SUBAGENT_STARTED,
     TOOL_CALL,
@@ -503,3 +504,23 @@ def test_a_failing_call_whose_error_suggests_a_call_runs_that_call_instead(tools
     assert result.steps[-1].ok
 
 
+
+
+@pytest.mark.parametrize("question", ["What was Tesla's total revenue in FY2023?", "How much did General Motors spend on capex in 2022?"])
+def test_a_company_outside_the_corpus_ends_at_once_saying_so(tools, agent_settings, question):
+    # The embedded model once answered a Tesla question with Best Buy's revenue after 543 s.
+    with FakeLLM([]) as fake:
+        result, events = ask(question, fake, tools, agent_settings)
+        assert fake.requests == []  # no model turn, no tool call
+    name = "Tesla" if "Tesla" in question else "General Motors"
+    assert result.status == "unsure" and result.text.startswith(f"{name} is not in the corpus")
+    assert "3M Company" in result.text and result.citations == []
+    assert [e.type for e in events] == [RUN_STARTED, ANSWER]
+
+
+def test_a_covered_company_named_by_nickname_or_ticker_is_researched(tools, agent_settings):
+    script = [answer("Capex was $1,577 million.", CAPEX_CITATION)]
+    with FakeLLM(script) as fake:
+        result, _ = ask("What was MMM's FY2018 capex?", fake, tools, agent_settings)
+        assert len(fake.requests) >= 1
+    assert result.status == "answered"
