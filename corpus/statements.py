@@ -84,6 +84,7 @@ def parse_statement(text: PagedText, start: int, end: int) -> list[XbrlFact]:
     scale = 0
     years: list[int] | None = None
     span_words = ""
+    span_list: list[str] = []
     pending_label = ""
     out: list[XbrlFact] = []
     for number in range(start, end + 1):
@@ -92,8 +93,10 @@ def parse_statement(text: PagedText, start: int, end: int) -> list[XbrlFact]:
             continue
         if (m := _UNITS.search(line)) is not None and len(line) < 200:
             scale = _SCALES[next(g for g in m.groups() if g).lower()]
-        if (s := _SPAN.search(line)) is not None and len(line) < 160:
-            span_words = (s.group(0) + (d.group(0) if (d := _MONTH_DAY.match(line, s.end())) else "")).strip().title()
+        if len(line) < 160 and (spans := list(_SPAN.finditer(line))):
+            # "Three Months Ended | Six Months Ended" over four columns: each span heads half of them.
+            span_list = [(m.group(0) + (d.group(0) if (d := _MONTH_DAY.match(line, m.end())) else "")).strip().title() for m in spans]
+            span_words = span_list[0]
         cells = split_cells(line)
         header = _header_years(cells)
         if header is None and len(cells) == 1 and len(_YEAR_ANY.findall(line)) >= 2 and len(line) < 120 and not _VALUE_CELL.match(line):
@@ -117,7 +120,9 @@ def parse_statement(text: PagedText, start: int, end: int) -> list[XbrlFact]:
             continue
         row_scale = 0 if _PER_SHARE.search(label) else scale
         columns: list[int | None] = list(years) if years and len(years) == len(figures) else [None] * len(figures)
+        per_span = len(columns) // len(span_list) if span_list and len(columns) % len(span_list) == 0 else 0
         for col, ((printed, (value, negative)), year) in enumerate(zip(figures, columns, strict=True)):
+            span_words = span_list[col // per_span] if per_span else (span_list[0] if span_list else "")
             unknown = f"column {col + 1} (period unknown: the header years could not be read)"
             out.append(
                 XbrlFact(

@@ -191,3 +191,11 @@ def test_a_release_is_dated_by_the_fiscal_quarter_it_names():
     meta = metadata_from_text(PagedText.from_pages([release]))
     # Buckle's fiscal 2024 ends February 1, 2025: the period end alone would make this FY2025 Q3.
     assert (meta.form_type, meta.fiscal_year, meta.fiscal_period) == ("earnings release", 2024, "Q3")
+
+
+def test_quarter_and_year_to_date_columns_keep_their_own_span():
+    page = ("CONDENSED CONSOLIDATED STATEMENTS OF INCOME\n(in millions)\nThree Months Ended | Six Months Ended\n"
+            "2023 | 2022 | 2023 | 2022\nNet sales | 1,000 | 900 | 2,100 | 1,800")  # fmt: skip
+    facts = parse_statement(PagedText.from_pages([page]), 1, 5)
+    assert [(f.period_label, f.value) for f in facts] == [
+        ("Three Months Ended 2023", 1e9), ("Three Months Ended 2022", 9e8), ("Six Months Ended 2023", 2.1e9), ("Six Months Ended 2022", 1.8e9)]  # fmt: skip
