@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from agent.answer import Answer
 from corpus.catalog import Corpus
@@ -59,11 +60,20 @@ def mentions_known(question: str, companies: list[Company]) -> bool:
     return False
 
 
-def uncovered(question: str, companies: list[Company]) -> list[str]:
-    """Companies the question names when it names none the catalog has; empty when one is covered or none is named."""
+def uncovered(question: str, companies: list[Company], known: Callable[[str], bool] | None = None) -> list[str]:
+    """Companies the question names when it names none the catalog has; empty when one is covered or none is named.
+
+    A named company is covered when its key starts a catalog company's ('ACME' for ACME Widgets) or `known` says so.
+    """
     if mentions_known(question, companies):
         return []
-    return named_companies(question)
+    names = named_companies(question)
+    keys = [c.key for c in companies]
+    for name in names:
+        key = company_key(name)
+        if (len(key) >= 3 and any(k.startswith(key) for k in keys)) or (known is not None and known(name)):
+            return []
+    return names
 
 
 def not_covered_answer(question: str, mode: str, corpus: Corpus) -> Answer | None:
@@ -71,7 +81,7 @@ def not_covered_answer(question: str, mode: str, corpus: Corpus) -> Answer | Non
     if corpus.count() == 0:
         return None
     companies = list(corpus.companies())
-    missing = uncovered(question, companies)
+    missing = uncovered(question, companies, lambda name: bool(corpus.list(company=name, limit=1)))
     if not missing:
         return None
     names = sorted({c.name for c in companies})
