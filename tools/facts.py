@@ -143,12 +143,12 @@ def facts(
     query = " ".join(query.split())[:200]
     if not query:
         raise ToolError("query is empty; name the line item, e.g. facts(query='capital expenditure', doc_id=...).")
-    docs = _documents(doc_id, company)
+    notes: list[str] = []
+    docs = _documents(doc_id, company, notes)
     wanted = parse_period(period) if period and period.strip() else None
     if period and period.strip() and wanted is None:
         raise ToolError(f"period={period!r} is not a fiscal period; write it like 'FY2018', '2018' or 'Q2 2025'.")
     scope = docs[0].id if len(docs) == 1 else f"{len(docs)} filings of {docs[0].company or company}"
-    notes: list[str] = []
     items, weights, rows = _prepared(context, docs)
     if not rows:
         raise ToolError(
@@ -176,7 +176,7 @@ def facts(
     return FactsResult(query, scope, ranked[:MAX_ITEMS], wanted, notes)
 
 
-def _documents(doc_id: str | None, company: str | None) -> list[Document]:
+def _documents(doc_id: str | None, company: str | None, notes: list[str]) -> list[Document]:
     context = current()
     if doc_id and doc_id.strip():
         try:
@@ -189,6 +189,8 @@ def _documents(doc_id: str | None, company: str | None) -> list[Document]:
         if not docs:
             names = sorted({c.name for c in context.corpus.companies()})
             raise ToolError(f"No filings of {company!r} in the corpus. Companies covered: {', '.join(names[:40])}.")
+        if len(docs) > MAX_DOCS:
+            notes.append(f"{len(docs)} filings match company={company!r}; the newest {MAX_DOCS} are searched (give doc_id for an older one)")
         return docs[:MAX_DOCS]
     raise ToolError("Give doc_id (one filing) or company (all its filings), e.g. facts(query='total revenue', company='3M', period='FY2018').")
 
