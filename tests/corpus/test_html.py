@@ -108,7 +108,7 @@ def test_five_megabyte_filing_is_fast():
     assert len(doc) > 5_000_000
     started = time.perf_counter()
     pages = html_pages(doc)
-    assert time.perf_counter() - started < 3.0
+    assert time.perf_counter() - started < 30.0  # ~1-2 s idle; catches quadratic parsing (minutes), not a loaded machine
     assert len(pages) == 450
     assert pages[0].split("\n")[-1] == "Net revenue | $1,577 | (12)"
 
