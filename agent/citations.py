@@ -42,7 +42,8 @@ def figures(text: str, *, telling: bool = False) -> list[str]:
 
 def _squash(text: str) -> str:
     # Whitespace goes entirely: extracted filings split words ("Balance Shee t") and wrap lines anywhere.
-    return "".join(text.translate(_DASHES).lower().split())
+    # Table cells are stored as 'label | 2018 | 2017': the bars are layout, not text a quote carries.
+    return "".join(text.translate(_DASHES).replace("|", " ").lower().split())
 
 
 @dataclass

@@ -21,6 +21,7 @@ from agent.corpus_access import is_doc, text_of
 from agent.drafts import ANSWER_TOOL, Draft, check_draft, draft_from_call, draft_from_response, draft_from_text, settle
 from agent.events import BUDGET, CITATION_CHECK, ERROR, MODEL_TURN, TOOL_CALL, TOOL_RESULT, Event, summarize
 from agent.llm import LLMError, LLMResponse, ToolCallRequest
+from agent.loops import REPEAT_LIMIT, call_key, refusal, suggested_call
 from agent.prompts import load
 from agent.state import SUBQUESTION_TOOL, AgentRun, AgentState, Observation
 from tools.registry import REGISTRY, ToolCall
@@ -53,7 +54,8 @@ async def call_model(state: AgentState, config: RunnableConfig) -> dict[str, Any
     if reason := budget_exhausted(state, run):
         return {"stop": reason}
     try:
-        response = await asyncio.wait_for(run.llm.complete(state["messages"], run.tool_schemas), timeout=max(1.0, run.remaining_s()))
+        schemas = _offered(run.tool_schemas, state.get("withheld") or [])
+        response = await asyncio.wait_for(run.llm.complete(state["messages"], schemas), timeout=max(1.0, run.remaining_s()))
     except TimeoutError:
         return {"stop": f"time budget: {run.deadline - run.started:.0f} s"}
     except LLMError as exc:
@@ -96,6 +98,7 @@ async def run_tools(state: AgentState, config: RunnableConfig) -> dict[str, Any]
     """Run the turn's tool calls concurrently (bounded), in budget; every call gets a result message."""
     run = _run(config)
     calls: list[ToolCallRequest] = state["pending"]
+    calls_by_id = {c.id: c for c in calls}
     planned: list[tuple[ToolCallRequest, str | None]] = []  # (call, error to return instead of running it)
     refused = 0
     exhausted = None
@@ -113,6 +116,9 @@ async def run_tools(state: AgentState, config: RunnableConfig) -> dict[str, Any]
             run.tool_calls += 1
             run.shared.tool_calls_left -= 1
             planned.append((call, None))
+    failures: dict[str, tuple[int, str]] = dict(state.get("failures") or {})
+    withheld: set[str] = set()
+    planned, redirects = _break_loops(run, planned, failures, withheld)
     if any(c.name == "search" and error is None for c, error in planned):
         await _open_searcher(run)
     gate = asyncio.Semaphore(run.settings.max_parallel_tools)
@@ -122,11 +128,16 @@ async def run_tools(state: AgentState, config: RunnableConfig) -> dict[str, Any]
             return await _execute(run, call, error)
 
     outcomes = await asyncio.gather(*(one(call, error) for call, error in planned))
-    failed_before = {(s.name, json.dumps(s.arguments, sort_keys=True)) for s in state["steps"] if not s.ok}
-    for (call, _), (result, _child) in zip(planned, outcomes, strict=True):
-        if not result.ok and (call.name, json.dumps(call.arguments or {}, sort_keys=True)) in failed_before:
-            # Small models repeat a failing call verbatim; say so plainly.
-            result.text = f"You made exactly this call before and it failed the same way; change the arguments or use another tool.\n{result.text}"
+    for i, ((call, error), (result, _child)) in enumerate(zip(planned, outcomes, strict=True)):
+        key = call_key(call.name, call.arguments)
+        if i in redirects:
+            result.text = redirects[i] + result.text
+        elif not result.ok and error is None:
+            count, _text = failures.get(key, (0, ""))
+            failures[key] = (count + 1, result.text)
+            if count:  # small models repeat a failing call verbatim; say so plainly
+                result.text = f"You made exactly this call before and it failed the same way; change the arguments or use another tool.\n{result.text}"
+    planned = [(_original(call, redirects, i, calls_by_id), error) for i, (call, error) in enumerate(planned)]
     messages = list(state["messages"])
     observations = list(state["observations"])
     steps, pages = list(state["steps"]), set(state["pages"])
@@ -145,7 +156,8 @@ async def run_tools(state: AgentState, config: RunnableConfig) -> dict[str, Any]
             pages |= child_pages
             metrics.absorb(child_answer.metrics)
     update: dict[str, Any] = {"messages": messages, "observations": observations, "steps": steps, "pages": pages,
-                              "metrics": metrics, "pending": [], "feedback": None}  # fmt: skip
+                              "metrics": metrics, "pending": [], "feedback": None, "failures": failures,
+                              "withheld": sorted(withheld)}  # fmt: skip
     if state.get("feedback"):  # malformed calls written next to good ones
         messages.append({"role": "user", "content": state["feedback"]})
     if refused:
@@ -220,6 +232,46 @@ async def fail(state: AgentState, config: RunnableConfig) -> dict[str, Any]:
 
 
 # --- helpers ---
+
+
+def _break_loops(
+    run: AgentRun, planned: list[tuple[ToolCallRequest, str | None]], failures: dict[str, tuple[int, str]], withheld: set[str]
+) -> tuple[list[tuple[ToolCallRequest, str | None]], dict[int, str]]:
+    """A call that already failed twice identically is not run again: the call its error suggests runs instead, or the
+    model is told what to do; a tool whose failing call keeps coming back is left out of the next turn's tools."""
+    names = {s["function"]["name"] for s in run.tool_schemas}
+    out: list[tuple[ToolCallRequest, str | None]] = []
+    redirects: dict[int, str] = {}
+    for i, (call, error) in enumerate(planned):
+        key = call_key(call.name, call.arguments)
+        count, text = failures.get(key, (0, ""))
+        if error is not None or count < REPEAT_LIMIT:
+            out.append((call, error))
+            continue
+        failures[key] = (count + 1, text)
+        if count > REPEAT_LIMIT:
+            withheld.add(call.name)
+        redirect = suggested_call(text, names - {ANSWER_TOOL, SUBQUESTION_TOOL}, key)
+        message = refusal(call.name, text, count, redirect)
+        if redirect is None:
+            withheld.add(call.name)  # one turn without the tool: the model has to take another way
+            out.append((call, message))
+            continue
+        redirects[i] = message
+        out.append((ToolCallRequest(call.id, redirect[0], redirect[1], from_text=call.from_text), None))
+    return out, redirects
+
+
+def _original(call: ToolCallRequest, redirects: dict[int, str], i: int, calls_by_id: dict[str, ToolCallRequest]) -> ToolCallRequest:
+    """The call as the model made it (its result message answers that call, whatever ran instead)."""
+    return calls_by_id.get(call.id, call) if i in redirects else call
+
+
+def _offered(schemas: list[dict[str, Any]], withheld: list[str]) -> list[dict[str, Any]]:
+    if not withheld:
+        return schemas
+    kept = [s for s in schemas if s["function"]["name"] not in withheld]
+    return kept if any(s["function"]["name"] != ANSWER_TOOL for s in kept) else schemas
 
 
 async def _settled(update: dict[str, Any], state: AgentState, config: RunnableConfig) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from agent.drafts import ANSWER_TOOL, Draft, answer_schema, check_draft, draft_f
 from agent.events import ANSWER, CITATION_CHECK, ERROR, MODEL_TURN, RETRIEVAL, RUN_STARTED, Emit, Event, discard
 from agent.llm import LLMClient, LLMError
 from agent.prompts import load
+from agent.coverage import not_covered_answer
 from agent.scope import Filters, resolve
 from agent.settings import AgentSettings
 from agent.toolcalls import tool_call_instructions
@@ -42,6 +43,8 @@ async def rag_answer(
         await emit(Event(ANSWER, answer.model_dump()))
         return answer
 
+    if doc_ids is None and (early := await asyncio.to_thread(not_covered_answer, question, "rag", tools.corpus)) is not None:
+        return await done(early)
     try:
         searcher = await asyncio.to_thread(lambda: tools.searcher)
         result = await asyncio.to_thread(searcher.search, question, settings.rag_candidates, SearchFilters(doc_ids=doc_ids) if doc_ids else None)

@@ -15,6 +15,7 @@ from agent.events import ANSWER, ERROR, RUN_STARTED, SUBAGENT_FINISHED, SUBAGENT
 from agent.graph import GRAPH
 from agent.llm import LLMClient
 from agent.prompts import load
+from agent.coverage import not_covered_answer
 from agent.scope import Filters, resolve, scope_note
 from agent.settings import AgentSettings
 from agent.state import SUBQUESTION_TOOL, AgentRun, AgentState, SharedBudget
@@ -70,6 +71,11 @@ async def research(
                      max_tool_calls=settings.max_tool_calls, time_s=settings.time_budget_s)  # fmt: skip
     run.hard_deadline = run.deadline + settings.answer_grace_s
     run.scope = doc_ids
+    early = await asyncio.to_thread(not_covered_answer, question, "agentic", tools.corpus) if doc_ids is None else None
+    if early is not None:  # a company the corpus has no filing of: say so at once rather than research another one
+        early.metrics.latency_s = round(time.monotonic() - run.started, 3)
+        await emit(Event(ANSWER, early.model_dump()))
+        return early
     answer, _ = await _run_graph(run, scope_note(filters, doc_ids))
     await emit(Event(ANSWER, answer.model_dump()))
     return answer

@@ -48,6 +48,8 @@ class AgentState(TypedDict, total=False):
     metrics: RunMetrics
     warnings: list[str]
     answer: Answer | None
+    failures: dict[str, tuple[int, str]]  # call_key -> (times it failed identically, its last error)
+    withheld: list[str]  # tools left out of the next model turn (their failing call kept coming back)
 
 
 @dataclass

@@ -6,12 +6,13 @@ import difflib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, delete, func, or_, select
+from sqlalchemy import Engine, delete, false, func, or_, select
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from corpus.db import make_engine, migrate, session_factory
 from corpus.errors import DocumentNotFound
-from corpus.models import CrossReference, Document, Section
+from corpus.companies import matching_company_ids
+from corpus.models import Company, CrossReference, Document, Fact, Section
 from corpus.settings import CorpusSettings
 from corpus.store import TextStore
 
@@ -86,12 +87,18 @@ class Corpus:
         limit: int | None = None,
         offset: int = 0,
     ) -> Sequence[Document]:
-        """Documents matching the filters, newest period first; company matches name, ticker or doc_id."""
+        """Documents matching the filters, newest period first; company matches the entity (name, former names, tickers, CIK), or doc_id."""
         query = select(Document)
         if company:
             pattern = f"%{company.lower()}%"
+            ids = matching_company_ids(self.companies(), company)
             query = query.where(
-                or_(func.lower(Document.company).like(pattern), func.lower(Document.ticker) == company.lower(), func.lower(Document.id).like(pattern))
+                or_(
+                    Document.company_id.in_(ids) if ids else false(),
+                    func.lower(Document.company).like(pattern),
+                    func.lower(Document.ticker) == company.lower(),
+                    func.lower(Document.id).like(pattern),
+                )
             )
         if form:
             query = query.where(Document.form_type == normalize_form(form))
@@ -104,6 +111,17 @@ class Corpus:
             query = query.limit(limit)
         with self.sessions() as session:
             return session.scalars(query).all()
+
+    def companies(self) -> Sequence[Company]:
+        """Company entities, by canonical name."""
+        with self.sessions() as session:
+            held = select(Document.company_id).where(Document.company_id.is_not(None))
+            return session.scalars(select(Company).where(Company.id.in_(held)).order_by(Company.name)).all()
+
+    def facts(self, doc_ids: Sequence[str]) -> Sequence[Fact]:
+        """Every fact of these documents, in document order."""
+        with self.sessions() as session:
+            return session.scalars(select(Fact).where(Fact.doc_id.in_(list(doc_ids))).order_by(Fact.doc_id, Fact.id)).all()
 
     def count(self) -> int:
         with self.sessions() as session:
@@ -138,6 +156,7 @@ class Corpus:
 
 def delete_document_rows(session: Session, doc_id: str) -> None:
     """Delete a document's rows children first (no reliance on database-side cascades)."""
+    session.execute(delete(Fact).where(Fact.doc_id == doc_id))
     session.execute(delete(CrossReference).where(CrossReference.doc_id == doc_id))
     session.execute(delete(Section).where(Section.doc_id == doc_id).execution_options(synchronize_session=False))
     session.execute(delete(Document).where(Document.id == doc_id))

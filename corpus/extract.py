@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from corpus.clean import clean_page
 from corpus.errors import ExtractionError, UnsupportedFormat
@@ -13,7 +15,10 @@ PDF_SUFFIXES = {".pdf"}
 HTML_SUFFIXES = {".htm", ".html", ".xhtml"}
 TEXT_SUFFIXES = {".txt", ".text"}
 MARKDOWN_SUFFIXES = {".md", ".markdown"}
-SUPPORTED_SUFFIXES = PDF_SUFFIXES | HTML_SUFFIXES | TEXT_SUFFIXES | MARKDOWN_SUFFIXES
+XBRL_SUFFIXES = {".xml"}  # XBRL instance documents (facts only: stored as one line per fact)
+SUPPORTED_SUFFIXES = PDF_SUFFIXES | HTML_SUFFIXES | TEXT_SUFFIXES | MARKDOWN_SUFFIXES | XBRL_SUFFIXES
+MAX_XBRL_BYTES = 64 * 1024 * 1024
+_XBRL_ROOT = re.compile(rb"<(?:[A-Za-z][\w.-]*:)?xbrl[\s>]")
 
 # A text page gets a break here when the file has no form feeds (about 3,000 words).
 TEXT_PAGE_CHARS = 18_000
@@ -33,7 +38,10 @@ class Extracted:
     """Cleaned page texts of one file, with the format they came from."""
 
     pages: list[str]
-    format: str  # pdf | html | txt | md
+    format: str  # pdf | html | txt | md | xbrl
+    tree: Any = None  # the parsed HTML (lxml), for inline XBRL facts; never leaves the worker process
+    anchors: list = field(default_factory=list)  # visible ix:nonFraction elements: (element, page index, line index)
+    xbrl: Any = None  # corpus.xbrl.XbrlDocument of an XBRL instance
 
 
 def detect_format(path: Path, head: bytes) -> str:
@@ -42,6 +50,10 @@ def detect_format(path: Path, head: bytes) -> str:
         return "pdf"
     suffix = path.suffix.lower()
     sniff = head[:2048].lstrip().lower()
+    if suffix in XBRL_SUFFIXES or (sniff.startswith(b"<?xml") and _XBRL_ROOT.search(head) and b"<html" not in sniff):
+        if _XBRL_ROOT.search(head):
+            return "xbrl"
+        raise UnsupportedFormat(path, "an XML file that is not an XBRL instance (no <xbrl> root); Sleuth reads XBRL instances, PDF, HTML, TXT, MD")
     if suffix in HTML_SUFFIXES or sniff.startswith((b"<!doctype html", b"<html", b"<?xml")):
         return "html"
     if suffix in MARKDOWN_SUFFIXES:
@@ -72,12 +84,21 @@ def extract(path: Path, max_pages: int = MAX_PAGES) -> Extracted:
     if fmt == "pdf":
         pages = _pdf_pages(path, max_pages)
     elif fmt == "html":
-        from corpus.html import html_pages
+        from corpus.html import html_document
 
-        pages = html_pages(_read_text(path))
+        pages, tree, anchors = html_document(_read_text(path))
+        if not anchors:
+            tree = None  # no inline XBRL: nothing needs the tree
+        return _cleaned(path, fmt, pages, tree, anchors, max_pages=max_pages)
+    elif fmt == "xbrl":
+        return _xbrl(path)
     else:
         pages = _text_pages(_read_text(path))
-    if len(pages) > max_pages:
+    return _cleaned(path, fmt, pages, max_pages=max_pages)
+
+
+def _cleaned(path: Path, fmt: str, pages: list[str], tree: Any = None, anchors: list | None = None, *, max_pages: int | None = None) -> Extracted:
+    if max_pages is not None and len(pages) > max_pages:
         raise ExtractionError(path, _too_many_pages(len(pages), max_pages))
     pages = [clean_page(p) for p in pages]
     if sum(len(p.strip()) for p in pages) < MIN_CHARS_PER_PAGE * len(pages):
@@ -86,7 +107,22 @@ def extract(path: Path, max_pages: int = MAX_PAGES) -> Extracted:
                 path, f"image-only PDF: no text layer on any of its {len(pages)} pages (run OCR, e.g. ocrmypdf, then ingest again)"
             )
         raise ExtractionError(path, "no text in file")
-    return Extracted(pages=pages, format=fmt)
+    return Extracted(pages=pages, format=fmt, tree=tree, anchors=anchors or [])
+
+
+def _xbrl(path: Path) -> Extracted:
+    from corpus.xbrl import instance_pages, parse_instance
+
+    if path.stat().st_size > MAX_XBRL_BYTES:
+        raise ExtractionError(path, f"XBRL instance larger than {MAX_XBRL_BYTES // 2**20} MB; split it or ingest the filing's HTML")
+    try:
+        doc = parse_instance(path.read_bytes())
+    except ValueError as exc:
+        raise ExtractionError(path, f"unreadable XBRL instance: {exc}") from exc
+    if not doc.facts:
+        raise ExtractionError(path, "XBRL instance without numeric facts" + (f" ({doc.warnings[0]})" if doc.warnings else ""))
+    pages = [clean_page(p) for p in instance_pages(doc)]
+    return Extracted(pages=pages, format="xbrl", xbrl=doc)
 
 
 def _read_text(path: Path) -> str:

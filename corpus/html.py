@@ -32,10 +32,18 @@ _CLOSE_GAP = re.compile(r"(?<=[\d%])\s+\)")
 
 def html_pages(html: str) -> list[str]:
     """Page texts of an HTML filing: split at CSS page breaks, hidden XBRL dropped, table rows as 'cell | cell' lines."""
+    return html_document(html)[0]
+
+
+def html_document(html: str) -> tuple[list[str], object | None, list[tuple[object, int, int]]]:
+    """Page texts, the parsed tree (None when unparseable) and every visible ix:nonFraction as (element, page index, line index).
+
+    The line index is where the page's next line was when the element opened: its table row is that line or a later one.
+    """
     root = _parse(html)
     if root is None:
         text = htmllib.unescape(_TAG.sub(" ", _XML_DECL.sub("", html)))
-        return [_WS.sub(" ", text).strip()]
+        return [_WS.sub(" ", text).strip()], None, []
 
     from lxml import etree
 
@@ -43,6 +51,7 @@ def html_pages(html: str) -> list[str]:
     out = _PageWriter()
     walker = etree.iterwalk(root, events=("start", "end"))
     skipping = None
+    anchors: list[tuple[object, list[str], int]] = []
     for event, el in walker:
         tag = el.tag
         if el is skipping:  # the end of a skipped subtree: only its tail is visible
@@ -62,6 +71,8 @@ def html_pages(html: str) -> list[str]:
                 continue
             if (style and _BREAK_BEFORE.search(style)) or (classes and before and _has_class(classes, before)):
                 out.page_break()
+            if tag == "ix:nonfraction":
+                anchors.append((el, out.pages[-1], len(out.pages[-1])))
             if tag in _CELLS:
                 out.start_cell()
             elif tag == "tr":
@@ -86,7 +97,10 @@ def html_pages(html: str) -> list[str]:
             if (style and _BREAK_AFTER.search(style)) or (classes and after and _has_class(classes, after)):
                 out.page_break()
             out.text(el.tail)
-    return out.finish()
+    pages = out.finish()
+    kept = [p for p in out.pages if p]  # finish() drops empty pages; anchors follow their page's new position
+    index = {id(p): i for i, p in enumerate(kept)}
+    return pages, root, [(el, index[id(page)], at) for el, page, at in anchors if id(page) in index]
 
 
 def _style_sheets(root) -> str:  # noqa: ANN001

@@ -16,8 +16,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from sqlalchemy.exc import IntegrityError
 
 from corpus.catalog import Corpus, delete_document_rows, normalize_form
+from corpus.companies import rename_documents, resolve_company
 from corpus.errors import ExtractionError, SidecarError, UnsupportedFormat
 from corpus.extract import EXTRACTION_VERSION, MAX_PAGES, SUPPORTED_SUFFIXES, extract
+from corpus.factrows import FactRecord, analyze_facts, apply_dei, fact_rows
 from corpus.metadata import DocMetadata, detect_metadata
 from corpus.models import CrossReference, Document, Section
 from corpus.sections import Section as SectionSpan
@@ -25,11 +27,12 @@ from corpus.sections import detect_sections, iter_sections, section_at
 from corpus.settings import CorpusSettings
 from corpus.store import is_valid_doc_id
 from corpus.text import PagedText
+from corpus.statements import statement_facts
 from corpus.workers import memory_reason, run_isolated
 from corpus.xrefs import CrossRef, find_cross_references
 
 # Bump when extraction or analysis changes, so re-ingesting redoes documents made by older code.
-PIPELINE_VERSION = "1"
+PIPELINE_VERSION = "2"  # 2: facts (inline XBRL, instances, statement rows), company entities
 CHARS_PER_TOKEN = 4  # documented approximation until a model tokenizer is configured
 
 
@@ -125,6 +128,8 @@ class Analysis:
     sections: list[SectionSpan]
     xrefs: list[CrossRef]
     seconds: float
+    facts: list[FactRecord] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # problems in the filing's data worth telling the user (bad XBRL)
 
 
 @dataclass
@@ -216,12 +221,15 @@ def analyze(path: Path, override: MetadataOverride, max_pages: int = MAX_PAGES) 
     extracted = extract(path, max_pages)
     text = PagedText.from_pages(extracted.pages)
     metadata = detect_metadata(text, path.name)
+    facts, dei, notes = analyze_facts(extracted, text)
+    apply_dei(metadata, dei)
     for name, value in override.model_dump(exclude_none=True, exclude={"doc_id"}).items():
         setattr(metadata, name, value)
         metadata.sources[name] = "override"
     sections = detect_sections(text, metadata.form_type)
     xrefs = find_cross_references(text, sections, metadata.form_type)
-    return Analysis(text, extracted.format, metadata, sections, xrefs, time.perf_counter() - start)
+    facts += statement_facts(text, sections, facts)
+    return Analysis(text, extracted.format, metadata, sections, xrefs, time.perf_counter() - start, facts, notes)
 
 
 def _analyze_job(job: _Job) -> Analysis | IngestResult:
@@ -350,8 +358,16 @@ def _save(corpus: Corpus, job: _Job, analysis: Analysis) -> IngestResult:
                 if existing:
                     delete_document_rows(session, job.doc_id)
                     session.flush()
-                session.add(_document_row(job, analysis))
+                row = _document_row(job, analysis)
+                company = resolve_company(session, row.company, row.cik, row.ticker, row.period_end_date)
+                if company is not None:
+                    row.company_id, row.company = company.id, company.name
+                session.add(row)
+                session.flush()
+                if company is not None:
+                    rename_documents(session, company)
                 _add_sections(session, job.doc_id, analysis)
+                session.add_all(fact_rows(job.doc_id, analysis.facts, analysis.sections))
                 session.flush()
                 wrote = True
                 corpus.store.write(job.doc_id, analysis.text, job.content_hash)
@@ -364,7 +380,8 @@ def _save(corpus: Corpus, job: _Job, analysis: Analysis) -> IngestResult:
                 return IngestResult(str(job.path), "failed", job.doc_id, reason)
             raise
     status = "updated" if existing else "added"
-    return IngestResult(str(job.path), status, job.doc_id, job.note, analysis.text.page_count, analysis.seconds)
+    note = "; ".join([n for n in [job.note, *analysis.notes[:3]] if n]) or None
+    return IngestResult(str(job.path), status, job.doc_id, note, analysis.text.page_count, analysis.seconds)
 
 
 def _document_row(job: _Job, analysis: Analysis) -> Document:

@@ -171,6 +171,12 @@ _RELEASE_QUARTER = re.compile(
 )
 _YEAR = re.compile(r"(?<![\d.$])((?:19|20)\d{2})(?![\d%]|\.\d)")
 _FISCAL_LABEL = re.compile(r"\bfiscal\s+(?:year\s+)?((?:19|20)\d{2})\b", re.I)
+# The filing's own name for its quarter: "Second Quarter Fiscal 2023", "third quarter of fiscal 2024", "fiscal 2024 third quarter".
+_FISCAL_QUARTER = re.compile(
+    r"\b(first|second|third|fourth)[- ]quarter\s+(?:of\s+)?fiscal\s+(?:year\s+)?((?:19|20)\d{2})\b"
+    r"|\bfiscal\s+(?:year\s+)?((?:19|20)\d{2})\s+(first|second|third|fourth)[- ]quarter\b",
+    re.I,
+)
 
 _EXACT_NAME = re.compile(r"\(?\s*exact(?:\s+name\b|$)", re.I)
 _NAME_THEN_EXACT = re.compile(r"^(.{3,80}?)\s*\(exact\s+name\s+of\s+registrant", re.I)
@@ -237,6 +243,9 @@ def metadata_from_text(text: PagedText) -> DocMetadata:
         meta.fiscal_period = f"Q{quarter}"
         if meta.period_end_date is not None:
             meta.fiscal_year = _fiscal_year_of_quarter(meta.period_end_date, quarter)
+    if form in ("earnings release", "10-Q") and (named := _fiscal_quarter(first_page + " " + flat)) is not None:
+        # Retailers name fiscal years either way (Ulta's fiscal 2023 ends in January 2024): the filing's words win.
+        meta.fiscal_period, meta.fiscal_year = f"Q{named[0]}", named[1]
     meta.sources = {f: "cover" for f in _FIELDS if getattr(meta, f) is not None}
     return meta
 
@@ -337,6 +346,16 @@ def _tenq_quarter(flat: str, period_end: date | None) -> int | None:
             if months in (3, 6, 9):
                 return months // 3
     return None
+
+
+def _fiscal_quarter(text: str) -> tuple[int, int] | None:
+    """(quarter, fiscal year) as the filing names its own quarter, from the first such phrase."""
+    m = _FISCAL_QUARTER.search(text[:20_000])
+    if m is None:
+        return None
+    if m.group(1):
+        return _ORDINALS[m.group(1).lower()], int(m.group(2))
+    return _ORDINALS[m.group(4).lower()], int(m.group(3))
 
 
 def _release_period_end(flat: str) -> tuple[date | None, str | None]:

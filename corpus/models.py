@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Boolean, Date, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Date, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -21,7 +21,8 @@ class Document(Base):
     content_hash: Mapped[str] = mapped_column(String(64), index=True)  # sha256 of the file's bytes
     ingest_key: Mapped[str] = mapped_column(String(64))  # content + metadata overrides + pipeline version
     format: Mapped[str] = mapped_column(String(8))
-    company: Mapped[str | None] = mapped_column(String(200), index=True)
+    company: Mapped[str | None] = mapped_column(String(200), index=True)  # the company entity's canonical name
+    company_id: Mapped[int | None] = mapped_column(ForeignKey("companies.id", ondelete="SET NULL"), index=True)
     ticker: Mapped[str | None] = mapped_column(String(16))
     cik: Mapped[str | None] = mapped_column(String(16))
     form_type: Mapped[str | None] = mapped_column(String(32), index=True)
@@ -42,6 +43,46 @@ class Document(Base):
     cross_references: Mapped[list[CrossReference]] = relationship(
         back_populates="document", cascade="all, delete-orphan", order_by="CrossReference.line", passive_deletes=True
     )
+
+
+class Company(Base):
+    """A company as one entity: its canonical name, CIK, tickers and the other names its filings use."""
+
+    __tablename__ = "companies"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(200), unique=True)  # company_key() of the name: 'adobe', 'footlocker'
+    name: Mapped[str] = mapped_column(String(200))
+    cik: Mapped[str | None] = mapped_column(String(16), index=True)
+    tickers: Mapped[list] = mapped_column(JSON, default=list)
+    aliases: Mapped[list] = mapped_column(JSON, default=list)  # former names and spellings seen on filings
+    name_as_of: Mapped[date | None] = mapped_column(Date)  # period end of the filing the name was taken from
+
+
+class Fact(Base):
+    """One figure of a filing: a tagged inline-XBRL fact, an XBRL instance fact, or a statement row's cell."""
+
+    __tablename__ = "facts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    doc_id: Mapped[str] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"), index=True)
+    source: Mapped[str] = mapped_column(String(8))  # ixbrl | xbrl | table
+    section: Mapped[str | None] = mapped_column(String(64))  # section key: 'Cash Flows', 'Note 12'
+    label: Mapped[str] = mapped_column(Text)  # row label as printed ('Purchases of property, plant and equipment')
+    concept: Mapped[str | None] = mapped_column(String(300), index=True)  # 'us-gaap:PaymentsToAcquirePropertyPlantAndEquipment'
+    period_start: Mapped[date | None] = mapped_column(Date)
+    period_end: Mapped[date | None] = mapped_column(Date)  # the instant, or the end of a duration
+    period_label: Mapped[str | None] = mapped_column(String(120))  # as the filing prints it: 'Three Months Ended June 30, 2025', '2018'
+    fiscal_year: Mapped[int | None] = mapped_column(Integer)  # the fiscal year the period falls in (comparative columns too)
+    dimensions: Mapped[dict] = mapped_column(JSON, default=dict)  # axis -> member
+    value: Mapped[float | None] = mapped_column(Float)  # scale and sign applied: 1577000000.0
+    unit: Mapped[str | None] = mapped_column(String(40))  # USD, shares, USD/shares, pure
+    scale: Mapped[int] = mapped_column(Integer, default=0)  # power of ten the printed figure is in (6: millions)
+    decimals: Mapped[str | None] = mapped_column(String(8))
+    printed: Mapped[str | None] = mapped_column(String(60))  # the figure as printed: '(1,577)', '1,577'
+    negated: Mapped[bool] = mapped_column(Boolean, default=False)  # printed unsigned with sign="-", or in parentheses
+    page: Mapped[int | None] = mapped_column(Integer)
+    line: Mapped[int | None] = mapped_column(Integer)
 
 
 class Section(Base):

@@ -31,6 +31,7 @@ class ToolContext:
     # document is never served from here (the API's researchers keep one context for their whole life).
     _texts: dict[str, tuple[tuple[int, ...], PagedText]] = field(default_factory=dict, init=False, repr=False)
     _texts_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+    facts_cache: dict = field(default_factory=dict, init=False, repr=False)  # (doc_id, ingested_at) -> the facts tool's rows
 
     @cached_property
     def searcher(self):  # retrieval.searcher.HybridSearcher, imported lazily

@@ -348,7 +348,7 @@ def _no_match(pattern: str, scope: str, case_insensitive: bool, multiline: bool)
         tips.append(r"write \$ for a dollar sign ($ alone means end of line)")
     digits = re.sub(r"\{[\d,]*\}", "", pattern)  # not repetition counts like {4}
     if re.search(r"(?<![\d,.])\d{4,}", digits) and not re.search(r"(19|20)\d\d", digits):
-        tips.append("thousands are written with commas in filings (1,577)")
+        tips.append("thousands are written with commas in filings (4,321)")
     if not multiline and " " in pattern.strip():
         tips.append(r"multiline=true with \s+ between words (phrases can wrap lines)")
     return ToolError(f"No match for {pattern!r} in {where}; {', '.join(tips)}, or search()")
@@ -356,7 +356,7 @@ def _no_match(pattern: str, scope: str, case_insensitive: bool, multiline: bool)
 
 @tool
 def grep(
-    pattern: Annotated[str, Field(description=r"Regular expression (Rust regex syntax), e.g. 'Purchases of property' or 'Total (net )?revenues?'. Escape ( ) [ ] $ + ? . with a backslash to match them literally, e.g. '\$1,577'.")],
+    pattern: Annotated[str, Field(description=r"Regular expression (Rust regex syntax), e.g. 'Purchases of property' or 'Total (net )?revenues?'. Escape ( ) [ ] $ + ? . with a backslash to match them literally, e.g. '\$4,321'.")],
     glob: Annotated[str | None, Field(description="Only documents whose doc_id matches this glob, e.g. '3M_*', '*2022*10K*', '{PEPSICO,COCACOLA}_2022*'.")] = None,
     doc_ids: Annotated[list[str] | None, Field(description="Only these documents (a list of doc_ids), e.g. ['3M_2018_10K'].")] = None,
     case_insensitive: Annotated[bool, Field(description="Ignore upper/lower case.")] = False,

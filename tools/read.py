@@ -126,15 +126,13 @@ def read(
     lines: Annotated[str | int | None, Field(description="1-based line range, e.g. '6121-6890' (as given by a truncated read or grep).")] = None,
     max_tokens: Annotated[int | None, Field(description="Token budget for this call; omit for the default. Larger requests are capped.")] = None,
 ) -> ReadResult:
-    """Read a filing's text with page markers and line numbers: give one of section, pages or lines (none reads from the start). Long requests stop at the budget and say exactly how to continue; cross-references in the text are listed with where they point."""
+    """Read a filing's text with page markers and line numbers: give section, pages or lines (section with lines or pages reads that part of the section; none reads from the start). Long requests stop at the budget and say exactly how to continue; cross-references in the text are listed with where they point."""
     context = current()
     settings = context.settings
     section, pages, lines = (_given(v) for v in (section, pages, lines))
-    chosen = [name for name, value in (("section", section), ("pages", pages), ("lines", lines)) if value is not None]
-    if len(chosen) > 1:
+    if pages is not None and lines is not None:
         raise ToolError(
-            f"Give only one of section, pages or lines (got {' and '.join(chosen)}); "
-            f"e.g. read(doc_id='{doc_id}', pages='5-7') or read(doc_id='{doc_id}', section='Note 12')."
+            f"Give pages or lines, not both; e.g. read(doc_id='{doc_id}', pages='5-7') or read(doc_id='{doc_id}', lines='120-180')."
         )
     cap = min(settings.read_max_tokens, settings.max_output_tokens)
     budget = settings.read_default_tokens if max_tokens is None else max_tokens
@@ -146,10 +144,14 @@ def read(
     opened = open_document(doc_id, with_references=True)
     text = opened.text
     doc_id = opened.doc.id
+    note = ""
     if section is not None:
         target = resolve_section(section, opened.sections, doc_id, text.page_count)
         start, end = target.start_line, target.end_line
-        what = _section_path(target, opened.sections) + f", {page_span(target.start_page, target.end_page)}, lines {start}-{end}"
+        # Section with lines or pages: what is inside the section, or the whole section with a note saying so.
+        if lines is not None or pages is not None:
+            start, end, note = _within_section(target, text, pages, lines, doc_id)
+        what = _section_path(target, opened.sections) + f", {page_span(text.page_of_line(start), text.page_of_line(end))}, lines {start}-{end}"
     elif pages is not None:
         first, last = _parse_range(pages, "pages", text.page_count, doc_id)
         start, end = text.page_span(first)[0], text.page_span(last)[1]
@@ -163,6 +165,8 @@ def read(
 
     costs = line_costs(context, doc_id, text)
     header = f"{document_header(opened.doc, costs.tokens(1, text.line_count))}\nReading {what}; ~{costs.tokens(start, end):,} tokens"
+    if note:
+        header += f"\nnote: {note}"
     if capped:
         header += f"; max_tokens capped at {cap:,}"
     limit = budget * CHARS_PER_TOKEN - len(header) - 1
@@ -204,6 +208,28 @@ def _parse_range(value: str | int, name: str, size: int, doc_id: str) -> tuple[i
     if first < 1 or last > size:
         raise ToolError(f"{name}={value!r} is out of range: {doc_id} has {unit}s 1-{size}.")
     return first, last
+
+
+def _within_section(target: Section, text, pages: str | int | None, lines: str | int | None, doc_id: str) -> tuple[int, int, str]:  # noqa: ANN001
+    """Lines of `target` that the given pages or lines select; outside it, the whole section and a note why."""
+    whole = (target.start_line, target.end_line)
+    try:
+        if lines is not None:
+            first, last = _parse_range(lines, "lines", text.line_count, doc_id)
+            asked = f"lines={lines!r}"
+        else:
+            p1, p2 = _parse_range(pages, "pages", text.page_count, doc_id)
+            first, last = text.page_span(p1)[0], text.page_span(p2)[1]
+            asked = f"pages={pages!r}"
+    except ToolError as exc:
+        return *whole, f"{exc} Showing the whole section instead."
+    lo, hi = max(first, target.start_line), min(last, target.end_line)
+    if lo > hi:
+        return *whole, (
+            f"{asked} is outside {target.key} (lines {target.start_line}-{target.end_line}, "
+            f"{page_span(target.start_page, target.end_page)}); showing the whole section."
+        )
+    return lo, hi, ""
 
 
 def _section_path(section: Section, sections: Sequence[Section]) -> str:

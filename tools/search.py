@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -54,7 +55,7 @@ def search(
     try:
         searcher = context.searcher
     except CorpusError as exc:
-        raise ToolError(f"search is unavailable ({exc}); use grep and read meanwhile") from exc
+        raise ToolError(f"search is unavailable ({for_model(str(exc))}); use grep and read meanwhile") from exc
     if doc_ids:
         unknown = [d for d in doc_ids if d not in searcher.index.manifest.docs]
         if unknown:
@@ -63,8 +64,26 @@ def search(
     try:
         result = searcher.search(query, k, SearchFilters(company, form, year, doc_ids))
     except CorpusError as exc:
-        raise ToolError(str(exc)) from exc
+        raise ToolError(for_model(str(exc))) from exc
     if not result.passages:
         raise ToolError(f"No passage found for {query!r}; use other words, drop filters, or grep for an exact term.")
     scope = f"searched {len(result.searched_docs)} documents" + (f", {', '.join(result.preferred_docs[:3])} first" if result.preferred_docs else "")
-    return SearchHits(query, result.passages, result.notes, scope)
+    return SearchHits(query, result.passages, [for_model(n) for n in result.notes], scope)
+
+
+# Retrieval speaks to users of the CLI; the model cannot run commands, so it hears of the tools it can call.
+_COMMANDS = (
+    (re.compile(r"list documents with `sleuth docs`"), "find doc_ids with list_documents()"),
+    (re.compile(r"list companies with `sleuth docs`"), "see the companies with list_documents()"),
+    (re.compile(r"`sleuth docs`"), "list_documents()"),
+    (re.compile(r"\s*\(run `sleuth index[^`]*`\)"), ""),
+    (re.compile(r"(?:build it|rebuild|run) with `sleuth index[^`]*`|run `sleuth index[^`]*`"), "the operator has to build the index"),
+    (re.compile(r"`sleuth [^`]*`"), "the operator"),
+)
+
+
+def for_model(message: str) -> str:
+    """A retrieval message with CLI commands replaced by the tools the model can call."""
+    for pattern, words in _COMMANDS:
+        message = pattern.sub(words, message)
+    return message

@@ -379,7 +379,9 @@ REAL_FILINGS = [
     ("MGMRESORTS_2018_10K", "10-K", 2018, "FY", date(2018, 12, 31), "MGM Resorts International"),
     ("MICROSOFT_2023_10K", "10-K", 2023, "FY", date(2023, 6, 30), "Microsoft Corporation"),
     ("PEPSICO_2023Q1_EARNINGS", "earnings release", 2023, "Q1", None, "PepsiCo, Inc."),
-    ("ULTABEAUTY_2023Q4_EARNINGS", "earnings release", 2023, "Q4", date(2023, 1, 28), "Ulta Beauty, Inc."),
+    # the release's own words, "Fourth Quarter Fiscal 2022", over the file name's 2023 and the January 2023 period end
+    ("ULTABEAUTY_2023Q4_EARNINGS", "earnings release", 2022, "Q4", date(2023, 1, 28), "Ulta Beauty, Inc."),
+    ("ULTABEAUTY_2023Q2_EARNINGS", "earnings release", 2023, "Q2", date(2023, 7, 29), "Ulta Beauty, Inc."),
 ]
 
 

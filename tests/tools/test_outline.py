@@ -86,7 +86,8 @@ def test_section_at_page_and_uncovered_pages(context):
 
 def test_a_filing_without_sections_says_how_to_read_it(context):
     text = run(context, RELEASE).render()
-    assert text.startswith("ACME_2023Q1_EARNINGS: Acme Widgets, earnings release, FY2023 Q1; 2 pages, 5 lines")
+    # one company, one name: the release's "Acme Widgets" is the 10-K's "Acme Widgets, Inc."
+    assert text.startswith("ACME_2023Q1_EARNINGS: Acme Widgets, Inc., earnings release, FY2023 Q1; 2 pages, 5 lines")
     assert "No sections detected" in text
     assert f"read(doc_id='{RELEASE}', pages='1-2')" in text and f"doc_ids=['{RELEASE}']" in text
 

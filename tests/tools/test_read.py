@@ -245,14 +245,37 @@ def test_line_range(context):
         ({"lines": "100-200"}, "lines='100-200' is out of range: ACME_2022_10K has lines 1-110"),
         ({"lines": "60-50"}, "is reversed"),
         ({"lines": "1-2-3"}, "is not a line or range; use a line like '120' or a range like '120-180'"),
-        ({"section": "Note 1", "pages": "5"}, "Give only one of section, pages or lines (got section and pages)"),
-        ({"pages": "5", "lines": "1-3"}, "Give only one of section, pages or lines (got pages and lines)"),
+        ({"pages": "5", "lines": "1-3"}, "Give pages or lines, not both"),
         ({"max_tokens": 5}, "max_tokens=5 is too small to show any text; use 100-12,000"),
         ({"max_tokens": -1}, "too small"),
     ],
 )
 def test_bad_arguments_say_what_works(context, arguments, expected):
     assert expected in error(context, doc_id=TEN_K, **arguments)
+
+
+def test_section_with_lines_reads_those_lines_of_the_section(context):
+    section = next(s for s in context.corpus.sections(TEN_K) if s.key == "Item 7")
+    inside = f"{section.start_line}-{section.start_line + 1}"
+    result = run(context, doc_id=TEN_K, section="Item 7", lines=inside)
+    assert numbered(result) == [section.start_line, section.start_line + 1]
+    assert "note:" not in result.header
+
+
+def test_section_with_lines_outside_it_reads_the_section_and_says_so(context):
+    # A small model asked read(section="Cash Flows", lines="45-46") four turns in a row: the call now works.
+    section = next(s for s in context.corpus.sections(TEN_K) if s.key == "Item 7")
+    result = run(context, doc_id=TEN_K, section="Item 7", lines="1-2")
+    assert numbered(result)[0] == section.start_line
+    assert "lines='1-2' is outside Item 7" in result.header and "showing the whole section" in result.header
+    garbled = run(context, doc_id=TEN_K, section="Item 7", lines="lots")
+    assert numbered(garbled)[0] == section.start_line and "Showing the whole section instead" in garbled.header
+
+
+def test_section_with_pages_reads_the_pages_inside_it(context):
+    section = next(s for s in context.corpus.sections(TEN_K) if s.key == "Item 7")
+    result = run(context, doc_id=TEN_K, section="Item 7", pages=str(section.start_page))
+    assert numbered(result)[0] == section.start_line and numbered(result)[-1] <= section.end_line
 
 
 def test_unknown_document_names_the_closest(context):

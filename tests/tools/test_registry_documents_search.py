@@ -78,6 +78,7 @@ def test_search_without_an_index_says_what_still_works(tmp_path):
     corpus = Corpus.open(CorpusSettings(data_dir=tmp_path / "empty"))
     try:
         call = REGISTRY.call("search", {"query": "revenue"}, ToolContext(corpus))
-        assert not call.ok and "use grep and read" in call.text and "sleuth index" in call.text
+        assert not call.ok and "use grep and read" in call.text and "the operator has to build the index" in call.text
+        assert "sleuth" not in call.text  # the model cannot run CLI commands: tool errors name tools
     finally:
         corpus.close()

@@ -1,0 +1,94 @@
+"""Whether the corpus covers the company a question is about: a question about a company it lacks ends at once, saying so."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from agent.answer import Answer
+from corpus.catalog import Corpus
+from corpus.companies import company_key
+from corpus.models import Company
+
+# A capitalised name in the possessive ("Tesla's"), or after the words questions put before a company ("for Tesla").
+_NAME = r"((?:[A-Z][\w&.\-]*|[A-Z]{2,5})(?:\s+(?:[A-Z][\w&.\-]*|&|and|of)){0,3})"
+_POSSESSIVE = re.compile(_NAME + r"['\u2019]s?\b")
+_AFTER = re.compile(r"\b(?:for|of|did|does|do|has|had|have|is|was|were|at|by|about)\s+" + _NAME + r"(?=\s*(?:[?.,;:]|$|\s+(?:in|during|for|over|from|between|report|have|has|had|grow|spend|pay|make|earn|generate|own|use)\b))")
+_NOT_COMPANIES = {
+    "fy", "usd", "gaap", "non-gaap", "eps", "ebitda", "ebit", "us", "u.s.", "sec", "roa", "roe", "capex", "cogs", "sg&a",
+    "r&d", "q1", "q2", "q3", "q4", "the", "total", "net", "cash", "item", "note", "form", "annual", "quarterly", "this",
+    "that", "its", "their", "company", "company's", "it", "what", "which", "how", "who", "dpo", "dso", "dio", "ttm",
+    "yoy", "covid", "covid-19", "ceo", "cfo", "board", "management", "md&a", "balance", "income", "statement",
+    "is", "did", "does", "are", "was", "were", "has", "have", "had", "do", "when", "why", "where", "here", "looking",
+    "basing", "using", "according", "given", "among", "of", "and", "&", "for", "in", "at", "by", "assume", "based",
+    "january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november", "december",
+}
+
+
+def named_companies(question: str) -> list[str]:
+    """Names the question puts where a company goes: 'Tesla' in "What was Tesla's revenue?" or "... revenue for Tesla?"."""
+    found: list[str] = []
+    for pattern in (_POSSESSIVE, _AFTER):
+        for m in pattern.finditer(question[:2000]):
+            name = m.group(1).strip(" .")
+            words = name.split()
+            while words and words[0].lower() in _NOT_COMPANIES:
+                words = words[1:]
+            while words and words[-1].lower() in _NOT_COMPANIES:
+                words = words[:-1]
+            name = " ".join(words)
+            if name and name.lower() not in _NOT_COMPANIES and not re.search(r"\d", name) and name not in found:
+                found.append(name)
+    return found
+
+
+def mentions_known(question: str, companies: list[Company]) -> bool:
+    """Whether the question names a company of the catalog: by name, former name or nickname (any 1-4 words), or ticker."""
+    keys: set[str] = set()
+    tickers: set[str] = set()
+    for c in companies:
+        keys.add(c.key)
+        keys.update(company_key(n) for n in [c.name, *(c.aliases or [])])
+        tickers.update(t.upper() for t in c.tickers or [])
+    words = re.findall(r"[A-Za-z0-9&]+", question[:2000])
+    if any(w in tickers for w in words if w.isupper()):
+        return True
+    for n in range(1, 5):
+        for i in range(len(words) - n + 1):
+            if company_key(" ".join(words[i : i + n])) in keys:
+                return True
+    return False
+
+
+def uncovered(question: str, companies: list[Company], known: Callable[[str], bool] | None = None) -> list[str]:
+    """Companies the question names when it names none the catalog has; empty when one is covered or none is named.
+
+    A named company is covered when its key starts a catalog company's ('ACME' for ACME Widgets) or `known` says so.
+    """
+    if mentions_known(question, companies):
+        return []
+    names = named_companies(question)
+    keys = [c.key for c in companies]
+    for name in names:
+        key = company_key(name)
+        if (len(key) >= 3 and any(k.startswith(key) for k in keys)) or (known is not None and known(name)):
+            return []
+    return names
+
+
+def not_covered_answer(question: str, mode: str, corpus: Corpus) -> Answer | None:
+    """The early answer for a question about a company the corpus has no filings of; None when it is covered."""
+    if corpus.count() == 0:
+        return None
+    companies = list(corpus.companies())
+    missing = uncovered(question, companies, lambda name: bool(corpus.list(company=name, limit=1)))
+    if not missing:
+        return None
+    names = sorted({c.name for c in companies})
+    listed = ", ".join(names[:40]) + (" ..." if len(names) > 40 else "")
+    who = " / ".join(missing)
+    text = (
+        f"{who} is not in the corpus: no filing of {who} has been ingested, so this cannot be answered from the filings. "
+        f"The corpus covers: {listed}. Ingest {who}'s filings to ask about it."
+    )
+    return Answer(mode=mode, question=question, text=text, status="unsure", warnings=[f"not in the corpus: {who}"])

@@ -1,0 +1,135 @@
+"""Primary statements without XBRL parsed from their row-intact text: one fact per row and period column."""
+
+from __future__ import annotations
+
+import re
+
+from corpus.sections import Section as SectionSpan
+from corpus.sections import iter_sections
+from corpus.text import PagedText
+from corpus.xbrl import XbrlFact
+
+MAX_STATEMENT_LINES = 1_500  # a statement spans a few pages; past this the span is a detection error
+MAX_STATEMENT_PAGES = 4  # rows further from the title belong to notes the section span swallowed
+_UNITS = re.compile(r"\bin\s+(thousands|millions|billions)\b|^\(?\$?\s*(thousands|millions|billions)\b|\(\s*(thousands|millions|billions)\b", re.I)
+_SCALES = {"thousands": 3, "millions": 6, "billions": 9}
+_YEAR_CELL = re.compile(
+    r"^(?:(?:at|as\s+of|fiscal|fy|year\s+ended|years?)\s*)?(?:[a-z]{3,9}\.?\s+\d{1,2},?\s+)?(?:fiscal\s+)?((?:19|20)\d{2})(?:\s*\(?[a-z]\)?)?$", re.I
+)
+_YEAR_ANY = re.compile(r"(?<![\d,.$])((?:19|20)\d{2})(?![\d,%])")
+_SPAN = re.compile(r"\b(three|six|nine|twelve|thirteen|twenty-six|thirty-nine|fifty-two|fifty-three)\s+(months|weeks)\s+ended\b|\b(?:fiscal\s+)?years?\s+ended\b|\bquarters?\s+ended\b", re.I)
+_VALUE_CELL = re.compile(r"^\$?\s*(\(?)\s*\$?\s*(-)?\s*(\d{1,3}(?:,\d{3})+|\d+)(\.\d+)?\s*\)?\s*%?$|^[\u2014\u2013-]{1,3}$|^\$\s*[\u2014\u2013-]$")
+_MONTH_DAY = re.compile(r"\s+(?:january|february|march|april|may|june|july|august|september|october|november|december)\s+\d{1,2}", re.I)
+_SPACED = re.compile(r"\s{2,}")
+_TRAILING_VALUES = re.compile(r"((?:\s+(?:\$\s*)?(?:\(?-?\d[\d,]*(?:\.\d+)?\)?%?|[\u2014\u2013]))+)\s*$")
+_PER_SHARE = re.compile(r"per\s+(?:common\s+)?share|per\s+unit|\bshares\b|\bratio\b|percent|%", re.I)
+
+
+def statement_facts(text: PagedText, sections: list[SectionSpan], existing: list[XbrlFact]) -> list[XbrlFact]:
+    """Rows of the primary statements as facts (none when the filing's XBRL already holds them)."""
+    if any(f.source in ("ixbrl", "xbrl") for f in existing):
+        return []
+    out: list[XbrlFact] = []
+    for span, _parent, _depth in iter_sections(sections):
+        if span.kind == "statement" and span.end_line - span.start_line < MAX_STATEMENT_LINES:
+            last_page = min(span.end_page, span.start_page + MAX_STATEMENT_PAGES - 1)
+            out += parse_statement(text, span.start_line, min(span.end_line, text.page_span(last_page)[1]))
+    return out
+
+
+def split_cells(line: str) -> list[str]:
+    """Cells of a row: ' | ' separated (HTML tables), else runs of 2+ spaces, else the trailing figures split off the label."""
+    if " | " in line:
+        cells = [c.strip() for c in line.split(" | ")]
+    elif _SPACED.search(line.strip()):
+        cells = [c.strip() for c in _SPACED.split(line.strip())]
+    else:
+        m = _TRAILING_VALUES.search(line)
+        if m is None:
+            return [line.strip()]
+        label = line[: m.start()].strip()
+        values = re.findall(r"(?:\$\s*)?(?:\(?-?\d[\d,]*(?:\.\d+)?\)?%?|[\u2014\u2013])", m.group(1))
+        cells = ([label] if label else []) + [v.replace(" ", "") for v in values]
+    merged: list[str] = []
+    for c in cells:  # "$" and ")" split off into cells of their own
+        if merged and (merged[-1] in ("$", "(", "$(") or c in (")", "%", ")%")):
+            merged[-1] += c
+        elif c:
+            merged.append(c)
+    return merged
+
+
+def parse_value(cell: str) -> tuple[float | None, bool] | None:
+    """'(1,577)' -> (-1577.0, True), '1,577' -> (1577.0, False), '—' -> (0.0, False); None for a cell that is no figure."""
+    m = _VALUE_CELL.match(cell.strip())
+    if m is None:
+        return None
+    if m.group(3) is None:
+        return 0.0, False
+    number = float(m.group(3).replace(",", "") + (m.group(4) or ""))
+    negative = bool(m.group(1)) or bool(m.group(2))
+    return (-number if negative else number), negative
+
+
+def _header_years(cells: list[str]) -> list[int] | None:
+    years = [int(m.group(1)) for c in cells if (m := _YEAR_CELL.match(c.strip()))]
+    others = [c for c in cells if not _YEAR_CELL.match(c.strip())]
+    if len(years) >= 1 and all(parse_value(c) is None for c in others):
+        return years
+    return None
+
+
+def parse_statement(text: PagedText, start: int, end: int) -> list[XbrlFact]:
+    """Facts of one statement between 1-based lines start..end: period columns from the header lines, units from '(in millions ...)'."""
+    scale = 0
+    years: list[int] | None = None
+    span_words = ""
+    span_list: list[str] = []
+    pending_label = ""
+    out: list[XbrlFact] = []
+    for number in range(start, end + 1):
+        line = text.lines[number - 1].strip()
+        if not line:
+            continue
+        if (m := _UNITS.search(line)) is not None and len(line) < 200:
+            scale = _SCALES[next(g for g in m.groups() if g).lower()]
+        if len(line) < 160 and (spans := list(_SPAN.finditer(line))):
+            # "Three Months Ended | Six Months Ended" over four columns: each span heads half of them.
+            span_list = [(m.group(0) + (d.group(0) if (d := _MONTH_DAY.match(line, m.end())) else "")).strip().title() for m in spans]
+            span_words = span_list[0]
+        cells = split_cells(line)
+        header = _header_years(cells)
+        if header is None and len(cells) == 1 and len(_YEAR_ANY.findall(line)) >= 2 and len(line) < 120 and not _VALUE_CELL.match(line):
+            header = [int(y) for y in _YEAR_ANY.findall(line)]  # "2018 2017 2016" on one line of a PDF
+            if any(parse_value(w) is None and not _YEAR_CELL.match(w) for w in line.split() if w.isdigit()):
+                header = None
+        if header is not None and len(header) >= 1 and (len(cells) > 1 or len(header) >= 2 or _YEAR_CELL.match(line)):
+            years = header
+            continue
+        values = [(c, parse_value(c)) for c in cells]
+        label_cells = [c for c, v in values if v is None]
+        figures = [(c, v) for c, v in values if v is not None]
+        if not figures:
+            pending_label = line if len(line) < 160 and not line.endswith(":") else ""
+            continue
+        label = " ".join(label_cells).strip()
+        if not label and pending_label:
+            label = pending_label  # a label wrapped onto the line above its figures
+        pending_label = ""
+        if not label or len(label) > 300 or not re.search(r"[A-Za-z]{2}", label):
+            continue
+        row_scale = 0 if _PER_SHARE.search(label) else scale
+        columns: list[int | None] = list(years) if years and len(years) == len(figures) else [None] * len(figures)
+        per_span = len(columns) // len(span_list) if span_list and len(columns) % len(span_list) == 0 else 0
+        for col, ((printed, (value, negative)), year) in enumerate(zip(figures, columns, strict=True)):
+            span_words = span_list[col // per_span] if per_span else (span_list[0] if span_list else "")
+            unknown = f"column {col + 1} (period unknown: the header years could not be read)"
+            out.append(
+                XbrlFact(
+                    concept="", context_id="", value=value * (10**row_scale) if value is not None else None,
+                    unit=None, scale=row_scale, decimals=None, printed=printed[:60], negated=negative,
+                    page=text.page_of_line(number), line=number, label=label[:300], agrees=True, source="table",
+                    printed_period=(f"{span_words} {year}".strip() if year else unknown), year=year,
+                )  # fmt: skip
+            )
+    return out
