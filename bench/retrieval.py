@@ -123,6 +123,7 @@ def main() -> None:
     parser.add_argument("--questions", type=Path, default=REPO.parent / "shared" / "financebench" / "questions_dev.jsonl")
     parser.add_argument("--build", action="store_true", help="ingest and index ../shared/financebench/pdfs into --data-dir first")
     parser.add_argument("--weights", action="store_true", help="also compare RRF weights per question kind")
+    parser.add_argument("--bm25-only", action="store_true", help="only the BM25 pipelines (an index without embeddings)")
     args = parser.parse_args()
     if args.build:
         build(args.data_dir, args.questions.parent / "pdfs")
@@ -149,6 +150,9 @@ def main() -> None:
     ]
     if searcher.reranker is not None:
         configs.append(("RRF + filters + rerank", True, ("bm25", "dense"), True))
+    if args.bm25_only or index.matrix() is None:
+        configs = [("BM25", False, ("bm25",), False), ("BM25 + filters from question", True, ("bm25",), False)]
+        print("dense rows skipped: " + ("--bm25-only" if args.bm25_only else "no embeddings in this index (run `sleuth index`)") + "\n")
     stage_times: dict[str, list[float]] = {}
     for setting, own in (("all filings", False), ("within the question's filing", True)):
         rows = []
