@@ -291,7 +291,7 @@ def test_compaction_without_the_model_keeps_the_figure_lines(tools):
     assert any(e.type == COMPACTION for e in events)
     assert result.status == "answered", result.error
     summary = next(text for text in seen if "## read(doc_id='3M_2018_10K', pages='60')" in text)
-    assert "p.60 Purchases of property, plant and equipment (PP&E): (1,577) (1,373) (1,420)" in summary  # table rows kept
+    assert "p.60 Purchases of property, plant and equipment (PP&E) | (1,577) | (1,373) | (1,420)" in summary  # table rows kept
     assert "Cash Flows from Investing Activities" not in summary  # lines without figures dropped
     assert "Pages it showed: 3M_2018_10K p.60" in summary
 

@@ -326,7 +326,8 @@ def test_grep_finds_3m_2018_capex_on_the_cash_flow_page(financebench_dir, tmp_pa
             page_text = pdf[cash_flow.page - 1].get_text()
         assert "Cash Flows from Investing Activities" in page_text and "(1,577)" in page_text
         rows = shown_lines(result.render())
-        assert (60, cash_flow.line + 2, "-", "(1,577)") in rows
+        # the row as printed: its label and the three years' figures on the matching line itself
+        assert (60, cash_flow.line, ":", "Purchases of property, plant and equipment (PP&E) | (1,577) | (1,373) | (1,420)") in rows
         count = run(context, "1,577", output_mode="count")
         assert count.counts.get("3M_2018_10K", 0) >= 3
     finally:
