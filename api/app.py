@@ -116,11 +116,12 @@ def create_app(settings: ApiSettings | None = None, corpus_settings: CorpusSetti
         return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=getattr(exc, "headers", None))
 
     app.add_middleware(RequestCounter)
-    from api.routes import documents, health, runs, votes
+    from api.routes import documents, fetch, health, runs, votes
 
     app.include_router(health.router)
     app.include_router(runs.router, prefix="/v1")
     app.include_router(votes.router, prefix="/v1")
+    app.include_router(fetch.router, prefix="/v1")  # before documents: /documents/fetch is not a doc_id
     app.include_router(documents.router, prefix="/v1")
     if (WEB_DIR / "index.html").is_file():
         from fastapi.staticfiles import StaticFiles
