@@ -67,6 +67,7 @@ class FetchReport:
     notes: list[str] = field(default_factory=list)  # requested form/years with nothing on EDGAR
     results: list[IngestResult] = field(default_factory=list)
     filings_done: int = 0
+    not_on_edgar: int = 0  # filings whose document EDGAR does not have (404)
     requests: int = 0
     error: str | None = None  # why the fetch stopped early; what finished is kept
 
@@ -81,10 +82,11 @@ class FetchReport:
     def summary(self) -> str:
         who = f"{self.company.name} (CIK {self.company.cik})" if self.company else "?"
         added = sum(r.status in {"added", "updated"} for r in self.results)
-        left = len(self.selected) - len(self.skipped) - self.filings_done
+        left = len(self.selected) - len(self.skipped) - self.filings_done - self.not_on_edgar
         text = (f"{who}: {len(self.selected)} filings selected, {len(self.skipped)} already in the catalog, "
                 f"{self.filings_done} fetched ({added} documents ingested)")  # fmt: skip
-        return text + (f", {left} left: run the same command again to resume" if left > 0 else "") + f"; {self.requests} EDGAR requests"
+        gone = f", {self.not_on_edgar} not on EDGAR" if self.not_on_edgar else ""
+        return text + gone + (f", {left} left: run the same fetch again to resume" if left > 0 else "") + f"; {self.requests} EDGAR requests"
 
 
 def fetch_filings(
@@ -122,6 +124,7 @@ def fetch_filings(
                     paths = _download(client, root, report.company, filing)
                 except _NotOnEdgar as exc:  # one filing's document is gone: say so, go on with the others
                     report.results.append(IngestResult(exc.url, "failed", None, str(exc)))
+                    report.not_on_edgar += 1
                     emit("ingest_progress", {"file": exc.url.rsplit("/", 1)[-1], "status": "failed", "doc_id": None, "reason": str(exc),
                                              "pages": 0, "done": number, "total": len(todo)})  # fmt: skip
                     continue

@@ -110,6 +110,7 @@ def test_fetch_an_earnings_release_with_edgar_metadata_then_skip_it(corpus, edga
     # the fake does not serve the 5.07 8-K: that filing is reported, the others go on
     [missing] = [r for r in report.results if r.status == "failed"]
     assert "0000885245-24-000031" in missing.reason and "404" in missing.reason and not report.ok
+    assert "1 not on EDGAR" in report.summary() and "left" not in report.summary()
 
     folder = "/Archives/edgar/data/885245/000088524524000040/"
     fetched = len(edgar.paths(folder))
