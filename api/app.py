@@ -18,6 +18,7 @@ from agent.session import open_endpoint
 from agent.settings import AgentSettings
 from api.auth import RateLimiter
 from api.db import migrate
+from api.mcp_server import McpEndpoint
 from api.metrics import Metrics
 from api.runner import RunManager
 from api.services import Services
@@ -61,6 +62,7 @@ class RequestCounter:
 
 def create_app(settings: ApiSettings | None = None, corpus_settings: CorpusSettings | None = None) -> FastAPI:
     settings = settings or ApiSettings()
+    mcp_endpoint = McpEndpoint()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -78,7 +80,8 @@ def create_app(settings: ApiSettings | None = None, corpus_settings: CorpusSetti
                 services.runner = RunManager(store, services.researcher_for, metrics, settings.max_running)
                 app.state.services = services
                 try:
-                    yield
+                    async with mcp_endpoint.running(services):
+                        yield
                 finally:
                     await services.runner.shutdown()
                     # A delete's index sync runs in a thread: let it finish, or the deleted filing stays searchable.
@@ -123,6 +126,7 @@ def create_app(settings: ApiSettings | None = None, corpus_settings: CorpusSetti
     app.include_router(votes.router, prefix="/v1")
     app.include_router(fetch.router, prefix="/v1")  # before documents: /documents/fetch is not a doc_id
     app.include_router(documents.router, prefix="/v1")
+    app.add_route("/mcp", mcp_endpoint, include_in_schema=False)  # MCP (streamable HTTP): the agent's tools and research
     if (WEB_DIR / "index.html").is_file():
         from fastapi.staticfiles import StaticFiles
 

@@ -1,0 +1,255 @@
+"""Sleuth over MCP: the agent's tools from tools.REGISTRY (same names, schemas, descriptions and result texts) plus `research`.
+
+One server, two transports: `sleuth mcp` (stdio, its own corpus and model endpoint) and `/mcp` in `sleuth serve`
+(streamable HTTP behind the API's key check; research goes through the API's run queue, so it is stored and bounded)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import copy
+import json
+from collections.abc import AsyncIterator
+from typing import Any, Literal, Protocol
+
+import anyio
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from agent.answer import Answer, Comparison
+from agent.scope import Filters
+from corpus.errors import CorpusError
+from tools.context import ToolContext
+from tools.registry import REGISTRY
+
+SERVER_NAME = "sleuth"
+QUESTION_MAX_CHARS = 4000
+INSTRUCTIONS = (
+    "Sleuth researches SEC filings (10-K, 10-Q, 8-K, earnings releases) with page-level citations. Find filings with "
+    "list_documents or glob, locate figures with grep or search, navigate with outline and read; every result names "
+    "doc_id, page and line. `research` runs Sleuth's own agent on a whole question and returns a cited answer."
+)
+
+
+class ResearchArgs(BaseModel):
+    """Run Sleuth's research agent on a question over the filings and return its answer with checked page citations."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    question: str = Field(..., min_length=1, max_length=QUESTION_MAX_CHARS, description="The question, complete on its own (company, period, figure).")
+    mode: Literal["agentic", "rag", "compare"] = Field("agentic", description="agentic (the investigating agent), rag (retrieve then answer), or compare (both).")
+    filters: Filters | None = Field(None, description="Restrict the research to these filings (company, form, fiscal year, doc_ids).")
+
+
+RESEARCH_DESCRIPTION = (
+    "Research a question over the SEC filings with Sleuth's own agent (it greps, outlines, reads sections and follows "
+    "cross-references) and return the answer with its status and page citations, each checked against the page "
+    "(✓ verified, ✗ failed). Slow (a full run: seconds to minutes); for a single lookup use grep, search or read."
+)
+
+
+class Backend(Protocol):
+    """What the MCP server runs against: the agent's tool context, and a way to run research."""
+
+    async def tool_context(self) -> ToolContext: ...
+
+    async def research(self, args: ResearchArgs, request: Any) -> Answer | Comparison: ...
+
+
+def tool_list() -> list[Any]:
+    """Every registry tool as an MCP tool (the same schema the agent gets), then `research`."""
+    import mcp.types as types
+
+    out = []
+    for schema in REGISTRY.schemas():
+        fn = schema["function"]
+        out.append(types.Tool(name=fn["name"], description=fn["description"], input_schema=fn["parameters"]))
+    research_schema = ResearchArgs.model_json_schema()
+    research_schema.pop("title", None)
+    research_schema.pop("description", None)
+    out.append(types.Tool(name="research", description=RESEARCH_DESCRIPTION, input_schema=research_schema))
+    return out
+
+
+def render_answer(answer: Answer | Comparison) -> str:
+    """The answer as text for an MCP client: status, answer, checked citations, warnings."""
+    if isinstance(answer, Comparison):
+        return f"## agentic\n{render_answer(answer.agentic)}\n\n## rag\n{render_answer(answer.rag)}"
+    lines = [f"Status: {answer.status}", "", answer.text.strip() or "(no answer text)"]
+    if answer.citations:
+        lines += ["", "Citations:"]
+        for c in answer.citations:
+            mark = "✓" if c.verified else ("✗" if c.verified is False else "·")
+            quote = f' "{c.quote}"' if c.quote else ""
+            lines.append(f"{mark} {c.label()}{quote}" + (f" ({c.problem})" if c.problem else ""))
+    if answer.warnings:
+        lines += ["", "Warnings:", *[f"- {w}" for w in answer.warnings]]
+    if answer.error:
+        lines += ["", f"Error: {answer.error}"]
+    return "\n".join(lines)
+
+
+def build_server(backend: Backend) -> Any:
+    """The low-level MCP server: tools/list from the registry, tools/call through REGISTRY.call (or the research run)."""
+    import mcp.types as types
+    from mcp.server.lowlevel import Server
+
+    tools = tool_list()
+
+    async def list_tools(ctx: Any, params: Any) -> types.ListToolsResult:
+        return types.ListToolsResult(tools=tools)
+
+    async def call_tool(ctx: Any, params: types.CallToolRequestParams) -> types.CallToolResult:
+        arguments = params.arguments or {}
+        if params.name == "research":
+            return await _research(backend, arguments, ctx.request)
+        context = copy.copy(await backend.tool_context())  # per call: its own deadline, the shared searcher and text cache
+        call = await anyio.to_thread.run_sync(REGISTRY.call, params.name, arguments, context)
+        citations = [{"doc_id": c.doc_id, "page": c.page, "line": c.line} for c in (call.citations or [])][:200]
+        return types.CallToolResult(content=[types.TextContent(text=call.text)], is_error=not call.ok,
+                                    structured_content={"citations": citations} if call.ok else None)  # fmt: skip
+
+    return Server(SERVER_NAME, version="1", instructions=INSTRUCTIONS, on_list_tools=list_tools, on_call_tool=call_tool)
+
+
+async def _research(backend: Backend, arguments: dict[str, Any], request: Any) -> Any:
+    import mcp.types as types
+
+    def error(text: str) -> types.CallToolResult:
+        return types.CallToolResult(content=[types.TextContent(text=text)], is_error=True)
+
+    try:
+        args = ResearchArgs.model_validate(arguments)
+    except ValidationError as exc:  # the same wording the registry gives the agent for bad arguments
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'arguments'}: {e['msg']}" for e in exc.errors())
+        return error(f"Error: invalid arguments for research: {problems}")
+    try:
+        answer = await backend.research(args, request)
+    except CorpusError as exc:  # filters naming unknown filings or matching none
+        return error(f"Error: {exc}")
+    data = answer.model_dump(mode="json", exclude={"steps"} if isinstance(answer, Answer) else None)
+    failed = answer.status == "failed" if isinstance(answer, Answer) else answer.agentic.status == answer.rag.status == "failed"
+    return types.CallToolResult(content=[types.TextContent(text=render_answer(answer))], structured_content=data, is_error=failed)
+
+
+class LocalBackend:
+    """`sleuth mcp`: the corpus of this data directory; the model endpoint (or the embedded model) opens on first research."""
+
+    def __init__(self, corpus: Any, stack: contextlib.AsyncExitStack) -> None:
+        from tools.settings import ToolSettings
+
+        self.corpus = corpus
+        self._stack = stack
+        self._tools = ToolContext(corpus, ToolSettings())
+        self._researcher: Any = None
+        self._lock = asyncio.Lock()
+
+    async def tool_context(self) -> ToolContext:
+        return self._researcher.tools if self._researcher is not None else self._tools
+
+    async def research(self, args: ResearchArgs, request: Any) -> Answer | Comparison:
+        from agent.session import Researcher, open_endpoint
+
+        async with self._lock:
+            if self._researcher is None:
+                endpoint = await self._stack.enter_async_context(open_endpoint(data_dir=str(self.corpus.settings.data_dir)))
+                self._researcher = Researcher(self.corpus, endpoint.client)
+        filters = args.filters if args.filters and not args.filters.empty() else None
+        return await self._researcher.ask(args.question, args.mode, filters=filters)
+
+
+async def serve_stdio(corpus: Any) -> None:
+    """Serve MCP on stdin/stdout until the client closes it."""
+    from mcp.server.stdio import stdio_server
+
+    async with contextlib.AsyncExitStack() as stack:
+        server = build_server(LocalBackend(corpus, stack))
+        async with stdio_server() as (read, write):
+            await server.run(read, write, server.create_initialization_options())
+
+
+class ServiceBackend:
+    """/mcp in `sleuth serve`: the API's tools and searcher; research is a run in the API's queue (stored, in the history)."""
+
+    def __init__(self, services: Any) -> None:
+        self.svc = services
+
+    async def tool_context(self) -> ToolContext:
+        return (await self.svc.researcher_for(None)).tools
+
+    async def research(self, args: ResearchArgs, request: Any) -> Answer | Comparison:
+        from agent.scope import resolve
+
+        svc = self.svc
+        caller = getattr(request, "scope", {}).get("sleuth.caller")
+        key_id = getattr(caller, "key_id", None)
+        await asyncio.to_thread(resolve, svc.corpus, args.filters)
+        if svc.runner.queued() >= svc.settings.max_queued:
+            raise CorpusError(f"the research queue is full ({svc.settings.max_queued} runs waiting); retry later")
+        if key_id is not None and await asyncio.to_thread(svc.store.count_active, key_id) >= svc.settings.key_max_running:
+            raise CorpusError(f"this key already has {svc.settings.key_max_running} runs queued or running; wait for one to finish")
+        filters = args.filters if args.filters and not args.filters.empty() else None
+        run = await asyncio.to_thread(svc.store.create_run, mode=args.mode, question=args.question,
+                                      filters=filters.model_dump(exclude_none=True) if filters else None,
+                                      model=svc.llm.settings.model, budgets=None, key_id=key_id)  # fmt: skip
+        svc.runner.submit(run.id, args.question, args.mode, filters, None, None)
+        try:
+            while svc.runner.is_active(run.id):
+                await svc.runner.wait_for_change(run.id, 5.0)
+        except BaseException:  # the client went away: the run it asked for stops too
+            await svc.runner.cancel(run.id)
+            raise
+        done = await asyncio.to_thread(svc.store.get, run.id)
+        if done.result is None:
+            return Answer(mode="agentic" if args.mode == "compare" else args.mode, question=args.question, text="",
+                          status="cancelled" if done.status in {"cancelled", "interrupted"} else "failed", error=done.error)  # fmt: skip
+        return Comparison.model_validate(done.result) if args.mode == "compare" else Answer.model_validate(done.result)
+
+
+class McpEndpoint:
+    """ASGI app at /mcp: the API's key check and rate limit (and, while the API is open, loopback Host headers only), then MCP."""
+
+    def __init__(self) -> None:
+        self.manager: Any = None
+
+    @contextlib.asynccontextmanager
+    async def running(self, services: Any) -> AsyncIterator[None]:
+        from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
+        from mcp.server.transport_security import TransportSecuritySettings
+
+        server = build_server(ServiceBackend(services))
+        self.services = services
+        # Stateless: every request stands alone, so several server processes (--workers) can serve one client.
+        self.manager = StreamableHTTPSessionManager(app=server, stateless=True, json_response=True,
+                                                    security_settings=TransportSecuritySettings(enable_dns_rebinding_protection=False))  # fmt: skip
+        async with self.manager.run():
+            yield
+        self.manager = None
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        from fastapi import HTTPException
+        from starlette.requests import Request
+
+        if scope["type"] != "http":
+            return
+        if self.manager is None:
+            return await _reply(send, 503, "the MCP endpoint is not running (the server is starting or stopping)")
+        from api.auth import authenticate, is_loopback
+
+        request = Request(scope)
+        try:
+            caller = await asyncio.to_thread(authenticate, request, self.services.store, self.services.limiter)
+        except HTTPException as exc:
+            return await _reply(send, exc.status_code, exc.detail, exc.headers)
+        host = (request.headers.get("host") or "").rsplit(":", 1)[0].strip("[]")
+        if caller.key_id is None and not is_loopback(host):  # an open API answers loopback names only (DNS rebinding)
+            return await _reply(send, 403, f"Host {host!r} refused: with no API key configured, /mcp answers only 127.0.0.1 / localhost")
+        scope["sleuth.caller"] = caller
+        await self.manager.handle_request(scope, receive, send)
+
+
+async def _reply(send: Any, status: int, detail: str, headers: dict[str, str] | None = None) -> None:
+    body = json.dumps({"detail": detail}).encode()
+    raw = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    raw += [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
+    await send({"type": "http.response.start", "status": status, "headers": raw})
+    await send({"type": "http.response.body", "body": body})
