@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import copy
 import json
+import threading
 from collections.abc import AsyncIterator
 from typing import Any, Literal, Protocol
 
@@ -139,12 +140,24 @@ class LocalBackend:
 
         self.corpus = corpus
         self._stack = stack
-        self._tools = ToolContext(corpus, ToolSettings())
+        self._searcher: Any = None
+        self._searcher_lock = threading.Lock()
+        # Tool calls get the output sizes an agent on a large model gets (not those of the model `research` uses).
+        self._tools = ToolContext(corpus, ToolSettings(), searcher_factory=self._open_searcher)
         self._researcher: Any = None
         self._lock = asyncio.Lock()
 
+    def _open_searcher(self) -> Any:
+        """One searcher for every call (each call works on a copy of the context; the index loads once)."""
+        with self._searcher_lock:
+            if self._searcher is None:
+                from retrieval.searcher import HybridSearcher
+
+                self._searcher = HybridSearcher.open(self.corpus.settings)
+            return self._searcher
+
     async def tool_context(self) -> ToolContext:
-        return self._researcher.tools if self._researcher is not None else self._tools
+        return self._tools
 
     async def research(self, args: ResearchArgs, request: Any) -> Answer | Comparison:
         from agent.session import Researcher, open_endpoint

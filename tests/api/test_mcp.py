@@ -56,6 +56,10 @@ async def exercise(client) -> None:
     grep = await client.call_tool("grep", {"pattern": "Purchases of property, plant", "glob": "3M_2018*"})
     assert not grep.is_error and "3M_2018_10K" in text(grep) and "p.60" in text(grep)
     assert {"doc_id": "3M_2018_10K", "page": 60} in [{k: c[k] for k in ("doc_id", "page")} for c in grep.structured_content["citations"]]
+    docs = await client.call_tool("list_documents", {"form": "10-K"})
+    assert not docs.is_error and "3M_2018_10K" in text(docs) and "ADOBE_2017_10K" in text(docs)
+    found = await client.call_tool("search", {"query": "purchases of property plant and equipment", "k": 3, "company": "3M"})
+    assert not found.is_error and "3M_2018_10K" in text(found)
     read = await client.call_tool("read", {"doc_id": "3M_2018_10K", "pages": "60", "max_tokens": 2000})
     assert not read.is_error and "Purchases of property, plant and equipment" in text(read)
 
