@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import copy
 import json
+import logging
 import threading
 from collections.abc import AsyncIterator
 from typing import Any, Literal, Protocol
@@ -22,6 +23,7 @@ from corpus.errors import CorpusError
 from tools.context import ToolContext
 from tools.registry import REGISTRY
 
+log = logging.getLogger(__name__)
 SERVER_NAME = "sleuth"
 QUESTION_MAX_CHARS = 4000
 INSTRUCTIONS = (
@@ -219,35 +221,60 @@ class ServiceBackend:
 
 
 class McpEndpoint:
-    """ASGI app at /mcp: the API's key check and rate limit (and, while the API is open, loopback Host headers only), then MCP."""
+    """ASGI app at /mcp: the API's key check and rate limit (and, while the API is open, loopback Host headers only), then MCP.
+
+    The SDK takes seconds of CPU to import, so it loads in a thread after start-up: /healthz and the API answer at once,
+    and a request to /mcp meanwhile waits for it (up to READY_TIMEOUT_S)."""
+
+    READY_TIMEOUT_S = 60.0
 
     def __init__(self) -> None:
         self.manager: Any = None
+        self.services: Any = None
+        self._ready = asyncio.Event()
+        self._problem: str | None = None
 
     @contextlib.asynccontextmanager
     async def running(self, services: Any) -> AsyncIterator[None]:
-        from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
-        from mcp.server.transport_security import TransportSecuritySettings
-
-        server = build_server(ServiceBackend(services))
         self.services = services
-        # Stateless: every request stands alone, so several server processes (--workers) can serve one client.
-        self.manager = StreamableHTTPSessionManager(app=server, stateless=True, json_response=True,
-                                                    security_settings=TransportSecuritySettings(enable_dns_rebinding_protection=False))  # fmt: skip
-        async with self.manager.run():
+        self._ready = asyncio.Event()
+        stop = asyncio.Event()
+        task = asyncio.create_task(self._serve(services, stop), name="mcp-session-manager")
+        try:
             yield
-        self.manager = None
+        finally:
+            stop.set()
+            await asyncio.gather(task, return_exceptions=True)
+            self.manager = None
+
+    async def _serve(self, services: Any, stop: asyncio.Event) -> None:
+        try:
+            await asyncio.to_thread(_import_sdk)
+            from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
+            from mcp.server.transport_security import TransportSecuritySettings
+
+            # Stateless: every request stands alone, so several server processes (--workers) can serve one client.
+            manager = StreamableHTTPSessionManager(app=build_server(ServiceBackend(services)), stateless=True, json_response=True,
+                                                   security_settings=TransportSecuritySettings(enable_dns_rebinding_protection=False))  # fmt: skip
+            async with manager.run():
+                self.manager = manager
+                self._ready.set()
+                await stop.wait()
+        except Exception as exc:  # /mcp says why; the rest of the API keeps serving
+            log.exception("the MCP endpoint could not start")
+            self._problem = f"the MCP endpoint could not start ({type(exc).__name__}: {exc})"
+            self._ready.set()
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         from fastapi import HTTPException
         from starlette.requests import Request
 
-        if scope["type"] != "http":
-            return
-        if self.manager is None:
-            return await _reply(send, 503, "the MCP endpoint is not running (the server is starting or stopping)")
         from api.auth import authenticate, is_loopback
 
+        if scope["type"] != "http":
+            return
+        if self.services is None:
+            return await _reply(send, 503, "the MCP endpoint is not running (the server is starting or stopping)")
         request = Request(scope)
         try:
             caller = await asyncio.to_thread(authenticate, request, self.services.store, self.services.limiter)
@@ -256,8 +283,20 @@ class McpEndpoint:
         host = (request.headers.get("host") or "").rsplit(":", 1)[0].strip("[]")
         if caller.key_id is None and not is_loopback(host):  # an open API answers loopback names only (DNS rebinding)
             return await _reply(send, 403, f"Host {host!r} refused: with no API key configured, /mcp answers only 127.0.0.1 / localhost")
+        try:
+            await asyncio.wait_for(self._ready.wait(), self.READY_TIMEOUT_S)
+        except TimeoutError:
+            return await _reply(send, 503, "the MCP endpoint is still starting; retry in a few seconds", {"Retry-After": "5"})
+        if self.manager is None:
+            return await _reply(send, 503, self._problem or "the MCP endpoint is not running (the server is stopping)")
         scope["sleuth.caller"] = caller
         await self.manager.handle_request(scope, receive, send)
+
+
+def _import_sdk() -> None:
+    import mcp.server.lowlevel  # noqa: F401
+    import mcp.server.streamable_http_manager  # noqa: F401
+    import mcp.types  # noqa: F401
 
 
 async def _reply(send: Any, status: int, detail: str, headers: dict[str, str] | None = None) -> None:
