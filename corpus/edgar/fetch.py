@@ -216,7 +216,7 @@ def _download(client: EdgarClient, root: Path, company: Company, filing: Filing)
             if client.download(url, dest) is None:
                 raise _NotOnEdgar(url, f"{filing.form} {filing.accession}: {url} is not on EDGAR (404); the filing was skipped")
         sidecar = {
-            "doc_id": f"{tag}_{filing.form.replace('-', '')}_{period}_{filing.accession}{suffix}",
+            "doc_id": f"{tag}_{period}_{filing.form.replace('-', '')}_{filing.accession}{suffix}",  # company first: one retrieval key per company
             "company": company.name, "cik": company.cik, "ticker": company.ticker, "form_type": form,
             "period_end_date": period, "filing_date": filing.filing_date.isoformat(), "accession": filing.accession,
         }  # fmt: skip

@@ -28,9 +28,9 @@ def test_fetch_ingests_indexes_and_skips_next_time(run):
     result = invoke("fetch", "AMZN", "--forms", "10-K", "--years", "2023")
     assert result.exit_code == 0, result.output
     assert "AMAZON COM INC (CIK 0001018724, AMZN)" in result.output
-    assert "[1/1] added AMZN_10K_2023-12-31_0001018724-24-000008" in result.output and "index: 1 added" in result.output
+    assert "[1/1] added AMZN_2023-12-31_10K_0001018724-24-000008" in result.output and "index: 1 added" in result.output
     found = invoke("search", "total net sales", "--company", "AMZN", "--mode", "bm25", "-k", "1")
-    assert "AMZN_10K_2023-12-31_0001018724-24-000008" in found.output
+    assert "AMZN_2023-12-31_10K_0001018724-24-000008" in found.output
     again = invoke("fetch", "AMZN", "--forms", "10-K", "--years", "2023")
     assert again.exit_code == 0 and "1 already in the catalog, 0 to fetch" in again.output
 

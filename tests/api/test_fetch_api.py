@@ -31,7 +31,7 @@ def test_fetch_job_reports_progress_and_ingests_with_edgar_metadata(make_client,
         kinds = [e["event"] for e in events]
         assert "fetch_company" in kinds and "fetch_plan" in kinds and "ingest_progress" in kinds and kinds.index("index") > kinds.index("ingest_progress")
         docs = {d["doc_id"]: d for d in client.get("/v1/documents", params={"company": "BKE"}).json()["data"]}
-        release = docs[f"BKE_8K_2024-11-22_{BUCKLE_8K}_EX99-1"]
+        release = docs[f"BKE_2024-11-22_8K_{BUCKLE_8K}_EX99-1"]
         assert (release["company"], release["ticker"], release["form_type"]) == ("BUCKLE INC", "BKE", "earnings release")
         hits = client.post("/v1/runs", json={"question": "x", "mode": "rag", "filters": {"doc_ids": [release["doc_id"]]}})
         assert hits.status_code == 202  # the fetched filing is a valid scope for a run

@@ -101,11 +101,16 @@ def test_fetch_an_earnings_release_with_edgar_metadata_then_skip_it(corpus, edga
     assert report.error is None
     # the 5.07 8-K is fetched without exhibit; the 2.02 one brings its EX-99.1
     ids = sorted(r.doc_id for r in report.results if r.status == "added")
-    assert f"BKE_8K_2024-11-22_{BUCKLE_8K}_EX99-1" in ids and f"BKE_8K_2024-11-22_{BUCKLE_8K}" in ids
-    release = corpus.get(f"BKE_8K_2024-11-22_{BUCKLE_8K}_EX99-1")
+    assert f"BKE_2024-11-22_8K_{BUCKLE_8K}_EX99-1" in ids and f"BKE_2024-11-22_8K_{BUCKLE_8K}" in ids
+    release = corpus.get(f"BKE_2024-11-22_8K_{BUCKLE_8K}_EX99-1")
     assert (release.company, release.cik, release.ticker, release.form_type) == ("BUCKLE INC", "0000885245", "BKE", "earnings release")
     assert (release.accession, str(release.filing_date), str(release.period_end_date)) == (BUCKLE_8K, "2024-11-22", "2024-11-22")
     assert release.metadata_sources["company"] == "override"
+    from types import SimpleNamespace
+
+    from retrieval.query import company_key
+
+    assert {company_key(SimpleNamespace(doc_id=i, company="BUCKLE INC")) for i in ids} == {"bke"}  # one company to retrieval
     assert all("sleuth-tests@example.com" in s.user_agent for s in edgar.log)
     # the fake does not serve the 5.07 8-K: that filing is reported, the others go on
     [missing] = [r for r in report.results if r.status == "failed"]
@@ -122,7 +127,7 @@ def test_fetch_an_earnings_release_with_edgar_metadata_then_skip_it(corpus, edga
 def test_fetch_a_10k_by_cik(corpus, edgar):
     report = fetch_filings(corpus, "1018724", ["10-K"], range(2023, 2024), EdgarSettings())
     assert report.ok and report.filings_done == 1
-    doc = corpus.get("AMZN_10K_2023-12-31_0001018724-24-000008")
+    doc = corpus.get("AMZN_2023-12-31_10K_0001018724-24-000008")
     assert (doc.company, doc.form_type, doc.fiscal_year, doc.accession) == ("AMAZON COM INC", "10-K", 2023, "0001018724-24-000008")
     assert "/files/company_tickers.json" not in edgar.paths("/files")  # a CIK needs no ticker lookup
 

@@ -34,8 +34,8 @@ def test_fetch_from_edgar_on_the_documents_page(page, server):
     expect(page.locator("#fetch-result")).to_contain_text("Fetched: BUCKLE INC", timeout=90_000)
     expect(page.locator("#fetch-result")).to_contain_text("404")  # the fake lacks one of the two 8-Ks: said, not hidden
     expect(table).to_have_count(before + 2)
-    expect(page.locator("#documents")).to_contain_text(f"BKE_8K_2024-11-22_{BUCKLE_8K}_EX99-1")
+    expect(page.locator("#documents")).to_contain_text(f"BKE_2024-11-22_8K_{BUCKLE_8K}_EX99-1")
     shot(page, "edgar-fetch")
     assert page.web_errors == []
-    for doc_id in (f"BKE_8K_2024-11-22_{BUCKLE_8K}", f"BKE_8K_2024-11-22_{BUCKLE_8K}_EX99-1"):  # leave the catalog as other tests expect it
+    for doc_id in (f"BKE_2024-11-22_8K_{BUCKLE_8K}", f"BKE_2024-11-22_8K_{BUCKLE_8K}_EX99-1"):  # leave the catalog as other tests expect it
         assert page.request.delete(f"{server}/v1/documents/{doc_id}").ok
