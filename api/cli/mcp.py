@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import typer
-
 from api.cli.common import app, open_corpus
 
 

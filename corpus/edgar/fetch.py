@@ -14,7 +14,17 @@ from corpus.catalog import Corpus
 from corpus.edgar.client import EdgarClient
 from corpus.edgar.errors import EdgarError, EdgarSetupError, EdgarUnavailable, NoFilings, UnknownCompany
 from corpus.edgar.filings import (
-    FORMS, Company, Filing, exhibit_991, missing, page_overlaps, parse_filings, parse_submissions, parse_tickers, select, suggest_tickers,
+    FORMS,
+    Company,
+    Filing,
+    exhibit_991,
+    missing,
+    page_overlaps,
+    parse_filings,
+    parse_submissions,
+    parse_tickers,
+    select,
+    suggest_tickers,
 )  # fmt: skip
 from corpus.edgar.settings import EdgarSettings
 from corpus.ingest import IngestResult, ingest_paths

@@ -125,7 +125,8 @@ def served(filings_settings, fake, tmp_path):
         pytest.skip("the HTTP test copies a SQLite data dir")
     for name in ("sleuth.db-wal", "sleuth.db-shm"):
         (data / name).unlink(missing_ok=True)
-    from sqlalchemy import create_engine, text as sql
+    from sqlalchemy import create_engine
+    from sqlalchemy import text as sql
 
     from api.models import ApiBase
 

@@ -8,7 +8,16 @@ from pathlib import Path
 import pytest
 
 from corpus.catalog import Corpus
-from corpus.edgar import EdgarForbidden, EdgarSettings, EdgarSetupError, NoFilings, UnknownCompany, fetch_filings, parse_forms, parse_years
+from corpus.edgar import (
+    EdgarForbidden,
+    EdgarSettings,
+    EdgarSetupError,
+    NoFilings,
+    UnknownCompany,
+    fetch_filings,
+    parse_forms,
+    parse_years,
+)
 from corpus.edgar.client import Pace, check_user_agent
 from corpus.edgar.filings import exhibit_991, parse_submissions, parse_tickers, select, suggest_tickers
 from corpus.settings import CorpusSettings
