@@ -11,7 +11,7 @@ import copy
 import json
 import logging
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, Literal, Protocol
 
 import anyio
@@ -50,12 +50,33 @@ RESEARCH_DESCRIPTION = (
 )
 
 
+Progress = Callable[[str, dict[str, Any]], Awaitable[None]]  # a run event (type, data) -> a progress notification
+
+
 class Backend(Protocol):
     """What the MCP server runs against: the agent's tool context, and a way to run research."""
 
     async def tool_context(self) -> ToolContext: ...
 
-    async def research(self, args: ResearchArgs, request: Any) -> Answer | Comparison: ...
+    async def research(self, args: ResearchArgs, request: Any, progress: Progress) -> Answer | Comparison: ...
+
+
+def progress_message(kind: str, data: dict[str, Any]) -> str | None:
+    """One line for an MCP progress notification about a run event (None: not worth one)."""
+    if kind == "status" and data.get("status") in {"queued", "running"}:
+        return f"{data['status']}" + (f" (queue position {data['position']})" if data.get("position") else "")
+    if kind == "model_turn":
+        calls = ", ".join(c.get("name", "?") for c in data.get("tool_calls") or []) or "text"
+        return f"model turn {data.get('step', '?')}: {calls}"
+    if kind == "tool_result":
+        return f"{'✓' if data.get('ok') else '✗'} {data.get('name', '?')}"
+    if kind == "subagent_started":
+        return f"sub-agent {data.get('agent', '')}: {data.get('question', '')}"[:300]
+    if kind == "citation_check":
+        return f"citations checked: {data.get('checked', 0)}"
+    if kind == "answer":
+        return f"answer: {data.get('status', '?')}"
+    return None
 
 
 def tool_list() -> list[Any]:
@@ -104,7 +125,7 @@ def build_server(backend: Backend) -> Any:
     async def call_tool(ctx: Any, params: types.CallToolRequestParams) -> types.CallToolResult:
         arguments = params.arguments or {}
         if params.name == "research":
-            return await _research(backend, arguments, ctx.request)
+            return await _research(backend, arguments, ctx)
         context = copy.copy(await backend.tool_context())  # per call: its own deadline, the shared searcher and text cache
         call = await anyio.to_thread.run_sync(REGISTRY.call, params.name, arguments, context)
         citations = [{"doc_id": c.doc_id, "page": c.page, "line": c.line} for c in (call.citations or [])][:200]
@@ -114,8 +135,22 @@ def build_server(backend: Backend) -> Any:
     return Server(SERVER_NAME, version="1", instructions=INSTRUCTIONS, on_list_tools=list_tools, on_call_tool=call_tool)
 
 
-async def _research(backend: Backend, arguments: dict[str, Any], request: Any) -> Any:
+async def _research(backend: Backend, arguments: dict[str, Any], ctx: Any) -> Any:
     import mcp.types as types
+
+    sent = 0
+
+    async def progress(kind: str, data: dict[str, Any]) -> None:
+        """Run events as progress notifications (a no-op unless the client sent a progress token); they never stop the run."""
+        nonlocal sent
+        message = progress_message(kind, data)
+        if message is None:
+            return
+        sent += 1
+        try:
+            await ctx.session.report_progress(sent, None, message)
+        except Exception:  # noqa: BLE001 - a client that went away learns nothing more; the run goes on
+            pass
 
     def error(text: str) -> types.CallToolResult:
         return types.CallToolResult(content=[types.TextContent(text=text)], is_error=True)
@@ -126,7 +161,7 @@ async def _research(backend: Backend, arguments: dict[str, Any], request: Any) -
         problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'arguments'}: {e['msg']}" for e in exc.errors())
         return error(f"Error: invalid arguments for research: {problems}")
     try:
-        answer = await backend.research(args, request)
+        answer = await backend.research(args, ctx.request, progress)
     except CorpusError as exc:  # filters naming unknown filings or matching none
         return error(f"Error: {exc}")
     data = answer.model_dump(mode="json", exclude={"steps"} if isinstance(answer, Answer) else None)
@@ -161,7 +196,7 @@ class LocalBackend:
     async def tool_context(self) -> ToolContext:
         return self._tools
 
-    async def research(self, args: ResearchArgs, request: Any) -> Answer | Comparison:
+    async def research(self, args: ResearchArgs, request: Any, progress: Progress) -> Answer | Comparison:
         from agent.session import Researcher, open_endpoint
 
         async with self._lock:
@@ -169,7 +204,11 @@ class LocalBackend:
                 endpoint = await self._stack.enter_async_context(open_endpoint(data_dir=str(self.corpus.settings.data_dir)))
                 self._researcher = Researcher(self.corpus, endpoint.client)
         filters = args.filters if args.filters and not args.filters.empty() else None
-        return await self._researcher.ask(args.question, args.mode, filters=filters)
+
+        async def emit(event: Any) -> None:
+            await progress(event.type, event.data)
+
+        return await self._researcher.ask(args.question, args.mode, filters=filters, emit=emit)
 
 
 async def serve_stdio(corpus: Any) -> None:
@@ -191,7 +230,7 @@ class ServiceBackend:
     async def tool_context(self) -> ToolContext:
         return (await self.svc.researcher_for(None)).tools
 
-    async def research(self, args: ResearchArgs, request: Any) -> Answer | Comparison:
+    async def research(self, args: ResearchArgs, request: Any, progress: Progress) -> Answer | Comparison:
         from agent.scope import resolve
 
         svc = self.svc
@@ -207,12 +246,18 @@ class ServiceBackend:
                                       filters=filters.model_dump(exclude_none=True) if filters else None,
                                       model=svc.llm.settings.model, budgets=None, key_id=key_id)  # fmt: skip
         svc.runner.submit(run.id, args.question, args.mode, filters, None, None)
+        seen = 0
         try:
             while svc.runner.is_active(run.id):
+                for event in svc.runner.live_events(run.id, seen) or []:
+                    seen = event["seq"]
+                    await progress(event["type"], event["data"])
                 await svc.runner.wait_for_change(run.id, 5.0)
         except BaseException:  # the client went away: the run it asked for stops too
             await svc.runner.cancel(run.id)
             raise
+        for row in await asyncio.to_thread(svc.store.events, run.id, seen):  # what came after the last look
+            await progress(row.type, row.data)
         done = await asyncio.to_thread(svc.store.get, run.id)
         if done.result is None:
             return Answer(mode="agentic" if args.mode == "compare" else args.mode, question=args.question, text="",
@@ -254,7 +299,8 @@ class McpEndpoint:
             from mcp.server.transport_security import TransportSecuritySettings
 
             # Stateless: every request stands alone, so several server processes (--workers) can serve one client.
-            manager = StreamableHTTPSessionManager(app=build_server(ServiceBackend(services)), stateless=True, json_response=True,
+            # SSE replies: a research call streams its progress notifications until the answer.
+            manager = StreamableHTTPSessionManager(app=build_server(ServiceBackend(services)), stateless=True, json_response=False,
                                                    security_settings=TransportSecuritySettings(enable_dns_rebinding_protection=False))  # fmt: skip
             async with manager.run():
                 self.manager = manager

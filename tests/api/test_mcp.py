@@ -75,7 +75,14 @@ async def exercise(client) -> None:
     no_scope = await client.call_tool("research", {"question": "capex?", "filters": {"doc_ids": ["3M_2018_10"]}})
     assert no_scope.is_error and "unknown doc_ids" in text(no_scope) and "3M_2018_10K" in text(no_scope)
 
-    answer = await client.call_tool("research", {"question": "What is 3M's FY2018 capital expenditure?", "filters": {"company": "3M"}})
+    progress: list[str] = []
+
+    async def on_progress(done: float, total: float | None, message: str | None) -> None:
+        progress.append(message or "")
+
+    answer = await client.call_tool("research", {"question": "What is 3M's FY2018 capital expenditure?", "filters": {"company": "3M"}},
+                                    progress_callback=on_progress)  # fmt: skip
+    assert "model turn 1: grep" in progress and "✓ grep" in progress and "answer: answered" in progress, progress
     body = text(answer)
     assert not answer.is_error, body
     assert body.startswith("Status: answered") and CAPEX in body and "✓ 3M_2018_10K p.60" in body
