@@ -18,6 +18,7 @@ import anyio
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from agent.answer import Answer, Comparison
+from agent.llm import LLMError
 from agent.scope import Filters
 from corpus.errors import CorpusError
 from tools.context import ToolContext
@@ -162,7 +163,7 @@ async def _research(backend: Backend, arguments: dict[str, Any], ctx: Any) -> An
         return error(f"Error: invalid arguments for research: {problems}")
     try:
         answer = await backend.research(args, ctx.request, progress)
-    except CorpusError as exc:  # filters naming unknown filings or matching none
+    except (CorpusError, LLMError) as exc:  # filters naming unknown filings or matching none; no model to ask
         return error(f"Error: {exc}")
     data = answer.model_dump(mode="json", exclude={"steps"} if isinstance(answer, Answer) else None)
     failed = answer.status == "failed" if isinstance(answer, Answer) else answer.agentic.status == answer.rag.status == "failed"
