@@ -267,7 +267,7 @@ class ServiceBackend:
 
 
 class McpEndpoint:
-    """ASGI app at /mcp: the API's key check and rate limit (and, while the API is open, loopback Host headers only), then MCP.
+    """ASGI app at /mcp: the API's key check, rate limits and open-server guards (api.auth.authenticate), then MCP.
 
     The SDK takes seconds of CPU to import, so it loads in a thread after start-up: /healthz and the API answer at once,
     and a request to /mcp meanwhile waits for it (up to READY_TIMEOUT_S)."""
@@ -316,7 +316,7 @@ class McpEndpoint:
         from fastapi import HTTPException
         from starlette.requests import Request
 
-        from api.auth import authenticate, is_loopback
+        from api.auth import authenticate  # with no keys: loopback clients and Host names only (the open server's guards)
 
         if scope["type"] != "http":
             return
@@ -327,9 +327,6 @@ class McpEndpoint:
             caller = await asyncio.to_thread(authenticate, request, self.services.store, self.services.limiter)
         except HTTPException as exc:
             return await _reply(send, exc.status_code, exc.detail, exc.headers)
-        host = (request.headers.get("host") or "").rsplit(":", 1)[0].strip("[]")
-        if caller.key_id is None and not is_loopback(host):  # an open API answers loopback names only (DNS rebinding)
-            return await _reply(send, 403, f"Host {host!r} refused: with no API key configured, /mcp answers only 127.0.0.1 / localhost")
         try:
             await asyncio.wait_for(self._ready.wait(), self.READY_TIMEOUT_S)
         except TimeoutError:

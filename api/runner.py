@@ -82,11 +82,14 @@ def run_status(result: Answer | Comparison) -> str:
 class RunManager:
     """Executes runs as asyncio tasks, at most `max_running` at once; the rest wait in order."""
 
-    def __init__(self, store: RunStore, researcher_for: ResearcherFor, metrics: Metrics, max_running: int) -> None:
+    def __init__(self, store: RunStore, researcher_for: ResearcherFor, metrics: Metrics, max_running: int,
+                 pools: dict[str, int] | None = None) -> None:  # fmt: skip
         self.store = store
         self.researcher_for = researcher_for
         self.metrics = metrics
-        self._slots = asyncio.Semaphore(max_running)
+        # Research runs share `max_running` slots; other kinds of job (ingest) have pools of their own, so they cannot starve runs.
+        self._slots = {"runs": asyncio.Semaphore(max_running), **{name: asyncio.Semaphore(n) for name, n in (pools or {}).items()}}
+        self._pool: dict[str, str] = {}
         self._waiting: list[str] = []
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._seq: dict[str, int] = {}
@@ -110,10 +113,10 @@ class RunManager:
 
     def queue_position(self, run_id: str) -> int | None:
         """1 for the next run to start; None when the run is not waiting."""
-        try:
-            return self._waiting.index(run_id) + 1
-        except ValueError:
+        pool = self._pool.get(run_id)
+        if run_id not in self._waiting:
             return None
+        return [r for r in self._waiting if self._pool.get(r) == pool].index(run_id) + 1
 
     def queued(self) -> int:
         return len(self._waiting)
@@ -157,10 +160,11 @@ class RunManager:
 
         self.submit_job(run_id, mode, work)
 
-    def submit_job(self, run_id: str, mode: str, work: Work) -> None:
-        """Queue any job whose steps are events (research runs, ingest of uploads)."""
+    def submit_job(self, run_id: str, mode: str, work: Work, pool: str = "runs") -> None:
+        """Queue any job whose steps are events (research runs, ingest of uploads) in its pool of slots."""
         if self._beat is None:
             self._beat = asyncio.create_task(self._heartbeat(), name="run-heartbeat")
+        self._pool[run_id] = pool if pool in self._slots else "runs"
         self._waiting.append(run_id)
         self._seq[run_id] = 0
         self._changed[run_id] = asyncio.Event()
@@ -225,7 +229,7 @@ class RunManager:
         status, result, error = "failed", None, None
         try:
             await emit(Event("status", {"status": "queued", "position": self.queue_position(run_id)}))
-            async with self._slots:
+            async with self._slots[self._pool[run_id]]:
                 self._waiting.remove(run_id)
                 self.metrics.queue_depth.set(len(self._waiting))
                 await asyncio.to_thread(self.store.mark_running, run_id)
@@ -251,6 +255,7 @@ class RunManager:
                 self.metrics.runs.labels(mode=mode, status=status).inc()
                 self.metrics.latency.labels(mode=mode).observe(latency)
                 self._tasks.pop(run_id, None)
+                self._pool.pop(run_id, None)
                 self._seq.pop(run_id, None)
                 self._live.pop(run_id, None)
                 self._last_write.pop(run_id, None)

@@ -3,25 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, HTTPException
+from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel, ConfigDict, Field
 
 from agent.events import Event
-from api.auth import Caller
-from api.routes.deps import ServicesDep, caller
+from api.routes.deps import AdminDep, ServicesDep
 from api.schemas import RunCreated
 
 router = APIRouter(tags=["documents"])
-
-
-def fetch_admin(who: Annotated[Caller, Depends(caller)]) -> Caller:
-    """Who may make the server download from EDGAR: admins. The one place to switch to deps.require_admin once keys have roles."""
-    return who
-
-
-AdminDep = Annotated[Caller, Depends(fetch_admin)]
 
 
 class FetchCreate(BaseModel):
@@ -32,8 +23,10 @@ class FetchCreate(BaseModel):
     years: str | None = Field(None, max_length=9, description="Years of the period of report: '2023' or '2021-2024' (default: the last three).")
 
 
-@router.post("/documents/fetch", status_code=202, response_model=RunCreated, summary="Fetch filings from SEC EDGAR; download and ingest run as a job")
+@router.post("/documents/fetch", status_code=202, response_model=RunCreated,
+             summary="Fetch filings from SEC EDGAR (admin key); download and ingest run as a job with progress events")  # fmt: skip
 async def fetch_documents(body: FetchCreate, svc: ServicesDep, who: AdminDep) -> RunCreated:
+    """Counts against the key's runs in flight and the queue; runs in the ingest slots, not the research run slots."""
     from api.routes.documents import _sync_index
     from corpus.edgar import EdgarError, EdgarSettings, EdgarSetupError, fetch_filings, parse_forms, parse_years
     from corpus.edgar.client import check_user_agent
@@ -47,6 +40,11 @@ async def fetch_documents(body: FetchCreate, svc: ServicesDep, who: AdminDep) ->
         check_user_agent(settings.user_agent)
     except EdgarSetupError as exc:
         raise HTTPException(503, f"this server cannot fetch from EDGAR: {exc}, where `sleuth serve` runs, and restart it") from None
+    if svc.runner.queued() >= svc.settings.max_queued:
+        raise HTTPException(503, f"the queue is full ({svc.settings.max_queued} jobs waiting); retry later", headers={"Retry-After": "30"})
+    if who.key_id is not None and await asyncio.to_thread(svc.store.count_active, who.key_id) >= svc.settings.key_max_running:
+        raise HTTPException(429, f"this key already has {svc.settings.key_max_running} runs or jobs queued or running; wait for one to finish",
+                            headers={"Retry-After": "10"})  # fmt: skip
     span = f"{years.start}" if len(years) == 1 else f"{years.start}-{years.stop - 1}"
     question = f"fetch {body.company.strip().upper()} {','.join(forms)} {span}"
     run = await asyncio.to_thread(svc.store.create_run, mode="fetch", question=question, filters=None, model="-", budgets=None, key_id=who.key_id)
@@ -73,6 +71,6 @@ async def fetch_documents(body: FetchCreate, svc: ServicesDep, who: AdminDep) ->
         error = "; ".join(e for e in (report.error, failed) if e) or None
         return ("failed" if error and not report.changed and not report.skipped else "done"), result, error
 
-    svc.runner.submit_job(run.id, "fetch", work)
+    svc.runner.submit_job(run.id, "fetch", work, pool="ingest")
     links = {"self": f"/v1/runs/{run.id}", "events": f"/v1/runs/{run.id}/events"}
     return RunCreated(id=run.id, status="queued", queue_position=svc.runner.queue_position(run.id), links=links)

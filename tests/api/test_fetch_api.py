@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from corpus.settings import CorpusSettings
-from tests.api.conftest import sse, wait_for
+from tests.api.conftest import make_keys, sse, wait_for
 from tests.corpus.test_edgar import BUCKLE_8K, SHARED_EDGAR
 from tests.fakes.fake_edgar import recorded_edgar
 
@@ -57,3 +57,17 @@ def test_fetch_bad_input(make_client, edgar, tmp_path, monkeypatch):
         monkeypatch.delenv("SLEUTH_EDGAR_USER_AGENT")
         no_ua = client.post("/v1/documents/fetch", json={"company": "AMZN"})
         assert no_ua.status_code == 503 and "SLEUTH_EDGAR_USER_AGENT is not set" in no_ua.json()["detail"]
+
+
+def test_fetch_needs_an_admin_key(make_client, edgar, tmp_path):
+    settings = CorpusSettings(data_dir=tmp_path / "data", ingest_workers=1)
+    keys = make_keys(settings, "analyst", "ops", admin=("ops",))
+    with make_client(settings) as client:
+        body = {"company": "BKE", "forms": ["8-K"], "years": "2024"}
+        assert client.post("/v1/documents/fetch", json=body).status_code == 401
+        refused = client.post("/v1/documents/fetch", json=body, headers=keys["analyst"])
+        assert refused.status_code == 403 and "sleuth keys create NAME --admin" in refused.json()["detail"]
+        job = client.post("/v1/documents/fetch", json=body, headers=keys["ops"])
+        assert job.status_code == 202
+        assert wait_for(client, job.json()["id"], headers=keys["ops"])["status"] == "done"
+        assert edgar.log, "the admin's fetch reached EDGAR"

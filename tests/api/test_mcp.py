@@ -200,7 +200,7 @@ def test_open_api_answers_loopback_host_names_only(make_client, tmp_path):
     listing = {"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}}
     accept = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
     with make_client(CorpusSettings(data_dir=tmp_path / "data")) as client:
-        refused = client.post("/mcp", json=listing, headers=accept)
-        assert refused.status_code == 403 and "Host 'testserver' refused" in refused.json()["detail"]
-        ok = client.post("/mcp", json=listing, headers={**accept, "Host": "127.0.0.1:8000"})
+        refused = client.post("/mcp", json=listing, headers={**accept, "Host": "rebound.example:8000"})
+        assert refused.status_code == 403 and "Host 'rebound.example:8000' is not this server's" in refused.json()["detail"]
+        ok = client.post("/mcp", json=listing, headers=accept)
         assert ok.status_code == 200 and '"name":"grep"' in ok.text.replace(" ", "")
