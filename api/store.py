@@ -121,6 +121,14 @@ class RunStore:
         with self.sessions.begin() as session:
             session.execute(insert(RunEvent), rows)
 
+    def unstored_rows(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Those of `rows` (as `event_row` makes them) not in the database yet: what a retry of a failed batch must insert."""
+        keys = {(row["run_id"], row["seq"]) for row in rows}
+        with self.sessions() as session:
+            stored = set(session.execute(select(RunEvent.run_id, RunEvent.seq).where(
+                RunEvent.run_id.in_({k[0] for k in keys}), RunEvent.seq.in_({k[1] for k in keys}))).all())  # fmt: skip
+        return [row for row in rows if (row["run_id"], row["seq"]) not in stored]
+
     def events(self, run_id: str, after: int = 0, limit: int = 1000) -> Sequence[RunEvent]:
         with self.sessions() as session:
             query = select(RunEvent).where(RunEvent.run_id == run_id, RunEvent.seq > after).order_by(RunEvent.seq).limit(limit)
