@@ -19,6 +19,7 @@ from agent.settings import AgentSettings
 from api.auth import RateLimiter
 from api.db import migrate
 from api.docs import mount_docs
+from api.mcp_server import McpEndpoint
 from api.metrics import Metrics
 from api.runner import RunManager
 from api.security import BodyLimit, SecurityHeaders
@@ -63,6 +64,7 @@ class RequestCounter:
 
 def create_app(settings: ApiSettings | None = None, corpus_settings: CorpusSettings | None = None) -> FastAPI:
     settings = settings or ApiSettings()
+    mcp_endpoint = McpEndpoint()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -81,7 +83,8 @@ def create_app(settings: ApiSettings | None = None, corpus_settings: CorpusSetti
                 services.runner = RunManager(store, services.researcher_for, metrics, settings.max_running, {"ingest": settings.max_ingesting})
                 app.state.services = services
                 try:
-                    yield
+                    async with mcp_endpoint.running(services):
+                        yield
                 finally:
                     await services.runner.shutdown()
                     # A delete's index sync runs in a thread: let it finish, or the deleted filing stays searchable.
@@ -123,13 +126,15 @@ def create_app(settings: ApiSettings | None = None, corpus_settings: CorpusSetti
     app.add_middleware(RequestCounter)
     app.add_middleware(BodyLimit, body_max=settings.body_max_kb << 10, upload_max=settings.upload_request_max_mb << 20)
     app.add_middleware(SecurityHeaders)  # outermost: every response has the headers, refusals by the middleware above included
-    from api.routes import documents, health, runs, votes
+    from api.routes import documents, fetch, health, runs, votes
 
     app.include_router(health.router)
     app.include_router(runs.router, prefix="/v1")
     app.include_router(votes.router, prefix="/v1")
+    app.include_router(fetch.router, prefix="/v1")  # before documents: /documents/fetch is not a doc_id
     app.include_router(documents.router, prefix="/v1")
     mount_docs(app)
+    app.add_route("/mcp", mcp_endpoint, include_in_schema=False)  # MCP (streamable HTTP): the agent's tools and research
     if (WEB_DIR / "index.html").is_file():
         from fastapi.staticfiles import StaticFiles
 

@@ -131,6 +131,11 @@ class Corpus:
         with self.sessions() as session:
             return session.scalars(select(Document).where(Document.content_hash == content_hash).limit(1)).first()
 
+    def accessions(self) -> set[str]:
+        """EDGAR accession numbers of the filings in the catalog (fetched ones)."""
+        with self.sessions() as session:
+            return set(session.scalars(select(Document.accession).where(Document.accession.is_not(None))).all())
+
     def sections(self, doc_id: str) -> Sequence[Section]:
         with self.sessions() as session:
             return session.scalars(select(Section).where(Section.doc_id == doc_id).order_by(Section.ordinal)).all()

@@ -50,6 +50,7 @@ class MetadataOverride(BaseModel):
     fiscal_period: str | None = None
     period_end_date: date | None = None
     filing_date: date | None = None
+    accession: str | None = Field(None, pattern=r"^\d{10}-\d{2}-\d{6}$", description="EDGAR accession number (0001018724-24-000008).")
 
     @field_validator("form_type")
     @classmethod
@@ -223,7 +224,7 @@ def analyze(path: Path, override: MetadataOverride, max_pages: int = MAX_PAGES) 
     metadata = detect_metadata(text, path.name)
     facts, dei, notes = analyze_facts(extracted, text)
     apply_dei(metadata, dei)
-    for name, value in override.model_dump(exclude_none=True, exclude={"doc_id"}).items():
+    for name, value in override.model_dump(exclude_none=True, exclude={"doc_id", "accession"}).items():
         setattr(metadata, name, value)
         metadata.sources[name] = "override"
     sections = detect_sections(text, metadata.form_type)
@@ -308,7 +309,9 @@ def _plan(corpus: Corpus, files: list[Path], override: MetadataOverride, record:
             record(IngestResult(str(path), "failed", doc_id, f"doc_id '{doc_id}' is also used by {claimed[doc_id]} in this batch; give one a sidecar with another doc_id"))
             continue
         claimed[doc_id] = str(path)
-        key_material = json.dumps([content_hash, file_override.model_dump(mode="json"), PIPELINE_VERSION, EXTRACTION_VERSION])
+        # accession joined the override later: left out when unset, so documents ingested before keep their key
+        dumped = file_override.model_dump(mode="json", exclude=None if file_override.accession else {"accession"})
+        key_material = json.dumps([content_hash, dumped, PIPELINE_VERSION, EXTRACTION_VERSION])
         ingest_key = hashlib.sha256(key_material.encode()).hexdigest()
         existing = _existing(corpus, doc_id)
         if existing is not None and existing.ingest_key == ingest_key and corpus.store.stored_hash(doc_id) == content_hash:
@@ -402,6 +405,7 @@ def _document_row(job: _Job, analysis: Analysis) -> Document:
         fiscal_period=meta.fiscal_period,
         period_end_date=meta.period_end_date,
         filing_date=meta.filing_date,
+        accession=job.override.accession,
         page_count=analysis.text.page_count,
         line_count=analysis.text.line_count,
         char_count=chars,

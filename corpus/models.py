@@ -30,6 +30,7 @@ class Document(Base):
     fiscal_period: Mapped[str | None] = mapped_column(String(8))
     period_end_date: Mapped[date | None] = mapped_column(Date)
     filing_date: Mapped[date | None] = mapped_column(Date)
+    accession: Mapped[str | None] = mapped_column(String(20), index=True)  # EDGAR accession number, for fetched filings
     page_count: Mapped[int] = mapped_column(Integer)
     line_count: Mapped[int] = mapped_column(Integer)
     char_count: Mapped[int] = mapped_column(Integer)

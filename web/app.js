@@ -1,4 +1,5 @@
 // Sleuth web UI: plain ES module, no build step; it talks only to the public API (/v1, /readyz).
+import { edgarFetchCard } from "./edgar.js";
 const $ = (sel, root = document) => root.querySelector(sel);
 const view = $("#view");
 const docsById = new Map();
@@ -361,6 +362,7 @@ async function documentsView() {
     h("div", { class: "table-wrap" }, h("table", { id: "documents" }, h("thead", {}, h("tr", {}, sorter("doc_id", "Document"), sorter("company", "Company"), sorter("form_type", "Form"), sorter("fiscal_year", "Period"), sorter("pages", "Pages"))), body)),
     upload);
   draw();
+  upload.after(edgarFetchCard({ h, api, streamEvents, traceItem, refresh: async () => { docsById.clear(); docs.splice(0, docs.length, ...(await loadDocs())); draw(); } }));
 }
 
 async function uploadFiles(form, bar, log) {

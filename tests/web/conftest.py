@@ -162,7 +162,17 @@ def server_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def server(web_data_dir: Path, fake_llm: FakeLLM, filings_settings, server_log: Path, tmp_path_factory) -> Iterator[str]:
+def fake_edgar() -> Iterator[Any]:
+    """A local fake SEC EDGAR (recorded responses; the filings from ../shared/edgar when present) the server fetches from."""
+    from tests.fakes.fake_edgar import recorded_edgar
+
+    shared = REPO_ROOT.parent / "shared" / "edgar"
+    with recorded_edgar(shared if shared.is_dir() else None) as fake:
+        yield fake
+
+
+@pytest.fixture(scope="session")
+def server(web_data_dir: Path, fake_llm: FakeLLM, filings_settings, server_log: Path, tmp_path_factory, fake_edgar) -> Iterator[str]:
     """Base URL (http://127.0.0.1:PORT, no trailing slash) of a live `sleuth serve` on web_data_dir, talking to fake_llm."""
     sleuth = Path(sys.executable).parent / "sleuth"
     if not sleuth.is_file():
@@ -175,6 +185,10 @@ def server(web_data_dir: Path, fake_llm: FakeLLM, filings_settings, server_log: 
         SLEUTH_LLM_MAX_RETRIES="0",
         SLEUTH_LLM_TIMEOUT_S="30",
         SLEUTH_API_KEY_RATE_PER_MINUTE="100000",
+        SLEUTH_EDGAR_WWW_URL=fake_edgar.url,
+        SLEUTH_EDGAR_DATA_URL=fake_edgar.url,
+        SLEUTH_EDGAR_USER_AGENT="Sleuth Web Tests sleuth-tests@example.com",
+        SLEUTH_EDGAR_BACKOFF_S="0.01",
         PYTHONUNBUFFERED="1",
     )
     if filings_settings.database_url:

@@ -1,0 +1,351 @@
+"""Sleuth over MCP: the agent's tools from tools.REGISTRY (same names, schemas, descriptions and result texts) plus `research`.
+
+One server, two transports: `sleuth mcp` (stdio, its own corpus and model endpoint) and `/mcp` in `sleuth serve`
+(streamable HTTP behind the API's key check; research goes through the API's run queue, so it is stored and bounded)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import copy
+import json
+import logging
+import threading
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, Literal, Protocol
+
+import anyio
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from agent.answer import Answer, Comparison
+from agent.llm import LLMError
+from agent.scope import Filters
+from corpus.errors import CorpusError
+from tools.context import ToolContext
+from tools.registry import REGISTRY
+
+log = logging.getLogger(__name__)
+SERVER_NAME = "sleuth"
+QUESTION_MAX_CHARS = 4000
+INSTRUCTIONS = (
+    "Sleuth researches SEC filings (10-K, 10-Q, 8-K, earnings releases) with page-level citations. Find filings with "
+    "list_documents or glob, locate figures with grep or search, navigate with outline and read; every result names "
+    "doc_id, page and line. `research` runs Sleuth's own agent on a whole question and returns a cited answer."
+)
+
+
+class ResearchArgs(BaseModel):
+    """Run Sleuth's research agent on a question over the filings and return its answer with checked page citations."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    question: str = Field(..., min_length=1, max_length=QUESTION_MAX_CHARS, description="The question, complete on its own (company, period, figure).")
+    mode: Literal["agentic", "rag", "compare"] = Field("agentic", description="agentic (the investigating agent), rag (retrieve then answer), or compare (both).")
+    filters: Filters | None = Field(None, description="Restrict the research to these filings (company, form, fiscal year, doc_ids).")
+
+
+RESEARCH_DESCRIPTION = (
+    "Research a question over the SEC filings with Sleuth's own agent (it greps, outlines, reads sections and follows "
+    "cross-references) and return the answer with its status and page citations, each checked against the page "
+    "(✓ verified, ✗ failed). Slow (a full run: seconds to minutes); for a single lookup use grep, search or read."
+)
+
+
+Progress = Callable[[str, dict[str, Any]], Awaitable[None]]  # a run event (type, data) -> a progress notification
+
+
+class Backend(Protocol):
+    """What the MCP server runs against: the agent's tool context, and a way to run research."""
+
+    async def tool_context(self) -> ToolContext: ...
+
+    async def research(self, args: ResearchArgs, request: Any, progress: Progress) -> Answer | Comparison: ...
+
+
+def progress_message(kind: str, data: dict[str, Any]) -> str | None:
+    """One line for an MCP progress notification about a run event (None: not worth one)."""
+    if kind == "status" and data.get("status") in {"queued", "running"}:
+        return f"{data['status']}" + (f" (queue position {data['position']})" if data.get("position") else "")
+    if kind == "model_turn":
+        calls = ", ".join(c.get("name", "?") for c in data.get("tool_calls") or []) or "text"
+        return f"model turn {data.get('step', '?')}: {calls}"
+    if kind == "tool_result":
+        return f"{'✓' if data.get('ok') else '✗'} {data.get('name', '?')}"
+    if kind == "subagent_started":
+        return f"sub-agent {data.get('agent', '')}: {data.get('question', '')}"[:300]
+    if kind == "citation_check":
+        return f"citations checked: {data.get('checked', 0)}"
+    if kind == "answer":
+        return f"answer: {data.get('status', '?')}"
+    return None
+
+
+def tool_list() -> list[Any]:
+    """Every registry tool as an MCP tool (the same schema the agent gets), then `research`."""
+    import mcp.types as types
+
+    out = []
+    for schema in REGISTRY.schemas():
+        fn = schema["function"]
+        out.append(types.Tool(name=fn["name"], description=fn["description"], input_schema=fn["parameters"]))
+    research_schema = ResearchArgs.model_json_schema()
+    research_schema.pop("title", None)
+    research_schema.pop("description", None)
+    out.append(types.Tool(name="research", description=RESEARCH_DESCRIPTION, input_schema=research_schema))
+    return out
+
+
+def render_answer(answer: Answer | Comparison) -> str:
+    """The answer as text for an MCP client: status, answer, checked citations, warnings."""
+    if isinstance(answer, Comparison):
+        return f"## agentic\n{render_answer(answer.agentic)}\n\n## rag\n{render_answer(answer.rag)}"
+    lines = [f"Status: {answer.status}", "", answer.text.strip() or "(no answer text)"]
+    if answer.citations:
+        lines += ["", "Citations:"]
+        for c in answer.citations:
+            mark = "✓" if c.verified else ("✗" if c.verified is False else "·")
+            quote = f' "{c.quote}"' if c.quote else ""
+            lines.append(f"{mark} {c.label()}{quote}" + (f" ({c.problem})" if c.problem else ""))
+    if answer.warnings:
+        lines += ["", "Warnings:", *[f"- {w}" for w in answer.warnings]]
+    if answer.error:
+        lines += ["", f"Error: {answer.error}"]
+    return "\n".join(lines)
+
+
+def build_server(backend: Backend) -> Any:
+    """The low-level MCP server: tools/list from the registry, tools/call through REGISTRY.call (or the research run)."""
+    import mcp.types as types
+    from mcp.server.lowlevel import Server
+
+    tools = tool_list()
+
+    async def list_tools(ctx: Any, params: Any) -> types.ListToolsResult:
+        return types.ListToolsResult(tools=tools)
+
+    async def call_tool(ctx: Any, params: types.CallToolRequestParams) -> types.CallToolResult:
+        arguments = params.arguments or {}
+        if params.name == "research":
+            return await _research(backend, arguments, ctx)
+        context = copy.copy(await backend.tool_context())  # per call: its own deadline, the shared searcher and text cache
+        call = await anyio.to_thread.run_sync(REGISTRY.call, params.name, arguments, context)
+        citations = [{"doc_id": c.doc_id, "page": c.page, "line": c.line} for c in (call.citations or [])][:200]
+        return types.CallToolResult(content=[types.TextContent(text=call.text)], is_error=not call.ok,
+                                    structured_content={"citations": citations} if call.ok else None)  # fmt: skip
+
+    return Server(SERVER_NAME, version="1", instructions=INSTRUCTIONS, on_list_tools=list_tools, on_call_tool=call_tool)
+
+
+async def _research(backend: Backend, arguments: dict[str, Any], ctx: Any) -> Any:
+    import mcp.types as types
+
+    sent = 0
+
+    async def progress(kind: str, data: dict[str, Any]) -> None:
+        """Run events as progress notifications (a no-op unless the client sent a progress token); they never stop the run."""
+        nonlocal sent
+        message = progress_message(kind, data)
+        if message is None:
+            return
+        sent += 1
+        try:
+            await ctx.session.report_progress(sent, None, message)
+        except Exception:  # noqa: BLE001 - a client that went away learns nothing more; the run goes on
+            pass
+
+    def error(text: str) -> types.CallToolResult:
+        return types.CallToolResult(content=[types.TextContent(text=text)], is_error=True)
+
+    try:
+        args = ResearchArgs.model_validate(arguments)
+    except ValidationError as exc:  # the same wording the registry gives the agent for bad arguments
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'arguments'}: {e['msg']}" for e in exc.errors())
+        return error(f"Error: invalid arguments for research: {problems}")
+    try:
+        answer = await backend.research(args, ctx.request, progress)
+    except (CorpusError, LLMError) as exc:  # filters naming unknown filings or matching none; no model to ask
+        return error(f"Error: {exc}")
+    data = answer.model_dump(mode="json", exclude={"steps"} if isinstance(answer, Answer) else None)
+    failed = answer.status == "failed" if isinstance(answer, Answer) else answer.agentic.status == answer.rag.status == "failed"
+    return types.CallToolResult(content=[types.TextContent(text=render_answer(answer))], structured_content=data, is_error=failed)
+
+
+class LocalBackend:
+    """`sleuth mcp`: the corpus of this data directory; the model endpoint (or the embedded model) opens on first research."""
+
+    def __init__(self, corpus: Any, stack: contextlib.AsyncExitStack) -> None:
+        from tools.settings import ToolSettings
+
+        self.corpus = corpus
+        self._stack = stack
+        self._searcher: Any = None
+        self._searcher_lock = threading.Lock()
+        # Tool calls get the output sizes an agent on a large model gets (not those of the model `research` uses).
+        self._tools = ToolContext(corpus, ToolSettings(), searcher_factory=self._open_searcher)
+        self._researcher: Any = None
+        self._lock = asyncio.Lock()
+
+    def _open_searcher(self) -> Any:
+        """One searcher for every call (each call works on a copy of the context; the index loads once)."""
+        with self._searcher_lock:
+            if self._searcher is None:
+                from retrieval.searcher import HybridSearcher
+
+                self._searcher = HybridSearcher.open(self.corpus.settings)
+            return self._searcher
+
+    async def tool_context(self) -> ToolContext:
+        return self._tools
+
+    async def research(self, args: ResearchArgs, request: Any, progress: Progress) -> Answer | Comparison:
+        from agent.session import Researcher, open_endpoint
+
+        async with self._lock:
+            if self._researcher is None:
+                endpoint = await self._stack.enter_async_context(open_endpoint(data_dir=str(self.corpus.settings.data_dir)))
+                self._researcher = Researcher(self.corpus, endpoint.client)
+        filters = args.filters if args.filters and not args.filters.empty() else None
+
+        async def emit(event: Any) -> None:
+            await progress(event.type, event.data)
+
+        return await self._researcher.ask(args.question, args.mode, filters=filters, emit=emit)
+
+
+async def serve_stdio(corpus: Any) -> None:
+    """Serve MCP on stdin/stdout until the client closes it."""
+    from mcp.server.stdio import stdio_server
+
+    async with contextlib.AsyncExitStack() as stack:
+        server = build_server(LocalBackend(corpus, stack))
+        async with stdio_server() as (read, write):
+            await server.run(read, write, server.create_initialization_options())
+
+
+class ServiceBackend:
+    """/mcp in `sleuth serve`: the API's tools and searcher; research is a run in the API's queue (stored, in the history)."""
+
+    def __init__(self, services: Any) -> None:
+        self.svc = services
+
+    async def tool_context(self) -> ToolContext:
+        return (await self.svc.researcher_for(None)).tools
+
+    async def research(self, args: ResearchArgs, request: Any, progress: Progress) -> Answer | Comparison:
+        from agent.scope import resolve
+
+        svc = self.svc
+        caller = getattr(request, "scope", {}).get("sleuth.caller")
+        key_id = getattr(caller, "key_id", None)
+        await asyncio.to_thread(resolve, svc.corpus, args.filters)
+        if svc.runner.queued() >= svc.settings.max_queued:
+            raise CorpusError(f"the research queue is full ({svc.settings.max_queued} runs waiting); retry later")
+        if key_id is not None and await asyncio.to_thread(svc.store.count_active, key_id) >= svc.settings.key_max_running:
+            raise CorpusError(f"this key already has {svc.settings.key_max_running} runs queued or running; wait for one to finish")
+        filters = args.filters if args.filters and not args.filters.empty() else None
+        run = await asyncio.to_thread(svc.store.create_run, mode=args.mode, question=args.question,
+                                      filters=filters.model_dump(exclude_none=True) if filters else None,
+                                      model=svc.llm.settings.model, budgets=None, key_id=key_id)  # fmt: skip
+        svc.runner.submit(run.id, args.question, args.mode, filters, None, None)
+        seen = 0
+        try:
+            while svc.runner.is_active(run.id):
+                for event in svc.runner.live_events(run.id, seen) or []:
+                    seen = event["seq"]
+                    await progress(event["type"], event["data"])
+                await svc.runner.wait_for_change(run.id, 5.0)
+        except BaseException:  # the client went away: the run it asked for stops too
+            await svc.runner.cancel(run.id)
+            raise
+        for row in await asyncio.to_thread(svc.store.events, run.id, seen):  # what came after the last look
+            await progress(row.type, row.data)
+        done = await asyncio.to_thread(svc.store.get, run.id)
+        if done.result is None:
+            return Answer(mode="agentic" if args.mode == "compare" else args.mode, question=args.question, text="",
+                          status="cancelled" if done.status in {"cancelled", "interrupted"} else "failed", error=done.error)  # fmt: skip
+        return Comparison.model_validate(done.result) if args.mode == "compare" else Answer.model_validate(done.result)
+
+
+class McpEndpoint:
+    """ASGI app at /mcp: the API's key check, rate limits and open-server guards (api.auth.authenticate), then MCP.
+
+    The SDK takes seconds of CPU to import, so it loads in a thread after start-up: /healthz and the API answer at once,
+    and a request to /mcp meanwhile waits for it (up to READY_TIMEOUT_S)."""
+
+    READY_TIMEOUT_S = 60.0
+
+    def __init__(self) -> None:
+        self.manager: Any = None
+        self.services: Any = None
+        self._ready = asyncio.Event()
+        self._problem: str | None = None
+
+    @contextlib.asynccontextmanager
+    async def running(self, services: Any) -> AsyncIterator[None]:
+        self.services = services
+        self._ready = asyncio.Event()
+        stop = asyncio.Event()
+        task = asyncio.create_task(self._serve(services, stop), name="mcp-session-manager")
+        try:
+            yield
+        finally:
+            stop.set()
+            await asyncio.gather(task, return_exceptions=True)
+            self.manager = None
+
+    async def _serve(self, services: Any, stop: asyncio.Event) -> None:
+        try:
+            await asyncio.to_thread(_import_sdk)
+            from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
+            from mcp.server.transport_security import TransportSecuritySettings
+
+            # Stateless: every request stands alone, so several server processes (--workers) can serve one client.
+            # SSE replies: a research call streams its progress notifications until the answer.
+            manager = StreamableHTTPSessionManager(app=build_server(ServiceBackend(services)), stateless=True, json_response=False,
+                                                   security_settings=TransportSecuritySettings(enable_dns_rebinding_protection=False))  # fmt: skip
+            async with manager.run():
+                self.manager = manager
+                self._ready.set()
+                await stop.wait()
+        except Exception as exc:  # /mcp says why; the rest of the API keeps serving
+            log.exception("the MCP endpoint could not start")
+            self._problem = f"the MCP endpoint could not start ({type(exc).__name__}: {exc})"
+            self._ready.set()
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        from fastapi import HTTPException
+        from starlette.requests import Request
+
+        from api.auth import authenticate  # with no keys: loopback clients and Host names only (the open server's guards)
+
+        if scope["type"] != "http":
+            return
+        if self.services is None:
+            return await _reply(send, 503, "the MCP endpoint is not running (the server is starting or stopping)")
+        request = Request(scope)
+        try:
+            caller = await asyncio.to_thread(authenticate, request, self.services.store, self.services.limiter)
+        except HTTPException as exc:
+            return await _reply(send, exc.status_code, exc.detail, exc.headers)
+        try:
+            await asyncio.wait_for(self._ready.wait(), self.READY_TIMEOUT_S)
+        except TimeoutError:
+            return await _reply(send, 503, "the MCP endpoint is still starting; retry in a few seconds", {"Retry-After": "5"})
+        if self.manager is None:
+            return await _reply(send, 503, self._problem or "the MCP endpoint is not running (the server is stopping)")
+        scope["sleuth.caller"] = caller
+        await self.manager.handle_request(scope, receive, send)
+
+
+def _import_sdk() -> None:
+    import mcp.server.lowlevel  # noqa: F401
+    import mcp.server.streamable_http_manager  # noqa: F401
+    import mcp.types  # noqa: F401
+
+
+async def _reply(send: Any, status: int, detail: str, headers: dict[str, str] | None = None) -> None:
+    body = json.dumps({"detail": detail}).encode()
+    raw = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    raw += [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
+    await send({"type": "http.response.start", "status": status, "headers": raw})
+    await send({"type": "http.response.body", "body": body})
