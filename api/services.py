@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from dataclasses import dataclass, field
+from typing import Any
 
 from agent.llm import LLMClient
 from agent.session import Researcher
@@ -29,6 +30,7 @@ class Services:
     agent_settings: AgentSettings
     runner: RunManager | None = None
     interrupted: list[str] = field(default_factory=list)
+    local_model: Any = None  # the embedded model's supervised server (agent.local.LocalModel), when it answers
     _researchers: dict[str | None, Researcher] = field(default_factory=dict)
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     index_lock: threading.Lock = field(default_factory=threading.Lock)  # one index sync at a time (uploads, deletes)

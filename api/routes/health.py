@@ -52,14 +52,24 @@ async def _index(svc: ServicesDep) -> tuple[str, dict]:
 
 async def _llm(svc: ServicesDep) -> tuple[str, dict]:
     url = svc.llm.base_url.rstrip("/") + "/models"
+    found: dict = {"url": svc.llm.base_url, "model": svc.llm.settings.model, "embedded": svc.embedded}
+    if svc.local_model is not None:  # the embedded model's supervisor knows more than a probe: crashes and restarts
+        found["server"] = status = svc.local_model.status()
+        if status["state"] == "failed":
+            return "llm", {**found, "ok": False, "error": f"the embedded model server {status['last_crash']['reason']} and was "
+                           f"restarted {status['restarts_in_last_hour']} times within an hour; Sleuth stopped restarting it: restart "
+                           f"`sleuth serve` (log: {status['log']})"}  # fmt: skip
+        if status["state"] == "restarting":
+            return "llm", {**found, "ok": False, "error": f"the embedded model server {status['last_crash']['reason']}; Sleuth is "
+                           f"restarting it (restart {status['restarts_in_last_hour']} of {status['max_restarts']})"}  # fmt: skip
     try:
         async with httpx.AsyncClient(timeout=3) as client:
             reply = await client.get(url, headers={"Authorization": f"Bearer {svc.llm.settings.api_key}"})
         if reply.status_code == 200:
-            return "llm", {"ok": True, "url": svc.llm.base_url, "model": svc.llm.settings.model, "embedded": svc.embedded}
-        return "llm", {"ok": False, "url": svc.llm.base_url, "error": f"GET /models answered {reply.status_code}"}
+            return "llm", {**found, "ok": True}
+        return "llm", {**found, "ok": False, "error": f"GET /models answered {reply.status_code}"}
     except httpx.HTTPError as exc:
-        return "llm", {"ok": False, "url": svc.llm.base_url, "error": f"unreachable: {exc}"}
+        return "llm", {**found, "ok": False, "error": f"unreachable: {exc}"}
 
 
 @router.get("/metrics", summary="Prometheus metrics")
