@@ -35,7 +35,7 @@ def serve(
                    "`sleuth keys create NAME` (then send 'Authorization: Bearer <key>'), or bind to 127.0.0.1.", err=True)  # fmt: skip
         raise typer.Exit(2)
     os.environ["SLEUTH_API_HOST"], os.environ["SLEUTH_API_PORT"] = host, str(port)
-    typer.echo(f"Sleuth on http://{host}:{port}/ (API under /v1, docs at /docs); {'API keys required' if keys else 'open: loopback only'}", err=True)
+    typer.echo(f"sleuth: starting on http://{host}:{port}/ (API under /v1, docs at /docs; {'API keys required' if keys else 'open: loopback only'})", err=True)
     uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers, log_level="info", access_log=settings.access_log)
 
 

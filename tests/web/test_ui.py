@@ -123,7 +123,7 @@ def test_documents_filter_sort_view_and_upload(page, tmp_path):
     page.get_by_label("PDF, HTML, TXT or MD files").set_input_files(str(filing))
     page.get_by_role("button", name="Upload and ingest").click()
     expect(page.locator("#upload-log")).to_contain_text("GLOBEX_2023_10K.txt: added (1/1)", timeout=60_000)
-    expect(page.locator("#banner")).to_contain_text("Ingested", timeout=30_000)
+    expect(page.locator("#upload-status")).to_contain_text("Ingested", timeout=90_000)  # in the upload card, not atop the page
     expect(page.locator("#documents tbody tr")).to_have_count(3)
     shot(page, "upload")
 
@@ -131,7 +131,7 @@ def test_documents_filter_sort_view_and_upload(page, tmp_path):
     bad.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 64)
     page.get_by_label("PDF, HTML, TXT or MD files").set_input_files(str(bad))
     page.get_by_role("button", name="Upload and ingest").click()
-    expect(page.locator("#banner")).to_contain_text("named like pdf but its content is binary data")
+    expect(page.locator("#upload-status")).to_contain_text("named like pdf but its content is binary data")
 
 
 def test_phone_width_and_keyboard(page):
