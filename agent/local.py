@@ -139,7 +139,7 @@ class Crash:
     """The model server ended without being asked to (or a restart of it failed)."""
 
     at: float  # time.time()
-    reason: str  # e.g. "killed by SIGSEGV (a crash inside llama.cpp)"
+    reason: str  # follows "the server ...", e.g. "was killed by SIGSEGV (a crash inside llama.cpp)"
     log_tail: str
 
     @staticmethod
@@ -148,9 +148,9 @@ class Crash:
             try:
                 sig = signal.Signals(-code)
             except ValueError:
-                return Crash(time.time(), f"killed by signal {-code}", log_tail)
+                return Crash(time.time(), f"was killed by signal {-code}", log_tail)
             native = " (a crash inside llama.cpp)" if sig in _NATIVE_CRASHES else ""
-            return Crash(time.time(), f"killed by {sig.name}{native}", log_tail)
+            return Crash(time.time(), f"was killed by {sig.name}{native}", log_tail)
         return Crash(time.time(), f"exited with code {code}", log_tail)
 
 
@@ -289,8 +289,8 @@ class LocalModel:
                 return None  # the server is up: the failure is something else
             time.sleep(0.02)  # the server just died: let the watcher record it
         last = crash or (self.crashes[-1] if self.crashes else None)
-        what = f"the embedded model server crashed during this call ({crash.reason})" if crash else (
-            f"the embedded model server is down after a crash ({last.reason})" if last else "the embedded model server is down")
+        what = f"the embedded model server {crash.reason} during this call" if crash else (
+            f"the embedded model server is down: it {last.reason}" if last else "the embedded model server is down")
         if state == "failed":
             then = (f"it crashed {len(self.crashes)} times and Sleuth stopped restarting it after {self.settings.max_restarts} "
                     "restarts within an hour (SLEUTH_LOCAL_MAX_RESTARTS): restart `sleuth serve`")  # fmt: skip
@@ -338,7 +338,7 @@ class LocalModel:
                         failed, self._finalizer, self._proc = self._finalizer, None, None
                     if failed is not None:
                         failed()
-                    if not self._crashed(None, Crash(time.time(), f"restart failed: {str(exc).splitlines()[0]}", log_tail(self.log_path, 8))):
+                    if not self._crashed(None, Crash(time.time(), f"could not be restarted: {str(exc).splitlines()[0]}", log_tail(self.log_path, 8))):
                         return
                     continue
                 with self._lock:

@@ -125,3 +125,22 @@ def test_delete_a_document_and_see_a_refusal_in_words(page, tmp_path):
     expect(page.locator("#documents tbody tr")).not_to_have_count(0)
     expect(page.locator("#documents tbody tr", has_text="HOOLI_2021_10K")).to_have_count(0)  # gone on the server too
     assert page.web_errors == []
+
+
+def test_the_ask_page_shows_a_crashed_or_restarting_embedded_model(page):
+    # /readyz as the server words it (tests/api/test_embedded_model.py drives the real supervisor to these states)
+    server = {"state": "restarting", "restarts": 1, "restarts_in_last_hour": 1, "max_restarts": 3, "extra_buffers": False,
+              "last_crash": {"at": 1764590000.0, "reason": "was killed by SIGSEGV (a crash inside llama.cpp)"}, "log": "data/logs/local-model.log"}  # fmt: skip
+    llm = {"url": "http://127.0.0.1:5/v1", "model": "qwen2.5-coder-1.5b-instruct", "embedded": True, "server": server, "ok": False,
+           "error": "the embedded model server was killed by SIGSEGV (a crash inside llama.cpp); Sleuth is restarting it (restart 1 of 3)"}  # fmt: skip
+    ready = {"ready": False, "checks": {"llm": llm}}
+    page.route("**/readyz", lambda route: route.fulfill(status=503, content_type="application/json", body=json.dumps(ready)))
+    page.goto("/")
+    expect(page.locator("#model-notice")).to_contain_text("The embedded model is answering")
+    expect(page.locator("#banner")).to_contain_text("Sleuth is restarting it (restart 1 of 3)")
+    shot(page, "ask-model-restarting", full_page=False)
+    server["state"], llm["ok"] = "running", True
+    page.reload()
+    expect(page.locator("#banner")).to_contain_text("The embedded model server was killed by SIGSEGV (a crash inside llama.cpp) at")
+    expect(page.locator("#banner")).to_contain_text("was restarted (1 restart so far); runs in flight then failed")
+    page.web_errors.clear()  # the staged 503 from /readyz
