@@ -12,6 +12,7 @@ function h(tag, attrs = {}, ...children) {
     if (v === null || v === undefined || v === false) continue;
     if (k.startsWith("on")) el.addEventListener(k.slice(2), v);
     else if (k === "class") el.className = v;
+    else if (k === "style") el.style.cssText = v; // CSSOM, not a style attribute: the CSP (style-src 'self') allows it
     else el.setAttribute(k, v === true ? "" : v);
   }
   for (const c of children.flat()) if (c !== null && c !== undefined && c !== false) el.append(c instanceof Node ? c : String(c));
@@ -509,6 +510,7 @@ async function documentsView() {
   } },
     h("h2", {}, "Upload filings"), h("label", { for: "files" }, "PDF, HTML, TXT or MD files"),
     h("input", { id: "files", name: "files", type: "file", multiple: true, accept: ".pdf,.htm,.html,.txt,.md", required: true }),
+    h("p", {}, h("input", { id: "replace", name: "replace", type: "checkbox" }), " ", h("label", { for: "replace" }, "Replace filings that are already in the catalog under the same name")),
     h("p", {}, h("button", { type: "submit" }, "Upload and ingest")), bar, stages, outcome, log);
   view.replaceChildren(h("h1", {}, "Documents"), upload,
     h("div", { class: "card row" },
@@ -529,6 +531,7 @@ async function uploadFiles(form, { bar, stages: holder, log, outcome, refresh })
   outcome.replaceChildren();
   const stages = stageList("stage-list");
   holder.replaceChildren(stages.list);
+  const replace = $("#replace", form).checked ? "?replace=true" : "";
   const fill = $("div", bar);
   bar.hidden = false;
   fill.style.width = "0%";
@@ -537,7 +540,7 @@ async function uploadFiles(form, { bar, stages: holder, log, outcome, refresh })
   stages.begin("upload", `Uploading ${files.length} file${files.length === 1 ? "" : "s"} (${size >= 1 << 20 ? `${(size / (1 << 20)).toFixed(1)} MB` : `${Math.ceil(size / 1024)} KB`})`, began);
   let job;
   try {
-    job = await api("/v1/documents", { method: "POST", form: data });
+    job = await api(`/v1/documents${replace}`, { method: "POST", form: data });
   } catch (err) {
     stages.end(serverNow(), true);
     bar.hidden = true;
