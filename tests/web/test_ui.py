@@ -136,7 +136,7 @@ def test_documents_filter_sort_view_and_upload(page, tmp_path):
     filing.write_text(filing.read_text().replace("$2,400 million", "$2,500 million"))  # the same name again: refused unless replace is ticked
     page.get_by_label("PDF, HTML, TXT or MD files").set_input_files(str(filing))
     page.get_by_role("button", name="Upload and ingest").click()
-    expect(page.locator("#banner")).to_contain_text("already in the catalog: GLOBEX_2023_10K")
+    expect(page.locator("#upload-status")).to_contain_text("already in the catalog: GLOBEX_2023_10K")  # in the upload card
     page.get_by_label("Replace filings that are already in the catalog under the same name").check()
     page.get_by_label("PDF, HTML, TXT or MD files").set_input_files(str(filing))
     page.get_by_role("button", name="Upload and ingest").click()
