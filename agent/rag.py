@@ -9,12 +9,13 @@ from typing import Any
 from agent.answer import Answer, RunMetrics
 from agent.corpus_access import is_doc, text_of
 from agent.drafts import ANSWER_TOOL, Draft, answer_schema, check_draft, draft_from_response, settle
-from agent.events import ANSWER, CITATION_CHECK, ERROR, MODEL_TURN, RETRIEVAL, RUN_STARTED, Emit, Event, discard
+from agent.events import ANSWER, CITATION_CHECK, ERROR, MODEL_STARTED, MODEL_TURN, RETRIEVAL, RUN_STARTED, Emit, Event, discard
 from agent.llm import LLMClient, LLMError
 from agent.prompts import load
 from agent.coverage import not_covered_answer
 from agent.scope import Filters, resolve
 from agent.settings import AgentSettings
+from agent.state import transcript_tokens
 from agent.toolcalls import tool_call_instructions
 from corpus.errors import CorpusError
 from tools.context import ToolContext
@@ -67,6 +68,7 @@ async def answer_once(question: str, messages: list[dict[str, Any]], *, llm: LLM
                       metrics: RunMetrics, timeout_s: float, mode: str) -> Answer:  # fmt: skip
     """One forced `answer` call on a prepared prompt, its citations checked (RAG; the evaluation's oracle and closed-book modes)."""
     choice = {"type": "function", "function": {"name": ANSWER_TOOL}}
+    await emit(Event(MODEL_STARTED, {"step": 1, "prompt_tokens": transcript_tokens(messages)}))
     try:
         response = await asyncio.wait_for(llm.complete(messages, [answer_schema()], tool_choice=choice), timeout=timeout_s)
     except (TimeoutError, LLMError) as exc:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
@@ -22,6 +22,7 @@ from tools.context import ToolContext
 from tools.settings import ToolSettings
 
 if TYPE_CHECKING:
+    from agent.local import LocalModel
     from retrieval.searcher import HybridSearcher
 
 AskMode = Literal["agentic", "rag", "compare"]
@@ -33,15 +34,19 @@ EMBEDDED_NOTICE = (
 
 @dataclass
 class Endpoint:
-    """The LLM a session talks to, and whether it is the embedded stand-in."""
+    """The LLM a session talks to, and whether it is the embedded stand-in (then `model` is its supervised server)."""
 
     client: LLMClient
     embedded: bool
+    model: LocalModel | None = None
 
 
 @contextlib.asynccontextmanager
-async def open_endpoint(settings: LLMSettings | None = None, data_dir: str | None = None) -> AsyncIterator[Endpoint]:
-    """The configured endpoint; with none configured, the embedded local model, started here and stopped on exit."""
+async def open_endpoint(
+    settings: LLMSettings | None = None, data_dir: str | None = None, say: Callable[[str], None] | None = None
+) -> AsyncIterator[Endpoint]:
+    """The configured endpoint; with none configured, the embedded local model, started here (and restarted if it
+    crashes) and stopped on exit. `say` gets a line before each slow step of starting it."""
     settings = settings or LLMSettings()
     if settings.base_url:
         client = LLMClient(settings)
@@ -53,10 +58,10 @@ async def open_endpoint(settings: LLMSettings | None = None, data_dir: str | Non
     from agent.local import LocalModel, local_llm_settings
     from corpus.settings import CorpusSettings
 
-    async with LocalModel(data_dir=data_dir or CorpusSettings().data_dir) as model:
-        client = LLMClient(local_llm_settings(model, settings))
+    async with LocalModel(data_dir=data_dir or CorpusSettings().data_dir, say=say) as model:
+        client = LLMClient(local_llm_settings(model, settings), explain=model.explain_failure)
         try:
-            yield Endpoint(client, embedded=True)
+            yield Endpoint(client, embedded=True, model=model)
         finally:
             await client.close()
 

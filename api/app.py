@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -62,6 +63,23 @@ class RequestCounter:
                 services.metrics.requests.labels(route=getattr(route, "name", "unmatched"), code=str(status)).inc()
 
 
+def _say(message: str) -> None:
+    """A line for the person who started the server (stderr, beside uvicorn's own lines)."""
+    print(f"sleuth: {message}", file=sys.stderr, flush=True)
+
+
+def ready_line(settings: ApiSettings, endpoint: Any) -> str:
+    """Where to open the UI and who answers."""
+    host = "127.0.0.1" if settings.host in {"0.0.0.0", "::"} else settings.host
+    url = f"http://{'[' + host + ']' if ':' in host else host}:{settings.port}/"
+    if endpoint.embedded:
+        who = (f"answers come from the embedded model ({endpoint.client.settings.model} on this CPU: slow, for trying Sleuth; "
+               "set SLEUTH_LLM_BASE_URL to a real model)")  # fmt: skip
+    else:
+        who = f"answers come from {endpoint.client.settings.model} at {endpoint.client.base_url}"
+    return f"ready: open {url} in a browser; {who}"
+
+
 def create_app(settings: ApiSettings | None = None, corpus_settings: CorpusSettings | None = None) -> FastAPI:
     settings = settings or ApiSettings()
     mcp_endpoint = McpEndpoint()
@@ -75,13 +93,14 @@ def create_app(settings: ApiSettings | None = None, corpus_settings: CorpusSetti
             interrupted = store.interrupt_active()
             if interrupted:
                 log.warning("%d runs were in flight when the server last stopped; marked interrupted", len(interrupted))
-            async with open_endpoint(data_dir=str(corpus.settings.data_dir)) as endpoint:
+            async with open_endpoint(data_dir=str(corpus.settings.data_dir), say=_say) as endpoint:
                 metrics = Metrics()
                 services = Services(settings, corpus, store, endpoint.client, endpoint.embedded, metrics,
                                     RateLimiter(settings.key_rate_per_minute, settings.bad_key_per_minute), AgentSettings(),
-                                    interrupted=interrupted)  # fmt: skip
+                                    interrupted=interrupted, local_model=endpoint.model)  # fmt: skip
                 services.runner = RunManager(store, services.researcher_for, metrics, settings.max_running, {"ingest": settings.max_ingesting})
                 app.state.services = services
+                _say(ready_line(settings, endpoint))
                 try:
                     async with mcp_endpoint.running(services):
                         yield

@@ -37,6 +37,30 @@ class ApiError extends Error {
   constructor(status, message) { super(message); this.status = status; }
 }
 
+// Event times are the server's clock. When the browser's clock is off by more than a few seconds, timers correct by
+// the offset the server's Date header shows (the smallest seen: a slow response only makes it look larger).
+let clockOffset = null;
+const serverNow = () => Date.now() / 1000 - (clockOffset !== null && Math.abs(clockOffset) > 5 ? clockOffset : 0);
+function noteClock(response) {
+  const date = Date.parse(response.headers.get("Date") || "");
+  if (Number.isNaN(date)) return;
+  const offset = (Date.now() - date) / 1000 - 0.5; // the header is cut to the second
+  if (clockOffset === null || Math.abs(offset) < Math.abs(clockOffset)) clockOffset = offset;
+}
+
+function fmtDuration(seconds) {
+  const s = Math.max(0, Math.round(seconds));
+  if (s < 60) return `${s} s`;
+  if (s < 3600) return `${Math.floor(s / 60)} min ${String(s % 60).padStart(2, "0")} s`;
+  return `${Math.floor(s / 3600)} h ${String(Math.floor((s % 3600) / 60)).padStart(2, "0")} min`;
+}
+
+// Any element with data-since (server epoch seconds) shows the time elapsed since then, updated every second.
+const ticker = (since) => h("span", { class: "elapsed", "data-since": since }, fmtDuration(serverNow() - since));
+setInterval(() => {
+  for (const el of document.querySelectorAll("[data-since]")) el.textContent = fmtDuration(serverNow() - Number(el.dataset.since));
+}, 1000);
+
 async function api(path, { method = "GET", body, form } = {}) {
   let response;
   try {
@@ -47,6 +71,7 @@ async function api(path, { method = "GET", body, form } = {}) {
   } catch (err) {
     throw new ApiError(0, "Cannot reach the Sleuth server. Is `sleuth serve` running?");
   }
+  noteClock(response);
   const text = await response.text();
   let data = null;
   try { data = text ? JSON.parse(text) : null; } catch { data = null; }
@@ -159,8 +184,8 @@ function renderAnswer(container, answer) {
   container.replaceChildren(...[
     h("div", {}, statusBadge(answer.status)),
     h("p", { class: "answer-text" }, answer.text),
-    answer.citations.length ? h("div", { class: "chips", "aria-label": "Citations" }, answer.citations.map(citationChip)) : h("p", { class: "muted" }, "No citations."),
-    answer.warnings.length ? h("ul", { class: "warnings" }, answer.warnings.map((w) => h("li", {}, w))) : null,
+    (answer.citations || []).length ? h("div", { class: "chips", "aria-label": "Citations" }, answer.citations.map(citationChip)) : h("p", { class: "muted" }, "No citations."),
+    (answer.warnings || []).length ? h("ul", { class: "warnings" }, answer.warnings.map((w) => h("li", {}, w))) : null,
     metricsLine(answer.metrics),
   ].filter(Boolean));
 }
@@ -179,6 +204,7 @@ function traceItem(ev, t0) {
   switch (ev.type) {
     case "status": return h("li", { class: "status-ev" }, t, `status: ${d.status}${d.position ? ` (queue position ${d.position})` : ""}${d.error ? ` — ${d.error}` : ""}`);
     case "run_started": return h("li", {}, t, `started (${d.mode})`);
+    case "model_started": return null; // shown live by the run view until its model_turn arrives
     case "retrieval": return h("li", { class: "retrieval" }, t, `retrieved ${d.passages.length} passages: `, d.passages.slice(0, 8).map((p) => `${p.doc_id} p.${p.pages}`).join(", "));
     case "model_turn": {
       const u = d.usage || {};
@@ -241,16 +267,46 @@ async function askView() {
   );
   view.replaceChildren(h("h1", {}, "Ask"), form);
   $("#question").focus();
+  const typical = h("p", { class: "muted", id: "typical-time" });
+  notice.after(typical);
   fetch("/readyz", { headers: headers() }).then((r) => r.json()).then((ready) => {
     const llm = ready.checks && ready.checks.llm;
     if (llm && llm.embedded) { notice.hidden = false; notice.textContent = "The embedded model is answering: it is for trying Sleuth and is slow and often wrong. Real answers need a real model on vLLM (SLEUTH_LLM_BASE_URL)."; }
     if (llm && !llm.ok) banner(`The model endpoint is not reachable (${llm.error}); runs will fail until it is.`);
+    else if (llm && llm.server && llm.server.last_crash) banner(`The embedded model server ${llm.server.last_crash.reason} at ${new Date(llm.server.last_crash.at * 1000).toLocaleTimeString()} and was restarted (${llm.server.restarts} restart${llm.server.restarts === 1 ? "" : "s"} so far); runs in flight then failed. Its log: ${llm.server.log}`, "info");
+    if (llm && llm.model) showTypicalTime(typical, llm.model).catch(() => {});
   }).catch(() => {});
+}
+
+const epoch = (iso) => (iso ? Date.parse(iso.endsWith("Z") || iso.includes("+") ? iso : iso + "Z") / 1000 : null);
+
+// A model turn in progress: shown from its model_started event until its model_turn (or the run's end) arrives.
+function liveTurn(ev) {
+  const d = ev.data;
+  const who = ev.agent && ev.agent !== "main" ? h("strong", {}, `${ev.agent} `) : null;
+  const reading = d.prompt_tokens ? ` reads ~${d.prompt_tokens.toLocaleString()} tokens and writes its reply` : " is working";
+  return h("li", { class: "model_turn live", "aria-live": "off" }, h("span", { class: "spinner", "aria-hidden": true }), " ", who,
+    `model turn ${d.step}: the model${reading} · `, ticker(ev.ts));
+}
+
+const median = (xs) => { const v = [...xs].sort((a, b) => a - b); const m = v.length >> 1; return v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2; };
+
+// How long runs on this model took so far, per mode (median of the finished ones among the last 200).
+async function showTypicalTime(target, model) {
+  const runs = await api("/v1/runs?limit=200");
+  const finished = runs.data.filter((r) => r.model === model && r.mode !== "ingest" && r.latency_s && ["answered", "unsure", "truncated"].includes(r.status));
+  const names = { agentic: "agentic", rag: "RAG", compare: "compare" };
+  const parts = Object.keys(names).map((mode) => {
+    const times = finished.filter((r) => r.mode === mode).map((r) => r.latency_s);
+    return times.length ? `${names[mode]} ${fmtDuration(median(times))} (${times.length} run${times.length === 1 ? "" : "s"})` : null;
+  }).filter(Boolean);
+  target.textContent = parts.length ? `On ${model}, a run typically takes: ${parts.join(" · ")}.` : `No finished runs on ${model} yet to say how long one takes.`;
 }
 
 async function runView(id) {
   await loadDocs().catch(() => []);
   const run = await api(`/v1/runs/${id}`);
+  if (run.mode === "ingest") return jobView(run);
   const arms = run.mode === "compare" ? ["agentic", "rag"] : [run.mode];
   const status = h("span", { id: "run-status" });
   const progress = h("span", { id: "run-progress" });
@@ -267,15 +323,21 @@ async function runView(id) {
     h("div", { class: "card" }, h("h1", {}, run.question), h("p", {}, status, " ", progress, " ", cancel),
       h("p", { class: "muted" }, `${run.mode} · model ${run.model} · ${fmtTime(run.created_at)}${run.filters ? ` · filters ${JSON.stringify(run.filters)}` : ""}`)),
     grid, votes);
-  const setStatus = (s, position) => {
+  let runningSince = epoch(run.started_at);
+  const setStatus = (s, position, ts) => {
     status.replaceChildren(statusBadge(s));
     const active = s === "queued" || s === "running";
-    progress.replaceChildren(...(active ? [h("span", { class: "spinner", "aria-hidden": true }), ` ${s === "queued" ? `waiting${position ? ` (position ${position})` : ""}` : "working"}…`] : []));
+    if (s === "running" && ts && !runningSince) runningSince = ts;
+    progress.replaceChildren(...(active ? [h("span", { class: "spinner", "aria-hidden": true }),
+      s === "queued" ? ` waiting${position ? ` (position ${position})` : ""}…` : " working · ", s === "running" && runningSince ? ticker(runningSince) : ""] : []));
     cancel.hidden = !active;
   };
   setStatus(run.status, run.queue_position);
+  const live = new Map(); // arm/agent -> the li of its model turn in progress
+  const settleTurn = (key) => { const li = live.get(key); if (li) { li.remove(); live.delete(key); } };
   let t0 = null;
   const finish = async () => {
+    for (const key of [...live.keys()]) settleTurn(key);
     const done = await api(`/v1/runs/${id}`);
     setStatus(done.status);
     if (done.result) {
@@ -291,16 +353,83 @@ async function runView(id) {
     if (seen.has(ev.seq)) return;
     seen.add(ev.seq);
     if (t0 === null) t0 = ev.ts;
-    if (ev.type === "status") setStatus(ev.data.status, ev.data.position);
+    if (ev.type === "status") setStatus(ev.data.status, ev.data.position, ev.ts);
     const arm = ev.arm && columns[ev.arm] ? ev.arm : arms[0];
+    const key = `${arm}/${ev.agent || "main"}`;
+    if (ev.type === "model_turn" || ev.type === "error" || ev.type === "answer" || ev.type === "model_started") settleTurn(key);
+    if (ev.type === "status" && !["queued", "running"].includes(ev.data.status)) for (const k of [...live.keys()]) settleTurn(k);
     const targets = ev.arm || ev.type !== "status" ? [arm] : arms;
     for (const a of targets) {
-      const item = traceItem(ev, t0);
+      const item = ev.type === "model_started" ? liveTurn(ev) : traceItem(ev, t0);
+      if (ev.type === "model_started") live.set(key, item);
       if (item) { columns[a].trace.append(item); columns[a].trace.scrollTop = columns[a].trace.scrollHeight; }
     }
     if (ev.type === "answer" && columns[arm]) renderAnswer(columns[arm].answer, ev.data);
   });
   await finish();
+}
+
+// --- ingest jobs (uploads): each stage with its time ---
+
+function stageList(id) {
+  const list = h("ol", { class: "stages", id });
+  let current = null;
+  const end = (ts, failed = false) => {
+    if (!current) return;
+    current.timer.removeAttribute("data-since");
+    current.timer.textContent = fmtDuration(ts - current.ts);
+    current.li.className = failed ? "failed" : "done";
+    current.mark.replaceWith(h("span", { class: "mark", "aria-hidden": true }, failed ? "✗" : "✓"));
+    current = null;
+  };
+  const begin = (key, label, ts) => {
+    if (current && current.key === key) { current.label.textContent = label; return; }
+    end(ts);
+    const mark = h("span", { class: "spinner", "aria-hidden": true });
+    const text = h("span", {}, label);
+    const timer = ticker(ts);
+    const li = h("li", { class: "active", "data-stage": key }, mark, " ", text, " · ", timer);
+    current = { key, li, label: text, timer, mark, ts };
+    list.append(li);
+  };
+  return { list, begin, end, active: () => current && current.key };
+}
+
+// Feeds an ingest job's events into its stage list (and the per-file log).
+function ingestEvents(stages, log, total) {
+  return (ev) => {
+    const d = ev.data;
+    if (ev.type === "status" && d.status === "queued") stages.begin("queued", "Waiting for the ingest queue", ev.ts);
+    else if (ev.type === "status" && d.status === "running") stages.begin("ingest", `Extracting text and sections: 0 of ${total || "?"} files`, ev.ts);
+    else if (ev.type === "ingest_progress") {
+      stages.begin("ingest", `Extracting text and sections: ${d.done} of ${d.total} files`, ev.ts);
+      log.append(h("li", { class: d.status === "failed" ? "err" : "" }, `${d.file}: ${d.status}${d.reason ? ` — ${d.reason}` : ""} (${d.done}/${d.total})`));
+    } else if (ev.type === "index" && d.status === "updating") stages.begin("index", "Updating the search index (BM25 over every filing: up to a minute)", ev.ts);
+    else if (ev.type === "index" && d.status === "ready") stages.end(ev.ts);
+    else if (ev.type === "status") stages.end(ev.ts, d.status !== "done");
+  };
+}
+
+function jobResult(container, job) {
+  const files = (job.result && job.result.files) || [];
+  container.replaceChildren(
+    h("p", { role: "status" }, job.status === "done" ? `Ingested: ${job.result.summary}` : `Failed: ${job.error || job.status}`),
+    files.length ? h("div", { class: "table-wrap" }, h("table", { class: "files" }, h("thead", {}, h("tr", {}, h("th", {}, "File"), h("th", {}, "Result"), h("th", {}, "Document"), h("th", {}, "Pages"))),
+      h("tbody", {}, files.map((f) => h("tr", {}, h("td", {}, f.file), h("td", {}, f.status + (f.reason ? ` — ${f.reason}` : "")),
+        h("td", {}, f.doc_id ? h("a", { href: `#/documents/${encodeURIComponent(f.doc_id)}` }, f.doc_id) : ""), h("td", {}, f.pages ?? "")))))) : null);
+}
+
+async function jobView(run) {
+  const stages = stageList("job-stages");
+  const log = h("ol", { class: "trace", id: "job-log" });
+  const result = h("div", { id: "job-result" });
+  view.replaceChildren(h("div", { class: "card" }, h("h1", {}, run.question), h("p", {}, statusBadge(run.status)),
+    h("p", { class: "muted" }, `ingest job · ${fmtTime(run.created_at)}${run.latency_s ? ` · ${fmtDuration(run.latency_s)}` : ""}`)),
+    h("section", { class: "card" }, h("h2", {}, "Stages"), stages.list, h("h3", {}, "Files"), log, result));
+  await streamEvents(run.id, ingestEvents(stages, log, null));
+  const done = await api(`/v1/runs/${run.id}`);
+  $(".card .status", view).replaceWith(statusBadge(done.status));
+  jobResult(result, done);
 }
 
 function renderVotes(container, id) {
@@ -324,67 +453,118 @@ async function historyView() {
   view.replaceChildren(h("h1", {}, "History"), search,
     h("div", { class: "table-wrap" }, h("table", {}, h("thead", {}, h("tr", {}, h("th", {}, "When"), h("th", {}, "Mode"), h("th", {}, "Status"), h("th", {}, "Question"))), body)));
   const runs = await api(`/v1/runs?limit=100${q ? `&q=${encodeURIComponent(q)}` : ""}`);
-  body.replaceChildren(...runs.data.map((r) => h("tr", {}, h("td", {}, fmtTime(r.created_at)), h("td", {}, r.mode), h("td", {}, statusBadge(r.status)),
+  body.replaceChildren(...runs.data.map((r) => h("tr", {}, h("td", {}, fmtTime(r.created_at)), h("td", {}, r.mode === "ingest" ? "ingest job" : r.mode), h("td", {}, statusBadge(r.status)),
     h("td", {}, h("a", { href: `#/runs/${r.id}` }, r.question)))));
   if (!runs.data.length) body.replaceChildren(h("tr", {}, h("td", { colspan: 4, class: "muted" }, q ? "No run matches." : "No runs yet: ask a question.")));
 }
 
 async function documentsView() {
   docsById.clear();
-  const docs = await loadDocs();
+  let docs = await loadDocs();
   let sortKey = "doc_id", ascending = true;
   const filters = { company: "", form: "", year: "" };
   const body = h("tbody");
+  const note = h("p", { id: "doc-status", role: "status", class: "muted" });
+  const say = (text, kind = "info") => { note.textContent = text; note.className = kind === "error" ? "problem" : "muted"; note.setAttribute("role", kind === "error" ? "alert" : "status"); };
+  const remove = (d) => guarded(async () => {
+    if (!confirm(`Delete ${d.doc_id} (${d.company || "?"} ${d.form_type || ""} ${period(d)}) from the catalog, the text store and the search index?`)) return;
+    try {
+      await api(`/v1/documents/${encodeURIComponent(d.doc_id)}`, { method: "DELETE" });
+    } catch (err) {
+      say(`Could not delete ${d.doc_id}: ${err.message}`, "error");
+      return;
+    }
+    docs = docs.filter((x) => x.doc_id !== d.doc_id);
+    docsById.delete(d.doc_id);
+    draw();
+    say(`Deleted ${d.doc_id}; the search index drops it in the background (seconds to a minute).`);
+  });
+  const headers = [["doc_id", "Document"], ["company", "Company"], ["form_type", "Form"], ["fiscal_year", "Period"], ["pages", "Pages"]];
+  const ths = headers.map(([key, text]) => h("th", { "data-key": key }, h("button", { type: "button", onclick: () => { ascending = sortKey === key ? !ascending : true; sortKey = key; draw(); } },
+    text, h("span", { class: "arrow", "aria-hidden": true }))));
   const draw = () => {
     const rows = docs.filter((d) => (!filters.company || `${d.company} ${d.ticker || ""} ${d.doc_id}`.toLowerCase().includes(filters.company.toLowerCase()))
       && (!filters.form || d.form_type === filters.form) && (!filters.year || String(d.fiscal_year) === filters.year))
       .sort((a, b) => { const x = a[sortKey] ?? "", y = b[sortKey] ?? ""; return (x > y ? 1 : x < y ? -1 : 0) * (ascending ? 1 : -1); });
     body.replaceChildren(...rows.map((d) => h("tr", {}, h("td", {}, h("a", { href: `#/documents/${encodeURIComponent(d.doc_id)}` }, d.doc_id)), h("td", {}, d.company || ""),
-      h("td", {}, d.form_type || ""), h("td", {}, period(d)), h("td", {}, d.pages))));
+      h("td", {}, d.form_type || ""), h("td", {}, period(d)), h("td", {}, d.pages),
+      h("td", {}, h("button", { type: "button", class: "danger small", "aria-label": `Delete ${d.doc_id}`, onclick: () => remove(d) }, "Delete")))));
+    for (const th of ths) {
+      const on = th.dataset.key === sortKey;
+      th.setAttribute("aria-sort", on ? (ascending ? "ascending" : "descending") : "none");
+      $(".arrow", th).textContent = on ? (ascending ? " ▲" : " ▼") : "";
+    }
     $("#doc-count").textContent = `${rows.length} of ${docs.length} filings`;
   };
-  const sorter = (key, text) => h("th", {}, h("button", { type: "button", onclick: () => { ascending = sortKey === key ? !ascending : true; sortKey = key; draw(); } }, text));
+  const refresh = async () => { docsById.clear(); docs = await loadDocs(); draw(); };
   const forms = [...new Set(docs.map((d) => d.form_type).filter(Boolean))].sort();
   const years = [...new Set(docs.map((d) => d.fiscal_year).filter(Boolean))].sort((a, b) => b - a);
   const bar = h("div", { class: "progress", hidden: true }, h("div"));
+  const stages = h("div", { id: "upload-stages" });
   const log = h("ol", { class: "trace", id: "upload-log" });
-  const upload = h("form", { class: "card", id: "upload-form", onsubmit: (e) => { e.preventDefault(); guarded(() => uploadFiles(e.target, bar, log)); } },
+  const outcome = h("div", { id: "upload-status", role: "status", "aria-live": "polite" });
+  const upload = h("form", { class: "card", id: "upload-form", onsubmit: async (e) => {
+    e.preventDefault();
+    const submit = $("button[type=submit]", e.target);
+    submit.disabled = true;
+    try { await guarded(() => uploadFiles(e.target, { bar, stages, log, outcome, refresh })); } finally { submit.disabled = false; }
+  } },
     h("h2", {}, "Upload filings"), h("label", { for: "files" }, "PDF, HTML, TXT or MD files"),
     h("input", { id: "files", name: "files", type: "file", multiple: true, accept: ".pdf,.htm,.html,.txt,.md", required: true }),
     h("p", {}, h("input", { id: "replace", name: "replace", type: "checkbox" }), " ", h("label", { for: "replace" }, "Replace filings that are already in the catalog under the same name")),
-    h("p", {}, h("button", { type: "submit" }, "Upload and ingest")), bar, log);
-  view.replaceChildren(h("h1", {}, "Documents"),
+    h("p", {}, h("button", { type: "submit" }, "Upload and ingest")), bar, stages, outcome, log);
+  view.replaceChildren(h("h1", {}, "Documents"), upload,
     h("div", { class: "card row" },
       h("div", {}, h("label", { for: "d-company" }, "Company"), h("input", { id: "d-company", type: "search", oninput: (e) => { filters.company = e.target.value; draw(); } })),
       h("div", {}, h("label", { for: "d-form" }, "Form"), h("select", { id: "d-form", onchange: (e) => { filters.form = e.target.value; draw(); } }, h("option", { value: "" }, "any"), forms.map((f) => h("option", { value: f }, f)))),
       h("div", {}, h("label", { for: "d-year" }, "Fiscal year"), h("select", { id: "d-year", onchange: (e) => { filters.year = e.target.value; draw(); } }, h("option", { value: "" }, "any"), years.map((y) => h("option", { value: y }, y))))),
-    h("p", { id: "doc-count", class: "muted" }),
-    h("div", { class: "table-wrap" }, h("table", { id: "documents" }, h("thead", {}, h("tr", {}, sorter("doc_id", "Document"), sorter("company", "Company"), sorter("form_type", "Form"), sorter("fiscal_year", "Period"), sorter("pages", "Pages"))), body)),
-    upload);
+    h("p", { id: "doc-count", class: "muted" }), note,
+    h("div", { class: "table-wrap" }, h("table", { id: "documents" }, h("thead", {}, h("tr", {}, ...ths, h("th", {}, h("span", { class: "visually-hidden" }, "Actions")))), body)));
   draw();
   upload.after(edgarFetchCard({ h, api, streamEvents, traceItem, refresh: async () => { docsById.clear(); docs.splice(0, docs.length, ...(await loadDocs())); draw(); } }));
 }
 
-async function uploadFiles(form, bar, log) {
+// Upload, then follow the ingest job stage by stage; the outcome is shown in the upload card, where the user is looking.
+async function uploadFiles(form, { bar, stages: holder, log, outcome, refresh }) {
+  const files = [...$("#files", form).files];
   const data = new FormData();
-  for (const file of $("#files", form).files) data.append("files", file);
+  for (const file of files) data.append("files", file);
   log.replaceChildren();
+  outcome.replaceChildren();
+  const stages = stageList("stage-list");
+  holder.replaceChildren(stages.list);
   const replace = $("#replace", form).checked ? "?replace=true" : "";
-  const job = await api(`/v1/documents${replace}`, { method: "POST", form: data });
-  bar.hidden = false;
   const fill = $("div", bar);
-  let t0 = null;
+  bar.hidden = false;
+  fill.style.width = "0%";
+  const began = serverNow();
+  const size = files.reduce((n, f) => n + f.size, 0);
+  stages.begin("upload", `Uploading ${files.length} file${files.length === 1 ? "" : "s"} (${size >= 1 << 20 ? `${(size / (1 << 20)).toFixed(1)} MB` : `${Math.ceil(size / 1024)} KB`})`, began);
+  let job;
+  try {
+    job = await api(`/v1/documents${replace}`, { method: "POST", form: data });
+  } catch (err) {
+    stages.end(serverNow(), true);
+    bar.hidden = true;
+    outcome.replaceChildren(h("p", { class: "problem", role: "alert" }, `Upload refused: ${err.message}`));
+    return;
+  }
+  stages.end(serverNow());
+  const feed = ingestEvents(stages, log, files.length);
   await streamEvents(job.id, (ev) => {
-    if (t0 === null) t0 = ev.ts;
-    if (ev.type === "ingest_progress") fill.style.width = `${Math.round((100 * ev.data.done) / ev.data.total)}%`;
-    const item = traceItem(ev, t0);
-    if (item) log.append(item);
+    feed(ev);
+    if (ev.type === "ingest_progress") fill.style.width = `${Math.round((90 * ev.data.done) / ev.data.total)}%`; // the index update is the last 10%
+    if (ev.type === "index" && ev.data.status === "ready") fill.style.width = "100%";
   });
   const done = await api(`/v1/runs/${job.id}`);
   fill.style.width = "100%";
-  banner(done.status === "done" ? `Ingested: ${done.result.summary}` : `Upload failed: ${done.error}`, done.status === "done" ? "info" : "error");
-  docsById.clear();
-  if (done.status === "done") setTimeout(() => { if (location.hash.startsWith("#/documents")) documentsView().then(() => banner(`Ingested: ${done.result.summary}`, "info")); }, 300);
+  const took = fmtDuration(serverNow() - began);
+  const added = ((done.result && done.result.files) || []).filter((f) => f.doc_id && f.status !== "failed").map((f) => f.doc_id);
+  outcome.replaceChildren(done.status === "done"
+    ? h("p", { class: "ok" }, `Ingested in ${took}: ${done.result.summary}. The search index is updated${added.length ? `; ${added.join(", ")} ${added.length === 1 ? "is" : "are"} in the table below` : ""}. `, h("a", { href: `#/runs/${job.id}` }, "Job details"))
+    : h("p", { class: "problem", role: "alert" }, `Upload failed after ${took}: ${done.error || done.status}. `, h("a", { href: `#/runs/${job.id}` }, "Job details")));
+  outcome.scrollIntoView({ block: "nearest" });
+  if (done.status === "done") await refresh();
 }
 
 async function documentView(docId) {

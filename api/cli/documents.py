@@ -59,6 +59,8 @@ def ingest(
     if any(r.status in {"added", "updated"} for r in report.results) and not no_index:
         from api.cli.search import sync_index_command
 
+        if not quiet:
+            typer.echo("index: updating chunks and BM25 for the changed filings (the whole FinanceBench set: about 1.5 min)...", err=True)
         sync_index_command(embed=False, quiet=quiet)
     raise typer.Exit(0 if report.ok else 1)
 

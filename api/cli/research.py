@@ -61,7 +61,8 @@ def ask(
     async def go():
         corpus = open_corpus()
         try:
-            async with open_endpoint(data_dir=str(corpus.settings.data_dir)) as endpoint:
+            say = None if quiet else (lambda message: typer.echo(f"sleuth: {message}", err=True))
+            async with open_endpoint(data_dir=str(corpus.settings.data_dir), say=say) as endpoint:
                 if endpoint.embedded:
                     typer.echo(f"note: {EMBEDDED_NOTICE}", err=True)
                 researcher = Researcher(corpus, endpoint.client, settings)

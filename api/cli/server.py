@@ -46,7 +46,7 @@ def serve(
         raise typer.Exit(2)
     os.environ["SLEUTH_API_HOST"], os.environ["SLEUTH_API_PORT"] = host, str(bound_port)
     shown = f"[{bound}]" if ":" in bound else bound
-    typer.echo(f"Sleuth on http://{shown}:{bound_port}/ (API under /v1, docs at /docs); {'API keys required' if keys else 'open: loopback only'}", err=True)
+    typer.echo(f"sleuth: starting on http://{shown}:{bound_port}/ (API under /v1, docs at /docs; {'API keys required' if keys else 'open: loopback only'})", err=True)
     server = uvicorn.Server(config)
     if config.workers > 1:  # as uvicorn.run does it, on the socket checked above
         import inspect

@@ -70,10 +70,20 @@ async def _index(svc: ServicesDep) -> tuple[str, dict]:
 
 
 async def _llm(svc: ServicesDep) -> tuple[str, dict]:
+    found: dict = {"url": svc.llm.base_url, "model": svc.llm.settings.model, "embedded": svc.embedded}
+    if svc.local_model is not None:  # the embedded model's supervisor knows more than a probe: crashes and restarts
+        found["server"] = status = svc.local_model.status()
+        if status["state"] == "failed":
+            return "llm", {**found, "ok": False, "error": f"the embedded model server {status['last_crash']['reason']} and was "
+                           f"restarted {status['restarts_in_last_hour']} times within an hour; Sleuth stopped restarting it: restart "
+                           f"`sleuth serve` (log: {status['log']})"}  # fmt: skip
+        if status["state"] == "restarting":
+            return "llm", {**found, "ok": False, "error": f"the embedded model server {status['last_crash']['reason']}; Sleuth is "
+                           f"restarting it (restart {status['restarts_in_last_hour']} of {status['max_restarts']})"}  # fmt: skip
     state = await svc.endpoint.state()
     if state.ok:
-        return "llm", {"ok": True, "url": svc.llm.base_url, "model": svc.llm.settings.model, "embedded": svc.embedded}
-    return "llm", {"ok": False, "url": svc.llm.base_url, "embedded": svc.embedded, "error": state.error}
+        return "llm", {**found, "ok": True}
+    return "llm", {**found, "ok": False, "error": state.error}
 
 
 @router.get("/metrics", summary="Prometheus metrics (a key once the server has keys)")

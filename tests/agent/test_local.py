@@ -16,16 +16,16 @@ from pathlib import Path
 
 import pytest
 
-from agent import local
+from agent import local, model_file
 from agent.llm import LLMSettings
 from agent.local import LocalModel, LocalModelError, LocalModelSettings, local_llm_settings, model_path
 
 PREFIX = "sleuth-test-model-part"
 CHUNKS = [b"GGUF" + b"a" * 3000, b"b" * 2500, b"c" * 17]
 
-# Stands in for `python -m llama_cpp.server`: answers GET /v1/models, or dies, or never listens (--mode).
+# Stands in for `python -m llama_cpp.server`: answers GET /v1/models (and chat, or crashes on it), or dies, or never listens (--mode).
 FAKE_SERVER = r"""
-import argparse, json, sys, time
+import argparse, json, os, signal, sys, time
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 parser = argparse.ArgumentParser()
@@ -48,6 +48,22 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
+
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        if args.mode == "crash_on_chat":  # what llama.cpp did on an AMX CPU: a general protection fault, i.e. SIGSEGV
+            os.kill(os.getpid(), signal.SIGSEGV)
+        body = json.dumps({"id": "x", "object": "chat.completion", "created": 0, "model": args.model_alias,
+                           "choices": [{"index": 0, "message": {"role": "assistant", "content": "5"}, "finish_reason": "stop"}],
+                           "usage": {"prompt_tokens": 9, "completion_tokens": 1, "total_tokens": 10}}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
 
 time.sleep(0.3)  # a model takes a moment to load: the manager must poll, not give up
 HTTPServer((args.host, args.port), Handler).serve_forever()
@@ -93,7 +109,7 @@ def test_parts_are_assembled_in_order_verified_and_reused(site, tmp_path, monkey
     assert path == tmp_path / "data" / "models" / "tiny.gguf" and path.read_bytes() == b"".join(CHUNKS)
     assert not [p for p in path.parent.iterdir() if "partial" in p.name]
     mtime = path.stat().st_mtime_ns
-    monkeypatch.setattr(local, "_sha256", lambda p: pytest.fail("a verified file is not hashed again"))
+    monkeypatch.setattr(model_file, "_sha256", lambda p: pytest.fail("a verified file is not hashed again"))
     assert model_path(part_settings(), tmp_path / "data") == path and path.stat().st_mtime_ns == mtime
 
 
@@ -159,6 +175,7 @@ def test_server_starts_answers_and_stops(tmp_path):
     argv = json.loads(server.log_path.read_text().splitlines()[0].removeprefix("argv "))
     assert argv[argv.index("--n_ctx") + 1] == "4096" and argv[argv.index("--n_threads") + 1] == "3"
     assert argv[argv.index("--host") + 1] == "127.0.0.1" and argv[argv.index("--model") + 1] == str(tmp_path / "m.gguf")
+    assert argv[argv.index("--use_extra_bufts") + 1] == str(server.extra_buffers).lower()
     server.stop()  # twice is fine
 
 
@@ -168,7 +185,7 @@ def test_async_context_manager_and_llm_settings(tmp_path):
             settings = local_llm_settings(server, LLMSettings(base_url=None, max_retries=3, timeout_s=60))
             assert settings.base_url == server.base_url and settings.model == server.model_name
             assert settings.tool_mode == "text" and settings.constrain_text_calls and settings.context_tokens == 4096
-            assert settings.timeout_s >= 900 and settings.max_retries == 1 and settings.extra_body == {}
+            assert settings.timeout_s >= 900 and settings.max_retries == 0 and settings.extra_body == {}
             assert await asyncio.to_thread(get_models, server.base_url)
             return server
 
@@ -255,3 +272,87 @@ def test_real_embedded_model_answers(tmp_path_factory):
 
     reply = asyncio.run(scenario())
     assert "5" in reply.content and reply.usage.completion_tokens > 0
+
+
+# --- the fast path off where it crashed, and supervision ---
+
+
+def test_extra_buffer_types_are_off_on_amx_cpus_and_can_be_forced(tmp_path):
+    from agent.local import cpu_flags, use_extra_buffers
+
+    assert use_extra_buffers("auto", {"avx2", "avx512f", "amx_tile", "amx_int8"}) is False  # the CPU it crashed on
+    assert use_extra_buffers("auto", {"avx2", "fma"}) is True
+    assert use_extra_buffers("off", {"avx2"}) is False and use_extra_buffers("on", {"amx_int8"}) is True
+    info = tmp_path / "cpuinfo"
+    info.write_text("processor\t: 0\nflags\t\t: fpu avx2 amx_bf16 amx_tile\n")
+    assert cpu_flags(info) == {"fpu", "avx2", "amx_bf16", "amx_tile"} and cpu_flags(tmp_path / "missing") == set()
+    model = fake_model(tmp_path, extra_buffers="off")
+    assert model.command(tmp_path / "m.gguf", 1)[-2:] == ["--use_extra_bufts", "false"]
+
+
+def test_llama_server_wrapper_takes_its_flag_and_passes_the_rest():
+    from agent.llama_server import split_flag
+
+    assert split_flag(["--model", "m", "--use_extra_bufts", "false", "--port", "1"]) == (False, ["--model", "m", "--port", "1"])
+    assert split_flag(["--model", "m"]) == (None, ["--model", "m"])
+    with pytest.raises(SystemExit, match="true or false"):
+        split_flag(["--use_extra_bufts"])
+
+
+@pytest.mark.skipif(importlib.util.find_spec("llama_cpp") is None, reason="llama-cpp-python is not installed (the local extra)")
+def test_llama_server_wrapper_sets_the_model_parameter_llama_cpp_python_uses():
+    code = (
+        "import llama_cpp.llama_cpp as lib; from agent.llama_server import set_extra_buffers; "
+        "assert lib.llama_model_default_params().use_extra_bufts is True; "
+        "set_extra_buffers(False); assert lib.llama_model_default_params().use_extra_bufts is False; print('ok')"
+    )
+    done = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True, timeout=120)
+    assert done.stdout.strip() == "ok", done.stderr
+
+
+def wait_until(predicate, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def test_a_server_that_dies_is_restarted_on_its_port(tmp_path):
+    with fake_model(tmp_path) as server:
+        first, url = server._proc.pid, server.base_url
+        os.kill(first, signal.SIGKILL)
+        wait_until(lambda: server.state == "running" and server._proc is not None and server._proc.pid != first)
+        assert server.base_url == url and get_models(url)["data"]
+        status = server.status()
+        assert status["restarts"] == 1 and status["last_crash"]["reason"] == "was killed by SIGKILL" and status["state"] == "running"
+        assert "restarting it" in server.log_path.read_text()  # the log keeps the crashed server's lines, then the new one's
+        proc = server._proc
+    assert proc.poll() is not None and server.state == "stopped" and len(server.crashes) == 1  # a stop is not a crash
+
+
+def test_the_call_in_flight_fails_saying_the_server_crashed_and_restarts_are_bounded(tmp_path):
+    from agent.llm import LLMClient, LLMError
+
+    async def ask(client):
+        return await client.complete([{"role": "user", "content": "What is 2 + 3?"}], max_tokens=8)
+
+    with fake_model(tmp_path, mode="crash_on_chat", max_restarts=1) as server:
+        client = LLMClient(local_llm_settings(server), explain=server.explain_failure)
+        with pytest.raises(LLMError) as err:
+            asyncio.run(ask(client))
+        message = str(err.value)
+        assert err.value.kind == "crashed" and "server was killed by SIGSEGV (a crash inside llama.cpp) during this call" in message
+        assert "restart" in message and str(server.log_path) in message and "SLEUTH_LLM_BASE_URL" in message
+        wait_until(lambda: server.state == "running")
+        with pytest.raises(LLMError) as err:  # restarted once; the second crash is the last one allowed
+            asyncio.run(ask(client))
+        assert "stopped restarting it after 1 restarts" in str(err.value) and "restart `sleuth serve`" in str(err.value)
+        assert server.status()["state"] == "failed" and not server.running and len(server.crashes) == 2
+        with pytest.raises(LLMError) as err:  # later calls say the same, instead of 'connection refused'
+            asyncio.run(ask(client))
+        assert err.value.kind == "crashed" and "is down: it was killed by SIGSEGV" in str(err.value)
+
+
+def test_a_healthy_server_failing_a_call_is_not_blamed_on_a_crash(tmp_path):
+    with fake_model(tmp_path) as server:
+        assert server.explain_failure(time.time()) is None

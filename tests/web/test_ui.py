@@ -123,7 +123,7 @@ def test_documents_filter_sort_view_and_upload(page, tmp_path):
     page.get_by_label("PDF, HTML, TXT or MD files").set_input_files(str(filing))
     page.get_by_role("button", name="Upload and ingest").click()
     expect(page.locator("#upload-log")).to_contain_text("GLOBEX_2023_10K.txt: added (1/1)", timeout=60_000)
-    expect(page.locator("#banner")).to_contain_text("Ingested", timeout=30_000)
+    expect(page.locator("#upload-status")).to_contain_text("Ingested", timeout=90_000)  # in the upload card, not atop the page
     expect(page.locator("#documents tbody tr")).to_have_count(3)
     shot(page, "upload")
 
@@ -131,12 +131,12 @@ def test_documents_filter_sort_view_and_upload(page, tmp_path):
     bad.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 64)
     page.get_by_label("PDF, HTML, TXT or MD files").set_input_files(str(bad))
     page.get_by_role("button", name="Upload and ingest").click()
-    expect(page.locator("#banner")).to_contain_text("named like pdf but its content is binary data")
+    expect(page.locator("#upload-status")).to_contain_text("named like pdf but its content is binary data")
 
     filing.write_text(filing.read_text().replace("$2,400 million", "$2,500 million"))  # the same name again: refused unless replace is ticked
     page.get_by_label("PDF, HTML, TXT or MD files").set_input_files(str(filing))
     page.get_by_role("button", name="Upload and ingest").click()
-    expect(page.locator("#banner")).to_contain_text("already in the catalog: GLOBEX_2023_10K")
+    expect(page.locator("#upload-status")).to_contain_text("already in the catalog: GLOBEX_2023_10K")  # in the upload card
     page.get_by_label("Replace filings that are already in the catalog under the same name").check()
     page.get_by_label("PDF, HTML, TXT or MD files").set_input_files(str(filing))
     page.get_by_role("button", name="Upload and ingest").click()
