@@ -19,10 +19,12 @@ from agent.settings import AgentSettings
 from api.auth import RateLimiter
 from api.db import migrate
 from api.metrics import Metrics
+from api.renderer import PageRenderer, RenderLimits
 from api.runner import RunManager
 from api.services import Services
 from api.settings import ApiSettings
 from api.store import RunStore
+from api.uploads import sweep as sweep_uploads
 from corpus.catalog import Corpus
 from corpus.errors import CorpusError
 from corpus.settings import CorpusSettings
@@ -71,6 +73,7 @@ def create_app(settings: ApiSettings | None = None, corpus_settings: CorpusSetti
             interrupted = store.interrupt_active()
             if interrupted:
                 log.warning("%d runs were in flight when the server last stopped; marked interrupted", len(interrupted))
+            sweep_uploads(corpus.settings.data_dir / "uploads", store)  # staged files of jobs that ended or never ran
             async with open_endpoint(data_dir=str(corpus.settings.data_dir)) as endpoint:
                 metrics = Metrics()
                 services = Services(settings, corpus, store, endpoint.client, endpoint.embedded, metrics,
@@ -87,6 +90,7 @@ def create_app(settings: ApiSettings | None = None, corpus_settings: CorpusSetti
                     else:
                         log.warning("an index sync was still running after %d s; run `sleuth index` to finish it", INDEX_SYNC_GRACE_S)
                     await services.close()
+                    app.state.page_renderer.close()
         finally:
             corpus.close()
 
@@ -116,12 +120,16 @@ def create_app(settings: ApiSettings | None = None, corpus_settings: CorpusSetti
         return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=getattr(exc, "headers", None))
 
     app.add_middleware(RequestCounter)
-    from api.routes import documents, health, runs, votes
+    from api.routes import documents, health, pages, runs, votes
 
     app.include_router(health.router)
     app.include_router(runs.router, prefix="/v1")
     app.include_router(votes.router, prefix="/v1")
     app.include_router(documents.router, prefix="/v1")
+    app.include_router(pages.router, prefix="/v1")
+    app.state.page_renderer = PageRenderer(
+        RenderLimits(dpi=settings.page_dpi, timeout_s=settings.page_render_timeout_s, memory_mb=settings.page_render_memory_mb)
+    )
     if (WEB_DIR / "index.html").is_file():
         from fastapi.staticfiles import StaticFiles
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import multiprocessing
@@ -16,6 +17,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from sqlalchemy import select
 
 from corpus.catalog import Corpus, delete_document_rows, normalize_form
 from corpus.errors import ExtractionError, SidecarError, UnsupportedFormat
@@ -300,6 +302,7 @@ def _plan(corpus: Corpus, files: list[Path], override: MetadataOverride, record:
         ingest_key = hashlib.sha256(key_material.encode()).hexdigest()
         existing = _existing(corpus, doc_id)
         if existing is not None and existing.ingest_key == ingest_key and corpus.store.stored_hash(doc_id) == content_hash:
+            _keep_original(corpus, path, content_hash)  # documents ingested before originals were kept get theirs
             record(IngestResult(str(path), "unchanged", doc_id, pages=0))
             continue
         # The same bytes under another name stay a document of their own (users and question sets
@@ -343,22 +346,33 @@ def _run_jobs(jobs: list[_Job], workers: int) -> Iterable[tuple[_Job, Analysis |
 
 def _save(corpus: Corpus, job: _Job, analysis: Analysis) -> IngestResult:
     """Replace the document in catalog and store as one unit: all of the new version, or none of it."""
+    replaced = None
     try:
         with corpus.sessions.begin() as session:
             if job.existing:
+                replaced = session.scalar(select(Document.content_hash).where(Document.id == job.doc_id))
                 delete_document_rows(session, job.doc_id)
                 session.flush()
             session.add(_document_row(job, analysis))
             _add_sections(session, job.doc_id, analysis)
             session.flush()
             corpus.store.write(job.doc_id, analysis.text, job.content_hash)
+            corpus.originals.keep(job.path, job.content_hash)
     except BaseException:
         # The catalog rolled back; make sure no half-replaced text survives beside it.
         if corpus.store.stored_hash(job.doc_id) != job.content_hash or not job.existing:
             _forget(corpus, job.doc_id)
+        corpus.originals.release(corpus.sessions, job.content_hash)  # only if no document uses these bytes
         raise
+    if replaced and replaced != job.content_hash:
+        corpus.originals.release(corpus.sessions, replaced)
     status = "updated" if job.existing else "added"
     return IngestResult(str(job.path), status, job.doc_id, job.note, analysis.text.page_count, analysis.seconds)
+
+
+def _keep_original(corpus: Corpus, path: Path, content_hash: str) -> None:
+    with contextlib.suppress(OSError):  # a document stays usable without its original (no page images)
+        corpus.originals.keep(path, content_hash)
 
 
 def _forget(corpus: Corpus, doc_id: str) -> None:

@@ -13,7 +13,7 @@ from pydantic import BaseModel
 from agent.events import Event
 from api.routes.deps import CallerDep, ServicesDep
 from api.schemas import RunCreated
-from api.uploads import receive
+from api.uploads import receive, staged
 from corpus.errors import CorpusError, DocumentNotFound
 
 router = APIRouter(tags=["documents"])
@@ -158,7 +158,7 @@ async def upload_documents(svc: ServicesDep, who: CallerDep, files: Annotated[li
         status = "failed" if failed and len(failed) == len(results) else "done"
         return status, {"summary": report.summary(), "files": results}, "; ".join(f"{r['file']}: {r['reason']}" for r in failed) or None
 
-    svc.runner.submit_job(run.id, "ingest", work)
+    svc.runner.submit_job(run.id, "ingest", staged(work, folder, run.id, svc.store))  # the staged files go when the job ends
     links = {"self": f"/v1/runs/{run.id}", "events": f"/v1/runs/{run.id}/events"}
     return RunCreated(id=run.id, status="queued", queue_position=svc.runner.queue_position(run.id), links=links)
 
