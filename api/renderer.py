@@ -41,9 +41,16 @@ class RenderLimits:
 
 
 def _limit_memory(memory_mb: int) -> None:
+    """Cap the render process's address space at what it holds now plus `memory_mb` (imports differ between hosts)."""
     import resource
 
-    limit = memory_mb << 20
+    held = 0
+    try:
+        with open("/proc/self/status") as status:
+            held = next((int(line.split()[1]) << 10 for line in status if line.startswith("VmSize:")), 0)
+    except OSError:
+        pass
+    limit = held + (memory_mb << 20)
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 
 
@@ -107,6 +114,8 @@ class PageRenderer:
                 self._discard(pool)
                 raise RenderFailed(f"rendering took longer than {self.limits.timeout_s:g} s (SLEUTH_API_PAGE_RENDER_TIMEOUT_S) and was stopped") from None
             except BrokenProcessPool:
+                if self._pool is not pool:  # another call ran out of time and stopped the process this one was waiting on
+                    raise RenderBusy("the render process was restarted; try again") from None
                 self._discard(pool)
                 raise RenderFailed(
                     f"the render process died (over {self.limits.memory_mb} MB of memory, SLEUTH_API_PAGE_RENDER_MEMORY_MB?)"

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
 
 from api.boxes import find_boxes
+from api.renderer import PageRenderer, RenderFailed, RenderLimits
 from api.uploads import sweep
 from corpus.catalog import Corpus
 from corpus.ingest import file_sha256, ingest_paths
@@ -238,3 +240,18 @@ def test_find_boxes_reads_like_the_citation_checker():
     assert row.how == "quote" and [b.y for b in row.boxes] == [20, 20], "the value on the label's row, not the one below"
     assert find_boxes("total assets were $12,345", glyphs).how == "figures"
     assert find_boxes("Goodwill", glyphs).boxes == [] and find_boxes("   ", glyphs).how is None
+
+
+def _allocate(megabytes: int, limits: RenderLimits) -> int:
+    return len(bytearray(megabytes << 20))
+
+
+def test_the_render_process_has_a_memory_limit():
+    renderer = PageRenderer(RenderLimits(memory_mb=512))
+    try:
+        assert asyncio.run(renderer._call(_allocate, 64)) == 64 << 20
+        with pytest.raises(RenderFailed, match="more than 512 MB"):
+            asyncio.run(renderer._call(_allocate, 1024))
+        assert asyncio.run(renderer._call(_allocate, 1)) == 1 << 20, "the process lives on after a refused allocation"
+    finally:
+        renderer.close()
