@@ -6,6 +6,8 @@ import asyncio
 import json
 import logging
 import multiprocessing
+import os
+import uuid
 from collections import OrderedDict
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -14,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 from corpus.render import PageGlyphs, RenderedPage, page_glyphs, render_page
-from corpus.store import atomic_write
 
 log = logging.getLogger(__name__)
 GLYPH_CACHE_PAGES = 32
@@ -54,6 +55,26 @@ def _limit_memory(memory_mb: int) -> None:
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 
 
+def _read_cached(png_path: Path) -> tuple[bytes, int, int] | None:
+    try:
+        meta = json.loads(png_path.with_suffix(".json").read_text())
+        return png_path.read_bytes(), int(meta["width"]), int(meta["height"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _write_cached(png_path: Path, rendered: RenderedPage) -> None:
+    """PNG first, then its size beside it (the marker that the entry is whole); unique temp names, no fsync: a cache."""
+    png_path.parent.mkdir(parents=True, exist_ok=True)
+    for path, data in ((png_path, rendered.png), (png_path.with_suffix(".json"), json.dumps({"width": rendered.width, "height": rendered.height}).encode())):
+        tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}")
+        try:
+            tmp.write_bytes(data)
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
+
+
 def _render(path: str, page: int, limits: RenderLimits) -> RenderedPage:
     return render_page(Path(path), page, dpi=limits.dpi, max_side_px=limits.max_side_px, max_pixels=limits.max_pixels)
 
@@ -69,23 +90,27 @@ class PageRenderer:
         self.limits = limits or RenderLimits()
         self._pool: ProcessPoolExecutor | None = None
         self._waiting = 0
+        self._rendering: dict[str, asyncio.Future] = {}
         self._glyph_cache: OrderedDict[tuple[str, int], PageGlyphs] = OrderedDict()
 
     def cache_name(self, page: int) -> str:
         return f"v{RENDER_VERSION}-{self.limits.dpi}dpi-p{page}"
 
     async def image(self, original: Path, cache_dir: Path, page: int) -> tuple[bytes, int, int]:
-        """PNG bytes with width and height; from the cache when this page was rendered before."""
+        """PNG bytes with width and height; from the cache when this page was rendered before (one render per page at once)."""
         png_path = cache_dir / f"{self.cache_name(page)}.png"
-        meta_path = png_path.with_suffix(".json")
-        try:
-            meta = json.loads(meta_path.read_text())
-            return png_path.read_bytes(), meta["width"], meta["height"]
-        except (OSError, ValueError, KeyError):
-            pass
+        cached = await asyncio.to_thread(_read_cached, png_path)
+        if cached is not None:
+            return cached
+        key = str(png_path)
+        if key not in self._rendering:  # concurrent requests for one page share its render
+            self._rendering[key] = asyncio.ensure_future(self._render_to_cache(original, png_path, page))
+            self._rendering[key].add_done_callback(lambda _: self._rendering.pop(key, None))
+        return await asyncio.shield(self._rendering[key])
+
+    async def _render_to_cache(self, original: Path, png_path: Path, page: int) -> tuple[bytes, int, int]:
         rendered: RenderedPage = await self._call(_render, str(original), page)
-        atomic_write(png_path, rendered.png)
-        atomic_write(meta_path, json.dumps({"width": rendered.width, "height": rendered.height}).encode())
+        await asyncio.to_thread(_write_cached, png_path, rendered)
         return rendered.png, rendered.width, rendered.height
 
     async def glyphs(self, original: Path, page: int) -> PageGlyphs:

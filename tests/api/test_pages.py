@@ -92,6 +92,41 @@ def test_page_image_is_a_cached_png_with_etag(make_client, pdf_corpus, tmp_path)
         assert cached.content == image.content
 
 
+def test_page_routes_need_a_key_once_one_exists(make_client, pdf_corpus):
+    from api.db import migrate
+    from api.store import RunStore
+
+    corpus = Corpus.open(pdf_corpus)
+    migrate(corpus.engine)
+    _, secret = RunStore(corpus.sessions).create_key("viewer")
+    corpus.close()
+    with make_client(pdf_corpus) as client:
+        for path in ("/v1/documents/ACME_2022_10K/pages/1/image", "/v1/documents/ACME_2022_10K/pages/1/boxes?q=1,577"):
+            assert client.get(path).status_code == 401
+            assert client.get(path, headers={"Authorization": "Bearer slk_wrong"}).status_code == 401
+            assert client.get(path, headers={"Authorization": f"Bearer {secret}"}).status_code == 200
+
+
+def test_concurrent_requests_for_one_page_share_a_render(make_client, pdf_corpus):
+    import concurrent.futures
+
+    with make_client(pdf_corpus) as client:
+        renderer, calls = client.app.state.page_renderer, []
+        real_call = renderer._call
+
+        async def counted(fn, *args):
+            calls.append(fn.__name__)
+            return await real_call(fn, *args)
+
+        renderer._call = counted
+        with concurrent.futures.ThreadPoolExecutor(6) as pool:
+            replies = list(pool.map(lambda _: client.get("/v1/documents/ACME_2022_10K/pages/3/image"), range(6)))
+        assert {r.status_code for r in replies} == {200} and len({r.content for r in replies}) == 1
+        assert calls == ["_render"], "six requests, one render"
+        cache = next(pdf_corpus.page_images_dir.iterdir())
+        assert sorted(p.suffix for p in cache.iterdir()) == [".json", ".png"], "one entry, no temp files left"
+
+
 def test_boxes_lie_over_the_cited_figure_also_on_rotated_pages(make_client, pdf_corpus):
     with make_client(pdf_corpus) as client:
         png = client.get("/v1/documents/ACME_2022_10K/pages/1/image").content
