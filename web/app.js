@@ -146,13 +146,13 @@ function drawPageImage(picture, docId, page) {
     }
     sheet.append(...marks);
   }
-  img.addEventListener("load", () => { if (marks.length) marks[0].scrollIntoView({ block: "center" }); }, { once: true });
+  img.addEventListener("load", () => { if (marks.length) marks[marks.length - 1].scrollIntoView({ block: "center", inline: "center" }); }, { once: true }); // a row's figure comes last
   img.src = picture.url;
   $("#page-image").replaceChildren(sheet);
 }
 
 function showPageMode() {
-  const hasImage = shownPage && shownPage.image;
+  const hasImage = Boolean(shownPage && shownPage.image);
   const asImage = hasImage && pageMode === "image";
   $("#page-image").hidden = !asImage;
   $("#page-lines").hidden = asImage;
@@ -164,43 +164,50 @@ function showPageMode() {
   const text = asImage ? shownPage.imageNote : shownPage && shownPage.textNote;
   note.hidden = !text;
   note.textContent = text || "";
-  const hit = asImage ? $(".page-box", $("#page-image")) : $(".hit", $("#page-lines"));
-  if (hit) hit.scrollIntoView({ block: "center" });
+  const hit = asImage ? [...$("#page-image").querySelectorAll(".page-box")].pop() : $(".hit", $("#page-lines"));
+  if (hit) hit.scrollIntoView({ block: "center", inline: "center" });
 }
 
+// The text comes first (the dialog opens at once); the page as printed follows when it is rendered.
 async function openPage(docId, page, lines = null, quote = null, citedPage = null) {
   const token = ++pageToken;
   await guarded(async () => {
     const d = docsById.get(docId);
     const printed = !d || d.format === "pdf"; // HTML and text filings have no pages as printed: their text is the page
-    const [data, picture] = await Promise.all([
-      api(`/v1/documents/${encodeURIComponent(docId)}/pages/${page}`),
-      printed ? fetchPageImage(docId, page, quote).catch((err) => ({ error: err.message })) : Promise.resolve(null),
-    ]);
-    if (token !== pageToken) { if (picture && picture.url) URL.revokeObjectURL(picture.url); return; }
+    const picturePromise = printed ? fetchPageImage(docId, page, quote).catch((err) => ({ error: err.message })) : null;
+    const data = await api(`/v1/documents/${encodeURIComponent(docId)}/pages/${page}`);
+    if (token !== pageToken) return;
     const cited = citedPage || page;
-    shownPage = { docId, page, lines, quote, cited, count: data.page_count, image: Boolean(picture && picture.url), imageNote: null, textNote: null };
+    shownPage = { docId, page, lines, quote, cited, count: data.page_count, image: printed ? "loading" : null, imageNote: null, textNote: null };
     $("#page-title").textContent = `${d ? `${d.company || docId} ${d.form_type || ""} ${period(d)}` : docId} — page ${page} of ${data.page_count}`;
     const [first, last] = lines && page === cited ? String(lines).split("-").map(Number).concat([]).slice(0, 2) : [null, null];
     const end = last || first;
     const list = $("#page-lines");
     list.replaceChildren(...data.lines.map((l) => h("li", { value: l.number, class: first && l.number >= first && l.number <= end ? "hit" : null }, l.text || " ")));
+    $("#page-image").replaceChildren(h("p", { class: "muted page-loading" }, h("span", { class: "spinner", "aria-hidden": true }), ` rendering page ${page}…`));
+    $("#page-prev").disabled = page <= 1;
+    $("#page-next").disabled = page >= data.page_count;
+    if (!dialog.open) dialog.showModal();
+    showPageMode();
+    if (!picturePromise) return;
+    const picture = await picturePromise;
+    if (token !== pageToken) { if (picture.url) URL.revokeObjectURL(picture.url); return; }
     if (pageBlobUrl) URL.revokeObjectURL(pageBlobUrl);
-    pageBlobUrl = picture && picture.url ? picture.url : null;
-    if (picture && picture.url) {
+    pageBlobUrl = picture.url || null;
+    if (picture.url) {
+      shownPage.image = "shown";
       drawPageImage(picture, docId, page);
       if (quote && !(picture.boxes && picture.boxes.found)) {
-        shownPage.imageNote = picture.boxes ? `“${quote.length > 120 ? `${quote.slice(0, 120)}…` : quote}” — not found on this page${page !== cited ? ` (cited: page ${cited})` : ""}.` : "The cited text could not be located on the image.";
+        const short = quote.length > 120 ? `${quote.slice(0, 120)}…` : quote;
+        shownPage.imageNote = picture.boxes ? `“${short}” — not found on this page${page !== cited ? ` (cited: page ${cited})` : ""}.` : "The cited text could not be located on the image.";
       } else if (picture.boxes && picture.boxes.match === "figures") {
         shownPage.imageNote = "The quote's figures are highlighted (the quote itself is not printed word for word).";
       }
     } else {
+      shownPage.image = null;
       $("#page-image").replaceChildren();
-      if (picture && picture.error) shownPage.textNote = `No page image: ${picture.error}`;
+      shownPage.textNote = `No page image: ${picture.error}`;
     }
-    $("#page-prev").disabled = page <= 1;
-    $("#page-next").disabled = page >= data.page_count;
-    if (!dialog.open) dialog.showModal();
     showPageMode();
   });
 }
