@@ -18,9 +18,11 @@ from agent.session import open_endpoint
 from agent.settings import AgentSettings
 from api.auth import RateLimiter
 from api.db import migrate
+from api.docs import mount_docs
 from api.metrics import Metrics
 from api.renderer import PageRenderer, RenderLimits
 from api.runner import RunManager
+from api.security import BodyLimit, SecurityHeaders
 from api.services import Services
 from api.settings import ApiSettings
 from api.store import RunStore
@@ -77,8 +79,9 @@ def create_app(settings: ApiSettings | None = None, corpus_settings: CorpusSetti
             async with open_endpoint(data_dir=str(corpus.settings.data_dir)) as endpoint:
                 metrics = Metrics()
                 services = Services(settings, corpus, store, endpoint.client, endpoint.embedded, metrics,
-                                    RateLimiter(settings.key_rate_per_minute), AgentSettings(), interrupted=interrupted)  # fmt: skip
-                services.runner = RunManager(store, services.researcher_for, metrics, settings.max_running)
+                                    RateLimiter(settings.key_rate_per_minute, settings.bad_key_per_minute), AgentSettings(),
+                                    interrupted=interrupted)  # fmt: skip
+                services.runner = RunManager(store, services.researcher_for, metrics, settings.max_running, {"ingest": settings.max_ingesting})
                 app.state.services = services
                 try:
                     yield
@@ -100,6 +103,8 @@ def create_app(settings: ApiSettings | None = None, corpus_settings: CorpusSetti
         description="Agentic research over SEC filings with page-level citations: runs (agentic, RAG, compare) as jobs with "
         "stored, replayable step events (SSE), documents, votes and a leaderboard.",
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
     )
 
     @app.exception_handler(RequestValidationError)
@@ -120,6 +125,8 @@ def create_app(settings: ApiSettings | None = None, corpus_settings: CorpusSetti
         return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=getattr(exc, "headers", None))
 
     app.add_middleware(RequestCounter)
+    app.add_middleware(BodyLimit, body_max=settings.body_max_kb << 10, upload_max=settings.upload_request_max_mb << 20)
+    app.add_middleware(SecurityHeaders)  # outermost: every response has the headers, refusals by the middleware above included
     from api.routes import documents, health, pages, runs, votes
 
     app.include_router(health.router)
@@ -130,6 +137,7 @@ def create_app(settings: ApiSettings | None = None, corpus_settings: CorpusSetti
     app.state.page_renderer = PageRenderer(
         RenderLimits(dpi=settings.page_dpi, timeout_s=settings.page_render_timeout_s, memory_mb=settings.page_render_memory_mb)
     )
+    mount_docs(app)
     if (WEB_DIR / "index.html").is_file():
         from fastapi.staticfiles import StaticFiles
 

@@ -124,16 +124,26 @@ class Corpus:
         with self.sessions() as session:
             return session.scalars(select(Section).where(Section.doc_id == doc_id).order_by(Section.ordinal)).all()
 
+    def doc_lock(self, doc_id: str, timeout_s: float = 120.0):  # noqa: ANN201
+        """A lock on one doc_id shared by threads and processes of this data directory: writers of a document take turns."""
+        from filelock import FileLock
+
+        self.store._check(doc_id)
+        folder = self.settings.data_dir / "locks"
+        folder.mkdir(parents=True, exist_ok=True)
+        return FileLock(folder / f"{doc_id}.lock", timeout=timeout_s)
+
     def remove(self, doc_id: str) -> None:
         """Remove a document from catalog and text store; raises DocumentNotFound."""
-        with self.sessions.begin() as session:
-            doc = session.get(Document, doc_id)
-            if doc is None:
-                raise DocumentNotFound(doc_id, self.suggest(doc_id))
-            content_hash = doc.content_hash
-            delete_document_rows(session, doc_id)
-        self.store.remove(doc_id)
-        self.originals.release(self.sessions, content_hash)
+        with self.doc_lock(doc_id):
+            with self.sessions.begin() as session:
+                doc = session.get(Document, doc_id)
+                if doc is None:
+                    raise DocumentNotFound(doc_id, self.suggest(doc_id))
+                content_hash = doc.content_hash
+                delete_document_rows(session, doc_id)
+            self.store.remove(doc_id)
+            self.originals.release(self.sessions, content_hash)  # unless another document has the same bytes
 
 
 def delete_document_rows(session: Session, doc_id: str) -> None:

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
 import shutil
+import threading
 from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from corpus.models import Document
+from corpus.store import _TMP_MARK, _writer_alive
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
-_TMP_MARK = ".tmp-"
 
 
 class OriginalStore:
@@ -45,7 +47,7 @@ class OriginalStore:
         if target.is_file() and target.stat().st_size == source.stat().st_size:
             return target
         self.root.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(f".{content_hash}{_TMP_MARK}{os.getpid()}-{id(source)}")
+        tmp = target.with_name(f".{content_hash}{_TMP_MARK}{os.getpid()}-{threading.get_ident()}-{secrets.token_hex(4)}")
         try:
             shutil.copyfile(source, tmp)
             os.replace(tmp, target)
@@ -65,11 +67,13 @@ class OriginalStore:
         return True
 
     def clean_temp_files(self) -> int:
-        """Remove temp files an interrupted copy left behind; returns how many."""
+        """Remove temp files an interrupted copy left behind (not those of a live writer); returns how many."""
         if not self.root.is_dir():
             return 0
         removed = 0
         for path in self.root.glob(f".*{_TMP_MARK}*"):
+            if _writer_alive(path.name):
+                continue
             path.unlink(missing_ok=True)
             removed += 1
         return removed

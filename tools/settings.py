@@ -18,5 +18,7 @@ class ToolSettings(BaseSettings):
     grep_default_results: int = Field(40, ge=1, le=1000, description="Matches `grep` shows when the model gives no max_results.")
     grep_max_results: int = Field(300, ge=1, le=10_000, description="Most matches one `grep` may show.")
     grep_max_context: int = Field(10, ge=0, le=50, description="Most context lines around a grep match.")
+    grep_max_match_lines: int = Field(20, ge=1, le=1000, description="Most lines of one (multiline) grep match shown; the rest is named, not shown.")
+    grep_max_output_mb: int = Field(256, ge=1, le=10_000, description="Most ripgrep output one grep reads, in MB; past it the counts are partial and the result says so.")
     search_max_k: int = Field(30, ge=1, le=200, description="Most passages one `search` may return.")
     list_max_results: int = Field(200, ge=1, le=5000, description="Most documents one `list_documents`/`glob` shows.")
