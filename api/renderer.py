@@ -19,6 +19,7 @@ from corpus.render import PageGlyphs, RenderedPage, page_glyphs, render_page
 
 log = logging.getLogger(__name__)
 GLYPH_CACHE_PAGES = 32
+STARTUP_TIMEOUT_S = 120  # spawning the render process imports the server's modules: seconds on a loaded machine
 RENDER_VERSION = 1  # part of every cache name and ETag: bump when rendering changes
 
 
@@ -75,6 +76,10 @@ def _write_cached(png_path: Path, rendered: RenderedPage) -> None:
             tmp.unlink(missing_ok=True)
 
 
+def _started() -> bool:
+    return True
+
+
 def _render(path: str, page: int, limits: RenderLimits) -> RenderedPage:
     return render_page(Path(path), page, dpi=limits.dpi, max_side_px=limits.max_side_px, max_pixels=limits.max_pixels)
 
@@ -91,6 +96,7 @@ class PageRenderer:
         self._pool: ProcessPoolExecutor | None = None
         self._waiting = 0
         self._rendering: dict[str, asyncio.Future] = {}
+        self._starting = asyncio.Lock()
         self._glyph_cache: OrderedDict[tuple[str, int], PageGlyphs] = OrderedDict()
 
     def cache_name(self, page: int) -> str:
@@ -130,7 +136,7 @@ class PageRenderer:
             raise RenderBusy(f"{self._waiting} page renders are in progress; try again in a few seconds")
         self._waiting += 1
         try:
-            pool = self._ensure_pool()
+            pool = await self._ready_pool()
             future = pool.submit(fn, *args, self.limits)
             try:
                 return await asyncio.wait_for(asyncio.wrap_future(future), self.limits.timeout_s)
@@ -149,6 +155,19 @@ class PageRenderer:
                 raise RenderFailed(f"rendering needed more than {self.limits.memory_mb} MB (SLEUTH_API_PAGE_RENDER_MEMORY_MB)") from None
         finally:
             self._waiting -= 1
+
+    async def _ready_pool(self) -> ProcessPoolExecutor:
+        """The pool, its process started: starting one (imports) is not counted against a render's time limit."""
+        async with self._starting:
+            if self._pool is not None:
+                return self._pool
+            pool = self._ensure_pool()
+            try:
+                await asyncio.wait_for(asyncio.wrap_future(pool.submit(_started)), STARTUP_TIMEOUT_S)
+            except (TimeoutError, BrokenProcessPool):
+                self._discard(pool)
+                raise RenderBusy(f"the render process did not start within {STARTUP_TIMEOUT_S} s; try again") from None
+            return pool
 
     def _ensure_pool(self) -> ProcessPoolExecutor:
         if self._pool is None:
