@@ -22,11 +22,13 @@ from api.db import migrate
 from api.docs import mount_docs
 from api.mcp_server import McpEndpoint
 from api.metrics import Metrics
+from api.renderer import PageRenderer, RenderLimits
 from api.runner import RunManager
 from api.security import BodyLimit, SecurityHeaders
 from api.services import Services
 from api.settings import ApiSettings
 from api.store import RunStore
+from api.uploads import sweep as sweep_uploads
 from corpus.catalog import Corpus
 from corpus.errors import CorpusError
 from corpus.settings import CorpusSettings
@@ -93,6 +95,7 @@ def create_app(settings: ApiSettings | None = None, corpus_settings: CorpusSetti
             interrupted = store.interrupt_active()
             if interrupted:
                 log.warning("%d runs were in flight when the server last stopped; marked interrupted", len(interrupted))
+            sweep_uploads(corpus.settings.data_dir / "uploads", store)  # staged files of jobs that ended or never ran
             async with open_endpoint(data_dir=str(corpus.settings.data_dir), say=_say) as endpoint:
                 metrics = Metrics()
                 services = Services(settings, corpus, store, endpoint.client, endpoint.embedded, metrics,
@@ -112,6 +115,7 @@ def create_app(settings: ApiSettings | None = None, corpus_settings: CorpusSetti
                     else:
                         log.warning("an index sync was still running after %d s; run `sleuth index` to finish it", INDEX_SYNC_GRACE_S)
                     await services.close()
+                    app.state.page_renderer.close()
         finally:
             corpus.close()
 
@@ -145,13 +149,17 @@ def create_app(settings: ApiSettings | None = None, corpus_settings: CorpusSetti
     app.add_middleware(RequestCounter)
     app.add_middleware(BodyLimit, body_max=settings.body_max_kb << 10, upload_max=settings.upload_request_max_mb << 20)
     app.add_middleware(SecurityHeaders)  # outermost: every response has the headers, refusals by the middleware above included
-    from api.routes import documents, fetch, health, runs, votes
+    from api.routes import documents, fetch, health, pages, runs, votes
 
     app.include_router(health.router)
     app.include_router(runs.router, prefix="/v1")
     app.include_router(votes.router, prefix="/v1")
     app.include_router(fetch.router, prefix="/v1")  # before documents: /documents/fetch is not a doc_id
     app.include_router(documents.router, prefix="/v1")
+    app.include_router(pages.router, prefix="/v1")
+    app.state.page_renderer = PageRenderer(
+        RenderLimits(dpi=settings.page_dpi, timeout_s=settings.page_render_timeout_s, memory_mb=settings.page_render_memory_mb)
+    )
     mount_docs(app)
     app.add_route("/mcp", mcp_endpoint, include_in_schema=False)  # MCP (streamable HTTP): the agent's tools and research
     if (WEB_DIR / "index.html").is_file():

@@ -11,8 +11,9 @@ from typing import Any
 
 from fastapi import HTTPException
 
-# The web UI is plain ES modules and CSS from this origin: nothing inline, nothing from elsewhere.
-CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; font-src 'self'; "
+# The web UI is plain ES modules and CSS from this origin: nothing inline, nothing from elsewhere (page images are blob: URLs
+# of images fetched from this origin with the API key).
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; connect-src 'self'; font-src 'self'; "
        "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")  # fmt: skip
 # Swagger UI and ReDoc (local files too) set styles at run time and ReDoc runs its search in a blob: worker.
 DOCS_CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; connect-src 'self'; "

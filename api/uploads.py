@@ -4,8 +4,11 @@ checked by content; all files are checked before any is kept."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 import shutil
+import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -16,6 +19,9 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._&()+-]{0,198}$")
 _CHUNK = 1 << 20
+_RUN_MARK = ".run"  # names the ingest job a staging folder belongs to
+UNCLAIMED_GRACE_S = 600  # a folder with no job yet (request in flight) is left alone this long
+log = logging.getLogger(__name__)
 _KINDS = {".pdf": "pdf", ".htm": "html", ".html": "html", ".txt": "text", ".md": "text"}
 
 
@@ -223,3 +229,48 @@ class _Receiver:
         for part in self.opened:
             if part.sink is not None and not part.sink.closed:
                 part.sink.close()
+
+
+def staged(work: Callable[[Any], Awaitable[Any]], folder: Path, run_id: str, store: Any) -> Callable[[Any], Awaitable[Any]]:
+    """The ingest job `work`, which removes its staged uploads when it ends (done, failed or cancelled), then sweeps strays.
+
+    The ingested documents keep their originals in the data dir (corpus.originals), so nothing here is needed afterwards.
+    """
+    (folder / _RUN_MARK).write_text(run_id)
+
+    async def run(emit: Any) -> Any:
+        try:
+            return await work(emit)
+        finally:
+            await asyncio.to_thread(shutil.rmtree, folder, True)
+            await asyncio.to_thread(sweep, folder.parent, store)
+
+    return run
+
+
+def sweep(root: Path, store: Any) -> int:
+    """Remove staging folders whose ingest job has ended (or never started: cancelled while queued, server restarted)."""
+    if not root.is_dir():
+        return 0
+    removed = 0
+    for folder in root.iterdir():
+        if not folder.is_dir():
+            continue
+        try:
+            run_id = (folder / _RUN_MARK).read_text().strip()
+        except OSError:
+            run_id = None
+        try:
+            if run_id is None:
+                newest = max([folder.stat().st_mtime] + [f.stat().st_mtime for f in folder.iterdir()])  # a file still arriving is fresh
+                stale = time.time() - newest > UNCLAIMED_GRACE_S
+            else:
+                run = store.get(run_id)
+                stale = run is None or run.status not in {"queued", "running"}
+        except Exception:  # noqa: BLE001 - a sweep must never fail an upload; the next one tries again
+            log.warning("could not check staged upload folder %s", folder, exc_info=True)
+            continue
+        if stale:
+            shutil.rmtree(folder, ignore_errors=True)
+            removed += 1
+    return removed

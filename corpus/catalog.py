@@ -13,6 +13,7 @@ from corpus.db import make_engine, migrate, session_factory
 from corpus.errors import DocumentNotFound
 from corpus.companies import matching_company_ids
 from corpus.models import Company, CrossReference, Document, Fact, Section
+from corpus.originals import OriginalStore
 from corpus.settings import CorpusSettings
 from corpus.store import TextStore
 
@@ -57,7 +58,13 @@ class Corpus:
         migrate(engine)
         store = TextStore(settings.text_dir, settings.pages_dir)
         store.clean_temp_files()
+        OriginalStore(settings.originals_dir, settings.page_images_dir).clean_temp_files()
         return cls(settings, engine, session_factory(engine), store)
+
+    @property
+    def originals(self) -> OriginalStore:
+        """The documents' original files, content-addressed."""
+        return OriginalStore(self.settings.originals_dir, self.settings.page_images_dir)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -153,10 +160,13 @@ class Corpus:
         """Remove a document from catalog and text store; raises DocumentNotFound."""
         with self.doc_lock(doc_id):
             with self.sessions.begin() as session:
-                if session.get(Document, doc_id) is None:
+                doc = session.get(Document, doc_id)
+                if doc is None:
                     raise DocumentNotFound(doc_id, self.suggest(doc_id))
+                content_hash = doc.content_hash
                 delete_document_rows(session, doc_id)
             self.store.remove(doc_id)
+            self.originals.release(self.sessions, content_hash)  # unless another document has the same bytes
 
 
 def delete_document_rows(session: Session, doc_id: str) -> None:

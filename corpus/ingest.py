@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import re
@@ -315,6 +316,7 @@ def _plan(corpus: Corpus, files: list[Path], override: MetadataOverride, record:
         ingest_key = hashlib.sha256(key_material.encode()).hexdigest()
         existing = _existing(corpus, doc_id)
         if existing is not None and existing.ingest_key == ingest_key and corpus.store.stored_hash(doc_id) == content_hash:
+            _keep_original(corpus, path, content_hash)  # documents ingested before originals were kept get theirs
             record(IngestResult(str(path), "unchanged", doc_id, pages=0))
             continue
         # The same bytes under another name stay a document of their own (users and question sets
@@ -352,7 +354,9 @@ def _save(corpus: Corpus, job: _Job, analysis: Analysis) -> IngestResult:
         with corpus.sessions() as session:
             current = session.get(Document, job.doc_id)
             existing = current is not None
+            replaced = current.content_hash if existing else None
             if existing and current.ingest_key == job.ingest_key and corpus.store.stored_hash(job.doc_id) == job.content_hash:
+                _keep_original(corpus, job.path, job.content_hash)
                 return IngestResult(str(job.path), "unchanged", job.doc_id)  # another ingest stored this very version meanwhile
         before = corpus.store.snapshot(job.doc_id)
         wrote = False
@@ -374,17 +378,26 @@ def _save(corpus: Corpus, job: _Job, analysis: Analysis) -> IngestResult:
                 session.flush()
                 wrote = True
                 corpus.store.write(job.doc_id, analysis.text, job.content_hash)
+                corpus.originals.keep(job.path, job.content_hash)
         except BaseException as exc:
             # The catalog rolled back to what it held before; put back the text this job replaced.
             if wrote:
                 corpus.store.restore(job.doc_id, before)
+            corpus.originals.release(corpus.sessions, job.content_hash)  # only if no document uses these bytes
             if isinstance(exc, IntegrityError):  # written by a process on another host meanwhile
                 reason = f"document '{job.doc_id}' was written by another ingest at the same time; ingest the file again"
                 return IngestResult(str(job.path), "failed", job.doc_id, reason)
             raise
+        if replaced and replaced != job.content_hash:
+            corpus.originals.release(corpus.sessions, replaced)
     status = "updated" if existing else "added"
     note = "; ".join([n for n in [job.note, *analysis.notes[:3]] if n]) or None
     return IngestResult(str(job.path), status, job.doc_id, note, analysis.text.page_count, analysis.seconds)
+
+
+def _keep_original(corpus: Corpus, path: Path, content_hash: str) -> None:
+    with contextlib.suppress(OSError):  # a document stays usable without its original (no page images)
+        corpus.originals.keep(path, content_hash)
 
 
 def _document_row(job: _Job, analysis: Analysis) -> Document:

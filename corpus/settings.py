@@ -34,6 +34,16 @@ class CorpusSettings(BaseSettings):
         return self.data_dir / "pages"
 
     @property
+    def originals_dir(self) -> Path:
+        """The original file of every document, named by its sha256 (page images are rendered from it)."""
+        return self.data_dir / "originals"
+
+    @property
+    def page_images_dir(self) -> Path:
+        """Rendered page images, cached per original (sha256) and page."""
+        return self.data_dir / "page-images"
+
+    @property
     def resolved_database_url(self) -> str:
         if self.database_url:
             return self.database_url

@@ -15,7 +15,7 @@ from pydantic import BaseModel
 from agent.events import Event
 from api.routes.deps import AdminDep, CallerDep, ServicesDep
 from api.schemas import RunCreated
-from api.uploads import receive
+from api.uploads import receive, staged
 from corpus.errors import CorpusError, DocumentNotFound
 from corpus.ingest import default_doc_id
 
@@ -207,7 +207,7 @@ async def upload_documents(
         summary = (report.summary() if report else "nothing ingested") + (f"; {len(refused)} refused (already in the catalog)" if refused else "")
         return status, {"summary": summary, "files": results}, "; ".join(f"{r['file']}: {r['reason']}" for r in failed) or None
 
-    svc.runner.submit_job(run.id, "ingest", work, pool="ingest")
+    svc.runner.submit_job(run.id, "ingest", staged(work, folder, run.id, svc.store), pool="ingest")  # staged files go when the job ends
     links = {"self": f"/v1/runs/{run.id}", "events": f"/v1/runs/{run.id}/events"}
     return RunCreated(id=run.id, status="queued", queue_position=svc.runner.queue_position(run.id), links=links)
 
