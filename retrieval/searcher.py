@@ -24,6 +24,7 @@ from retrieval.tokenize import tokenize
 
 if TYPE_CHECKING:
     from retrieval.embed import Embedder
+    from retrieval.milvus import MilvusIndex
 
 # RRF weights (bm25, dense) per question kind, from `bench/retrieval.py --weights` on the 40 dev
 # questions: for exact-figure questions leaning BM25 (1.0/0.7, 1.0/0.5) did not beat equal weights
@@ -102,7 +103,7 @@ class HybridSearcher:
 
         corpus_settings = corpus_settings or CorpusSettings()
         settings = settings or RetrievalSettings()
-        index = HybridIndex.open(index_dir(corpus_settings, settings), settings)
+        index = open_index(corpus_settings, settings)
         return cls(index, settings, Embedder.from_settings(settings), make_reranker(settings))
 
     def search(
@@ -296,15 +297,29 @@ def index_dir(corpus_settings: CorpusSettings, settings: RetrievalSettings) -> P
     return settings.index_dir or corpus_settings.data_dir / "index"
 
 
+def open_index(corpus_settings: CorpusSettings, settings: RetrievalSettings, *, create: bool = False) -> HybridIndex | MilvusIndex:
+    """The configured backend: Milvus when SLEUTH_INDEX_URL is set, else the local files."""
+    if settings.index_url:
+        from retrieval.milvus import MilvusIndex
+
+        index = MilvusIndex(settings.index_url, settings, token=settings.index_token, local_dir=index_dir(corpus_settings, settings))
+        if not create:
+            index.view()  # unreachable, missing or built with another model: say so now, with the URL and the fix
+        return index
+    return HybridIndex.open(index_dir(corpus_settings, settings), settings, create=create)
+
+
 def sync_index(
     corpus: Corpus, settings: RetrievalSettings | None = None, *, rebuild: bool = False, embedder: Embedder | None = None
-) -> tuple[HybridIndex, SyncReport]:
-    """Chunk and BM25-index what changed in `corpus` (created when missing); embeddings are left to `HybridIndex.embed`."""
+) -> tuple[HybridIndex | MilvusIndex, SyncReport]:
+    """Chunk and BM25-index what changed in `corpus` (created when missing); embeddings are left to `embed`."""
     from retrieval.embed import Embedder
 
     settings = settings or RetrievalSettings()
     embedder = embedder or Embedder.from_settings(settings)  # chunk sizes are counted in the embedding model's tokens
-    idx = HybridIndex.open(index_dir(corpus.settings, settings), settings, create=True)
+    idx = open_index(corpus.settings, settings, create=True)
+    if settings.index_url:
+        return idx, idx.sync(corpus, embedder.count_tokens, rebuild=rebuild, dim=embedder.dim)
     return idx, idx.sync(corpus, embedder.count_tokens, rebuild=rebuild)
 
 
