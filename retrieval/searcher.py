@@ -319,7 +319,8 @@ def sync_index(
     embedder = embedder or Embedder.from_settings(settings)  # chunk sizes are counted in the embedding model's tokens
     idx = open_index(corpus.settings, settings, create=True)
     if settings.index_url:
-        return idx, idx.sync(corpus, embedder.count_tokens, rebuild=rebuild, dim=embedder.dim)
+        dim = embedder.dim if rebuild or not idx.exists() else None  # loading the model only to create the collection
+        return idx, idx.sync(corpus, embedder.count_tokens, rebuild=rebuild, dim=dim)
     return idx, idx.sync(corpus, embedder.count_tokens, rebuild=rebuild)
 
 
