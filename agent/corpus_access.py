@@ -6,10 +6,11 @@ from corpus.errors import CorpusError
 from corpus.store import is_valid_doc_id
 from corpus.text import PagedText
 from tools.context import ToolContext
+from tools.errors import ToolError
 
 
 def is_doc(tools: ToolContext, doc_id: str) -> bool:
-    return is_valid_doc_id(doc_id) and tools.corpus.store.text_path(doc_id).is_file()
+    return tools.corpus.store.has(doc_id)  # regular files only: a symlink in the store is no document
 
 
 def text_of(tools: ToolContext, doc_id: str) -> PagedText | None:
@@ -17,5 +18,5 @@ def text_of(tools: ToolContext, doc_id: str) -> PagedText | None:
         return None
     try:
         return tools.text(doc_id)
-    except CorpusError:
+    except (CorpusError, ToolError):  # missing, damaged, or not a safe file of the store
         return None

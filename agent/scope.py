@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import BaseModel, Field
 
 from corpus.catalog import Corpus
 from corpus.errors import CorpusError
 
 _LISTED = 40  # past this many filings the scope is described by its filters instead of listed
+MAX_DOC_IDS = 100  # filings one question may name
+_SUGGESTED = 3  # unknown doc_ids that get closest matches (suggesting costs a scan of the catalog each)
 
 
 class UnknownDocuments(CorpusError):
     """doc_ids in the filters that the catalog does not have."""
 
-    def __init__(self, unknown: dict[str, list[str]]) -> None:
+    def __init__(self, unknown: dict[str, list[str]], more: int = 0) -> None:
         self.unknown = unknown
         hints = "; ".join(f"{d!r} (closest: {', '.join(s) or 'none'})" for d, s in unknown.items())
-        super().__init__(f"unknown doc_ids: {hints}; see `sleuth docs` or GET /v1/documents")
+        extra = f" and {more} more unknown" if more else ""
+        super().__init__(f"unknown doc_ids: {hints}{extra}; see `sleuth docs` or GET /v1/documents")
 
 
 class EmptyScope(CorpusError):
@@ -24,10 +29,10 @@ class EmptyScope(CorpusError):
 
 
 class Filters(BaseModel):
-    company: str | None = Field(None, description="Company name or ticker.")
-    form: str | None = Field(None, description="Form type, e.g. 10-K, 10-Q, 8-K.")
+    company: str | None = Field(None, max_length=200, description="Company name or ticker.")
+    form: str | None = Field(None, max_length=20, description="Form type, e.g. 10-K, 10-Q, 8-K.")
     year: int | None = Field(None, ge=1990, le=2100, description="Fiscal year.")
-    doc_ids: list[str] | None = Field(None, description="Only these filings.")
+    doc_ids: list[Annotated[str, Field(max_length=200)]] | None = Field(None, max_length=MAX_DOC_IDS, description=f"Only these filings (at most {MAX_DOC_IDS}).")
 
     def empty(self) -> bool:
         return not (self.company or self.form or self.year or self.doc_ids)
@@ -43,9 +48,10 @@ def resolve(corpus: Corpus, filters: Filters | None) -> list[str] | None:
     if filters is None or filters.empty():
         return None
     if filters.doc_ids:
-        unknown = {d: corpus.suggest(d) for d in filters.doc_ids if not _exists(corpus, d)}
-        if unknown:
-            raise UnknownDocuments(unknown)
+        known = {d.id for d in corpus.list()}  # one query, however many ids
+        missing = list(dict.fromkeys(d for d in filters.doc_ids if d not in known))
+        if missing:
+            raise UnknownDocuments({d: corpus.suggest(d) for d in missing[:_SUGGESTED]}, more=len(missing) - _SUGGESTED if len(missing) > _SUGGESTED else 0)
     docs = [d.id for d in corpus.list(filters.company, filters.form, filters.year)] if filters.describe() else None
     if filters.doc_ids:
         docs = [d for d in filters.doc_ids if docs is None or d in docs]
@@ -62,10 +68,3 @@ def scope_note(filters: Filters | None, doc_ids: list[str] | None) -> str:
         return f"Scope: the user restricted this question to these filings: {', '.join(doc_ids)}. Use only them."
     return f"Scope: the user restricted this question to filings of {filters.describe()} ({len(doc_ids)} filings). Use only those."
 
-
-def _exists(corpus: Corpus, doc_id: str) -> bool:
-    try:
-        corpus.get(doc_id)
-        return True
-    except CorpusError:
-        return False

@@ -18,8 +18,10 @@ from agent.session import open_endpoint
 from agent.settings import AgentSettings
 from api.auth import RateLimiter
 from api.db import migrate
+from api.docs import mount_docs
 from api.metrics import Metrics
 from api.runner import RunManager
+from api.security import BodyLimit, SecurityHeaders
 from api.services import Services
 from api.settings import ApiSettings
 from api.store import RunStore
@@ -74,8 +76,9 @@ def create_app(settings: ApiSettings | None = None, corpus_settings: CorpusSetti
             async with open_endpoint(data_dir=str(corpus.settings.data_dir)) as endpoint:
                 metrics = Metrics()
                 services = Services(settings, corpus, store, endpoint.client, endpoint.embedded, metrics,
-                                    RateLimiter(settings.key_rate_per_minute), AgentSettings(), interrupted=interrupted)  # fmt: skip
-                services.runner = RunManager(store, services.researcher_for, metrics, settings.max_running)
+                                    RateLimiter(settings.key_rate_per_minute, settings.bad_key_per_minute), AgentSettings(),
+                                    interrupted=interrupted)  # fmt: skip
+                services.runner = RunManager(store, services.researcher_for, metrics, settings.max_running, {"ingest": settings.max_ingesting})
                 app.state.services = services
                 try:
                     yield
@@ -96,6 +99,8 @@ def create_app(settings: ApiSettings | None = None, corpus_settings: CorpusSetti
         description="Agentic research over SEC filings with page-level citations: runs (agentic, RAG, compare) as jobs with "
         "stored, replayable step events (SSE), documents, votes and a leaderboard.",
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
     )
 
     @app.exception_handler(RequestValidationError)
@@ -116,12 +121,15 @@ def create_app(settings: ApiSettings | None = None, corpus_settings: CorpusSetti
         return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=getattr(exc, "headers", None))
 
     app.add_middleware(RequestCounter)
+    app.add_middleware(BodyLimit, body_max=settings.body_max_kb << 10, upload_max=settings.upload_request_max_mb << 20)
+    app.add_middleware(SecurityHeaders)  # outermost: every response has the headers, refusals by the middleware above included
     from api.routes import documents, health, runs, votes
 
     app.include_router(health.router)
     app.include_router(runs.router, prefix="/v1")
     app.include_router(votes.router, prefix="/v1")
     app.include_router(documents.router, prefix="/v1")
+    mount_docs(app)
     if (WEB_DIR / "index.html").is_file():
         from fastapi.staticfiles import StaticFiles
 

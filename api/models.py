@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, DateTime, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text, false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -22,11 +22,12 @@ class ApiKey(ApiBase):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    admin: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())  # may upload, replace and delete documents, sees every run
 
 
 class Run(ApiBase):
     __tablename__ = "runs"
-    __table_args__ = (Index("ix_runs_created", "created_at"),)
+    __table_args__ = (Index("ix_runs_created", "created_at"), Index("ix_runs_key_created", "key_id", "created_at"))
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     mode: Mapped[str] = mapped_column(String(16), index=True)
@@ -60,6 +61,7 @@ class RunEvent(ApiBase):
 
 class Vote(ApiBase):
     __tablename__ = "votes"
+    __table_args__ = (Index("ux_votes_run_voter", "run_id", "voter", unique=True),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     run_id: Mapped[str] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), index=True)
@@ -67,4 +69,5 @@ class Vote(ApiBase):
     note: Mapped[str | None] = mapped_column(Text)
     model: Mapped[str] = mapped_column(String(200))
     key_id: Mapped[int | None] = mapped_column(ForeignKey("api_keys.id", ondelete="SET NULL"))
+    voter: Mapped[str] = mapped_column(String(32), default="open")  # "key:<id>", or "open" (no keys): one vote per run and voter
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import bisect
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -22,6 +23,7 @@ Work = Callable[[Emit], Awaitable[tuple[str, dict | None, str | None]]]  # a job
 
 
 BATCH_WINDOW_S = 0.005
+RETRY_DELAYS_S = (0.05, 0.25, 1.0, 3.0)  # a failed commit is tried again this often before its events are given up
 
 
 class EventWriter:
@@ -48,9 +50,9 @@ class EventWriter:
                 batch.append(self._queue.get_nowait())
             rows = [row for row, _ in batch]
             try:
-                await asyncio.to_thread(self.store.append_rows, rows)
+                await self._commit(rows)
             except Exception as exc:  # the runs waiting on these events learn it at their end
-                log.exception("could not store %d run events", len(rows))
+                log.exception("could not store %d run events after %d tries", len(rows), len(RETRY_DELAYS_S) + 1)
                 for _, done in batch:
                     if not done.done():
                         done.set_exception(exc)
@@ -59,6 +61,27 @@ class EventWriter:
             for _, done in batch:
                 if not done.done():
                     done.set_result(None)
+
+    async def _commit(self, rows: list[dict[str, Any]]) -> None:
+        """Commit the batch, retrying a failure (a dropped connection, a locked database) before giving up.
+
+        A retry first drops the rows that did reach the database (a commit can succeed and still report an error).
+        """
+        for delay in (*RETRY_DELAYS_S, None):
+            try:
+                await asyncio.to_thread(self.store.append_rows, rows)
+                return
+            except Exception:
+                if delay is None:
+                    raise
+                log.warning("storing %d run events failed; trying again in %.2f s", len(rows), delay, exc_info=True)
+                await asyncio.sleep(delay)
+                try:
+                    rows = await asyncio.to_thread(self.store.unstored_rows, rows)
+                except Exception:  # the database is still away: retry the whole batch
+                    pass
+                if not rows:
+                    return
 
     async def close(self) -> None:
         """Commit what is queued, then stop."""
@@ -82,17 +105,21 @@ def run_status(result: Answer | Comparison) -> str:
 class RunManager:
     """Executes runs as asyncio tasks, at most `max_running` at once; the rest wait in order."""
 
-    def __init__(self, store: RunStore, researcher_for: ResearcherFor, metrics: Metrics, max_running: int) -> None:
+    def __init__(self, store: RunStore, researcher_for: ResearcherFor, metrics: Metrics, max_running: int,
+                 pools: dict[str, int] | None = None) -> None:  # fmt: skip
         self.store = store
         self.researcher_for = researcher_for
         self.metrics = metrics
-        self._slots = asyncio.Semaphore(max_running)
+        # Research runs share `max_running` slots; other kinds of job (ingest) have pools of their own, so they cannot starve runs.
+        self._slots = {"runs": asyncio.Semaphore(max_running), **{name: asyncio.Semaphore(n) for name, n in (pools or {}).items()}}
+        self._pool: dict[str, str] = {}
         self._waiting: list[str] = []
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._seq: dict[str, int] = {}
         self._changed: dict[str, asyncio.Event] = {}
         self._live: dict[str, list[dict[str, Any]]] = {}  # committed events of runs executing here, for live streams
         self._last_write: dict[str, asyncio.Future[None]] = {}
+        self._lost: dict[str, BaseException] = {}  # run -> why some of its events were given up
         self._writer = EventWriter(store, self._committed)
         self._closing = False
         self._beat: asyncio.Task[None] | None = None
@@ -110,10 +137,10 @@ class RunManager:
 
     def queue_position(self, run_id: str) -> int | None:
         """1 for the next run to start; None when the run is not waiting."""
-        try:
-            return self._waiting.index(run_id) + 1
-        except ValueError:
+        pool = self._pool.get(run_id)
+        if run_id not in self._waiting:
             return None
+        return [r for r in self._waiting if self._pool.get(r) == pool].index(run_id) + 1
 
     def queued(self) -> int:
         return len(self._waiting)
@@ -129,7 +156,8 @@ class RunManager:
         events = self._live.get(run_id)
         if events is None:
             return None
-        return events[after:]  # seq n sits at index n - 1
+        # By seq, not by position: events given up after a failed commit leave gaps in the numbering.
+        return events[bisect.bisect_right(events, after, key=lambda e: e["seq"]) :]
 
     async def wait_for_change(self, run_id: str, timeout: float) -> None:
         """Until the run has a new event (or `timeout`); streams call it between reads of the stored events."""
@@ -157,10 +185,11 @@ class RunManager:
 
         self.submit_job(run_id, mode, work)
 
-    def submit_job(self, run_id: str, mode: str, work: Work) -> None:
-        """Queue any job whose steps are events (research runs, ingest of uploads)."""
+    def submit_job(self, run_id: str, mode: str, work: Work, pool: str = "runs") -> None:
+        """Queue any job whose steps are events (research runs, ingest of uploads) in its pool of slots."""
         if self._beat is None:
             self._beat = asyncio.create_task(self._heartbeat(), name="run-heartbeat")
+        self._pool[run_id] = pool if pool in self._slots else "runs"
         self._waiting.append(run_id)
         self._seq[run_id] = 0
         self._changed[run_id] = asyncio.Event()
@@ -194,8 +223,14 @@ class RunManager:
         """Queue the event for the writer; streams see it once it is committed. The run goes on meanwhile."""
         self._seq[run_id] += 1
         row = event_row(run_id, self._seq[run_id], event)
-        self._last_write[run_id] = self._writer.put(row)
+        write = self._last_write[run_id] = self._writer.put(row)
+        write.add_done_callback(lambda done: self._note_lost(run_id, done))
         self.metrics.events.inc()
+
+    def _note_lost(self, run_id: str, write: asyncio.Future[None]) -> None:
+        """Remember the first event of the run the database refused for good (its end says so)."""
+        if not write.cancelled() and write.exception() is not None and run_id in self._tasks:
+            self._lost.setdefault(run_id, write.exception())  # type: ignore[arg-type]
 
     def _committed(self, rows: list[dict[str, Any]]) -> None:
         """The writer committed these rows: only now do streams get them."""
@@ -209,10 +244,13 @@ class RunManager:
                 self._changed[row["run_id"]] = asyncio.Event()
 
     async def flushed(self, run_id: str) -> None:
-        """Until every event of the run so far is committed (raises if the database refused them)."""
+        """Until every event of the run so far is committed (raises if the database refused any of them)."""
         last = self._last_write.get(run_id)
         if last is not None:
             await asyncio.shield(last)
+        lost = self._lost.get(run_id)
+        if lost is not None:
+            raise lost
 
     # --- the run ---
 
@@ -225,7 +263,7 @@ class RunManager:
         status, result, error = "failed", None, None
         try:
             await emit(Event("status", {"status": "queued", "position": self.queue_position(run_id)}))
-            async with self._slots:
+            async with self._slots[self._pool[run_id]]:
                 self._waiting.remove(run_id)
                 self.metrics.queue_depth.set(len(self._waiting))
                 await asyncio.to_thread(self.store.mark_running, run_id)
@@ -251,14 +289,29 @@ class RunManager:
                 self.metrics.runs.labels(mode=mode, status=status).inc()
                 self.metrics.latency.labels(mode=mode).observe(latency)
                 self._tasks.pop(run_id, None)
+                self._pool.pop(run_id, None)
                 self._seq.pop(run_id, None)
                 self._live.pop(run_id, None)
                 self._last_write.pop(run_id, None)
+                self._lost.pop(run_id, None)
                 changed = self._changed.pop(run_id, None)
                 if changed is not None:
                     changed.set()
 
     async def _settle(self, run_id: str, status: str, result: dict | None, error: str | None, latency: float) -> None:
+        """Store the final status event, then the run's end; the end is written even when its events could not be."""
         await self.emit(run_id, Event("status", {"status": status, "error": error, "latency_s": latency}))
-        await self.flushed(run_id)  # the run is marked finished only once all its events are stored
-        await asyncio.to_thread(self.store.finish, run_id, status=status, result=result, error=error, latency_s=latency)
+        try:
+            await self.flushed(run_id)  # the run is marked finished only once all its events are stored
+        except Exception as exc:  # the answer is kept; the trace has gaps, and the run says so
+            lost = f"some of this run's events could not be stored ({type(exc).__name__}: {exc})"
+            error = f"{error}; {lost}" if error else lost
+        for delay in (*RETRY_DELAYS_S, None):
+            try:
+                await asyncio.to_thread(self.store.finish, run_id, status=status, result=result, error=error, latency_s=latency)
+                return
+            except Exception:
+                if delay is None:
+                    raise  # logged by the caller's task; start-up marks the run interrupted
+                log.warning("storing the end of run %s failed; trying again in %.2f s", run_id, delay, exc_info=True)
+                await asyncio.sleep(delay)

@@ -27,7 +27,7 @@ class RunCreate(BaseModel):
     question: str = Field(description="The question, in words.")
     mode: RunMode = Field("agentic", description="agentic, rag, or compare (both, one run with two arms).")
     filters: Filters | None = Field(None, description="Restrict the question to filings: company, form, year, doc_ids.")
-    model: str | None = Field(None, description="Model name at the configured endpoint (default: the server's).")
+    model: str | None = Field(None, max_length=200, description="A model the server offers: SLEUTH_LLM_MODEL (the default), SLEUTH_API_MODELS, or one the endpoint lists at /models.")
     budgets: Budgets | None = None
 
     @field_validator("question")

@@ -19,3 +19,13 @@ class ApiSettings(BaseSettings):
     key_rate_per_minute: int = Field(600, ge=1, description="Requests one API key (or, open, one client address) may make per minute.")
     access_log: bool = Field(False, description="Log every HTTP request (costs CPU under load; /metrics counts them anyway).")
     question_max_chars: int = Field(4000, ge=10, le=100_000, description="Longest question accepted.")
+    upload_max_files: int = Field(20, ge=1, le=1000, description="Files one upload request may carry.")
+    upload_request_max_mb: int = Field(500, ge=1, le=20_000, description="Largest upload request (all its files), in MB.")
+    body_max_kb: int = Field(256, ge=1, le=100_000, description="Largest JSON request body, in KB.")
+    max_ingesting: int = Field(1, ge=1, le=64, description="Upload jobs ingesting at once per process (they do not take run slots).")
+    bad_key_per_minute: int = Field(30, ge=1, description="Requests with an unknown API key one client address may send per minute.")
+    models: str = Field("", description="Comma-separated model names runs may ask for besides SLEUTH_LLM_MODEL (the endpoint's /models list counts too).")
+    model_clients: int = Field(8, ge=1, le=256, description="Clients kept for models other than the default (least recently used closed first).")
+
+    def model_names(self) -> list[str]:
+        return [m.strip() for m in self.models.split(",") if m.strip()]

@@ -35,6 +35,7 @@ def hash_key(key: str) -> str:
 class RunStore:
     def __init__(self, sessions: sessionmaker[Session]) -> None:
         self.sessions = sessions
+        self._keyed = False
 
     # --- runs ---
 
@@ -56,8 +57,8 @@ class RunStore:
             query = query.where(Run.status == status)
         if mode:
             query = query.where(Run.mode == mode)
-        if q:
-            query = query.where(func.lower(Run.question).like(f"%{q.lower()}%"))
+        if q:  # literal text: % and _ in it match themselves
+            query = query.where(func.lower(Run.question).contains(q.lower(), autoescape=True))
         if key_id is not None:
             query = query.where(Run.key_id == key_id)
         with self.sessions() as session:
@@ -120,6 +121,14 @@ class RunStore:
         with self.sessions.begin() as session:
             session.execute(insert(RunEvent), rows)
 
+    def unstored_rows(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Those of `rows` (as `event_row` makes them) not in the database yet: what a retry of a failed batch must insert."""
+        keys = {(row["run_id"], row["seq"]) for row in rows}
+        with self.sessions() as session:
+            stored = set(session.execute(select(RunEvent.run_id, RunEvent.seq).where(
+                RunEvent.run_id.in_({k[0] for k in keys}), RunEvent.seq.in_({k[1] for k in keys}))).all())  # fmt: skip
+        return [row for row in rows if (row["run_id"], row["seq"]) not in stored]
+
     def events(self, run_id: str, after: int = 0, limit: int = 1000) -> Sequence[RunEvent]:
         with self.sessions() as session:
             query = select(RunEvent).where(RunEvent.run_id == run_id, RunEvent.seq > after).order_by(RunEvent.seq).limit(limit)
@@ -128,10 +137,22 @@ class RunStore:
     # --- votes ---
 
     def vote(self, run_id: str, winner: str, note: str | None, model: str, key_id: int | None) -> Vote:
-        vote = Vote(run_id=run_id, winner=winner, note=note, model=model, key_id=key_id, created_at=now())
+        """The caller's vote on the run: one per run and voter (key, or the open server's one user); a second replaces the first."""
+        voter = "open" if key_id is None else f"key:{key_id}"
+        values = {"run_id": run_id, "winner": winner, "note": note, "model": model, "key_id": key_id, "voter": voter, "created_at": now()}
         with self.sessions.begin() as session:
-            session.add(vote)
-        return vote
+            dialect = session.get_bind().dialect.name
+            if dialect == "postgresql":
+                from sqlalchemy.dialects.postgresql import insert as upsert
+            elif dialect == "sqlite":
+                from sqlalchemy.dialects.sqlite import insert as upsert
+            else:  # pragma: no cover - the API supports SQLite and PostgreSQL
+                raise NotImplementedError(f"votes need SQLite or PostgreSQL, not {dialect}")
+            statement = upsert(Vote).values(**values)
+            statement = statement.on_conflict_do_update(index_elements=["run_id", "voter"],
+                                                        set_={k: statement.excluded[k] for k in ("winner", "note", "model", "created_at")})  # fmt: skip
+            session.execute(statement)
+            return session.scalars(select(Vote).where(Vote.run_id == run_id, Vote.voter == voter)).one()
 
     def votes(self) -> Sequence[Vote]:
         with self.sessions() as session:
@@ -139,10 +160,10 @@ class RunStore:
 
     # --- keys ---
 
-    def create_key(self, name: str) -> tuple[ApiKey, str]:
+    def create_key(self, name: str, admin: bool = False) -> tuple[ApiKey, str]:
         """A new key: the secret is returned once and only its hash is stored."""
         secret = KEY_PREFIX + secrets.token_urlsafe(32)
-        key = ApiKey(name=name, prefix=secret[:12], key_hash=hash_key(secret), created_at=now())
+        key = ApiKey(name=name, prefix=secret[:12], key_hash=hash_key(secret), created_at=now(), admin=admin)
         with self.sessions.begin() as session:
             session.add(key)
         return key, secret
@@ -155,6 +176,12 @@ class RunStore:
         """Keys ever created: once there is one, every request needs a key (revoking the last one does not open the API)."""
         with self.sessions() as session:
             return session.scalar(select(func.count()).select_from(ApiKey)) or 0
+
+    def keyed(self) -> bool:
+        """Whether any key was ever created. Keys are never deleted, so once true it stays true and is not asked again."""
+        if not self._keyed:
+            self._keyed = self.key_count() > 0
+        return self._keyed
 
     def active_key_count(self) -> int:
         with self.sessions() as session:

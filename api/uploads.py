@@ -1,13 +1,18 @@
-"""Uploaded filings: safe names, size limit, type checked by content; all files are checked before any is kept."""
+"""Uploaded filings, streamed to disk as they arrive: safe names, size and count limits at the byte that passes them, type
+checked by content; all files are checked before any is kept."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, BinaryIO
 
-from fastapi import HTTPException, UploadFile
+from fastapi import HTTPException, Request
+from python_multipart.exceptions import FormParserError
+from python_multipart.multipart import MultipartParser, parse_options_header
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._&()+-]{0,198}$")
 _CHUNK = 1 << 20
@@ -51,36 +56,170 @@ def sniff(head: bytes) -> str | None:
     return "text"
 
 
-async def receive(files: list[UploadFile], folder: Path, max_bytes: int) -> list[Upload]:
-    """Write the uploads into `folder`; any bad file rejects the whole request and nothing is kept."""
-    if not files:
-        raise HTTPException(400, "no files: send one or more filings as multipart form field 'files'")
+@dataclass
+class Received:
+    uploads: list[Upload]
+    fields: dict[str, str]  # the request's small text fields (e.g. replace=true)
+
+
+FIELDS = {"replace": 16}  # text fields an upload may carry, with their longest value
+
+
+async def receive(request: Request, folder: Path, max_bytes: int, max_files: int) -> Received:
+    """Stream a multipart request's files into `folder`, checking each as it arrives: name, count, size, content type.
+
+    Nothing is held in memory or spooled elsewhere first: a file passing `max_bytes` is refused at that byte, the
+    `max_files`+1st file at its headers. Any bad file rejects the whole request and nothing is kept.
+    """
+    kind, params = parse_options_header(request.headers.get("content-type", ""))
+    if kind != b"multipart/form-data" or b"boundary" not in params:
+        raise HTTPException(415, "send the filings as multipart/form-data, one form field 'files' per file (curl -F files=@FILE)")
+    receiver = _Receiver(folder, max_bytes, max_files)
     folder.mkdir(parents=True, exist_ok=True)
     try:
-        out: list[Upload] = []
-        seen: set[str] = set()
-        for upload in files:
-            name = check_name(upload.filename)
-            if name in seen:
-                raise HTTPException(400, f"{name} is uploaded twice in one request")
-            seen.add(name)
-            path, size, head = folder / name, 0, b""
-            with path.open("wb") as sink:
-                while chunk := await upload.read(_CHUNK):
-                    size += len(chunk)
-                    if size > max_bytes:
-                        raise HTTPException(413, f"{name} is larger than {max_bytes // (1 << 20)} MB (SLEUTH_API_UPLOAD_MAX_MB)")
-                    if len(head) < 8192:
-                        head += chunk[: 8192 - len(head)]
-                    sink.write(chunk)
-            if size == 0:
-                raise HTTPException(400, f"{name} is empty")
-            expected, found = _KINDS[Path(name).suffix.lower()], sniff(head)
-            if found != expected:
-                what = {"pdf": "a PDF", "html": "HTML", "text": "text", None: "binary data of no filing type"}[found]
-                raise HTTPException(415, f"{name} is named like {expected} but its content is {what}; upload real filings (PDF, HTML, TXT, MD)")
-            out.append(Upload(name, path, expected, size))
-        return out
+        parser = MultipartParser(params[b"boundary"], receiver.callbacks())
+        async for chunk in request.stream():
+            try:
+                parser.write(chunk)
+            except FormParserError as exc:
+                raise HTTPException(400, f"the multipart body is malformed ({exc}); send files as form field 'files'") from exc
+            await receiver.apply()
+        try:
+            parser.finalize()
+        except FormParserError as exc:
+            raise HTTPException(400, f"the multipart body ended early ({exc})") from exc
+        await receiver.apply()
+        if receiver.part is not None:
+            raise HTTPException(400, "the multipart body ended inside a file; send the whole request")
+        if not receiver.out:
+            raise HTTPException(400, "no files: send one or more filings as multipart form field 'files'")
+        return Received(receiver.out, receiver.fields)
     except BaseException:
+        receiver.close()
         shutil.rmtree(folder, ignore_errors=True)
         raise
+
+
+class _Part:
+    def __init__(self) -> None:
+        self.headers: dict[bytes, bytes] = {}
+        self.field, self.value = b"", b""
+        self.name: str | None = None  # a file's name; None for a text field
+        self.field_name = ""
+        self.path: Path | None = None
+        self.sink: BinaryIO | None = None
+        self.size = 0
+        self.head = b""
+        self.text = b""
+        self.pending: list[bytes] = []
+
+
+class _Receiver:
+    """python-multipart's streaming parser calls these as bytes arrive; `apply` then does the file I/O off the event loop."""
+
+    def __init__(self, folder: Path, max_bytes: int, max_files: int) -> None:
+        self.folder, self.max_bytes, self.max_files = folder, max_bytes, max_files
+        self.ops: list[tuple[str, _Part]] = []
+        self.part: _Part | None = None
+        self.out: list[Upload] = []
+        self.fields: dict[str, str] = {}
+        self.seen: set[str] = set()
+        self.started = 0
+        self.opened: list[_Part] = []
+
+    def callbacks(self) -> dict[str, Any]:
+        def begin() -> None:
+            self.part = _Part()
+
+        def header_field(data: bytes, start: int, end: int) -> None:
+            self.part.field += data[start:end]
+
+        def header_value(data: bytes, start: int, end: int) -> None:
+            self.part.value += data[start:end]
+
+        def header_end() -> None:
+            if len(self.part.headers) < 16:
+                self.part.headers[self.part.field.lower()] = self.part.value
+            self.part.field, self.part.value = b"", b""
+
+        def headers_finished() -> None:
+            self._start(self.part)  # raises at once for a bad name or one file too many
+
+        def data(data: bytes, start: int, end: int) -> None:
+            self._data(self.part, data[start:end])
+
+        def part_end() -> None:
+            self.ops.append(("end", self.part))
+            self.part = None
+
+        return {"on_part_begin": begin, "on_header_field": header_field, "on_header_value": header_value, "on_header_end": header_end,
+                "on_headers_finished": headers_finished, "on_part_data": data, "on_part_end": part_end}  # fmt: skip
+
+    def _start(self, part: _Part) -> None:
+        _, options = parse_options_header(part.headers.get(b"content-disposition", b""))
+        part.field_name = options.get(b"name", b"").decode("utf-8", "replace")
+        if b"filename" not in options:
+            if part.field_name not in FIELDS:
+                raise HTTPException(400, f"unexpected form field {part.field_name[:40]!r}: send filings as 'files' (and optionally replace=true)")
+            return
+        if part.field_name != "files":
+            raise HTTPException(400, f"files go in form field 'files', not {part.field_name[:40]!r}")
+        if self.started >= self.max_files:
+            raise HTTPException(413, f"more than {self.max_files} files in one request (SLEUTH_API_UPLOAD_MAX_FILES); send them in several")
+        name = check_name(options[b"filename"].decode("utf-8", "replace"))
+        if name in self.seen:
+            raise HTTPException(400, f"{name} is uploaded twice in one request")
+        self.seen.add(name)
+        self.started += 1
+        part.name, part.path = name, self.folder / name
+        self.ops.append(("open", part))
+
+    def _data(self, part: _Part, chunk: bytes) -> None:
+        if part.name is None:
+            part.text += chunk
+            if len(part.text) > FIELDS[part.field_name]:
+                raise HTTPException(400, f"form field {part.field_name!r} is too long; send replace=true or replace=false")
+            return
+        part.size += len(chunk)
+        if part.size > self.max_bytes:
+            raise HTTPException(413, f"{part.name} is larger than {self.max_bytes // (1 << 20)} MB (SLEUTH_API_UPLOAD_MAX_MB)")
+        if len(part.head) < 8192:
+            part.head += chunk[: 8192 - len(part.head)]
+        part.pending.append(chunk)
+        if sum(map(len, part.pending)) >= _CHUNK:
+            self.ops.append(("write", part))
+
+    async def apply(self) -> None:
+        ops, self.ops = self.ops, []
+        for op, part in ops:
+            if op == "open":
+                part.sink = await asyncio.to_thread(part.path.open, "wb")
+                self.opened.append(part)
+            elif op == "write":
+                await self._flush(part)
+            elif op == "end":
+                await self._finish(part)
+
+    async def _flush(self, part: _Part) -> None:
+        if part.pending and part.sink is not None:
+            block, part.pending = b"".join(part.pending), []
+            await asyncio.to_thread(part.sink.write, block)
+
+    async def _finish(self, part: _Part) -> None:
+        if part.name is None:
+            self.fields[part.field_name] = part.text.decode("utf-8", "replace").strip()
+            return
+        await self._flush(part)
+        await asyncio.to_thread(part.sink.close)
+        if part.size == 0:
+            raise HTTPException(400, f"{part.name} is empty")
+        expected, found = _KINDS[Path(part.name).suffix.lower()], sniff(part.head)
+        if found != expected:
+            what = {"pdf": "a PDF", "html": "HTML", "text": "text", None: "binary data of no filing type"}[found]
+            raise HTTPException(415, f"{part.name} is named like {expected} but its content is {what}; upload real filings (PDF, HTML, TXT, MD)")
+        self.out.append(Upload(part.name, part.path, expected, part.size))
+
+    def close(self) -> None:
+        for part in self.opened:
+            if part.sink is not None and not part.sink.closed:
+                part.sink.close()

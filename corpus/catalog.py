@@ -117,13 +117,23 @@ class Corpus:
         with self.sessions() as session:
             return session.scalars(select(Section).where(Section.doc_id == doc_id).order_by(Section.ordinal)).all()
 
+    def doc_lock(self, doc_id: str, timeout_s: float = 120.0):  # noqa: ANN201
+        """A lock on one doc_id shared by threads and processes of this data directory: writers of a document take turns."""
+        from filelock import FileLock
+
+        self.store._check(doc_id)
+        folder = self.settings.data_dir / "locks"
+        folder.mkdir(parents=True, exist_ok=True)
+        return FileLock(folder / f"{doc_id}.lock", timeout=timeout_s)
+
     def remove(self, doc_id: str) -> None:
         """Remove a document from catalog and text store; raises DocumentNotFound."""
-        with self.sessions.begin() as session:
-            if session.get(Document, doc_id) is None:
-                raise DocumentNotFound(doc_id, self.suggest(doc_id))
-            delete_document_rows(session, doc_id)
-        self.store.remove(doc_id)
+        with self.doc_lock(doc_id):
+            with self.sessions.begin() as session:
+                if session.get(Document, doc_id) is None:
+                    raise DocumentNotFound(doc_id, self.suggest(doc_id))
+                delete_document_rows(session, doc_id)
+            self.store.remove(doc_id)
 
 
 def delete_document_rows(session: Session, doc_id: str) -> None:

@@ -46,7 +46,15 @@ def detect_format(path: Path, head: bytes) -> str:
     raise UnsupportedFormat(path, f"unsupported file type '{suffix or 'no suffix'}' (Sleuth reads PDF, HTML, TXT, MD)")
 
 
-def extract(path: Path) -> Extracted:
+# Most pages one file may have, unless the caller says otherwise (SLEUTH_INGEST_MAX_PAGES).
+MAX_PAGES = 10_000
+
+
+def _too_many_pages(count: int, max_pages: int) -> str:
+    return f"{count:,} pages, over the limit of {max_pages:,} pages per file (SLEUTH_INGEST_MAX_PAGES); split the file or raise the limit"
+
+
+def extract(path: Path, max_pages: int = MAX_PAGES) -> Extracted:
     """Extract and clean the pages of `path`; raise ExtractionError with a reason a user can act on."""
     try:
         with path.open("rb") as fh:
@@ -57,13 +65,15 @@ def extract(path: Path) -> Extracted:
         raise ExtractionError(path, "file is empty")
     fmt = detect_format(path, head)
     if fmt == "pdf":
-        pages = _pdf_pages(path)
+        pages = _pdf_pages(path, max_pages)
     elif fmt == "html":
         from corpus.html import html_pages
 
         pages = html_pages(_read_text(path))
     else:
         pages = _text_pages(_read_text(path))
+    if len(pages) > max_pages:
+        raise ExtractionError(path, _too_many_pages(len(pages), max_pages))
     pages = [clean_page(p) for p in pages]
     if sum(len(p.strip()) for p in pages) < MIN_CHARS_PER_PAGE * len(pages):
         if fmt == "pdf":
@@ -107,18 +117,21 @@ def _text_pages(text: str) -> list[str]:
     return pages
 
 
-def _pdf_pages(path: Path) -> list[str]:
+def _pdf_pages(path: Path, max_pages: int) -> list[str]:
     import pymupdf
 
     try:
         doc = pymupdf.open(path, filetype="pdf")
     except Exception as exc:  # pymupdf raises its own FileDataError, RuntimeError...
-        raise ExtractionError(path, f"corrupt or unreadable PDF ({exc})") from exc
+        detail = str(exc).replace(str(path), path.name)  # the server's folders are not the user's business
+        raise ExtractionError(path, f"corrupt or unreadable PDF ({detail})") from exc
     with doc:
         if doc.needs_pass:
             raise ExtractionError(path, "encrypted PDF needs a password; decrypt it (e.g. qpdf --decrypt) and ingest again")
         if doc.page_count == 0:
             raise ExtractionError(path, "PDF has no pages")
+        if doc.page_count > max_pages:
+            raise ExtractionError(path, f"PDF has {_too_many_pages(doc.page_count, max_pages)}")
         pages: list[str] = []
         for number in range(doc.page_count):
             try:

@@ -16,8 +16,9 @@ _HIDDEN = re.compile(r"display\s*:\s*none", re.I)
 _BREAK_BEFORE = re.compile(r"(?:page-)?break-before\s*:\s*(?:always|page)", re.I)
 _BREAK_AFTER = re.compile(r"(?:page-)?break-after\s*:\s*(?:always|page)", re.I)
 _XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>")
-_STYLE_BLOCK = re.compile(r"<style[^>]*>(.*?)</style>", re.I | re.S)
-_CSS_RULE = re.compile(r"([^{}]+)\{([^}]*)\}")
+_MAX_STYLE_CHARS = 2_000_000  # of style sheets read for page-break and hidden classes
+_MAX_SELECTOR_CHARS = 200
+_TAG = re.compile(r"<[^<>]*>")  # [^<>], not [^>]: an unclosed '<' must not scan to the end once per '<'
 _CLASS_SELECTOR = re.compile(r"\s*(?:[a-z]\w*)?\.([\w-]+)\s*", re.I)  # ".pb" or "div.pb", not ".a .b"
 _WS = re.compile(r"\s+")
 
@@ -33,12 +34,12 @@ def html_pages(html: str) -> list[str]:
     """Page texts of an HTML filing: split at CSS page breaks, hidden XBRL dropped, table rows as 'cell | cell' lines."""
     root = _parse(html)
     if root is None:
-        text = htmllib.unescape(re.sub(r"<[^>]*>", " ", _XML_DECL.sub("", html)))
+        text = htmllib.unescape(_TAG.sub(" ", _XML_DECL.sub("", html)))
         return [_WS.sub(" ", text).strip()]
 
     from lxml import etree
 
-    before, after, hidden = _class_rules(html)
+    before, after, hidden = _class_rules(_style_sheets(root))
     out = _PageWriter()
     walker = etree.iterwalk(root, events=("start", "end"))
     skipping = None
@@ -88,20 +89,45 @@ def html_pages(html: str) -> list[str]:
     return out.finish()
 
 
-def _class_rules(html: str) -> tuple[set[str], set[str], set[str]]:
+def _style_sheets(root) -> str:  # noqa: ANN001
+    """The text of the document's <style> elements (the parser found them: no regex scans the raw HTML), at most _MAX_STYLE_CHARS."""
+    parts: list[str] = []
+    size = 0
+    for el in root.iter("style"):
+        text = el.text or ""
+        parts.append(text[: _MAX_STYLE_CHARS - size])
+        size += len(parts[-1])
+        if size >= _MAX_STYLE_CHARS:
+            break
+    return "\n".join(parts)
+
+
+def css_rules(sheet: str) -> list[tuple[str, str]]:
+    """(selectors, declarations) of each rule in `sheet`, in one linear pass (rules nested in @media are found too)."""
+    rules: list[tuple[str, str]] = []
+    for chunk in sheet.split("}"):
+        head, brace, body = chunk.rpartition("{")
+        if brace:
+            rules.append((head.rpartition("{")[2].rpartition(";")[2], body))
+    return rules
+
+
+def _class_rules(sheet: str) -> tuple[set[str], set[str], set[str]]:
     """Classes whose stylesheet rules break the page before, after, or hide the element ('.pb {page-break-after: always}')."""
     before: set[str] = set()
     after: set[str] = set()
     hidden: set[str] = set()
-    for block in _STYLE_BLOCK.findall(html[:2_000_000]):
-        for selectors, body in _CSS_RULE.findall(block):
-            names = {m[1] for part in selectors.split(",") if (m := _CLASS_SELECTOR.fullmatch(part))}
-            if _BREAK_BEFORE.search(body):
-                before |= names
-            if _BREAK_AFTER.search(body):
-                after |= names
-            if _HIDDEN.search(body):
-                hidden |= names
+    for selectors, body in css_rules(sheet):
+        breaks_before, breaks_after, hides = _BREAK_BEFORE.search(body), _BREAK_AFTER.search(body), _HIDDEN.search(body)
+        if not (breaks_before or breaks_after or hides):
+            continue
+        names = {m[1] for part in selectors.split(",") if len(part) <= _MAX_SELECTOR_CHARS and (m := _CLASS_SELECTOR.fullmatch(part))}
+        if breaks_before:
+            before |= names
+        if breaks_after:
+            after |= names
+        if hides:
+            hidden |= names
     return before, after, hidden
 
 

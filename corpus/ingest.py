@@ -4,28 +4,28 @@ from __future__ import annotations
 
 import hashlib
 import json
-import multiprocessing
 import re
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
-from concurrent.futures import Future, ProcessPoolExecutor, as_completed
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from sqlalchemy.exc import IntegrityError
 
 from corpus.catalog import Corpus, delete_document_rows, normalize_form
 from corpus.errors import ExtractionError, SidecarError, UnsupportedFormat
-from corpus.extract import SUPPORTED_SUFFIXES, extract
+from corpus.extract import MAX_PAGES, SUPPORTED_SUFFIXES, extract
 from corpus.metadata import DocMetadata, detect_metadata
 from corpus.models import CrossReference, Document, Section
 from corpus.sections import Section as SectionSpan
 from corpus.sections import detect_sections, iter_sections, section_at
+from corpus.settings import CorpusSettings
 from corpus.store import is_valid_doc_id
 from corpus.text import PagedText
+from corpus.workers import memory_reason, run_isolated
 from corpus.xrefs import CrossRef, find_cross_references
 
 # Bump when extraction or analysis changes, so re-ingesting redoes documents made by older code.
@@ -136,6 +136,8 @@ class _Job:
     override: MetadataOverride
     existing: bool
     note: str | None = None
+    max_pages: int = MAX_PAGES
+    memory_mb: int = 0  # the worker's memory limit, named when a file exceeds it
 
 
 def file_sha256(path: Path) -> str:
@@ -208,10 +210,10 @@ def collect_files(paths: Iterable[Path], exclude: Path | None = None) -> tuple[l
     return files, results
 
 
-def analyze(path: Path, override: MetadataOverride) -> Analysis:
+def analyze(path: Path, override: MetadataOverride, max_pages: int = MAX_PAGES) -> Analysis:
     """Extract and analyse one file (runs in a worker process)."""
     start = time.perf_counter()
-    extracted = extract(path)
+    extracted = extract(path, max_pages)
     text = PagedText.from_pages(extracted.pages)
     metadata = detect_metadata(text, path.name)
     for name, value in override.model_dump(exclude_none=True, exclude={"doc_id"}).items():
@@ -224,10 +226,12 @@ def analyze(path: Path, override: MetadataOverride) -> Analysis:
 
 def _analyze_job(job: _Job) -> Analysis | IngestResult:
     try:
-        return analyze(job.path, job.override)
+        return analyze(job.path, job.override, job.max_pages)
     except ExtractionError as exc:
         status = "skipped" if isinstance(exc, UnsupportedFormat) else "failed"
         return IngestResult(str(job.path), status, job.doc_id, exc.reason)
+    except MemoryError:
+        return IngestResult(str(job.path), "failed", job.doc_id, memory_reason(job.memory_mb))
     except Exception as exc:  # a bug in analysis must not stop the batch; it is reported per file
         return IngestResult(str(job.path), "failed", job.doc_id, f"unexpected error, please report: {type(exc).__name__}: {exc}")
 
@@ -259,7 +263,7 @@ def ingest_paths(
     jobs = _plan(corpus, files, override, record)
     bar = _progress_bar(len(jobs), progress)
     try:
-        for job, outcome in _run_jobs(jobs, workers or corpus.settings.workers):
+        for job, outcome in _run_jobs(jobs, workers or corpus.settings.workers, corpus.settings):
             result = outcome if isinstance(outcome, IngestResult) else _save(corpus, job, outcome)
             record(result)
             if bar is not None:
@@ -308,7 +312,8 @@ def _plan(corpus: Corpus, files: list[Path], override: MetadataOverride, record:
         twin_id = twin.id if twin is not None and twin.id != doc_id else batch_hashes.get(content_hash)
         batch_hashes.setdefault(content_hash, doc_id)
         note = f"same content as document '{twin_id}'" if twin_id else None
-        jobs.append(_Job(path, doc_id, content_hash, ingest_key, file_override, existing is not None, note))
+        jobs.append(_Job(path, doc_id, content_hash, ingest_key, file_override, existing is not None, note,
+                         corpus.settings.ingest_max_pages, corpus.settings.ingest_max_memory_mb))  # fmt: skip
     return jobs
 
 
@@ -317,54 +322,49 @@ def _existing(corpus: Corpus, doc_id: str) -> Document | None:
         return session.get(Document, doc_id)
 
 
-def _run_jobs(jobs: list[_Job], workers: int) -> Iterable[tuple[_Job, Analysis | IngestResult]]:
-    """Analyse jobs in worker processes (inline for one job or one worker), yielding as they finish."""
-    if workers <= 1 or len(jobs) <= 1:
-        for job in jobs:
-            yield job, _analyze_job(job)
-        return
-    # spawn, not fork: the parent holds database connections and threads that must not be copied.
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=context) as pool:
-        futures: dict[Future, _Job] = {pool.submit(_analyze_job, job): job for job in jobs}
-        try:
-            for future in as_completed(futures):
-                job = futures[future]
-                try:
-                    outcome = future.result()
-                except BrokenProcessPool:
-                    reason = "the extraction process died (out of memory on a huge file?); try again with --workers 1"
-                    outcome = IngestResult(str(job.path), "failed", job.doc_id, reason)
-                yield job, outcome
-        except BaseException:
-            pool.shutdown(wait=False, cancel_futures=True)
-            raise
+def _run_jobs(jobs: list[_Job], workers: int, settings: CorpusSettings) -> Iterable[tuple[_Job, Analysis | IngestResult]]:
+    """Analyse jobs in worker processes with the per-file time and memory limits, yielding as they finish."""
+
+    def failed(job: _Job, reason: str) -> IngestResult:
+        return IngestResult(str(job.path), "failed", job.doc_id, reason)
+
+    yield from run_isolated(_analyze_job, jobs, workers=workers, timeout_s=settings.ingest_timeout_s,
+                            memory_mb=settings.ingest_max_memory_mb, failed=failed)  # fmt: skip
 
 
 def _save(corpus: Corpus, job: _Job, analysis: Analysis) -> IngestResult:
-    """Replace the document in catalog and store as one unit: all of the new version, or none of it."""
-    try:
-        with corpus.sessions.begin() as session:
-            if job.existing:
-                delete_document_rows(session, job.doc_id)
+    """Replace the document in catalog and store as one unit: all of the new version, or none of it.
+
+    Writers of one doc_id take turns (threads and processes alike); on failure only what this job wrote is undone.
+    """
+    with corpus.doc_lock(job.doc_id):
+        with corpus.sessions() as session:
+            current = session.get(Document, job.doc_id)
+            existing = current is not None
+            if existing and current.ingest_key == job.ingest_key and corpus.store.stored_hash(job.doc_id) == job.content_hash:
+                return IngestResult(str(job.path), "unchanged", job.doc_id)  # another ingest stored this very version meanwhile
+        before = corpus.store.snapshot(job.doc_id)
+        wrote = False
+        try:
+            with corpus.sessions.begin() as session:
+                if existing:
+                    delete_document_rows(session, job.doc_id)
+                    session.flush()
+                session.add(_document_row(job, analysis))
+                _add_sections(session, job.doc_id, analysis)
                 session.flush()
-            session.add(_document_row(job, analysis))
-            _add_sections(session, job.doc_id, analysis)
-            session.flush()
-            corpus.store.write(job.doc_id, analysis.text, job.content_hash)
-    except BaseException:
-        # The catalog rolled back; make sure no half-replaced text survives beside it.
-        if corpus.store.stored_hash(job.doc_id) != job.content_hash or not job.existing:
-            _forget(corpus, job.doc_id)
-        raise
-    status = "updated" if job.existing else "added"
+                wrote = True
+                corpus.store.write(job.doc_id, analysis.text, job.content_hash)
+        except BaseException as exc:
+            # The catalog rolled back to what it held before; put back the text this job replaced.
+            if wrote:
+                corpus.store.restore(job.doc_id, before)
+            if isinstance(exc, IntegrityError):  # written by a process on another host meanwhile
+                reason = f"document '{job.doc_id}' was written by another ingest at the same time; ingest the file again"
+                return IngestResult(str(job.path), "failed", job.doc_id, reason)
+            raise
+    status = "updated" if existing else "added"
     return IngestResult(str(job.path), status, job.doc_id, job.note, analysis.text.page_count, analysis.seconds)
-
-
-def _forget(corpus: Corpus, doc_id: str) -> None:
-    with corpus.sessions.begin() as session:
-        delete_document_rows(session, doc_id)
-    corpus.store.remove(doc_id)
 
 
 def _document_row(job: _Job, analysis: Analysis) -> Document:

@@ -19,6 +19,9 @@ class CorpusSettings(BaseSettings):
         None, description="SQLAlchemy URL of the catalog; default sqlite:///<data_dir>/sleuth.db. PostgreSQL: postgresql+psycopg://user@host/db."
     )
     ingest_workers: int = Field(0, ge=0, description="Processes extracting filings in parallel; 0 means one per CPU core.")
+    ingest_timeout_s: float = Field(600.0, ge=0, description="Wall-clock limit to extract one file, in its worker process (0: none).")
+    ingest_max_memory_mb: int = Field(4096, ge=0, description="Address-space limit of each extraction worker process, in MB (0: none).")
+    ingest_max_pages: int = Field(10_000, ge=1, description="Most pages one file may have; a longer PDF is refused before extraction.")
 
     @property
     def text_dir(self) -> Path:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
 import re
+import secrets
+import stat
+import threading
 from pathlib import Path
 
 from corpus.errors import CorpusError, DocumentNotFound
@@ -13,6 +17,10 @@ from corpus.text import PagedText
 
 _DOC_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,199}$")
 _TMP_MARK = ".tmp-"
+
+
+class UnsafeStoreFile(DocumentNotFound):
+    """The store's file for a doc_id is a symlink, a folder or a device: it is never read (it could point outside the store)."""
 
 
 class StoreInconsistent(CorpusError):
@@ -56,12 +64,41 @@ class TextStore:
         atomic_write(self.text_path(doc_id), body)
         atomic_write(self.map_path(doc_id), json.dumps(page_map, separators=(",", ":")).encode())
 
-    def read(self, doc_id: str) -> PagedText:
+    def version(self, doc_id: str) -> tuple[int, ...] | None:
+        """Identity of the stored files (inode, size, mtime of text and map): it changes whenever the document is
+        written again; None when it is missing or not a pair of regular files."""
+        out: list[int] = []
+        for path in (self.text_path(doc_id), self.map_path(doc_id)):
+            try:
+                st = os.lstat(path)
+            except OSError:
+                return None
+            if not stat.S_ISREG(st.st_mode):
+                return None
+            out += [st.st_ino, st.st_size, st.st_mtime_ns]
+        return tuple(out)
+
+    def has(self, doc_id: str) -> bool:
+        """Whether `doc_id` is a valid name with safe stored files (symlinks and odd files do not count)."""
+        return is_valid_doc_id(doc_id) and self.version(doc_id) is not None
+
+    def read_map(self, doc_id: str) -> dict:
+        """The page map of `doc_id` (DocumentNotFound when missing or not a regular file; ValueError when damaged)."""
         try:
-            page_map = json.loads(self.map_path(doc_id).read_text())
-            body = self.text_path(doc_id).read_text(encoding="utf-8")
+            return json.loads(read_regular(self.map_path(doc_id)))
         except FileNotFoundError as exc:
             raise DocumentNotFound(doc_id) from exc
+        except UnsafeFile as exc:
+            raise UnsafeStoreFile(doc_id) from exc
+
+    def read(self, doc_id: str) -> PagedText:
+        try:
+            page_map = json.loads(read_regular(self.map_path(doc_id)))
+            body = read_regular(self.text_path(doc_id)).decode("utf-8")
+        except FileNotFoundError as exc:
+            raise DocumentNotFound(doc_id) from exc
+        except UnsafeFile as exc:
+            raise UnsafeStoreFile(doc_id) from exc
         lines = tuple(body[:-1].split("\n")) if body else ()
         if len(lines) != page_map.get("line_count"):
             raise StoreInconsistent(doc_id)
@@ -70,13 +107,31 @@ class TextStore:
     def stored_hash(self, doc_id: str) -> str | None:
         """Content hash the stored text came from, or None if the document is missing or damaged."""
         try:
-            page_map = json.loads(self.map_path(doc_id).read_text())
-            body = self.text_path(doc_id).read_bytes()
-        except (OSError, ValueError):
+            page_map = json.loads(read_regular(self.map_path(doc_id)))
+            body = read_regular(self.text_path(doc_id))
+        except (OSError, ValueError, UnsafeFile):
             return None
         if hashlib.sha256(body).hexdigest() != page_map.get("text_sha256"):
             return None
         return page_map.get("content_hash")
+
+    def snapshot(self, doc_id: str) -> tuple[bytes | None, bytes | None]:
+        """The stored bytes of text and page map (None where missing), to put back with `restore`."""
+        out: list[bytes | None] = []
+        for path in (self.text_path(doc_id), self.map_path(doc_id)):
+            try:
+                out.append(read_regular(path))
+            except (FileNotFoundError, UnsafeFile):
+                out.append(None)
+        return out[0], out[1]
+
+    def restore(self, doc_id: str, snapshot: tuple[bytes | None, bytes | None]) -> None:
+        """Put back what `snapshot` saw: the files as they were, or none where there were none."""
+        for path, data in zip((self.text_path(doc_id), self.map_path(doc_id)), snapshot, strict=True):
+            if data is None:
+                path.unlink(missing_ok=True)
+            else:
+                atomic_write(path, data)
 
     def remove(self, doc_id: str) -> None:
         for path in (self.text_path(doc_id), self.map_path(doc_id)):
@@ -88,11 +143,16 @@ class TextStore:
         return {p.stem for p in self.text_dir.glob("*.txt")}
 
     def clean_temp_files(self) -> int:
-        """Remove temp files an interrupted write left behind; returns how many."""
+        """Remove temp files an interrupted write left behind; returns how many.
+
+        A temp file of a live process on this machine (the server writing while the CLI opens the corpus) is left alone.
+        """
         removed = 0
         for folder in (self.text_dir, self.pages_dir):
             if folder.is_dir():
                 for path in folder.glob(f".*{_TMP_MARK}*"):
+                    if _writer_alive(path.name):
+                        continue
                     path.unlink(missing_ok=True)
                     removed += 1
         return removed
@@ -103,11 +163,51 @@ class TextStore:
             raise ValueError(f"invalid doc_id {doc_id!r}: use letters, digits, '_', '.', '-' (max 200)")
 
 
+def _writer_alive(temp_name: str) -> bool:
+    """Whether the process named in a temp file's name (".<name>.tmp-<pid>-...") is running (this one included:
+    another of its threads may be writing)."""
+    pid_text = temp_name.rpartition(_TMP_MARK)[2].split("-", 1)[0]
+    if not pid_text.isdigit():
+        return False
+    if int(pid_text) == os.getpid():
+        return True
+    try:
+        os.kill(int(pid_text), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class UnsafeFile(Exception):
+    """A store path that is not a regular file (a symlink, a folder, a FIFO, a device)."""
+
+
+def read_regular(path: Path) -> bytes:
+    """The bytes of `path` if it is a regular file reached without following a symlink; UnsafeFile otherwise.
+
+    Every read of the text store goes through here: store names are flat (a valid doc_id has no '/'), so
+    refusing a symlink as the last component keeps reads inside the store folder.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as exc:
+        if exc.errno in (errno.ELOOP, errno.ENXIO, errno.EISDIR):
+            raise UnsafeFile(str(path)) from exc
+        raise
+    with os.fdopen(fd, "rb") as fh:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise UnsafeFile(str(path))
+        return fh.read()
+
+
 def atomic_write(path: Path, data: bytes) -> None:
     """Replace `path` with `data` all at once (temp file, fsync, rename); creates the folder."""
     path.parent.mkdir(parents=True, exist_ok=True)
     # Hidden temp name: ripgrep skips dot files, so a half-written file is never searched.
-    tmp = path.with_name(f".{path.name}{_TMP_MARK}{os.getpid()}")
+    # Unique per process, thread and call: two writers of one document never share a temp file.
+    tmp = path.with_name(f".{path.name}{_TMP_MARK}{os.getpid()}-{threading.get_ident()}-{secrets.token_hex(4)}")
     try:
         with tmp.open("wb") as fh:
             fh.write(data)

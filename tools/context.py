@@ -12,6 +12,7 @@ from functools import cached_property
 
 from corpus.catalog import Corpus
 from corpus.text import PagedText
+from tools.sandbox import store_file
 from tools.settings import ToolSettings
 
 _current: ContextVar[ToolContext | None] = ContextVar("sleuth_tool_context", default=None)
@@ -26,7 +27,9 @@ class ToolContext:
     searcher_factory: Callable[[], object] | None = None
     deadline: float | None = None  # monotonic time the current call must finish by
     # Shared by shallow copies (one per concurrent call), so calls of a run reuse each other's reads.
-    _texts: dict[str, PagedText] = field(default_factory=dict, init=False, repr=False)
+    # Keyed by doc_id, checked against the stored files' identity on every use: a replaced or deleted
+    # document is never served from here (the API's researchers keep one context for their whole life).
+    _texts: dict[str, tuple[tuple[int, ...], PagedText]] = field(default_factory=dict, init=False, repr=False)
     _texts_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     @cached_property
@@ -38,14 +41,20 @@ class ToolContext:
         return self.searcher_factory()
 
     def text(self, doc_id: str) -> PagedText:
-        """The stored text of `doc_id` (cached per context: tools read the same filings again and again)."""
-        text = self._texts.get(doc_id)
-        if text is None:
-            text = self.corpus.store.read(doc_id)
-            with self._texts_lock:  # tool calls run in threads
-                while len(self._texts) >= 32:
-                    self._texts.pop(next(iter(self._texts)))
-                self._texts[doc_id] = text
+        """The stored text of `doc_id` (cached per context while its files are unchanged: tools read the same filings again and again)."""
+        store = self.corpus.store
+        store_file(store, doc_id)
+        version = store.version(doc_id)
+        hit = self._texts.get(doc_id)
+        if hit is not None and hit[0] == version:
+            return hit[1]
+        text = store.read(doc_id)
+        with self._texts_lock:  # tool calls run in threads
+            self._texts.pop(doc_id, None)
+            while len(self._texts) >= 32:
+                self._texts.pop(next(iter(self._texts)))
+            if version is not None:
+                self._texts[doc_id] = (version, text)
         return text
 
     def remaining_s(self) -> float:

@@ -10,6 +10,7 @@ from typing import Annotated
 
 from pydantic import Field
 
+from corpus.errors import CorpusError
 from corpus.store import TextStore
 from tools.base import Citation
 from tools.context import current
@@ -45,8 +46,8 @@ class GlobResult:
 def _store_only_row(store: TextStore, doc_id: str, size: int) -> DocumentRow:
     """A row for a document whose text is stored but whose catalog row is not written yet."""
     try:
-        pages = len(json.loads(store.map_path(doc_id).read_bytes())["page_starts"])
-    except (OSError, ValueError, KeyError, TypeError):
+        pages = len(store.read_map(doc_id)["page_starts"])
+    except (OSError, ValueError, KeyError, TypeError, CorpusError):
         pages = 0
     return DocumentRow(doc_id, None, None, "?", pages, size // CHARS_PER_TOKEN)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import bisect
 import difflib
 import json
+import os
 import re
 import threading
 from collections import deque
@@ -15,12 +16,13 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
+from corpus.errors import CorpusError
 from corpus.store import TextStore
 from tools.base import Citation
 from tools.context import current
 from tools.errors import ToolError
 from tools.registry import tool
-from tools.ripgrep import event_lines, event_text, match_units, rg_failure, run_rg
+from tools.ripgrep import RgOutput, event_lines, event_text, match_units, rg_failure, run_rg
 from tools.sandbox import TEXT_SUFFIX, check_doc_id, glob_matches, store_files
 from tools.tokens import CHARS_PER_TOKEN
 
@@ -29,12 +31,13 @@ OutputMode = Literal["content", "files_with_matches", "count"]
 MAX_LINE_CHARS = 300  # a longer line (a table flattened into one line) shows as a window around the match
 LEAD_CHARS = 100  # of that window, characters kept before the match
 MAX_PATTERN_CHARS = 1000
-_BUDGET_MARGIN_TOKENS = 100  # room left under the registry's output cap, so grep trims whole matches itself
+_BUDGET_MARGIN_TOKENS = 100
+_LONG_MATCH = "[... this match"  # room left under the registry's output cap, so grep trims whole matches itself
 
 
 # --- page numbers: from each document's page map, cached by file stamp (the full texts are never loaded) ---
 
-_page_cache: dict[str, tuple[int, int, tuple[int, ...]]] = {}
+_page_cache: dict[str, tuple[int, int, tuple[int, ...], int]] = {}
 _page_lock = threading.Lock()
 
 
@@ -42,21 +45,19 @@ def page_starts(store: TextStore, doc_id: str) -> tuple[int, ...] | None:
     """First line of each page of `doc_id`, from its page map; None when the map is missing or unreadable."""
     path = store.map_path(doc_id)
     try:
-        if path.is_symlink():
-            return None
-        stat = path.stat()
+        stat = os.lstat(path)
         key = str(path)
         with _page_lock:
             hit = _page_cache.get(key)
-        if hit and hit[0] == stat.st_mtime_ns and hit[1] == stat.st_size:
+        if hit and hit[0] == stat.st_mtime_ns and hit[1] == stat.st_size and hit[3] == stat.st_ino:
             return hit[2]
-        starts = tuple(int(s) for s in json.loads(path.read_bytes())["page_starts"])
-    except (OSError, ValueError, KeyError, TypeError):
+        starts = tuple(int(s) for s in store.read_map(doc_id)["page_starts"])
+    except (OSError, ValueError, KeyError, TypeError, CorpusError):
         return None
     with _page_lock:
         if len(_page_cache) >= 4096:
             _page_cache.clear()
-        _page_cache[key] = (stat.st_mtime_ns, stat.st_size, starts)
+        _page_cache[key] = (stat.st_mtime_ns, stat.st_size, starts, stat.st_ino)
     return starts
 
 
@@ -104,6 +105,9 @@ class GrepResult:
     hits: list[GrepHit] = field(default_factory=list)
     context_lines: int = 0
     trimmed: bool = False  # fewer hits than `limit` shown because of the output budget
+    long_matches: int = 0  # shown matches longer than the per-match line cap (shown in part)
+    max_match_lines: int = 0
+    stopped_mb: int | None = None  # ripgrep was stopped after this much output: counts are partial
 
     @property
     def total(self) -> int:
@@ -131,6 +135,8 @@ class GrepResult:
         rows = list(self.counts.items())[self.offset : self.offset + self.limit]
         head = f"{_n(self.total, 'match', 'matches')} for {self._what()} in {_n(ndocs, 'document')} ({self.scope})"
         head += self._window(len(rows), ndocs, "documents")
+        if self.stopped_mb is not None:
+            head += f" (stopped after {self.stopped_mb:,} MB of ripgrep output: counts are partial)"
         if self.output_mode == "count":
             return "\n".join([head] + [f"{doc_id}: {n}" for doc_id, n in rows])
         body = [f"{doc_id} ({_n(n, 'match', 'matches')})" for doc_id, n in rows]
@@ -139,6 +145,11 @@ class GrepResult:
     def _render_content(self, ndocs: int) -> str:
         head = f"{_n(self.total, 'match', 'matches')} for {self._what()} in {_n(ndocs, 'document')} ({self.scope})"
         head += self._window(len(self.hits), self.total, "matches")
+        if self.stopped_mb is not None:
+            head += f"\n(stopped after {self.stopped_mb:,} MB of ripgrep output: counts are partial; narrow the pattern, glob or doc_ids)"
+        if self.long_matches:
+            head += (f"\n({_n(self.long_matches, 'match', 'matches')} longer than {self.max_match_lines} lines shown in part; "
+                     "read() the line range given to see the rest)")  # fmt: skip
         if self.context_lines:
             head += "\n(':' after the line number marks a matching line, '-' a context line)"
         out = [head]
@@ -193,6 +204,7 @@ class _Collector:
     limit: int
     context_lines: int
     multiline: bool
+    max_match_lines: int = 20
     counts: dict[str, int] = field(default_factory=dict)
     hits: list[GrepHit] = field(default_factory=list)
     seen: int = 0
@@ -220,8 +232,9 @@ class _Collector:
 
     def _match(self, raw: bytes) -> None:
         assert self.doc is not None
-        data = json.loads(raw)["data"] if self.multiline else None
-        units = match_units(data, True) if data is not None else None
+        event = json.loads(raw) if self.multiline else None
+        data = event["data"] if event is not None else None
+        units = match_units(data, True, event.get("cut")) if event is not None else None
         n = len(units) if units is not None else 1
         first = self.seen
         self.seen += n
@@ -244,7 +257,15 @@ class _Collector:
                     for i, text in enumerate(texts):
                         if unit.line - self.context_lines <= line + i < unit.line:
                             hit.lines.extend(self._lines(line + i, [text], is_match))
-            hit.lines.extend(self._lines(unit.line, unit.texts, True, unit.col))
+            shown = unit.texts[: self.max_match_lines]
+            hit.lines.extend(self._lines(unit.line, shown, True, unit.col))
+            span = unit.end_line - unit.line + 1
+            if span > len(shown):  # a match over many lines (or a whole document): say where it ends, show no more
+                rest = f"{unit.line + len(shown)}-{unit.end_line}"
+                end_page = page_of(self.starts, unit.end_line)
+                note = f"{_LONG_MATCH} goes on for {span - len(shown):,} more lines, to l.{unit.end_line}" + (
+                    f" (p.{end_page})" if end_page else "") + f"; read(doc_id='{self.doc}', lines='{rest}') shows them]"  # fmt: skip
+                hit.lines.append(GrepLine(unit.line + len(shown), page_of(self.starts, unit.line + len(shown)), note, True))
             self.hits.append(hit)
             self.open_hit = hit
         self.before.clear()
@@ -427,7 +448,7 @@ def grep(
         args.append("--multiline")
     counts: dict[str, int] = {}
     if output_mode == "content":
-        collector = _Collector(store, offset, limit, context_lines, multiline)
+        collector = _Collector(store, offset, limit, context_lines, multiline, settings.grep_max_match_lines)
         args += ["--json"] + (["--context", str(context_lines)] if context_lines else [])
         consume: Callable[[bytes], None] = collector
     else:
@@ -436,8 +457,9 @@ def grep(
     args += ["--regexp", pattern, "--", *(f"{d}{TEXT_SUFFIX}" for d in selected)]
 
     timeout = min(context.remaining_s(), settings.timeout_s)
-    code, stderr = run_rg(args, store.text_dir.resolve(), timeout, consume)
-    if code == 2:
+    output = RgOutput()
+    code, stderr = run_rg(args, store.text_dir.resolve(), timeout, consume, max_total_bytes=settings.grep_max_output_mb << 20, output=output)
+    if code == 2 and not output.stopped:
         failure = rg_failure(stderr, pattern)
         if failure is not None:
             raise failure
@@ -453,10 +475,12 @@ def grep(
         raise ToolError(f"offset={offset} is past the end: there are {units:,} {noun}; use offset 0..{units - 1}")
 
     flags = [f for f, on in (("case-insensitive", case_insensitive), ("multiline", multiline)) if on]
-    result = GrepResult(pattern, output_mode, flags, scope, counts, offset, limit, context_lines=context_lines)
+    result = GrepResult(pattern, output_mode, flags, scope, counts, offset, limit, context_lines=context_lines,
+                        max_match_lines=settings.grep_max_match_lines, stopped_mb=settings.grep_max_output_mb if output.stopped else None)  # fmt: skip
     if output_mode == "content":
         result.hits = collector.hits
         _fit(result, settings.max_output_tokens - _BUDGET_MARGIN_TOKENS)
+        result.long_matches = sum(1 for h in result.hits if h.lines and h.lines[-1].text.startswith(_LONG_MATCH))
     return result
 
 

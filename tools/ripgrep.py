@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import base64
+import json
+import re
 import subprocess
 import tempfile
 import threading
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +17,30 @@ from corpus.ripgrep import rg_binary
 from tools.errors import ToolError
 
 
-def run_rg(args: list[str], cwd: Path, timeout_s: float, consume: Callable[[bytes], None]) -> tuple[int, str]:
-    """Run rg, feeding each stdout line to `consume`; kills it past `timeout_s` (ToolError). Returns (exit code, stderr)."""
+# One `rg --json` event (a match spanning a whole document is one line of output) is read whole up to this size;
+# a longer one is streamed through `JsonShrinker`, its strings cut to STRING_CAP_BYTES, so it never sits in memory.
+MAX_EVENT_BYTES = 1 << 20
+STRING_CAP_BYTES = 64 << 10
+_CHUNK = 1 << 20
+
+
+@dataclass
+class RgOutput:
+    """What a run of rg read: how much, and whether the total cap stopped it early."""
+
+    bytes_read: int = 0
+    cut_events: int = 0  # events whose strings were shortened
+    stopped: bool = False  # the total cap was reached and rg was stopped
+
+
+def run_rg(args: list[str], cwd: Path, timeout_s: float, consume: Callable[[bytes], None], *,
+           max_total_bytes: int | None = None, output: RgOutput | None = None) -> tuple[int, str]:  # fmt: skip
+    """Run rg, feeding each stdout line to `consume`; kills it past `timeout_s` (ToolError). Returns (exit code, stderr).
+
+    A huge event reaches `consume` shortened (see JsonShrinker); past `max_total_bytes` of output rg is stopped
+    and `output.stopped` says so.
+    """
+    output = output if output is not None else RgOutput()
     if timeout_s <= 0:
         raise rg_timeout(timeout_s)
     fired = threading.Event()
@@ -34,10 +58,14 @@ def run_rg(args: list[str], cwd: Path, timeout_s: float, consume: Callable[[byte
         timer.start()
         try:
             assert proc.stdout is not None
-            for raw in proc.stdout:
+            for raw in bounded_lines(proc.stdout, output):
                 if fired.is_set():
                     break
                 consume(raw)
+                if max_total_bytes is not None and output.bytes_read > max_total_bytes:
+                    output.stopped = True
+                    proc.kill()
+                    break
             code = proc.wait()
         finally:
             timer.cancel()
@@ -51,6 +79,122 @@ def run_rg(args: list[str], cwd: Path, timeout_s: float, consume: Callable[[byte
         err.seek(0)
         stderr = err.read().decode("utf-8", errors="replace")
     return code, stderr
+
+
+def bounded_lines(stream, output: RgOutput) -> Iterator[bytes]:  # noqa: ANN001
+    """The stream's lines; one longer than MAX_EVENT_BYTES comes shortened by JsonShrinker (memory stays bounded)."""
+    while True:
+        raw = stream.readline(MAX_EVENT_BYTES)
+        if not raw:
+            return
+        output.bytes_read += len(raw)
+        if raw.endswith(b"\n"):
+            yield raw
+            continue
+        shrinker = JsonShrinker(STRING_CAP_BYTES)
+        shrinker.feed(raw)
+        while True:
+            part = stream.readline(_CHUNK)
+            if not part:
+                break
+            output.bytes_read += len(part)
+            shrinker.feed(part)
+            if part.endswith(b"\n"):
+                break
+        output.cut_events += 1
+        yield shrinker.result()
+
+
+_PIECE = re.compile(rb'[^"\\]+|\\u[0-9a-fA-F]{4}|\\[^u]|"')
+_REST = re.compile(rb'(?:[^"\\]++|\\.)*+')  # the rest of a string up to its closing quote, in one C-level scan
+_ESCAPE = re.compile(rb"\\.")
+
+
+@dataclass
+class JsonShrinker:
+    """Copies one JSON line fed in chunks, keeping at most `cap` bytes of each string (escapes kept whole).
+
+    The newlines of every cut string are counted (a cut match must still say which lines it spans) and added to
+    the object as "cut": {"newlines": [...]}, one count per cut string in order.
+    """
+
+    cap: int
+    out: bytearray = field(default_factory=bytearray)
+    carry: bytes = b""
+    in_string: bool = False
+    kept: int = 0
+    newlines: int = 0
+    cut: bool = False
+    cut_newlines: list[int] = field(default_factory=list)
+
+    def feed(self, chunk: bytes) -> None:
+        data = self.carry + chunk
+        self.carry = b""
+        i, n = 0, len(data)
+        while i < n:
+            if not self.in_string:
+                j = data.find(b'"', i)
+                if j < 0:
+                    self.out += data[i:]
+                    return
+                self.out += data[i : j + 1]
+                self.in_string, self.kept, self.newlines, self.cut = True, 0, 0, False
+                i = j + 1
+                continue
+            if self.kept >= self.cap:  # past the cap: skip to the closing quote, only counting newlines
+                m = _REST.match(data, i)
+                self.newlines += _ESCAPE.findall(m.group()).count(b"\\n")
+                self.cut = self.cut or m.end() > i
+                i = m.end()
+                if i >= n:
+                    return
+                if data[i] != 0x22:  # a backslash whose escaped byte is in the next chunk
+                    self.carry = data[i:]
+                    return
+                self.out += b'"'
+                self.in_string = False
+                if self.cut:
+                    self.cut_newlines.append(self.newlines)
+                i += 1
+                continue
+            m = _PIECE.match(data, i)
+            if m is None:  # an escape cut by the chunk's end: finish it with the next chunk
+                self.carry = data[i:]
+                return
+            piece = m.group()
+            i = m.end()
+            if piece == b'"':
+                self.out += piece
+                self.in_string = False
+                if self.cut:
+                    self.cut_newlines.append(self.newlines)
+                continue
+            if piece == b"\\n":
+                self.newlines += 1
+            room = self.cap - self.kept
+            if room <= 0:
+                self.cut = True
+                continue
+            if piece[0] == 0x5C or len(piece) <= room:  # an escape (whole or not at all), or text that fits
+                if len(piece) <= room:
+                    self.out += piece
+                    self.kept += len(piece)
+                else:
+                    self.kept, self.cut = self.cap, True
+                continue
+            k = room
+            while k > 0 and piece[k] & 0xC0 == 0x80:  # never cut inside a UTF-8 character
+                k -= 1
+            self.out += piece[:k]
+            self.kept, self.cut = self.cap, True
+
+    def result(self) -> bytes:
+        """The shortened line, with the newline counts of its cut strings."""
+        body = bytes(self.out).rstrip()
+        if not body.endswith(b"}"):
+            return body + b"\n"
+        extra = json.dumps({"newlines": self.cut_newlines}, separators=(",", ":")).encode()
+        return body[:-1] + b',"cut":' + extra + b"}\n"
 
 
 def rg_timeout(seconds: float) -> ToolError:
@@ -103,18 +247,29 @@ def event_lines(data: dict[str, Any]) -> tuple[int, list[str]]:
     return data["line_number"], [ln.rstrip("\r") for ln in lines]
 
 
-def match_units(data: dict[str, Any], multiline: bool) -> list[MatchUnit]:
+def match_units(data: dict[str, Any], multiline: bool, cut: dict[str, Any] | None = None) -> list[MatchUnit]:
+    """The matches of one event. For an event JsonShrinker cut (`cut`), lines past the kept text are not shown,
+    and a match that starts or ends there is placed at the event's last line (its newline count is known)."""
     first, lines = event_lines(data)
     submatches = data.get("submatches") or []
     if not multiline:
         col = char_col(event_text(data["lines"]).encode(), submatches[0]["start"]) if submatches else 0
         return [MatchUnit(first, first, lines[:1], col)]
     body = event_text(data["lines"]).encode()
+    if cut is not None and cut.get("newlines"):
+        last = first + max(0, cut["newlines"][0] - 1)  # the event's text ends with its last line's newline
+        if lines and not body.endswith(b"\n"):
+            lines = lines[:-1]  # a line cut in the middle is not shown as if it were whole
+    else:
+        last = None
     units = []
     for sub in submatches or [{"start": 0, "end": 0}]:
         start, end = sub["start"], sub["end"]
+        if last is not None and start >= len(body):
+            units.append(MatchUnit(last, last, [], 0))
+            continue
         a = body[:start].count(b"\n")
-        b = body[: max(start, end - 1)].count(b"\n")
+        b = last - first if last is not None and max(start, end - 1) >= len(body) else body[: max(start, end - 1)].count(b"\n")
         line_start = body.rfind(b"\n", 0, start) + 1
         units.append(MatchUnit(first + a, first + b, lines[a : b + 1], char_col(body[line_start:], start - line_start)))
     return units

@@ -114,6 +114,6 @@ def store_file(store: TextStore, doc_id: str) -> Path:
     check_doc_id(doc_id)
     root = store.text_dir.resolve()
     path = root / f"{doc_id}{TEXT_SUFFIX}"
-    if path.is_symlink() or not path.is_file() or not path.resolve().is_relative_to(root):
+    if not store.has(doc_id) or not path.resolve().is_relative_to(root):  # text and page map: regular files, no symlinks
         raise ToolError(f"no document {doc_id!r} in the text store; find doc_ids with glob() or list_documents()")
     return path

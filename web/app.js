@@ -12,6 +12,7 @@ function h(tag, attrs = {}, ...children) {
     if (v === null || v === undefined || v === false) continue;
     if (k.startsWith("on")) el.addEventListener(k.slice(2), v);
     else if (k === "class") el.className = v;
+    else if (k === "style") el.style.cssText = v; // CSSOM, not a style attribute: the CSP (style-src 'self') allows it
     else el.setAttribute(k, v === true ? "" : v);
   }
   for (const c of children.flat()) if (c !== null && c !== undefined && c !== false) el.append(c instanceof Node ? c : String(c));
@@ -349,6 +350,7 @@ async function documentsView() {
   const upload = h("form", { class: "card", id: "upload-form", onsubmit: (e) => { e.preventDefault(); guarded(() => uploadFiles(e.target, bar, log)); } },
     h("h2", {}, "Upload filings"), h("label", { for: "files" }, "PDF, HTML, TXT or MD files"),
     h("input", { id: "files", name: "files", type: "file", multiple: true, accept: ".pdf,.htm,.html,.txt,.md", required: true }),
+    h("p", {}, h("input", { id: "replace", name: "replace", type: "checkbox" }), " ", h("label", { for: "replace" }, "Replace filings that are already in the catalog under the same name")),
     h("p", {}, h("button", { type: "submit" }, "Upload and ingest")), bar, log);
   view.replaceChildren(h("h1", {}, "Documents"),
     h("div", { class: "card row" },
@@ -365,7 +367,8 @@ async function uploadFiles(form, bar, log) {
   const data = new FormData();
   for (const file of $("#files", form).files) data.append("files", file);
   log.replaceChildren();
-  const job = await api("/v1/documents", { method: "POST", form: data });
+  const replace = $("#replace", form).checked ? "?replace=true" : "";
+  const job = await api(`/v1/documents${replace}`, { method: "POST", form: data });
   bar.hidden = false;
   const fill = $("div", bar);
   let t0 = null;

@@ -30,37 +30,67 @@ def serve(
         keys = store.active_key_count()
     finally:
         corpus.close()
-    if not is_loopback(host) and keys == 0:
-        typer.echo(f"error: refusing to serve on {host} with no API key: anyone who can reach it could use it. Create a key with "
-                   "`sleuth keys create NAME` (then send 'Authorization: Bearer <key>'), or bind to 127.0.0.1.", err=True)  # fmt: skip
+    config = uvicorn.Config("api.app:create_app", factory=True, host=host, port=port, workers=workers, log_level="info",
+                            access_log=settings.access_log)  # fmt: skip
+    try:
+        sock = config.bind_socket()  # the address actually bound decides, not the name asked for ("" is every interface)
+    except SystemExit:
+        typer.echo(f"error: could not bind {host or '(every interface)'}:{port}; see the message above", err=True)
+        raise typer.Exit(2) from None
+    bound, bound_port = sock.getsockname()[:2]
+    if not is_loopback(bound) and keys == 0:
+        sock.close()
+        typer.echo(f"error: refusing to serve on {host or '(every interface)'} ({bound}) with no API key: anyone who can reach it could "
+                   "use it. Create a key with `sleuth keys create NAME --admin` (then send 'Authorization: Bearer <key>'), or bind to "
+                   "127.0.0.1.", err=True)  # fmt: skip
         raise typer.Exit(2)
-    os.environ["SLEUTH_API_HOST"], os.environ["SLEUTH_API_PORT"] = host, str(port)
-    typer.echo(f"Sleuth on http://{host}:{port}/ (API under /v1, docs at /docs); {'API keys required' if keys else 'open: loopback only'}", err=True)
-    uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers, log_level="info", access_log=settings.access_log)
+    os.environ["SLEUTH_API_HOST"], os.environ["SLEUTH_API_PORT"] = host, str(bound_port)
+    shown = f"[{bound}]" if ":" in bound else bound
+    typer.echo(f"Sleuth on http://{shown}:{bound_port}/ (API under /v1, docs at /docs); {'API keys required' if keys else 'open: loopback only'}", err=True)
+    server = uvicorn.Server(config)
+    if config.workers > 1:  # as uvicorn.run does it, on the socket checked above
+        import inspect
+
+        from uvicorn.supervisors import Multiprocess
+
+        older = "target" in inspect.signature(Multiprocess).parameters
+        (Multiprocess(config, target=server.run, sockets=[sock]) if older else Multiprocess(config, sockets=[sock])).run()
+    else:
+        try:
+            server.run(sockets=[sock])
+        except KeyboardInterrupt:
+            pass
+        if not server.started:
+            raise typer.Exit(3)
 
 
-keys_app = typer.Typer(help="API keys: `Authorization: Bearer <key>`; once any key exists, every request needs one.", no_args_is_help=True)
+keys_app = typer.Typer(help="API keys: `Authorization: Bearer <key>`; once any key exists, every request needs one. Admin keys "
+                            "(--admin) manage documents and see every run; user keys see their own runs.", no_args_is_help=True)  # fmt: skip
 app.add_typer(keys_app, name="keys")
 
 
 @keys_app.command("create")
-def keys_create(name: Annotated[str, typer.Argument(help="Who or what the key is for, e.g. 'reporting-service'.")]) -> None:
-    """Create a key; it is printed once (only its hash is stored)."""
+def keys_create(
+    name: Annotated[str, typer.Argument(help="Who or what the key is for, e.g. 'reporting-service'.")],
+    admin: Annotated[bool, typer.Option("--admin", help="May upload, replace and delete documents and sees every user's runs.")] = False,
+) -> None:
+    """Create a key; it is printed once (only its hash is stored). A key sees only its own runs unless it is an admin key."""
     if not 1 <= len(name.strip()) <= 100:
         typer.echo("error: give the key a name of 1-100 characters", err=True)
         raise typer.Exit(2)
     corpus, store = run_store()
     try:
-        key, secret = store.create_key(name.strip())
+        key, secret = store.create_key(name.strip(), admin=admin)
     finally:
         corpus.close()
     typer.echo(secret)
-    typer.echo(f"key {key.id} ({key.name}, {key.prefix}...) created; store it now: it cannot be shown again", err=True)
+    role = "admin" if key.admin else "user"
+    typer.echo(f"{role} key {key.id} ({key.name}, {key.prefix}...) created; store it now: it cannot be shown again", err=True)
 
 
 @keys_app.command("list")
 def keys_list() -> None:
-    """Keys with their id, prefix and state (never the key itself)."""
+    """Keys with their id, prefix, role (admin or user), state and last use (never the key itself)."""
     corpus, store = run_store()
     try:
         keys = store.keys()
@@ -69,7 +99,7 @@ def keys_list() -> None:
     for k in keys:
         state = f"revoked {k.revoked_at:%Y-%m-%d}" if k.revoked_at else "active"
         used = f"last used {k.last_used_at:%Y-%m-%d %H:%M}" if k.last_used_at else "never used"
-        typer.echo(f"{k.id}\t{k.prefix}...\t{k.name}\t{state}\t{used}")
+        typer.echo(f"{k.id}\t{k.prefix}...\t{k.name}\t{'admin' if k.admin else 'user'}\t{state}\t{used}")
     if not keys:
         typer.echo("no keys: the API is open (loopback only); create one with `sleuth keys create NAME`", err=True)
 

@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import shutil
 import uuid
 from datetime import date, datetime
+from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, HTTPException, Query, UploadFile
+from fastapi import APIRouter, HTTPException, Query, Request
 from pydantic import BaseModel
 
 from agent.events import Event
-from api.routes.deps import CallerDep, ServicesDep
+from api.routes.deps import AdminDep, CallerDep, ServicesDep
 from api.schemas import RunCreated
 from api.uploads import receive
 from corpus.errors import CorpusError, DocumentNotFound
+from corpus.ingest import default_doc_id
 
 router = APIRouter(tags=["documents"])
 
@@ -86,7 +89,7 @@ async def list_documents(
     form: str | None = None,
     year: Annotated[int | None, Query(ge=1990, le=2100)] = None,
     limit: Annotated[int, Query(ge=1, le=5000)] = 500,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> DocumentsPublic:
     docs = await asyncio.to_thread(svc.corpus.list, company, form, year)
     return DocumentsPublic(data=[DocumentPublic(**_public(d)) for d in docs[offset : offset + limit]], count=len(docs))
@@ -116,8 +119,8 @@ async def get_page(doc_id: str, page: int, svc: ServicesDep, who: CallerDep) -> 
     return PagePublic(doc_id=doc_id, page=page, page_count=text.page_count, lines=lines)
 
 
-@router.delete("/documents/{doc_id}", summary="Remove a filing from the catalog, text store and index")
-async def delete_document(doc_id: str, svc: ServicesDep, who: CallerDep) -> dict[str, str]:
+@router.delete("/documents/{doc_id}", summary="Remove a filing from the catalog, text store and index (admin key)")
+async def delete_document(doc_id: str, svc: ServicesDep, who: AdminDep) -> dict[str, str]:
     try:
         await asyncio.to_thread(svc.corpus.remove, doc_id)
     except DocumentNotFound:
@@ -126,20 +129,62 @@ async def delete_document(doc_id: str, svc: ServicesDep, who: CallerDep) -> dict
     return {"deleted": doc_id}
 
 
-@router.post("/documents", status_code=202, response_model=RunCreated, summary="Upload filings; ingest runs as a job with progress events")
-async def upload_documents(svc: ServicesDep, who: CallerDep, files: Annotated[list[UploadFile], File(description="PDF, HTML/HTM, TXT or MD filings.")]) -> RunCreated:
+UPLOAD_BODY = {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+    "type": "object", "required": ["files"], "properties": {
+        "files": {"type": "array", "items": {"type": "string", "format": "binary"}, "description": "PDF, HTML/HTM, TXT or MD filings."},
+        "replace": {"type": "boolean", "description": "Replace filings of the same name (like the query parameter)."}}}}}}}  # fmt: skip
+
+
+def _existing(svc: ServicesDep, names: list[str]) -> list[str]:
+    """doc_ids these file names would take that the catalog already has."""
+    known = {d.id for d in svc.corpus.list()}
+    return [doc_id for doc_id in (default_doc_id(Path(n)) for n in names) if doc_id in known]
+
+
+@router.post("/documents", status_code=202, response_model=RunCreated, openapi_extra=UPLOAD_BODY,
+             summary="Upload filings (admin key); ingest runs as a job with progress events")  # fmt: skip
+async def upload_documents(
+    request: Request,
+    svc: ServicesDep,
+    who: AdminDep,
+    replace: Annotated[bool, Query(description="Replace filings that already have these names; without it such an upload is refused (409).")] = False,
+) -> RunCreated:
+    """Multipart field `files` (one per file). Counts against the key's runs in flight and the queue, not the run slots."""
+    if svc.runner.queued() >= svc.settings.max_queued:
+        raise HTTPException(503, f"the queue is full ({svc.settings.max_queued} jobs waiting); retry later", headers={"Retry-After": "30"})
+    if who.key_id is not None and await asyncio.to_thread(svc.store.count_active, who.key_id) >= svc.settings.key_max_running:
+        raise HTTPException(429, f"this key already has {svc.settings.key_max_running} runs or uploads queued or running; wait for one to finish",
+                            headers={"Retry-After": "10"})  # fmt: skip
     job_id = str(uuid.uuid4())
     folder = svc.corpus.settings.data_dir / "uploads" / job_id
-    uploads = await receive(files, folder, svc.settings.upload_max_mb << 20)
+    received = await receive(request, folder, svc.settings.upload_max_mb << 20, svc.settings.upload_max_files)
+    uploads = received.uploads
+    field = received.fields.get("replace", "").lower()
+    if field not in {"", "true", "false", "1", "0", "yes", "no", "on", "off"}:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise HTTPException(400, f"replace={field[:16]!r}: send replace=true or replace=false")
+    replace = replace or field in {"true", "1", "yes", "on"}
+    taken = [] if replace else await asyncio.to_thread(_existing, svc, [u.name for u in uploads])
+    if taken:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise HTTPException(409, f"already in the catalog: {', '.join(taken[:10])}{' …' if len(taken) > 10 else ''}; nothing was changed. "
+                                 "To replace them, upload again with replace=true (POST /v1/documents?replace=true)")  # fmt: skip
     names = ", ".join(u.name for u in uploads)
-    run = await asyncio.to_thread(svc.store.create_run, mode="ingest", question=f"ingest {names}", filters=None, model="-",
+    run = await asyncio.to_thread(svc.store.create_run, mode="ingest", question=f"ingest {names}"[:2000], filters=None, model="-",
                                   budgets=None, key_id=who.key_id)  # fmt: skip
 
     async def work(emit) -> tuple[str, dict | None, str | None]:
-        from corpus.ingest import ingest_paths
+        from corpus.ingest import IngestResult, ingest_paths
 
         loop = asyncio.get_running_loop()
         done = 0
+        paths, refused = [u.path for u in uploads], []
+        if not replace:  # another upload may have added one of these names while this job waited
+            late = set(await asyncio.to_thread(_existing, svc, [u.name for u in uploads]))
+            refused = [IngestResult(str(u.path), "failed", default_doc_id(Path(u.name)),
+                                    "already in the catalog (added while this upload waited); upload it with replace=true to replace it")
+                       for u in uploads if default_doc_id(Path(u.name)) in late]  # fmt: skip
+            paths = [u.path for u in uploads if default_doc_id(Path(u.name)) not in late]
 
         def on_result(result) -> None:
             nonlocal done
@@ -148,17 +193,21 @@ async def upload_documents(svc: ServicesDep, who: CallerDep, files: Annotated[li
                     "pages": result.pages, "done": done, "total": len(uploads)}  # fmt: skip
             asyncio.run_coroutine_threadsafe(emit(Event("ingest_progress", data)), loop).result()
 
-        report = await asyncio.to_thread(ingest_paths, svc.corpus, [u.path for u in uploads], workers=1, on_result=on_result)
+        for result in refused:
+            await asyncio.to_thread(on_result, result)
+        report = await asyncio.to_thread(ingest_paths, svc.corpus, paths, workers=1, on_result=on_result) if paths else None
         await emit(Event("index", {"status": "updating"}))
         await asyncio.to_thread(_sync_index, svc)
         await emit(Event("index", {"status": "ready"}))
+        all_results = refused + (list(report.results) if report else [])
         results = [{"file": r.path.rsplit("/", 1)[-1], "status": r.status, "doc_id": r.doc_id, "reason": r.reason, "pages": r.pages}
-                   for r in report.results]  # fmt: skip
+                   for r in all_results]  # fmt: skip
         failed = [r for r in results if r["status"] == "failed"]
         status = "failed" if failed and len(failed) == len(results) else "done"
-        return status, {"summary": report.summary(), "files": results}, "; ".join(f"{r['file']}: {r['reason']}" for r in failed) or None
+        summary = (report.summary() if report else "nothing ingested") + (f"; {len(refused)} refused (already in the catalog)" if refused else "")
+        return status, {"summary": summary, "files": results}, "; ".join(f"{r['file']}: {r['reason']}" for r in failed) or None
 
-    svc.runner.submit_job(run.id, "ingest", work)
+    svc.runner.submit_job(run.id, "ingest", work, pool="ingest")
     links = {"self": f"/v1/runs/{run.id}", "events": f"/v1/runs/{run.id}/events"}
     return RunCreated(id=run.id, status="queued", queue_position=svc.runner.queue_position(run.id), links=links)
 

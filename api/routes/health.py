@@ -1,18 +1,24 @@
-"""Liveness, readiness (database, index, model endpoint) and Prometheus metrics."""
+"""Liveness, readiness (database, index, model endpoint) and Prometheus metrics.
+
+Probes need no key and say only up / ready; with a key (or on the open loopback server) /readyz reports each check.
+The model endpoint is asked at most once per interval however often /readyz is called (api.endpoint).
+"""
 
 from __future__ import annotations
 
 import asyncio
+import time
 
-import httpx
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, HTTPException, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
-from api.routes.deps import ServicesDep
+from api.auth import authenticate
+from api.routes.deps import CallerDep, ServicesDep
 
 router = APIRouter(tags=["health"])
+CHECK_TTL_S = 2.0  # database and index checks are shared by the probes of this interval
 
 
 @router.get("/healthz", summary="The process is up")
@@ -20,12 +26,25 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", summary="Database, index and model endpoint reachable, each reported")
-async def readyz(svc: ServicesDep) -> JSONResponse:
-    checks = await asyncio.gather(_database(svc), _index(svc), _llm(svc))
-    report = dict(checks)
+@router.get("/readyz", summary="Ready or not (503); with a key, each check: database, index, model endpoint")
+async def readyz(request: Request, svc: ServicesDep) -> JSONResponse:
+    report = await _checks(svc)
     ok = all(c["ok"] for c in report.values())
+    try:
+        await asyncio.to_thread(authenticate, request, svc.store, svc.limiter)
+    except HTTPException:  # anyone may probe; only callers with a key learn why it is not ready, and where things are
+        return JSONResponse({"ready": ok}, status_code=200 if ok else 503)
     return JSONResponse({"ready": ok, "checks": report}, status_code=200 if ok else 503)
+
+
+async def _checks(svc: ServicesDep) -> dict[str, dict]:
+    async with svc.ready_lock:
+        checked, report = svc.ready_report
+        if report is not None and time.monotonic() - checked < CHECK_TTL_S:
+            return report
+        report = dict(await asyncio.gather(_database(svc), _index(svc), _llm(svc)))
+        svc.ready_report = (time.monotonic(), report)
+        return report
 
 
 async def _database(svc: ServicesDep) -> tuple[str, dict]:
@@ -60,17 +79,12 @@ async def _index(svc: ServicesDep) -> tuple[str, dict]:
 
 
 async def _llm(svc: ServicesDep) -> tuple[str, dict]:
-    url = svc.llm.base_url.rstrip("/") + "/models"
-    try:
-        async with httpx.AsyncClient(timeout=3) as client:
-            reply = await client.get(url, headers={"Authorization": f"Bearer {svc.llm.settings.api_key}"})
-        if reply.status_code == 200:
-            return "llm", {"ok": True, "url": svc.llm.base_url, "model": svc.llm.settings.model, "embedded": svc.embedded}
-        return "llm", {"ok": False, "url": svc.llm.base_url, "error": f"GET /models answered {reply.status_code}"}
-    except httpx.HTTPError as exc:
-        return "llm", {"ok": False, "url": svc.llm.base_url, "error": f"unreachable: {exc}"}
+    state = await svc.endpoint.state()
+    if state.ok:
+        return "llm", {"ok": True, "url": svc.llm.base_url, "model": svc.llm.settings.model, "embedded": svc.embedded}
+    return "llm", {"ok": False, "url": svc.llm.base_url, "embedded": svc.embedded, "error": state.error}
 
 
-@router.get("/metrics", summary="Prometheus metrics")
-async def metrics(svc: ServicesDep) -> Response:
+@router.get("/metrics", summary="Prometheus metrics (a key once the server has keys)")
+async def metrics(svc: ServicesDep, who: CallerDep) -> Response:
     return Response(generate_latest(svc.metrics.registry), media_type=CONTENT_TYPE_LATEST)

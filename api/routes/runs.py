@@ -11,6 +11,7 @@ from fastapi import APIRouter, Header, HTTPException, Query, Response
 from fastapi.responses import StreamingResponse
 
 from agent.scope import resolve
+from api.auth import Caller
 from api.models import Run, RunEvent
 from api.routes.deps import CallerDep, ServicesDep
 from api.schemas import EventPublic, RunCreate, RunCreated, RunPublic, RunsPublic
@@ -18,6 +19,8 @@ from api.store import ACTIVE
 
 router = APIRouter(tags=["runs"])
 KEEPALIVE_S = 15.0
+MAX_SEQ = 2**31 - 1  # event ids are 32-bit integers in the database
+MAX_OFFSET = 1_000_000
 
 
 def run_public(run: Run, queue_position: int | None = None) -> RunPublic:
@@ -36,10 +39,11 @@ def event_public(event: RunEvent) -> EventPublic:
     return EventPublic(seq=event.seq, type=event.type, arm=event.arm, agent=event.agent, ts=event.ts, data=event.data)
 
 
-def _get(svc: ServicesDep, run_id: str) -> Run:
-    run = svc.store.get(run_id)
-    if run is None:
-        raise HTTPException(404, f"no run {run_id!r}; list runs with GET /v1/runs")
+def get_owned(svc: ServicesDep, run_id: str, who: Caller) -> Run:
+    """The run, if the caller may see it (its own, or any for an admin); 404 otherwise, so others' run ids tell nothing."""
+    run = svc.store.get(run_id[:64])
+    if run is None or not who.owns(run.key_id):
+        raise HTTPException(404, f"no run {run_id[:64]!r} of yours; list yours with GET /v1/runs")
     return run
 
 
@@ -48,6 +52,7 @@ async def create_run(body: RunCreate, svc: ServicesDep, who: CallerDep, response
     """Queue a run (compare: one run, two arms); follow it with GET /v1/runs/{id}/events."""
     if len(body.question) > svc.settings.question_max_chars:
         raise HTTPException(422, f"question: {len(body.question):,} characters; the limit is {svc.settings.question_max_chars:,} (SLEUTH_API_QUESTION_MAX_CHARS)")
+    model = await svc.check_model(body.model)  # only models configured here or listed by the endpoint
     await asyncio.to_thread(resolve, svc.corpus, body.filters)  # unknown doc_ids or empty scope: 422 before anything is stored
     if svc.runner.queued() >= svc.settings.max_queued:
         raise HTTPException(503, f"the queue is full ({svc.settings.max_queued} runs waiting); retry later", headers={"Retry-After": "30"})
@@ -57,7 +62,7 @@ async def create_run(body: RunCreate, svc: ServicesDep, who: CallerDep, response
     budgets = body.budgets.model_dump(exclude_none=True) if body.budgets else None
     filters = body.filters.model_dump(exclude_none=True) if body.filters and not body.filters.empty() else None
     run = await asyncio.to_thread(svc.store.create_run, mode=body.mode, question=body.question, filters=filters,
-                                  model=body.model or svc.llm.settings.model, budgets=budgets, key_id=who.key_id)  # fmt: skip
+                                  model=model, budgets=budgets, key_id=who.key_id)  # fmt: skip
     svc.runner.submit(run.id, body.question, body.mode, body.filters if filters else None, body.model, budgets)
     response.headers["Location"] = f"/v1/runs/{run.id}"
     links = {"self": f"/v1/runs/{run.id}", "events": f"/v1/runs/{run.id}/events", "cancel": f"/v1/runs/{run.id}/cancel"}
@@ -69,29 +74,31 @@ async def list_runs(
     svc: ServicesDep,
     who: CallerDep,
     limit: Annotated[int, Query(ge=1, le=200)] = 20,
-    offset: Annotated[int, Query(ge=0)] = 0,
-    status: str | None = None,
-    mode: str | None = None,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
+    status: Annotated[str | None, Query(max_length=16)] = None,
+    mode: Annotated[str | None, Query(max_length=16)] = None,
     q: Annotated[str | None, Query(max_length=500, description="Text the question contains.")] = None,
 ) -> RunsPublic:
-    rows, total = await asyncio.to_thread(svc.store.list, limit=limit, offset=offset, status=status, mode=mode, q=q)
+    """Your runs (an admin key: everyone's), newest first."""
+    rows, total = await asyncio.to_thread(svc.store.list, limit=limit, offset=offset, status=status, mode=mode, q=q,
+                                          key_id=None if who.admin else who.key_id)  # fmt: skip
     return RunsPublic(data=[run_public(r, svc.runner.queue_position(r.id)) for r in rows], count=total, limit=limit, offset=offset)
 
 
 @router.get("/runs/{run_id}", response_model=RunPublic, summary="One run: status, answer, citations, per-arm metrics")
 async def get_run(run_id: str, svc: ServicesDep, who: CallerDep) -> RunPublic:
-    run = await asyncio.to_thread(_get, svc, run_id)
-    return run_public(run, svc.runner.queue_position(run_id))
+    run = await asyncio.to_thread(get_owned, svc, run_id, who)
+    return run_public(run, svc.runner.queue_position(run.id))
 
 
 @router.post("/runs/{run_id}/cancel", response_model=RunPublic, summary="Cancel a queued or running run")
 async def cancel_run(run_id: str, svc: ServicesDep, who: CallerDep) -> RunPublic:
-    run = await asyncio.to_thread(_get, svc, run_id)
+    run = await asyncio.to_thread(get_owned, svc, run_id, who)
     if run.status not in ACTIVE:
         raise HTTPException(409, f"run {run_id} is already {run.status}")
     if not await svc.runner.cancel(run_id):
         raise HTTPException(409, f"run {run_id} is executing in another server process; cancel it there")
-    return run_public(await asyncio.to_thread(_get, svc, run_id))
+    return run_public(await asyncio.to_thread(get_owned, svc, run_id, who))
 
 
 @router.get("/runs/{run_id}/events", summary="The run's steps as Server-Sent Events (Last-Event-ID resumes; finished runs replay)")
@@ -100,10 +107,10 @@ async def run_events(
     svc: ServicesDep,
     who: CallerDep,
     last_event_id: Annotated[str | None, Header()] = None,
-    after: Annotated[int | None, Query(ge=0, description="Start after this event id (like Last-Event-ID).")] = None,
+    after: Annotated[int | None, Query(ge=0, le=MAX_SEQ, description="Start after this event id (like Last-Event-ID).")] = None,
     format: Annotated[str, Query(pattern="^(sse|json)$", description="json: the stored events as one JSON list.")] = "sse",
 ) -> Any:
-    await asyncio.to_thread(_get, svc, run_id)
+    run_id = (await asyncio.to_thread(get_owned, svc, run_id, who)).id
     start = after if after is not None else _event_id(last_event_id)
     if format == "json":
         return [event_public(e) for e in await asyncio.to_thread(svc.store.events, run_id, start, 100_000)]
@@ -115,9 +122,12 @@ def _event_id(value: str | None) -> int:
     if value is None:
         return 0
     try:
-        return max(0, int(value))
+        seq = int(value.strip()[:20])
     except ValueError:
-        raise HTTPException(422, f"Last-Event-ID must be an event id (a number), not {value!r}") from None
+        raise HTTPException(422, f"Last-Event-ID must be an event id (a number), not {value[:40]!r}") from None
+    if not 0 <= seq <= MAX_SEQ:
+        raise HTTPException(422, f"Last-Event-ID {value[:40]!r} is not an event id: ids run from 0 to {MAX_SEQ}")
+    return seq
 
 
 async def _stream(svc: ServicesDep, run_id: str, seen: int) -> AsyncIterator[bytes]:

@@ -8,16 +8,16 @@ from fastapi import APIRouter, HTTPException
 
 from api.leaderboard import elo
 from api.routes.deps import CallerDep, ServicesDep
+from api.routes.runs import get_owned
 from api.schemas import Leaderboard, LeaderboardRow, VoteCreate, VotePublic
 
 router = APIRouter(tags=["votes"])
 
 
-@router.post("/runs/{run_id}/vote", status_code=201, response_model=VotePublic, summary="Vote on a finished compare run")
+@router.post("/runs/{run_id}/vote", status_code=201, response_model=VotePublic, summary="Vote on a finished compare run (one vote per run and key)")
 async def vote(run_id: str, body: VoteCreate, svc: ServicesDep, who: CallerDep) -> VotePublic:
-    run = await asyncio.to_thread(svc.store.get, run_id)
-    if run is None:
-        raise HTTPException(404, f"no run {run_id!r}")
+    """Your vote on one of your compare runs (an admin may vote on any); a second vote replaces the first."""
+    run = await asyncio.to_thread(get_owned, svc, run_id, who)
     if run.mode != "compare":
         raise HTTPException(409, f"run {run_id} is a {run.mode} run; votes are for compare runs (agentic vs rag)")
     if run.result is None:

@@ -14,6 +14,9 @@ from corpus.settings import CorpusSettings
 from tests.fakes.fake_llm import FakeLLM
 
 
+LOOPBACK = ("127.0.0.1", 50000)
+
+
 @pytest.fixture
 def fake_llm(monkeypatch):
     """A fake model the app is pointed at; tests script it with fake.add(...) or fake.respond_with(callable)."""
@@ -29,10 +32,43 @@ def make_client(fake_llm, monkeypatch, tmp_path) -> Callable[..., TestClient]:
     """Builds a TestClient over an app; call it inside `with`."""
     monkeypatch.chdir(tmp_path)  # no stray .env
 
-    def build(corpus_settings: CorpusSettings, **api) -> TestClient:
-        return TestClient(create_app(ApiSettings(**api), corpus_settings))
+    def build(corpus_settings: CorpusSettings, *, client: tuple[str, int] = LOOPBACK, base_url: str = "http://127.0.0.1:8000", **api) -> TestClient:
+        # As a browser or curl on this machine would reach `sleuth serve`: a loopback client and Host.
+        return TestClient(create_app(ApiSettings(**api), corpus_settings), base_url=base_url, client=client)
 
     return build
+
+
+@pytest.fixture
+def small_corpus(tmp_path, database_url) -> CorpusSettings:
+    """One synthetic 10-K, ingested, on SQLite and on a throwaway PostgreSQL database."""
+    from corpus.catalog import Corpus
+    from corpus.ingest import ingest_paths
+    from tests.corpus.samples import TEN_K_PAGES, write_pdf
+
+    settings = CorpusSettings(data_dir=tmp_path / "data", database_url=database_url, ingest_workers=1)
+    write_pdf(tmp_path / "ACME_2022_10K.pdf", TEN_K_PAGES)
+    corpus = Corpus.open(settings)
+    try:
+        assert ingest_paths(corpus, [tmp_path / "ACME_2022_10K.pdf"], workers=1).ok
+    finally:
+        corpus.close()
+    return settings
+
+
+def make_keys(settings: CorpusSettings, *names: str, admin: tuple[str, ...] = ()) -> dict[str, dict[str, str]]:
+    """API keys in the settings' database: name -> Authorization header (names in `admin` get admin keys)."""
+    from api.db import migrate
+    from api.store import RunStore
+    from corpus.catalog import Corpus
+
+    corpus = Corpus.open(settings)
+    try:
+        migrate(corpus.engine)
+        store = RunStore(corpus.sessions)
+        return {name: {"Authorization": f"Bearer {store.create_key(name, admin=name in admin)[1]}"} for name in names}
+    finally:
+        corpus.close()
 
 
 def wait_for(client: TestClient, run_id: str, timeout: float = 30, headers: dict | None = None) -> dict:

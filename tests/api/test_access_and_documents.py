@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
 from typer.testing import CliRunner
 
 from agent.events import Event
@@ -10,25 +9,10 @@ from api.cli import app as cli
 from api.db import migrate
 from api.store import RunStore
 from corpus.catalog import Corpus
-from corpus.ingest import ingest_paths
-from corpus.settings import CorpusSettings
 from tests.agent.test_research import answer
 from tests.api.conftest import wait_for
-from tests.corpus.samples import TEN_K_PAGES, write_pdf
+from tests.corpus.samples import TEN_K_PAGES
 from tests.fakes.fake_llm import Reply
-
-
-@pytest.fixture
-def small_corpus(tmp_path, database_url) -> CorpusSettings:
-    """One synthetic 10-K, ingested, on SQLite and on a throwaway PostgreSQL database."""
-    settings = CorpusSettings(data_dir=tmp_path / "data", database_url=database_url, ingest_workers=1)
-    write_pdf(tmp_path / "ACME_2022_10K.pdf", TEN_K_PAGES)
-    corpus = Corpus.open(settings)
-    try:
-        assert ingest_paths(corpus, [tmp_path / "ACME_2022_10K.pdf"], workers=1).ok
-    finally:
-        corpus.close()
-    return settings
 
 
 def test_keys_required_once_one_exists_and_revocation(make_client, fake_llm, small_corpus, monkeypatch):

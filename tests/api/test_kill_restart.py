@@ -46,7 +46,7 @@ class Servers:
                                 cwd=self.tmp_path, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
         log.close()
         self.procs.append(proc)
-        problem = wait_healthy(proc, f"http://127.0.0.1:{port}", 15)
+        problem = wait_healthy(proc, f"http://127.0.0.1:{port}", 60)  # importing the app alone takes 15+ s on a loaded 2-core machine
         assert problem is None, f"{problem}: {self.log(proc)}"
         return proc
 

@@ -35,6 +35,7 @@ SCREENSHOTS = REPO_ROOT / "tests" / "artifacts" / "screenshots"
 CHROMIUM = Path(os.environ.get("SLEUTH_TEST_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking"]
 SERVER_START_TIMEOUT_S = 60.0
+REDOC_LOGO = "https://cdn.redoc.ly/redoc/logo-mini.svg"
 
 CAPEX_ANSWER = "3M's FY2018 capital expenditure was $1,577 million."
 CAPEX_CITATION = {"doc_id": "3M_2018_10K", "page": 60, "quote": "Purchases of property, plant and equipment (PP&E) (1,577)"}
@@ -232,13 +233,18 @@ def page(browser, server: str, request: pytest.FixtureRequest) -> Iterator[Any]:
     context.set_default_timeout(10_000)
     opened = context.new_page()
     errors: list[str] = []
+    csp: list[str] = []  # the server's Content-Security-Policy refusing something the UI does: fails the test at teardown
     opened.on("pageerror", lambda exc: errors.append(f"pageerror: {exc}"))
 
     def on_console(msg: Any) -> None:
         # "Failed to load resource" names no URL and may arrive after the test's own checks; the
         # response listener below records every failed request by URL, so only keep other console errors.
+        if REDOC_LOGO in msg.text:
+            return  # ReDoc's bundle hard-codes its footer logo from its CDN; the CSP blocks it and ReDoc hides the image
         if msg.type == "error" and not msg.text.startswith("Failed to load resource"):
             errors.append(f"console.{msg.type}: {msg.text} ({msg.location.get('url', '?')})")
+        if "Content Security Policy" in msg.text:
+            csp.append(msg.text)
 
     def on_response(response: Any) -> None:
         if response.status >= 400:
@@ -257,6 +263,7 @@ def page(browser, server: str, request: pytest.FixtureRequest) -> Iterator[Any]:
             except Exception:  # noqa: BLE001, S110 - a failed screenshot must not hide the test's own failure
                 pass
         context.close()
+    assert not csp, f"the UI broke the server's Content-Security-Policy: {csp}"
 
 
 def shot(page: Any, name: str, *, full_page: bool = True) -> Path:

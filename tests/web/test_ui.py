@@ -133,6 +133,15 @@ def test_documents_filter_sort_view_and_upload(page, tmp_path):
     page.get_by_role("button", name="Upload and ingest").click()
     expect(page.locator("#banner")).to_contain_text("named like pdf but its content is binary data")
 
+    filing.write_text(filing.read_text().replace("$2,400 million", "$2,500 million"))  # the same name again: refused unless replace is ticked
+    page.get_by_label("PDF, HTML, TXT or MD files").set_input_files(str(filing))
+    page.get_by_role("button", name="Upload and ingest").click()
+    expect(page.locator("#banner")).to_contain_text("already in the catalog: GLOBEX_2023_10K")
+    page.get_by_label("Replace filings that are already in the catalog under the same name").check()
+    page.get_by_label("PDF, HTML, TXT or MD files").set_input_files(str(filing))
+    page.get_by_role("button", name="Upload and ingest").click()
+    expect(page.locator("#upload-log")).to_contain_text("GLOBEX_2023_10K.txt: updated (1/1)", timeout=60_000)
+
 
 def test_phone_width_and_keyboard(page):
     page.set_viewport_size({"width": 390, "height": 844})

@@ -1,0 +1,99 @@
+"""Plain ASGI middleware every response passes: security headers (CSP, frame and sniffing guards) and request body caps.
+
+Body caps are enforced before a byte is read (Content-Length) and while the body streams (chunked or lying clients):
+an upload request may carry SLEUTH_API_UPLOAD_REQUEST_MAX_MB, any other body SLEUTH_API_BODY_MAX_KB.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import HTTPException
+
+# The web UI is plain ES modules and CSS from this origin: nothing inline, nothing from elsewhere.
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; font-src 'self'; "
+       "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")  # fmt: skip
+# Swagger UI and ReDoc (local files too) set styles at run time and ReDoc runs its search in a blob: worker.
+DOCS_CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; connect-src 'self'; "
+            "font-src 'self' data:; worker-src 'self' blob:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")  # fmt: skip
+DOCS_PATHS = ("/docs", "/redoc", "/docs-assets/")
+HEADERS = [(b"x-content-type-options", b"nosniff"), (b"x-frame-options", b"DENY"), (b"referrer-policy", b"no-referrer"),
+           (b"cross-origin-opener-policy", b"same-origin")]  # fmt: skip
+
+
+class SecurityHeaders:
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        csp = (DOCS_CSP if scope["path"].startswith(DOCS_PATHS) else CSP).encode()
+
+        async def send_with_headers(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                present = {name.lower() for name, _ in message.get("headers", [])}
+                extra = [(n, v) for n, v in [*HEADERS, (b"content-security-policy", csp)] if n not in present]
+                message = {**message, "headers": [*message.get("headers", []), *extra]}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def is_upload(scope: dict[str, Any]) -> bool:
+    return scope["method"] == "POST" and scope["path"].rstrip("/") == "/v1/documents"
+
+
+class BodyLimit:
+    """413 for a body over its cap: at once from Content-Length, else as soon as the streamed bytes pass it."""
+
+    def __init__(self, app: Any, body_max: int, upload_max: int) -> None:
+        self.app = app
+        self.body_max = body_max
+        self.upload_max = upload_max
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        upload = is_upload(scope)
+        limit = self.upload_max if upload else self.body_max
+        what = (f"an upload request may carry {_size(limit)} (SLEUTH_API_UPLOAD_REQUEST_MAX_MB); send fewer or smaller files" if upload
+                else f"a request body may be {_size(limit)} (SLEUTH_API_BODY_MAX_KB)")  # fmt: skip
+        declared = dict(scope.get("headers", [])).get(b"content-length")
+        if declared is not None:
+            try:
+                length = int(declared)
+            except ValueError:
+                await _reply(send, 400, "Content-Length is not a number")
+                return
+            if length > limit:
+                await _reply(send, 413, f"the request body is {_size(length)}; {what}")
+                return
+        seen = 0
+
+        async def counted() -> dict[str, Any]:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > limit:
+                    raise HTTPException(413, f"the request body passed {_size(limit)}; {what}")
+            return message
+
+        await self.app(scope, counted, send)
+
+
+def _size(n: int) -> str:
+    if n >= 1 << 20:
+        return f"{n / (1 << 20):,.0f} MB"
+    return f"{n / 1024:,.0f} KB" if n >= 1024 else f"{n} bytes"
+
+
+async def _reply(send: Any, status: int, detail: str) -> None:
+    body = json.dumps({"detail": detail}).encode()
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()), (b"connection", b"close")]})  # fmt: skip
+    await send({"type": "http.response.body", "body": body})
