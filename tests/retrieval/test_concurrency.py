@@ -30,14 +30,18 @@ WORKER = textwrap.dedent(
     from retrieval.index import HybridIndex
     from retrieval.settings import RetrievalSettings
 
-    data, folder = Path(sys.argv[1]), Path(sys.argv[2])
-    settings = RetrievalSettings(index_dir=data / "index", chunk_tokens=64, chunk_overlap=8, embedding_model="fake")
-    corpus = Corpus.open(CorpusSettings(data_dir=data, ingest_workers=1))
-    count = lambda texts: [len(t.split()) for t in texts]
-    for pdf in sorted(folder.glob("*.pdf")):  # one filing at a time, each followed by an index sync, as uploads do
-        assert ingest_paths(corpus, [pdf], workers=1).ok
-        HybridIndex.open(settings.index_dir, settings, create=True).sync(corpus, count)
-    corpus.close()
+    def main():
+        data, folder = Path(sys.argv[1]), Path(sys.argv[2])
+        settings = RetrievalSettings(index_dir=data / "index", chunk_tokens=64, chunk_overlap=8, embedding_model="fake")
+        corpus = Corpus.open(CorpusSettings(data_dir=data, ingest_workers=1))
+        count = lambda texts: [len(t.split()) for t in texts]
+        for pdf in sorted(folder.glob("*.pdf")):  # one filing at a time, each followed by an index sync, as uploads do
+            assert ingest_paths(corpus, [pdf], workers=1).ok
+            HybridIndex.open(settings.index_dir, settings, create=True).sync(corpus, count)
+        corpus.close()
+
+    if __name__ == "__main__":  # ingest extracts in a spawned worker process, which re-imports this file
+        main()
     """
 )
 
