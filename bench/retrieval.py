@@ -24,7 +24,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from corpus.settings import CorpusSettings  # noqa: E402
-from retrieval.index import HybridIndex  # noqa: E402
+from retrieval.index import IndexView  # noqa: E402
 from retrieval.searcher import FUSION_WEIGHTS, HybridSearcher, SearchFilters, index_dir  # noqa: E402
 from retrieval.settings import RetrievalSettings  # noqa: E402
 
@@ -88,23 +88,24 @@ def build(data_dir: Path, pdfs: Path) -> None:
     subprocess.run([sleuth, "index"], env=env, check=True)
 
 
-def index_costs(index: HybridIndex, searcher: HybridSearcher) -> list[list[str]]:
+def index_costs(index: IndexView, searcher: HybridSearcher) -> list[list[str]]:
     """Time to rebuild BM25 from the chunks, and embedding throughput with the projection for all chunks."""
-    from retrieval.bm25 import BM25Index
+    from retrieval.segments import Segment
     from retrieval.tokenize import tokenize
 
+    positions = [i for i, c in enumerate(index.chunks) if c is not None]
     t = time.perf_counter()
-    tokens = [tokenize(index.indexed_text(i)) for i in range(len(index))]
+    tokens = [tokenize(index.indexed_text(i)) for i in positions]
     tokenize_s = time.perf_counter() - t
     t = time.perf_counter()
-    BM25Index.build(tokens, index.manifest.bm25_k1, index.manifest.bm25_b)
+    Segment.build(tokens)  # what a full `sleuth index --rebuild` writes
     build_s = time.perf_counter() - t
     rows = [
         ["chunks", f"{len(index):,} in {len(index.doc_ids)} documents"],
         ["BM25 build (tokenize + index)", f"{tokenize_s + build_s:.1f} s ({tokenize_s:.1f} + {build_s:.1f})"],
     ]
     if searcher.embedder is not None:
-        sample = [index.indexed_text(i) for i in range(0, len(index), max(1, len(index) // 256))][:256]
+        sample = [index.indexed_text(i) for i in positions[:: max(1, len(positions) // 256)]][:256]
         searcher.embedder.encode(sample[:8])  # load the model outside the timing
         t = time.perf_counter()
         searcher.embedder.encode(sample)
@@ -124,22 +125,30 @@ def main() -> None:
     parser.add_argument("--build", action="store_true", help="ingest and index ../shared/financebench/pdfs into --data-dir first")
     parser.add_argument("--weights", action="store_true", help="also compare RRF weights per question kind")
     parser.add_argument("--bm25-only", action="store_true", help="only the BM25 pipelines (an index without embeddings)")
+    parser.add_argument("--milvus-url", help="copy the local index of --data-dir (chunks and vectors) into Milvus at this URL and measure there")
     args = parser.parse_args()
     if args.build:
         build(args.data_dir, args.questions.parent / "pdfs")
     corpus_settings = CorpusSettings(data_dir=args.data_dir)
     settings = RetrievalSettings()
+    if args.milvus_url:
+        sys.path.insert(0, str(REPO / "bench"))
+        from scale import to_milvus
+
+        settings = settings.model_copy(update={"index_url": args.milvus_url, "index_collection": "bench_retrieval", "index_dir": index_dir(corpus_settings, settings)})
+        print(f"copied the local index into Milvus at {args.milvus_url} in {to_milvus(args.data_dir, settings):.0f} s")
     try:
         searcher = HybridSearcher.open(corpus_settings, settings)
     except Exception as exc:  # noqa: BLE001 - report and exit
         sys.exit(f"cannot open the index in {index_dir(corpus_settings, settings)}: {exc}\nbuild it with --build")
     questions = load_questions(args.questions)
-    index = searcher.index
-    missing = sorted({q["doc_name"] for q in questions} - set(index.doc_ids))
+    index = searcher.view()
+    missing = sorted({q["doc_name"] for q in questions} - set(index.docs))
     if missing:
         sys.exit(f"filings of the questions are not indexed: {missing}; use --build")
-    dense_ok = index.matrix() is not None and not index.pending()
-    print(f"{len(questions)} questions, {len(index.doc_ids)} filings, {len(index):,} chunks; dense over all: {'yes' if dense_ok else 'PARTIAL'}\n")
+    dense_ok = index.has_vectors() and not index.pending()
+    backend = f"Milvus at {settings.index_url}" if settings.index_url else "local index"
+    print(f"{backend}: {len(questions)} questions, {len(index.docs)} filings, {len(index):,} chunks; dense over all: {'yes' if dense_ok else 'PARTIAL'}\n")
 
     header = ["pipeline", *[f"R@{c}" for c in CUTOFFS], "MRR@10", "p50 ms", "p95 ms"]
     configs = [
@@ -192,10 +201,12 @@ def main() -> None:
         print(f"== RRF weights (bm25, dense) by question kind, all filings + filters; kinds: {kinds}")
         print_table(header, rows)
 
+    if settings.index_url:
+        return
     print("== index")
     print_table(["what", "value"], index_costs(index, searcher))
-    stats = [len(c.text) for c in index.chunks]
-    print(f"chunk chars p50 {statistics.median(stats):.0f}, chunk tokens p50 {statistics.median(c.tokens for c in index.chunks):.0f}")
+    live = [c for c in index.chunks if c is not None]
+    print(f"chunk chars p50 {statistics.median(len(c.text) for c in live):.0f}, chunk tokens p50 {statistics.median(c.tokens for c in live):.0f}")
 
 
 if __name__ == "__main__":

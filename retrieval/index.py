@@ -1,208 +1,364 @@
-"""The hybrid index: chunks, BM25 and embeddings as a directory of plain files with a manifest.
+"""The local search index: chunks, BM25 segments and embeddings as a directory of plain files with a manifest.
 
 Layout of `<index_dir>`:
-  manifest.json              settings, models, and per document: content hash, chunk count, embedded or not
-  chunks/<doc_id>.json       the document's metadata and chunks (text, section path, page and line spans)
-  bm25/                      BM25 over all chunks (rebuilt from the chunk files when documents change)
-  embeddings/<doc_id>.npy    float16 unit vectors, one row per chunk, written once the document is embedded
-  embeddings/<doc_id>.json   the chunk content hashes of those rows (the embedding cache key)
+  manifest.json                       settings, BM25 segments, and per document: content hash, chunk count,
+                                      version, segment, embedded or not; replaced atomically at every commit
+  chunks/<doc_id>.<version>.json      the document's metadata and chunks (text, section path, page and line spans)
+  segments/<segment>.npz              BM25 term frequencies of the chunks one sync added (retrieval.segments)
+  embeddings/<doc_id>.<version>.npy   float16 unit vectors, one row per chunk, once the document is embedded
+  embeddings/<doc_id>.<version>.json  the chunk content hashes of those rows (the embedding cache key)
+  write.lock, write.lock.json         the writers' lock and who holds it (retrieval.lock)
 
-Each file is written to a temp name and renamed; the manifest is written last, so an interrupted
-build leaves the previous state readable, and `sync` picks up where it stopped.
+Every file but the manifest is written once under a fresh name and never changed; the manifest is
+written last. So a reader always sees one committed state, a writer that dies leaves at most
+unreferenced files, and a process holding the index open picks up another's commit by re-reading
+the manifest (`refresh`, a stat per search). One sync writes one segment: adding a filing costs
+O(that filing); segments of one size tier are merged ten at a time.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import logging
+import math
+import threading
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 
 from corpus.catalog import Corpus
-from corpus.errors import CorpusError
-from corpus.store import atomic_write
-from retrieval.bm25 import BM25Index
 from retrieval.chunking import Chunk, SectionSpan, TokenCounter, chunk_document
+from retrieval.dense import dense_search
+from retrieval.hits import Hit
+from retrieval.lock import write_lock
+from retrieval.manifest import (
+    INDEX_VERSION, DocEntry, IndexError_, Manifest, SegmentEntry, SyncReport, indexed_text, manifest_json, new_version,
+    read_manifest, write_json,
+)  # fmt: skip
+from retrieval.segments import Segment, SegmentedBM25, SegmentError, merge
 from retrieval.settings import RetrievalSettings
 from retrieval.tokenize import tokenize
 
-INDEX_VERSION = 1
-CONTEXT_SEPARATOR = "\n"
+__all__ = ["DocEntry", "HybridIndex", "IndexError_", "IndexView", "Manifest", "SyncReport"]
+
+log = logging.getLogger(__name__)
+MERGE_FACTOR = 10  # this many segments of one size tier (powers of ten of live chunks) are merged into one
+LOCK_TIMEOUT_S = 300.0
 
 
-class IndexError_(CorpusError):
-    """The index is missing, damaged or built with other settings; the message says which command fixes it."""
+class IndexView:
+    """One committed state of the local index, never modified: what a search runs against."""
 
+    def __init__(self, manifest: Manifest, doc_chunks: dict[str, list[Chunk]], segments: dict[str, Segment],
+                 previous: IndexView | None, blocks: dict[str, np.ndarray]) -> None:  # fmt: skip
+        self.manifest = manifest
+        self.docs = manifest.docs
+        self._doc_chunks = doc_chunks
+        self.doc_ids: list[str] = []
+        chunks: list[Chunk | None] = []
+        owner: list[int] = []
+        self.doc_start: dict[str, int] = {}
+        ordered = [segments[s.id] for s in manifest.segments]
+        for entry in manifest.segments:
+            for doc_id, version, n in entry.docs:
+                doc = self.docs.get(doc_id)
+                if doc is not None and doc.version == version and doc.segment == entry.id:
+                    self.doc_start[doc_id] = len(chunks)
+                    owner.extend([len(self.doc_ids)] * n)
+                    self.doc_ids.append(doc_id)
+                    chunks.extend(doc_chunks[doc_id])
+                else:
+                    owner.extend([-1] * n)
+                    chunks.extend([None] * n)
+        self.chunks = chunks
+        self.chunk_doc = np.asarray(owner, dtype=np.int32)
+        self.live = self.chunk_doc >= 0
+        changed = set()
+        if previous is not None:  # segments whose live chunks changed need their document frequencies recounted
+            old = {s.id: {(d, v) for d, v, _ in s.docs if previous.docs.get(d) and previous.docs[d].version == v} for s in previous.manifest.segments}
+            changed = {s.id for s in manifest.segments if s.id in old and old[s.id] != {(d, v) for d, v, _ in s.docs if self.docs.get(d) and self.docs[d].version == v}}
+        self.bm25 = SegmentedBM25(ordered, self.live, manifest.bm25_k1, manifest.bm25_b,
+                                  previous=previous.bm25 if previous else None, changed=changed)  # fmt: skip
+        self._blocks = blocks  # segment id -> float32 rows (shared across views; rows are only ever filled)
+        self._filled: dict[str, set[str]] = previous._filled if previous is not None else {}
+        self._dense_lock = previous._dense_lock if previous is not None else threading.Lock()
+        self._directory: Path | None = None
+        self._embedded: np.ndarray | None = None
 
-@dataclass
-class DocEntry:
-    """What the index knows of one document."""
+    def __len__(self) -> int:
+        return int(self.live.sum())
 
-    doc_id: str
-    content_hash: str
-    company: str | None
-    form_type: str | None
-    fiscal_year: int | None
-    fiscal_period: str | None
-    period_end_date: str | None
-    ticker: str | None
-    chunks: int = 0
-    embedded: bool = False
+    def pending(self) -> list[str]:
+        return [d for d in self.doc_ids if not self.docs[d].embedded]
 
+    def has_vectors(self) -> bool:
+        return bool(self.manifest.dim) and any(self.docs[d].embedded for d in self.doc_ids)
 
-@dataclass
-class Manifest:
-    version: int
-    chunk_tokens: int
-    chunk_overlap: int
-    tokenizer: str  # the embedding model whose tokenizer sized the chunks
-    embedding_model: str
-    bm25_k1: float
-    bm25_b: float
-    dim: int | None = None
-    updated_at: float = 0.0
-    docs: dict[str, DocEntry] = field(default_factory=dict)
+    def doc_mask(self, doc_ids: Iterable[str]) -> np.ndarray:
+        """Bool mask over chunk positions of the given documents."""
+        position = {doc_id: i for i, doc_id in enumerate(self.doc_ids)}
+        wanted = np.zeros(len(self.doc_ids) + 1, dtype=bool)  # the last entry stands for dead chunks (-1)
+        for doc_id in doc_ids:
+            if doc_id in position:
+                wanted[position[doc_id]] = True
+        return wanted[self.chunk_doc]
 
-    def layout(self) -> tuple:
-        """Settings that change chunks; when they differ, the index must be rebuilt."""
-        return (self.version, self.chunk_tokens, self.chunk_overlap, self.tokenizer)
+    def scope(self, doc_ids: Iterable[str], exclude: Iterable[str] = ()) -> np.ndarray:
+        mask = self.doc_mask(doc_ids)
+        excluded = list(exclude)
+        return mask & ~self.doc_mask(excluded) if excluded else mask
 
+    def indexed_text(self, position: int) -> str:
+        chunk = self.chunks[position]
+        return indexed_text(self.docs[chunk.doc_id], chunk)
 
-@dataclass
-class SyncReport:
-    added: list[str] = field(default_factory=list)
-    updated: list[str] = field(default_factory=list)
-    removed: list[str] = field(default_factory=list)
-    chunks: int = 0
-    seconds: float = 0.0
+    def bm25_chunks(self, tokens: list[str], k: int, scope: np.ndarray) -> list[Chunk]:
+        return [self.chunks[h.index] for h in self.bm25.search(tokens, k, scope)]
 
-    @property
-    def changed(self) -> bool:
-        return bool(self.added or self.updated or self.removed)
+    def dense_chunks(self, vector: np.ndarray, k: int, scope: np.ndarray) -> list[Chunk]:
+        return [self.chunks[h.index] for h in self.dense_hits(vector, k, scope)]
 
+    # -- vectors, per segment ------------------------------------------------------------------
 
-def context_header(doc: DocEntry, chunk: Chunk) -> str:
-    """What a chunk is about, prepended for BM25 and embeddings: company, form, period, section."""
-    period = f"FY{doc.fiscal_year}" if doc.fiscal_year else ""
-    if doc.fiscal_period and doc.fiscal_period != "FY":
-        period = f"{period} {doc.fiscal_period}".strip()
-    parts = [doc.company or doc.doc_id, doc.form_type or "", period, chunk.section_path]
-    return " | ".join(p for p in parts if p)
+    def _block(self, entry: SegmentEntry, directory: Path) -> np.ndarray:
+        """float32 rows of one segment, filled with the vectors of its embedded live documents."""
+        with self._dense_lock:
+            n = sum(c for _d, _v, c in entry.docs)
+            block = self._blocks.get(entry.id)
+            if block is None or block.shape != (n, self.manifest.dim):
+                block = self._blocks[entry.id] = np.zeros((n, self.manifest.dim), dtype=np.float32)
+                self._filled[entry.id] = set()
+            filled = self._filled.setdefault(entry.id, set())
+            row = 0
+            for doc_id, version, count in entry.docs:
+                doc = self.docs.get(doc_id)
+                key = f"{doc_id}.{version}"
+                if doc is not None and doc.version == version and doc.embedded and key not in filled:
+                    path = directory / "embeddings" / f"{key}.npy"
+                    try:
+                        vectors = np.load(path)
+                    except (OSError, ValueError) as exc:
+                        raise IndexError_(f"embeddings of {doc_id} ({path}) are unreadable ({exc}); run `sleuth index --rebuild`") from exc
+                    if vectors.shape != (count, self.manifest.dim):
+                        raise IndexError_(f"embeddings of {doc_id} ({path}) do not match its chunks; run `sleuth index --rebuild`")
+                    block[row : row + count] = vectors
+                    filled.add(key)
+                row += count
+            return block
+
+    def dense_hits(self, vector: np.ndarray, k: int, allowed: np.ndarray | None = None) -> list[Hit]:
+        """Top-k embedded live chunks by inner product, over each segment's rows (retrieval.dense), best first."""
+        if not self.has_vectors() or self._directory is None:
+            return []
+        if self._embedded is None:
+            self._embedded = self.doc_mask(d for d in self.doc_ids if self.docs[d].embedded)
+        embedded = self._embedded
+        allowed = embedded if allowed is None else allowed & embedded
+        hits: list[Hit] = []
+        offset = 0
+        for entry in self.manifest.segments:
+            n = sum(c for _d, _v, c in entry.docs)
+            part = allowed[offset : offset + n]
+            if part.any():
+                hits += [Hit(offset + h.index, h.score) for h in dense_search(self._block(entry, self._directory), vector, k, part)]
+            offset += n
+        hits.sort(key=lambda h: (-h.score, h.index))
+        return hits[:k]
+
+    def matrix(self) -> np.ndarray | None:
+        """All rows as one float32 matrix (zero rows for chunks not embedded or dead); None if nothing is embedded."""
+        if not self.has_vectors() or self._directory is None:
+            return None
+        return np.concatenate([self._block(e, self._directory) for e in self.manifest.segments])
 
 
 class HybridIndex:
-    """Chunks of every indexed document, their BM25 index and (for embedded documents) their vectors."""
+    """The local index: the committed view readers search, and the writes (sync, embed) done under the write lock."""
 
-    def __init__(self, directory: Path, manifest: Manifest, chunks: dict[str, list[Chunk]]) -> None:
+    def __init__(self, directory: Path, manifest: Manifest, view: IndexView, segments: dict[str, Segment], stamp: tuple | None) -> None:
         self.directory = directory
+        self._segments = segments
+        self._view = view
+        view._directory = directory
+        self._stamp = stamp
+        self._refresh_lock = threading.Lock()
         self.manifest = manifest
-        self._doc_chunks = chunks
-        self._bm25: BM25Index | None = None
-        self._matrix: np.ndarray | None = None
-        self._refresh_views()
 
     # -- opening -------------------------------------------------------------------------------
+
+    @staticmethod
+    def wanted(settings: RetrievalSettings) -> Manifest:
+        return Manifest(INDEX_VERSION, settings.chunk_tokens, settings.chunk_overlap, settings.embedding_model,
+                        settings.embedding_model, settings.bm25_k1, settings.bm25_b)  # fmt: skip
 
     @classmethod
     def open(cls, directory: Path, settings: RetrievalSettings, *, create: bool = False) -> HybridIndex:
         """Load the index in `directory`; with `create`, start an empty one when there is none (or it is outdated)."""
-        wanted = Manifest(
-            INDEX_VERSION, settings.chunk_tokens, settings.chunk_overlap, settings.embedding_model,
-            settings.embedding_model, settings.bm25_k1, settings.bm25_b,
-        )  # fmt: skip
-        path = directory / "manifest.json"
-        if not path.is_file():
+        wanted = cls.wanted(settings)
+        index = cls(directory, wanted, IndexView(wanted, {}, {}, None, {}), {}, None)
+        if not (directory / "manifest.json").is_file():
             if not create:
                 raise IndexError_(f"no search index in {directory}; build it with `sleuth index`")
-            return cls(directory, wanted, {})
+            return index
         try:
-            manifest = _read_manifest(path)
-        except (OSError, ValueError, TypeError, KeyError) as exc:
-            if not create:
-                raise IndexError_(f"search index manifest {path} is unreadable ({exc}); rebuild with `sleuth index --rebuild`") from exc
-            return cls(directory, wanted, {})
-        if manifest.layout() != wanted.layout() or manifest.embedding_model != wanted.embedding_model:
-            if not create:
-                raise IndexError_(
-                    f"search index in {directory} was built with other settings (chunks {manifest.chunk_tokens}/"
-                    f"{manifest.chunk_overlap}, model {manifest.embedding_model}); rebuild with `sleuth index --rebuild`"
-                )
-            return cls(directory, wanted, {})
-        manifest.bm25_k1, manifest.bm25_b = settings.bm25_k1, settings.bm25_b
-        chunks = {doc_id: _read_chunks(directory, doc_id) for doc_id in manifest.docs}
-        for doc_id, entry in manifest.docs.items():
-            if len(chunks[doc_id]) != entry.chunks:  # an interrupted sync: chunk it again
-                entry.content_hash, entry.embedded = "", False
-        index = cls(directory, manifest, chunks)
-        try:
-            index._load_bm25()
+            index._load(settings, repair=create)
         except IndexError_:
             if not create:
                 raise
-            index._bm25 = None  # sync rebuilds it
+            index = cls(directory, wanted, IndexView(wanted, {}, {}, None, {}), {}, None)  # the next sync rebuilds it
         return index
 
-    # -- views used by search ------------------------------------------------------------------
+    def _load(self, settings: RetrievalSettings | None = None, *, repair: bool = False) -> None:
+        """Read the committed state (retrying when a writer replaced it meanwhile); only what changed is read again."""
+        path = self.directory / "manifest.json"
+        missing: Exception | None = None
+        for attempt in range(5):
+            try:
+                stamp = _stamp(path)
+                manifest = read_manifest(path)
+            except FileNotFoundError as exc:
+                raise IndexError_(f"no search index in {self.directory}; build it with `sleuth index`") from exc
+            except (OSError, ValueError, TypeError, KeyError) as exc:
+                raise IndexError_(f"search index manifest {path} is unreadable ({exc}); rebuild with `sleuth index --rebuild`") from exc
+            wanted = self.wanted(settings) if settings is not None else self.manifest
+            if manifest.layout() != wanted.layout() or manifest.embedding_model != wanted.embedding_model:
+                raise IndexError_(
+                    f"search index in {self.directory} was built with other settings (format {manifest.version}, chunks "
+                    f"{manifest.chunk_tokens}/{manifest.chunk_overlap}, model {manifest.embedding_model}); rebuild with `sleuth index --rebuild`"
+                )
+            manifest.bm25_k1, manifest.bm25_b = wanted.bm25_k1, wanted.bm25_b
+            try:
+                self._adopt(manifest, stamp, repair=repair)
+                return
+            except FileNotFoundError as exc:  # a writer committed and removed files we were about to read: read again
+                missing = exc
+                time.sleep(0.05 * (attempt + 1))
+        raise IndexError_(f"search index in {self.directory} names a file that is not there ({missing}); run `sleuth index` to repair it")
 
-    def _refresh_views(self) -> None:
-        self.doc_ids: list[str] = list(self._doc_chunks)
-        self.chunks: list[Chunk] = [c for doc_id in self.doc_ids for c in self._doc_chunks[doc_id]]
-        self.chunk_doc = np.fromiter(
-            (i for i, doc_id in enumerate(self.doc_ids) for _ in self._doc_chunks[doc_id]), dtype=np.int32, count=len(self.chunks)
-        )
-        self._matrix = None
+    def _adopt(self, manifest: Manifest, stamp: tuple, *, repair: bool) -> None:
+        old = self._view
+        segments: dict[str, Segment] = {}
+        bad: list[str] = []
+        for entry in manifest.segments:
+            segment = self._segments.get(entry.id)
+            if segment is None:
+                try:
+                    segment = Segment.load(self.directory / "segments", entry.id, entry.bytes or None)
+                except SegmentError as exc:
+                    if "missing" in str(exc) and not repair:
+                        raise FileNotFoundError(str(exc)) from exc
+                    if not repair:
+                        raise IndexError_(f"search index damaged: {exc}; run `sleuth index` to re-index its documents") from exc
+                    bad.append(entry.id)
+                    log.warning("search index: %s; its documents are indexed again", exc)
+                    continue
+            segments[entry.id] = segment
+        if bad:  # drop the damaged segments; their documents look new to the next sync
+            manifest.segments = [s for s in manifest.segments if s.id not in bad]
+            for doc_id in [d for d, e in manifest.docs.items() if e.segment in bad]:
+                del manifest.docs[doc_id]
+        chunks: dict[str, list[Chunk]] = {}
+        for doc_id, entry in list(manifest.docs.items()):
+            cached = old.docs.get(doc_id)
+            if cached is not None and cached.version == entry.version and doc_id in old._doc_chunks:
+                chunks[doc_id] = old._doc_chunks[doc_id]
+                continue
+            try:
+                chunks[doc_id] = _read_chunks(self.directory, doc_id, entry.version)
+            except (IndexError_, FileNotFoundError):
+                if not repair:
+                    raise
+                del manifest.docs[doc_id]  # re-chunked by the next sync
+                continue
+            if len(chunks[doc_id]) != entry.chunks:
+                if not repair:
+                    raise IndexError_(f"chunks of {doc_id} do not match the manifest; run `sleuth index` to re-index it")
+                del manifest.docs[doc_id]
+        for gone in set(old._blocks) - set(segments):  # vectors of merged-away segments (a search still on them reloads)
+            old._blocks.pop(gone, None)
+        view = IndexView(manifest, chunks, segments, old if old.manifest.segments else None, old._blocks)
+        view._directory = self.directory
+        self._segments, self._view, self._stamp, self.manifest = segments, view, stamp, manifest
+
+    def refresh(self) -> bool:
+        """Pick up what another process committed (a stat when nothing changed); True when the view changed."""
+        path = self.directory / "manifest.json"
+        try:
+            stamp = _stamp(path)
+        except FileNotFoundError:
+            return False
+        if stamp == self._stamp:
+            return False
+        with self._refresh_lock:
+            if _stamp(path) == self._stamp:
+                return False
+            self._load()
+            return True
+
+    # -- the committed view (readers) ----------------------------------------------------------
+
+    def view(self) -> IndexView:
+        """The latest committed state, refreshed from disk when another process changed it."""
+        self.refresh()
+        return self._view
 
     def __len__(self) -> int:
-        return len(self.chunks)
+        return len(self._view)
+
+    @property
+    def doc_ids(self) -> list[str]:
+        return self._view.doc_ids
+
+    @property
+    def chunks(self) -> list[Chunk | None]:
+        return self._view.chunks
+
+    @property
+    def bm25(self) -> SegmentedBM25:
+        return self._view.bm25
 
     def doc(self, doc_id: str) -> DocEntry:
         return self.manifest.docs[doc_id]
 
-    @property
-    def bm25(self) -> BM25Index:
-        if self._bm25 is None:
-            self._bm25 = BM25Index.build([], self.manifest.bm25_k1, self.manifest.bm25_b)
-        return self._bm25
-
     def doc_mask(self, doc_ids: Iterable[str]) -> np.ndarray:
-        """Bool mask over chunks of the given documents."""
-        wanted = np.zeros(len(self.doc_ids), dtype=bool)
-        position = {doc_id: i for i, doc_id in enumerate(self.doc_ids)}
-        for doc_id in doc_ids:
-            if doc_id in position:
-                wanted[position[doc_id]] = True
-        return wanted[self.chunk_doc] if len(self.chunks) else np.zeros(0, dtype=bool)
-
-    def embedded_mask(self) -> np.ndarray:
-        return self.doc_mask(d for d, e in self.manifest.docs.items() if e.embedded)
+        return self._view.doc_mask(doc_ids)
 
     def matrix(self) -> np.ndarray | None:
-        """Unit vectors (float32) of all chunks, zero rows for documents not embedded yet; None if nothing is embedded."""
-        if self._matrix is None and self.manifest.dim and any(e.embedded for e in self.manifest.docs.values()):
-            # float16 on disk, float32 in memory: numpy/torch CPU matmul is fast and steady only in float32.
-            matrix = np.zeros((len(self.chunks), self.manifest.dim), dtype=np.float32)
-            row = 0
-            for doc_id in self.doc_ids:
-                n = len(self._doc_chunks[doc_id])
-                if self.manifest.docs[doc_id].embedded:
-                    vectors = np.load(self.directory / "embeddings" / f"{doc_id}.npy")
-                    if vectors.shape != (n, self.manifest.dim):
-                        raise IndexError_(f"embeddings of {doc_id} do not match its chunks; run `sleuth index --rebuild`")
-                    matrix[row : row + n] = vectors
-                row += n
-            self._matrix = matrix
-        return self._matrix
+        return self._view.matrix()
 
     def indexed_text(self, position: int) -> str:
-        """The text BM25 and the embedder see for chunk `position`: context header and body."""
-        chunk = self.chunks[position]
-        return context_header(self.manifest.docs[chunk.doc_id], chunk) + CONTEXT_SEPARATOR + chunk.text
+        return self._view.indexed_text(position)
 
-    # -- keeping in step with the catalog ------------------------------------------------------
+    def pending(self) -> list[str]:
+        """Documents whose chunks are not embedded yet, in index order."""
+        return self._view.pending()
+
+    def describe(self) -> dict:
+        return {"backend": "local", "path": str(self.directory), "documents": len(self.doc_ids), "chunks": len(self)}
+
+    # -- writes --------------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _writing(self, purpose: str):  # noqa: ANN202
+        """The write lock, with the latest committed state loaded (writers read-modify-write the manifest)."""
+        with write_lock(self.directory, LOCK_TIMEOUT_S, purpose):
+            if (self.directory / "manifest.json").is_file():
+                try:
+                    self._load(repair=True)
+                except IndexError_ as exc:  # unreadable or built with other settings: this writer starts it afresh
+                    log.warning("%s; starting the index afresh", exc)
+                    fresh = _copy(self.manifest)
+                    fresh.docs.clear()
+                    fresh.segments.clear()
+                    self.manifest = fresh
+                    self._view = IndexView(fresh, {}, {}, None, {})
+                    self._view._directory = self.directory
+            yield
 
     def sync(
         self,
@@ -212,53 +368,97 @@ class HybridIndex:
         rebuild: bool = False,
         progress: Callable[[str, int, int], None] | None = None,
     ) -> SyncReport:
-        """Chunk new and changed documents, drop removed ones, rebuild BM25, save; embeddings are left to `embed`."""
+        """Chunk new and changed documents into one new segment, drop removed ones, commit; embeddings are left to `embed`."""
         started = time.perf_counter()
         report = SyncReport()
-        catalog = {d.id: d for d in corpus.list()}
-        if rebuild:
-            self._doc_chunks.clear()
-            self.manifest.docs.clear()
-        for doc_id in [d for d in self.manifest.docs if d not in catalog]:
-            self.manifest.docs.pop(doc_id, None)
-            self._doc_chunks.pop(doc_id, None)
-            report.removed.append(doc_id)
-        todo = [d for d in catalog.values() if d.id not in self.manifest.docs or self.manifest.docs[d.id].content_hash != d.ingest_key]
-        for n, doc in enumerate(todo, 1):
-            if progress:
-                progress("chunk", n, len(todo))
-            (report.updated if doc.id in self.manifest.docs else report.added).append(doc.id)
-            text = corpus.store.read(doc.id)
-            spans = [SectionSpan(s.start_line, s.end_line, s.path, s.depth) for s in corpus.sections(doc.id)]
-            chunks = chunk_document(
-                doc.id, text, spans, count_tokens, self.manifest.chunk_tokens, self.manifest.chunk_overlap
-            )
-            entry = DocEntry(
-                doc.id, doc.ingest_key, doc.company, doc.form_type, doc.fiscal_year, doc.fiscal_period,
-                doc.period_end_date.isoformat() if doc.period_end_date else None, doc.ticker, len(chunks), False,
-            )  # fmt: skip
-            self.manifest.docs[doc.id] = entry
-            self._doc_chunks[doc.id] = chunks
-            _write_json(self.directory / "chunks" / f"{doc.id}.json", {"doc": asdict(entry), "chunks": [asdict(c) for c in chunks]})
-        if report.changed or self._bm25 is None or rebuild:
-            self._refresh_views()
-            if progress:
-                progress("bm25", 0, len(self.chunks))
-            self._bm25 = BM25Index.build(
-                [tokenize(self.indexed_text(i)) for i in range(len(self.chunks))], self.manifest.bm25_k1, self.manifest.bm25_b
-            )
-            self._save_bm25()
-            self._save_manifest()
-            # Only now that the manifest no longer lists them: a sync cut short must not leave it naming missing files.
+        with self._writing("sync"):
+            manifest = _copy(self.manifest)
+            catalog = {d.id: d for d in corpus.list()}
+            if rebuild:
+                manifest.docs.clear()
+                manifest.segments.clear()
+            previous = dict(self.manifest.docs)  # before a rebuild cleared them: their vectors may be reused
+            report.removed = [d for d in manifest.docs if d not in catalog]
             for doc_id in report.removed:
-                self._drop_files(doc_id)
-        report.chunks = len(self.chunks)
+                del manifest.docs[doc_id]
+            todo = [d for d in catalog.values() if d.id not in manifest.docs or manifest.docs[d.id].content_hash != d.ingest_key]
+            new_chunks: list[tuple[DocEntry, list[Chunk]]] = []
+            for n, doc in enumerate(todo, 1):
+                if progress:
+                    progress("chunk", n, len(todo))
+                (report.updated if doc.id in manifest.docs else report.added).append(doc.id)
+                text = corpus.store.read(doc.id)
+                spans = [SectionSpan(s.start_line, s.end_line, s.path, s.depth) for s in corpus.sections(doc.id)]
+                chunks = chunk_document(doc.id, text, spans, count_tokens, manifest.chunk_tokens, manifest.chunk_overlap)
+                entry = DocEntry(
+                    doc.id, doc.ingest_key, doc.company, doc.form_type, doc.fiscal_year, doc.fiscal_period,
+                    doc.period_end_date.isoformat() if doc.period_end_date else None, doc.ticker, len(chunks), False, new_version(),
+                )  # fmt: skip
+                write_json(self.directory / "chunks" / f"{doc.id}.{entry.version}.json", {"doc": asdict(entry), "chunks": [asdict(c) for c in chunks]})
+                entry.embedded = self._reuse_vectors(previous.get(doc.id), entry, chunks)
+                new_chunks.append((entry, chunks))
+            if new_chunks:
+                if progress:
+                    progress("bm25", 0, sum(len(c) for _e, c in new_chunks))
+                segment = Segment.build([tokenize(indexed_text(e, c)) for e, chunks in new_chunks for c in chunks])
+                size = segment.save(self.directory / "segments")
+                for entry, _chunks in new_chunks:
+                    entry.segment = segment.id
+                    manifest.docs[entry.doc_id] = entry
+                manifest.segments.append(SegmentEntry(segment.id, [[e.doc_id, e.version, len(c)] for e, c in new_chunks], size))
+            if report.changed or rebuild or not (self.directory / "manifest.json").is_file():
+                report.merged = self._merge_tiers(manifest)
+                self._commit(manifest)
+        report.chunks = len(self)
         report.seconds = time.perf_counter() - started
         return report
 
-    def pending(self) -> list[str]:
-        """Documents whose chunks are not embedded yet, in index order."""
-        return [d for d in self.doc_ids if not self.manifest.docs[d].embedded]
+    def _merge_tiers(self, manifest: Manifest) -> int:
+        """Merge MERGE_FACTOR segments of one size tier (and drop empty ones) so searches touch few segments."""
+        live = {s.id: [(d, v, n) for d, v, n in s.docs if d in manifest.docs and manifest.docs[d].version == v] for s in manifest.segments}
+        manifest.segments = [s for s in manifest.segments if live[s.id]]
+        merged = 0
+        while True:
+            tiers: dict[int, list[SegmentEntry]] = {}
+            for s in manifest.segments:
+                tiers.setdefault(int(math.log10(max(1, sum(n for _d, _v, n in live[s.id])))), []).append(s)
+            group = next((g for g in tiers.values() if len(g) >= MERGE_FACTOR), None)
+            if group is None:
+                return merged
+            segments = [self._segments.get(s.id) or Segment.load(self.directory / "segments", s.id, s.bytes or None) for s in group]
+            lives = [np.array([d in manifest.docs and manifest.docs[d].version == v for d, v, n in s.docs for _ in range(n)], dtype=bool) for s in group]
+            out = merge(segments, lives)
+            size = out.save(self.directory / "segments")
+            docs = [entry for s in group for entry in live[s.id]]
+            for doc_id, _v, _n in docs:
+                manifest.docs[doc_id].segment = out.id
+            first = manifest.segments.index(group[0])
+            keep = [s for s in manifest.segments if s not in group]
+            keep.insert(min(first, len(keep)), SegmentEntry(out.id, [list(d) for d in docs], size))
+            manifest.segments = keep
+            live[out.id] = docs
+            self._segments[out.id] = out
+            merged += len(group)
+
+    def _commit(self, manifest: Manifest) -> None:
+        """Write the manifest (the commit point), adopt it, then delete what no committed state names any more."""
+        manifest.generation += 1
+        manifest.updated_at = time.time()
+        write_json(self.directory / "manifest.json", manifest_json(manifest))
+        self._load()
+        self._collect_garbage()
+
+    def _collect_garbage(self) -> None:
+        keep_docs = {f"{d}.{e.version}" for d, e in self.manifest.docs.items()}
+        for folder, suffixes in (("chunks", (".json",)), ("embeddings", (".npy", ".json"))):
+            for path in (self.directory / folder).glob("*") if (self.directory / folder).is_dir() else []:
+                stem = path.name.removesuffix(path.suffix)
+                if path.suffix in suffixes and stem not in keep_docs and not path.name.startswith("."):
+                    path.unlink(missing_ok=True)
+        keep_segments = {s.id for s in self.manifest.segments}
+        for path in (self.directory / "segments").glob("seg-*.npz") if (self.directory / "segments").is_dir() else []:
+            if path.stem not in keep_segments:
+                path.unlink(missing_ok=True)
 
     def embed(
         self,
@@ -268,49 +468,58 @@ class HybridIndex:
         doc_ids: Iterable[str] | None = None,
         on_doc: Callable[[str, int, int], None] | None = None,
     ) -> int:
-        """Embed pending documents one by one (saved as each finishes, so it can stop and resume); returns chunks embedded.
+        """Embed pending documents one by one, each committed as it finishes (so it can stop and resume); returns chunks embedded.
 
-        Vectors are reused for chunks whose indexed text was embedded before (in any document)."""
+        Vectors are computed outside the write lock; vectors are reused for chunk texts embedded before (in any document)."""
         if self.manifest.dim not in (None, dim):
             raise IndexError_(f"embedding size {dim} differs from the index's {self.manifest.dim}; run `sleuth index --rebuild`")
-        self.manifest.dim = dim
+        self.refresh()
         todo = list(doc_ids) if doc_ids is not None else self.pending()
         cache = self._vector_cache()
         done = 0
         for n, doc_id in enumerate(todo, 1):
-            hashes = self._embedding_keys(doc_id)
+            view = self._view
+            entry = view.docs.get(doc_id)
+            if entry is None or doc_id not in view.doc_start:
+                continue
+            texts = [indexed_text(entry, c) for c in view._doc_chunks[doc_id]]
+            hashes = [hashlib.sha1(t.encode()).hexdigest() for t in texts]
             missing = [i for i, h in enumerate(hashes) if h not in cache]
             if missing:
-                first_row = int(np.searchsorted(self.chunk_doc, self.doc_ids.index(doc_id)))
-                vectors = encode([self.indexed_text(first_row + i) for i in missing])
-                for i, vector in zip(missing, vectors, strict=True):
+                for i, vector in zip(missing, encode([texts[i] for i in missing]), strict=True):
                     cache[hashes[i]] = vector.astype(np.float16)
                 done += len(missing)
             matrix = np.stack([cache[h] for h in hashes]) if hashes else np.zeros((0, dim), dtype=np.float16)
-            _write_npy(self.directory / "embeddings" / f"{doc_id}.npy", matrix.astype(np.float16))
-            _write_json(self.directory / "embeddings" / f"{doc_id}.json", hashes)
-            self.manifest.docs[doc_id].embedded = True
-            self._save_manifest()
-            self._matrix = None
+            key = f"{doc_id}.{entry.version}"
+            _write_npy(self.directory / "embeddings" / f"{key}.npy", matrix.astype(np.float16))
+            write_json(self.directory / "embeddings" / f"{key}.json", hashes)
+            with self._writing("embed"):
+                manifest = _copy(self.manifest)
+                current = manifest.docs.get(doc_id)
+                if current is not None and current.version == entry.version:  # not re-chunked meanwhile
+                    current.embedded = True
+                    manifest.dim = dim
+                    self._commit(manifest)
             if on_doc:
                 on_doc(doc_id, n, len(todo))
         return done
 
-    # -- persistence ---------------------------------------------------------------------------
-
-    def _drop_files(self, doc_id: str) -> None:
-        for path in (
-            self.directory / "chunks" / f"{doc_id}.json",
-            self.directory / "embeddings" / f"{doc_id}.npy",
-            self.directory / "embeddings" / f"{doc_id}.json",
-        ):
-            path.unlink(missing_ok=True)
-
-    def _embedding_keys(self, doc_id: str) -> list[str]:
-        """Cache keys of a document's chunks: hashes of exactly the text the embedder reads."""
-        first = int(np.searchsorted(self.chunk_doc, self.doc_ids.index(doc_id)))
-        count = len(self._doc_chunks[doc_id])
-        return [hashlib.sha1(self.indexed_text(first + i).encode()).hexdigest() for i in range(count)]
+    def _reuse_vectors(self, old: DocEntry | None, entry: DocEntry, chunks: list[Chunk]) -> bool:
+        """Give a re-chunked document its previous version's vectors when every chunk text is unchanged (re-ingest, rebuild)."""
+        if old is None or not old.embedded:
+            return False
+        stem = self.directory / "embeddings" / f"{old.doc_id}.{old.version}"
+        try:
+            known = dict(zip(json.loads(Path(f"{stem}.json").read_text()), np.load(f"{stem}.npy"), strict=True))
+        except (OSError, ValueError):
+            return False
+        hashes = [hashlib.sha1(indexed_text(entry, c).encode()).hexdigest() for c in chunks]
+        if not hashes or any(h not in known for h in hashes):
+            return False
+        key = f"{entry.doc_id}.{entry.version}"
+        _write_npy(self.directory / "embeddings" / f"{key}.npy", np.stack([known[h] for h in hashes]).astype(np.float16))
+        write_json(self.directory / "embeddings" / f"{key}.json", hashes)
+        return True
 
     def _vector_cache(self) -> dict[str, np.ndarray]:
         """Chunk content hash -> vector, from every embedded document's files."""
@@ -318,52 +527,43 @@ class HybridIndex:
         folder = self.directory / "embeddings"
         for hashes_path in folder.glob("*.json") if folder.is_dir() else []:
             vectors_path = hashes_path.with_suffix(".npy")
-            if not vectors_path.is_file():
+            try:
+                hashes = json.loads(hashes_path.read_text())
+                vectors = np.load(vectors_path)
+            except (OSError, ValueError):
                 continue
-            hashes = json.loads(hashes_path.read_text())
-            vectors = np.load(vectors_path)
             if len(hashes) == len(vectors):
                 cache.update(zip(hashes, vectors, strict=True))
         return cache
 
-    def _save_manifest(self) -> None:
-        self.manifest.updated_at = time.time()
-        data = asdict(self.manifest)
-        _write_json(self.directory / "manifest.json", data)
 
-    def _save_bm25(self) -> None:
-        self.bm25.save(self.directory / "bm25")
-
-    def _load_bm25(self) -> None:
-        try:
-            self._bm25 = BM25Index.load(self.directory / "bm25")
-        except (OSError, ValueError, KeyError) as exc:
-            raise IndexError_(f"BM25 index in {self.directory / 'bm25'} is unreadable ({exc}); run `sleuth index --rebuild`") from exc
-        if len(self._bm25) != len(self.chunks):
-            raise IndexError_(f"BM25 index in {self.directory} does not match its chunks; run `sleuth index --rebuild`")
+def _stamp(path: Path) -> tuple:
+    st = path.stat()
+    return (st.st_ino, st.st_mtime_ns, st.st_size)
 
 
-def _read_manifest(path: Path) -> Manifest:
-    data = json.loads(path.read_text())
-    docs = {doc_id: DocEntry(**entry) for doc_id, entry in data.pop("docs").items()}
-    return Manifest(**data, docs=docs)
+def _copy(manifest: Manifest) -> Manifest:
+    data = manifest_json(manifest)
+    docs = {d: DocEntry(**e) for d, e in data.pop("docs").items()}
+    segments = [SegmentEntry(**s) for s in data.pop("segments")]
+    return Manifest(**data, docs=docs, segments=segments)
 
 
-def _read_chunks(directory: Path, doc_id: str) -> list[Chunk]:
-    path = directory / "chunks" / f"{doc_id}.json"
+def _read_chunks(directory: Path, doc_id: str, version: str) -> list[Chunk]:
+    path = directory / "chunks" / f"{doc_id}.{version}.json"
     try:
         data = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise
     except (OSError, ValueError) as exc:
-        raise IndexError_(f"chunks of {doc_id} ({path}) are unreadable ({exc}); run `sleuth index --rebuild`") from exc
+        raise IndexError_(f"chunks of {doc_id} ({path}) are unreadable ({exc}); run `sleuth index` to re-index it") from exc
     return [Chunk(**c) for c in data["chunks"]]
-
-
-def _write_json(path: Path, data: object) -> None:
-    atomic_write(path, json.dumps(data, separators=(",", ":")).encode())
 
 
 def _write_npy(path: Path, array: np.ndarray) -> None:
     import io
+
+    from corpus.store import atomic_write
 
     buffer = io.BytesIO()
     np.save(buffer, array)

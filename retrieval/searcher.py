@@ -12,10 +12,11 @@ import numpy as np
 from corpus.catalog import Corpus, normalize_form
 from corpus.errors import CorpusError
 from corpus.settings import CorpusSettings
-from retrieval.dense import dense_search
 from retrieval.fusion import rrf
 from retrieval.hits import Hit
+from retrieval.chunking import Chunk
 from retrieval.index import HybridIndex, SyncReport
+from retrieval.manifest import DocEntry, indexed_text
 from retrieval.query import CompanyMatcher, QueryIntent, company_key, understand
 from retrieval.settings import RetrievalSettings
 from retrieval.synonyms import expansion
@@ -23,6 +24,7 @@ from retrieval.tokenize import tokenize
 
 if TYPE_CHECKING:
     from retrieval.embed import Embedder
+    from retrieval.milvus import MilvusIndex
 
 # RRF weights (bm25, dense) per question kind, from `bench/retrieval.py --weights` on the 40 dev
 # questions: for exact-figure questions leaning BM25 (1.0/0.7, 1.0/0.5) did not beat equal weights
@@ -89,7 +91,9 @@ class HybridSearcher:
         self.settings = settings
         self.embedder = embedder
         self.reranker = reranker
-        self.matcher = CompanyMatcher(index.manifest.docs.values())
+        self._matcher_docs: dict | None = None
+        self.matcher = CompanyMatcher([])
+        self.view()
 
     @classmethod
     def open(cls, corpus_settings: CorpusSettings | None = None, settings: RetrievalSettings | None = None) -> HybridSearcher:
@@ -99,7 +103,7 @@ class HybridSearcher:
 
         corpus_settings = corpus_settings or CorpusSettings()
         settings = settings or RetrievalSettings()
-        index = HybridIndex.open(index_dir(corpus_settings, settings), settings)
+        index = open_index(corpus_settings, settings)
         return cls(index, settings, Embedder.from_settings(settings), make_reranker(settings))
 
     def search(
@@ -123,60 +127,65 @@ class HybridSearcher:
         timings: dict[str, float] = {}
         notes: list[str] = []
         t0 = time.perf_counter()
+        view = self.view()
         intent = understand(query, self.matcher) if infer_filters else QueryIntent()
-        searched = self._filter_docs(filters or SearchFilters(), intent)
-        preferred = self._preferred_docs(searched, intent)
+        searched = self._filter_docs(view.docs, filters or SearchFilters(), intent)
+        preferred = self._preferred_docs(view.docs, searched, intent)
         timings["understand"] = _ms(t0)
 
         depth = max(k, self.settings.rerank_top_n if self._reranking(rerank) else k, 50)
-        vector = self._query_vector(query, timings, notes) if "dense" in retrievers else None
+        vector = self._query_vector(view, query, timings, notes) if "dense" in retrievers else None
         weights = dict(zip(RETRIEVERS, FUSION_WEIGHTS[intent.kind], strict=True))
-        searched_mask = self.index.doc_mask(searched)
+        pool = _Pool()
         ranks: dict[str, dict[int, int]] = {n: {} for n in retrievers}
         if preferred:  # the question's own filings first; the company's others only fill up
-            favoured = self.index.doc_mask(preferred)
-            fused = self._fused(query, vector, depth, favoured, retrievers, weights, ranks, timings)
+            fused = self._fused(view, query, vector, depth, view.scope(preferred), retrievers, weights, ranks, timings, pool)
             if len(fused) < depth:
-                fused += self._fused(query, vector, depth - len(fused), searched_mask & ~favoured, retrievers, weights, ranks, timings)
+                rest = view.scope(searched, exclude=preferred)
+                fused += self._fused(view, query, vector, depth - len(fused), rest, retrievers, weights, ranks, timings, pool)
         else:
-            fused = self._fused(query, vector, depth, searched_mask, retrievers, weights, ranks, timings)
+            fused = self._fused(view, query, vector, depth, view.scope(searched), retrievers, weights, ranks, timings, pool)
         if self._reranking(rerank) and fused:
             t = time.perf_counter()
             head = fused[: self.settings.rerank_top_n]
-            order = self.reranker.rerank(query, [self.index.indexed_text(h.index) for h in head])
+            order = self.reranker.rerank(query, [indexed_text(view.docs[pool.chunks[h.index].doc_id], pool.chunks[h.index]) for h in head])
             fused = [Hit(head[h.index].index, h.score) for h in order] + fused[len(head) :]
             timings["rerank"] = _ms(t)
         timings["total"] = _ms(t0)
-        passages = [self._passage(h, {n: ranks[n].get(h.index) for n in retrievers}) for h in fused[:k]]
+        passages = [self._passage(view, pool.chunks[h.index], h.score, {n: ranks[n].get(h.index) for n in retrievers}) for h in fused[:k]]
         return SearchResult(query, passages, intent, searched, preferred, timings, notes)
 
     def _fused(
         self,
+        view,  # noqa: ANN001 - IndexView or MilvusIndex
         query: str,
         vector: np.ndarray | None,
         depth: int,
-        mask: np.ndarray,
+        scope: object,
         retrievers: tuple[str, ...],
         weights: dict[str, float],
         ranks: dict[str, dict[int, int]],
         timings: dict[str, float],
+        pool: _Pool,
     ) -> list[Hit]:
-        """Weighted RRF of the retrievers' top-`depth` lists inside `mask`; records each retriever's ranks."""
+        """Weighted RRF (retrieval.fusion, for every backend) of the retrievers' top-`depth` lists inside `scope`."""
         lists: list[list[int]] = []
         used: list[float] = []
+        names: list[str] = []
         if "bm25" in retrievers:
             t = time.perf_counter()
-            hits = self.index.bm25.search(tokenize(f"{query} {expansion(query)}"), depth, mask)
+            chunks = view.bm25_chunks(tokenize(f"{query} {expansion(query)}"), depth, scope)
             timings["bm25"] = timings.get("bm25", 0) + _ms(t)
-            lists.append([h.index for h in hits])
+            lists.append([pool.key(c) for c in chunks])
             used.append(weights["bm25"])
+            names.append("bm25")
         if "dense" in retrievers and vector is not None:
             t = time.perf_counter()
-            hits = dense_search(self.index.matrix(), vector, depth, mask & self.index.embedded_mask())
+            chunks = view.dense_chunks(vector, depth, scope)
             timings["dense"] = timings.get("dense", 0) + _ms(t)
-            lists.append([h.index for h in hits])
+            lists.append([pool.key(c) for c in chunks])
             used.append(weights["dense"])
-        names = [n for n in RETRIEVERS if n in retrievers and (n != "dense" or vector is not None)]
+            names.append("dense")
         for name, ranking in zip(names, lists, strict=True):
             offset = len(ranks[name])
             for r, index in enumerate(ranking, 1):
@@ -188,8 +197,7 @@ class HybridSearcher:
 
     # -- filters -------------------------------------------------------------------------------
 
-    def _filter_docs(self, filters: SearchFilters, intent: QueryIntent) -> list[str]:
-        docs = self.index.manifest.docs
+    def _filter_docs(self, docs: dict[str, DocEntry], filters: SearchFilters, intent: QueryIntent) -> list[str]:
         chosen = list(docs)
         if filters.doc_ids:
             missing = [d for d in filters.doc_ids if d not in docs]
@@ -218,9 +226,8 @@ class HybridSearcher:
             chosen = named or chosen
         return chosen
 
-    def _preferred_docs(self, searched: list[str], intent: QueryIntent) -> list[str]:
+    def _preferred_docs(self, docs: dict[str, DocEntry], searched: list[str], intent: QueryIntent) -> list[str]:
         """Of the searched documents, those matching the question's years (and forms, quarters) when any do."""
-        docs = self.index.manifest.docs
         preferred = searched
         if intent.years:
             # A question about FY2019-FY2021 is answered from the latest of those filings.
@@ -237,14 +244,14 @@ class HybridSearcher:
 
     # -- retrievers ----------------------------------------------------------------------------
 
-    def _query_vector(self, query: str, timings: dict[str, float], notes: list[str]) -> np.ndarray | None:
-        if self.embedder is None or self.index.matrix() is None:
+    def _query_vector(self, view, query: str, timings: dict[str, float], notes: list[str]) -> np.ndarray | None:  # noqa: ANN001
+        if self.embedder is None or not view.has_vectors():
             notes.append("dense retrieval unavailable: no embeddings yet (run `sleuth index`); BM25 only")
             return None
-        pending = len(self.index.pending())
+        pending = len(view.pending())
         if pending:
             notes.append(
-                f"dense retrieval covers {len(self.index.doc_ids) - pending} of {len(self.index.doc_ids)} documents; "
+                f"dense retrieval covers {len(view.docs) - pending} of {len(view.docs)} documents; "
                 "embeddings are still being computed"
             )
         t = time.perf_counter()
@@ -255,28 +262,65 @@ class HybridSearcher:
     def _reranking(self, rerank: bool | None) -> bool:
         return self.reranker is not None and rerank is not False
 
-    def _passage(self, hit: Hit, ranks: dict[str, int | None]) -> Passage:
-        chunk = self.index.chunks[hit.index]
-        doc = self.index.doc(chunk.doc_id)
+    def _passage(self, view, chunk: Chunk, score: float, ranks: dict[str, int | None]) -> Passage:  # noqa: ANN001
+        doc = view.docs[chunk.doc_id]
         return Passage(
             chunk.chunk_id, chunk.doc_id, doc.company, doc.form_type, doc.fiscal_year, doc.fiscal_period, chunk.section_path,
-            chunk.start_page, chunk.end_page, chunk.start_line, chunk.end_line, chunk.text, hit.score, ranks,
+            chunk.start_page, chunk.end_page, chunk.start_line, chunk.end_line, chunk.text, score, ranks,
         )  # fmt: skip
+
+    def view(self):  # noqa: ANN201 - IndexView (local) or the Milvus index itself
+        """The index's latest committed state; the company matcher follows when documents came or went."""
+        view = self.index.view()
+        if view.docs is not self._matcher_docs:
+            self.matcher = CompanyMatcher(view.docs.values())
+            self._matcher_docs = view.docs
+        return view
+
+
+class _Pool:
+    """Per-query ids for the chunks the retrievers return, so fusion ranks small integers whatever the backend."""
+
+    def __init__(self) -> None:
+        self.ids: dict[str, int] = {}
+        self.chunks: list[Chunk] = []
+
+    def key(self, chunk: Chunk) -> int:
+        key = self.ids.get(chunk.chunk_id)
+        if key is None:
+            key = self.ids[chunk.chunk_id] = len(self.chunks)
+            self.chunks.append(chunk)
+        return key
 
 
 def index_dir(corpus_settings: CorpusSettings, settings: RetrievalSettings) -> Path:
     return settings.index_dir or corpus_settings.data_dir / "index"
 
 
+def open_index(corpus_settings: CorpusSettings, settings: RetrievalSettings, *, create: bool = False) -> HybridIndex | MilvusIndex:
+    """The configured backend: Milvus when SLEUTH_INDEX_URL is set, else the local files."""
+    if settings.index_url:
+        from retrieval.milvus import MilvusIndex
+
+        index = MilvusIndex(settings.index_url, settings, token=settings.index_token, local_dir=index_dir(corpus_settings, settings))
+        if not create:
+            index.view()  # unreachable, missing or built with another model: say so now, with the URL and the fix
+        return index
+    return HybridIndex.open(index_dir(corpus_settings, settings), settings, create=create)
+
+
 def sync_index(
     corpus: Corpus, settings: RetrievalSettings | None = None, *, rebuild: bool = False, embedder: Embedder | None = None
-) -> tuple[HybridIndex, SyncReport]:
-    """Chunk and BM25-index what changed in `corpus` (created when missing); embeddings are left to `HybridIndex.embed`."""
+) -> tuple[HybridIndex | MilvusIndex, SyncReport]:
+    """Chunk and BM25-index what changed in `corpus` (created when missing); embeddings are left to `embed`."""
     from retrieval.embed import Embedder
 
     settings = settings or RetrievalSettings()
     embedder = embedder or Embedder.from_settings(settings)  # chunk sizes are counted in the embedding model's tokens
-    idx = HybridIndex.open(index_dir(corpus.settings, settings), settings, create=True)
+    idx = open_index(corpus.settings, settings, create=True)
+    if settings.index_url:
+        dim = embedder.dim if rebuild or not idx.exists() else None  # loading the model only to create the collection
+        return idx, idx.sync(corpus, embedder.count_tokens, rebuild=rebuild, dim=dim)
     return idx, idx.sync(corpus, embedder.count_tokens, rebuild=rebuild)
 
 

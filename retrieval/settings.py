@@ -17,6 +17,13 @@ class RetrievalSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SLEUTH_", env_file=".env", extra="ignore")
 
     index_dir: Path | None = Field(None, description="Index directory; default <SLEUTH_DATA_DIR>/index.")
+    index_url: str | None = Field(
+        None, description="Milvus endpoint for the search index, e.g. http://milvus:19530 (Standalone, a cluster or Zilliz Cloud); unset: the local files."
+    )
+    index_token: str | None = Field(None, description="Milvus token: 'user:password', or a Zilliz Cloud API key.")
+    index_collection: str = Field("sleuth", pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,200}$", description="Milvus collection name prefix.")
+    index_timeout_s: float = Field(10.0, gt=0, le=600, description="Timeout of one Milvus call.")
+    index_refresh_s: float = Field(2.0, ge=0, le=3600, description="How often a server re-checks Milvus for documents another process indexed.")
     chunk_tokens: int = Field(256, ge=32, le=8192, description="Chunk size in embedding-model tokens (MiniLM reads 256).")
     chunk_overlap: int = Field(32, ge=0, le=1024, description="Tokens repeated between consecutive chunks of a section.")
     bm25_k1: float = Field(1.5, gt=0, description="BM25 term-frequency saturation.")

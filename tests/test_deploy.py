@@ -201,7 +201,7 @@ COMPOSE_CMD, _COMPOSE_INFO = _find_compose()
 requires_compose = pytest.mark.skipif(COMPOSE_CMD is None, reason=_COMPOSE_INFO)
 
 
-def compose_config(workdir: Path, *, env_file: str | None, override: str | None = None) -> dict:
+def compose_config(workdir: Path, *, env_file: str | None, override: str | None = None, profiles: tuple[str, ...] = ()) -> dict:
     """`docker compose config --format json` on a copy of the deployment files in workdir."""
     for name in ("docker-compose.yml", "Dockerfile", ".dockerignore"):
         shutil.copy(ROOT / name, workdir / name)
@@ -209,7 +209,8 @@ def compose_config(workdir: Path, *, env_file: str | None, override: str | None 
         (workdir / ".env").write_text(env_file)
     if override is not None:
         (workdir / "docker-compose.override.yml").write_text(override)
-    proc = subprocess.run([*COMPOSE_CMD, "config", "--format", "json"], cwd=workdir, check=False, capture_output=True, text=True,
+    flags = [arg for p in profiles for arg in ("--profile", p)]
+    proc = subprocess.run([*COMPOSE_CMD, *flags, "config", "--format", "json"], cwd=workdir, check=False, capture_output=True, text=True,
                           timeout=120, env=_clean_env())  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     assert "WARN" not in proc.stderr, proc.stderr
@@ -300,3 +301,24 @@ def test_compose_external_endpoint(tmp_path: Path) -> None:
     assert api["environment"]["SLEUTH_LLM_MODEL"] == "some-model"
     assert api["environment"]["SLEUTH_LLM_API_KEY"] == "sk-test"
     assert api["environment"]["SLEUTH_LLM_CONTEXT_TOKENS"] == "128000"
+
+
+@requires_compose
+def test_compose_milvus_profile(tmp_path: Path) -> None:
+    """Milvus Standalone with its own etcd and MinIO, volumes and health checks, only with --profile milvus."""
+    plain = compose_config(tmp_path, env_file=ENV_EXAMPLE.read_text())
+    assert not {"milvus", "milvus-etcd", "milvus-minio"} & set(plain["services"])  # off by default
+    assert plain["services"]["api"]["environment"]["SLEUTH_INDEX_URL"] == ""  # the local index
+    cfg = compose_config(tmp_path, env_file=env_example_plus("SLEUTH_INDEX_URL=http://milvus:19530"), profiles=("milvus",))
+    check_stack(cfg)
+    services = cfg["services"]
+    milvus = services["milvus"]
+    assert milvus["image"].startswith("milvusdb/milvus:") and milvus["command"] == ["milvus", "run", "standalone"]
+    assert milvus["environment"]["ETCD_ENDPOINTS"] == "milvus-etcd:2379" and milvus["environment"]["MINIO_ADDRESS"] == "milvus-minio:9000"
+    for name, target in (("milvus", "/var/lib/milvus"), ("milvus-etcd", "/etcd"), ("milvus-minio", "/minio_data")):
+        assert any(v["type"] == "volume" and v["target"] == target for v in services[name]["volumes"]), name
+        assert services[name]["healthcheck"]["test"], name
+    assert set(milvus["depends_on"]) == {"milvus-etcd", "milvus-minio"}
+    api = services["api"]
+    assert api["environment"]["SLEUTH_INDEX_URL"] == "http://milvus:19530"
+    assert api["depends_on"]["milvus"]["condition"] == "service_healthy"

@@ -339,6 +339,46 @@ def _select_documents(files: dict[str, Path], glob: str | None, doc_ids: list[st
     return selected, scope
 
 
+def _scan_guard(files: dict[str, Path], selected: list[str], scope: str) -> None:
+    """Refuse a grep that would read more text than SLEUTH_TOOL_GREP_MAX_SCAN_MB, teaching how to scope it."""
+    context = current()
+    limit = context.settings.grep_max_scan_mb * 1e6
+    total = 0
+    for doc_id in selected:
+        try:
+            total += files[doc_id].stat().st_size
+        except OSError:
+            continue
+        if total > limit:
+            break
+    if total <= limit:
+        return
+    docs = context.corpus.list()
+    companies = sorted({d.id.split("_")[0] for d in docs})
+    years = sorted({d.fiscal_year for d in docs if d.fiscal_year})
+    where = scope.removeprefix("searched ")
+    raise ToolError(
+        f"grep over {where} would scan more than {limit / 1e6:,.0f} MB of text ({len(selected):,} documents); "
+        f"scope it first: company='...' (e.g. {', '.join(companies[:4])}), year=... ({years[0] if years else '?'}-{years[-1] if years else '?'}), "
+        "form='10-K', a glob such as 'ACME_2022*', or doc_ids from list_documents(); search() ranks passages across all filings"
+    )
+
+
+def _by_catalog(files: dict[str, Path], company: str | None, form: str | None, year: int | None) -> tuple[set[str], str]:
+    """doc_ids of the catalog's filings of this company / form / fiscal year, and words for the scope."""
+    from corpus.errors import CorpusError
+
+    try:
+        docs = current().corpus.list(company, form, year)
+    except (CorpusError, ValueError) as exc:
+        raise ToolError(f"{exc}; see list_documents() for companies, forms and years") from exc
+    found = {d.id for d in docs if d.id in files}
+    what = " ".join(p for p in (company, form, str(year) if year is not None else None) if p)
+    if not found:
+        raise ToolError(f"no filing matches {what!r}; list them with list_documents(company=..., form=..., year=...)")
+    return found, what
+
+
 def _no_match(pattern: str, scope: str, case_insensitive: bool, multiline: bool) -> ToolError:
     where = scope.removeprefix("searched ")
     tips = ["try a shorter pattern"]
@@ -359,6 +399,9 @@ def grep(
     pattern: Annotated[str, Field(description=r"Regular expression (Rust regex syntax), e.g. 'Purchases of property' or 'Total (net )?revenues?'. Escape ( ) [ ] $ + ? . with a backslash to match them literally, e.g. '\$4,321'.")],
     glob: Annotated[str | None, Field(description="Only documents whose doc_id matches this glob, e.g. '3M_*', '*2022*10K*', '{PEPSICO,COCACOLA}_2022*'.")] = None,
     doc_ids: Annotated[list[str] | None, Field(description="Only these documents (a list of doc_ids), e.g. ['3M_2018_10K'].")] = None,
+    company: Annotated[str | None, Field(description="Only this company's filings (name, ticker or doc_id prefix).")] = None,
+    form: Annotated[str | None, Field(description="Only this form type, e.g. '10-K'.")] = None,
+    year: Annotated[int | None, Field(description="Only filings of this fiscal year.")] = None,
     case_insensitive: Annotated[bool, Field(description="Ignore upper/lower case.")] = False,
     context_lines: Annotated[int, Field(description="Lines to show before and after each match (0 = matching lines only).")] = 0,
     output_mode: Annotated[OutputMode, Field(description="'content': matching lines with page and line numbers; 'files_with_matches': documents with match counts; 'count': total and per document.")] = "content",
@@ -388,6 +431,14 @@ def grep(
     if not files:
         raise ToolError("the text store holds no documents yet; filings must be ingested before they can be searched")
     selected, scope = _select_documents(files, glob, doc_ids)
+    if company or form or year is not None:
+        found, what = _by_catalog(files, company, form, year)
+        narrowed = [d for d in selected if d in found]
+        if not narrowed:
+            raise ToolError(f"none of the documents in scope is a {what} filing; drop a filter")
+        scope = f"searched {_n(len(narrowed), 'document')} of {what}"
+        selected = narrowed
+    _scan_guard(files, selected, scope)
 
     # Files are listed by the sandbox and passed one by one: rg walks no folder and follows no symlink.
     args = ["--no-config", "--sort", "path"]

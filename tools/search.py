@@ -57,7 +57,11 @@ def search(
     except CorpusError as exc:
         raise ToolError(f"search is unavailable ({for_model(str(exc))}); use grep and read meanwhile") from exc
     if doc_ids:
-        unknown = [d for d in doc_ids if d not in searcher.index.manifest.docs]
+        try:
+            known = searcher.view().docs
+        except CorpusError as exc:
+            raise ToolError(f"search is unavailable ({exc}); use grep and read meanwhile") from exc
+        unknown = [d for d in doc_ids if d not in known]
         if unknown:
             hints = {d: context.corpus.suggest(d) for d in unknown}
             raise ToolError(f"Unknown doc_ids {unknown}; closest: {hints}. Use list_documents to find doc_ids.")

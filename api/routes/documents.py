@@ -213,10 +213,9 @@ async def upload_documents(
 
 
 def _sync_index(svc: ServicesDep) -> None:
-    """Chunks and BM25 for what changed, then the searcher reloads it (embeddings: `sleuth index`)."""
+    """Chunks and BM25 for what changed (embeddings: `sleuth index`); open searchers pick the commit up by themselves."""
     from retrieval.searcher import sync_index
 
-    with svc.index_lock:  # a delete's background sync and an upload job's must not write the index files at once
+    with svc.index_lock:  # one sync per process at a time; the index's own write lock orders processes
         sync_index(svc.corpus)
-    for researcher in svc.researchers():
-        researcher.reload_index()
+    # No reload: open searchers re-read the committed manifest on their next search (a reopen would reload every chunk).

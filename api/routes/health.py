@@ -63,9 +63,18 @@ async def _index(svc: ServicesDep) -> tuple[str, dict]:
     from retrieval.searcher import index_dir
     from retrieval.settings import RetrievalSettings
 
-    path = index_dir(svc.corpus.settings, RetrievalSettings())
+    settings = RetrievalSettings()
+    if settings.index_url:  # Milvus: reachable, collection present, built with this embedding model
+        from retrieval.manifest import IndexError_
+        from retrieval.milvus import MilvusIndex
+
+        try:
+            return "index", {"ok": True, **await asyncio.to_thread(MilvusIndex(settings.index_url, settings, token=settings.index_token).ping)}
+        except IndexError_ as exc:
+            return "index", {"ok": False, "backend": "milvus", "url": settings.index_url, "error": str(exc)[:500]}
+    path = index_dir(svc.corpus.settings, settings)
     if (path / "manifest.json").is_file():
-        return "index", {"ok": True, "path": str(path)}
+        return "index", {"ok": True, "backend": "local", "path": str(path)}
     return "index", {"ok": False, "error": f"no search index at {path}; run `sleuth index` (grep and read work without it)"}
 
 

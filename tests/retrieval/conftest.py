@@ -74,3 +74,69 @@ def small_corpus(tmp_path):
 @pytest.fixture
 def retrieval_settings(tmp_path) -> RetrievalSettings:
     return RetrievalSettings(index_dir=tmp_path / "index", chunk_tokens=64, chunk_overlap=8, embedding_model="fake")
+
+
+@pytest.fixture(scope="session")
+def milvus_url(tmp_path_factory):
+    """A real Milvus endpoint for the Milvus backend's tests: `milvus-lite server` (pinned in the dev extra) on a free loopback port."""
+    import shutil
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    exe = shutil.which("milvus-lite") or str(Path(sys.executable).with_name("milvus-lite"))
+    if not Path(exe).is_file():
+        pytest.fail("milvus-lite is not installed; run `make install` (it is in the dev extra)")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    folder = tmp_path_factory.mktemp("milvus")
+    log = (folder / "server.log").open("wb")
+    proc = subprocess.Popen([exe, "server", "--data-dir", str(folder / "data"), "--host", "127.0.0.1", "--port", str(port)],
+                            stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    from pymilvus import MilvusClient
+
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            MilvusClient(uri=url, timeout=2).list_collections()
+            break
+        except Exception:  # noqa: BLE001 - not up yet
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                pytest.fail(f"milvus-lite server did not start: {(folder / 'server.log').read_text()[-2000:]}")
+            time.sleep(0.3)
+    yield url
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()
+
+
+@pytest.fixture(params=["local", "milvus"])
+def backend_settings(request, retrieval_settings):
+    """Retrieval settings for each backend: the local files, and a fresh collection on the test Milvus."""
+    if request.param == "local":
+        return retrieval_settings
+    import uuid
+
+    url = request.getfixturevalue("milvus_url")
+    return retrieval_settings.model_copy(update={"index_url": url, "index_collection": f"t{uuid.uuid4().hex[:12]}"})
+
+
+def open_backend(corpus: Corpus, settings: RetrievalSettings, embedder: FakeEmbedder, *, embed: bool = True, doc_ids=None):
+    """Build the index on the configured backend, as `sleuth index` does: sync, then embed."""
+    from retrieval.searcher import open_index
+
+    index = open_index(corpus.settings, settings, create=True)
+    if settings.index_url:
+        index.sync(corpus, embedder.count_tokens, dim=embedder.dim)
+    else:
+        index.sync(corpus, embedder.count_tokens)
+    if embed:
+        index.embed(embedder.encode, embedder.dim, doc_ids=doc_ids)
+    return index

@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-from retrieval.index import HybridIndex
 from retrieval.searcher import HybridSearcher, SearchError, SearchFilters
-from tests.retrieval.conftest import FakeEmbedder
+from tests.retrieval.conftest import FakeEmbedder, open_backend
+
+# Every test here runs on both backends (the local files and Milvus, via the backend_settings fixture).
 
 
 @pytest.fixture
-def searcher(small_corpus, retrieval_settings):
+def searcher(small_corpus, backend_settings):
     embedder = FakeEmbedder()
-    index = HybridIndex.open(retrieval_settings.index_dir, retrieval_settings, create=True)
-    index.sync(small_corpus, embedder.count_tokens)
-    index.embed(embedder.encode, embedder.dim)
-    return HybridSearcher(index, retrieval_settings, embedder)
+    index = open_backend(small_corpus, backend_settings, embedder)
+    return HybridSearcher(index, backend_settings, embedder)
 
 
 def test_company_and_year_in_the_question_pick_the_filing(searcher):
@@ -59,13 +58,12 @@ def test_bad_input_teaches_what_works(searcher):
         searcher.search("revenue", k=0)
 
 
-def test_bm25_only_until_embeddings_exist(small_corpus, retrieval_settings):
+def test_bm25_only_until_embeddings_exist(small_corpus, backend_settings):
     embedder = FakeEmbedder()
-    index = HybridIndex.open(retrieval_settings.index_dir, retrieval_settings, create=True)
-    index.sync(small_corpus, embedder.count_tokens)
-    result = HybridSearcher(index, retrieval_settings, embedder).search("operating lease cost")
+    index = open_backend(small_corpus, backend_settings, embedder, embed=False)
+    result = HybridSearcher(index, backend_settings, embedder).search("operating lease cost")
     assert result.passages and "lease" in result.passages[0].text.lower()
     assert any("no embeddings yet" in n for n in result.notes)
     index.embed(embedder.encode, embedder.dim, doc_ids=["ACME_2021_10K"])
-    result = HybridSearcher(index, retrieval_settings, embedder).search("operating lease cost")
+    result = HybridSearcher(index, backend_settings, embedder).search("operating lease cost")
     assert any("covers 1 of 3 documents" in n for n in result.notes)

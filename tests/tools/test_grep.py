@@ -278,7 +278,8 @@ def test_the_call_deadline_bounds_rg(shared_corpus):
 def test_schema_has_every_parameter_described():
     schema = REGISTRY.get("grep").schema()["function"]
     props = schema["parameters"]["properties"]
-    assert set(props) == {"pattern", "glob", "doc_ids", "case_insensitive", "context_lines", "output_mode", "max_results", "offset", "multiline"}
+    assert set(props) == {"pattern", "glob", "doc_ids", "company", "form", "year", "case_insensitive", "context_lines", "output_mode", "max_results",
+                          "offset", "multiline"}
     assert schema["parameters"]["required"] == ["pattern"]
     assert all(p.get("description") for p in props.values())
     assert props["output_mode"]["enum"] == ["content", "files_with_matches", "count"]
@@ -332,3 +333,18 @@ def test_grep_finds_3m_2018_capex_on_the_cash_flow_page(financebench_dir, tmp_pa
         assert count.counts.get("3M_2018_10K", 0) >= 3
     finally:
         corpus.close()
+
+
+def test_a_grep_over_too_much_text_asks_for_a_scope_and_the_catalog_narrows_it(shared_corpus):
+    sizes = {d: (shared_corpus.store.text_dir / f"{d}.txt").stat().st_size for d in shared_corpus.store.doc_ids()}
+    limit_mb = (sum(sizes.values()) - 1) / 1e6  # the whole store is just over the limit, any one filing under it
+    context = ToolContext(shared_corpus, settings=ToolSettings(grep_max_scan_mb=limit_mb))
+    message = error(context, "Capital expenditures")
+    assert "would scan more than" in message and "company=" in message and "year=" in message and "list_documents" in message
+    result = run(context, "Capital expenditures", company="acme")  # narrowed by the catalog
+    assert result.hits and {h.doc_id for h in result.hits} <= {d for d in sizes if d.startswith("ACME")}
+    assert "of acme" in result.scope
+    year = run(context, "Capital expenditures", year=2022, form="10-K")
+    assert year.hits and all("2022" in h.doc_id for h in year.hits)
+    assert "no filing matches" in error(context, "Capital expenditures", company="hooli")
+    assert run(ToolContext(shared_corpus), "Capital expenditures").hits  # under the default limit nothing changes

@@ -1,0 +1,96 @@
+"""One writer at a time for the local index, across processes (the CLI and every server share it).
+
+The lock is an OS file lock (`filelock`, flock on POSIX) on `<index>/write.lock`: the kernel
+releases it when its holder exits or crashes, so a dead writer never blocks the next one. Beside
+it, `write.lock.json` names the holder (pid, host, command, since); a holder record whose process
+is gone is a stale lock: the next writer says so, takes over, and the commit protocol (immutable
+segment files, manifest replaced last) means nothing half-written was ever visible.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import socket
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from corpus.errors import CorpusError
+
+log = logging.getLogger(__name__)
+
+LOCK_FILE = "write.lock"
+HOLDER_FILE = "write.lock.json"
+
+
+class IndexBusy(CorpusError):
+    """Another process holds the index's write lock for longer than we may wait."""
+
+
+def holder(directory: Path) -> dict | None:
+    """Who last took the write lock of `directory` (None when nobody has or the record is unreadable)."""
+    try:
+        data = json.loads((directory / HOLDER_FILE).read_text())
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def stale_holder(directory: Path) -> dict | None:
+    """The holder record of a writer on this host that is gone (crashed or killed mid-write), else None."""
+    record = holder(directory)
+    if not record or record.get("host") != socket.gethostname():
+        return None
+    pid = record.get("pid")
+    if isinstance(pid, int) and pid != os.getpid() and not _alive(pid):
+        return record
+    return None
+
+
+@contextlib.contextmanager
+def write_lock(directory: Path, timeout_s: float = 120.0, purpose: str = "") -> Iterator[None]:
+    """Hold the index's write lock for the block; IndexBusy after `timeout_s` names who holds it and what to do."""
+    from filelock import FileLock, Timeout
+
+    directory.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(directory / LOCK_FILE), thread_local=False)
+    try:
+        lock.acquire(timeout=timeout_s)
+    except Timeout:
+        record = holder(directory) or {}
+        who = f"pid {record.get('pid', '?')} on {record.get('host', '?')} ({record.get('command', '?')}, since {record.get('since', '?')})"
+        raise IndexBusy(
+            f"the search index in {directory} is being written by {who}; waited {timeout_s:.0f} s. "
+            "Wait for it to finish (or stop it), then run the command again"
+        ) from None
+    try:
+        stale = stale_holder(directory)
+        if stale:
+            log.warning(
+                "index %s: the previous writer (pid %s, %s, since %s) died while holding the lock; its unfinished work is discarded",
+                directory, stale.get("pid"), stale.get("command"), stale.get("since"),
+            )  # fmt: skip
+        record = {
+            "pid": os.getpid(), "host": socket.gethostname(), "command": purpose or " ".join(sys.argv[:3])[:200],
+            "since": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        }  # fmt: skip
+        (directory / HOLDER_FILE).write_text(json.dumps(record))
+        yield
+    finally:
+        with contextlib.suppress(OSError):
+            (directory / HOLDER_FILE).unlink()
+        lock.release()
