@@ -8,11 +8,11 @@ from typing import Any
 
 from agent.answer import Answer, RunMetrics
 from agent.corpus_access import is_doc, text_of
+from agent.coverage import not_covered_answer
 from agent.drafts import ANSWER_TOOL, Draft, answer_schema, check_draft, draft_from_response, settle
 from agent.events import ANSWER, CITATION_CHECK, ERROR, MODEL_STARTED, MODEL_TURN, RETRIEVAL, RUN_STARTED, Emit, Event, discard
 from agent.llm import LLMClient, LLMError
 from agent.prompts import load
-from agent.coverage import not_covered_answer
 from agent.scope import Filters, resolve
 from agent.settings import AgentSettings
 from agent.state import transcript_tokens

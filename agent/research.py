@@ -10,12 +10,12 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from agent.answer import Answer, RunMetrics
+from agent.coverage import not_covered_answer
 from agent.drafts import answer_schema
 from agent.events import ANSWER, ERROR, RUN_STARTED, SUBAGENT_FINISHED, SUBAGENT_STARTED, Emit, Event, discard
 from agent.graph import GRAPH
 from agent.llm import LLMClient
 from agent.prompts import load
-from agent.coverage import not_covered_answer
 from agent.scope import Filters, resolve, scope_note
 from agent.settings import AgentSettings
 from agent.state import SUBQUESTION_TOOL, AgentRun, AgentState, SharedBudget

@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from sqlalchemy import Engine, delete, false, func, or_, select
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
+from corpus.companies import matching_company_ids
 from corpus.db import make_engine, migrate, session_factory
 from corpus.errors import DocumentNotFound
-from corpus.companies import matching_company_ids
 from corpus.models import Company, CrossReference, Document, Fact, Section
 from corpus.originals import OriginalStore
 from corpus.settings import CorpusSettings

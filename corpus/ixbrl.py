@@ -5,7 +5,17 @@ from __future__ import annotations
 import re
 
 from corpus.text import PagedText
-from corpus.xbrl import MAX_FACTS, XbrlDocument, XbrlFact, concept_words, dei_values, flag_duplicates, local, numeric_fact, parse_contexts
+from corpus.xbrl import (
+    MAX_FACTS,
+    XbrlDocument,
+    XbrlFact,
+    concept_words,
+    dei_values,
+    flag_duplicates,
+    local,
+    numeric_fact,
+    parse_contexts,
+)
 
 _UNITS = re.compile(r"\bin\s+(thousands|millions|billions)\b", re.I)
 _SCALES = {"thousands": 3, "millions": 6, "billions": 9}

@@ -12,7 +12,8 @@ import atexit
 import multiprocessing
 import threading
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, TimeoutError as FutureTimeout, as_completed
+from concurrent.futures import Future, as_completed
+from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any, TypeVar
 
 J = TypeVar("J")

@@ -37,8 +37,17 @@ from retrieval.dense import dense_search
 from retrieval.hits import Hit
 from retrieval.lock import write_lock
 from retrieval.manifest import (
-    INDEX_VERSION, DocEntry, IndexError_, Manifest, SegmentEntry, SyncReport, indexed_text, manifest_json, new_version,
-    read_manifest, write_json,
+    INDEX_VERSION,
+    DocEntry,
+    IndexError_,
+    Manifest,
+    SegmentEntry,
+    SyncReport,
+    indexed_text,
+    manifest_json,
+    new_version,
+    read_manifest,
+    write_json,
 )  # fmt: skip
 from retrieval.segments import Segment, SegmentedBM25, SegmentError, merge
 from retrieval.settings import RetrievalSettings

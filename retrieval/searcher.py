@@ -12,9 +12,9 @@ import numpy as np
 from corpus.catalog import Corpus, normalize_form
 from corpus.errors import CorpusError
 from corpus.settings import CorpusSettings
+from retrieval.chunking import Chunk
 from retrieval.fusion import rrf
 from retrieval.hits import Hit
-from retrieval.chunking import Chunk
 from retrieval.index import HybridIndex, SyncReport
 from retrieval.manifest import DocEntry, indexed_text
 from retrieval.query import CompanyMatcher, QueryIntent, company_key, understand

@@ -16,7 +16,6 @@ from typing import Any
 from corpus.ripgrep import rg_binary
 from tools.errors import ToolError
 
-
 # One `rg --json` event (a match spanning a whole document is one line of output) is read whole up to this size;
 # a longer one is streamed through `JsonShrinker`, its strings cut to STRING_CAP_BYTES, so it never sits in memory.
 MAX_EVENT_BYTES = 1 << 20

@@ -13,7 +13,6 @@ from api.settings import ApiSettings
 from corpus.settings import CorpusSettings
 from tests.fakes.fake_llm import FakeLLM
 
-
 LOOPBACK = ("127.0.0.1", 50000)
 
 

@@ -10,14 +10,14 @@ from sqlalchemy import select
 
 from corpus.catalog import Corpus
 from corpus.extract import extract
-from corpus.ingest import ingest_paths
-from corpus.settings import CorpusSettings
 from corpus.factrows import analyze_facts
+from corpus.ingest import ingest_paths
 from corpus.models import Company, Document, Fact
+from corpus.settings import CorpusSettings
 from corpus.statements import parse_statement, parse_value, split_cells
 from corpus.text import PagedText
 from tests.corpus.samples import ingest_folder
-from tests.corpus.xbrl_samples import instance, inline_10k
+from tests.corpus.xbrl_samples import inline_10k, instance
 
 
 def facts_of(corpus, doc_id: str) -> list[Fact]:
