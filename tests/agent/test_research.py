@@ -90,7 +90,7 @@ def test_investigation_lists_greps_reads_follows_a_note_and_answers(tools, agent
         requests = fake.requests
 
     assert result.status == "answered", result.warnings
-    assert result.citations[0].verified is True and result.citations[0].lines == "2552"  # the row, label and figures on one line
+    assert result.citations[0].verified is True and result.citations[0].lines == "2528"  # the row, label and figures on one line
     assert [s.name for s in result.steps] == ["list_documents", "grep", "read", "read", "read"]
     assert all(s.ok for s in result.steps)
     assert result.metrics.llm_calls == 4 and result.metrics.tool_calls == 5 and result.metrics.prompt_tokens > 0

@@ -39,7 +39,7 @@ def test_ask_streams_the_trace_and_prints_the_checked_answer(ask):
     assert "turn 1 (" in result.stderr and "grep(pattern='Purchases of property', glob='3M_2018*')" in result.stderr
     assert "✓ grep" in result.stderr and "citations checked: 1, all good" in result.stderr
     assert "== agentic · answered ==\n$1,577 million" in result.stdout
-    assert '✓ 3M_2018_10K p.60 l.2552 "Purchases of property' in result.stdout
+    assert '✓ 3M_2018_10K p.60 l.2528 "Purchases of property' in result.stdout
 
 
 def test_ask_compare_as_json(ask):

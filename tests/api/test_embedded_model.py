@@ -30,7 +30,7 @@ def test_a_crashing_embedded_model_fails_the_run_with_the_reason_and_readyz_show
     said: list[str] = []
     monkeypatch.setattr(local, "LocalModel", lambda data_dir=None, say=None: fake_model(tmp_path, mode="crash_on_chat", max_restarts=1))
     monkeypatch.setattr("api.app._say", said.append)
-    with TestClient(create_app(ApiSettings(port=8123), settings)) as client:
+    with TestClient(create_app(ApiSettings(port=8123), settings), base_url="http://127.0.0.1:8123", client=("127.0.0.1", 50000)) as client:
         assert said and "open http://127.0.0.1:8123/" in said[-1] and "embedded model" in said[-1]
         llm = client.get("/readyz").json()["checks"]["llm"]
         assert llm["ok"] and llm["embedded"] and llm["server"]["state"] == "running" and llm["server"]["restarts"] == 0
@@ -40,14 +40,18 @@ def test_a_crashing_embedded_model_fails_the_run_with_the_reason_and_readyz_show
         events = client.get(f"/v1/runs/{run['id']}/events?format=json").json()
         assert any(e["type"] == "error" and "during this call" in e["data"]["message"] for e in events)
         deadline = time.monotonic() + 20
-        while (llm := client.get("/readyz").json()["checks"]["llm"])["server"]["state"] != "running":
+        # /readyz shares its checks for 2 s, so wait for the restart to show, not just for "running"
+        while (llm := client.get("/readyz").json()["checks"]["llm"])["server"]["state"] != "running" or llm["server"]["restarts"] < 1:
             assert time.monotonic() < deadline, llm
             time.sleep(0.1)
         assert llm["ok"] and llm["server"]["restarts"] == 1 and "SIGSEGV" in llm["server"]["last_crash"]["reason"]
 
         run = wait_for(client, client.post("/v1/runs", json={"question": "What was ACME's revenue?"}).json()["id"])
         assert run["status"] == "failed" and "stopped restarting it" in run["error"]
-        ready = client.get("/readyz")
+        deadline = time.monotonic() + 20
+        while (ready := client.get("/readyz")).json()["checks"]["llm"]["server"]["state"] != "failed":
+            assert time.monotonic() < deadline, ready.json()
+            time.sleep(0.1)
         llm = ready.json()["checks"]["llm"]
         assert ready.status_code == 503 and not llm["ok"] and llm["server"]["state"] == "failed"
         assert "Sleuth stopped restarting it" in llm["error"] and "restart `sleuth serve`" in llm["error"]
