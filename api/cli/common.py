@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -35,3 +35,18 @@ def run_store() -> tuple[Corpus, RunStore]:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
     return corpus, RunStore(corpus.sessions)
+
+
+def print_tool(name: str, arguments: dict[str, Any]) -> None:
+    """Run one of the agent's tools and print exactly what the model would see; a tool error exits 1 on stderr."""
+    from tools import REGISTRY, ToolContext
+
+    corpus = open_corpus()
+    try:
+        call = REGISTRY.call(name, arguments, ToolContext(corpus))
+    finally:
+        corpus.close()
+    if not call.ok:
+        typer.echo(call.text.removeprefix("Error: "), err=True)
+        raise typer.Exit(1)
+    typer.echo(call.text)

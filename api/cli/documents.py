@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from api.cli.common import app, open_corpus
+from api.cli.common import app, open_corpus, print_tool
 from corpus.errors import CorpusError
 
 
@@ -135,14 +135,4 @@ def rm(doc_ids: Annotated[list[str], typer.Argument(help="doc_ids to remove (see
 @app.command()
 def outline(doc_id: Annotated[str, typer.Argument(help="Document id (see `sleuth docs`).")]) -> None:
     """Print a document's section tree with pages, lines and token sizes (what the agent's outline tool shows)."""
-    from tools import REGISTRY, ToolContext
-
-    corpus = open_corpus()
-    try:
-        call = REGISTRY.call("outline", {"doc_id": doc_id}, ToolContext(corpus))
-    finally:
-        corpus.close()
-    if not call.ok:
-        typer.echo(call.text.removeprefix("Error: "), err=True)
-        raise typer.Exit(1)
-    typer.echo(call.text)
+    print_tool("outline", {"doc_id": doc_id})

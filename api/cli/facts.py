@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from api.cli.common import app, open_corpus
+from api.cli.common import app, print_tool
 
 
 @app.command("facts")
@@ -18,16 +18,6 @@ def facts_command(
     company: Annotated[bool, typer.Option("--company", help="DOC_ID names a company: search all its filings, periods lined up.")] = False,
 ) -> None:
     """Statement line items and XBRL facts matching QUERY, with every period's value and the page it is printed on."""
-    from tools import REGISTRY, ToolContext
-
-    corpus = open_corpus()
-    try:
-        arguments = {"query": query, "period": period, "statement": statement}
-        arguments |= {"company": doc_id} if company else {"doc_id": doc_id}
-        result = REGISTRY.call("facts", {k: v for k, v in arguments.items() if v is not None}, ToolContext(corpus))
-    finally:
-        corpus.close()
-    if not result.ok:
-        typer.echo(result.text.removeprefix("Error: "), err=True)
-        raise typer.Exit(1)
-    typer.echo(result.text)
+    arguments = {"query": query, "period": period, "statement": statement}
+    arguments |= {"company": doc_id} if company else {"doc_id": doc_id}
+    print_tool("facts", {k: v for k, v in arguments.items() if v is not None})

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from api.cli.common import app, open_corpus
+from api.cli.common import app, print_tool
 
 
 @app.command()
@@ -20,8 +20,6 @@ def read(
     max_tokens: Annotated[int | None, typer.Option("--max-tokens", help="Token budget of the call (default: the tool's).")] = None,
 ) -> None:
     """Print what the agent's read tool shows the model: page markers, numbered lines, truncation note, cross-references."""
-    from tools import REGISTRY, ToolContext
-
     given = {"pages": pages, "section": section, "lines": lines}
     chosen = [f"--{name}" for name, value in given.items() if value is not None]
     if len(chosen) > 1:
@@ -30,12 +28,4 @@ def read(
     arguments: dict[str, object] = {"doc_id": doc_id, **{k: v for k, v in given.items() if v is not None}}
     if max_tokens is not None:
         arguments["max_tokens"] = max_tokens
-    corpus = open_corpus()
-    try:
-        call = REGISTRY.call("read", arguments, ToolContext(corpus))
-    finally:
-        corpus.close()
-    if not call.ok:
-        typer.echo(call.text.removeprefix("Error: "), err=True)
-        raise typer.Exit(1)
-    typer.echo(call.text)
+    print_tool("read", arguments)
