@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from agent.events import Event
 from api.models import ApiKey, Run, RunEvent, Vote
+from corpus.processes import pid_running
 
 ACTIVE = ("queued", "running")
 OWNER = f"{socket.gethostname()}:{os.getpid()}"
@@ -218,15 +219,7 @@ def _alive(owner: str | None) -> bool:
         pid = int((owner or "").rsplit(":", 1)[1])
     except (IndexError, ValueError):
         return False
-    if pid == os.getpid():
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    return pid != os.getpid() and pid_running(pid)
 
 
 def _aware(moment: datetime) -> datetime:

@@ -13,6 +13,7 @@ import threading
 from pathlib import Path
 
 from corpus.errors import CorpusError, DocumentNotFound
+from corpus.processes import pid_running
 from corpus.text import PagedText
 
 _DOC_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,199}$")
@@ -169,15 +170,7 @@ def _writer_alive(temp_name: str) -> bool:
     pid_text = temp_name.rpartition(_TMP_MARK)[2].split("-", 1)[0]
     if not pid_text.isdigit():
         return False
-    if int(pid_text) == os.getpid():
-        return True
-    try:
-        os.kill(int(pid_text), 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    return int(pid_text) == os.getpid() or pid_running(int(pid_text))
 
 
 class UnsafeFile(Exception):

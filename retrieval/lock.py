@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from corpus.errors import CorpusError
+from corpus.processes import pid_running
 
 log = logging.getLogger(__name__)
 
@@ -40,23 +41,13 @@ def holder(directory: Path) -> dict | None:
     return data if isinstance(data, dict) else None
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def stale_holder(directory: Path) -> dict | None:
     """The holder record of a writer on this host that is gone (crashed or killed mid-write), else None."""
     record = holder(directory)
     if not record or record.get("host") != socket.gethostname():
         return None
     pid = record.get("pid")
-    if isinstance(pid, int) and pid != os.getpid() and not _alive(pid):
+    if isinstance(pid, int) and pid != os.getpid() and not pid_running(pid):
         return record
     return None
 
