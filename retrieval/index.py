@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from corpus.catalog import Corpus
-from retrieval.chunking import Chunk, SectionSpan, TokenCounter, chunk_document
+from retrieval.chunking import Chunk, TokenCounter
 from retrieval.dense import dense_search
 from retrieval.hits import Hit
 from retrieval.lock import write_lock
@@ -43,9 +43,9 @@ from retrieval.manifest import (
     Manifest,
     SegmentEntry,
     SyncReport,
+    chunk_catalog_document,
     indexed_text,
     manifest_json,
-    new_version,
     read_manifest,
     write_json,
 )  # fmt: skip
@@ -396,13 +396,7 @@ class HybridIndex:
                 if progress:
                     progress("chunk", n, len(todo))
                 (report.updated if doc.id in manifest.docs else report.added).append(doc.id)
-                text = corpus.store.read(doc.id)
-                spans = [SectionSpan(s.start_line, s.end_line, s.path, s.depth) for s in corpus.sections(doc.id)]
-                chunks = chunk_document(doc.id, text, spans, count_tokens, manifest.chunk_tokens, manifest.chunk_overlap)
-                entry = DocEntry(
-                    doc.id, doc.ingest_key, doc.company, doc.form_type, doc.fiscal_year, doc.fiscal_period,
-                    doc.period_end_date.isoformat() if doc.period_end_date else None, doc.ticker, len(chunks), False, new_version(),
-                )  # fmt: skip
+                entry, chunks = chunk_catalog_document(corpus, doc, count_tokens, manifest.chunk_tokens, manifest.chunk_overlap)
                 write_json(self.directory / "chunks" / f"{doc.id}.{entry.version}.json", {"doc": asdict(entry), "chunks": [asdict(c) for c in chunks]})
                 entry.embedded = self._reuse_vectors(previous.get(doc.id), entry, chunks)
                 new_chunks.append((entry, chunks))

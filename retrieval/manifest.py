@@ -6,10 +6,15 @@ import json
 import uuid
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from corpus.errors import CorpusError
 from corpus.store import atomic_write
-from retrieval.chunking import Chunk
+from retrieval.chunking import Chunk, SectionSpan, TokenCounter, chunk_document
+
+if TYPE_CHECKING:
+    from corpus.catalog import Corpus
+    from corpus.models import Document
 
 INDEX_VERSION = 2
 CONTEXT_SEPARATOR = "\n"
@@ -94,6 +99,18 @@ def indexed_text(doc: DocEntry, chunk: Chunk) -> str:
 
 def new_version() -> str:
     return uuid.uuid4().hex[:12]
+
+
+def chunk_catalog_document(corpus: Corpus, doc: Document, count_tokens: TokenCounter, chunk_tokens: int,
+                           overlap: int) -> tuple[DocEntry, list[Chunk]]:  # fmt: skip
+    """A catalog document cut into chunks along its sections, with its index entry (the same for both backends)."""
+    text = corpus.store.read(doc.id)
+    spans = [SectionSpan(s.start_line, s.end_line, s.path, s.depth) for s in corpus.sections(doc.id)]
+    chunks = chunk_document(doc.id, text, spans, count_tokens, chunk_tokens, overlap)
+    entry = DocEntry(doc.id, doc.ingest_key, doc.company, doc.form_type, doc.fiscal_year, doc.fiscal_period,
+                     doc.period_end_date.isoformat() if doc.period_end_date else None, doc.ticker, len(chunks), False,
+                     new_version())  # fmt: skip
+    return entry, chunks
 
 
 def read_manifest(path: Path) -> Manifest:

@@ -28,9 +28,9 @@ from typing import Any
 import numpy as np
 
 from corpus.catalog import Corpus
-from retrieval.chunking import Chunk, SectionSpan, TokenCounter, chunk_document
+from retrieval.chunking import Chunk, TokenCounter
 from retrieval.lock import write_lock
-from retrieval.manifest import INDEX_VERSION, DocEntry, IndexError_, SyncReport, indexed_text, new_version
+from retrieval.manifest import INDEX_VERSION, DocEntry, IndexError_, SyncReport, chunk_catalog_document, indexed_text
 from retrieval.settings import RetrievalSettings
 from retrieval.tokenize import tokenize
 
@@ -292,12 +292,8 @@ class MilvusIndex:
                     if progress:
                         progress("chunk", n, len(todo))
                     (report.updated if doc.id in self._docs else report.added).append(doc.id)
-                    text = corpus.store.read(doc.id)
-                    spans = [SectionSpan(s.start_line, s.end_line, s.path, s.depth) for s in corpus.sections(doc.id)]
-                    chunks = chunk_document(doc.id, text, spans, count_tokens, self.settings.chunk_tokens, self.settings.chunk_overlap)
-                    entry = DocEntry(doc.id, doc.ingest_key, doc.company, doc.form_type, doc.fiscal_year, doc.fiscal_period,
-                                     doc.period_end_date.isoformat() if doc.period_end_date else None, doc.ticker, len(chunks), False,
-                                     new_version())  # fmt: skip
+                    entry, chunks = chunk_catalog_document(corpus, doc, count_tokens, self.settings.chunk_tokens,
+                                                           self.settings.chunk_overlap)  # fmt: skip
                     self._call("writing chunks", self._write_chunks, entry, chunks, state["dim"])
                     entries.append(entry)
                 for doc_id in report.removed:
