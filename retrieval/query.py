@@ -52,6 +52,7 @@ class QueryIntent:
     quarters: set[int] = field(default_factory=set)
     forms: set[str] = field(default_factory=set)
     kind: str = "exact"  # exact | conceptual
+    full_year: bool = False  # "FY2022", "fiscal 2022" and no quarter: the figures of a whole fiscal year
 
     def describe(self) -> dict[str, object]:
         return {
@@ -60,6 +61,7 @@ class QueryIntent:
             "quarters": sorted(self.quarters),
             "forms": sorted(self.forms),
             "kind": self.kind,
+            "full_year": self.full_year,
         }
 
 
@@ -113,12 +115,16 @@ class CompanyMatcher:
 def understand(question: str, matcher: CompanyMatcher) -> QueryIntent:
     """Companies, fiscal years, quarters, form hints and question kind found in `question`."""
     intent = QueryIntent(companies=matcher.find(question))
-    for full, short in _YEAR.findall(question):
+    fiscal = False
+    for match in _YEAR.finditer(question):
+        full, short = match.groups()
         year = int(full) if full else 2000 + int(short)
         if 1990 <= year <= 2100:
             intent.years.add(year)
+            fiscal = fiscal or match.group(0)[:1].lower() == "f"
     for q, q2, word in _QUARTER.findall(question):
         intent.quarters.add(int(q or q2) if (q or q2) else _ORDINAL[word.lower()])
+    intent.full_year = fiscal and not intent.quarters
     for pattern, form in _FORMS:
         if pattern.search(question):
             intent.forms.add(form)

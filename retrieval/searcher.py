@@ -230,11 +230,15 @@ class HybridSearcher:
         """Of the searched documents, those matching the question's years (and forms, quarters) when any do."""
         preferred = searched
         if intent.years:
-            # A question about FY2019-FY2021 is answered from the latest of those filings.
+            # A question about FY2019-FY2021 is answered from the latest of those filings. "FY2023" may be the filing's
+            # own fiscal year or the calendar year its period ends in (Ulta's "fiscal 2022" ends on 28 January 2023).
             latest = max(intent.years)
-            preferred = [d for d in preferred if docs[d].fiscal_year == latest] or [
-                d for d in preferred if docs[d].fiscal_year in intent.years
+            preferred = [d for d in preferred if latest in _years_of(docs[d])] or [
+                d for d in preferred if _years_of(docs[d]) & intent.years
             ]
+        if intent.full_year and preferred:
+            # a fiscal year's figures are in the filings that cover the whole year (10-K, annual report, Q4 release)
+            preferred = [d for d in preferred if docs[d].fiscal_period in ("FY", "Q4")] or preferred
         if intent.forms and preferred:
             preferred = [d for d in preferred if docs[d].form_type in intent.forms] or preferred
         if intent.quarters and preferred:
@@ -326,3 +330,11 @@ def sync_index(
 
 def _ms(start: float) -> float:
     return round((time.perf_counter() - start) * 1000, 3)
+
+
+def _years_of(doc: DocEntry) -> set[int]:
+    """The years a question may call `doc`'s period by: its fiscal year as filed and the calendar year its period ends in."""
+    years = {doc.fiscal_year} if doc.fiscal_year else set()
+    if doc.period_end_date and doc.period_end_date[:4].isdigit():
+        years.add(int(doc.period_end_date[:4]))
+    return years

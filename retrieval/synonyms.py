@@ -38,6 +38,10 @@ _SYNONYMS: list[tuple[str, str]] = [
     (r"\breturn on (?:assets|equity)\b|\broa\b|\broe\b", "net income total assets shareholders equity"),
     (r"\bheadcount\b|\bemployees\b", "employees full-time"),
     (r"\bsegments?\b", "segment reportable operating"),
+    # the primary statements by the names filings print them under
+    (r"\bincome statements?\b|\bstatements? of (?:income|earnings|operations)\b|\bp&l\b", "consolidated statements of operations income"),
+    (r"\bbalance sheets?\b|\bstatements? of financial (?:position|condition)\b", "consolidated balance sheets"),
+    (r"\bcash flows? statements?\b|\bstatements? of cash flows?\b", "consolidated statements of cash flows"),
 ]
 _COMPILED = [(re.compile(p, re.I), words) for p, words in _SYNONYMS]
 

@@ -59,3 +59,38 @@ def test_line_item_vocabulary_expands_queries():
     assert "purchases of property plant equipment" in expansion("What is the FY2018 capital expenditure amount?")
     assert "cost of sales" in expansion("COGS in 2022")
     assert expansion("Who is the new CEO?") == ""
+
+
+def test_a_fiscal_year_without_a_quarter_asks_for_the_whole_year():
+    m = CompanyMatcher(DOCS)
+    assert understand("Did wages as a percent of net sales increase in FY2023?", m).full_year
+    assert understand("3M's fiscal 2018 capex", m).full_year
+    assert not understand("Net income in Q2 of FY2023?", m).full_year  # a quarter
+    assert not understand("At the AGM held on May 3, 2023, what was the vote?", m).full_year  # a date, not a fiscal year
+
+
+def test_a_year_matches_the_fiscal_label_or_the_calendar_year_the_period_ends_in():
+    from retrieval.searcher import HybridSearcher
+
+    docs = {  # Ulta's "fiscal 2022" ends on 28 January 2023; FinanceBench calls it FY2023
+        "ULTA_2023Q4_EARNINGS": DocEntry("ULTA_2023Q4_EARNINGS", "h", "Ulta Beauty", "earnings release", 2022, "Q4", "2023-01-28", "ULTA"),
+        "ULTA_2023Q2_EARNINGS": DocEntry("ULTA_2023Q2_EARNINGS", "h", "Ulta Beauty", "earnings release", 2023, "Q2", "2023-07-29", "ULTA"),
+        "ULTA_2021_10K": DocEntry("ULTA_2021_10K", "h", "Ulta Beauty", "10-K", 2021, "FY", "2022-01-29", "ULTA"),
+    }
+    m = CompanyMatcher(docs.values())
+    preferred = HybridSearcher._preferred_docs  # uses no searcher state
+    whole_year = understand("Did Ulta Beauty's wages expense increase in FY2023?", m)
+    assert preferred(None, docs, list(docs), whole_year) == ["ULTA_2023Q4_EARNINGS"]  # the release covering the whole year
+    quarter = understand("Ulta Beauty's net sales in the second quarter of fiscal 2023", m)
+    assert preferred(None, docs, list(docs), quarter) == ["ULTA_2023Q2_EARNINGS"]
+    assert preferred(None, docs, list(docs), understand("Ulta Beauty stores in 2021", m)) == ["ULTA_2021_10K"]
+
+
+def test_questions_naming_a_statement_search_it_by_its_printed_title():
+    from retrieval.synonyms import expansion
+
+    assert "statements of operations" in expansion("Based on the income statement, what is EPS?")
+    assert "statements of operations" in expansion("primarily in the statement of income")
+    assert "balance sheets" in expansion("from the statement of financial position")
+    assert "statements of cash flows" in expansion("Using the cash flow statement, what is FCF?")
+    assert expansion("What drove the change in margin?") == ""
