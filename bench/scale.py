@@ -50,7 +50,7 @@ def synthesize(base: Path, out: Path, factor: int) -> None:
     """Nx corpus in `out`: the base catalog, text and local index, plus factor-1 re-labelled copies of every filing."""
     from sqlalchemy.orm import make_transient
 
-    from corpus.models import Document
+    from corpus.models import Company, Document
     from retrieval.index import HybridIndex
     from retrieval.manifest import SegmentEntry, indexed_text, manifest_json, new_version, write_json
     from retrieval.segments import Segment
@@ -73,6 +73,21 @@ def synthesize(base: Path, out: Path, factor: int) -> None:
     rng = np.random.default_rng(0)
     with src.sessions() as s_in, dst.sessions() as s_out:
         docs = list(s_in.query(Document).all())
+        companies = {c.id: c for c in s_in.query(Company).all()}
+        copied: dict[tuple[int, int], int] = {}  # (base company id, copy) -> the copy's company id
+
+        def company_of(doc: Document, copy: int) -> int | None:
+            """The re-labelled copy's own company entity (documents point at one; filters and `facts` use it)."""
+            base = companies.get(doc.company_id) if doc.company_id is not None else None
+            if base is None:
+                return None
+            if (base.id, copy) not in copied:
+                entity = Company(key=base.key if not copy else f"{base.key} s{copy}", name=base.name if not copy else f"{base.name} S{copy}",
+                                 cik=base.cik, tickers=list(base.tickers or []), aliases=[], name_as_of=base.name_as_of)  # fmt: skip
+                s_out.add(entity)
+                s_out.flush()
+                copied[(base.id, copy)] = entity.id
+            return copied[(base.id, copy)]
         for copy in range(factor):
             tokens: list[list[str]] = []
             entries = []
@@ -83,6 +98,7 @@ def synthesize(base: Path, out: Path, factor: int) -> None:
                     os.link(base / kind / f"{doc.id}{suffix}", out / kind / f"{new_id}{suffix}")
                 row = Document(**{c.key: getattr(doc, c.key) for c in Document.__table__.columns})
                 make_transient(row)
+                row.company_id = company_of(doc, copy)
                 if copy:
                     row.id, row.company = new_id, f"{doc.company or doc.id} S{copy}"
                     row.fiscal_year = (doc.fiscal_year or 2000) + 100 * copy
@@ -99,7 +115,7 @@ def synthesize(base: Path, out: Path, factor: int) -> None:
                 base_entry = manifest.docs[doc.id]
                 entry = replace(base_entry, doc_id=new_id, company=row.company, fiscal_year=row.fiscal_year, version=new_version(),
                                 embedded=True)  # fmt: skip
-                chunks = [replace(c, doc_id=new_id) for c in index._view._doc_chunks[doc.id]]
+                chunks = [replace(c, doc_id=new_id) for c in index._view.doc_chunks(doc.id)]
                 write_json(out / "index" / "chunks" / f"{new_id}.{entry.version}.json", {"doc": asdict(entry), "chunks": [asdict(c) for c in chunks]})
                 vectors = rng.standard_normal((len(chunks), manifest.dim or 384)).astype(np.float32)
                 vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
@@ -115,8 +131,9 @@ def synthesize(base: Path, out: Path, factor: int) -> None:
                 manifest.segments.append(SegmentEntry(segment.id, [[e.doc_id, e.version, n] for e, n in entries], size))
                 print(f"  copy {copy}: {len(entries)} filings, {sum(n for _e, n in entries):,} chunks", file=sys.stderr)
         s_out.commit()
-    manifest.generation += 1
     manifest.dim = manifest.dim or 384
+    index._merge_tiers(manifest)  # the segments as syncs would have left them (ten of one size tier are merged)
+    manifest.generation += 1
     write_json(out / "index" / "manifest.json", manifest_json(manifest))
     src.close()
     dst.close()
@@ -207,7 +224,7 @@ def to_milvus(data_dir: Path, settings: RetrievalSettings) -> float:
     entries = []
     for doc_id in view.doc_ids:
         entry = view.docs[doc_id]
-        chunks = view._doc_chunks[doc_id]
+        chunks = view.doc_chunks(doc_id)
         vectors = None
         if entry.embedded:
             vectors = np.load(data_dir / "index" / "embeddings" / f"{doc_id}.{entry.version}.npy").astype(np.float32)
@@ -231,6 +248,10 @@ def main() -> None:
 
     questions = [json.loads(line) for line in args.questions.read_text().splitlines()]
     args.work.mkdir(parents=True, exist_ok=True)
+    # A filing the corpora do not hold yet (a copy under a new name is a new document: same bytes, own doc_id).
+    new_filing = args.work / "new" / f"NEWFILING_{args.new_filing.name}"
+    new_filing.parent.mkdir(exist_ok=True)
+    shutil.copyfile(args.new_filing, new_filing)
     sizes = {"1x": args.work / "x1", f"{args.factor}x": args.work / f"x{args.factor}"}
     print(f"building the corpora from {args.data_dir} ...", file=sys.stderr)
     synthesize(args.data_dir, sizes["1x"], 1)
@@ -252,7 +273,7 @@ def main() -> None:
             chunks = sum(e.chunks for e in view.docs.values())
             lat = query_latency(searcher, questions)
             g50, mb = grep_p50(data_dir)
-            ingest_s, sync_s, pps, pages = ingest_one(data_dir, args.new_filing, settings)
+            ingest_s, sync_s, pps, pages = ingest_one(data_dir, new_filing, settings)
             rows.append([backend, label, f"{len(view.docs):,}", f"{chunks:,}", f"{mb:,.0f}", f"{pps:.0f}", f"{ingest_s:.1f} + {sync_s:.2f}",
                          *(f"{lat[k][0]:.1f} / {lat[k][1]:.1f}" for k in ("bm25", "bm25 + filters", "hybrid", "hybrid + filters")),
                          f"{g50:.0f}", f"{start_s:.1f}", f"{rss:,.0f}"])  # fmt: skip

@@ -23,9 +23,10 @@ import hashlib
 import json
 import logging
 import math
+import os
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict
 from pathlib import Path
 
@@ -63,36 +64,39 @@ LOCK_TIMEOUT_S = 300.0
 class IndexView:
     """One committed state of the local index, never modified: what a search runs against."""
 
-    def __init__(self, manifest: Manifest, doc_chunks: dict[str, list[Chunk]], segments: dict[str, Segment],
+    def __init__(self, manifest: Manifest, store: DocChunks, segments: dict[str, Segment],
                  previous: IndexView | None, blocks: dict[str, np.ndarray]) -> None:  # fmt: skip
         self.manifest = manifest
         self.docs = manifest.docs
-        self._doc_chunks = doc_chunks
+        self._store = store
         self.doc_ids: list[str] = []
-        chunks: list[Chunk | None] = []
         owner: list[int] = []
         self.doc_start: dict[str, int] = {}
-        ordered = [segments[s.id] for s in manifest.segments]
         for entry in manifest.segments:
             for doc_id, version, n in entry.docs:
                 doc = self.docs.get(doc_id)
                 if doc is not None and doc.version == version and doc.segment == entry.id:
-                    self.doc_start[doc_id] = len(chunks)
+                    self.doc_start[doc_id] = len(owner)
                     owner.extend([len(self.doc_ids)] * n)
                     self.doc_ids.append(doc_id)
-                    chunks.extend(doc_chunks[doc_id])
                 else:
                     owner.extend([-1] * n)
-                    chunks.extend([None] * n)
-        self.chunks = chunks
+        self.chunks = _Positions(self)
         self.chunk_doc = np.asarray(owner, dtype=np.int32)
         self.live = self.chunk_doc >= 0
-        changed = set()
+        changed: set[str] = set()
+        base: SegmentedBM25 | None = None  # the last BM25 built, whose vocabulary the segments' term ids belong to
         if previous is not None:  # segments whose live chunks changed need their document frequencies recounted
             old = {s.id: {(d, v) for d, v, _ in s.docs if previous.docs.get(d) and previous.docs[d].version == v} for s in previous.manifest.segments}
             changed = {s.id for s in manifest.segments if s.id in old and old[s.id] != {(d, v) for d, v, _ in s.docs if self.docs.get(d) and self.docs[d].version == v}}
-        self.bm25 = SegmentedBM25(ordered, self.live, manifest.bm25_k1, manifest.bm25_b,
-                                  previous=previous.bm25 if previous else None, changed=changed)  # fmt: skip
+            base = previous._bm25
+            if base is None:  # never searched (a writer's view): count from its base, with what changed since
+                base, before = previous._bm25_from
+                changed |= before
+        self._segments = segments
+        self._bm25: SegmentedBM25 | None = None
+        self._bm25_from = (base, changed)
+        self._bm25_lock = threading.Lock()
         self._blocks = blocks  # segment id -> float32 rows (shared across views; rows are only ever filled)
         self._filled: dict[str, set[str]] = previous._filled if previous is not None else {}
         self._dense_lock = previous._dense_lock if previous is not None else threading.Lock()
@@ -101,6 +105,23 @@ class IndexView:
 
     def __len__(self) -> int:
         return int(self.live.sum())
+
+    @property
+    def bm25(self) -> SegmentedBM25:
+        """BM25 over the view's segments (a reader's index builds it at load; a writer's only if it searches)."""
+        if self._bm25 is None:
+            with self._bm25_lock:
+                if self._bm25 is None:
+                    previous, changed = self._bm25_from
+                    ordered = [self._segments[s.id] for s in self.manifest.segments]
+                    self._bm25 = SegmentedBM25(ordered, self.live, self.manifest.bm25_k1, self.manifest.bm25_b,
+                                               previous=previous, changed=changed)  # fmt: skip
+                    self._bm25_from = (None, set())
+        return self._bm25
+
+    def doc_chunks(self, doc_id: str) -> list[Chunk]:
+        """The chunks of one live document, in order (read from its file the first time)."""
+        return self._store.get(self.docs[doc_id])
 
     def pending(self) -> list[str]:
         return [d for d in self.doc_ids if not self.docs[d].embedded]
@@ -186,6 +207,83 @@ class IndexView:
         return np.concatenate([self._block(e, self._directory) for e in self.manifest.segments])
 
 
+class DocChunks:
+    """Each document version's chunks, read from its chunks file the first time they are needed and kept for later views.
+
+    A reader's index reads them all when it opens (a search never waits on a file); a writer's (`sync_index`) reads
+    only what it touches, so adding one filing to a large index costs O(that filing)."""
+
+    def __init__(self, directory: Path, cache: dict[tuple[str, str], list[Chunk]] | None = None) -> None:
+        self.directory = directory
+        self._cache = cache if cache is not None else {}
+
+    def successor(self, manifest: Manifest) -> DocChunks:
+        """A store for the next committed state: the versions it still names stay cached."""
+        names = {(d, e.version) for d, e in manifest.docs.items()}
+        return DocChunks(self.directory, {k: v for k, v in self._cache.items() if k in names})
+
+    def get(self, entry: DocEntry) -> list[Chunk]:
+        key = (entry.doc_id, entry.version)
+        chunks = self._cache.get(key)
+        if chunks is None:
+            chunks = _read_chunks(self.directory, entry.doc_id, entry.version)
+            if len(chunks) != entry.chunks:
+                raise IndexError_(f"chunks of {entry.doc_id} do not match the manifest; run `sleuth index` to re-index it")
+            self._cache[key] = chunks
+        return chunks
+
+
+class _Segments(dict):
+    """BM25 segments by id; one not read yet (a writer's) is read when first needed."""
+
+    def __init__(self, directory: Path, sizes: dict[str, int], loaded: dict[str, Segment]) -> None:
+        super().__init__(loaded)
+        self.directory = directory
+        self.sizes = sizes
+
+    def __missing__(self, segment_id: str) -> Segment:
+        try:
+            segment = Segment.load(self.directory, segment_id, self.sizes.get(segment_id) or None)
+        except SegmentError as exc:
+            raise IndexError_(f"search index damaged: {exc}; run `sleuth index` to re-index its documents") from exc
+        self[segment_id] = segment
+        return segment
+
+
+def _check_segment(directory: Path, entry: SegmentEntry) -> None:
+    path = directory / f"{entry.id}.npz"
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError as exc:
+        raise SegmentError(f"{path} is missing") from exc
+    if entry.bytes and size != entry.bytes:
+        raise SegmentError(f"{path} has {size} bytes, the manifest says {entry.bytes} (truncated or overwritten)")
+
+
+class _Positions:
+    """The chunk at each position of a view's BM25/vector rows (None where a chunk is dead), without a list of them all."""
+
+    def __init__(self, view: IndexView) -> None:
+        self._view = view
+
+    def __len__(self) -> int:
+        return len(self._view.chunk_doc)
+
+    def __getitem__(self, position: int) -> Chunk | None:
+        view = self._view
+        owner = int(view.chunk_doc[position])
+        if owner < 0:
+            return None
+        doc_id = view.doc_ids[owner]
+        try:
+            return view.doc_chunks(doc_id)[position - view.doc_start[doc_id]]
+        except FileNotFoundError as exc:  # a writer re-chunked it since this (lazily read) view was committed
+            raise IndexError_(f"{doc_id} was re-indexed while this search ran ({exc.filename}); search again") from exc
+
+    def __iter__(self) -> Iterator[Chunk | None]:
+        return (self[i] for i in range(len(self)))
+
+
 class HybridIndex:
     """The local index: the committed view readers search, and the writes (sync, embed) done under the write lock."""
 
@@ -197,6 +295,7 @@ class HybridIndex:
         self._stamp = stamp
         self._refresh_lock = threading.Lock()
         self.manifest = manifest
+        self._lazy = False  # chunks read when touched, not at every load (writers: see DocChunks)
 
     # -- opening -------------------------------------------------------------------------------
 
@@ -207,9 +306,11 @@ class HybridIndex:
 
     @classmethod
     def open(cls, directory: Path, settings: RetrievalSettings, *, create: bool = False) -> HybridIndex:
-        """Load the index in `directory`; with `create`, start an empty one when there is none (or it is outdated)."""
+        """Load the index in `directory`; with `create` (a writer), start an empty one when there is none (or it is
+        outdated), and read document chunks only when touched (an O(filing) sync into a large index)."""
         wanted = cls.wanted(settings)
-        index = cls(directory, wanted, IndexView(wanted, {}, {}, None, {}), {}, None)
+        index = cls(directory, wanted, IndexView(wanted, DocChunks(directory), {}, None, {}), {}, None)
+        index._lazy = create
         if not (directory / "manifest.json").is_file():
             if not create:
                 raise IndexError_(f"no search index in {directory}; build it with `sleuth index`")
@@ -219,7 +320,8 @@ class HybridIndex:
         except IndexError_:
             if not create:
                 raise
-            index = cls(directory, wanted, IndexView(wanted, {}, {}, None, {}), {}, None)  # the next sync rebuilds it
+            index = cls(directory, wanted, IndexView(wanted, DocChunks(directory), {}, None, {}), {}, None)  # the next sync rebuilds it
+            index._lazy = create
         return index
 
     def _load(self, settings: RetrievalSettings | None = None, *, repair: bool = False) -> None:
@@ -257,6 +359,9 @@ class HybridIndex:
             segment = self._segments.get(entry.id)
             if segment is None:
                 try:
+                    if self._lazy:  # a writer checks the file is whole (its size); it reads it only to merge or search
+                        _check_segment(self.directory / "segments", entry)
+                        continue
                     segment = Segment.load(self.directory / "segments", entry.id, entry.bytes or None)
                 except SegmentError as exc:
                     if "missing" in str(exc) and not repair:
@@ -271,26 +376,25 @@ class HybridIndex:
             manifest.segments = [s for s in manifest.segments if s.id not in bad]
             for doc_id in [d for d, e in manifest.docs.items() if e.segment in bad]:
                 del manifest.docs[doc_id]
-        chunks: dict[str, list[Chunk]] = {}
+        store = old._store.successor(manifest)
+        # A writer only checks the chunk files are there (one directory listing); a reader reads them all now.
+        names = set(os.listdir(self.directory / "chunks")) if self._lazy and repair and (self.directory / "chunks").is_dir() else None
         for doc_id, entry in list(manifest.docs.items()):
-            cached = old.docs.get(doc_id)
-            if cached is not None and cached.version == entry.version and doc_id in old._doc_chunks:
-                chunks[doc_id] = old._doc_chunks[doc_id]
-                continue
             try:
-                chunks[doc_id] = _read_chunks(self.directory, doc_id, entry.version)
+                if not self._lazy:
+                    store.get(entry)
+                elif names is not None and f"{doc_id}.{entry.version}.json" not in names:
+                    raise FileNotFoundError(f"{doc_id}.{entry.version}.json")
             except (IndexError_, FileNotFoundError):
                 if not repair:
                     raise
                 del manifest.docs[doc_id]  # re-chunked by the next sync
-                continue
-            if len(chunks[doc_id]) != entry.chunks:
-                if not repair:
-                    raise IndexError_(f"chunks of {doc_id} do not match the manifest; run `sleuth index` to re-index it")
-                del manifest.docs[doc_id]
         for gone in set(old._blocks) - set(segments):  # vectors of merged-away segments (a search still on them reloads)
             old._blocks.pop(gone, None)
-        view = IndexView(manifest, chunks, segments, old if old.manifest.segments else None, old._blocks)
+        segments = _Segments(self.directory / "segments", {e.id: e.bytes for e in manifest.segments}, segments)
+        view = IndexView(manifest, store, segments, old if old.manifest.segments else None, old._blocks)
+        if not self._lazy:
+            view.bm25  # noqa: B018 - a reader's first search must not build it
         view._directory = self.directory
         self._segments, self._view, self._stamp, self.manifest = segments, view, stamp, manifest
 
@@ -365,7 +469,7 @@ class HybridIndex:
                     fresh.docs.clear()
                     fresh.segments.clear()
                     self.manifest = fresh
-                    self._view = IndexView(fresh, {}, {}, None, {})
+                    self._view = IndexView(fresh, DocChunks(self.directory), {}, None, {})
                     self._view._directory = self.directory
             yield
 
@@ -485,7 +589,10 @@ class HybridIndex:
             entry = view.docs.get(doc_id)
             if entry is None or doc_id not in view.doc_start:
                 continue
-            texts = [indexed_text(entry, c) for c in view._doc_chunks[doc_id]]
+            try:
+                texts = [indexed_text(entry, c) for c in view.doc_chunks(doc_id)]
+            except FileNotFoundError:  # re-chunked by another writer meanwhile: its new version is pending
+                continue
             hashes = [hashlib.sha1(t.encode()).hexdigest() for t in texts]
             missing = [i for i, h in enumerate(hashes) if h not in cache]
             if missing:

@@ -190,3 +190,33 @@ def test_segments_of_one_tier_are_merged(small_corpus, retrieval_settings, tmp_p
         view = index.view()
         (hit,) = view.bm25_chunks(tokenize(f"company {n} capital expenditures"), 1, view.scope([f"CO{n}_2022_10K"]))
         assert f"${n + 1}0 million" in hit.text
+
+
+def test_a_writer_adding_one_filing_reads_no_other_documents_chunks_or_segments(small_corpus, retrieval_settings, tmp_path, monkeypatch):
+    """O(filing): `sync_index` opens the index as a writer, which reads only what it touches."""
+    import retrieval.index as index_module
+    from retrieval.segments import Segment
+    from retrieval.tokenize import tokenize
+    from tests.corpus.samples import write_pdf
+
+    embedder = FakeEmbedder()
+    build(small_corpus, retrieval_settings, embedder)
+    extra = tmp_path / "more"
+    extra.mkdir()
+    write_pdf(extra / "INITECH_2022_10K.pdf", ten_k("INITECH LLC", 2022, "Capital expenditures were $12 million."))
+    assert ingest_paths(small_corpus, [extra]).ok
+    reads: list[str] = []
+    read_chunks, load = index_module._read_chunks, Segment.load
+    monkeypatch.setattr(index_module, "_read_chunks", lambda d, doc_id, v: reads.append(doc_id) or read_chunks(d, doc_id, v))
+    monkeypatch.setattr(Segment, "load", classmethod(lambda cls, d, sid, size=None: reads.append(sid) or load.__func__(cls, d, sid, size)))
+
+    writer = HybridIndex.open(retrieval_settings.index_dir, retrieval_settings, create=True)
+    assert writer.sync(small_corpus, embedder.count_tokens).added == ["INITECH_2022_10K"]
+    assert reads == []  # the three indexed filings' chunks and BM25 segment stay on disk
+    writer.embed(embedder.encode, embedder.dim, doc_ids=["INITECH_2022_10K"])  # reads its own chunks only (it wrote them)
+    assert set(reads) <= {"INITECH_2022_10K"}
+    hits = writer.bm25.search(tokenize("capital expenditures"), 10)
+    assert {writer.chunks[h.index].doc_id for h in hits} >= {"ACME_2022_10K", "INITECH_2022_10K"}  # searching reads the rest
+
+    reader = HybridIndex.open(retrieval_settings.index_dir, retrieval_settings)  # a reader (the server) reads all at open
+    assert len(reader) == len(writer) and reads.count("ACME_2021_10K") == 2  # the writer's search, the reader's open
