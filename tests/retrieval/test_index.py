@@ -194,7 +194,7 @@ def test_segments_of_one_tier_are_merged(small_corpus, retrieval_settings, tmp_p
 
 def test_a_writer_adding_one_filing_reads_no_other_documents_chunks_or_segments(small_corpus, retrieval_settings, tmp_path, monkeypatch):
     """O(filing): `sync_index` opens the index as a writer, which reads only what it touches."""
-    import retrieval.index as index_module
+    import retrieval.view as index_module
     from retrieval.segments import Segment
     from retrieval.tokenize import tokenize
     from tests.corpus.samples import write_pdf
