@@ -11,6 +11,7 @@ from typing import Any
 RUN_STARTED = "run_started"  # {question, mode, filters}
 RETRIEVAL = "retrieval"  # RAG: {query, passages: [{doc_id, pages, lines, section}], seconds}
 MODEL_STARTED = "model_started"  # {step, prompt_tokens}: a model turn begins (prompt_tokens estimated); its model_turn ends it
+MODEL_PROGRESS = "model_progress"  # {step, tokens, chars, seconds, tail}: a streamed turn's reply so far (throttled)
 MODEL_TURN = "model_turn"  # {step, content, tool_calls: [{id, name, arguments}], usage, seconds}
 TOOL_CALL = "tool_call"  # {id, name, arguments}
 TOOL_RESULT = "tool_result"  # {id, name, ok, summary, tokens, pages, seconds}

@@ -127,7 +127,7 @@ class LLMClient:
         on_text: Callable[[str], None] | None = None,
         max_tokens: int | None = None,
     ) -> LLMResponse:
-        """One model turn; streams text deltas to `on_text` when given. Raises LLMError after retries."""
+        """One model turn; streams its text (and tool-call argument) deltas to `on_text` when given. Raises LLMError after retries."""
         import openai
 
         native_tools = tools if tools and self.settings.tool_mode != "text" else None
@@ -200,8 +200,15 @@ class LLMClient:
                     if tc.function:
                         slot["name"] += tc.function.name or ""
                         slot["arguments"] += tc.function.arguments or ""
+                        if tc.function.arguments:
+                            on_text(tc.function.arguments)  # a native tool call is the reply being written too
                 finish = choice.finish_reason or finish
         requests = [_tool_request(c["id"] or f"call_{i}", c["name"], c["arguments"]) for i, c in sorted(calls.items())]
+        if not usage.prompt_tokens and not usage.completion_tokens:  # a server that ignores include_usage: estimates
+            from tools.tokens import count_tokens
+
+            usage.prompt_tokens = count_tokens(json.dumps(request["messages"]))
+            usage.completion_tokens = count_tokens("".join(content) + "".join(c["arguments"] for c in calls.values()))
         return LLMResponse("".join(content), requests, finish, usage)
 
 

@@ -17,6 +17,8 @@ class AgentSettings(BaseSettings):
         None, ge=2048, description="Transcript budget in tokens; unset: the model's context window (SLEUTH_LLM_CONTEXT_TOKENS)."
     )
     time_budget_s: float = Field(300.0, gt=0, le=7200, description="Wall-clock budget of one run; past it the agent answers from what it has.")
+    stream: bool = Field(True, description="Stream model turns: the trace shows what a slow model is writing (model_progress events).")
+    progress_every_s: float = Field(1.0, ge=0, le=60, description="Most one model_progress event per this many seconds of a streamed turn.")
     answer_grace_s: float = Field(60.0, gt=0, le=600, description="Extra time the final answer call may take once a budget has run out.")
     max_parallel_tools: int = Field(8, ge=1, le=64, description="Tool calls of one model turn executed at the same time.")
     compact_at: float = Field(0.7, gt=0.1, lt=1.0, description="Compact older observations when the transcript passes this share of the budget.")

@@ -288,6 +288,7 @@ function traceItem(ev, t0) {
     case "status": return h("li", { class: "status-ev" }, t, `status: ${d.status}${d.position ? ` (queue position ${d.position})` : ""}${d.error ? ` — ${d.error}` : ""}`);
     case "run_started": return h("li", {}, t, `started (${d.mode})`);
     case "model_started": return null; // shown live by the run view until its model_turn arrives
+    case "model_progress": return null; // updates that live row (what the model has written so far)
     case "retrieval": return h("li", { class: "retrieval" }, t, `retrieved ${d.passages.length} passages: `, d.passages.slice(0, 8).map((p) => `${p.doc_id} p.${p.pages}`).join(", "));
     case "model_turn": {
       const u = d.usage || {};
@@ -369,7 +370,15 @@ function liveTurn(ev) {
   const who = ev.agent && ev.agent !== "main" ? h("strong", {}, `${ev.agent} `) : null;
   const reading = d.prompt_tokens ? ` reads ~${d.prompt_tokens.toLocaleString()} tokens and writes its reply` : " is working";
   return h("li", { class: "model_turn live", "aria-live": "off" }, h("span", { class: "spinner", "aria-hidden": true }), " ", who,
-    `model turn ${d.step}: the model${reading} · `, ticker(ev.ts));
+    `model turn ${d.step}: the model${reading} · `, ticker(ev.ts), h("span", { class: "streamed" }), h("code", { class: "tail", hidden: true }));
+}
+
+// A streamed turn's reply so far (model_progress events), shown in its live row: how much, and how it ends.
+function showProgress(li, d) {
+  li.querySelector(".streamed").textContent = ` · ${d.tokens.toLocaleString()} token${d.tokens === 1 ? "" : "s"} written`;
+  const tail = li.querySelector(".tail");
+  tail.hidden = !d.tail;
+  tail.textContent = d.chars > d.tail.length ? `…${d.tail}` : d.tail;
 }
 
 const median = (xs) => { const v = [...xs].sort((a, b) => a - b); const m = v.length >> 1; return v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2; };
@@ -439,6 +448,7 @@ async function runView(id) {
     if (ev.type === "status") setStatus(ev.data.status, ev.data.position, ev.ts);
     const arm = ev.arm && columns[ev.arm] ? ev.arm : arms[0];
     const key = `${arm}/${ev.agent || "main"}`;
+    if (ev.type === "model_progress") { const li = live.get(key); if (li) showProgress(li, ev.data); return; }
     if (ev.type === "model_turn" || ev.type === "error" || ev.type === "answer" || ev.type === "model_started") settleTurn(key);
     if (ev.type === "status" && !["queued", "running"].includes(ev.data.status)) for (const k of [...live.keys()]) settleTurn(k);
     const targets = ev.arm || ev.type !== "status" ? [arm] : arms;

@@ -52,6 +52,7 @@ class Reply:
     tool_calls: list[tuple[str, dict[str, Any] | str]] | None = None
     status: int = 200  # non-200 answers an OpenAI-style error JSON; `content` becomes its message when given
     delay_s: float = 0.0
+    stream_delay_s: float = 0.0  # pause between streamed chunks (a slow model writing)
     finish_reason: str | None = None  # default "tool_calls" when tool_calls else "stop"
     usage: tuple[int, int] | None = None  # (prompt_tokens, completion_tokens); default: ~4 characters a token
     # Extra response headers. Error replies default to `retry-after-ms: 1` so SDK retries don't sleep.
@@ -392,7 +393,7 @@ class _Handler(BaseHTTPRequestHandler):
         turn = _Turn(reply, body, self.fake.model)
         if body.get("stream"):
             include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
-            self._send_stream(turn.chunks(include_usage), reply.headers)
+            self._send_stream(turn.chunks(include_usage), reply.headers, reply.stream_delay_s)
         else:
             self._send_json(200, turn.completion(), reply.headers)
 
@@ -450,7 +451,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def _send_stream(self, chunks: Iterator[dict[str, Any]], headers: dict[str, str]) -> None:
+    def _send_stream(self, chunks: Iterator[dict[str, Any]], headers: dict[str, str], pause_s: float = 0.0) -> None:
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream; charset=utf-8")
         self.send_header("Cache-Control", "no-cache")
@@ -463,4 +464,8 @@ class _Handler(BaseHTTPRequestHandler):
         for event in events:
             data = event.encode()
             self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+            if pause_s > 0:
+                self.wfile.flush()
+                if self.fake._stopping.wait(pause_s):
+                    return
         self.wfile.write(b"0\r\n\r\n")

@@ -41,6 +41,25 @@ def test_a_slow_model_turn_shows_in_progress_with_its_elapsed_time(page, llm_scr
     assert page.web_errors == []
 
 
+def test_a_streamed_model_turn_shows_what_the_model_is_writing(page, llm_script):
+    def streaming(body):
+        reply = default_script(body)
+        if not any(m["role"] == "assistant" for m in body["messages"]):
+            reply.stream_delay_s = 1.2  # the first turn is written slowly, chunk by chunk
+        return reply
+
+    llm_script(streaming)
+    ask(page, "agentic", "Streaming check: what was 3M's FY2018 capital expenditure?")
+    live = page.locator("#trace-agentic li.live")
+    expect(live.locator(".streamed")).to_contain_text(re.compile(r"· \d+ tokens? written"), timeout=15_000)
+    expect(live.locator(".tail")).to_be_visible()
+    expect(live.locator(".tail")).not_to_be_empty()
+    shot(page, "streamed-model-turn")
+    expect(page.locator("#answer-agentic")).to_contain_text(CAPEX_ANSWER, timeout=30_000)
+    expect(page.locator("#trace-agentic li.live")).to_have_count(0)
+    assert page.web_errors == []
+
+
 def test_upload_shows_each_stage_with_its_time_and_the_job_reopens_from_history(page, tmp_path):
     filing = tmp_path / "INITECH_2022_10K.txt"
     filing.write_text("INITECH INC\nFORM 10-K\nFor the fiscal year ended December 31, 2022\nItem 7. Management's Discussion\nRevenue was $800 million.\n")
