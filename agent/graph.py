@@ -21,7 +21,8 @@ from agent.corpus_access import is_doc, text_of
 from agent.drafts import ANSWER_TOOL, Draft, check_draft, draft_from_call, draft_from_response, draft_from_text, settle
 from agent.events import BUDGET, CITATION_CHECK, ERROR, MODEL_STARTED, MODEL_TURN, TOOL_CALL, TOOL_RESULT, Event, summarize
 from agent.llm import LLMError, LLMResponse, ToolCallRequest
-from agent.loops import REPEAT_LIMIT, call_key, refusal, suggested_call
+from agent.loops import REPEAT_LIMIT, call_key, refusal, repeated, suggested_call
+from agent.progress import complete_streaming
 from agent.prompts import load
 from agent.state import SUBQUESTION_TOOL, AgentRun, AgentState, Observation
 from tools.registry import REGISTRY, ToolCall
@@ -57,7 +58,7 @@ async def call_model(state: AgentState, config: RunnableConfig) -> dict[str, Any
     await run.emit(Event(MODEL_STARTED, started, agent=run.agent))  # a slow model's turn shows as in progress meanwhile
     try:
         schemas = _offered(run.tool_schemas, state.get("withheld") or [])
-        response = await asyncio.wait_for(run.llm.complete(state["messages"], schemas), timeout=max(1.0, run.remaining_s()))
+        response = await asyncio.wait_for(complete_streaming(run, state["messages"], schemas, started["step"]), timeout=max(1.0, run.remaining_s()))
     except TimeoutError:
         return {"stop": f"time budget: {run.deadline - run.started:.0f} s"}
     except LLMError as exc:
@@ -120,7 +121,10 @@ async def run_tools(state: AgentState, config: RunnableConfig) -> dict[str, Any]
             planned.append((call, None))
     failures: dict[str, tuple[int, str]] = dict(state.get("failures") or {})
     withheld: set[str] = set()
+    succeeded: dict[str, tuple[int, str]] = dict(state.get("succeeded") or {})
+    in_view = {o.label for o in state["observations"] if not o.compacted}
     planned, redirects = _break_loops(run, planned, failures, withheld)
+    planned = _no_repeats(planned, succeeded, in_view, withheld)
     if any(c.name == "search" and error is None for c, error in planned):
         await _open_searcher(run)
     gate = asyncio.Semaphore(run.settings.max_parallel_tools)
@@ -134,6 +138,8 @@ async def run_tools(state: AgentState, config: RunnableConfig) -> dict[str, Any]
         key = call_key(call.name, call.arguments)
         if i in redirects:
             result.text = redirects[i] + result.text
+        elif result.ok and error is None and call.name != SUBQUESTION_TOOL:
+            succeeded[key] = (1, _label(call))
         elif not result.ok and error is None:
             count, _text = failures.get(key, (0, ""))
             failures[key] = (count + 1, result.text)
@@ -158,7 +164,7 @@ async def run_tools(state: AgentState, config: RunnableConfig) -> dict[str, Any]
             pages |= child_pages
             metrics.absorb(child_answer.metrics)
     update: dict[str, Any] = {"messages": messages, "observations": observations, "steps": steps, "pages": pages,
-                              "metrics": metrics, "pending": [], "feedback": None, "failures": failures,
+                              "metrics": metrics, "pending": [], "feedback": None, "failures": failures, "succeeded": succeeded,
                               "withheld": sorted(withheld)}  # fmt: skip
     if state.get("feedback"):  # malformed calls written next to good ones
         messages.append({"role": "user", "content": state["feedback"]})
@@ -195,7 +201,7 @@ async def force_answer(state: AgentState, config: RunnableConfig) -> dict[str, A
     grace = max(1.0, run.hard_deadline - time.monotonic())
     await run.emit(Event(MODEL_STARTED, {"step": state["step"] + 1, "prompt_tokens": run.transcript_tokens(messages)}, agent=run.agent))
     try:
-        response = await asyncio.wait_for(run.llm.complete(messages, schemas, tool_choice=choice), timeout=grace)
+        response = await asyncio.wait_for(complete_streaming(run, messages, schemas, state["step"] + 1, tool_choice=choice), timeout=grace)
     except (TimeoutError, LLMError) as exc:
         detail = str(exc) or f"no answer within {grace:.0f} s"
         return {"failure": f"the research budget ran out ({reason}) and the final answer could not be written: {detail}"}
@@ -263,6 +269,23 @@ def _break_loops(
         redirects[i] = message
         out.append((ToolCallRequest(call.id, redirect[0], redirect[1], from_text=call.from_text), None))
     return out, redirects
+
+
+def _no_repeats(planned: list[tuple[ToolCallRequest, str | None]], succeeded: dict[str, tuple[int, str]], in_view: set[str],
+                withheld: set[str]) -> list[tuple[ToolCallRequest, str | None]]:  # fmt: skip
+    """A call that already succeeded, with its result still in the transcript (not compacted), is not run again: the
+    model is sent back to that result; asked a second time, the tool is left out of the next turn."""
+    out = []
+    for call, error in planned:
+        key = call_key(call.name, call.arguments)
+        count, label = succeeded.get(key, (0, ""))
+        if error is None and count and label in in_view:
+            succeeded[key] = (count + 1, label)
+            if count >= REPEAT_LIMIT:
+                withheld.add(call.name)
+            error = repeated(call.name, count)
+        out.append((call, error))
+    return out
 
 
 def _original(call: ToolCallRequest, redirects: dict[int, str], i: int, calls_by_id: dict[str, ToolCallRequest]) -> ToolCallRequest:

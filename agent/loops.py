@@ -1,4 +1,4 @@
-"""Breaking loops of the same failing call: small models repeat a call verbatim after its error, turn after turn."""
+"""Breaking loops: small models repeat a call verbatim, after its error or after its result, turn after turn."""
 
 from __future__ import annotations
 
@@ -47,3 +47,14 @@ def refusal(name: str, error: str, count: int, redirect: tuple[str, dict[str, An
         f"{said} Change the arguments as the error says, or use another tool "
         "(list_documents, outline, facts, grep, search), or answer with what you have."
     )
+
+
+def repeated(name: str, count: int) -> str:
+    """What the model is told instead of running a call again whose result is still in the transcript."""
+    if name == "facts":
+        use = "To finish, call answer citing the doc_id and page shown there and quoting the row as printed"
+    else:
+        use = "To finish, call answer citing the doc_id and page of what you found"
+    times = "once" if count == 1 else f"{count} times"
+    return (f"Error: not run again: you made exactly this {name} call {times} already and its result is above. {use}; "
+            "or call another tool (read a page to confirm, outline, grep, search) for what is still missing.")

@@ -101,8 +101,10 @@ class FactsResult:
                 where = f"{row.doc_id} p.{row.page}" + (f" line {row.line}" if row.line else "") if row.page else f"{row.doc_id} (not printed: hidden XBRL fact)"
                 shown = _number(row)
                 lines.append(f"  {key}: {row.printed or 'nil'}{'' if shown == row.printed else f' (= {shown})'} — {row.period_label} — {where}")
+            if cite := _citation(self._periods(item)[0][1], item.label):
+                lines.append(f"  cite: {cite}")
         lines.append(
-            "\nCite a figure with the doc_id and page shown and a quote of the row label and figure as printed; "
+            "\nCite a figure as its cite: line shows (doc_id, page, and a quote of the row label and figure as printed); "
             "confirm it with read(doc_id=..., pages=...) when the label or column is in doubt."
         )
         return "\n".join(lines)
@@ -120,6 +122,14 @@ class FactsResult:
                 if row.page:
                     out.append(Citation(row.doc_id, row.page, row.line))
         return out
+
+
+def _citation(row: FactRow, label: str) -> str | None:
+    """A citation of the row's first figure ready to copy: the quote is the label and figure as printed on its page."""
+    if not row.page or not row.printed:
+        return None
+    shown = label if len(label) <= 90 else f"{label[:80].rstrip()} …"
+    return f'doc_id="{row.doc_id}", page={row.page}, quote="{shown} {row.printed}"'
 
 
 def _number(row: FactRow) -> str:

@@ -15,6 +15,7 @@ from agent.events import (
     CITATION_CHECK,
     COMPACTION,
     ERROR,
+    MODEL_PROGRESS,
     MODEL_TURN,
     RUN_STARTED,
     SUBAGENT_FINISHED,
@@ -490,6 +491,23 @@ def test_the_same_failing_call_is_not_run_a_third_time_and_its_tool_is_withheld(
     assert [s.ok for s in result.steps] == [False, False, False]
 
 
+def test_a_call_repeated_after_its_result_is_not_run_again_and_then_withheld(tools, agent_settings):
+    # The embedded model, shown FY2018 capex by facts, sent the same facts call four turns in a row and ran out of context.
+    same = ("facts", {"query": "capital expenditure", "doc_id": "3M_2018_10K", "period": "FY2018"})
+    script = [Reply(tool_calls=[same])] * 3 + [answer("Capex was $1,577 million.", CAPEX_CITATION)]
+    with FakeLLM(script) as fake:
+        result, _ = ask("What was 3M's FY2018 capex?", fake, tools, agent_settings)
+        first, second, third = (fake.requests[n]["messages"][-1]["content"] for n in (1, 2, 3))
+        offered = [[t["function"]["name"] for t in fake.requests[n].get("tools", [])] for n in (2, 3)]
+    assert "Purchases of property, plant and equipment" in first and "(1,577)" in first
+    assert second.startswith("Error: not run again: you made exactly this facts call once already and its result is above")
+    assert "quoting the row as printed" in second
+    assert "2 times already" in third
+    assert "facts" in offered[0] and "facts" not in offered[1] and "read" in offered[1]  # asked twice: facts sits out a turn
+    assert [s.ok for s in result.steps] == [True, False, False] and result.metrics.tool_calls == 1  # it ran once
+    assert result.status == "answered"
+
+
 def test_a_failing_call_whose_error_suggests_a_call_runs_that_call_instead(tools, agent_settings):
     bad = ("read", {"doc_id": "3M_2018_10K", "section": "Statement of Nonsense Flows"})
     script = [Reply(tool_calls=[bad])] * 3 + [answer("Capex was $1,577 million.", CAPEX_CITATION)]
@@ -524,3 +542,25 @@ def test_a_covered_company_named_by_nickname_or_ticker_is_researched(tools, agen
         result, _ = ask("What was MMM's FY2018 capex?", fake, tools, agent_settings)
         assert len(fake.requests) >= 1
     assert result.status == "answered"
+
+
+def test_a_streamed_model_turn_shows_what_the_model_is_writing(tools):
+    reply = 'Let me look.\n<tool_call>{"name": "grep", "arguments": {"pattern": "Purchases of property", "glob": "3M_2018*"}}</tool_call>'
+    final = "```json\n" + json.dumps({"name": "answer", "arguments": {"answer": "$1,577 million", "citations": [CAPEX_CITATION]}}) + "\n```"
+    settings = AgentSettings(max_steps=10, time_budget_s=60, progress_every_s=0)
+    with FakeLLM([Reply(content=reply, stream_delay_s=0.05), Reply(content=final)]) as fake:
+        result, events = ask("What was 3M's FY2018 capex?", fake, tools, settings, llm={"tool_mode": "text"})
+        requests = fake.requests
+
+    assert result.status == "answered" and all(r.get("stream") is True for r in requests)
+    progress = [e for e in events if e.type == MODEL_PROGRESS]
+    first = [e.data for e in progress if e.data["step"] == 1]
+    assert first and first[-1]["tail"].endswith("</tool_call>") and first[-1]["chars"] == len(reply)
+    assert [e.data["tokens"] for e in progress if e.data["step"] == 1] == sorted(e.data["tokens"] for e in progress if e.data["step"] == 1)
+    turn = next(e for e in events if e.type == MODEL_TURN)
+    assert events.index(progress[0]) < events.index(turn)  # seen while the turn ran, before it ended
+
+    with FakeLLM([Reply(content=reply), Reply(content=final)]) as fake:  # streaming off: one plain request per turn
+        _, events = ask("What was 3M's FY2018 capex?", fake, tools, settings.model_copy(update={"stream": False}), llm={"tool_mode": "text"})
+        assert not any(r.get("stream") for r in fake.requests)
+    assert not [e for e in events if e.type == MODEL_PROGRESS]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from typer.testing import CliRunner
 
@@ -52,6 +54,25 @@ def test_a_quote_built_from_the_output_passes_the_citation_check(corpus):
     citation = AnswerCitation(doc_id=row.doc_id, page=row.page, quote=f"{row.label} ({row.printed})")
     checked = check_citation(citation, lambda d: corpus.store.read(d))
     assert checked.verified, checked.problem
+
+
+CITE = re.compile(r'^  cite: doc_id="([^"]+)", page=(\d+), quote="(.*)"$', re.MULTILINE)
+
+
+def cite_lines(text: str) -> list[AnswerCitation]:
+    """The ready-made citations of a facts result (its `cite:` lines)."""
+    return [AnswerCitation(doc_id=d, page=int(p), quote=q) for d, p, q in CITE.findall(text)]
+
+
+@pytest.mark.parametrize(("query", "doc_id"), [("capital expenditure", "ACME_2023_10K"), ("revenue", "ACME_2022_10K"),
+                                               ("operating activities", "OLDCO_2016_10K"), ("property", "OLDCO_2016_10K")])  # fmt: skip
+def test_every_cite_line_passes_the_citation_check(corpus, query, doc_id):
+    result = call(corpus, query=query, doc_id=doc_id)
+    cites = cite_lines(result.text)
+    assert len(cites) == len(result.result.items) >= 1  # one per line item printed on a page
+    for cite in cites:
+        checked = check_citation(cite, lambda d: corpus.store.read(d))
+        assert checked.verified, (cite.quote, checked.problem)
 
 
 def test_periods_line_up_across_a_companys_filings(corpus):

@@ -56,7 +56,7 @@ def _read_all(context: ToolContext, arguments: dict) -> tuple[list[str], int]:
     for calls in range(1, 21):
         call = REGISTRY.call("read", arguments, context)
         assert call.ok, call.text
-        lines += re.findall(r"^\d+\| (.*)$", call.text, re.M)
+        lines += re.findall(r"^\d+\| (.*)$", call.text, re.MULTILINE)
         m = re.search(r"continue with read\((.*)\)\]", call.text)
         if m is None:
             return lines, calls
@@ -127,3 +127,26 @@ def test_outline_and_section_reads_are_fast(dev_context):
     medians = {key: statistics.median(values) * 1000 for key, values in timings.items()}
     print("\n" + "\n".join(f"{ms:6.1f} ms  {key}" for key, ms in medians.items()))
     assert all(ms < 500 for ms in medians.values()), medians
+
+
+FACT_CASES = [("3M_2018_10K", "capital expenditure", "FY2018"), ("MGMRESORTS_2018_10K", "accounts payable", "FY2018"),
+              ("MICROSOFT_2016_10K", "cost of revenue", "FY2016"), ("GENERALMILLS_2020_10K", "operating activities", "FY2020"),
+              ("PEPSICO_2022_10K", "operating profit", "FY2022"), ("NIKE_2021_10K", "inventories", "FY2021"),
+              ("ACTIVISIONBLIZZARD_2019_10K", "property and equipment", "FY2019")]  # fmt: skip
+
+
+def test_the_facts_tools_cite_lines_verify_on_real_filings(dev_context):
+    """A small model copies the facts tool's `cite:` line into its answer: every one must pass the citation check."""
+    from agent.answer import AnswerCitation
+    from agent.citations import check_citation
+
+    cite = re.compile(r'^  cite: doc_id="([^"]+)", page=(\d+), quote="(.*)"$', re.MULTILINE)
+    checked = 0
+    for doc_id, query, period in FACT_CASES:
+        result = REGISTRY.call("facts", {"query": query, "doc_id": doc_id, "period": period}, dev_context)
+        assert result.ok, result.text
+        for d, page, quote in cite.findall(result.text):
+            verdict = check_citation(AnswerCitation(doc_id=d, page=int(page), quote=quote), dev_context.corpus.store.read)
+            assert verdict.verified, (doc_id, quote, verdict.problem)
+            checked += 1
+    assert checked >= 2 * len(FACT_CASES)
