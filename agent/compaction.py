@@ -43,6 +43,9 @@ async def compact(state: AgentState, run: AgentRun, *, force: bool = False) -> d
     pool = candidates(state, run)
     if force or sum(o.tokens for o in pool) < excess:  # the older results alone cannot bring it under: take recent ones too
         pool = candidates(state, run, force=True)
+        if not force:  # but never results the model has not read yet: it would only ask for them again
+            seen = max((i for i, m in enumerate(messages) if m.get("role") == "assistant"), default=-1)
+            pool = [o for o in pool if o.message < seen]
     for obs in pool:
         if excess <= 0:
             break

@@ -92,8 +92,10 @@ class AgentRun:
 
     @cached_property
     def schema_tokens(self) -> int:
-        """The tool schemas' share of every prompt (they do not change during a run)."""
-        return count_tokens(json.dumps(self.tool_schemas)) if self.tool_schemas else 0
+        """The tool schemas' share of every prompt (they do not change during a run). In text mode they are written into
+        the system prompt, which is counted with the messages: counting them again made a small model's 7k window look
+        full after one tool result, and the result was compacted before the model had read it."""
+        return count_tokens(json.dumps(self.tool_schemas)) if self.tool_schemas and not self.text_mode else 0
 
     def transcript_tokens(self, messages: list[dict[str, Any]]) -> int:
         return transcript_tokens(messages, self.schema_tokens)

@@ -564,3 +564,18 @@ def test_a_streamed_model_turn_shows_what_the_model_is_writing(tools):
         _, events = ask("What was 3M's FY2018 capex?", fake, tools, settings.model_copy(update={"stream": False}), llm={"tool_mode": "text"})
         assert not any(r.get("stream") for r in fake.requests)
     assert not [e for e in events if e.type == MODEL_PROGRESS]
+
+
+def test_text_mode_counts_the_tool_schemas_once_so_a_small_window_keeps_the_latest_result(tools):
+    # The embedded model (7k window, tools described in the system prompt) had each facts result compacted before it read
+    # it, because the schemas were counted twice; it asked for the same facts six turns in a row.
+    call = ("facts", {"query": "capital expenditure", "doc_id": "3M_2018_10K", "period": "FY2018"})
+    script = [Reply(content=f'<tool_call>{json.dumps({"name": call[0], "arguments": call[1]})}</tool_call>'),
+              Reply(content="```json\n" + json.dumps({"name": "answer", "arguments": {"answer": "$1,577 million", "citations": [CAPEX_CITATION]}}) + "\n```")]  # fmt: skip
+    settings = AgentSettings(max_steps=10, time_budget_s=60)
+    with FakeLLM(script) as fake:  # the embedded model's window: 8,192 tokens, 1,024 of them for the reply
+        result, events = ask("What was 3M's FY2018 capex?", fake, tools, settings, llm={"tool_mode": "text", "context_tokens": 8192})
+        second = fake.requests[1]["messages"][-1]["content"]
+    assert not [e for e in events if e.type == COMPACTION]
+    assert "(1,577)" in second and "Compacted" not in second
+    assert result.status == "answered"
