@@ -57,12 +57,30 @@ def draft_from_call(call: ToolCallRequest) -> Draft | str:
     if call.arguments is None:
         return f"Error: the answer tool's arguments are not valid JSON ({call.raw_arguments[:120]!r}); send a JSON object."
     try:
-        args = AnswerArgs.model_validate(call.arguments)
+        args = AnswerArgs.model_validate(_plainly_meant(call.arguments))
     except ValidationError as exc:
         issues = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'arguments'}: {e['msg']}" for e in exc.errors())
-        return f"Error: invalid arguments for answer: {issues}"
+        return (f"Error: invalid arguments for answer: {issues}. Call it as answer(answer=\"<the figure with its unit first, "
+                'then how you got it>", citations=[{"doc_id": "<doc_id>", "page": <page>, "quote": "<label and figure as printed>"}]).')
     citations = [AnswerCitation(doc_id=c.doc_id, page=c.page, quote=c.quote) for c in args.citations]
     return Draft(args.answer.strip(), args.status, citations, call=call)
+
+
+def _plainly_meant(arguments: dict[str, Any]) -> dict[str, Any]:
+    """An answer call as a small model plainly means it: one citation given flat (answer(doc_id=..., page=..., quote=...),
+    seen twelve turns in a row from the embedded model) or as a dict instead of a list; without answer text, the quote."""
+    args = dict(arguments)
+    flat = {k: args.pop(k) for k in ("doc_id", "page", "quote") if k in args}
+    cites = args.pop("citations", args.pop("citation", None))
+    if isinstance(cites, dict):
+        cites = [cites]
+    if "doc_id" in flat and "page" in flat:
+        cites = [*(cites if isinstance(cites, list) else []), flat]
+    if cites is not None:
+        args["citations"] = cites
+    if not str(args.get("answer") or "").strip() and isinstance(flat.get("quote"), str) and flat["quote"].strip():
+        args["answer"] = flat["quote"]
+    return args
 
 
 def draft_from_text(text: str, is_doc: Any) -> Draft:

@@ -579,3 +579,22 @@ def test_text_mode_counts_the_tool_schemas_once_so_a_small_window_keeps_the_late
     assert not [e for e in events if e.type == COMPACTION]
     assert "(1,577)" in second and "Compacted" not in second
     assert result.status == "answered"
+
+
+def test_an_answer_call_with_its_citation_given_flat_is_taken_as_meant(tools, agent_settings):
+    # The embedded model called answer(doc_id=..., page=57, quote=...) twelve turns in a row: no answer text, no list.
+    flat = ("answer", {"doc_id": "3M_2018_10K", "page": 60, "quote": "Purchases of property, plant and equipment (PP&E) (1,577)"})
+    with FakeLLM([Reply(tool_calls=[flat])]) as fake:
+        result, _ = ask("What was 3M's FY2018 capex?", fake, tools, agent_settings)
+        assert len(fake.requests) == 1
+    assert result.status == "answered" and "(1,577)" in result.text
+    assert result.citations[0].page == 60 and result.citations[0].verified
+
+
+def test_an_answer_call_that_cannot_be_read_is_sent_back_with_its_expected_shape(tools, agent_settings):
+    script = [Reply(tool_calls=[("answer", {"status": "answered"})]), answer("Capex was $1,577 million.", CAPEX_CITATION)]
+    with FakeLLM(script) as fake:
+        result, _ = ask("What was 3M's FY2018 capex?", fake, tools, agent_settings)
+        error = fake.requests[1]["messages"][-1]["content"]
+    assert "answer: Field required" in error and 'citations=[{"doc_id": "<doc_id>", "page": <page>' in error
+    assert result.status == "answered"
