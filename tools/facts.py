@@ -8,12 +8,12 @@ from typing import Annotated
 
 from pydantic import Field
 
-from corpus.errors import DocumentNotFound
 from corpus.models import Document
 from tools.base import Citation
 from tools.context import current
 from tools.errors import ToolError
 from tools.factrank import Period, Query, idf, parse_period, score, statement_key, words
+from tools.outline import find_document
 from tools.registry import tool
 
 MAX_ITEMS = 5
@@ -189,11 +189,10 @@ def facts(
 def _documents(doc_id: str | None, company: str | None, notes: list[str]) -> list[Document]:
     context = current()
     if doc_id and doc_id.strip():
-        try:
-            return [context.corpus.get(doc_id.strip())]
-        except DocumentNotFound as exc:
-            close = f" Closest doc_ids: {', '.join(exc.suggestions)}." if exc.suggestions else ""
-            raise ToolError(f"No document with doc_id '{doc_id}'.{close} Find it with list_documents(company=...).") from exc
+        doc, note = find_document(doc_id.strip(), hint="Find it with list_documents(company=...).")
+        if note:
+            notes.append(note)
+        return [doc]
     if company and company.strip():
         docs = list(context.corpus.list(company=company.strip()))
         if not docs:

@@ -33,23 +33,35 @@ class OpenedDocument:
     sections: list[Section]
     cross_references: list[CrossReference]
     text: PagedText
+    note: str = ""  # said to the model when its doc_id was a near miss taken as the one filing it can mean
+
+
+def find_document(doc_id: str, *, with_sections: bool = False, hint: str = "") -> tuple[Document, str]:
+    """The document a tool was asked for, and a note when a near-miss doc_id ('ADBE_2017_10K') was taken as the one
+    filing it can mean (Corpus.plainly_meant); otherwise a ToolError naming the closest doc_ids."""
+    corpus = current().corpus
+    try:
+        return corpus.get(doc_id, with_sections=with_sections), ""
+    except DocumentNotFound as exc:
+        meant = corpus.plainly_meant(doc_id)
+        if meant is not None:
+            note = f"there is no doc_id '{doc_id}'; this is {meant}, the one filing it can mean: use doc_id='{meant}'"
+            return corpus.get(meant, with_sections=with_sections), note
+        close = f" Closest doc_ids: {', '.join(exc.suggestions)}." if exc.suggestions else ""
+        raise ToolError(f"No document with doc_id '{doc_id}'.{close} {hint}".rstrip()) from exc
 
 
 def open_document(doc_id: str, *, with_references: bool = False) -> OpenedDocument:
     """The document of the current tool call; unknown ids raise a ToolError naming the closest ones."""
     context = current()
-    try:
-        doc = context.corpus.get(doc_id, with_sections=with_references)
-    except DocumentNotFound as exc:
-        close = f" Closest doc_ids: {', '.join(exc.suggestions)}." if exc.suggestions else ""
-        raise ToolError(
-            f"No document with doc_id '{doc_id}'.{close} Call list_documents(company=...) or glob('*pattern*') to find the exact doc_id."
-        ) from exc
+    doc, note = find_document(doc_id, with_sections=with_references,
+                              hint="Call list_documents(company=...) or glob('*pattern*') to find the exact doc_id.")  # fmt: skip
+    doc_id = doc.id
     if with_references:
         sections, refs = list(doc.sections), list(doc.cross_references)
     else:
         sections, refs = list(context.corpus.sections(doc_id)), []
-    return OpenedDocument(doc, sections, refs, context.text(doc_id))
+    return OpenedDocument(doc, sections, refs, context.text(doc_id), note)
 
 
 def rendered_line(number: int, text: str) -> str:
@@ -227,5 +239,5 @@ def outline(
         )
         for s in opened.sections
     )
-    header = document_header(opened.doc, costs.tokens(1, opened.text.line_count))
+    header = document_header(opened.doc, costs.tokens(1, opened.text.line_count)) + (f"\nnote: {opened.note}" if opened.note else "")
     return OutlineResult(opened.doc.id, header, opened.doc.page_count, entries)

@@ -165,6 +165,8 @@ def read(
 
     costs = line_costs(context, doc_id, text)
     header = f"{document_header(opened.doc, costs.tokens(1, text.line_count))}\nReading {what}; ~{costs.tokens(start, end):,} tokens"
+    if opened.note:
+        header += f"\nnote: {opened.note}"
     if note:
         header += f"\nnote: {note}"
     if capped:

@@ -46,8 +46,10 @@ def test_ingest_docs_outline_rm_round_trip(run, tmp_path):
     outline = run("outline", "ACME_2022_10K")
     assert "Item 7: Management's Discussion and Analysis | page 4 |" in outline.output
 
-    wrong = run("outline", "ACME_2022_10")
+    wrong = run("outline", "ACME_2019_10K")  # a year the corpus does not hold: the closest are named
     assert wrong.exit_code == 1 and "ACME_2022_10K" in wrong.output
+    near = run("outline", "ACME_2022_10")  # a near miss: what the agent gets, the one filing it can mean
+    assert near.exit_code == 0 and "use doc_id='ACME_2022_10K'" in near.output
 
     assert run("rm", "ACME_2022_10K").exit_code == 0
     assert "no documents match" in run("docs").output

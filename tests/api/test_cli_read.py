@@ -60,7 +60,7 @@ def test_read_shows_page_markers_and_numbered_lines(run):
 
 
 def test_read_errors_speak_to_the_user(run):
-    unknown = run("read", "ACME_2022_10", "--pages", "1")
+    unknown = run("read", "ACME_2019_10K", "--pages", "1")
     assert unknown.exit_code == 1 and "ACME_2022_10K" in unknown.output
     beyond = run("read", "ACME_2022_10K", "--pages", "99")
     assert beyond.exit_code == 1 and "pages 1-" in beyond.output

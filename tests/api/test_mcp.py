@@ -64,7 +64,7 @@ async def exercise(client) -> None:
     assert not read.is_error and "Purchases of property, plant and equipment" in text(read)
 
     # bad arguments: the same observation the agent would get from REGISTRY.call
-    bad = await client.call_tool("read", {"doc_id": "3M_2018_10", "pages": "60"})
+    bad = await client.call_tool("read", {"doc_id": "3M_2016_10K", "pages": "60"})  # a year the corpus does not hold
     assert bad.is_error and "3M_2018_10K" in text(bad) and text(bad).startswith("Error:")
     wrong_type = await client.call_tool("grep", {"pattern": "x", "max_results": "many"})
     assert wrong_type.is_error and text(wrong_type).startswith("Error: invalid arguments for grep: max_results")

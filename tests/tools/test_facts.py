@@ -137,3 +137,14 @@ def test_the_cli_prints_the_tools_text(corpus, monkeypatch):
     assert out.output.strip() == call(corpus, query="capital expenditure", doc_id="ACME_2023_10K", period="FY2023").text.strip()
     bad = CliRunner().invoke(app, ["facts", "ACME_2023_10K", "goodwill impairment"])
     assert bad.exit_code == 1 and "No line item in ACME_2023_10K matches" in bad.output
+
+
+def test_a_near_miss_doc_id_is_taken_as_the_one_filing_it_can_mean(corpus):
+    # The embedded model asked facts for 'ADBE_2017_10K' and 'PEPSICO_2022Q2_10K' and gave up on the error.
+    result = call(corpus, query="capital expenditure", doc_id="ACME_2023_10-K")
+    assert result.ok and "note: there is no doc_id 'ACME_2023_10-K'; this is ACME_2023_10K" in result.text
+    assert 'cite: doc_id="ACME_2023_10K"' in result.text
+    read = REGISTRY.call("read", {"doc_id": "OLDCO_2016_10-K", "pages": "2"}, ToolContext(corpus))
+    assert read.ok and "use doc_id='OLDCO_2016_10K'" in read.text
+    other_year = call(corpus, query="capital expenditure", doc_id="ACME_2021_10K")  # another year is not a near miss
+    assert not other_year.ok and "No document with doc_id 'ACME_2021_10K'" in other_year.text and "ACME_2022_10K" in other_year.text

@@ -94,10 +94,16 @@ def test_a_filing_without_sections_says_how_to_read_it(context):
 
 def test_unknown_doc_id_names_the_closest_and_how_to_find_ids(context):
     with use_context(context), pytest.raises(ToolError) as caught:
-        outline("ACME_2022_10-K")
+        outline("ACME_2020_10K")  # a year the corpus does not hold: no guess
     message = str(caught.value)
-    assert message.startswith("No document with doc_id 'ACME_2022_10-K'. Closest doc_ids: ACME_2022_10K")
+    assert message.startswith("No document with doc_id 'ACME_2020_10K'. Closest doc_ids: ACME_2022_10K")
     assert "list_documents(" in message and "glob(" in message
+
+
+def test_a_near_miss_doc_id_reads_the_one_filing_it_can_mean(context):
+    result = run(context, "ACME_2022_10-K")
+    assert result.doc_id == "ACME_2022_10K"
+    assert "note: there is no doc_id 'ACME_2022_10-K'; this is ACME_2022_10K" in result.render()
 
 
 def test_through_the_registry(context):
