@@ -51,7 +51,7 @@ from retrieval.manifest import (
 from retrieval.segments import Segment, SegmentedBM25, SegmentError, merge
 from retrieval.settings import RetrievalSettings
 from retrieval.tokenize import tokenize
-from retrieval.view import DocChunks, IndexView, _check_segment, _Segments
+from retrieval.view import DocChunks, IndexView, _Segments
 
 __all__ = ["DocEntry", "HybridIndex", "IndexError_", "IndexView", "Manifest", "SyncReport"]
 
@@ -63,7 +63,8 @@ LOCK_TIMEOUT_S = 300.0
 class HybridIndex:
     """The local index: the committed view readers search, and the writes (sync, embed) done under the write lock."""
 
-    def __init__(self, directory: Path, manifest: Manifest, view: IndexView, segments: dict[str, Segment], stamp: tuple | None) -> None:
+    def __init__(self, directory: Path, manifest: Manifest, view: IndexView, segments: dict[str, Segment], stamp: tuple | None,
+                 *, lazy: bool = False) -> None:  # fmt: skip
         self.directory = directory
         self._segments = segments
         self._view = view
@@ -71,7 +72,7 @@ class HybridIndex:
         self._stamp = stamp
         self._refresh_lock = threading.Lock()
         self.manifest = manifest
-        self._lazy = False  # chunks read when touched, not at every load (writers: see DocChunks)
+        self._lazy = lazy  # a writer's: chunks and segments read when touched, not at every load (see DocChunks)
 
     # -- opening -------------------------------------------------------------------------------
 
@@ -85,8 +86,11 @@ class HybridIndex:
         """Load the index in `directory`; with `create` (a writer), start an empty one when there is none (or it is
         outdated), and read document chunks only when touched (an O(filing) sync into a large index)."""
         wanted = cls.wanted(settings)
-        index = cls(directory, wanted, IndexView(wanted, DocChunks(directory), {}, None, {}), {}, None)
-        index._lazy = create
+
+        def empty() -> HybridIndex:
+            return cls(directory, wanted, IndexView(wanted, DocChunks(directory), {}, None, {}), {}, None, lazy=create)
+
+        index = empty()
         if not (directory / "manifest.json").is_file():
             if not create:
                 raise IndexError_(f"no search index in {directory}; build it with `sleuth index`")
@@ -96,8 +100,7 @@ class HybridIndex:
         except IndexError_:
             if not create:
                 raise
-            index = cls(directory, wanted, IndexView(wanted, DocChunks(directory), {}, None, {}), {}, None)  # the next sync rebuilds it
-            index._lazy = create
+            index = empty()  # the next sync rebuilds it
         return index
 
     def _load(self, settings: RetrievalSettings | None = None, *, repair: bool = False) -> None:
@@ -136,7 +139,7 @@ class HybridIndex:
             if segment is None:
                 try:
                     if self._lazy:  # a writer checks the file is whole (its size); it reads it only to merge or search
-                        _check_segment(self.directory / "segments", entry)
+                        Segment.check(self.directory / "segments", entry.id, entry.bytes or None)
                         continue
                     segment = Segment.load(self.directory / "segments", entry.id, entry.bytes or None)
                 except SegmentError as exc:

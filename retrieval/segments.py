@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from retrieval.bm25 import EPSILON, top_k
+from retrieval.bm25 import EPSILON, masked_top_k
 from retrieval.hits import Hit
 
 FORMAT_VERSION = 2
@@ -109,13 +109,23 @@ class Segment:
         atomic_write(directory / f"{self.id}.npz", data)
         return len(data)
 
+    @staticmethod
+    def check(directory: Path, segment_id: str, size: int | None = None) -> None:
+        """The segment's file is there and, when `size` is given, whole (the size the manifest recorded); no read."""
+        path = directory / f"{segment_id}.npz"
+        try:
+            actual = path.stat().st_size
+        except FileNotFoundError as exc:
+            raise SegmentError(f"{path} is missing") from exc
+        if size is not None and actual != size:
+            raise SegmentError(f"{path} has {actual} bytes, the manifest says {size} (truncated or overwritten)")
+
     @classmethod
     def load(cls, directory: Path, segment_id: str, size: int | None = None) -> Segment:
         """Read a segment written by `save`; SegmentError names the file and what is wrong with it."""
         path = directory / f"{segment_id}.npz"
+        cls.check(directory, segment_id, size)
         try:
-            if size is not None and path.stat().st_size != size:
-                raise SegmentError(f"{path} has {path.stat().st_size} bytes, the manifest says {size} (truncated or overwritten)")
             with np.load(path, allow_pickle=False) as npz:
                 if int(npz["version"][0]) != FORMAT_VERSION:
                     raise SegmentError(f"{path} has format {int(npz['version'][0])}, this Sleuth reads {FORMAT_VERSION}")
@@ -238,12 +248,4 @@ class SegmentedBM25:
 
     def search(self, query_tokens: list[str], k: int = 10, allowed: np.ndarray | None = None) -> list[Hit]:
         """The k best live chunks with a positive score, best first (ties: lower position); only where `allowed`."""
-        if k < 0:
-            raise ValueError(f"k must be >= 0, got {k}")
-        scores = self.scores(query_tokens)
-        if allowed is not None:
-            allowed = np.asarray(allowed)
-            if allowed.dtype != np.bool_ or allowed.shape != scores.shape:
-                raise ValueError(f"allowed must be a boolean mask of shape {scores.shape}, got {allowed.dtype} {allowed.shape}")
-            scores[~allowed] = 0.0
-        return top_k(scores, k)
+        return masked_top_k(self.scores(query_tokens), k, allowed)

@@ -209,16 +209,6 @@ class _Segments(dict):
         return segment
 
 
-def _check_segment(directory: Path, entry: SegmentEntry) -> None:
-    path = directory / f"{entry.id}.npz"
-    try:
-        size = path.stat().st_size
-    except FileNotFoundError as exc:
-        raise SegmentError(f"{path} is missing") from exc
-    if entry.bytes and size != entry.bytes:
-        raise SegmentError(f"{path} has {size} bytes, the manifest says {entry.bytes} (truncated or overwritten)")
-
-
 class _Positions:
     """The chunk at each position of a view's BM25/vector rows (None where a chunk is dead), without a list of them all."""
 
