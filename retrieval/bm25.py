@@ -100,18 +100,7 @@ class BM25Index:
 
     def search(self, query_tokens: list[str], k: int = 10, allowed: np.ndarray | None = None) -> list[Hit]:
         """The k best chunks with a positive score, best first (ties: lower index first); only where `allowed` is True."""
-        if k < 0:
-            raise ValueError(f"k must be >= 0, got {k}")
-        scores = self.scores(query_tokens)
-        if allowed is not None:
-            allowed = np.asarray(allowed)
-            if allowed.dtype != np.bool_ or allowed.shape != (self.num_docs,):
-                raise ValueError(
-                    f"allowed must be a boolean mask of shape ({self.num_docs},), one entry per chunk; "
-                    f"got dtype {allowed.dtype} and shape {allowed.shape}"
-                )
-            scores[~allowed] = 0.0
-        return top_k(scores, k)
+        return masked_top_k(self.scores(query_tokens), k, allowed)
 
     def save(self, directory: Path) -> None:
         """Write the index as plain files (JSON and an uncompressed npz) into `directory`."""
@@ -166,6 +155,19 @@ def okapi_idf(df: np.ndarray, num_docs: int, epsilon: float = EPSILON) -> np.nda
     if idf.size:
         idf[idf < 0] = epsilon * idf.mean()
     return idf
+
+
+def masked_top_k(scores: np.ndarray, k: int, allowed: np.ndarray | None) -> list[Hit]:
+    """top_k of `scores` (one per chunk position) with positions outside the boolean mask `allowed` left out."""
+    if k < 0:
+        raise ValueError(f"k must be >= 0, got {k}")
+    if allowed is not None:
+        allowed = np.asarray(allowed)
+        if allowed.dtype != np.bool_ or allowed.shape != scores.shape:
+            raise ValueError(f"allowed must be a boolean mask of shape {scores.shape}, one entry per chunk; "
+                             f"got dtype {allowed.dtype} and shape {allowed.shape}")  # fmt: skip
+        scores[~allowed] = 0.0
+    return top_k(scores, k)
 
 
 def top_k(scores: np.ndarray, k: int) -> list[Hit]:
