@@ -10,6 +10,7 @@ from typing import Annotated
 
 from pydantic import Field
 
+from corpus.catalog import plainly_meant
 from corpus.errors import DocumentNotFound
 from corpus.models import CrossReference, Document, Section
 from corpus.text import PagedText
@@ -38,12 +39,12 @@ class OpenedDocument:
 
 def find_document(doc_id: str, *, with_sections: bool = False, hint: str = "") -> tuple[Document, str]:
     """The document a tool was asked for, and a note when a near-miss doc_id ('ADBE_2017_10K') was taken as the one
-    filing it can mean (Corpus.plainly_meant); otherwise a ToolError naming the closest doc_ids."""
+    filing it can mean (corpus.catalog.plainly_meant); otherwise a ToolError naming the closest doc_ids."""
     corpus = current().corpus
     try:
         return corpus.get(doc_id, with_sections=with_sections), ""
     except DocumentNotFound as exc:
-        meant = corpus.plainly_meant(doc_id)
+        meant = plainly_meant(doc_id, exc.suggestions)
         if meant is not None:
             note = f"there is no doc_id '{doc_id}'; this is {meant}, the one filing it can mean: use doc_id='{meant}'"
             return corpus.get(meant, with_sections=with_sections), note
