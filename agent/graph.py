@@ -121,7 +121,7 @@ async def run_tools(state: AgentState, config: RunnableConfig) -> dict[str, Any]
             planned.append((call, None))
     failures: dict[str, tuple[int, str]] = dict(state.get("failures") or {})
     withheld: set[str] = set()
-    succeeded: dict[str, tuple[int, str]] = dict(state.get("succeeded") or {})
+    succeeded: dict[str, int] = dict(state.get("succeeded") or {})
     in_view = {o.label for o in state["observations"] if not o.compacted}
     planned, redirects = _break_loops(run, planned, failures, withheld)
     planned = _no_repeats(planned, succeeded, in_view, withheld)
@@ -139,7 +139,7 @@ async def run_tools(state: AgentState, config: RunnableConfig) -> dict[str, Any]
         if i in redirects:
             result.text = redirects[i] + result.text
         elif result.ok and error is None and call.name != SUBQUESTION_TOOL:
-            succeeded[key] = (1, _label(call))
+            succeeded[key] = 1
         elif not result.ok and error is None:
             count, _text = failures.get(key, (0, ""))
             failures[key] = (count + 1, result.text)
@@ -271,16 +271,16 @@ def _break_loops(
     return out, redirects
 
 
-def _no_repeats(planned: list[tuple[ToolCallRequest, str | None]], succeeded: dict[str, tuple[int, str]], in_view: set[str],
+def _no_repeats(planned: list[tuple[ToolCallRequest, str | None]], succeeded: dict[str, int], in_view: set[str],
                 withheld: set[str]) -> list[tuple[ToolCallRequest, str | None]]:  # fmt: skip
     """A call that already succeeded, with its result still in the transcript (not compacted), is not run again: the
     model is sent back to that result; asked a second time, the tool is left out of the next turn."""
     out = []
     for call, error in planned:
         key = call_key(call.name, call.arguments)
-        count, label = succeeded.get(key, (0, ""))
-        if error is None and count and label in in_view:
-            succeeded[key] = (count + 1, label)
+        count = succeeded.get(key, 0)
+        if error is None and count and _label(call) in in_view:
+            succeeded[key] = count + 1
             if count >= REPEAT_LIMIT:
                 withheld.add(call.name)
             error = repeated(call.name, count)

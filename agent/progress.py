@@ -18,9 +18,9 @@ async def complete_streaming(run: AgentRun, messages: list[dict[str, Any]], sche
                              **options: Any) -> LLMResponse:  # fmt: skip
     """`run.llm.complete`, streamed when the settings say so: every `progress_every_s` at most, one event with how much
     the model has written (deltas, about one token each) and the last TAIL_CHARS characters of it."""
-    every = run.settings.progress_every_s
     if not run.settings.stream:
         return await run.llm.complete(messages, schemas, **options)
+    every = run.settings.progress_every_s
     parts: list[str] = []
     arrived = asyncio.Event()
     started = time.monotonic()
@@ -30,16 +30,13 @@ async def complete_streaming(run: AgentRun, messages: list[dict[str, Any]], sche
         arrived.set()
 
     async def report() -> None:
-        sent = 0
         while True:
-            await arrived.wait()
+            await arrived.wait()  # set by each delta: there is something new to report
             arrived.clear()
-            if len(parts) > sent:
-                sent = len(parts)
-                text = "".join(parts)
-                data = {"step": step, "tokens": sent, "chars": len(text), "seconds": round(time.monotonic() - started, 1),
-                        "tail": text[-TAIL_CHARS:]}  # fmt: skip
-                await run.emit(Event(MODEL_PROGRESS, data, agent=run.agent))
+            text = "".join(parts)
+            data = {"step": step, "tokens": len(parts), "chars": len(text), "seconds": round(time.monotonic() - started, 1),
+                    "tail": text[-TAIL_CHARS:]}  # fmt: skip
+            await run.emit(Event(MODEL_PROGRESS, data, agent=run.agent))
             await asyncio.sleep(every)
 
     reporter = asyncio.create_task(report())

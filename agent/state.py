@@ -50,7 +50,7 @@ class AgentState(TypedDict, total=False):
     answer: Answer | None
     failures: dict[str, tuple[int, str]]  # call_key -> (times it failed identically, its last error)
     withheld: list[str]  # tools left out of the next model turn (their failing call kept coming back)
-    succeeded: dict[str, tuple[int, str]]  # call_key -> (times it ran or was asked again, the label of its observation)
+    succeeded: dict[str, int]  # call_key -> times a call that succeeded was made (run once, then asked again)
 
 
 @dataclass
