@@ -18,16 +18,16 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from agent.session import open_endpoint
 from agent.settings import AgentSettings
 from api.auth import RateLimiter
-from api.db import migrate
 from api.docs import mount_docs
 from api.mcp_server import McpEndpoint
 from api.metrics import Metrics
-from api.renderer import PageRenderer, RenderLimits
+from api.models import migrate
+from api.page_renderer import PageRenderer, RenderLimits
+from api.run_store import RunStore
 from api.runner import RunManager
 from api.security import BodyLimit, SecurityHeaders
 from api.services import Services
 from api.settings import ApiSettings
-from api.store import RunStore
 from api.uploads import sweep as sweep_uploads
 from corpus.catalog import Corpus
 from corpus.errors import CorpusError

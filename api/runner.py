@@ -14,7 +14,7 @@ from agent.events import Emit, Event
 from agent.scope import Filters
 from agent.session import Researcher
 from api.metrics import Metrics
-from api.store import RunStore, event_row
+from api.run_store import RunStore, event_row
 
 log = logging.getLogger(__name__)
 

@@ -27,8 +27,8 @@ from corpus.sections import Section as SectionSpan
 from corpus.sections import detect_sections, iter_sections, section_at
 from corpus.settings import CorpusSettings
 from corpus.statements import statement_facts
-from corpus.store import is_valid_doc_id
 from corpus.text import PagedText
+from corpus.text_store import is_valid_doc_id
 from corpus.workers import memory_reason, run_isolated
 from corpus.xrefs import CrossRef, find_cross_references
 

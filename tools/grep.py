@@ -17,7 +17,7 @@ from typing import Annotated, Any
 from pydantic import Field
 
 from corpus.errors import CorpusError
-from corpus.store import TextStore
+from corpus.text_store import TextStore
 from tools.context import current
 from tools.errors import ToolError
 from tools.grep_result import GrepHit, GrepLine, GrepResult, OutputMode, counted

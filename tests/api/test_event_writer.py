@@ -8,11 +8,11 @@ import pytest
 
 from agent.events import Event
 from api import runner as runner_module
-from api.db import migrate
 from api.metrics import Metrics
+from api.models import migrate
+from api.run_store import RunStore
 from api.runner import RunManager
-from api.store import RunStore
-from corpus.db import make_engine, session_factory
+from corpus.database import make_engine, session_factory
 
 
 class FlakyStore(RunStore):
