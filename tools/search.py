@@ -47,7 +47,7 @@ def search(
     doc_ids: Annotated[list[str] | None, Field(description="Only these documents.")] = None,
 ) -> SearchHits:
     """Hybrid search (keywords + meaning) over passages of all filings; returns ranked passages with doc_id, pages, lines and section. Best when you do not know where something is; companies and years named in the query narrow it. Use grep for exact figures or terms."""
-    from retrieval.searcher import SearchFilters
+    from retrieval.filters import Filters
 
     context = current()
     if not 1 <= k <= context.settings.search_max_k:
@@ -66,7 +66,7 @@ def search(
             hints = {d: context.corpus.suggest(d) for d in unknown}
             raise ToolError(f"Unknown doc_ids {unknown}; closest: {hints}. Use list_documents to find doc_ids.")
     try:
-        result = searcher.search(query, k, SearchFilters(company, form, year, doc_ids))
+        result = searcher.search(query, k, Filters.model_construct(company=company, form=form, year=year, doc_ids=doc_ids))
     except CorpusError as exc:
         raise ToolError(for_model(str(exc))) from exc
     if not result.passages:
