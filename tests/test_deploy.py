@@ -322,8 +322,11 @@ def test_compose_milvus_profile(tmp_path: Path) -> None:
     """Milvus Standalone with its own etcd and MinIO, volumes and health checks, only with --profile milvus."""
     plain = compose_config(tmp_path, env_file=ENV_EXAMPLE.read_text())
     assert not {"milvus", "milvus-etcd", "milvus-minio"} & set(plain["services"])  # off by default
-    assert plain["services"]["api"]["environment"]["SLEUTH_INDEX_URL"] == ""  # the local index
-    cfg = compose_config(tmp_path, env_file=env_example_plus("SLEUTH_INDEX_URL=http://milvus:19530"), profiles=("milvus",))
+    assert plain["services"]["api"]["environment"]["SLEUTH_RETRIEVAL_INDEX_URL"] == ""  # the local index
+    older = compose_config(tmp_path, env_file=env_example_plus("SLEUTH_INDEX_URL=http://milvus:19530", "SLEUTH_INDEX_TOKEN=u:p"))
+    assert older["services"]["api"]["environment"]["SLEUTH_RETRIEVAL_INDEX_URL"] == "http://milvus:19530"  # an older .env still works
+    assert older["services"]["api"]["environment"]["SLEUTH_RETRIEVAL_INDEX_TOKEN"] == "u:p"
+    cfg = compose_config(tmp_path, env_file=env_example_plus("SLEUTH_RETRIEVAL_INDEX_URL=http://milvus:19530"), profiles=("milvus",))
     check_stack(cfg)
     services = cfg["services"]
     milvus = services["milvus"]
@@ -334,5 +337,5 @@ def test_compose_milvus_profile(tmp_path: Path) -> None:
         assert services[name]["healthcheck"]["test"], name
     assert set(milvus["depends_on"]) == {"milvus-etcd", "milvus-minio"}
     api = services["api"]
-    assert api["environment"]["SLEUTH_INDEX_URL"] == "http://milvus:19530"
+    assert api["environment"]["SLEUTH_RETRIEVAL_INDEX_URL"] == "http://milvus:19530"
     assert api["depends_on"]["milvus"]["condition"] == "service_healthy"
