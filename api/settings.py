@@ -1,4 +1,4 @@
-"""Settings of the research API server (SLEUTH_API_ environment variables or a .env file), and `get_settings()`: every section in one object."""
+"""Settings of the research API server (SLEUTH_API_ variables or a .env file), and get_settings(): every section in one object."""
 
 from __future__ import annotations
 
@@ -48,23 +48,34 @@ class ApiSettings(BaseSettings):
 
 
 class Settings(BaseModel):
-    """Sleuth's whole configuration: one section per layer, each read from its own SLEUTH_<SECTION>_ variables (or a .env file)."""
+    """Sleuth's whole configuration: one section per layer, each read from its own SLEUTH_<SECTION>_ variables or a .env file."""
 
     model_config = ConfigDict(frozen=True)
 
-    corpus: CorpusSettings = Field(default_factory=CorpusSettings, description="Data directory, catalog database and ingest limits.")
+    corpus: CorpusSettings = Field(
+        default_factory=CorpusSettings, description="Data directory, catalog database and ingest limits."
+    )
     edgar: EdgarSettings = Field(default_factory=EdgarSettings, description="Fetching filings from SEC EDGAR (`sleuth fetch`).")
-    retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings, description="Chunking, BM25, embeddings, fusion, reranking, the index and Milvus.")
+    retrieval: RetrievalSettings = Field(
+        default_factory=RetrievalSettings, description="Chunking, BM25, embeddings, fusion, reranking, the index and Milvus."
+    )
     tools: ToolSettings = Field(default_factory=ToolSettings, description="Time limits and output caps of the agent's tools.")
-    agent: AgentSettings = Field(default_factory=AgentSettings, description="Budgets of agent runs, sub-agents, compaction and RAG.")
-    llm: LLMSettings = Field(default_factory=LLMSettings, description="The model endpoint (OpenAI-compatible; vLLM in production).")
-    embedded: LocalModelSettings = Field(default_factory=LocalModelSettings, description="The embedded CPU model used when no endpoint is set.")
-    api: ApiSettings = Field(default_factory=ApiSettings, description="The research API server: binding, queues, per-key limits, input bounds.")
-
+    agent: AgentSettings = Field(
+        default_factory=AgentSettings, description="Budgets of agent runs, sub-agents, compaction and RAG."
+    )
+    llm: LLMSettings = Field(
+        default_factory=LLMSettings, description="The model endpoint (OpenAI-compatible; vLLM in production)."
+    )
+    embedded: LocalModelSettings = Field(
+        default_factory=LocalModelSettings, description="The embedded CPU model used when no endpoint is set."
+    )
+    api: ApiSettings = Field(
+        default_factory=ApiSettings, description="The research API server: binding, queues, per-key limits, input bounds."
+    )
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    """Every section, read once per process; tests and `sleuth` commands clear it with get_settings.cache_clear() after changing the environment."""
+    """Every section, read once per process; after changing the environment, get_settings.cache_clear() (tests, each command)."""
     return Settings()
 
 
@@ -72,5 +83,5 @@ Section = TypeVar("Section", bound=BaseSettings)
 
 
 def with_overrides(section: Section, **overrides: object) -> Section:
-    """The section with these fields changed and validated; fields the environment set still count as set (model_fields_set)."""
+    """The section with these fields changed and validated; fields the environment set still count as set."""
     return type(section).model_validate(section.model_dump(include=section.model_fields_set) | overrides)

@@ -1,4 +1,4 @@
-"""Settings of the corpus layer (SLEUTH_CORPUS_ environment variables or a .env file; SLEUTH_DATA_DIR and SLEUTH_DATABASE_URL are service-wide)."""
+"""Settings of the corpus layer (SLEUTH_CORPUS_ variables or a .env file; SLEUTH_DATA_DIR, SLEUTH_DATABASE_URL service-wide)."""
 
 from __future__ import annotations
 
@@ -25,7 +25,9 @@ class CorpusSettings(BaseSettings):
     model_config = section_config("SLEUTH_CORPUS_", old_prefix="SLEUTH_")
 
     # Every layer finds its files under the data directory and the catalog's database: service-wide names, no section prefix.
-    data_dir: Path = Field(Path("data"), validation_alias="SLEUTH_DATA_DIR", description="Data directory: text store, catalog (SQLite default) and indexes.")
+    data_dir: Path = Field(
+        Path("data"), validation_alias="SLEUTH_DATA_DIR", description="Data directory: text store, catalog (SQLite default) and indexes."
+    )
     database_url: str | None = Field(
         None,
         validation_alias="SLEUTH_DATABASE_URL",

@@ -82,7 +82,8 @@ def configuration_markdown() -> str:
         f"<!-- Generated from the settings' descriptions by `{REGENERATE['configuration']}`; edit the descriptions, not this page. -->",
         "",
         "Sleuth reads its settings from environment variables, or from a `.env` file in the directory it starts in (the "
-        "environment wins). Each section belongs to one layer and reads the variables of its prefix; `sleuth settings` prints "
+        "environment wins). Each section belongs to one layer and reads the variables of its prefix, except `SLEUTH_DATA_DIR` "
+        "and `SLEUTH_DATABASE_URL`, which every layer uses. `sleuth settings` prints "
         "the values a command would use, secrets hidden. Every process reads them once, at start (`get_settings()` in "
         "`api/settings.py`).",
         "",
@@ -100,7 +101,8 @@ def configuration_markdown() -> str:
     for section, cls in sections.items():
         path = cls.__module__.replace(".", "/") + ".py"
         prefix = cls.model_config.get("env_prefix", "")
-        lines += ["", f"## {section}", "", f"{Settings.model_fields[section].description} `{cls.__name__}` in `{path}`, prefix `{prefix}`.", ""]
+        about = f"{Settings.model_fields[section].description} `{cls.__name__}` in `{path}`, prefix `{prefix}`."
+        lines += ["", f"## {section}", "", about, ""]
         lines += ["| variable | default | description |", "|---|---|---|"]
         lines += [_row(cls, name, field) for name, field in cls.model_fields.items()]
     renamed = [(older, names[0]) for cls in sections.values() for name, field in cls.model_fields.items()
@@ -109,7 +111,6 @@ def configuration_markdown() -> str:
         lines += ["", "## Older names", "", "These variables were renamed when their section got its own prefix; the old names still "
                   "work (the new name wins when both are set).", "", "| old name | current name |", "|---|---|"]  # fmt: skip
         lines += [f"| `{old}` | `{new}` |" for old, new in renamed]
-    lines += ["", "Service-wide exceptions to the section prefix: `SLEUTH_DATA_DIR` and `SLEUTH_DATABASE_URL` (every layer uses them)."]
     return "\n".join(lines) + "\n"
 
 
@@ -127,6 +128,10 @@ def _plain_help(command: Any, ctx: Any) -> str:
     return command.get_help(ctx)
 
 
+def _context(command: Any, name: str, parent: Any) -> Any:
+    return command.context_class(command, info_name=name, parent=parent, terminal_width=HELP_WIDTH, max_content_width=HELP_WIDTH)
+
+
 def cli_markdown() -> str:
     """docs/cli.md: the `--help` of `sleuth` and of every command, as click prints it at a fixed width."""
     root = typer.main.get_command(app)
@@ -138,9 +143,9 @@ def cli_markdown() -> str:
             for name in sorted(command.list_commands(ctx)):
                 sub = command.get_command(ctx, name)
                 if not sub.hidden:
-                    walk(sub, type(ctx)(sub, info_name=name, parent=ctx, terminal_width=HELP_WIDTH, max_content_width=HELP_WIDTH), f"{path} {name}")
+                    walk(sub, _context(sub, name, ctx), f"{path} {name}")
 
-    walk(root, root.context_class(root, info_name="sleuth", terminal_width=HELP_WIDTH, max_content_width=HELP_WIDTH), "sleuth")
+    walk(root, _context(root, "sleuth", None), "sleuth")
     lines = [
         "# Command line",
         "",
@@ -158,7 +163,7 @@ def cli_markdown() -> str:
 
 @app.command("settings")
 def settings_command(
-    markdown: Annotated[bool, typer.Option("--markdown", help="Print the configuration reference (docs/configuration.md) instead.")] = False,
+    markdown: Annotated[bool, typer.Option("--markdown", help="Print the configuration reference (docs/configuration.md).")] = False,
 ) -> None:
     """Print every setting as VARIABLE=value, as this command sees them (environment and .env; secrets hidden)."""
     if markdown:
