@@ -16,7 +16,6 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from agent.session import open_endpoint
-from agent.settings import AgentSettings
 from api.auth import RateLimiter
 from api.docs import mount_docs
 from api.mcp_server import McpEndpoint
@@ -27,7 +26,7 @@ from api.run_store import RunStore
 from api.runner import RunManager
 from api.security import BodyLimit, SecurityHeaders
 from api.services import Services
-from api.settings import ApiSettings
+from api.settings import ApiSettings, get_settings
 from api.uploads import sweep as sweep_uploads
 from corpus.catalog import Corpus
 from corpus.errors import CorpusError, validation_problem
@@ -83,12 +82,12 @@ def ready_line(settings: ApiSettings, endpoint: Any) -> str:
 
 
 def create_app(settings: ApiSettings | None = None, corpus_settings: CorpusSettings | None = None) -> FastAPI:
-    settings = settings or ApiSettings()
+    settings = settings or get_settings().api
     mcp_endpoint = McpEndpoint()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        corpus = Corpus.open(corpus_settings or CorpusSettings())
+        corpus = Corpus.open(corpus_settings or get_settings().corpus)
         try:
             migrate(corpus.engine)
             store = RunStore(corpus.sessions)
@@ -96,10 +95,10 @@ def create_app(settings: ApiSettings | None = None, corpus_settings: CorpusSetti
             if interrupted:
                 log.warning("%d runs were in flight when the server last stopped; marked interrupted", len(interrupted))
             sweep_uploads(corpus.settings.data_dir / "uploads", store)  # staged files of jobs that ended or never ran
-            async with open_endpoint(data_dir=str(corpus.settings.data_dir), say=_say) as endpoint:
+            async with open_endpoint(get_settings().llm, data_dir=str(corpus.settings.data_dir), say=_say) as endpoint:
                 metrics = Metrics()
                 services = Services(settings, corpus, store, endpoint.client, endpoint.embedded, metrics,
-                                    RateLimiter(settings.key_rate_per_minute, settings.bad_key_per_minute), AgentSettings(),
+                                    RateLimiter(settings.key_rate_per_minute, settings.bad_key_per_minute), get_settings().agent,
                                     interrupted=interrupted, local_model=endpoint.model)  # fmt: skip
                 services.runner = RunManager(store, services.researcher_for, metrics, settings.max_running, {"ingest": settings.max_ingesting})
                 app.state.services = services

@@ -174,14 +174,14 @@ class LocalBackend:
     """`sleuth mcp`: the corpus of this data directory; the model endpoint (or the embedded model) opens on first research."""
 
     def __init__(self, corpus: Any, stack: contextlib.AsyncExitStack) -> None:
-        from tools.settings import ToolSettings
+        from api.settings import get_settings
 
         self.corpus = corpus
         self._stack = stack
         self._searcher: Any = None
         self._searcher_lock = threading.Lock()
         # Tool calls get the output sizes an agent on a large model gets (not those of the model `research` uses).
-        self._tools = ToolContext(corpus, ToolSettings(), searcher_factory=self._open_searcher)
+        self._tools = ToolContext(corpus, get_settings().tools, searcher_factory=self._open_searcher)
         self._researcher: Any = None
         self._lock = asyncio.Lock()
 
@@ -199,10 +199,11 @@ class LocalBackend:
 
     async def research(self, args: ResearchArgs, request: Any, progress: Progress) -> Answer | Comparison:
         from agent.session import Researcher, open_endpoint
+        from api.settings import get_settings
 
         async with self._lock:
             if self._researcher is None:
-                endpoint = await self._stack.enter_async_context(open_endpoint(data_dir=str(self.corpus.settings.data_dir)))
+                endpoint = await self._stack.enter_async_context(open_endpoint(get_settings().llm, data_dir=str(self.corpus.settings.data_dir)))
                 self._researcher = Researcher(self.corpus, endpoint.client)
         filters = args.filters if args.filters and not args.filters.empty() else None
 

@@ -1,12 +1,25 @@
-"""Settings of the research API server (SLEUTH_API_ environment variables or a .env file)."""
+"""Settings of the research API server (SLEUTH_API_ variables or a .env file), and get_settings(): every section in one object."""
 
 from __future__ import annotations
 
-from pydantic import Field
+from functools import lru_cache
+from typing import TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from agent.llm import LLMSettings  # TODO(merge): agent.settings once LLMSettings moves there
+from agent.local import LocalModelSettings  # TODO(merge): embedded.settings once LocalModelSettings moves there
+from agent.settings import AgentSettings
+from corpus.edgar.settings import EdgarSettings
+from corpus.settings import CorpusSettings
+from retrieval.settings import RetrievalSettings
+from tools.settings import ToolSettings
 
 
 class ApiSettings(BaseSettings):
+    """How the server listens, how many runs it takes, and the bounds every request must stay within."""
+
     model_config = SettingsConfigDict(env_prefix="SLEUTH_API_", env_file=".env", extra="ignore")
 
     host: str = Field("127.0.0.1", description="Address to bind; anything but loopback needs an API key (`sleuth keys create`).")
@@ -32,3 +45,43 @@ class ApiSettings(BaseSettings):
 
     def model_names(self) -> list[str]:
         return [m.strip() for m in self.models.split(",") if m.strip()]
+
+
+class Settings(BaseModel):
+    """Sleuth's whole configuration: one section per layer, each read from its own SLEUTH_<SECTION>_ variables or a .env file."""
+
+    model_config = ConfigDict(frozen=True)
+
+    corpus: CorpusSettings = Field(
+        default_factory=CorpusSettings, description="Data directory, catalog database and ingest limits."
+    )
+    edgar: EdgarSettings = Field(default_factory=EdgarSettings, description="Fetching filings from SEC EDGAR (`sleuth fetch`).")
+    retrieval: RetrievalSettings = Field(
+        default_factory=RetrievalSettings, description="Chunking, BM25, embeddings, fusion, reranking, the index and Milvus."
+    )
+    tools: ToolSettings = Field(default_factory=ToolSettings, description="Time limits and output caps of the agent's tools.")
+    agent: AgentSettings = Field(
+        default_factory=AgentSettings, description="Budgets of agent runs, sub-agents, compaction and RAG."
+    )
+    llm: LLMSettings = Field(
+        default_factory=LLMSettings, description="The model endpoint (OpenAI-compatible; vLLM in production)."
+    )
+    embedded: LocalModelSettings = Field(
+        default_factory=LocalModelSettings, description="The embedded CPU model used when no endpoint is set."
+    )
+    api: ApiSettings = Field(
+        default_factory=ApiSettings, description="The research API server: binding, queues, per-key limits, input bounds."
+    )
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Every section, read once per process; after changing the environment, get_settings.cache_clear() (tests, each command)."""
+    return Settings()
+
+
+Section = TypeVar("Section", bound=BaseSettings)
+
+
+def with_overrides(section: Section, **overrides: object) -> Section:
+    """The section with these fields changed and validated; fields the environment set still count as set."""
+    return type(section).model_validate(section.model_dump(include=section.model_fields_set) | overrides)

@@ -175,17 +175,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--rounds", type=int, default=30, help="rounds of the bad-input requests")
-    parser.add_argument("--timeout-s", type=float, default=5.0, help="SLEUTH_INGEST_TIMEOUT_S of the server")
-    parser.add_argument("--memory-mb", type=int, default=250, help="SLEUTH_INGEST_MAX_MEMORY_MB of the server")
-    parser.add_argument("--max-pages", type=int, default=200, help="SLEUTH_INGEST_MAX_PAGES of the server")
+    parser.add_argument("--timeout-s", type=float, default=5.0, help="SLEUTH_CORPUS_INGEST_TIMEOUT_S of the server")
+    parser.add_argument("--memory-mb", type=int, default=250, help="SLEUTH_CORPUS_INGEST_MAX_MEMORY_MB of the server")
+    parser.add_argument("--max-pages", type=int, default=200, help="SLEUTH_CORPUS_INGEST_MAX_PAGES of the server")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="sleuth-abuse-") as tmp:
         root = Path(tmp)
         data = root / "data"
         (root / "in").mkdir()
-        os.environ.update(SLEUTH_DATA_DIR=str(data), SLEUTH_INGEST_TIMEOUT_S=str(args.timeout_s), SLEUTH_INGEST_MAX_MEMORY_MB=str(args.memory_mb),
-                          SLEUTH_INGEST_MAX_PAGES=str(args.max_pages), SLEUTH_INGEST_WORKERS="1", SLEUTH_API_UPLOAD_MAX_MB="100")  # fmt: skip
+        os.environ.update(SLEUTH_DATA_DIR=str(data), SLEUTH_CORPUS_INGEST_TIMEOUT_S=str(args.timeout_s), SLEUTH_CORPUS_INGEST_MAX_MEMORY_MB=str(args.memory_mb),
+                          SLEUTH_CORPUS_INGEST_MAX_PAGES=str(args.max_pages), SLEUTH_CORPUS_INGEST_WORKERS="1", SLEUTH_API_UPLOAD_MAX_MB="100")  # fmt: skip
         os.environ.pop("SLEUTH_DATABASE_URL", None)
         from corpus.catalog import Corpus
         from corpus.ingest import ingest_paths

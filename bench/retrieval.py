@@ -178,7 +178,7 @@ def main() -> None:
         print(f"== {setting}")
         print_table(header, rows)
         if searcher.reranker is None:
-            print("+ rerank: n/a, no reranker configured (SLEUTH_RERANK); no cross-encoder weights can be had offline here\n")
+            print("+ rerank: n/a, no reranker configured (SLEUTH_RETRIEVAL_RERANK); no cross-encoder weights can be had offline here\n")
 
     print("== latency per stage, RRF + filters from question (ms)")
     print_table(["stage", "p50", "p95"], [[s, f"{_pct(v, 50):.2f}", f"{_pct(v, 95):.2f}"] for s, v in stage_times.items()])

@@ -239,7 +239,7 @@ def main() -> None:
     parser.add_argument("--data-dir", type=Path, required=True)
     parser.add_argument("--factor", type=int, default=10)
     parser.add_argument("--backends", default="local")
-    parser.add_argument("--milvus-url", default=os.environ.get("SLEUTH_INDEX_URL"))
+    parser.add_argument("--milvus-url", default=os.environ.get("SLEUTH_RETRIEVAL_INDEX_URL"))
     parser.add_argument("--new-filing", type=Path, default=REPO.parent / "shared" / "financebench" / "pdfs" / "BOEING_2019_10K.pdf")
     parser.add_argument("--questions", type=Path, default=REPO.parent / "shared" / "financebench" / "questions_dev.jsonl")
     parser.add_argument("--work", type=Path, default=REPO / "bench" / "out" / "scale")
@@ -263,11 +263,11 @@ def main() -> None:
             settings = RetrievalSettings(index_dir=data_dir / "index")
             if backend == "milvus":
                 collection = f"scale_{label}"
-                env = {"SLEUTH_INDEX_URL": args.milvus_url, "SLEUTH_INDEX_COLLECTION": collection, "SLEUTH_INDEX_DIR": str(data_dir / "index")}
+                env = {"SLEUTH_RETRIEVAL_INDEX_URL": args.milvus_url, "SLEUTH_RETRIEVAL_INDEX_COLLECTION": collection, "SLEUTH_RETRIEVAL_INDEX_DIR": str(data_dir / "index")}
                 settings = settings.model_copy(update={"index_url": args.milvus_url, "index_collection": collection})
                 load_s = to_milvus(data_dir, settings)
                 print(f"  {backend} {label}: loaded into Milvus in {load_s:.0f} s", file=sys.stderr)
-            start_s, rss = startup(data_dir, {**env, "SLEUTH_INDEX_DIR": str(data_dir / "index")})
+            start_s, rss = startup(data_dir, {**env, "SLEUTH_RETRIEVAL_INDEX_DIR": str(data_dir / "index")})
             searcher = HybridSearcher.open(CorpusSettings(data_dir=data_dir), settings)
             view = searcher.view()
             chunks = sum(e.chunks for e in view.docs.values())

@@ -63,12 +63,12 @@ def detect_format(path: Path, head: bytes) -> str:
     raise UnsupportedFormat(path, f"unsupported file type '{suffix or 'no suffix'}' (Sleuth reads PDF, HTML, TXT, MD)")
 
 
-# Most pages one file may have, unless the caller says otherwise (SLEUTH_INGEST_MAX_PAGES).
+# Most pages one file may have, unless the caller says otherwise (SLEUTH_CORPUS_INGEST_MAX_PAGES).
 MAX_PAGES = 10_000
 
 
 def _too_many_pages(count: int, max_pages: int) -> str:
-    return f"{count:,} pages, over the limit of {max_pages:,} pages per file (SLEUTH_INGEST_MAX_PAGES); split the file or raise the limit"
+    return f"{count:,} pages, over the limit of {max_pages:,} pages per file (SLEUTH_CORPUS_INGEST_MAX_PAGES); split the file or raise the limit"
 
 
 def extract(path: Path, max_pages: int = MAX_PAGES) -> Extracted:

@@ -1,22 +1,37 @@
-"""Settings of the corpus layer (SLEUTH_ environment variables or a .env file)."""
+"""Settings of the corpus layer (SLEUTH_CORPUS_ variables or a .env file; SLEUTH_DATA_DIR, SLEUTH_DATABASE_URL service-wide)."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import AliasChoices, AliasGenerator, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def section_config(prefix: str, *, old_prefix: str) -> SettingsConfigDict:
+    """Settings read as PREFIX<FIELD>, and still as OLD_PREFIX<FIELD>, the name they had before their section got its prefix."""
+
+    def names(field: str) -> AliasChoices:
+        return AliasChoices(f"{prefix}{field}".upper(), f"{old_prefix}{field}".upper())
+
+    return SettingsConfigDict(env_prefix=prefix, env_file=".env", extra="ignore", alias_generator=AliasGenerator(validation_alias=names),
+                              validate_by_name=True, validate_by_alias=True)  # fmt: skip
 
 
 class CorpusSettings(BaseSettings):
     """Where filings' text and the catalog live."""
 
-    model_config = SettingsConfigDict(env_prefix="SLEUTH_", env_file=".env", extra="ignore")
+    model_config = section_config("SLEUTH_CORPUS_", old_prefix="SLEUTH_")
 
-    data_dir: Path = Field(Path("data"), description="Data directory: text store, catalog (SQLite default) and indexes.")
+    # Every layer finds its files under the data directory and the catalog's database: service-wide names, no section prefix.
+    data_dir: Path = Field(
+        Path("data"), validation_alias="SLEUTH_DATA_DIR", description="Data directory: text store, catalog (SQLite default) and indexes."
+    )
     database_url: str | None = Field(
-        None, description="SQLAlchemy URL of the catalog; default sqlite:///<data_dir>/sleuth.db. PostgreSQL: postgresql+psycopg://user@host/db."
+        None,
+        validation_alias="SLEUTH_DATABASE_URL",
+        description="SQLAlchemy URL of the catalog; default sqlite:///<data_dir>/sleuth.db. PostgreSQL: postgresql+psycopg://user@host/db.",
     )
     ingest_workers: int = Field(0, ge=0, description="Processes extracting filings in parallel; 0 means one per CPU core.")
     ingest_timeout_s: float = Field(600.0, ge=0, description="Wall-clock limit to extract one file, in its worker process (0: none).")

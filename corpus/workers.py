@@ -24,15 +24,15 @@ _pools_lock = threading.Lock()
 
 
 def timeout_reason(seconds: float) -> str:
-    return f"extraction took longer than the {seconds:g} s limit per file (SLEUTH_INGEST_TIMEOUT_S); split the file or raise the limit"
+    return f"extraction took longer than the {seconds:g} s limit per file (SLEUTH_CORPUS_INGEST_TIMEOUT_S); split the file or raise the limit"
 
 
 def memory_reason(megabytes: int) -> str:
-    return f"extraction needed more than the {megabytes:,} MB memory limit per file (SLEUTH_INGEST_MAX_MEMORY_MB); split the file or raise the limit"
+    return f"extraction needed more than the {megabytes:,} MB memory limit per file (SLEUTH_CORPUS_INGEST_MAX_MEMORY_MB); split the file or raise the limit"
 
 
 def died_reason(exitcode: int | None, megabytes: int) -> str:
-    limit = f", most likely over the {megabytes:,} MB memory limit per file (SLEUTH_INGEST_MAX_MEMORY_MB)" if megabytes else ""
+    limit = f", most likely over the {megabytes:,} MB memory limit per file (SLEUTH_CORPUS_INGEST_MAX_MEMORY_MB)" if megabytes else ""
     return f"the extraction process died (exit code {exitcode}){limit}; split the file or raise the limit"
 
 

@@ -56,9 +56,9 @@ class BM25Index:
     def build(cls, corpus_tokens: list[list[str]], k1: float = 1.5, b: float = 0.75) -> BM25Index:
         """Index `corpus_tokens` (one token list per chunk, from retrieval.tokenize)."""
         if not k1 >= 0:
-            raise ValueError(f"BM25 k1 must be >= 0, got {k1} (1.2-2.0 is usual; SLEUTH_BM25_K1)")
+            raise ValueError(f"BM25 k1 must be >= 0, got {k1} (1.2-2.0 is usual; SLEUTH_RETRIEVAL_BM25_K1)")
         if not 0 <= b <= 1:
-            raise ValueError(f"BM25 b must be between 0 and 1, got {b} (0.75 is usual; SLEUTH_BM25_B)")
+            raise ValueError(f"BM25 b must be between 0 and 1, got {b} (0.75 is usual; SLEUTH_RETRIEVAL_BM25_B)")
         num_docs = len(corpus_tokens)
         lengths = np.fromiter(map(len, corpus_tokens), dtype=np.int64, count=num_docs)
         flat = list(chain.from_iterable(corpus_tokens))

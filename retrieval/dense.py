@@ -62,7 +62,7 @@ def _check(matrix: np.ndarray, query: np.ndarray) -> tuple[np.ndarray, np.ndarra
     if query.shape[0] != matrix.shape[1]:
         raise ValueError(
             f"query has {query.shape[0]} dimensions but the index rows have {matrix.shape[1]}; "
-            "was the index built with another embedding model? Rebuild it or set SLEUTH_EMBEDDING_MODEL to match"
+            "was the index built with another embedding model? Rebuild it or set SLEUTH_RETRIEVAL_EMBEDDING_MODEL to match"
         )
     return matrix, query
 

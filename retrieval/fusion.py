@@ -28,7 +28,7 @@ def rrf(
         if not (math.isfinite(w) and w >= 0):
             raise ValueError(f"rrf weight {i} is {w}; weights must be finite and >= 0")
     if not (math.isfinite(k) and k > 0):
-        raise ValueError(f"rrf k must be > 0, got {k} (60 is the usual value; SLEUTH_RRF_K)")
+        raise ValueError(f"rrf k must be > 0, got {k} (60 is the usual value; SLEUTH_RETRIEVAL_RRF_K)")
     if limit is not None and limit < 0:
         raise ValueError(f"rrf limit must be >= 0 or None, got {limit}")
 

@@ -1,4 +1,4 @@
-"""The search index on Milvus (SLEUTH_INDEX_URL): chunks, BM25 and vectors in a Milvus collection.
+"""The search index on Milvus (SLEUTH_RETRIEVAL_INDEX_URL): chunks, BM25 and vectors in a Milvus collection.
 
 Same contract as the local index (retrieval.index): the searcher asks for a BM25 ranking and a
 dense ranking inside a document scope and fuses them itself (retrieval.fusion), so both
@@ -7,7 +7,7 @@ lexical truth: Milvus gets each chunk's tokens from retrieval.tokenize, escaped 
 analyzer's word split keeps them whole, and its BM25 function scores those. Dense search is
 HNSW over inner product of unit vectors.
 
-Collections (prefix SLEUTH_INDEX_COLLECTION, default "sleuth"):
+Collections (prefix SLEUTH_RETRIEVAL_INDEX_COLLECTION, default "sleuth"):
   <prefix>_chunks  one row per chunk: text, metadata, tokens -> sparse BM25, dense vector, embedded flag
   <prefix>_docs    one row per document (its DocEntry as JSON) and one "__state__" row (settings, generation)
 """
@@ -41,7 +41,7 @@ MAX_TEXT = 65535
 INSERT_BATCH = 256
 _PLAIN = re.compile(r"[a-z0-9]+")
 CHUNK_FIELDS = ["doc_id", "ordinal", "text", "section_path", "start_page", "end_page", "start_line", "end_line", "n_tokens"]
-FIX = "start it (`docker compose --profile milvus up -d milvus`), check SLEUTH_INDEX_URL / SLEUTH_INDEX_TOKEN, or unset SLEUTH_INDEX_URL for the local index"
+FIX = "start it (`docker compose --profile milvus up -d milvus`), check SLEUTH_RETRIEVAL_INDEX_URL / SLEUTH_RETRIEVAL_INDEX_TOKEN, or unset SLEUTH_RETRIEVAL_INDEX_URL for the local index"
 
 
 def escape_token(token: str) -> str:
@@ -90,7 +90,7 @@ class MilvusIndex:
         if self._client is None:
             from retrieval.embed import require
 
-            pymilvus = require("pymilvus", "pymilvus", "The Milvus search index (SLEUTH_INDEX_URL)")
+            pymilvus = require("pymilvus", "pymilvus", "The Milvus search index (SLEUTH_RETRIEVAL_INDEX_URL)")
             try:
                 self._client = pymilvus.MilvusClient(uri=self.url, token=self.token or "", timeout=self.settings.index_timeout_s)
             except Exception as exc:  # noqa: BLE001 - pymilvus raises its own and grpc errors
@@ -128,7 +128,7 @@ class MilvusIndex:
                 f"Milvus collection {self.chunks_name} at {self.url} was built with embedding model {state.get('embedding_model')!r} "
                 f"(dimension {state.get('dim')}, chunks {state.get('chunk_tokens')}/{state.get('chunk_overlap')}, format "
                 f"{state.get('version')}); this Sleuth uses {self.settings.embedding_model!r}. Rebuild it with `sleuth index --rebuild` "
-                f"(or set SLEUTH_INDEX_COLLECTION to another name)"
+                f"(or set SLEUTH_RETRIEVAL_INDEX_COLLECTION to another name)"
             )
 
     def _read_state(self, *, force: bool = False) -> dict:

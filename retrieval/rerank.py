@@ -40,7 +40,7 @@ def ranked(scores: list[float], top_k: int | None = None) -> list[Hit]:
 class CrossEncoderReranker:
     """A sentence-transformers CrossEncoder (hub name or local folder), loaded on first use; scores are raw logits.
 
-    bf16 autocast is off by default: SLEUTH_EMBEDDING_BF16 covers embeddings only, and rerank scores decide the final order.
+    bf16 autocast is off by default: SLEUTH_RETRIEVAL_EMBEDDING_BF16 covers embeddings only, and rerank scores decide the final order.
     """
 
     def __init__(
@@ -67,7 +67,7 @@ class CrossEncoderReranker:
             return self._model
         st = require("sentence_transformers", "sentence-transformers", "The cross-encoder reranker")
         try:
-            path = resolve_model(self.name, setting="SLEUTH_RERANK_MODEL")
+            path = resolve_model(self.name, setting="SLEUTH_RETRIEVAL_RERANK_MODEL")
             check_device(self.device)
         except EmbeddingError as exc:
             raise RerankError(str(exc)) from exc
@@ -79,8 +79,8 @@ class CrossEncoderReranker:
             model = st.CrossEncoder(path, device=self.device, max_length=self.max_length, activation_fn=torch.nn.Identity())
         except OSError as exc:
             raise RerankError(
-                f"could not load cross-encoder {self.name!r} ({exc}); set SLEUTH_RERANK_MODEL to a local CrossEncoder "
-                "folder, or SLEUTH_RERANK=remote with SLEUTH_RERANK_URL, or SLEUTH_RERANK=none"
+                f"could not load cross-encoder {self.name!r} ({exc}); set SLEUTH_RETRIEVAL_RERANK_MODEL to a local CrossEncoder "
+                "folder, or SLEUTH_RETRIEVAL_RERANK=remote with SLEUTH_RETRIEVAL_RERANK_URL, or SLEUTH_RETRIEVAL_RERANK=none"
             ) from exc
         model.eval()
         self._model = model
@@ -171,7 +171,7 @@ class RemoteReranker:
                     continue
                 raise RerankError(
                     f"rerank endpoint {self.url} did not answer within {self.timeout_s:g}s ({type(exc).__name__}); "
-                    "raise SLEUTH_RERANK_TIMEOUT_S, rerank fewer candidates (SLEUTH_RERANK_TOP_N), or check the server"
+                    "raise SLEUTH_RETRIEVAL_RERANK_TIMEOUT_S, rerank fewer candidates (SLEUTH_RETRIEVAL_RERANK_TOP_N), or check the server"
                 ) from exc
             except httpx.TransportError as exc:
                 if attempt < self.retries:
@@ -179,7 +179,7 @@ class RemoteReranker:
                     continue
                 raise RerankError(
                     f"cannot reach rerank endpoint {self.url} after {attempt + 1} tries ({type(exc).__name__}: {exc}); "
-                    "is the server running? check SLEUTH_RERANK_URL"
+                    "is the server running? check SLEUTH_RETRIEVAL_RERANK_URL"
                 ) from exc
             if response.status_code in self.RETRY_STATUSES and attempt < self.retries:
                 attempt = self._wait(attempt, f"HTTP {response.status_code}", response.headers.get("retry-after"))
@@ -191,7 +191,7 @@ class RemoteReranker:
             except (json.JSONDecodeError, UnicodeDecodeError, ValueError) as exc:
                 raise RerankError(
                     f"rerank endpoint {self.url} returned HTTP {response.status_code} with a body that is not JSON "
-                    f"({_snippet(response.text)!r}); is SLEUTH_RERANK_URL the rerank route (vLLM: /v1/rerank)?"
+                    f"({_snippet(response.text)!r}); is SLEUTH_RETRIEVAL_RERANK_URL the rerank route (vLLM: /v1/rerank)?"
                 ) from exc
 
     def _wait(self, attempt: int, why: str, retry_after: str | None = None) -> int:
@@ -210,18 +210,18 @@ class RemoteReranker:
         where = f"rerank endpoint {self.url} answered HTTP {status}"
         detail = _snippet(response.text)
         if status in (401, 403):
-            return f"{where}: the API key was rejected ({detail!r}); set SLEUTH_RERANK_API_KEY to a valid key"
+            return f"{where}: the API key was rejected ({detail!r}); set SLEUTH_RETRIEVAL_RERANK_API_KEY to a valid key"
         if status == 404:
             return (
                 f"{where}: no such route or model {self.name!r} ({detail!r}); "
-                "vLLM serves rerankers at /v1/rerank, check SLEUTH_RERANK_URL and SLEUTH_RERANK_MODEL"
+                "vLLM serves rerankers at /v1/rerank, check SLEUTH_RETRIEVAL_RERANK_URL and SLEUTH_RETRIEVAL_RERANK_MODEL"
             )
         if status in self.RETRY_STATUSES:
             return (
                 f"{where} after {attempt + 1} tries ({detail!r}); "
-                "the server is overloaded or failing, try again later or set SLEUTH_RERANK=none"
+                "the server is overloaded or failing, try again later or set SLEUTH_RETRIEVAL_RERANK=none"
             )
-        return f"{where} ({detail!r}); check SLEUTH_RERANK_MODEL and that passages fit the model's context"
+        return f"{where} ({detail!r}); check SLEUTH_RETRIEVAL_RERANK_MODEL and that passages fit the model's context"
 
     def _parse(self, body: Any, n: int) -> list[Hit]:
         results = body.get("results") if isinstance(body, dict) else None
@@ -253,7 +253,7 @@ def _snippet(text: str, limit: int = 200) -> str:
 
 
 def make_reranker(settings: RetrievalSettings) -> Reranker | None:
-    """The reranker SLEUTH_RERANK selects: None for 'none', else a CrossEncoderReranker or a RemoteReranker."""
+    """The reranker SLEUTH_RETRIEVAL_RERANK selects: None for 'none', else a CrossEncoderReranker or a RemoteReranker."""
     if settings.rerank == "none":
         return None
     if settings.rerank == "cross-encoder":
@@ -264,8 +264,8 @@ def make_reranker(settings: RetrievalSettings) -> Reranker | None:
         )
     if settings.rerank == "remote":
         if not settings.rerank_url:
-            raise RerankError("SLEUTH_RERANK=remote needs SLEUTH_RERANK_URL, e.g. http://vllm-rerank:8000/v1/rerank")
+            raise RerankError("SLEUTH_RETRIEVAL_RERANK=remote needs SLEUTH_RETRIEVAL_RERANK_URL, e.g. http://vllm-rerank:8000/v1/rerank")
         return RemoteReranker(
             settings.rerank_url, settings.rerank_model, api_key=settings.rerank_api_key, timeout_s=settings.rerank_timeout_s
         )
-    raise RerankError(f"unknown SLEUTH_RERANK={settings.rerank!r}; use none, cross-encoder or remote")
+    raise RerankError(f"unknown SLEUTH_RETRIEVAL_RERANK={settings.rerank!r}; use none, cross-encoder or remote")

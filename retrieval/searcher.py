@@ -293,7 +293,7 @@ def index_dir(corpus_settings: CorpusSettings, settings: RetrievalSettings) -> P
 
 
 def open_index(corpus_settings: CorpusSettings, settings: RetrievalSettings, *, create: bool = False) -> HybridIndex | MilvusIndex:
-    """The configured backend: Milvus when SLEUTH_INDEX_URL is set, else the local files."""
+    """The configured backend: Milvus when SLEUTH_RETRIEVAL_INDEX_URL is set, else the local files."""
     if settings.index_url:
         from retrieval.milvus import MilvusIndex
 

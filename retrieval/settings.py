@@ -1,4 +1,4 @@
-"""Settings of the retrieval layer (SLEUTH_ environment variables or a .env file)."""
+"""Settings of the retrieval layer (SLEUTH_RETRIEVAL_ environment variables or a .env file)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,9 @@ from pathlib import Path
 from typing import Literal
 
 from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings
+
+from corpus.settings import section_config
 
 DEFAULT_EMBEDDING_MODEL = "all-MiniLM-L6-v2"
 
@@ -14,7 +16,7 @@ DEFAULT_EMBEDDING_MODEL = "all-MiniLM-L6-v2"
 class RetrievalSettings(BaseSettings):
     """Chunking, BM25, embeddings, fusion and reranking."""
 
-    model_config = SettingsConfigDict(env_prefix="SLEUTH_", env_file=".env", extra="ignore")
+    model_config = section_config("SLEUTH_RETRIEVAL_", old_prefix="SLEUTH_")
 
     index_dir: Path | None = Field(None, description="Index directory; default <SLEUTH_DATA_DIR>/index.")
     index_url: str | None = Field(

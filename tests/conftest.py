@@ -18,6 +18,34 @@ from corpus.text import PagedText
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
+@pytest.fixture(autouse=True)
+def _fresh_settings():
+    """Each test reads get_settings() from its own environment, never from a cache an earlier test filled."""
+    from api.settings import get_settings
+
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+@pytest.fixture
+def sleuth_env(monkeypatch):
+    """The one way a test changes Sleuth's settings: sleuth_env(SLEUTH_X="1", SLEUTH_Y=None) sets (None: unsets) environment
+    variables for this test and returns get_settings() read afresh."""
+    from api.settings import Settings, get_settings
+
+    def apply(**variables: object) -> Settings:
+        for name, value in variables.items():
+            if value is None:
+                monkeypatch.delenv(name, raising=False)
+            else:
+                monkeypatch.setenv(name, str(value))
+        get_settings.cache_clear()
+        return get_settings()
+
+    return apply
+
+
 def financebench_path() -> Path:
     """SLEUTH_FINANCEBENCH_DIR, else ../shared/financebench beside the checkout."""
     env = os.environ.get("SLEUTH_FINANCEBENCH_DIR")

@@ -25,7 +25,9 @@ COMPOSE = ROOT / "docker-compose.yml"
 DOCKERFILE = ROOT / "Dockerfile"
 ENV_EXAMPLE = ROOT / ".env.example"
 
-# The README's recipe for an external OpenAI-compatible endpoint: vllm is never started, api waits for postgres only.
+DEPLOYMENT_DOC = ROOT / "docs" / "deployment.md"
+
+# docs/deployment.md's recipe for an external OpenAI-compatible endpoint: vllm is never started, api waits for postgres only.
 EXTERNAL_ENDPOINT_OVERRIDE = """\
 services:
   vllm:
@@ -35,6 +37,18 @@ services:
       postgres:
         condition: service_healthy
 """
+
+
+def documented_override() -> str:
+    """The override file docs/deployment.md tells readers to write (its yaml block headed '# docker-compose.override.yml')."""
+    blocks = re.findall(r"```yaml\n# docker-compose\.override\.yml\n(.*?)```", DEPLOYMENT_DOC.read_text(encoding="utf-8"), flags=re.DOTALL)
+    assert len(blocks) == 1, "docs/deployment.md should show one docker-compose.override.yml"
+    return blocks[0]
+
+
+def test_documented_override_is_the_tested_recipe() -> None:
+    without_comments = "".join(re.sub(r"\s+#.*$", "", line) + "\n" for line in documented_override().splitlines())
+    assert without_comments == EXTERNAL_ENDPOINT_OVERRIDE
 
 
 def env_example() -> dict[str, str]:
@@ -286,14 +300,14 @@ def test_compose_switch_model(tmp_path: Path) -> None:
 
 @requires_compose
 def test_compose_external_endpoint(tmp_path: Path) -> None:
-    """Any OpenAI-compatible endpoint: SLEUTH_LLM_* in .env and the README's override; vllm is not started."""
+    """Any OpenAI-compatible endpoint: SLEUTH_LLM_* in .env and the override docs/deployment.md shows; vllm is not started."""
     env = env_example_plus(
         "SLEUTH_LLM_BASE_URL=https://llm.example.com/v1",
         "SLEUTH_LLM_MODEL=some-model",
         "SLEUTH_LLM_API_KEY=sk-test",
         "SLEUTH_LLM_CONTEXT_TOKENS=128000",
     )
-    cfg = compose_config(tmp_path, env_file=env, override=EXTERNAL_ENDPOINT_OVERRIDE)
+    cfg = compose_config(tmp_path, env_file=env, override=documented_override())
     assert "vllm" not in cfg["services"]
     api = cfg["services"]["api"]
     assert set(api["depends_on"]) == {"postgres"}
@@ -308,8 +322,11 @@ def test_compose_milvus_profile(tmp_path: Path) -> None:
     """Milvus Standalone with its own etcd and MinIO, volumes and health checks, only with --profile milvus."""
     plain = compose_config(tmp_path, env_file=ENV_EXAMPLE.read_text())
     assert not {"milvus", "milvus-etcd", "milvus-minio"} & set(plain["services"])  # off by default
-    assert plain["services"]["api"]["environment"]["SLEUTH_INDEX_URL"] == ""  # the local index
-    cfg = compose_config(tmp_path, env_file=env_example_plus("SLEUTH_INDEX_URL=http://milvus:19530"), profiles=("milvus",))
+    assert plain["services"]["api"]["environment"]["SLEUTH_RETRIEVAL_INDEX_URL"] == ""  # the local index
+    older = compose_config(tmp_path, env_file=env_example_plus("SLEUTH_INDEX_URL=http://milvus:19530", "SLEUTH_INDEX_TOKEN=u:p"))
+    assert older["services"]["api"]["environment"]["SLEUTH_RETRIEVAL_INDEX_URL"] == "http://milvus:19530"  # an older .env still works
+    assert older["services"]["api"]["environment"]["SLEUTH_RETRIEVAL_INDEX_TOKEN"] == "u:p"
+    cfg = compose_config(tmp_path, env_file=env_example_plus("SLEUTH_RETRIEVAL_INDEX_URL=http://milvus:19530"), profiles=("milvus",))
     check_stack(cfg)
     services = cfg["services"]
     milvus = services["milvus"]
@@ -320,5 +337,5 @@ def test_compose_milvus_profile(tmp_path: Path) -> None:
         assert services[name]["healthcheck"]["test"], name
     assert set(milvus["depends_on"]) == {"milvus-etcd", "milvus-minio"}
     api = services["api"]
-    assert api["environment"]["SLEUTH_INDEX_URL"] == "http://milvus:19530"
+    assert api["environment"]["SLEUTH_RETRIEVAL_INDEX_URL"] == "http://milvus:19530"
     assert api["depends_on"]["milvus"]["condition"] == "service_healthy"

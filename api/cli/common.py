@@ -8,7 +8,7 @@ import typer
 
 from corpus.catalog import Corpus
 from corpus.errors import CorpusError
-from corpus.settings import CorpusSettings
+from api.settings import get_settings
 
 if TYPE_CHECKING:
     from api.run_store import RunStore
@@ -16,9 +16,15 @@ if TYPE_CHECKING:
 app = typer.Typer(help="Sleuth: agentic research over long SEC filings, with page-level citations.", no_args_is_help=True)
 
 
+@app.callback()
+def _fresh_settings() -> None:
+    """Each command reads the settings as the environment and .env say when it starts (one process may run several, as tests do)."""
+    get_settings.cache_clear()
+
+
 def open_corpus() -> Corpus:
     try:
-        return Corpus.open(CorpusSettings())
+        return Corpus.open(get_settings().corpus)
     except CorpusError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc

@@ -18,10 +18,11 @@ def fetch(
     no_index: Annotated[bool, typer.Option("--no-index", help="Do not update the search index (BM25) afterwards.")] = False,
 ) -> None:
     """Download filings from EDGAR (SLEUTH_EDGAR_USER_AGENT names you to the SEC) and ingest them; resumable, skips what is in the catalog."""
-    from corpus.edgar import EdgarError, EdgarSettings, EdgarSetupError, fetch_filings, parse_forms, parse_years
+    from api.settings import get_settings
+    from corpus.edgar import EdgarError, EdgarSetupError, fetch_filings, parse_forms, parse_years
     from corpus.edgar.client import check_user_agent
 
-    settings = EdgarSettings()
+    settings = get_settings().edgar
     try:
         check_user_agent(settings.user_agent)
         wanted, span = parse_forms(forms), parse_years(years)

@@ -35,8 +35,8 @@ def ask(
     from agent.llm import LLMError
     from agent.scope import Filters
     from agent.session import EMBEDDED_NOTICE, Researcher, open_endpoint
-    from agent.settings import AgentSettings
     from api.console import TracePrinter, result_text
+    from api.settings import get_settings, with_overrides
 
     if mode not in {"agentic", "rag", "compare"}:
         typer.echo(f"error: --mode must be agentic, rag or compare, not {mode!r}", err=True)
@@ -47,7 +47,7 @@ def ask(
     try:
         filters = Filters(company=company, form=form, year=year, doc_ids=doc_id or None)
         overrides = {k: v for k, v in {"max_steps": max_steps, "time_budget_s": time_budget}.items() if v is not None}
-        settings = AgentSettings(**overrides)
+        settings = with_overrides(get_settings().agent, **overrides)
     except ValidationError as exc:
         typer.echo(f"error: {validation_problems(exc.errors())}", err=True)
         raise typer.Exit(2) from exc
@@ -61,7 +61,7 @@ def ask(
         corpus = open_corpus()
         try:
             say = None if quiet else (lambda message: typer.echo(f"sleuth: {message}", err=True))
-            async with open_endpoint(data_dir=str(corpus.settings.data_dir), say=say) as endpoint:
+            async with open_endpoint(get_settings().llm, data_dir=str(corpus.settings.data_dir), say=say) as endpoint:
                 if endpoint.embedded:
                     typer.echo(f"note: {EMBEDDED_NOTICE}", err=True)
                 researcher = Researcher(corpus, endpoint.client, settings)
@@ -104,6 +104,7 @@ def evaluate(
     from agent.session import EMBEDDED_NOTICE, open_endpoint
     from evals.dataset import DatasetError, load_questions
     from evals.harness import MODES, EvalConfig, read_results, run_eval
+    from api.settings import get_settings
     from evals.report import write_report
 
     chosen = tuple(m.strip() for m in modes.split(",") if m.strip())
@@ -123,7 +124,7 @@ def evaluate(
     async def go() -> None:
         corpus = open_corpus()
         try:
-            async with open_endpoint(data_dir=str(corpus.settings.data_dir)) as endpoint:
+            async with open_endpoint(get_settings().llm, data_dir=str(corpus.settings.data_dir)) as endpoint:
                 if endpoint.embedded:
                     typer.echo(f"note: {EMBEDDED_NOTICE}", err=True)
                 with tqdm(desc="eval", unit="run", disable=not sys.stderr.isatty()) as bar:

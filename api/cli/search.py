@@ -26,9 +26,9 @@ def index(
 def sync_index_command(*, embed: bool, quiet: bool, rebuild: bool = False) -> None:
     from retrieval.embed import Embedder
     from retrieval.searcher import sync_index
-    from retrieval.settings import RetrievalSettings
+    from api.settings import get_settings
 
-    settings = RetrievalSettings()
+    settings = get_settings().retrieval
     corpus = open_corpus()
     embedder = Embedder.from_settings(settings)
     try:

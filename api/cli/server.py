@@ -21,9 +21,9 @@ def serve(
     import uvicorn
 
     from api.auth import is_loopback
-    from api.settings import ApiSettings
+    from api.settings import get_settings
 
-    settings = ApiSettings()
+    settings = get_settings().api
     host, port, workers = host or settings.host, port or settings.port, workers or settings.workers
     corpus, store = run_store()
     try:
@@ -45,6 +45,7 @@ def serve(
                    "127.0.0.1.", err=True)  # fmt: skip
         raise typer.Exit(2)
     os.environ["SLEUTH_API_HOST"], os.environ["SLEUTH_API_PORT"] = host, str(bound_port)
+    get_settings.cache_clear()  # the app (this process or its workers) reads the address actually bound
     shown = f"[{bound}]" if ":" in bound else bound
     typer.echo(f"sleuth: starting on http://{shown}:{bound_port}/ (API under /v1, docs at /docs; {'API keys required' if keys else 'open: loopback only'})", err=True)
     server = uvicorn.Server(config)

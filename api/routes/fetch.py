@@ -28,10 +28,11 @@ class FetchCreate(BaseModel):
 async def fetch_documents(body: FetchCreate, svc: ServicesDep, who: AdminDep) -> RunCreated:
     """Counts against the key's runs in flight and the queue; runs in the ingest slots, not the research run slots."""
     from api.routes.documents import _sync_index
-    from corpus.edgar import EdgarError, EdgarSettings, EdgarSetupError, fetch_filings, parse_forms, parse_years
+    from api.settings import get_settings
+    from corpus.edgar import EdgarError, EdgarSetupError, fetch_filings, parse_forms, parse_years
     from corpus.edgar.client import check_user_agent
 
-    settings = EdgarSettings()
+    settings = get_settings().edgar
     try:
         forms, years = parse_forms(body.forms), parse_years(body.years)
     except EdgarSetupError as exc:

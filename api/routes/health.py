@@ -61,9 +61,9 @@ async def _database(svc: ServicesDep) -> tuple[str, dict]:
 
 async def _index(svc: ServicesDep) -> tuple[str, dict]:
     from retrieval.searcher import index_dir
-    from retrieval.settings import RetrievalSettings
+    from api.settings import get_settings
 
-    settings = RetrievalSettings()
+    settings = get_settings().retrieval
     if settings.index_url:  # Milvus: reachable, collection present, built with this embedding model
         from retrieval.manifest import IndexError_
         from retrieval.milvus import MilvusIndex

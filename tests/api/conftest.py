@@ -17,12 +17,10 @@ LOOPBACK = ("127.0.0.1", 50000)
 
 
 @pytest.fixture
-def fake_llm(monkeypatch):
+def fake_llm(sleuth_env):
     """A fake model the app is pointed at; tests script it with fake.add(...) or fake.respond_with(callable)."""
     with FakeLLM([]) as fake:
-        monkeypatch.setenv("SLEUTH_LLM_BASE_URL", fake.base_url)
-        monkeypatch.setenv("SLEUTH_LLM_MAX_RETRIES", "0")
-        monkeypatch.setenv("SLEUTH_LLM_TIMEOUT_S", "10")
+        sleuth_env(SLEUTH_LLM_BASE_URL=fake.base_url, SLEUTH_LLM_MAX_RETRIES=0, SLEUTH_LLM_TIMEOUT_S=10)
         yield fake
 
 

@@ -15,9 +15,8 @@ from tests.corpus.samples import TEN_K_PAGES
 from tests.fakes.fake_llm import Reply
 
 
-def test_keys_required_once_one_exists_and_revocation(make_client, fake_llm, small_corpus, monkeypatch):
-    monkeypatch.setenv("SLEUTH_DATA_DIR", str(small_corpus.data_dir))
-    monkeypatch.setenv("SLEUTH_DATABASE_URL", small_corpus.resolved_database_url)
+def test_keys_required_once_one_exists_and_revocation(make_client, fake_llm, small_corpus, sleuth_env):
+    sleuth_env(SLEUTH_DATA_DIR=str(small_corpus.data_dir), SLEUTH_DATABASE_URL=small_corpus.resolved_database_url)
     runner = CliRunner()
     created = runner.invoke(cli, ["keys", "create", "reporting"], catch_exceptions=False)
     assert created.exit_code == 0, created.output
@@ -37,9 +36,8 @@ def test_keys_required_once_one_exists_and_revocation(make_client, fake_llm, sma
         assert client.get("/v1/documents", headers={"Authorization": f"Bearer {secret}"}).status_code == 401
 
 
-def test_serve_refuses_a_public_address_without_keys(tmp_path, monkeypatch):
-    monkeypatch.setenv("SLEUTH_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.delenv("SLEUTH_DATABASE_URL", raising=False)
+def test_serve_refuses_a_public_address_without_keys(tmp_path, sleuth_env):
+    sleuth_env(SLEUTH_DATA_DIR=str(tmp_path / "data"), SLEUTH_DATABASE_URL=None)
     result = CliRunner().invoke(cli, ["serve", "--host", "0.0.0.0"])
     assert result.exit_code == 2 and "sleuth keys create NAME" in result.stderr
 

@@ -12,9 +12,8 @@ from tests.corpus.samples import TEN_K_PAGES, write_image_only_pdf, write_pdf
 
 
 @pytest.fixture
-def run(tmp_path, monkeypatch):
-    monkeypatch.setenv("SLEUTH_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.delenv("SLEUTH_DATABASE_URL", raising=False)
+def run(tmp_path, monkeypatch, sleuth_env):
+    sleuth_env(SLEUTH_DATA_DIR=str(tmp_path / "data"), SLEUTH_DATABASE_URL=None)
     monkeypatch.chdir(tmp_path)  # no stray .env from the checkout
     runner = CliRunner()
 

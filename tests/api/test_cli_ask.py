@@ -15,15 +15,13 @@ pytestmark = pytest.mark.financebench
 
 
 @pytest.fixture
-def ask(filings_settings, tmp_path, monkeypatch):
-    monkeypatch.setenv("SLEUTH_DATA_DIR", str(filings_settings.data_dir))
-    monkeypatch.delenv("SLEUTH_DATABASE_URL", raising=False)
+def ask(filings_settings, tmp_path, monkeypatch, sleuth_env):
+    sleuth_env(SLEUTH_DATA_DIR=str(filings_settings.data_dir), SLEUTH_DATABASE_URL=None)
     monkeypatch.chdir(tmp_path)
 
     def invoke(fake: FakeLLM | None, *args: str):
         if fake is not None:
-            monkeypatch.setenv("SLEUTH_LLM_BASE_URL", fake.base_url)
-            monkeypatch.setenv("SLEUTH_LLM_MAX_RETRIES", "0")
+            sleuth_env(SLEUTH_LLM_BASE_URL=fake.base_url, SLEUTH_LLM_MAX_RETRIES="0")
         return CliRunner().invoke(app, ["ask", *args], catch_exceptions=False)
 
     return invoke

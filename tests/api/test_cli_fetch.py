@@ -11,11 +11,10 @@ from tests.fakes.fake_edgar import recorded_edgar
 
 
 @pytest.fixture
-def run(tmp_path, monkeypatch):
+def run(tmp_path, monkeypatch, sleuth_env):
     if not (SHARED_EDGAR / "AMAZON_FY2023_10K.htm").is_file():
         pytest.skip(f"EDGAR filings not found at {SHARED_EDGAR}")
-    monkeypatch.setenv("SLEUTH_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.delenv("SLEUTH_DATABASE_URL", raising=False)
+    sleuth_env(SLEUTH_DATA_DIR=str(tmp_path / "data"), SLEUTH_DATABASE_URL=None)
     monkeypatch.chdir(tmp_path)
     with recorded_edgar(SHARED_EDGAR) as fake:
         fake.env(monkeypatch)

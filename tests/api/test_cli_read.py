@@ -13,9 +13,8 @@ from tools import REGISTRY, ToolContext
 
 
 @pytest.fixture
-def run(tmp_path, monkeypatch):
-    monkeypatch.setenv("SLEUTH_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.delenv("SLEUTH_DATABASE_URL", raising=False)
+def run(tmp_path, monkeypatch, sleuth_env):
+    sleuth_env(SLEUTH_DATA_DIR=str(tmp_path / "data"), SLEUTH_DATABASE_URL=None)
     monkeypatch.chdir(tmp_path)
     runner = CliRunner()
 

@@ -23,11 +23,13 @@ from tests.live_server import wait_healthy
 
 
 @pytest.mark.parametrize("host", ["", "0.0.0.0", "::"])
-def test_serve_checks_the_address_it_bound(tmp_path, monkeypatch, host):
-    monkeypatch.setenv("SLEUTH_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.delenv("SLEUTH_DATABASE_URL", raising=False)
-    monkeypatch.setenv("SLEUTH_API_HOST", host)  # "" used to count as loopback while binding every interface
-    monkeypatch.setenv("SLEUTH_API_PORT", str(free_port()))
+def test_serve_checks_the_address_it_bound(tmp_path, sleuth_env, host):
+    sleuth_env(
+        SLEUTH_DATA_DIR=str(tmp_path / "data"),
+        SLEUTH_DATABASE_URL=None,
+        SLEUTH_API_HOST=host,  # "" used to count as loopback while binding every interface
+        SLEUTH_API_PORT=str(free_port()),
+    )
     result = CliRunner().invoke(cli, ["serve"])
     assert result.exit_code == 2, result.output
     assert "refusing to serve" in result.stderr and "sleuth keys create NAME --admin" in result.stderr

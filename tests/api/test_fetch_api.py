@@ -40,7 +40,7 @@ def test_fetch_job_reports_progress_and_ingests_with_edgar_metadata(make_client,
         assert again["result"]["skipped"] == [BUCKLE_8K]
 
 
-def test_fetch_bad_input(make_client, edgar, tmp_path, monkeypatch):
+def test_fetch_bad_input(make_client, edgar, tmp_path, sleuth_env):
     settings = CorpusSettings(data_dir=tmp_path / "data", ingest_workers=1)
     with make_client(settings) as client:
         bad_form = client.post("/v1/documents/fetch", json={"company": "AMZN", "forms": ["S-1"]})
@@ -54,7 +54,7 @@ def test_fetch_bad_input(make_client, edgar, tmp_path, monkeypatch):
         edgar.faults["/submissions/CIK0000885245.json"] = ["403"]
         denied = wait_for(client, client.post("/v1/documents/fetch", json={"company": "BKE", "forms": ["8-K"], "years": "2024"}).json()["id"])
         assert denied["status"] == "failed" and "403 Forbidden" in denied["error"] and "User-Agent" in denied["error"]
-        monkeypatch.delenv("SLEUTH_EDGAR_USER_AGENT")
+        sleuth_env(SLEUTH_EDGAR_USER_AGENT=None)
         no_ua = client.post("/v1/documents/fetch", json={"company": "AMZN"})
         assert no_ua.status_code == 503 and "SLEUTH_EDGAR_USER_AGENT is not set" in no_ua.json()["detail"]
 

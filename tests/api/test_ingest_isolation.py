@@ -46,7 +46,7 @@ def test_uploads_past_the_time_limit_fail_naming_it_while_the_server_answers(mak
         done = wait_for(client, run_id)
         files = {f["file"]: f for f in done["result"]["files"]}
         assert files["SLOW_2023_10K.txt"]["status"] == "failed"
-        assert "longer than the 1 s limit per file (SLEUTH_INGEST_TIMEOUT_S)" in files["SLOW_2023_10K.txt"]["reason"]
+        assert "longer than the 1 s limit per file (SLEUTH_CORPUS_INGEST_TIMEOUT_S)" in files["SLOW_2023_10K.txt"]["reason"]
         assert files["STYLE_2023_10K.html"]["status"] == "added", files  # the quadratic style sheet now parses at once
         assert "SLOW_2023_10K.txt: extraction took longer" in done["error"]
         assert [d["doc_id"] for d in client.get("/v1/documents").json()["data"]] == ["STYLE_2023_10K"]

@@ -81,9 +81,8 @@ def test_runs_votes_and_documents_belong_to_their_key(make_client, fake_llm, sma
         assert client.delete("/v1/documents/GLOBEX_2023_10K", headers=root).json() == {"deleted": "GLOBEX_2023_10K"}
 
 
-def test_keys_show_their_role(small_corpus, monkeypatch):
-    monkeypatch.setenv("SLEUTH_DATA_DIR", str(small_corpus.data_dir))
-    monkeypatch.setenv("SLEUTH_DATABASE_URL", small_corpus.resolved_database_url)
+def test_keys_show_their_role(small_corpus, sleuth_env):
+    sleuth_env(SLEUTH_DATA_DIR=str(small_corpus.data_dir), SLEUTH_DATABASE_URL=small_corpus.resolved_database_url)
     runner = CliRunner()
     admin = runner.invoke(cli, ["keys", "create", "ops", "--admin"])
     user = runner.invoke(cli, ["keys", "create", "analyst"])

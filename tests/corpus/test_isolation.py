@@ -53,7 +53,7 @@ def test_pathological_style_sheets_ingest_within_a_tight_time_limit(tmp_path, na
     finally:
         corpus.close()
     [result] = report.results
-    assert "SLEUTH_INGEST_TIMEOUT_S" not in (result.reason or ""), result
+    assert "SLEUTH_CORPUS_INGEST_TIMEOUT_S" not in (result.reason or ""), result
     assert result.status in {"added", "failed"}, result
 
 
@@ -80,7 +80,7 @@ def test_a_file_over_the_time_limit_fails_naming_the_limit_and_the_batch_goes_on
         report = ingest_paths(corpus, [slow, ok])
         by_doc = {r.doc_id: r for r in report.results}
         assert by_doc["SLOW_2023_10K"].status == "failed"
-        assert "longer than the 0.5 s limit per file (SLEUTH_INGEST_TIMEOUT_S)" in by_doc["SLOW_2023_10K"].reason
+        assert "longer than the 0.5 s limit per file (SLEUTH_CORPUS_INGEST_TIMEOUT_S)" in by_doc["SLOW_2023_10K"].reason
         assert by_doc["OK_2023_10K"].status == "added"
         assert corpus.store.doc_ids() == {"OK_2023_10K"}
     finally:
@@ -100,7 +100,7 @@ def test_a_file_over_the_memory_limit_fails_naming_the_limit(tmp_path):
     finally:
         corpus.close()
     assert result.status == "failed"
-    assert "300 MB memory limit per file (SLEUTH_INGEST_MAX_MEMORY_MB)" in result.reason
+    assert "300 MB memory limit per file (SLEUTH_CORPUS_INGEST_MAX_MEMORY_MB)" in result.reason
 
 
 def test_a_pdf_over_the_page_limit_is_refused_before_extraction(tmp_path):
@@ -111,7 +111,7 @@ def test_a_pdf_over_the_page_limit_is_refused_before_extraction(tmp_path):
     finally:
         corpus.close()
     assert result.status == "failed"
-    assert f"PDF has {len(TEN_K_PAGES)} pages, over the limit of 3 pages per file (SLEUTH_INGEST_MAX_PAGES)" in result.reason
+    assert f"PDF has {len(TEN_K_PAGES)} pages, over the limit of 3 pages per file (SLEUTH_CORPUS_INGEST_MAX_PAGES)" in result.reason
 
 
 def test_extraction_never_runs_in_the_calling_process(tmp_path, monkeypatch):

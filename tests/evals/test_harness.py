@@ -42,14 +42,12 @@ def questions(financebench_dir, tmp_path):
 
 
 @pytest.fixture
-def run(filings_settings, tmp_path, monkeypatch):
-    monkeypatch.setenv("SLEUTH_DATA_DIR", str(filings_settings.data_dir))
-    monkeypatch.delenv("SLEUTH_DATABASE_URL", raising=False)
-    monkeypatch.setenv("SLEUTH_LLM_MAX_RETRIES", "0")
+def run(filings_settings, tmp_path, monkeypatch, sleuth_env):
+    sleuth_env(SLEUTH_DATA_DIR=str(filings_settings.data_dir), SLEUTH_DATABASE_URL=None, SLEUTH_LLM_MAX_RETRIES="0")
     monkeypatch.chdir(tmp_path)
 
     def invoke(fake: FakeLLM, *args: str):
-        monkeypatch.setenv("SLEUTH_LLM_BASE_URL", fake.base_url)
+        sleuth_env(SLEUTH_LLM_BASE_URL=fake.base_url)
         return CliRunner().invoke(app, ["eval", *args], catch_exceptions=False)
 
     return invoke

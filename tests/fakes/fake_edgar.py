@@ -89,6 +89,8 @@ class FakeEdgar:
 
     def env(self, monkeypatch, user_agent: str | None = "Sleuth Tests sleuth-tests@example.com") -> None:
         """Point EdgarSettings at this fake (fast backoff), with a User-Agent (None: unset)."""
+        from api.settings import get_settings
+
         monkeypatch.setenv("SLEUTH_EDGAR_WWW_URL", self.url)
         monkeypatch.setenv("SLEUTH_EDGAR_DATA_URL", self.url)
         monkeypatch.setenv("SLEUTH_EDGAR_BACKOFF_S", "0.01")
@@ -97,6 +99,7 @@ class FakeEdgar:
             monkeypatch.delenv("SLEUTH_EDGAR_USER_AGENT", raising=False)
         else:
             monkeypatch.setenv("SLEUTH_EDGAR_USER_AGENT", user_agent)
+        get_settings.cache_clear()
 
     def paths(self, prefix: str) -> list[str]:
         return [s.path for s in self.log if s.path.startswith(prefix)]

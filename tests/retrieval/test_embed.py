@@ -57,7 +57,7 @@ def test_model_names_resolve(tmp_path: Path):
     assert resolve_model(str(tmp_path)) == str(tmp_path)
     assert resolve_model("BAAI/bge-small-en-v1.5") == "BAAI/bge-small-en-v1.5"  # hub id, passed through untouched
     missing = tmp_path / "no-such-model"
-    with pytest.raises(EmbeddingModelNotFound, match="SLEUTH_EMBEDDING_MODEL") as info:
+    with pytest.raises(EmbeddingModelNotFound, match="SLEUTH_RETRIEVAL_EMBEDDING_MODEL") as info:
         Embedder(str(missing)).count_tokens(["x"])
     assert str(missing) in str(info.value)
 
@@ -122,5 +122,5 @@ def test_cuda_without_cuda_is_explained(monkeypatch):
     import torch
 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    with pytest.raises(EmbeddingError, match="SLEUTH_EMBEDDING_DEVICE"):
+    with pytest.raises(EmbeddingError, match="SLEUTH_RETRIEVAL_EMBEDDING_DEVICE"):
         Embedder(device="cuda").encode(["x"])

@@ -38,7 +38,7 @@ def test_unreachable_milvus_names_the_url_and_the_fix(small_corpus, retrieval_se
     with pytest.raises(IndexError_) as caught:
         open_index(small_corpus.settings, settings)
     message = str(caught.value)
-    assert f"127.0.0.1:{port}" in message and "SLEUTH_INDEX_URL" in message and "docker compose" in message
+    assert f"127.0.0.1:{port}" in message and "SLEUTH_RETRIEVAL_INDEX_URL" in message and "docker compose" in message
 
 
 def test_a_collection_of_another_model_is_refused_with_the_rebuild_command(small_corpus, milvus_settings):

@@ -126,7 +126,7 @@ def test_cross_encoder_bf16_runs(tiny_cross_encoder: Path):
 
 
 def test_cross_encoder_missing_model_names_the_setting(tmp_path: Path):
-    with pytest.raises(RerankError, match="SLEUTH_RERANK_MODEL"):
+    with pytest.raises(RerankError, match="SLEUTH_RETRIEVAL_RERANK_MODEL"):
         CrossEncoderReranker(str(tmp_path / "nope")).rerank(QUERY, PASSAGES)
 
 
@@ -228,7 +228,7 @@ def test_remote_gives_up_after_two_retries():
 
 def test_remote_401_is_explained_and_not_retried():
     with ScriptedServer([(401, b'{"error": "invalid api key"}', 0.0, {})]) as server:
-        with pytest.raises(RerankError, match="SLEUTH_RERANK_API_KEY") as info:
+        with pytest.raises(RerankError, match="SLEUTH_RETRIEVAL_RERANK_API_KEY") as info:
             remote(server.url, api_key="wrong").rerank("q", ["a"])
     assert "401" in str(info.value) and server.url in str(info.value)
     assert len(server.requests) == 1
@@ -237,7 +237,7 @@ def test_remote_401_is_explained_and_not_retried():
 def test_remote_timeout_is_explained():
     with ScriptedServer([(200, {"results": []}, 1.0, {})]) as server:
         start = time.monotonic()
-        with pytest.raises(RerankError, match="did not answer within 0.2s.*SLEUTH_RERANK_TIMEOUT_S"):
+        with pytest.raises(RerankError, match="did not answer within 0.2s.*SLEUTH_RETRIEVAL_RERANK_TIMEOUT_S"):
             remote(server.url, timeout_s=0.2).rerank("q", ["a"])
         assert time.monotonic() - start < 0.9
     assert len(server.requests) == 1  # a slow server is not hammered with retries
@@ -268,7 +268,7 @@ def test_remote_unreachable_is_retried_then_explained():
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]  # closed again below: nothing listens there
-    with pytest.raises(RerankError, match="cannot reach .* after 3 tries.*SLEUTH_RERANK_URL"):
+    with pytest.raises(RerankError, match="cannot reach .* after 3 tries.*SLEUTH_RETRIEVAL_RERANK_URL"):
         remote(f"http://127.0.0.1:{port}/v1/rerank").rerank("q", ["a"])
 
 
@@ -284,7 +284,7 @@ def test_make_reranker_follows_settings(tiny_cross_encoder: Path):
     local = make_reranker(RetrievalSettings(rerank="cross-encoder", rerank_model=str(tiny_cross_encoder), rerank_max_tokens=64))
     assert isinstance(local, CrossEncoderReranker) and local.max_length == 64
     assert len(local.rerank(QUERY, PASSAGES)) == len(PASSAGES)
-    with pytest.raises(RerankError, match="SLEUTH_RERANK_URL"):
+    with pytest.raises(RerankError, match="SLEUTH_RETRIEVAL_RERANK_URL"):
         make_reranker(RetrievalSettings(rerank="remote"))
     settings = RetrievalSettings(rerank="remote", rerank_url="http://x:8000/v1/rerank", rerank_api_key="k", rerank_timeout_s=5)
     far = make_reranker(settings)

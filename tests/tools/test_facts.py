@@ -128,10 +128,10 @@ def test_parse_period(text, period):
     assert parse_period(text) == period
 
 
-def test_the_cli_prints_the_tools_text(corpus, monkeypatch):
+def test_the_cli_prints_the_tools_text(corpus, sleuth_env):
     from api.cli import app
 
-    monkeypatch.setenv("SLEUTH_DATA_DIR", str(corpus.settings.data_dir))
+    sleuth_env(SLEUTH_DATA_DIR=str(corpus.settings.data_dir))
     out = CliRunner().invoke(app, ["facts", "ACME_2023_10K", "capital expenditure", "--period", "FY2023"])
     assert out.exit_code == 0, out.output
     assert out.output.strip() == call(corpus, query="capital expenditure", doc_id="ACME_2023_10K", period="FY2023").text.strip()
