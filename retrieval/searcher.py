@@ -199,10 +199,11 @@ class HybridSearcher:
         if filters.company:
             wanted = filters.company.lower()
             keys = self.matcher.find(filters.company)
-            chosen = [
-                d for d in chosen
-                if company_of(docs[d]) in keys or wanted in (docs[d].company or "").lower() or wanted == (docs[d].ticker or "").lower()
-            ]  # fmt: skip
+
+            def named(doc: DocEntry) -> bool:
+                return company_of(doc) in keys or wanted in (doc.company or "").lower() or wanted == (doc.ticker or "").lower()
+
+            chosen = [d for d in chosen if named(docs[d])]
             if not chosen:
                 raise SearchError(f"no indexed document of company '{filters.company}'; list companies with `sleuth docs`")
         if filters.form:
@@ -261,9 +262,21 @@ class HybridSearcher:
     def _passage(self, view: IndexView, chunk: Chunk, score: float, ranks: dict[str, int | None]) -> Passage:
         doc = view.docs[chunk.doc_id]
         return Passage(
-            chunk.chunk_id, chunk.doc_id, doc.company, doc.form_type, doc.fiscal_year, doc.fiscal_period, chunk.section_path,
-            chunk.start_page, chunk.end_page, chunk.start_line, chunk.end_line, chunk.text, score, ranks,
-        )  # fmt: skip
+            chunk.chunk_id,
+            chunk.doc_id,
+            doc.company,
+            doc.form_type,
+            doc.fiscal_year,
+            doc.fiscal_period,
+            chunk.section_path,
+            chunk.start_page,
+            chunk.end_page,
+            chunk.start_line,
+            chunk.end_line,
+            chunk.text,
+            score,
+            ranks,
+        )
 
     def view(self) -> IndexView:
         """The index's latest committed state; the company matcher follows when documents came or went."""

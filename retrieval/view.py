@@ -104,8 +104,8 @@ class LocalView:
                 if self._bm25 is None:
                     previous, changed = self._bm25_from
                     ordered = [self._segments[s.id] for s in self.manifest.segments]
-                    self._bm25 = SegmentedBM25(ordered, self.live, self.manifest.bm25_k1, self.manifest.bm25_b,
-                                               previous=previous, changed=changed)  # fmt: skip
+                    k1, b = self.manifest.bm25_k1, self.manifest.bm25_b
+                    self._bm25 = SegmentedBM25(ordered, self.live, k1, b, previous=previous, changed=changed)
                     self._bm25_from = (None, set())
         return self._bm25
 
