@@ -7,7 +7,7 @@ PIP := $(BIN)/python -m pip
 STAMP := $(VENV)/.installed
 LOCAL_STAMP := $(VENV)/.installed-local
 
-.PHONY: install run test bench clean
+.PHONY: install run test bench clean format-web
 
 STEP := scripts/step.sh
 LLAMA_STAMP := $(VENV)/.installed-llama
@@ -52,3 +52,7 @@ bench: install
 
 clean:
 	rm -rf $(VENV) data .pytest_cache
+
+# Prettier over the web UI's JavaScript (pinned, via npx; nothing is installed into the repository).
+format-web:
+	@scripts/format-web.sh

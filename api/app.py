@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -74,8 +74,10 @@ def ready_line(settings: ApiSettings, endpoint: Any) -> str:
     host = "127.0.0.1" if settings.host in {"0.0.0.0", "::"} else settings.host
     url = f"http://{'[' + host + ']' if ':' in host else host}:{settings.port}/"
     if endpoint.embedded:
-        who = (f"answers come from the embedded model ({endpoint.client.settings.model} on this CPU: slow, for trying Sleuth; "
-               "set SLEUTH_LLM_BASE_URL to a real model)")  # fmt: skip
+        who = (
+            f"answers come from the embedded model ({endpoint.client.settings.model} on this CPU: slow, for trying Sleuth; "
+            "set SLEUTH_LLM_BASE_URL to a real model)"
+        )
     else:
         who = f"answers come from {endpoint.client.settings.model} at {endpoint.client.base_url}"
     return f"ready: open {url} in a browser; {who}"
@@ -84,22 +86,49 @@ def ready_line(settings: ApiSettings, endpoint: Any) -> str:
 def create_app(settings: ApiSettings | None = None, corpus_settings: CorpusSettings | None = None) -> FastAPI:
     settings = settings or get_settings().api
     mcp_endpoint = McpEndpoint()
+    app = FastAPI(
+        title="Sleuth research API",
+        version="1",
+        description="Agentic research over SEC filings with page-level citations: runs (agentic, RAG, compare) as jobs with "
+        "stored, replayable step events (SSE), documents, votes and a leaderboard.",
+        lifespan=_lifespan(settings, corpus_settings, mcp_endpoint),
+        docs_url=None,
+        redoc_url=None,
+    )
+    _add_error_handlers(app)
+    app.add_middleware(RequestCounter)
+    app.add_middleware(BodyLimit, body_max=settings.body_max_kb << 10, upload_max=settings.upload_request_max_mb << 20)
+    app.add_middleware(SecurityHeaders)  # outermost: every response has the headers, refusals by the middleware above included
+    app.state.page_renderer = PageRenderer(
+        RenderLimits(dpi=settings.page_dpi, timeout_s=settings.page_render_timeout_s, memory_mb=settings.page_render_memory_mb)
+    )
+    _add_routes(app, mcp_endpoint)
+    return app
+
+
+def _lifespan(settings: ApiSettings, corpus_settings: CorpusSettings | None, mcp_endpoint: McpEndpoint) -> Callable[[FastAPI], Any]:
+    """The server's life: open the catalog, the run store and the model endpoint; serve; stop the runs and close."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         corpus = Corpus.open(corpus_settings or get_settings().corpus)
         try:
-            migrate(corpus.engine)
-            store = RunStore(corpus.sessions)
-            interrupted = store.interrupt_active()
-            if interrupted:
-                log.warning("%d runs were in flight when the server last stopped; marked interrupted", len(interrupted))
-            sweep_uploads(corpus.settings.data_dir / "uploads", store)  # staged files of jobs that ended or never ran
+            store, interrupted = _open_run_store(corpus)
             async with open_endpoint(get_settings().llm, data_dir=str(corpus.settings.data_dir), say=_say) as endpoint:
                 metrics = Metrics()
-                services = Services(settings, corpus, store, endpoint.client, endpoint.embedded, metrics,
-                                    RateLimiter(settings.key_rate_per_minute, settings.bad_key_per_minute), get_settings().agent,
-                                    interrupted=interrupted, local_model=endpoint.model)  # fmt: skip
+                limiter = RateLimiter(settings.key_rate_per_minute, settings.bad_key_per_minute)
+                services = Services(
+                    settings,
+                    corpus,
+                    store,
+                    endpoint.client,
+                    endpoint.embedded,
+                    metrics,
+                    limiter,
+                    get_settings().agent,
+                    interrupted=interrupted,
+                    local_model=endpoint.model,
+                )
                 services.runner = RunManager(store, services.researcher_for, metrics, settings.max_running, {"ingest": settings.max_ingesting})
                 app.state.services = services
                 _say(ready_line(settings, endpoint))
@@ -107,26 +136,38 @@ def create_app(settings: ApiSettings | None = None, corpus_settings: CorpusSetti
                     async with mcp_endpoint.running(services):
                         yield
                 finally:
-                    await services.runner.shutdown()
-                    # A delete's index sync runs in a thread: let it finish, or the deleted filing stays searchable.
-                    if await asyncio.to_thread(services.index_lock.acquire, True, INDEX_SYNC_GRACE_S):
-                        services.index_lock.release()
-                    else:
-                        log.warning("an index sync was still running after %d s; run `sleuth index` to finish it", INDEX_SYNC_GRACE_S)
-                    await services.close()
-                    app.state.page_renderer.close()
+                    await _close(app, services)
         finally:
             corpus.close()
 
-    app = FastAPI(
-        title="Sleuth research API",
-        version="1",
-        description="Agentic research over SEC filings with page-level citations: runs (agentic, RAG, compare) as jobs with "
-        "stored, replayable step events (SSE), documents, votes and a leaderboard.",
-        lifespan=lifespan,
-        docs_url=None,
-        redoc_url=None,
-    )
+    return lifespan
+
+
+def _open_run_store(corpus: Corpus) -> tuple[RunStore, list[str]]:
+    """The run store, migrated; runs left in flight by the last stop are marked interrupted and their staged uploads swept."""
+    migrate(corpus.engine)
+    store = RunStore(corpus.sessions)
+    interrupted = store.interrupt_active()
+    if interrupted:
+        log.warning("%d runs were in flight when the server last stopped; marked interrupted", len(interrupted))
+    sweep_uploads(corpus.settings.data_dir / "uploads", store)  # staged files of jobs that ended or never ran
+    return store, interrupted
+
+
+async def _close(app: FastAPI, services: Services) -> None:
+    """Stop the runs in flight, let an index sync finish, then close the services and the page renderer."""
+    await services.runner.shutdown()
+    # A delete's index sync runs in a thread: let it finish, or the deleted filing stays searchable.
+    if await asyncio.to_thread(services.index_lock.acquire, True, INDEX_SYNC_GRACE_S):
+        services.index_lock.release()
+    else:
+        log.warning("an index sync was still running after %d s; run `sleuth index` to finish it", INDEX_SYNC_GRACE_S)
+    await services.close()
+    app.state.page_renderer.close()
+
+
+def _add_error_handlers(app: FastAPI) -> None:
+    """Every error answers {"detail": ...} with a message a user can act on."""
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -143,9 +184,9 @@ def create_app(settings: ApiSettings | None = None, corpus_settings: CorpusSetti
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=getattr(exc, "headers", None))
 
-    app.add_middleware(RequestCounter)
-    app.add_middleware(BodyLimit, body_max=settings.body_max_kb << 10, upload_max=settings.upload_request_max_mb << 20)
-    app.add_middleware(SecurityHeaders)  # outermost: every response has the headers, refusals by the middleware above included
+
+def _add_routes(app: FastAPI, mcp_endpoint: McpEndpoint) -> None:
+    """The API under /v1, health, the docs, MCP at /mcp, and the web UI at / when it is there."""
     from api.routes import documents, fetch, health, pages, runs, votes
 
     app.include_router(health.router)
@@ -154,13 +195,9 @@ def create_app(settings: ApiSettings | None = None, corpus_settings: CorpusSetti
     app.include_router(fetch.router, prefix="/v1")  # before documents: /documents/fetch is not a doc_id
     app.include_router(documents.router, prefix="/v1")
     app.include_router(pages.router, prefix="/v1")
-    app.state.page_renderer = PageRenderer(
-        RenderLimits(dpi=settings.page_dpi, timeout_s=settings.page_render_timeout_s, memory_mb=settings.page_render_memory_mb)
-    )
     mount_docs(app)
     app.add_route("/mcp", mcp_endpoint, include_in_schema=False)  # MCP (streamable HTTP): the agent's tools and research
     if (WEB_DIR / "index.html").is_file():
         from fastapi.staticfiles import StaticFiles
 
         app.mount("/", StaticFiles(directory=WEB_DIR, html=True), name="web")
-    return app

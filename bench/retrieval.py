@@ -25,7 +25,7 @@ sys.path.insert(0, str(REPO))
 
 from corpus.settings import CorpusSettings  # noqa: E402
 from retrieval.filters import Filters  # noqa: E402
-from retrieval.index import IndexView  # noqa: E402
+from retrieval.index import LocalView  # noqa: E402
 from retrieval.searcher import FUSION_WEIGHTS, HybridSearcher, index_dir  # noqa: E402
 from retrieval.settings import RetrievalSettings  # noqa: E402
 
@@ -89,7 +89,7 @@ def build(data_dir: Path, pdfs: Path) -> None:
     subprocess.run([sleuth, "index"], env=env, check=True)
 
 
-def index_costs(index: IndexView, searcher: HybridSearcher) -> list[list[str]]:
+def index_costs(index: LocalView, searcher: HybridSearcher) -> list[list[str]]:
     """Time to rebuild BM25 from the chunks, and embedding throughput with the projection for all chunks."""
     from retrieval.segments import Segment
     from retrieval.tokenize import tokenize

@@ -51,9 +51,9 @@ from retrieval.manifest import (
 from retrieval.segments import Segment, SegmentedBM25, SegmentError, merge
 from retrieval.settings import RetrievalSettings
 from retrieval.tokenize import tokenize
-from retrieval.view import DocChunks, IndexView, _Segments
+from retrieval.view import DocChunks, IndexView, LocalView, _Segments
 
-__all__ = ["DocEntry", "HybridIndex", "IndexError_", "IndexView", "Manifest", "SyncReport"]
+__all__ = ["DocEntry", "HybridIndex", "IndexError_", "IndexView", "LocalView", "Manifest", "SyncReport"]
 
 log = logging.getLogger(__name__)
 MERGE_FACTOR = 10  # this many segments of one size tier (powers of ten of live chunks) are merged into one
@@ -63,7 +63,7 @@ LOCK_TIMEOUT_S = 300.0
 class HybridIndex:
     """The local index: the committed view readers search, and the writes (sync, embed) done under the write lock."""
 
-    def __init__(self, directory: Path, manifest: Manifest, view: IndexView, segments: dict[str, Segment], stamp: tuple | None,
+    def __init__(self, directory: Path, manifest: Manifest, view: LocalView, segments: dict[str, Segment], stamp: tuple | None,
                  *, lazy: bool = False) -> None:  # fmt: skip
         self.directory = directory
         self._segments = segments
@@ -88,7 +88,7 @@ class HybridIndex:
         wanted = cls.wanted(settings)
 
         def empty() -> HybridIndex:
-            return cls(directory, wanted, IndexView(wanted, DocChunks(directory), {}, None, {}), {}, None, lazy=create)
+            return cls(directory, wanted, LocalView(wanted, DocChunks(directory), {}, None, {}), {}, None, lazy=create)
 
         index = empty()
         if not (directory / "manifest.json").is_file():
@@ -171,7 +171,7 @@ class HybridIndex:
         for gone in set(old._blocks) - set(segments):  # vectors of merged-away segments (a search still on them reloads)
             old._blocks.pop(gone, None)
         segments = _Segments(self.directory / "segments", {e.id: e.bytes for e in manifest.segments}, segments)
-        view = IndexView(manifest, store, segments, old if old.manifest.segments else None, old._blocks)
+        view = LocalView(manifest, store, segments, old if old.manifest.segments else None, old._blocks)
         if not self._lazy:
             view.bm25  # noqa: B018 - a reader's first search must not build it
         view._directory = self.directory
@@ -194,7 +194,7 @@ class HybridIndex:
 
     # -- the committed view (readers) ----------------------------------------------------------
 
-    def view(self) -> IndexView:
+    def view(self) -> LocalView:
         """The latest committed state, refreshed from disk when another process changed it."""
         self.refresh()
         return self._view
@@ -248,7 +248,7 @@ class HybridIndex:
                     fresh.docs.clear()
                     fresh.segments.clear()
                     self.manifest = fresh
-                    self._view = IndexView(fresh, DocChunks(self.directory), {}, None, {})
+                    self._view = LocalView(fresh, DocChunks(self.directory), {}, None, {})
                     self._view._directory = self.directory
             yield
 

@@ -161,7 +161,7 @@ class MilvusIndex:
     def exists(self) -> bool:
         return self.chunks_name in self._call("listing collections", self.client.list_collections)
 
-    # -- what the searcher reads (the same methods as retrieval.index.IndexView) ----------------
+    # -- what the searcher reads (retrieval.view.IndexView, as the local LocalView) ---------------
 
     def view(self) -> MilvusIndex:
         self._read_state()

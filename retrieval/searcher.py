@@ -22,6 +22,7 @@ from retrieval.query import CompanyMatcher, QueryIntent, company_of, understand
 from retrieval.settings import RetrievalSettings
 from retrieval.synonyms import expansion
 from retrieval.tokenize import tokenize
+from retrieval.view import IndexView
 
 if TYPE_CHECKING:
     from retrieval.embed import Embedder
@@ -148,7 +149,7 @@ class HybridSearcher:
 
     def _fused(
         self,
-        view,  # noqa: ANN001 - IndexView or MilvusIndex
+        view: IndexView,
         query: str,
         vector: np.ndarray | None,
         depth: int,
@@ -198,10 +199,11 @@ class HybridSearcher:
         if filters.company:
             wanted = filters.company.lower()
             keys = self.matcher.find(filters.company)
-            chosen = [
-                d for d in chosen
-                if company_of(docs[d]) in keys or wanted in (docs[d].company or "").lower() or wanted == (docs[d].ticker or "").lower()
-            ]  # fmt: skip
+
+            def named(doc: DocEntry) -> bool:
+                return company_of(doc) in keys or wanted in (doc.company or "").lower() or wanted == (doc.ticker or "").lower()
+
+            chosen = [d for d in chosen if named(docs[d])]
             if not chosen:
                 raise SearchError(f"no indexed document of company '{filters.company}'; list companies with `sleuth docs`")
         if filters.form:
@@ -239,7 +241,7 @@ class HybridSearcher:
 
     # -- retrievers ----------------------------------------------------------------------------
 
-    def _query_vector(self, view, query: str, timings: dict[str, float], notes: list[str]) -> np.ndarray | None:  # noqa: ANN001
+    def _query_vector(self, view: IndexView, query: str, timings: dict[str, float], notes: list[str]) -> np.ndarray | None:
         if self.embedder is None or not view.has_vectors():
             notes.append("dense retrieval unavailable: no embeddings yet (run `sleuth index`); BM25 only")
             return None
@@ -257,14 +259,26 @@ class HybridSearcher:
     def _reranking(self, rerank: bool | None) -> bool:
         return self.reranker is not None and rerank is not False
 
-    def _passage(self, view, chunk: Chunk, score: float, ranks: dict[str, int | None]) -> Passage:  # noqa: ANN001
+    def _passage(self, view: IndexView, chunk: Chunk, score: float, ranks: dict[str, int | None]) -> Passage:
         doc = view.docs[chunk.doc_id]
         return Passage(
-            chunk.chunk_id, chunk.doc_id, doc.company, doc.form_type, doc.fiscal_year, doc.fiscal_period, chunk.section_path,
-            chunk.start_page, chunk.end_page, chunk.start_line, chunk.end_line, chunk.text, score, ranks,
-        )  # fmt: skip
+            chunk.chunk_id,
+            chunk.doc_id,
+            doc.company,
+            doc.form_type,
+            doc.fiscal_year,
+            doc.fiscal_period,
+            chunk.section_path,
+            chunk.start_page,
+            chunk.end_page,
+            chunk.start_line,
+            chunk.end_line,
+            chunk.text,
+            score,
+            ranks,
+        )
 
-    def view(self):  # noqa: ANN201 - IndexView (local) or the Milvus index itself
+    def view(self) -> IndexView:
         """The index's latest committed state; the company matcher follows when documents came or went."""
         view = self.index.view()
         if view.docs is not self._matcher_docs:

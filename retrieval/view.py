@@ -10,6 +10,7 @@ import json
 import threading
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -20,11 +21,41 @@ from retrieval.manifest import DocEntry, IndexError_, Manifest, SegmentEntry, in
 from retrieval.segments import Segment, SegmentedBM25, SegmentError
 
 
-class IndexView:
+@runtime_checkable
+class IndexView(Protocol):
+    """What a search reads from an index backend: the local files' LocalView, or the Milvus index itself.
+
+    A scope is the backend's own form of a set of documents (a chunk mask, a filter expression): made by `scope`,
+    passed back unchanged to `bm25_chunks` and `dense_chunks`.
+    """
+
+    @property
+    def docs(self) -> dict[str, DocEntry]: ...
+
+    @property
+    def doc_ids(self) -> list[str]: ...
+
+    def __len__(self) -> int: ...
+
+    def pending(self) -> list[str]:
+        """Live documents whose chunks have no vectors yet."""
+        ...
+
+    def has_vectors(self) -> bool: ...
+
+    def scope(self, doc_ids: Iterable[str], exclude: Iterable[str] = ()) -> Any: ...
+
+    def bm25_chunks(self, tokens: list[str], k: int, scope: Any) -> list[Chunk]: ...
+
+    def dense_chunks(self, vector: np.ndarray, k: int, scope: Any) -> list[Chunk]: ...
+
+
+class LocalView:
     """One committed state of the local index, never modified: what a search runs against."""
 
-    def __init__(self, manifest: Manifest, store: DocChunks, segments: dict[str, Segment],
-                 previous: IndexView | None, blocks: dict[str, np.ndarray]) -> None:  # fmt: skip
+    def __init__(
+        self, manifest: Manifest, store: DocChunks, segments: dict[str, Segment], previous: LocalView | None, blocks: dict[str, np.ndarray]
+    ) -> None:
         self.manifest = manifest
         self.docs = manifest.docs
         self._store = store
@@ -73,8 +104,8 @@ class IndexView:
                 if self._bm25 is None:
                     previous, changed = self._bm25_from
                     ordered = [self._segments[s.id] for s in self.manifest.segments]
-                    self._bm25 = SegmentedBM25(ordered, self.live, self.manifest.bm25_k1, self.manifest.bm25_b,
-                                               previous=previous, changed=changed)  # fmt: skip
+                    k1, b = self.manifest.bm25_k1, self.manifest.bm25_b
+                    self._bm25 = SegmentedBM25(ordered, self.live, k1, b, previous=previous, changed=changed)
                     self._bm25_from = (None, set())
         return self._bm25
 
@@ -212,7 +243,7 @@ class _Segments(dict):
 class _Positions:
     """The chunk at each position of a view's BM25/vector rows (None where a chunk is dead), without a list of them all."""
 
-    def __init__(self, view: IndexView) -> None:
+    def __init__(self, view: LocalView) -> None:
         self._view = view
 
     def __len__(self) -> int:

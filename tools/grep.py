@@ -248,8 +248,6 @@ def _scan_guard(files: dict[str, Path], selected: list[str], scope: str) -> None
 
 def _by_catalog(files: dict[str, Path], company: str | None, form: str | None, year: int | None) -> tuple[set[str], str]:
     """doc_ids of the catalog's filings of this company / form / fiscal year, and words for the scope."""
-    from corpus.errors import CorpusError
-
     try:
         docs = current().corpus.list(company, form, year)
     except (CorpusError, ValueError) as exc:

@@ -1,0 +1,207 @@
+// A research run: its answer per arm (agentic, RAG or both), the trace as it streams, cancel, and votes on a compare.
+import { api, streamEvents } from "../api.js";
+import { epoch, fmtTime, guarded, h, period, statusBadge, ticker, view } from "../dom.js";
+import { docsById, loadDocs } from "../state.js";
+import { liveTurn, showProgress, traceItem } from "../trace.js";
+import { jobView } from "./job.js";
+import { openPage } from "./page.js";
+
+function citationChip(c) {
+  const d = docsById.get(c.doc_id);
+  const label = d ? `${d.company || c.doc_id} · ${d.form_type || ""} · ${period(d)} · p.${c.page}` : `${c.doc_id} · p.${c.page}`;
+  const mark = c.verified === true ? "✓ " : c.verified === false ? "✗ " : "";
+  const title = [c.quote && `“${c.quote}”`, c.problem].filter(Boolean).join(" — ");
+  return h(
+    "button",
+    {
+      type: "button",
+      class: `chip ${c.verified === false ? "bad" : c.verified ? "ok" : ""}`,
+      title,
+      "data-doc": c.doc_id,
+      "data-page": c.page,
+      onclick: () => openPage(c.doc_id, c.page, c.lines, c.quote || null),
+    },
+    mark + label,
+  );
+}
+
+function metricsLine(m) {
+  if (!m) return null;
+  return h(
+    "div",
+    { class: "metrics" },
+    h("span", {}, `${m.latency_s.toFixed(1)} s`),
+    h("span", {}, `${m.llm_calls} LLM calls`),
+    h("span", {}, `${m.prompt_tokens.toLocaleString()} + ${m.completion_tokens.toLocaleString()} tokens`),
+    h("span", {}, `${m.tool_calls} tool calls`),
+    h("span", {}, `${m.pages_read} pages read`),
+    m.subagents ? h("span", {}, `${m.subagents} sub-agents`) : null,
+  );
+}
+
+function renderAnswer(container, answer) {
+  container.replaceChildren(
+    ...[
+      h("div", {}, statusBadge(answer.status)),
+      h("p", { class: "answer-text" }, answer.text),
+      (answer.citations || []).length
+        ? h("div", { class: "chips", "aria-label": "Citations" }, answer.citations.map(citationChip))
+        : h("p", { class: "muted" }, "No citations."),
+      (answer.warnings || []).length
+        ? h(
+            "ul",
+            { class: "warnings" },
+            answer.warnings.map((w) => h("li", {}, w)),
+          )
+        : null,
+      metricsLine(answer.metrics),
+    ].filter(Boolean),
+  );
+}
+
+function renderVotes(container, id) {
+  const vote = (winner) =>
+    guarded(async () => {
+      await api(`/v1/runs/${id}/vote`, { method: "POST", body: { winner } });
+      container.replaceChildren(
+        h("p", {}, "Thanks, your vote is counted. ", h("a", { href: "#/leaderboard" }, "See the leaderboard")),
+      );
+    });
+  container.replaceChildren(
+    h(
+      "div",
+      { class: "card" },
+      h("h2", {}, "Which answer is better?"),
+      h(
+        "p",
+        { class: "row" },
+        h("button", { type: "button", onclick: () => vote("agentic") }, "Agentic better"),
+        h("button", { type: "button", onclick: () => vote("rag") }, "RAG better"),
+        h("button", { type: "button", class: "secondary", onclick: () => vote("tie") }, "Tie"),
+      ),
+    ),
+  );
+}
+
+export async function runView(id) {
+  await loadDocs().catch(() => []);
+  const run = await api(`/v1/runs/${id}`);
+  if (run.mode === "ingest") return jobView(run);
+  const arms = run.mode === "compare" ? ["agentic", "rag"] : [run.mode];
+  const status = h("span", { id: "run-status" });
+  const progress = h("span", { id: "run-progress" });
+  const cancel = h(
+    "button",
+    {
+      type: "button",
+      class: "danger",
+      id: "cancel",
+      onclick: () =>
+        guarded(async () => {
+          await api(`/v1/runs/${id}/cancel`, { method: "POST" });
+        }),
+    },
+    "Cancel",
+  );
+  const columns = {};
+  const grid = h(
+    "div",
+    { class: `arms ${arms.length === 1 ? "single" : ""}` },
+    arms.map((arm) => {
+      const answer = h("div", { class: "answer", id: `answer-${arm}` }, h("p", { class: "muted" }, "The answer appears here."));
+      const trace = h("ol", { class: "trace", id: `trace-${arm}`, "aria-live": "polite" });
+      columns[arm] = { answer, trace };
+      return h(
+        "section",
+        { class: "card", "aria-label": `${arm} arm` },
+        h("h2", {}, arm === "agentic" ? "Agentic" : arm === "rag" ? "RAG" : arm),
+        answer,
+        h("h3", {}, "Trace"),
+        trace,
+      );
+    }),
+  );
+  const votes = h("div", { id: "votes" });
+  view.replaceChildren(
+    h(
+      "div",
+      { class: "card" },
+      h("h1", {}, run.question),
+      h("p", {}, status, " ", progress, " ", cancel),
+      h(
+        "p",
+        { class: "muted" },
+        `${run.mode} · model ${run.model} · ${fmtTime(run.created_at)}${run.filters ? ` · filters ${JSON.stringify(run.filters)}` : ""}`,
+      ),
+    ),
+    grid,
+    votes,
+  );
+  let runningSince = epoch(run.started_at);
+  const setStatus = (s, position, ts) => {
+    status.replaceChildren(statusBadge(s));
+    const active = s === "queued" || s === "running";
+    if (s === "running" && ts && !runningSince) runningSince = ts;
+    progress.replaceChildren(
+      ...(active
+        ? [
+            h("span", { class: "spinner", "aria-hidden": true }),
+            s === "queued" ? ` waiting${position ? ` (position ${position})` : ""}…` : " working · ",
+            s === "running" && runningSince ? ticker(runningSince) : "",
+          ]
+        : []),
+    );
+    cancel.hidden = !active;
+  };
+  setStatus(run.status, run.queue_position);
+  const live = new Map(); // arm/agent -> the li of its model turn in progress
+  const settleTurn = (key) => {
+    const li = live.get(key);
+    if (li) {
+      li.remove();
+      live.delete(key);
+    }
+  };
+  let t0 = null;
+  const finish = async () => {
+    for (const key of [...live.keys()]) settleTurn(key);
+    const done = await api(`/v1/runs/${id}`);
+    setStatus(done.status);
+    if (done.result) {
+      if (done.mode === "compare") {
+        renderAnswer(columns.agentic.answer, done.result.agentic);
+        renderAnswer(columns.rag.answer, done.result.rag);
+      } else if (columns[done.mode]) renderAnswer(columns[done.mode].answer, done.result);
+    } else if (done.error) {
+      for (const arm of arms) columns[arm].answer.replaceChildren(statusBadge(done.status), h("p", {}, done.error));
+    }
+    if (done.mode === "compare" && done.result) renderVotes(votes, id);
+  };
+  const seen = new Set();
+  await streamEvents(id, (ev) => {
+    if (seen.has(ev.seq)) return;
+    seen.add(ev.seq);
+    if (t0 === null) t0 = ev.ts;
+    if (ev.type === "status") setStatus(ev.data.status, ev.data.position, ev.ts);
+    const arm = ev.arm && columns[ev.arm] ? ev.arm : arms[0];
+    const key = `${arm}/${ev.agent || "main"}`;
+    if (ev.type === "model_progress") {
+      const li = live.get(key);
+      if (li) showProgress(li, ev.data);
+      return;
+    }
+    if (ev.type === "model_turn" || ev.type === "error" || ev.type === "answer" || ev.type === "model_started") settleTurn(key);
+    if (ev.type === "status" && !["queued", "running"].includes(ev.data.status)) for (const k of [...live.keys()]) settleTurn(k);
+    const targets = ev.arm || ev.type !== "status" ? [arm] : arms;
+    for (const a of targets) {
+      const item = ev.type === "model_started" ? liveTurn(ev) : traceItem(ev, t0);
+      if (ev.type === "model_started") live.set(key, item);
+      if (item) {
+        columns[a].trace.append(item);
+        columns[a].trace.scrollTop = columns[a].trace.scrollHeight;
+      }
+    }
+    if (ev.type === "answer" && columns[arm]) renderAnswer(columns[arm].answer, ev.data);
+  });
+  await finish();
+}
