@@ -112,7 +112,7 @@ class LenientPolicy(Policy):
     def plan(self, planned: list[PlannedCall], memory: LoopMemory | None, in_view: set[str],
              tools: set[str]) -> tuple[list[PlannedCall], LoopMemory]:  # fmt: skip
         """The withheld tools are cleared each turn; calls that keep failing or repeat a result in view are not run."""
-        memory = replace(memory or LoopMemory(), withheld=frozenset())
+        memory = memory or LoopMemory()
         failures, succeeded, withheld = dict(memory.failures), dict(memory.succeeded), set[str]()
         planned = [_break_loop(p, failures, withheld, tools) for p in planned]
         planned = [_no_repeat(p, succeeded, in_view, withheld) for p in planned]
