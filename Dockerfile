@@ -22,6 +22,7 @@ COPY corpus corpus
 COPY retrieval retrieval
 COPY tools tools
 COPY agent agent
+COPY embedded embedded
 COPY api api
 COPY web web
 COPY evals evals

@@ -24,8 +24,8 @@ class AnswerCitation(BaseModel):
         return f"{self.doc_id} p.{self.page}" + (f" l.{self.lines}" if self.lines else "")
 
 
-class Step(BaseModel):
-    """One tool call the run made, as the answer reports it."""
+class ToolRecord(BaseModel):
+    """One tool call the run made, as the answer's trace reports it (a model turn is a step of the budgets, not this)."""
 
     agent: str = "main"
     name: str
@@ -67,7 +67,7 @@ class Answer(BaseModel):
     text: str
     status: Status
     citations: list[AnswerCitation] = Field(default_factory=list)
-    steps: list[Step] = Field(default_factory=list)
+    steps: list[ToolRecord] = Field(default_factory=list)  # the tool calls made, in order (the wire name stays `steps`)
     metrics: RunMetrics = Field(default_factory=RunMetrics)
     warnings: list[str] = Field(default_factory=list)  # failed citations, budgets that ran out, ...
     error: str | None = None  # why a failed run failed, for the user

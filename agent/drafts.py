@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field, ValidationError
 from agent.answer import AnswerCitation
 from agent.citations import TextOf, check_citation, inline_citations, problems
 from agent.llm import LLMResponse, ToolCallRequest
+from agent.policy import STRICT, Policy
 
 ANSWER_TOOL = "answer"
 
@@ -52,12 +53,13 @@ class Draft:
     call: ToolCallRequest | None = None  # the answer tool call, when the model used it
 
 
-def draft_from_call(call: ToolCallRequest) -> Draft | str:
-    """The draft from an `answer` call, or an error message for the model when its arguments do not fit."""
+def draft_from_call(call: ToolCallRequest, policy: Policy = STRICT) -> Draft | str:
+    """The draft from an `answer` call, or an error message for the model when its arguments do not fit (as far as the
+    policy forgives their shape)."""
     if call.arguments is None:
         return f"Error: the answer tool's arguments are not valid JSON ({call.raw_arguments[:120]!r}); send a JSON object."
     try:
-        args = AnswerArgs.model_validate(_plainly_meant(call.arguments))
+        args = AnswerArgs.model_validate(policy.answer_arguments(call.arguments))
     except ValidationError as exc:
         issues = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'arguments'}: {e['msg']}" for e in exc.errors())
         return (f"Error: invalid arguments for answer: {issues}. Call it as answer(answer=\"<the figure with its unit first, "
@@ -66,33 +68,16 @@ def draft_from_call(call: ToolCallRequest) -> Draft | str:
     return Draft(args.answer.strip(), args.status, citations, call=call)
 
 
-def _plainly_meant(arguments: dict[str, Any]) -> dict[str, Any]:
-    """An answer call as a small model plainly means it: one citation given flat (answer(doc_id=..., page=..., quote=...),
-    seen twelve turns in a row from the embedded model) or as a dict instead of a list; without answer text, the quote."""
-    args = dict(arguments)
-    flat = {k: args.pop(k) for k in ("doc_id", "page", "quote") if k in args}
-    cites = args.pop("citations", args.pop("citation", None))
-    if isinstance(cites, dict):
-        cites = [cites]
-    if "doc_id" in flat and "page" in flat:
-        cites = [*(cites if isinstance(cites, list) else []), flat]
-    if cites is not None:
-        args["citations"] = cites
-    if not str(args.get("answer") or "").strip() and isinstance(flat.get("quote"), str) and flat["quote"].strip():
-        args["answer"] = flat["quote"]
-    return args
-
-
 def draft_from_text(text: str, is_doc: Any) -> Draft:
     """A plain-text final reply: its [DOC p.N] markers become citations."""
     return Draft(text.strip(), "answered", inline_citations(text, is_doc), inline=True)
 
 
-def draft_from_response(response: LLMResponse, is_doc: Any) -> Draft | str | None:
+def draft_from_response(response: LLMResponse, is_doc: Any, policy: Policy = STRICT) -> Draft | str | None:
     """The draft in a final-answer turn (answer call or plain text); an error string to send back; None when there is neither."""
     for call in response.tool_calls:
         if call.name == ANSWER_TOOL:
-            return draft_from_call(call)
+            return draft_from_call(call, policy)
     if response.content.strip():
         return draft_from_text(response.content, is_doc)
     return None

@@ -1,13 +1,15 @@
-"""The research agent as a LangGraph state graph: model -> tools (concurrently, then compaction) -> model ... -> checked answer.
+"""The research agent as a LangGraph state graph; the wiring at the bottom is the whole loop, one edge per line.
 
-A proposed answer is checked in the step that proposed it (`finish`); failed citations send the model round again.
+A model turn proposes tool calls or an answer. Tool calls are planned (budgets; the model policy's loop breaking),
+run concurrently and recorded; the transcript is compacted when it nears its budget; then the model takes another
+turn. A proposed answer has its citations checked; failures send the model round once more. When a budget runs out,
+one last model call answers from the evidence gathered. `python -m agent.graph --mermaid` draws it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import copy
-import json
 import logging
 import time
 from typing import Any
@@ -15,17 +17,17 @@ from typing import Any
 from langchain_core.runnables import RunnableConfig
 from langgraph.graph import END, START, StateGraph
 
-from agent.answer import Answer, Step
+from agent.answer import Answer, ToolRecord
 from agent.compaction import compact, needs_compaction
 from agent.corpus_access import is_doc, text_of
 from agent.drafts import ANSWER_TOOL, Draft, check_draft, draft_from_call, draft_from_response, draft_from_text, settle
 from agent.events import BUDGET, CITATION_CHECK, ERROR, MODEL_STARTED, MODEL_TURN, TOOL_CALL, TOOL_RESULT, Event, summarize
 from agent.llm import LLMError, LLMResponse, ToolCallRequest
-from agent.loops import REPEAT_LIMIT, call_key, refusal, repeated, suggested_call
+from agent.policy import PlannedCall
 from agent.progress import complete_streaming
 from agent.prompts import load
-from agent.state import SUBQUESTION_TOOL, AgentRun, AgentState, Observation
-from tools.registry import REGISTRY, ToolCall
+from agent.state import SUBQUESTION_TOOL, AgentRun, AgentState, Observation, call_label
+from tools.registry import REGISTRY, ToolOutcome
 from tools.tokens import count_tokens
 
 log = logging.getLogger(__name__)
@@ -37,7 +39,7 @@ def _run(config: RunnableConfig) -> AgentRun:
 
 def budget_exhausted(state: AgentState, run: AgentRun) -> str | None:
     """The budget that has run out, in words, or None."""
-    if state["step"] >= run.max_steps:
+    if state["turns"] >= run.max_steps:
         return f"step budget: {run.max_steps} model turns"
     if run.remaining_s() <= 0:
         return f"time budget: {run.deadline - run.started:.0f} s"
@@ -50,136 +52,128 @@ def budget_exhausted(state: AgentState, run: AgentRun) -> str | None:
 
 
 async def call_model(state: AgentState, config: RunnableConfig) -> dict[str, Any]:
-    """One model turn: a final answer, tool calls to run, or a malformed reply to send back."""
+    """One model turn: tool calls to plan, a draft answer to check, or a malformed reply to send back."""
     run = _run(config)
     if reason := budget_exhausted(state, run):
         return {"stop": reason}
-    started = {"step": state["step"] + 1, "prompt_tokens": run.transcript_tokens(state["messages"])}
-    await run.emit(Event(MODEL_STARTED, started, agent=run.agent))  # a slow model's turn shows as in progress meanwhile
+    turn = state["turns"] + 1
+    await run.emit(Event(MODEL_STARTED, {"step": turn, "prompt_tokens": run.transcript_tokens(state["messages"])}, agent=run.agent))
     try:
-        schemas = _offered(run.tool_schemas, state.get("withheld") or [])
-        response = await asyncio.wait_for(complete_streaming(run, state["messages"], schemas, started["step"]), timeout=max(1.0, run.remaining_s()))
+        schemas = run.policy.offered(run.tool_schemas, state.get("memory"))
+        response = await asyncio.wait_for(complete_streaming(run, state["messages"], schemas, turn), timeout=max(1.0, run.remaining_s()))
     except TimeoutError:
         return {"stop": f"time budget: {run.deadline - run.started:.0f} s"}
     except LLMError as exc:
         return {"failure": str(exc)}
-    step = state["step"] + 1
     metrics = state["metrics"].model_copy()
     metrics.add_usage(response.usage)
-    await run.emit(Event(MODEL_TURN, _turn_event(step, response), agent=run.agent))
-    messages = state["messages"] + [_assistant_message(response, run.text_mode)]
-    update: dict[str, Any] = {"step": step, "metrics": metrics}
+    await run.emit(Event(MODEL_TURN, _turn_event(turn, response), agent=run.agent))
+    update: dict[str, Any] = {"turns": turn, "metrics": metrics}
+    return update | _read_turn(state, run, response, state["messages"] + [run.policy.transcript_message(response)])
+
+
+def _read_turn(state: AgentState, run: AgentRun, response: LLMResponse, messages: list[dict[str, Any]]) -> dict[str, Any]:
+    """What a model turn asks for: tool calls, an answer (call or text), or a word back about a reply that is neither."""
     answers = [c for c in response.tool_calls if c.name == ANSWER_TOOL]
-    others = [c for c in response.tool_calls if c.name != ANSWER_TOOL]
-    fix = "Your tool call could not be used:\n" + "\n".join(f"- {e}" for e in response.text_call_errors) if response.text_call_errors else None
-    if others:
-        return {**update, "messages": messages, "pending": response.tool_calls, "feedback": fix}
+    errors = response.text_call_errors
+    fix = "Your tool call could not be used:\n" + "\n".join(f"- {e}" for e in errors) if errors else None
+    if any(c.name != ANSWER_TOOL for c in response.tool_calls):
+        return {"messages": messages, "pending": response.tool_calls, "feedback": fix}
     if answers:
         # One answer per turn; every other answer call still gets its result, as the chat protocol requires.
-        ignored = [_result_message(c, "Ignored: only the first answer call of a turn is used.", run.text_mode) for c in answers[1:]]
-        draft = draft_from_call(answers[0])
+        ignored = [_result_message(run, c, "Ignored: only the first answer call of a turn is used.") for c in answers[1:]]
+        draft = draft_from_call(answers[0], run.policy)
         if isinstance(draft, str):
-            return {**update, "messages": messages + [_result_message(answers[0], draft, run.text_mode)] + ignored}
-        return await _settled({**update, "messages": messages + ignored, "draft": draft}, state, config)
+            return {"messages": messages + [_result_message(run, answers[0], draft)] + ignored}
+        return {"messages": messages + ignored, "draft": draft}
     if fix:
-        return {**update, "messages": messages + [{"role": "user", "content": fix}]}
+        return {"messages": messages + [{"role": "user", "content": fix}]}
     if response.finish_reason == "length":
         cut = "Your reply was cut off at the output limit. Be shorter: call one tool, or call answer with a brief answer."
-        return {**update, "messages": messages + [{"role": "user", "content": cut}]}
+        return {"messages": messages + [{"role": "user", "content": cut}]}
     if response.content.strip():
         draft = draft_from_text(response.content, lambda d: is_doc(run.tools, d))
         if not draft.citations and not state["nudged"]:  # likely thinking aloud, not an answer: ask once
             nudge = ("If that is your final answer, call the answer tool with citations (doc_id, page, quote); "
                      "otherwise call a tool to continue the research.")  # fmt: skip
-            return {**update, "messages": messages + [{"role": "user", "content": nudge}], "nudged": True}
-        return await _settled({**update, "messages": messages, "draft": draft}, state, config)
+            return {"messages": messages + [{"role": "user", "content": nudge}], "nudged": True}
+        return {"messages": messages, "draft": draft}
     empty = "Your reply was empty. Call a tool to continue the research, or the answer tool to finish."
-    return {**update, "messages": messages + [{"role": "user", "content": empty}]}
+    return {"messages": messages + [{"role": "user", "content": empty}]}
 
 
-async def run_tools(state: AgentState, config: RunnableConfig) -> dict[str, Any]:
-    """Run the turn's tool calls concurrently (bounded), in budget; every call gets a result message."""
+async def plan_tools(state: AgentState, config: RunnableConfig) -> dict[str, Any]:
+    """Decide what each of the turn's calls does: run, or return an error (answer not alone, the tool-call budget used
+    up); then the policy plans around loops (the lenient policy's; the strict policy runs every call as asked)."""
     run = _run(config)
-    calls: list[ToolCallRequest] = state["pending"]
-    calls_by_id = {c.id: c for c in calls}
-    planned: list[tuple[ToolCallRequest, str | None]] = []  # (call, error to return instead of running it)
-    refused = 0
-    exhausted = None
-    for call in calls:
+    planned: list[PlannedCall] = []
+    stop = None
+    for call in state["pending"]:
+        refused = None
         if call.name == ANSWER_TOOL:
-            planned.append((call, "Error: call answer alone, after you have seen the results of your other tool calls."))
+            refused = "Error: call answer alone, after you have seen the results of your other tool calls."
         elif run.tool_calls_left() <= 0:
-            planned.append((call, "Error: not run, the tool-call budget is used up; answer with what you have."))
-            refused += 1
-            exhausted = exhausted or (
-                f"tool-call budget: {_calls(run.max_tool_calls)}" if run.tool_calls >= run.max_tool_calls
-                else f"tool-call budget: {_calls(run.settings.max_tool_calls)} shared with sub-agents"
-            )
+            refused = "Error: not run, the tool-call budget is used up; answer with what you have."
+            stop = stop or (f"tool-call budget: {_calls(run.max_tool_calls)}" if run.tool_calls >= run.max_tool_calls
+                            else f"tool-call budget: {_calls(run.settings.max_tool_calls)} shared with sub-agents")  # fmt: skip
         else:
             run.tool_calls += 1
             run.shared.tool_calls_left -= 1
-            planned.append((call, None))
-    failures: dict[str, tuple[int, str]] = dict(state.get("failures") or {})
-    withheld: set[str] = set()
-    succeeded: dict[str, int] = dict(state.get("succeeded") or {})
+        planned.append(PlannedCall(call, call, refused))
     in_view = {o.label for o in state["observations"] if not o.compacted}
-    planned, redirects = _break_loops(run, planned, failures, withheld)
-    planned = _no_repeats(planned, succeeded, in_view, withheld)
-    if any(c.name == "search" and error is None for c, error in planned):
+    names = {s["function"]["name"] for s in run.tool_schemas}
+    planned, memory = run.policy.plan(planned, state.get("memory"), in_view, names)
+    update: dict[str, Any] = {"planned": planned, "pending": [], "memory": memory}
+    return update | {"stop": stop} if stop else update
+
+
+async def run_tools(state: AgentState, config: RunnableConfig) -> dict[str, Any]:
+    """Run the planned calls concurrently (at most max_parallel_tools at once); refused ones yield their error."""
+    run = _run(config)
+    planned: list[PlannedCall] = state["planned"]
+    if any(p.runs.name == "search" and p.refused is None for p in planned):
         await _open_searcher(run)
     gate = asyncio.Semaphore(run.settings.max_parallel_tools)
 
-    async def one(call: ToolCallRequest, error: str | None) -> tuple[ToolCall, Any]:
+    async def one(p: PlannedCall) -> tuple[ToolOutcome, Any]:
         async with gate:
-            return await _execute(run, call, error)
+            return await _execute(run, p.runs, p.refused)
 
-    outcomes = await asyncio.gather(*(one(call, error) for call, error in planned))
-    for i, ((call, error), (result, _child)) in enumerate(zip(planned, outcomes, strict=True)):
-        key = call_key(call.name, call.arguments)
-        if i in redirects:
-            result.text = redirects[i] + result.text
-        elif result.ok and error is None and call.name != SUBQUESTION_TOOL:
-            succeeded[key] = 1
-        elif not result.ok and error is None:
-            count, _text = failures.get(key, (0, ""))
-            failures[key] = (count + 1, result.text)
-            if count:  # small models repeat a failing call verbatim; say so plainly
-                result.text = f"You made exactly this call before and it failed the same way; change the arguments or use another tool.\n{result.text}"
-    planned = [(_original(call, redirects, i, calls_by_id), error) for i, (call, error) in enumerate(planned)]
-    messages = list(state["messages"])
-    observations = list(state["observations"])
-    steps, pages = list(state["steps"]), set(state["pages"])
+    outcomes = await asyncio.gather(*(one(p) for p in planned))
+    memory = run.policy.review(planned, [outcome for outcome, _child in outcomes], state.get("memory"))
+    for p, (outcome, _child) in zip(planned, outcomes, strict=True):
+        outcome.text = p.note + outcome.text
+    return {"outcomes": outcomes, "memory": memory}
+
+
+async def record(state: AgentState, config: RunnableConfig) -> dict[str, Any]:
+    """Every call gets its result message, as the model made it (whatever ran instead); the trace, pages and metrics grow."""
+    run = _run(config)
+    messages, observations = list(state["messages"]), list(state["observations"])
+    records, pages = list(state["tool_records"]), set(state["pages"])
     metrics = state["metrics"].model_copy()
-    for (call, error), (result, child) in zip(planned, outcomes, strict=True):
-        label = _label(call)
-        messages.append(_result_message(call, result.text, run.text_mode, label))
-        observations.append(Observation(len(messages) - 1, label, count_tokens(result.text), result.citations or []))
-        steps.append(Step(agent=run.agent, name=call.name, arguments=call.arguments or {}, ok=result.ok,
-                          summary=summarize(result.text, 160), seconds=round(result.seconds, 3)))  # fmt: skip
-        pages |= {(c.doc_id, c.page) for c in result.citations or []}
-        metrics.tool_calls += error is None  # refused and rejected calls were not run
+    for p, (outcome, child) in zip(state["planned"], state["outcomes"], strict=True):
+        call, label = p.call, call_label(p.call)
+        messages.append(_result_message(run, call, outcome.text, label))
+        observations.append(Observation(len(messages) - 1, label, count_tokens(outcome.text), outcome.citations or []))
+        records.append(ToolRecord(agent=run.agent, name=call.name, arguments=call.arguments or {}, ok=outcome.ok,
+                                  summary=summarize(outcome.text, 160), seconds=round(outcome.seconds, 3)))  # fmt: skip
+        pages |= {(c.doc_id, c.page) for c in outcome.citations or []}
+        metrics.tool_calls += p.refused is None  # refused and rejected calls were not run
         if child is not None:  # a sub-agent's own work counts toward this run
             child_answer, child_pages = child
-            steps += child_answer.steps
+            records += child_answer.steps
             pages |= child_pages
             metrics.absorb(child_answer.metrics)
-    update: dict[str, Any] = {"messages": messages, "observations": observations, "steps": steps, "pages": pages,
-                              "metrics": metrics, "pending": [], "feedback": None, "failures": failures, "succeeded": succeeded,
-                              "withheld": sorted(withheld)}  # fmt: skip
     if state.get("feedback"):  # malformed calls written next to good ones
         messages.append({"role": "user", "content": state["feedback"]})
-    if refused:
-        update["stop"] = exhausted
-        return update
-    # Compaction belongs to this step: one graph step per turn fewer (each costs ~1 ms of LangGraph bookkeeping).
-    return update | await compact_context({**state, **update}, config)
+    return {"messages": messages, "observations": observations, "tool_records": records, "pages": pages, "metrics": metrics,
+            "planned": [], "outcomes": [], "feedback": None}  # fmt: skip
 
 
 async def compact_context(state: AgentState, config: RunnableConfig) -> dict[str, Any]:
-    """Compact older observations when the transcript nears the budget; stop if it cannot be brought under it."""
+    """Compact older observations (the transcript nears its budget); stop if it cannot be brought under it."""
     run = _run(config)
-    if not needs_compaction(state, run):
-        return {}
     update = await compact(state, run)
     messages = update.get("messages", state["messages"])
     if run.transcript_tokens(messages) > run.context_budget:
@@ -199,24 +193,24 @@ async def force_answer(state: AgentState, config: RunnableConfig) -> dict[str, A
     schemas = [s for s in run.tool_schemas if s["function"]["name"] == ANSWER_TOOL]
     choice = {"type": "function", "function": {"name": ANSWER_TOOL}}
     grace = max(1.0, run.hard_deadline - time.monotonic())
-    await run.emit(Event(MODEL_STARTED, {"step": state["step"] + 1, "prompt_tokens": run.transcript_tokens(messages)}, agent=run.agent))
+    turn = state["turns"] + 1
+    await run.emit(Event(MODEL_STARTED, {"step": turn, "prompt_tokens": run.transcript_tokens(messages)}, agent=run.agent))
     try:
-        response = await asyncio.wait_for(complete_streaming(run, messages, schemas, state["step"] + 1, tool_choice=choice), timeout=grace)
+        response = await asyncio.wait_for(complete_streaming(run, messages, schemas, turn, tool_choice=choice), timeout=grace)
     except (TimeoutError, LLMError) as exc:
         detail = str(exc) or f"no answer within {grace:.0f} s"
         return {"failure": f"the research budget ran out ({reason}) and the final answer could not be written: {detail}"}
     metrics = fitted.get("metrics", state["metrics"]).model_copy()
     metrics.add_usage(response.usage)
-    await run.emit(Event(MODEL_TURN, _turn_event(state["step"] + 1, response), agent=run.agent))
-    draft = draft_from_response(response, lambda d: is_doc(run.tools, d))
+    await run.emit(Event(MODEL_TURN, _turn_event(turn, response), agent=run.agent))
+    draft = draft_from_response(response, lambda d: is_doc(run.tools, d), run.policy)
     if not isinstance(draft, Draft):
         draft = Draft(f"No answer: the research budget ran out ({reason}) before the evidence was conclusive.", citations=[])
     draft.status = "truncated"
-    update = {"draft": draft, "metrics": metrics, "warnings": state["warnings"] + [f"budget ran out ({reason}); answered from the evidence gathered so far"]}
-    return await _settled(update, state, config)
+    return {"draft": draft, "metrics": metrics, "warnings": state["warnings"] + [f"budget ran out ({reason}); answered from the evidence gathered so far"]}
 
 
-async def finish(state: AgentState, config: RunnableConfig) -> dict[str, Any]:
+async def check_citations(state: AgentState, config: RunnableConfig) -> dict[str, Any]:
     """Check the draft's citations; send failures back to the model once (in budget), else settle the answer."""
     run = _run(config)
     draft: Draft = state["draft"]
@@ -224,85 +218,24 @@ async def finish(state: AgentState, config: RunnableConfig) -> dict[str, Any]:
     await run.emit(Event(CITATION_CHECK, {"checked": len(checked), "failed": problems}, agent=run.agent))
     if problems and state["repairs"] > 0 and draft.status != "truncated" and not budget_exhausted(state, run):
         feedback = load("repair").format(problems="\n".join(f"- {p}" for p in problems))
-        message = _result_message(draft.call, feedback, run.text_mode) if draft.call else {"role": "user", "content": feedback}
+        message = _result_message(run, draft.call, feedback) if draft.call else {"role": "user", "content": feedback}
         return {"messages": state["messages"] + [message], "draft": None, "repairs": state["repairs"] - 1}
     status, warnings = settle(draft, checked, problems, state["warnings"])
     answer = Answer(mode="agentic", question=run.question, text=draft.text, status=status, citations=checked,
-                    steps=state["steps"], metrics=state["metrics"], warnings=warnings)  # fmt: skip
+                    steps=state["tool_records"], metrics=state["metrics"], warnings=warnings)  # fmt: skip
     return {"answer": answer}
 
 
 async def fail(state: AgentState, config: RunnableConfig) -> dict[str, Any]:
+    """The run cannot go on (the model endpoint failed): a failed answer with the trace so far."""
     run = _run(config)
     await run.emit(Event(ERROR, {"kind": "llm", "message": state["failure"]}, agent=run.agent))
     answer = Answer(mode="agentic", question=run.question, text=f"The run failed: {state['failure']}", status="failed",
-                    steps=state["steps"], metrics=state["metrics"], warnings=state["warnings"], error=state["failure"])  # fmt: skip
+                    steps=state["tool_records"], metrics=state["metrics"], warnings=state["warnings"], error=state["failure"])  # fmt: skip
     return {"answer": answer}
 
 
 # --- helpers ---
-
-
-def _break_loops(
-    run: AgentRun, planned: list[tuple[ToolCallRequest, str | None]], failures: dict[str, tuple[int, str]], withheld: set[str]
-) -> tuple[list[tuple[ToolCallRequest, str | None]], dict[int, str]]:
-    """A call that already failed twice identically is not run again: the call its error suggests runs instead, or the
-    model is told what to do; a tool whose failing call keeps coming back is left out of the next turn's tools."""
-    names = {s["function"]["name"] for s in run.tool_schemas}
-    out: list[tuple[ToolCallRequest, str | None]] = []
-    redirects: dict[int, str] = {}
-    for i, (call, error) in enumerate(planned):
-        key = call_key(call.name, call.arguments)
-        count, text = failures.get(key, (0, ""))
-        if error is not None or count < REPEAT_LIMIT:
-            out.append((call, error))
-            continue
-        failures[key] = (count + 1, text)
-        if count > REPEAT_LIMIT:
-            withheld.add(call.name)
-        redirect = suggested_call(text, names - {ANSWER_TOOL, SUBQUESTION_TOOL}, key)
-        message = refusal(call.name, text, count, redirect)
-        if redirect is None:
-            withheld.add(call.name)  # one turn without the tool: the model has to take another way
-            out.append((call, message))
-            continue
-        redirects[i] = message
-        out.append((ToolCallRequest(call.id, redirect[0], redirect[1], from_text=call.from_text), None))
-    return out, redirects
-
-
-def _no_repeats(planned: list[tuple[ToolCallRequest, str | None]], succeeded: dict[str, int], in_view: set[str],
-                withheld: set[str]) -> list[tuple[ToolCallRequest, str | None]]:  # fmt: skip
-    """A call that already succeeded, with its result still in the transcript (not compacted), is not run again: the
-    model is sent back to that result; asked a second time, the tool is left out of the next turn."""
-    out = []
-    for call, error in planned:
-        key = call_key(call.name, call.arguments)
-        count = succeeded.get(key, 0)
-        if error is None and count and _label(call) in in_view:
-            succeeded[key] = count + 1
-            if count >= REPEAT_LIMIT:
-                withheld.add(call.name)
-            error = repeated(call.name, count)
-        out.append((call, error))
-    return out
-
-
-def _original(call: ToolCallRequest, redirects: dict[int, str], i: int, calls_by_id: dict[str, ToolCallRequest]) -> ToolCallRequest:
-    """The call as the model made it (its result message answers that call, whatever ran instead)."""
-    return calls_by_id.get(call.id, call) if i in redirects else call
-
-
-def _offered(schemas: list[dict[str, Any]], withheld: list[str]) -> list[dict[str, Any]]:
-    if not withheld:
-        return schemas
-    kept = [s for s in schemas if s["function"]["name"] not in withheld]
-    return kept if any(s["function"]["name"] != ANSWER_TOOL for s in kept) else schemas
-
-
-async def _settled(update: dict[str, Any], state: AgentState, config: RunnableConfig) -> dict[str, Any]:
-    """A draft was proposed: check it in the same graph step (one LangGraph step per answer fewer)."""
-    return update | await finish({**state, **update}, config)
 
 
 async def _open_searcher(run: AgentRun) -> None:
@@ -313,31 +246,31 @@ async def _open_searcher(run: AgentRun) -> None:
         log.debug("searcher did not open: %s", exc)
 
 
-async def _execute(run: AgentRun, call: ToolCallRequest, error: str | None) -> tuple[ToolCall, Any]:
-    """One tool call; returns its ToolCall and, for a sub-agent, (its Answer, pages it saw)."""
+async def _execute(run: AgentRun, call: ToolCallRequest, refused: str | None) -> tuple[ToolOutcome, Any]:
+    """One tool call; returns its outcome and, for a sub-agent, (its Answer, pages it saw)."""
     await run.emit(Event(TOOL_CALL, {"id": call.id, "name": call.name, "arguments": call.arguments}, agent=run.agent))
     started = time.perf_counter()
     child = None
-    if error is None and call.arguments is None:
-        error = f"Error: the arguments of {call.name} are not valid JSON ({call.raw_arguments[:120]!r}); send a JSON object."
-    if error is not None:
-        result = ToolCall(call.name, call.arguments or {}, False, error)
+    if refused is None and call.arguments is None:
+        refused = f"Error: the arguments of {call.name} are not valid JSON ({call.raw_arguments[:120]!r}); send a JSON object."
+    if refused is not None:
+        outcome = ToolOutcome(call.name, call.arguments or {}, False, refused)
     else:
         try:
-            result, child = await _dispatch(run, call)
+            outcome, child = await _dispatch(run, call)
         except Exception as exc:  # a bug in one tool must not take the run (and its other calls) down
             log.exception("tool %s crashed on %r", call.name, call.arguments)
-            result = ToolCall(call.name, call.arguments, False, f"Error: {call.name} failed with an internal error "
-                                                                f"({type(exc).__name__}); try another tool or other arguments.")  # fmt: skip
-    result.seconds = result.seconds or (time.perf_counter() - started)
-    pages = sorted({(c.doc_id, c.page) for c in result.citations or []})
-    await run.emit(Event(TOOL_RESULT, {"id": call.id, "name": call.name, "ok": result.ok, "summary": summarize(result.text),
-                                       "tokens": count_tokens(result.text), "pages": [f"{d} p.{p}" for d, p in pages[:20]],
-                                       "seconds": round(result.seconds, 3)}, agent=run.agent))  # fmt: skip
-    return result, child
+            outcome = ToolOutcome(call.name, call.arguments, False, f"Error: {call.name} failed with an internal error "
+                                                                   f"({type(exc).__name__}); try another tool or other arguments.")  # fmt: skip
+    outcome.seconds = outcome.seconds or (time.perf_counter() - started)
+    pages = sorted({(c.doc_id, c.page) for c in outcome.citations or []})
+    await run.emit(Event(TOOL_RESULT, {"id": call.id, "name": call.name, "ok": outcome.ok, "summary": summarize(outcome.text),
+                                       "tokens": count_tokens(outcome.text), "pages": [f"{d} p.{p}" for d, p in pages[:20]],
+                                       "seconds": round(outcome.seconds, 3)}, agent=run.agent))  # fmt: skip
+    return outcome, child
 
 
-async def _dispatch(run: AgentRun, call: ToolCallRequest) -> tuple[ToolCall, Any]:
+async def _dispatch(run: AgentRun, call: ToolCallRequest) -> tuple[ToolOutcome, Any]:
     if call.name == SUBQUESTION_TOOL and run.subagent is not None:
         return await run.subagent(run, call.arguments)
     # The tool enforces its own limit; this catches a hung thread, and keeps the call inside the run's time budget.
@@ -345,37 +278,22 @@ async def _dispatch(run: AgentRun, call: ToolCallRequest) -> tuple[ToolCall, Any
     try:
         return await asyncio.wait_for(asyncio.to_thread(REGISTRY.call, call.name, call.arguments, copy.copy(run.tools)), limit), None
     except TimeoutError:
-        return ToolCall(call.name, call.arguments, False, f"Error: {call.name} did not finish within {limit:.0f} s; narrow the call."), None
+        return ToolOutcome(call.name, call.arguments, False, f"Error: {call.name} did not finish within {limit:.0f} s; narrow the call."), None
 
 
 def _calls(n: int) -> str:
     return f"{n} call" if n == 1 else f"{n} calls"
 
 
-def _label(call: ToolCallRequest) -> str:
-    args = ", ".join(f"{k}={v!r}" for k, v in (call.arguments or {}).items())
-    return f"{call.name}({args[:160]})"
-
-
-def _assistant_message(response: LLMResponse, text_mode: bool) -> dict[str, Any]:
-    """The turn as the transcript keeps it; calls written in text are kept in canonical <tool_call> form."""
-    message = response.assistant_message()
-    written = [c for c in response.tool_calls if c.from_text]
-    if written:
-        blocks = "".join(f"\n<tool_call>{json.dumps({'name': c.name, 'arguments': c.arguments})}</tool_call>" for c in written)
-        message["content"] = (response.content or "") + blocks
-    return message
-
-
-def _result_message(call: ToolCallRequest, text: str, text_mode: bool, label: str | None = None) -> dict[str, Any]:
-    if call.from_text or text_mode:
+def _result_message(run: AgentRun, call: ToolCallRequest, text: str, label: str | None = None) -> dict[str, Any]:
+    if call.from_text or run.text_mode:
         return {"role": "user", "content": f"[Result of {label or call.name}]\n{text}"}
     return {"role": "tool", "tool_call_id": call.id, "content": text}
 
 
-def _turn_event(step: int, response: LLMResponse) -> dict[str, Any]:
+def _turn_event(turn: int, response: LLMResponse) -> dict[str, Any]:
     return {
-        "step": step,
+        "step": turn,
         "content": response.content,
         "tool_calls": [{"id": c.id, "name": c.name, "arguments": c.arguments} for c in response.tool_calls],
         "usage": {"prompt_tokens": response.usage.prompt_tokens, "completion_tokens": response.usage.completion_tokens},
@@ -383,37 +301,63 @@ def _turn_event(step: int, response: LLMResponse) -> dict[str, Any]:
     }
 
 
-# --- routing ---
+# --- routing: one small function per node with a choice ---
 
 
 def after_model(state: AgentState) -> str:
     if state.get("failure"):
         return "fail"
-    if state.get("answer"):
-        return END
     if state.get("stop"):
         return "force_answer"
-    return "tools" if state.get("pending") else "model"
+    if state.get("draft"):
+        return "check_citations"
+    return "plan_tools" if state.get("pending") else "call_model"
 
 
-def after_tools(state: AgentState) -> str:
-    return "force_answer" if state.get("stop") else "model"
+def after_record(state: AgentState, config: RunnableConfig) -> str:
+    if state.get("stop"):
+        return "force_answer"
+    return "compact_context" if needs_compaction(state, _run(config)) else "call_model"
+
+
+def after_compaction(state: AgentState) -> str:
+    return "force_answer" if state.get("stop") else "call_model"
 
 
 def after_force(state: AgentState) -> str:
-    return "fail" if state.get("failure") else END
+    return "fail" if state.get("failure") else "check_citations"
+
+
+def after_check(state: AgentState) -> str:
+    return END if state.get("answer") else "call_model"
 
 
 # --- wiring ---
 
 builder = StateGraph(AgentState)
-builder.add_node("model", call_model)
-builder.add_node("tools", run_tools)
+builder.add_node("call_model", call_model)
+builder.add_node("plan_tools", plan_tools)
+builder.add_node("run_tools", run_tools)
+builder.add_node("record", record)
+builder.add_node("compact_context", compact_context)
+builder.add_node("check_citations", check_citations)
 builder.add_node("force_answer", force_answer)
 builder.add_node("fail", fail)
-builder.add_edge(START, "model")
-builder.add_conditional_edges("model", after_model, ["tools", "force_answer", "fail", "model", END])
-builder.add_conditional_edges("tools", after_tools, ["model", "force_answer"])
-builder.add_conditional_edges("force_answer", after_force, ["fail", END])
+builder.add_edge(START, "call_model")
+builder.add_conditional_edges("call_model", after_model, ["fail", "force_answer", "check_citations", "plan_tools", "call_model"])
+builder.add_edge("plan_tools", "run_tools")
+builder.add_edge("run_tools", "record")
+builder.add_conditional_edges("record", after_record, ["force_answer", "compact_context", "call_model"])
+builder.add_conditional_edges("compact_context", after_compaction, ["force_answer", "call_model"])
+builder.add_conditional_edges("check_citations", after_check, [END, "call_model"])
+builder.add_conditional_edges("force_answer", after_force, ["fail", "check_citations"])
 builder.add_edge("fail", END)
 GRAPH = builder.compile()
+
+
+if __name__ == "__main__":
+    import sys
+
+    if sys.argv[1:] != ["--mermaid"]:
+        sys.exit("usage: python -m agent.graph --mermaid")
+    print(GRAPH.get_graph().draw_mermaid())

@@ -1,4 +1,5 @@
-"""One client for OpenAI-compatible chat completions with tool calling (vLLM in production)."""
+"""One client for OpenAI-compatible chat completions with tool calling (vLLM in production); its policy (agent.policy) says how
+much it forgives the model."""
 
 from __future__ import annotations
 
@@ -7,40 +8,11 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
-
-
-class LLMSettings(BaseSettings):
-    """Where the model is and how to talk to it (SLEUTH_LLM_ environment variables or a .env file)."""
-
-    model_config = SettingsConfigDict(env_prefix="SLEUTH_LLM_", env_file=".env", extra="ignore")
-
-    base_url: str | None = Field(None, description="OpenAI-compatible endpoint, e.g. http://vllm:8000/v1; unset: the embedded local model.")
-    model: str = Field("Qwen/Qwen3-30B-A3B-Instruct-2507", description="Model name the server knows.")
-    api_key: str = Field("not-needed", description="Bearer token for the endpoint (vLLM accepts any unless --api-key is set).")
-    timeout_s: float = Field(120.0, gt=0, description="Timeout of one completion call.")
-    max_retries: int = Field(3, ge=0, le=10, description="Retries with exponential backoff on 429, 5xx and connection errors.")
-    temperature: float = Field(0.0, ge=0, le=2, description="Sampling temperature.")
-    max_tokens: int = Field(2048, ge=16, le=65536, description="Most tokens one completion may generate.")
-    context_tokens: int = Field(32768, ge=2048, description="The model's context window, for budgeting the transcript.")
-    tool_mode: Literal["auto", "native", "text"] = Field(
-        "auto", description="native: tool_calls in the API; text: JSON tool calls in the reply text; auto: native, falling back to text."
-    )
-    constrain_text_calls: bool = Field(
-        False,
-        description="With tool_mode text and tools given, send a JSON-schema response_format (llama.cpp) so each reply is exactly one "
-        '{"name", "arguments"} call; the model must then finish through a tool such as answer.',
-    )
-    extra_body: dict[str, Any] = Field(
-        default_factory=dict,
-        description='Extra request fields for vLLM, e.g. {"chat_template_kwargs": {"enable_thinking": false}} for Qwen3.',
-    )
-
-
-Explain = Callable[[float], "str | None"]
+from agent.policy import Explain, policy_for
+from agent.settings import LLMSettings
+from tools.tokens import count_tokens
 
 
 class LLMError(Exception):
@@ -103,7 +75,8 @@ class LLMClient:
         from openai import AsyncOpenAI
 
         self.settings = settings
-        self.explain = explain  # says why the endpoint failed a call begun at a time.time(), when it knows (the embedded model)
+        self._explain = explain  # why the endpoint failed a call begun at a time.time(), when it knows (the embedded model)
+        self.policy = policy_for(settings, explain)
         url = base_url or settings.base_url
         if not url:
             raise LLMError("unconfigured", "no LLM endpoint: set SLEUTH_LLM_BASE_URL (e.g. http://localhost:8000/v1 for vLLM)")
@@ -113,7 +86,7 @@ class LLMClient:
 
     def with_model(self, model: str) -> LLMClient:
         """A client for another model at the same endpoint, with the same settings."""
-        return LLMClient(self.settings.model_copy(update={"model": model}), base_url=self.base_url, explain=self.explain)
+        return LLMClient(self.settings.model_copy(update={"model": model}), base_url=self.base_url, explain=self._explain)
 
     async def close(self) -> None:
         await self._client.close()
@@ -140,8 +113,8 @@ class LLMClient:
         if native_tools:
             request["tools"] = native_tools
             request["tool_choice"] = tool_choice
-        if tools and self.settings.tool_mode == "text" and self.settings.constrain_text_calls and tool_choice != "none":
-            request["response_format"] = text_call_format(tools, tool_choice)
+        if tools:
+            request.update(self.policy.request_fields(tools, tool_choice))
         if self.settings.extra_body:
             request.update(self.settings.extra_body)  # vLLM reads its extras as top-level fields
         started, began = time.perf_counter(), time.time()
@@ -155,20 +128,26 @@ class LLMClient:
             raise LLMError("timeout", f"the model at {self.base_url} did not answer within {self.settings.timeout_s:.0f} s "
                                       "(SLEUTH_LLM_TIMEOUT_S); is it overloaded?") from exc  # fmt: skip
         except openai.APIConnectionError as exc:
-            if self.explain is not None and (why := await asyncio.to_thread(self.explain, began)):
+            if why := await self._explained(began):
                 raise LLMError("crashed", why) from exc
             raise LLMError("unavailable", f"cannot reach the model at {self.base_url} ({exc}); is the server running?") from exc
         except openai.APIStatusError as exc:
-            if exc.status_code >= 500 and self.explain is not None and (why := await asyncio.to_thread(self.explain, began)):
+            if exc.status_code >= 500 and (why := await self._explained(began)):
                 raise LLMError("crashed", why) from exc
             kind = "unavailable" if exc.status_code >= 500 or exc.status_code == 429 else "rejected"
             raise LLMError(kind, f"the model at {self.base_url} answered {exc.status_code}: {_error_text(exc)}") from exc
         response.usage.seconds = time.perf_counter() - started
         response.usage.calls = 1
-        if tools and self.settings.tool_mode != "native" and not response.tool_calls and response.content:
-            _text_fallback(response, {t["function"]["name"] for t in tools})
+        if tools:
+            self.policy.read_reply(response, tools)
         self.usage.add(response.usage)
         return response
+
+    async def _explained(self, began: float) -> str | None:
+        """The policy's account of a failed call (the embedded model's crash), read off the event loop."""
+        if self._explain is None:
+            return None
+        return await asyncio.to_thread(self.policy.explain, began)
 
     async def _post(self, body: dict[str, Any], *, stream: bool = False) -> Any:
         """POST /chat/completions with the SDK's retries, timeouts and errors, but without its request transform: the
@@ -205,24 +184,9 @@ class LLMClient:
                 finish = choice.finish_reason or finish
         requests = [_tool_request(c["id"] or f"call_{i}", c["name"], c["arguments"]) for i, c in sorted(calls.items())]
         if not usage.prompt_tokens and not usage.completion_tokens:  # a server that ignores include_usage: estimates
-            from tools.tokens import count_tokens
-
             usage.prompt_tokens = count_tokens(json.dumps(request["messages"]))
             usage.completion_tokens = count_tokens("".join(content) + "".join(c["arguments"] for c in calls.values()))
         return LLMResponse("".join(content), requests, finish, usage)
-
-
-def text_call_format(tools: list[dict[str, Any]], tool_choice: str | dict[str, Any] = "auto") -> dict[str, Any]:
-    """A response_format whose JSON schema admits one {"name", "arguments"} call of the given tools (or the named one)."""
-    names = [t["function"]["name"] for t in tools]
-    if isinstance(tool_choice, dict) and tool_choice.get("function", {}).get("name") in names:
-        names = [tool_choice["function"]["name"]]
-    schema = {
-        "type": "object",
-        "properties": {"name": {"type": "string", "enum": names}, "arguments": {"type": "object"}},
-        "required": ["name", "arguments"],
-    }
-    return {"type": "json_object", "schema": schema}
 
 
 def _from_completion(completion: Any) -> LLMResponse:
@@ -247,19 +211,6 @@ def _tool_request(call_id: str, name: str, raw: str) -> ToolCallRequest:
 
 def _not_json(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
-
-
-def _text_fallback(response: LLMResponse, tool_names: set[str]) -> None:
-    """Models without native tool calls write them as JSON in text; turn those into tool calls."""
-    from agent.toolcalls import parse_tool_calls
-
-    parsed = parse_tool_calls(response.content, tool_names)
-    if parsed.calls or parsed.errors:
-        response.tool_calls = [
-            ToolCallRequest(c.id, c.name, c.arguments, json.dumps(c.arguments), from_text=True) for c in parsed.calls
-        ]
-        response.text_call_errors = parsed.errors
-        response.content = parsed.remaining_text
 
 
 def _error_text(exc: Any) -> str:

@@ -16,7 +16,6 @@ from agent.prompts import load
 from agent.scope import Filters, resolve
 from agent.settings import AgentSettings
 from agent.state import transcript_tokens
-from agent.toolcalls import tool_call_instructions
 from corpus.errors import CorpusError
 from tools.context import ToolContext
 
@@ -77,7 +76,7 @@ async def answer_once(question: str, messages: list[dict[str, Any]], *, llm: LLM
     await emit(Event(MODEL_TURN, {"step": 1, "content": response.content, "seconds": round(response.usage.seconds, 3),
                                   "tool_calls": [{"id": c.id, "name": c.name, "arguments": c.arguments} for c in response.tool_calls],
                                   "usage": {"prompt_tokens": response.usage.prompt_tokens, "completion_tokens": response.usage.completion_tokens}}))  # fmt: skip
-    draft = draft_from_response(response, lambda d: is_doc(tools, d))
+    draft = draft_from_response(response, lambda d: is_doc(tools, d), llm.policy)
     warnings: list[str] = []
     if not isinstance(draft, Draft):
         warnings.append(draft or "the model gave an empty answer")
@@ -91,8 +90,8 @@ async def answer_once(question: str, messages: list[dict[str, Any]], *, llm: LLM
 def passages_prompt(question: str, passages: list, llm: LLMClient) -> list[dict[str, Any]]:
     """The RAG prompt: numbered passages (anything with a Passage's fields), then the question."""
     system = load("rag_system")
-    if llm.settings.tool_mode == "text":
-        system += "\n\n" + tool_call_instructions([answer_schema()])
+    if instructions := llm.policy.instructions([answer_schema()]):
+        system += "\n\n" + instructions
     blocks = []
     for n, p in enumerate(passages, 1):
         period = f"FY{p.fiscal_year}" + (f" {p.fiscal_period}" if p.fiscal_period and p.fiscal_period != "FY" else "") if p.fiscal_year else ""

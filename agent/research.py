@@ -10,6 +10,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from agent.answer import Answer, RunMetrics
+from agent.corpus_access import is_doc
 from agent.coverage import not_covered_answer
 from agent.drafts import answer_schema
 from agent.events import ANSWER, ERROR, RUN_STARTED, SUBAGENT_FINISHED, SUBAGENT_STARTED, Emit, Event, discard
@@ -19,10 +20,9 @@ from agent.prompts import load
 from agent.scope import Filters, resolve, scope_note
 from agent.settings import AgentSettings
 from agent.state import SUBQUESTION_TOOL, AgentRun, AgentState, SharedBudget
-from agent.toolcalls import tool_call_instructions
 from tools.base import Citation
 from tools.context import ToolContext
-from tools.registry import REGISTRY, ToolCall
+from tools.registry import REGISTRY, ToolOutcome
 
 log = logging.getLogger(__name__)
 
@@ -81,10 +81,10 @@ async def research(
     return answer
 
 
-async def run_subagent(parent: AgentRun, arguments: dict[str, Any]) -> tuple[ToolCall, tuple[Answer, set[tuple[str, int]]] | None]:
+async def run_subagent(parent: AgentRun, arguments: dict[str, Any]) -> tuple[ToolOutcome, tuple[Answer, set[tuple[str, int]]] | None]:
     """The research_subquestion tool: a child agent with a fresh context and its own budget; its findings as the result."""
-    def refuse(message: str) -> tuple[ToolCall, None]:
-        return ToolCall(SUBQUESTION_TOOL, arguments, False, f"Error: {message}"), None
+    def refuse(message: str) -> tuple[ToolOutcome, None]:
+        return ToolOutcome(SUBQUESTION_TOOL, arguments, False, f"Error: {message}"), None
 
     try:
         args = _SubquestionArgs.model_validate(arguments)
@@ -99,8 +99,6 @@ async def run_subagent(parent: AgentRun, arguments: dict[str, Any]) -> tuple[Too
         return refuse("no sub-agents left in this run's budget; research it yourself.")
     doc_ids = args.doc_ids or parent.scope
     if args.doc_ids:
-        from agent.corpus_access import is_doc
-
         unknown = [d for d in args.doc_ids if not is_doc(parent.tools, d)]
         outside = [d for d in args.doc_ids if parent.scope is not None and d not in parent.scope]
         if unknown:
@@ -123,7 +121,7 @@ async def run_subagent(parent: AgentRun, arguments: dict[str, Any]) -> tuple[Too
                                                 "citations": len(answer.citations)}, agent=parent.agent))  # fmt: skip
     cites = [f"- {c.label()} \"{c.quote}\"" + ("" if c.verified is not False else f" (NOT verified: {c.problem})") for c in answer.citations]
     text = f"Findings of the helper on {question!r} (status {answer.status}):\n{answer.text}\nCitations:\n" + ("\n".join(cites) or "- none")
-    result = ToolCall(SUBQUESTION_TOOL, arguments, answer.status in {"answered", "unsure", "truncated"}, text,
+    result = ToolOutcome(SUBQUESTION_TOOL, arguments, answer.status in {"answered", "unsure", "truncated"}, text,
                       citations=[Citation(c.doc_id, c.page) for c in answer.citations], seconds=answer.metrics.latency_s)  # fmt: skip
     return result, (answer, pages)
 
@@ -134,7 +132,7 @@ def _agent_run(question: str, llm: LLMClient, tools: ToolContext, settings: Agen
     if depth == 0 and settings.subagents and settings.max_subagents > 0:
         schemas.append(_SUBQUESTION_SCHEMA)
     budget = min(settings.max_context_tokens or llm.settings.context_tokens, llm.settings.context_tokens) - llm.settings.max_tokens
-    return AgentRun(question=question, llm=llm, tools=tools, settings=settings, emit=emit, tool_schemas=schemas,
+    return AgentRun(question=question, llm=llm, tools=llm.policy.tool_context(tools), settings=settings, emit=emit, tool_schemas=schemas,
                     max_steps=max_steps, max_tool_calls=max_tool_calls, context_budget=max(1024, budget),
                     deadline=time.monotonic() + time_s, hard_deadline=time.monotonic() + time_s + settings.answer_grace_s,
                     shared=shared, agent=agent, depth=depth, subagent=run_subagent)  # fmt: skip
@@ -146,8 +144,8 @@ def _system_prompt(run: AgentRun) -> str:
         parts.append(load("subagents"))
     if run.depth > 0:
         parts.append(load("subagent"))
-    if run.text_mode:
-        parts.append(tool_call_instructions(run.tool_schemas))
+    if instructions := run.policy.instructions(run.tool_schemas):
+        parts.append(instructions)
     return "\n\n".join(parts)
 
 
@@ -156,8 +154,9 @@ async def _run_graph(run: AgentRun, scope: str) -> tuple[Answer, set[tuple[str, 
     user = f"{scope}\n\nQuestion: {run.question}" if scope else f"Question: {run.question}"
     state: AgentState = {
         "messages": [{"role": "system", "content": _system_prompt(run)}, {"role": "user", "content": user}],
-        "step": 0, "pending": [], "observations": [], "draft": None, "stop": None, "failure": None,
-        "repairs": run.settings.citation_repairs, "nudged": False, "feedback": None, "steps": [], "pages": set(), "metrics": RunMetrics(), "warnings": [], "answer": None,
+        "turns": 0, "pending": [], "planned": [], "outcomes": [], "observations": [], "draft": None, "stop": None, "failure": None,
+        "repairs": run.settings.citation_repairs, "nudged": False, "feedback": None, "tool_records": [], "pages": set(),
+        "metrics": RunMetrics(), "warnings": [], "answer": None, "memory": None,
     }  # fmt: skip
     config = {"configurable": {"run": run}, "recursion_limit": 10 * (run.max_steps + run.settings.citation_repairs + 4)}
     try:

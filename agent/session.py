@@ -1,69 +1,27 @@
-"""One place that opens what a question needs (corpus tools, the LLM endpoint, settings) and answers in any mode."""
+"""One place that holds what a question needs (corpus tools, the LLM client, settings) and answers in any mode."""
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import threading
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 from agent.answer import Answer, Comparison
 from agent.compare import compare
 from agent.events import Emit, discard
-from agent.llm import LLMClient, LLMSettings
+from agent.llm import LLMClient
 from agent.rag import rag_answer
 from agent.research import research
 from agent.scope import Filters
-from agent.settings import AgentSettings
+from agent.settings import AgentSettings, LLMSettings
 from corpus.catalog import Corpus
 from tools.context import ToolContext
 from tools.settings import ToolSettings
 
 if TYPE_CHECKING:
-    from agent.local import LocalModel
     from retrieval.searcher import HybridSearcher
 
 AskMode = Literal["agentic", "rag", "compare"]
-EMBEDDED_NOTICE = (
-    "Using the embedded model (Qwen2.5-Coder-1.5B on this machine's CPU): it is for trying Sleuth, slow and often wrong. "
-    "Real answers need a real model on vLLM: set SLEUTH_LLM_BASE_URL (see the README)."
-)
-
-
-@dataclass
-class Endpoint:
-    """The LLM a session talks to, and whether it is the embedded stand-in (then `model` is its supervised server)."""
-
-    client: LLMClient
-    embedded: bool
-    model: LocalModel | None = None
-
-
-@contextlib.asynccontextmanager
-async def open_endpoint(
-    settings: LLMSettings | None = None, data_dir: str | None = None, say: Callable[[str], None] | None = None
-) -> AsyncIterator[Endpoint]:
-    """The configured endpoint; with none configured, the embedded local model, started here (and restarted if it
-    crashes) and stopped on exit. `say` gets a line before each slow step of starting it."""
-    settings = settings or LLMSettings()
-    if settings.base_url:
-        client = LLMClient(settings)
-        try:
-            yield Endpoint(client, embedded=False)
-        finally:
-            await client.close()
-        return
-    from agent.local import LocalModel, local_llm_settings
-    from corpus.settings import CorpusSettings
-
-    async with LocalModel(data_dir=data_dir or CorpusSettings().data_dir, say=say) as model:
-        client = LLMClient(local_llm_settings(model, settings), explain=model.explain_failure)
-        try:
-            yield Endpoint(client, embedded=True, model=model)
-        finally:
-            await client.close()
 
 
 def sized_for(llm: LLMSettings, tools: ToolSettings, agent: AgentSettings) -> tuple[ToolSettings, AgentSettings]:
@@ -93,13 +51,11 @@ class Researcher:
         self.tools = ToolContext(corpus, tool_settings, searcher_factory=self._searcher)
         self._searcher_lock = threading.Lock()
         self._opened_searcher = None
-        self._index_owner = self  # the researcher whose searcher the tools use (siblings share it)
 
     def with_model(self, model: str) -> Researcher:
         """A researcher asking `model` at the same endpoint; it shares this one's tools, searcher and text cache."""
         sibling = Researcher(self.corpus, self.llm.with_model(model), self.settings, self.tools.settings)
         sibling.tools = self.tools
-        sibling._index_owner = self._index_owner
         return sibling
 
     def _searcher(self) -> HybridSearcher:
@@ -110,13 +66,6 @@ class Researcher:
 
                 self._opened_searcher = HybridSearcher.open(self.corpus.settings)
             return self._opened_searcher
-
-    def reload_index(self) -> None:
-        """The index changed on disk (ingest, delete): the next search opens it again."""
-        owner = self._index_owner
-        with owner._searcher_lock:
-            owner._opened_searcher = None
-            owner.tools.__dict__.pop("searcher", None)
 
     async def ask(
         self,

@@ -1,8 +1,10 @@
-"""Budgets and limits of agent runs, RAG and sub-agents (SLEUTH_AGENT_ environment variables or a .env file)."""
+"""The agent's settings: its budgets and limits (SLEUTH_AGENT_) and the model it talks to (SLEUTH_LLM_), from the environment or a .env file."""
 
 from __future__ import annotations
 
-from pydantic import Field
+from typing import Any, Literal
+
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -31,3 +33,49 @@ class AgentSettings(BaseSettings):
     max_subagents: int = Field(4, ge=0, le=32, description="Sub-agents one run may start in all.")
     rag_top_k: int = Field(8, ge=1, le=50, description="Passages RAG puts into its prompt.")
     rag_candidates: int = Field(30, ge=1, le=200, description="Passages RAG retrieves before reranking down to rag_top_k.")
+
+
+class LLMSettings(BaseSettings):
+    """Where the model is and how to talk to it (SLEUTH_LLM_ environment variables or a .env file)."""
+
+    model_config = SettingsConfigDict(env_prefix="SLEUTH_LLM_", env_file=".env", extra="ignore")
+
+    base_url: str | None = Field(None, description="OpenAI-compatible endpoint, e.g. http://vllm:8000/v1; unset: the embedded local model.")
+    model: str = Field("Qwen/Qwen3-30B-A3B-Instruct-2507", description="Model name the server knows.")
+    api_key: str = Field("not-needed", description="Bearer token for the endpoint (vLLM accepts any unless --api-key is set).")
+    timeout_s: float = Field(120.0, gt=0, description="Timeout of one completion call.")
+    max_retries: int = Field(3, ge=0, le=10, description="Retries with exponential backoff on 429, 5xx and connection errors.")
+    temperature: float = Field(0.0, ge=0, le=2, description="Sampling temperature.")
+    max_tokens: int = Field(2048, ge=16, le=65536, description="Most tokens one completion may generate.")
+    context_tokens: int = Field(32768, ge=2048, description="The model's context window, for budgeting the transcript.")
+    tool_mode: Literal["auto", "native", "text"] = Field(
+        "native",
+        description="native: tool_calls in the API; text: JSON tool calls in the reply text; auto: native, falling back to text. "
+        "The embedded model always uses text.",
+    )
+    policy: Literal["strict", "lenient"] | None = Field(
+        None,
+        description="How the agent treats the model: strict runs its calls exactly as asked and returns errors as observations; "
+        "lenient (for small models) parses text calls, forgives argument shapes and near-miss doc_ids and breaks call loops. "
+        "Unset: strict with native tool calls, lenient with text or auto (and always for the embedded model).",
+    )
+    constrain_text_calls: bool = Field(
+        False,
+        description="With tool_mode text and tools given, send a JSON-schema response_format (llama.cpp) so each reply is exactly one "
+        '{"name", "arguments"} call; the model must then finish through a tool such as answer.',
+    )
+    extra_body: dict[str, Any] = Field(
+        default_factory=dict,
+        description='Extra request fields for vLLM, e.g. {"chat_template_kwargs": {"enable_thinking": false}} for Qwen3.',
+    )
+
+    @model_validator(mode="after")
+    def _strict_needs_native_calls(self) -> LLMSettings:
+        if self.policy == "strict" and self.tool_mode != "native":
+            raise ValueError(f"policy strict needs tool_mode native (tool calls written as text are the lenient policy's); got {self.tool_mode}")
+        return self
+
+    @property
+    def lenient(self) -> bool:
+        """Whether the agent runs the small-model policy (agent.lenient) rather than the strict one."""
+        return self.policy == "lenient" if self.policy else self.tool_mode != "native"

@@ -9,13 +9,15 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, TypedDict
 
-from agent.answer import Answer, RunMetrics, Step
+from agent.answer import Answer, RunMetrics, ToolRecord
 from agent.drafts import Draft
 from agent.events import Emit
 from agent.llm import LLMClient, ToolCallRequest
+from agent.policy import PlannedCall, Policy
 from agent.settings import AgentSettings
 from tools.base import Citation
 from tools.context import ToolContext
+from tools.registry import ToolOutcome
 from tools.tokens import count_tokens
 
 SUBQUESTION_TOOL = "research_subquestion"
@@ -34,23 +36,23 @@ class Observation:
 
 class AgentState(TypedDict, total=False):
     messages: list[dict[str, Any]]
-    step: int  # model turns taken
-    pending: list[ToolCallRequest]  # tool calls of the last model turn, not yet run
+    turns: int  # model turns taken (what the step budget counts)
+    pending: list[ToolCallRequest]  # tool calls of the last model turn, not yet planned
+    planned: list[PlannedCall]  # the turn's calls as they will run (planned, not yet run)
+    outcomes: list[tuple[ToolOutcome, Any]]  # each planned call's outcome and, for a sub-agent, (its Answer, pages it saw)
     observations: list[Observation]
-    draft: Draft | None  # the answer the model proposed
+    draft: Draft | None  # the answer the model proposed, its citations not yet checked
     stop: str | None  # the budget that ran out
     failure: str | None  # why the run cannot go on (LLM endpoint down, ...)
     repairs: int  # citation repairs left
     nudged: bool  # the model was asked once whether a text reply without citations was its answer
     feedback: str | None  # errors about malformed calls, sent after the results of the turn's good calls
-    steps: list[Step]
+    tool_records: list[ToolRecord]  # the tool calls made (the answer's steps)
     pages: set[tuple[str, int]]
     metrics: RunMetrics
     warnings: list[str]
     answer: Answer | None
-    failures: dict[str, tuple[int, str]]  # call_key -> (times it failed identically, its last error)
-    withheld: list[str]  # tools left out of the next model turn (their failing call kept coming back)
-    succeeded: dict[str, int]  # call_key -> times a call that succeeded was made (run once, then asked again)
+    memory: Any  # the policy's memory of the run's calls (agent.lenient.LoopMemory; None under the strict policy)
 
 
 @dataclass
@@ -87,6 +89,10 @@ class AgentRun:
     tool_calls: int = 0  # this run's own calls
 
     @property
+    def policy(self) -> Policy:
+        return self.llm.policy
+
+    @property
     def text_mode(self) -> bool:
         return self.llm.settings.tool_mode == "text"
 
@@ -115,3 +121,9 @@ def transcript_tokens(messages: list[dict[str, Any]], schema_tokens: int = 0) ->
         for call in m.get("tool_calls") or []:
             total += count_tokens(call["function"]["arguments"]) + 8
     return total
+
+
+def call_label(call: ToolCallRequest) -> str:
+    """How the transcript names a call: "grep(pattern='Capital expenditures')"."""
+    args = ", ".join(f"{k}={v!r}" for k, v in (call.arguments or {}).items())
+    return f"{call.name}({args[:160]})"

@@ -15,7 +15,6 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from agent.session import open_endpoint
 from api.auth import RateLimiter
 from api.docs import mount_docs
 from api.mcp_server import McpEndpoint
@@ -31,6 +30,7 @@ from api.uploads import sweep as sweep_uploads
 from corpus.catalog import Corpus
 from corpus.errors import CorpusError, validation_problem
 from corpus.settings import CorpusSettings
+from embedded.endpoint import open_endpoint
 
 log = logging.getLogger(__name__)
 INDEX_SYNC_GRACE_S = 180

@@ -198,8 +198,9 @@ class LocalBackend:
         return self._tools
 
     async def research(self, args: ResearchArgs, request: Any, progress: Progress) -> Answer | Comparison:
-        from agent.session import Researcher, open_endpoint
+        from agent.session import Researcher
         from api.settings import get_settings
+        from embedded.endpoint import open_endpoint
 
         async with self._lock:
             if self._researcher is None:

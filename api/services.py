@@ -34,7 +34,7 @@ class Services:
     agent_settings: AgentSettings
     runner: RunManager | None = None
     interrupted: list[str] = field(default_factory=list)
-    local_model: Any = None  # the embedded model's supervised server (agent.local.LocalModel), when it answers
+    local_model: Any = None  # the embedded model's supervised server (embedded.supervisor.LocalModel), when it answers
     endpoint: EndpointProbe | None = None
     ready_report: tuple[float, dict | None] = (0.0, None)  # /readyz's last checks, shared for a moment by every probe
     ready_lock: asyncio.Lock = field(default_factory=asyncio.Lock)

@@ -8,11 +8,10 @@ from typing import TypeVar
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from agent.llm import LLMSettings  # TODO(merge): agent.settings once LLMSettings moves there
-from agent.local import LocalModelSettings  # TODO(merge): embedded.settings once LocalModelSettings moves there
-from agent.settings import AgentSettings
+from agent.settings import AgentSettings, LLMSettings
 from corpus.edgar.settings import EdgarSettings
 from corpus.settings import CorpusSettings
+from embedded.settings import LocalModelSettings
 from retrieval.settings import RetrievalSettings
 from tools.settings import ToolSettings
 

@@ -31,7 +31,7 @@ sys.path.insert(0, str(REPO))
 
 import httpx
 
-from agent.local import free_port
+from embedded.supervisor import free_port
 
 
 def _bench_api():  # noqa: ANN202

@@ -43,7 +43,7 @@ sys.path.insert(0, str(REPO))
 
 import httpx
 
-from agent.local import free_port
+from embedded.supervisor import free_port
 from tests.live_server import wait_healthy
 
 QUESTION = "What was 3M's FY2018 capital expenditure (purchases of property, plant and equipment)?"

@@ -1,7 +1,7 @@
 """Embedded-model benchmark: load time, prompt and generation speed at ~2k context, and tool-call quality per tool mode.
 
 Usage: python bench/local_model.py [--data-dir data] [--threads N] [--context 8192] [--modes text constrained typed] [--show]
-Needs llama-cpp-python[server]==0.3.36 and the model part wheels (see agent/local.py). Tool modes, over 5 FinanceBench-style
+Needs llama-cpp-python[server]==0.3.36 and the model part wheels (see embedded/supervisor.py). Tool modes, over 5 FinanceBench-style
 questions with the agent's tools (tools.REGISTRY plus an answer tool):
   text         tool_call_instructions in the system prompt, calls parsed from free text (tool_mode="text")
   constrained  the same plus response_format: one {"name": enum of tools, "arguments": object} (constrain_text_calls)
@@ -23,9 +23,12 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from agent.llm import LLMClient, LLMSettings
-from agent.local import LocalModel, LocalModelSettings, local_llm_settings
+from agent.llm import LLMClient
+from agent.settings import LLMSettings
 from agent.toolcalls import tool_call_instructions
+from embedded.endpoint import local_llm_settings
+from embedded.settings import LocalModelSettings
+from embedded.supervisor import LocalModel
 
 QUESTIONS = [  # (question, words of which one must appear in a sensible first call)
     (
@@ -128,7 +131,7 @@ def agent_tools() -> list[dict[str, Any]]:
 
 
 def typed_call_format(tools: list[dict[str, Any]]) -> dict[str, Any]:
-    """Like text_call_format, but each tool's parameters constrain its arguments."""
+    """Like agent.lenient.text_call_format, but each tool's parameters constrain its arguments."""
     options = [
         {
             "type": "object",

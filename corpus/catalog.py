@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import difflib
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -176,16 +175,3 @@ def delete_document_rows(session: Session, doc_id: str) -> None:
     session.execute(delete(CrossReference).where(CrossReference.doc_id == doc_id))
     session.execute(delete(Section).where(Section.doc_id == doc_id).execution_options(synchronize_session=False))
     session.execute(delete(Document).where(Document.id == doc_id))
-
-
-def plainly_meant(doc_id: str, suggestions: list[str]) -> str | None:
-    """The one doc_id a near miss can only mean ('ADBE_2017_10K' for ADOBE_2017_10K, 'PEPSICO_2022Q2_10K' for
-    PEPSICO_2022_10K), from Corpus.suggest's closest ids (best first): clearly the closest spelling, and of the same
-    year when it names one; None when in doubt."""
-    wanted = doc_id.strip().lower()
-    ratios = [difflib.SequenceMatcher(None, wanted, s.lower()).ratio() for s in suggestions[:2]]
-    if not ratios or ratios[0] < 0.8 or (len(ratios) > 1 and ratios[0] - ratios[1] < 0.05):
-        return None
-    best = suggestions[0]
-    years = set(re.findall(r"(?:19|20)\d\d", wanted))
-    return best if years <= set(re.findall(r"(?:19|20)\d\d", best.lower())) else None

@@ -19,7 +19,6 @@ from agent.llm import LLMClient
 from agent.rag import answer_once, passages_prompt
 from agent.session import Researcher
 from agent.settings import AgentSettings
-from agent.toolcalls import tool_call_instructions
 from corpus.catalog import Corpus
 from evals.dataset import EvalQuestion
 from evals.judge import judge
@@ -206,8 +205,8 @@ async def _closed_book(q: EvalQuestion, researcher: Researcher, emit) -> Answer:
     """No documents at all: a lower bound."""
     started = time.monotonic()
     system = load("closed_book")
-    if researcher.llm.settings.tool_mode == "text":
-        system += "\n\n" + tool_call_instructions([answer_schema()])
+    if instructions := researcher.llm.policy.instructions([answer_schema()]):
+        system += "\n\n" + instructions
     messages = [{"role": "system", "content": system}, {"role": "user", "content": f"Question: {q.question}"}]
     answer = await answer_once(q.question, messages, llm=researcher.llm, tools=researcher.tools, emit=emit, metrics=RunMetrics(),
                                timeout_s=researcher.settings.time_budget_s, mode="closed_book")  # fmt: skip

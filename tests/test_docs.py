@@ -10,7 +10,7 @@ DOCS = ROOT / "docs"
 PAGES = ("architecture", "cli", "configuration", "corpus", "tools", "retrieval", "agent", "api", "web", "deployment", "scaling",
          "embedded-model", "evaluation", "benchmarks")  # fmt: skip
 LINK = re.compile(r"\[[^\]]*\]\(([^)\s]+)\)")
-LAYERS = ("corpus", "retrieval", "tools", "agent", "api")
+LAYERS = ("corpus", "retrieval", "tools", "agent", "embedded", "api")
 
 
 def anchors(markdown: str) -> set[str]:

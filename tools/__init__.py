@@ -4,6 +4,6 @@ from tools import documents, facts, glob, grep, outline, read, search  # noqa: F
 from tools.base import Citation
 from tools.context import ToolContext, use_context
 from tools.errors import ToolError
-from tools.registry import REGISTRY, ToolCall
+from tools.registry import REGISTRY, ToolOutcome
 
-__all__ = ["REGISTRY", "Citation", "ToolCall", "ToolContext", "ToolError", "use_context"]
+__all__ = ["REGISTRY", "Citation", "ToolOutcome", "ToolContext", "ToolError", "use_context"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import copy
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -26,6 +27,7 @@ class ToolContext:
     settings: ToolSettings = field(default_factory=ToolSettings)
     searcher_factory: Callable[[], object] | None = None
     deadline: float | None = None  # monotonic time the current call must finish by
+    guess_doc_ids: bool = True  # take a near-miss doc_id as the one filing it can mean (off for the agent's strict policy)
     # Shared by shallow copies (one per concurrent call), so calls of a run reuse each other's reads.
     # Keyed by doc_id, checked against the stored files' identity on every use: a replaced or deleted
     # document is never served from here (the API's researchers keep one context for their whole life).
@@ -57,6 +59,14 @@ class ToolContext:
             if version is not None:
                 self._texts[doc_id] = (version, text)
         return text
+
+    def with_doc_id_guessing(self, on: bool) -> ToolContext:
+        """This context (sharing its searcher and caches) with near-miss doc_id guessing on or off."""
+        if self.guess_doc_ids == on:
+            return self
+        other = copy.copy(self)
+        other.guess_doc_ids = on
+        return other
 
     def remaining_s(self) -> float:
         """Seconds left before the call's deadline (the tool timeout when none is set)."""

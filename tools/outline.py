@@ -10,7 +10,6 @@ from typing import Annotated
 
 from pydantic import Field
 
-from corpus.catalog import plainly_meant
 from corpus.errors import DocumentNotFound
 from corpus.models import CrossReference, Document, Section
 from corpus.text import PagedText
@@ -38,16 +37,19 @@ class OpenedDocument:
 
 
 def find_document(doc_id: str, *, with_sections: bool = False, hint: str = "") -> tuple[Document, str]:
-    """The document a tool was asked for, and a note when a near-miss doc_id ('ADBE_2017_10K') was taken as the one
-    filing it can mean (corpus.catalog.plainly_meant); otherwise a ToolError naming the closest doc_ids."""
-    corpus = current().corpus
+    """The document a tool was asked for; otherwise a ToolError naming the closest doc_ids. Where the context guesses
+    doc_ids (the lenient policy's), a near miss ('ADBE_2017_10K') is taken as the one filing it can mean
+    (tools.near_miss), with a note that says so."""
+    context = current()
     try:
-        return corpus.get(doc_id, with_sections=with_sections), ""
+        return context.corpus.get(doc_id, with_sections=with_sections), ""
     except DocumentNotFound as exc:
-        meant = plainly_meant(doc_id, exc.suggestions)
-        if meant is not None:
-            note = f"there is no doc_id '{doc_id}'; this is {meant}, the one filing it can mean: use doc_id='{meant}'"
-            return corpus.get(meant, with_sections=with_sections), note
+        if context.guess_doc_ids:
+            from tools.near_miss import meant_doc_id
+
+            if (meant := meant_doc_id(doc_id, exc.suggestions)) is not None:
+                note = f"there is no doc_id '{doc_id}'; this is {meant}, the one filing it can mean: use doc_id='{meant}'"
+                return context.corpus.get(meant, with_sections=with_sections), note
         close = f" Closest doc_ids: {', '.join(exc.suggestions)}." if exc.suggestions else ""
         raise ToolError(f"No document with doc_id '{doc_id}'.{close} {hint}".rstrip()) from exc
 

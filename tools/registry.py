@@ -41,7 +41,7 @@ class Tool:
 
 
 @dataclass
-class ToolCall:
+class ToolOutcome:
     """The outcome of one call as the agent records it: text for the model, structured result, citations."""
 
     name: str
@@ -80,36 +80,36 @@ class ToolRegistry:
     def schemas(self, names: list[str] | None = None) -> list[dict[str, Any]]:
         return [self._tools[n].schema() for n in (names or self._tools)]
 
-    def call(self, name: str, arguments: dict[str, Any] | str | None, context: ToolContext) -> ToolCall:
+    def call(self, name: str, arguments: dict[str, Any] | str | None, context: ToolContext) -> ToolOutcome:
         """Validate and run one call; ToolErrors and bad arguments become observations, other exceptions propagate."""
         started = time.perf_counter()
         if isinstance(arguments, str):
             try:
                 arguments = json.loads(arguments) if arguments.strip() else {}
             except json.JSONDecodeError as exc:
-                return ToolCall(name, {}, False, f"Error: arguments are not valid JSON ({exc.msg}); send a JSON object", seconds=0.0)
+                return ToolOutcome(name, {}, False, f"Error: arguments are not valid JSON ({exc.msg}); send a JSON object", seconds=0.0)
         arguments = arguments or {}
         if name not in self._tools:
             known = ", ".join(self._tools)
-            return ToolCall(name, arguments, False, f"Error: no tool named '{name}'; the tools are: {known}")
+            return ToolOutcome(name, arguments, False, f"Error: no tool named '{name}'; the tools are: {known}")
         if not isinstance(arguments, dict):
-            return ToolCall(name, {}, False, "Error: arguments must be a JSON object of parameter names to values")
+            return ToolOutcome(name, {}, False, "Error: arguments must be a JSON object of parameter names to values")
         tool = self._tools[name]
         try:
             validated = tool.params.model_validate(arguments)
         except ValidationError as exc:
             problems = validation_problems(exc.errors(), "arguments")
-            return ToolCall(name, arguments, False, f"Error: invalid arguments for {name}: {problems}", seconds=time.perf_counter() - started)
+            return ToolOutcome(name, arguments, False, f"Error: invalid arguments for {name}: {problems}", seconds=time.perf_counter() - started)
         context.deadline = time.monotonic() + context.settings.timeout_s
         try:
             with use_context(context):
                 result = tool.func(**validated.model_dump())
         except ToolError as exc:
-            return ToolCall(name, arguments, False, f"Error: {exc}", seconds=time.perf_counter() - started)
+            return ToolOutcome(name, arguments, False, f"Error: {exc}", seconds=time.perf_counter() - started)
         finally:
             context.deadline = None
         text = cap(result.render(), context.settings.max_output_tokens, "narrow the request (filters, offset, smaller page range)")
-        return ToolCall(name, arguments, True, text, result, result.citations(), time.perf_counter() - started)
+        return ToolOutcome(name, arguments, True, text, result, result.citations(), time.perf_counter() - started)
 
 
 REGISTRY = ToolRegistry()

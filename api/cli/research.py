@@ -34,9 +34,10 @@ def ask(
     from agent.events import Event
     from agent.llm import LLMError
     from agent.scope import Filters
-    from agent.session import EMBEDDED_NOTICE, Researcher, open_endpoint
+    from agent.session import Researcher
     from api.console import TracePrinter, result_text
     from api.settings import get_settings, with_overrides
+    from embedded.endpoint import EMBEDDED_NOTICE, open_endpoint
 
     if mode not in {"agentic", "rag", "compare"}:
         typer.echo(f"error: --mode must be agentic, rag or compare, not {mode!r}", err=True)
@@ -101,7 +102,7 @@ def evaluate(
     from tqdm import tqdm
 
     from agent.llm import LLMError
-    from agent.session import EMBEDDED_NOTICE, open_endpoint
+    from embedded.endpoint import EMBEDDED_NOTICE, open_endpoint
     from evals.dataset import DatasetError, load_questions
     from evals.harness import MODES, EvalConfig, read_results, run_eval
     from api.settings import get_settings

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from agent.llm import LLMClient, LLMSettings
-from agent.settings import AgentSettings
+from agent.llm import LLMClient
+from agent.settings import AgentSettings, LLMSettings
 from corpus.catalog import Corpus
 from corpus.settings import CorpusSettings
 from tools.context import ToolContext

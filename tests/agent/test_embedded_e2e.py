@@ -15,9 +15,10 @@ import pytest
 
 from agent.events import Event
 from agent.scope import Filters
-from agent.session import Researcher, open_endpoint
+from agent.session import Researcher
 from agent.settings import AgentSettings
 from corpus.catalog import Corpus
+from embedded.endpoint import open_endpoint
 
 pytestmark = [
     pytest.mark.local_model,

@@ -6,7 +6,8 @@ import asyncio
 
 import pytest
 
-from agent.llm import LLMClient, LLMError, LLMSettings
+from agent.llm import LLMClient, LLMError
+from agent.settings import LLMSettings
 from tests.fakes.fake_llm import FakeLLM, Reply
 
 TOOLS = [
@@ -130,7 +131,7 @@ def test_json_tool_calls_in_text_become_tool_calls():
                 ),
             ]
         ) as fake:
-            llm = client(fake)
+            llm = client(fake, tool_mode="auto")  # native calls, falling back to calls written as text (lenient)
             response = await llm.complete(MESSAGES, TOOLS)
             assert [
                 (c.name, c.arguments, c.from_text) for c in response.tool_calls
@@ -148,6 +149,18 @@ def test_json_tool_calls_in_text_become_tool_calls():
                 and bad.text_call_errors
                 and "gerp" in bad.text_call_errors[0]
             )
+
+    run(scenario)
+
+
+def test_a_strict_client_leaves_a_reply_s_text_as_written():
+    async def scenario():
+        reply = '<tool_call>{"name": "grep", "arguments": {"pattern": "capex"}}</tool_call>'
+        with FakeLLM([Reply(content=reply)]) as fake:
+            llm = client(fake)  # an endpoint's default: native tool calls, the strict policy
+            response = await llm.complete(MESSAGES, TOOLS)
+            assert llm.policy.name == "strict" and fake.requests[0]["tools"] == TOOLS
+            assert response.tool_calls == [] and response.content == reply and response.text_call_errors == []
 
     run(scenario)
 

@@ -6,15 +6,15 @@ import time
 
 from fastapi.testclient import TestClient
 
-from agent import local
 from api.app import create_app
 from api.settings import ApiSettings
 from corpus.catalog import Corpus
 from corpus.ingest import ingest_paths
 from corpus.settings import CorpusSettings
-from tests.agent.test_local import fake_model
+from embedded import endpoint
 from tests.api.conftest import wait_for
 from tests.corpus.samples import TEN_K_PAGES, write_pdf
+from tests.embedded.test_local_model import fake_model
 
 
 def test_a_crashing_embedded_model_fails_the_run_with_the_reason_and_readyz_shows_it(tmp_path, monkeypatch):
@@ -28,7 +28,7 @@ def test_a_crashing_embedded_model_fails_the_run_with_the_reason_and_readyz_show
     finally:
         corpus.close()
     said: list[str] = []
-    monkeypatch.setattr(local, "LocalModel", lambda data_dir=None, say=None: fake_model(tmp_path, mode="crash_on_chat", max_restarts=1))
+    monkeypatch.setattr(endpoint, "LocalModel", lambda data_dir=None, say=None: fake_model(tmp_path, mode="crash_on_chat", max_restarts=1))
     monkeypatch.setattr("api.app._say", said.append)
     with TestClient(create_app(ApiSettings(port=8123), settings), base_url="http://127.0.0.1:8123", client=("127.0.0.1", 50000)) as client:
         assert said and "open http://127.0.0.1:8123/" in said[-1] and "embedded model" in said[-1]

@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from agent.local import free_port
 from api.cli import app as cli
+from embedded.supervisor import free_port
 from tests.api.conftest import make_keys
 from tests.live_server import wait_healthy
 

@@ -16,7 +16,7 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
-from agent.local import free_port
+from embedded.supervisor import free_port
 from tests.api.conftest import sse
 from tests.corpus.samples import TEN_K_PAGES, ingest_folder, write_pdf
 from tests.fakes.fake_llm import FakeLLM, Reply

@@ -25,7 +25,7 @@ from typing import Any
 
 import pytest
 
-from agent.local import free_port
+from embedded.supervisor import free_port
 from tests.fakes.fake_llm import FakeLLM, Reply
 from tests.live_server import wait_healthy
 

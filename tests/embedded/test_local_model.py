@@ -16,9 +16,13 @@ from pathlib import Path
 
 import pytest
 
-from agent import local, model_file
-from agent.llm import LLMSettings
-from agent.local import LocalModel, LocalModelError, LocalModelSettings, local_llm_settings, model_path
+from agent.settings import LLMSettings
+from embedded import model_file
+from embedded import supervisor as local
+from embedded.endpoint import local_llm_settings
+from embedded.model_file import LocalModelError, model_path
+from embedded.settings import LocalModelSettings
+from embedded.supervisor import LocalModel
 
 PREFIX = "sleuth-test-model-part"
 CHUNKS = [b"GGUF" + b"a" * 3000, b"b" * 2500, b"c" * 17]
@@ -199,7 +203,7 @@ def test_server_dies_with_a_killed_parent(tmp_path):
     driver.write_text(
         "import sys, time\n"
         f"sys.path.insert(0, {str(Path(__file__).resolve().parents[2])!r})\n"
-        "from tests.agent.test_local import fake_model\n"
+        "from tests.embedded.test_local_model import fake_model\n"
         "from pathlib import Path\n"
         "server = fake_model(Path(sys.argv[1])).start()\n"
         "print(server._proc.pid, flush=True)\n"
@@ -278,7 +282,7 @@ def test_real_embedded_model_answers(tmp_path_factory):
 
 
 def test_extra_buffer_types_are_off_on_amx_cpus_and_can_be_forced(tmp_path):
-    from agent.local import cpu_flags, use_extra_buffers
+    from embedded.supervisor import cpu_flags, use_extra_buffers
 
     assert use_extra_buffers("auto", {"avx2", "avx512f", "amx_tile", "amx_int8"}) is False  # the CPU it crashed on
     assert use_extra_buffers("auto", {"avx2", "fma"}) is True
@@ -291,7 +295,7 @@ def test_extra_buffer_types_are_off_on_amx_cpus_and_can_be_forced(tmp_path):
 
 
 def test_llama_server_wrapper_takes_its_flag_and_passes_the_rest():
-    from agent.llama_server import split_flag
+    from embedded.llama_server import split_flag
 
     assert split_flag(["--model", "m", "--use_extra_bufts", "false", "--port", "1"]) == (False, ["--model", "m", "--port", "1"])
     assert split_flag(["--model", "m"]) == (None, ["--model", "m"])
@@ -302,7 +306,7 @@ def test_llama_server_wrapper_takes_its_flag_and_passes_the_rest():
 @pytest.mark.skipif(importlib.util.find_spec("llama_cpp") is None, reason="llama-cpp-python is not installed (the local extra)")
 def test_llama_server_wrapper_sets_the_model_parameter_llama_cpp_python_uses():
     code = (
-        "import llama_cpp.llama_cpp as lib; from agent.llama_server import set_extra_buffers; "
+        "import llama_cpp.llama_cpp as lib; from embedded.llama_server import set_extra_buffers; "
         "assert lib.llama_model_default_params().use_extra_bufts is True; "
         "set_extra_buffers(False); assert lib.llama_model_default_params().use_extra_bufts is False; print('ok')"
     )
