@@ -26,6 +26,8 @@ class ApiSettings(BaseSettings):
     upload_request_max_mb: int = Field(500, ge=1, le=20_000, description="Largest upload request (all its files), in MB.")
     body_max_kb: int = Field(256, ge=1, le=100_000, description="Largest JSON request body, in KB.")
     max_ingesting: int = Field(1, ge=1, le=64, description="Upload jobs ingesting at once per process (they do not take run slots).")
+    mcp_tool_calls: int = Field(8, ge=1, le=256, description="MCP tool calls (grep, read, ...) running at once per process, each in a thread of their own pool; more wait.")
+    key_max_tool_calls: int = Field(4, ge=1, le=256, description="MCP tool calls one API key (or, open, one client) may have in flight at once; past it a call is refused with an error result.")
     bad_key_per_minute: int = Field(30, ge=1, description="Requests with an unknown API key one client address may send per minute.")
     models: str = Field("", description="Comma-separated model names runs may ask for besides SLEUTH_LLM_MODEL (the endpoint's /models list counts too).")
     model_clients: int = Field(8, ge=1, le=256, description="Clients kept for models other than the default (least recently used closed first).")
