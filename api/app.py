@@ -24,7 +24,7 @@ from api.mcp_server import McpEndpoint
 from api.metrics import Metrics
 from api.renderer import PageRenderer, RenderLimits
 from api.runner import RunManager
-from api.security import BodyLimit, SecurityHeaders
+from api.security import BodyLimit, NulGuard, SecurityHeaders
 from api.services import Services
 from api.settings import ApiSettings
 from api.store import RunStore
@@ -147,6 +147,7 @@ def create_app(settings: ApiSettings | None = None, corpus_settings: CorpusSetti
         return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=getattr(exc, "headers", None))
 
     app.add_middleware(RequestCounter)
+    app.add_middleware(NulGuard)  # inside BodyLimit: the body it reads is capped
     app.add_middleware(BodyLimit, body_max=settings.body_max_kb << 10, upload_max=settings.upload_request_max_mb << 20)
     app.add_middleware(SecurityHeaders)  # outermost: every response has the headers, refusals by the middleware above included
     from api.routes import documents, fetch, health, pages, runs, votes

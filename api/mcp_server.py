@@ -285,6 +285,7 @@ class ServiceBackend:
 
     async def research(self, args: ResearchArgs, request: Any, progress: Progress) -> Answer | Comparison:
         from agent.scope import resolve
+        from api.store import TooManyActive
 
         svc = self.svc
         caller = getattr(request, "scope", {}).get("sleuth.caller")
@@ -292,12 +293,14 @@ class ServiceBackend:
         await asyncio.to_thread(resolve, svc.corpus, args.filters)
         if svc.runner.queued() >= svc.settings.max_queued:
             raise CorpusError(f"the research queue is full ({svc.settings.max_queued} runs waiting); retry later")
-        if key_id is not None and await asyncio.to_thread(svc.store.count_active, key_id) >= svc.settings.key_max_running:
-            raise CorpusError(f"this key already has {svc.settings.key_max_running} runs queued or running; wait for one to finish")
         filters = args.filters if args.filters and not args.filters.empty() else None
-        run = await asyncio.to_thread(svc.store.create_run, mode=args.mode, question=args.question,
-                                      filters=filters.model_dump(exclude_none=True) if filters else None,
-                                      model=svc.llm.settings.model, budgets=None, key_id=key_id)  # fmt: skip
+        limit = svc.settings.key_max_running
+        try:  # counted and stored in one step, as POST /v1/runs does
+            run = await asyncio.to_thread(svc.store.create_run, mode=args.mode, question=args.question,
+                                          filters=filters.model_dump(exclude_none=True) if filters else None,
+                                          model=svc.llm.settings.model, budgets=None, key_id=key_id, max_active=limit)  # fmt: skip
+        except TooManyActive:
+            raise CorpusError(f"this key already has {limit} runs queued or running (SLEUTH_API_KEY_MAX_RUNNING); wait for one to finish") from None
         svc.runner.submit(run.id, args.question, args.mode, filters, None, None)
         seen = 0
         try:
