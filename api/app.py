@@ -159,7 +159,8 @@ def create_app(settings: ApiSettings | None = None, corpus_settings: CorpusSetti
     app.include_router(documents.router, prefix="/v1")
     app.include_router(pages.router, prefix="/v1")
     app.state.page_renderer = PageRenderer(
-        RenderLimits(dpi=settings.page_dpi, timeout_s=settings.page_render_timeout_s, memory_mb=settings.page_render_memory_mb)
+        RenderLimits(dpi=settings.page_dpi, timeout_s=settings.page_render_timeout_s, memory_mb=settings.page_render_memory_mb,
+                     workers=settings.page_render_workers, per_caller=settings.key_max_renders)  # fmt: skip
     )
     mount_docs(app)
     app.add_route("/mcp", mcp_endpoint, include_in_schema=False)  # MCP (streamable HTTP): the agent's tools and research

@@ -17,6 +17,8 @@ class ApiSettings(BaseSettings):
     upload_max_mb: int = Field(100, ge=1, le=2000, description="Largest filing one upload may carry, in MB.")
     page_dpi: int = Field(144, ge=36, le=300, description="Resolution of page images (GET /v1/documents/{id}/pages/{n}/image).")
     page_render_timeout_s: float = Field(20.0, gt=0, le=300, description="Longest one page render may take; past it the render process is stopped.")
+    page_render_workers: int = Field(3, ge=1, le=64, description="Render processes per server process (one render each at a time; each may use SLEUTH_API_PAGE_RENDER_MEMORY_MB).")
+    key_max_renders: int = Field(2, ge=1, le=64, description="Page renders one API key (or, open, one client) may wait on at once; past it 429. A page's image and its boxes are two; cached pages cost none.")
     page_render_memory_mb: int = Field(1536, ge=256, le=65536, description="Memory limit of the page render process.")
     key_max_running: int = Field(8, ge=1, description="Runs one API key may have queued or running at once (429 past it).")
     key_rate_per_minute: int = Field(600, ge=1, description="Requests one API key (or, open, one client address) may make per minute.")
