@@ -106,39 +106,41 @@ def _shrunk_event(head: bytes, stream, output: RgOutput) -> bytes:  # noqa: ANN0
     whatever the pattern; their number goes into "cut": {"submatches": n}.
     """
     shrinker = JsonShrinker(STRING_CAP_BYTES)
-    tail = b""  # the previous chunk's last bytes: a marker may straddle two chunks
+    seen = b""  # the last bytes read before this part: a marker may straddle two reads
     in_submatches, kept, skipped = False, 0, 0
     part = head
     while part:
-        if skipped or kept > MAX_SUBMATCHES:
-            skipped += (tail[-(len(SUBMATCH) - 1) :] + part).count(SUBMATCH)
+        if skipped:
+            skipped += (seen[-(len(SUBMATCH) - 1) :] + part).count(SUBMATCH)
         else:
-            window = tail[-(len(_SUBMATCHES_KEY) - 1) :] + part
-            start = 0
-            if not in_submatches and (at := window.find(_SUBMATCHES_KEY)) >= 0:
-                in_submatches, start = True, at + len(_SUBMATCHES_KEY)
+            window, from_ = seen[-(len(SUBMATCH) - 1) :] + part, 0  # a marker wholly in `seen` was counted before
+            if not in_submatches:
+                key_window = seen[-(len(_SUBMATCHES_KEY) - 1) :] + part
+                at = key_window.find(_SUBMATCHES_KEY)
+                if at >= 0:  # the key ends in this part
+                    in_submatches = True
+                    from_ = len(window) - len(key_window) + at + len(_SUBMATCHES_KEY)
             cut_at = None
-            if in_submatches:
-                pos = window.find(SUBMATCH, start)
-                while pos >= 0:
-                    kept += 1
-                    if kept > MAX_SUBMATCHES:
-                        cut_at = pos
-                        break
-                    pos = window.find(SUBMATCH, pos + len(SUBMATCH))
+            pos = window.find(SUBMATCH, from_) if in_submatches else -1
+            while pos >= 0:
+                kept += 1
+                if kept > MAX_SUBMATCHES:
+                    cut_at = pos
+                    break
+                pos = window.find(SUBMATCH, pos + len(SUBMATCH))
             if cut_at is None:
                 shrinker.feed(part)
             else:  # keep the submatches before this one (the "," between them dropped), count the rest
+                skipped = window[cut_at:].count(SUBMATCH)
                 end = cut_at - (len(window) - len(part)) - 1
                 if end >= 0:
                     shrinker.feed(part[:end])
-                else:  # the "," and the start of this submatch came with the last chunk: copied verbatim, take them back
+                else:  # the "," and the start of this submatch came with the last read: copied verbatim, take them back
                     del shrinker.out[end:]
                     shrinker.in_string, shrinker.carry = False, b""
-                skipped = window[cut_at:].count(SUBMATCH)
         if part.endswith(b"\n"):
             break
-        tail = part
+        seen = (seen + part)[-len(_SUBMATCHES_KEY) :]
         part = stream.readline(_CHUNK)
         output.bytes_read += len(part)
     if skipped:
