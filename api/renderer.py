@@ -145,6 +145,7 @@ class PageRenderer:
     def __init__(self, limits: RenderLimits | None = None) -> None:
         self.limits = limits or RenderLimits()
         self._pools: list[ProcessPoolExecutor | None] = [None] * self.limits.workers
+        self._started: list[Any] = [None] * self.limits.workers  # each process's start-up (a concurrent.futures.Future)
         self._idle = list(range(self.limits.workers))
         self._free = asyncio.Semaphore(self.limits.workers)
         self._waiting = 0
@@ -257,18 +258,24 @@ class PageRenderer:
 
     async def _ready_pool(self, worker: int) -> ProcessPoolExecutor:
         """The worker's process, started: starting one (imports) is not counted against a render's time limit."""
+        self._start_missing()
         pool = self._pools[worker]
-        if pool is not None:
-            return pool
-        # spawn, not fork: the server holds threads and database connections that must not be copied.
-        pool = self._pools[worker] = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
-                                                         initializer=_limit_memory, initargs=(self.limits.memory_mb,))  # fmt: skip
+        assert pool is not None
         try:
-            await asyncio.wait_for(asyncio.wrap_future(pool.submit(_started)), STARTUP_TIMEOUT_S)
+            await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(self._started[worker])), STARTUP_TIMEOUT_S)
         except (TimeoutError, BrokenProcessPool):
             self._discard(worker)
             raise RenderBusy(f"the render process did not start within {STARTUP_TIMEOUT_S} s; try again") from None
         return pool
+
+    def _start_missing(self) -> None:
+        """Start every missing render process at once (seconds each), so a request does not wait for one's start-up."""
+        for worker, pool in enumerate(self._pools):
+            if pool is None:
+                # spawn, not fork: the server holds threads and database connections that must not be copied.
+                pool = self._pools[worker] = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
+                                                                 initializer=_limit_memory, initargs=(self.limits.memory_mb,))  # fmt: skip
+                self._started[worker] = pool.submit(_started)
 
     def _discard(self, worker: int) -> None:
         pool, self._pools[worker] = self._pools[worker], None
