@@ -37,7 +37,8 @@ from tests.api.abuse_samples import GREP_ATTACK, MCP_HEADERS, big_filing, glyph_
 P99_TARGET_MS = 500
 RSS_TARGET_MB = 800
 PHASE_DEADLINE_S = 180
-GREP_WAVES = 4  # 45 calls at once, four times
+GREP_WAVES = 4  # GREP_CALLS calls at once, four times
+GREP_CALLS = 45
 SLOW_QUESTION = "[slow model] What was 3M's FY2018 capital expenditure?"
 
 
@@ -91,7 +92,7 @@ async def _grep_flood(url: str, headers: dict[str, str]) -> str:
     deadline = time.monotonic() + PHASE_DEADLINE_S
     async with httpx.AsyncClient(base_url=url, headers=headers, timeout=PHASE_DEADLINE_S, limits=httpx.Limits(max_connections=60)) as client:
         for _ in range(GREP_WAVES):
-            calls = [asyncio.ensure_future(one(client)) for _ in range(45)]
+            calls = [asyncio.ensure_future(one(client)) for _ in range(GREP_CALLS)]
             finished, pending = await asyncio.wait(calls, timeout=max(1.0, deadline - time.monotonic()))
             done += [c.result() for c in finished if c.exception() is None]
             unanswered += len(pending) + sum(c.exception() is not None for c in finished)
