@@ -296,3 +296,19 @@ def test_a_slow_page_takes_nothing_from_the_others(small_corpus, fake_llm, tmp_p
             again = victim.get("/v1/documents/SLOW_2023_10K/pages/3/image")
             assert again.status_code == 422 and time.perf_counter() - started < 1.0, "the failure is remembered, not tried again"
             assert victim.get("/v1/documents/SLOW_2023_10K/pages/5/image").status_code == 200
+
+
+def test_concurrent_requests_for_one_pages_boxes_share_one_extraction(make_client, small_corpus):
+    with make_client(small_corpus, key_max_renders=8) as client:
+        renderer, calls = client.app.state.page_renderer, []
+        real_call = renderer._call
+
+        async def counted(fn, *args):  # noqa: ANN001, ANN202
+            calls.append(fn.__name__)
+            return await real_call(fn, *args)
+
+        renderer._call = counted
+        replies = _at_once(6, lambda i: client.get("/v1/documents/ACME_2022_10K/pages/4/boxes", params={"q": "$1,577 million"}))
+        assert {r.status_code for r in replies} == {200} and all(r.json()["found"] for r in replies), [r.text[:200] for r in replies]
+        assert calls == ["_glyphs"], "six requests, one extraction"
+        assert client.get("/v1/documents/ACME_2022_10K/pages/4/boxes", params={"q": "1,577"}).json()["found"] and calls == ["_glyphs"]
