@@ -9,9 +9,12 @@ one last model call answers from the evidence gathered. `python -m agent.graph -
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import copy
+import functools
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from langchain_core.runnables import RunnableConfig
@@ -270,13 +273,18 @@ async def _execute(run: AgentRun, call: ToolCallRequest, refused: str | None) ->
     return outcome, child
 
 
+# Tool calls run in threads of their own: a slow or hung one never holds a thread of the default pool the API's routes use.
+TOOL_THREADS = ThreadPoolExecutor(max_workers=16, thread_name_prefix="sleuth-tool")
+
+
 async def _dispatch(run: AgentRun, call: ToolCallRequest) -> tuple[ToolOutcome, Any]:
     if call.name == SUBQUESTION_TOOL and run.subagent is not None:
         return await run.subagent(run, call.arguments)
     # The tool enforces its own limit; this catches a hung thread, and keeps the call inside the run's time budget.
     limit = min(run.tools.settings.timeout_s + 10, max(5.0, run.remaining_s()))
     try:
-        return await asyncio.wait_for(asyncio.to_thread(REGISTRY.call, call.name, call.arguments, copy.copy(run.tools)), limit), None
+        work = functools.partial(contextvars.copy_context().run, REGISTRY.call, call.name, call.arguments, copy.copy(run.tools))
+        return await asyncio.wait_for(asyncio.get_running_loop().run_in_executor(TOOL_THREADS, work), limit), None
     except TimeoutError:
         return ToolOutcome(call.name, call.arguments, False, f"Error: {call.name} did not finish within {limit:.0f} s; narrow the call."), None
 

@@ -23,7 +23,7 @@ from api.models import migrate
 from api.page_renderer import PageRenderer, RenderLimits
 from api.run_store import RunStore
 from api.runner import RunManager
-from api.security import BodyLimit, SecurityHeaders
+from api.security import BodyLimit, NulGuard, SecurityHeaders
 from api.services import Services
 from api.settings import ApiSettings, get_settings
 from api.uploads import sweep as sweep_uploads
@@ -97,10 +97,17 @@ def create_app(settings: ApiSettings | None = None, corpus_settings: CorpusSetti
     )
     _add_error_handlers(app)
     app.add_middleware(RequestCounter)
+    app.add_middleware(NulGuard)  # inside BodyLimit: the body it reads is capped
     app.add_middleware(BodyLimit, body_max=settings.body_max_kb << 10, upload_max=settings.upload_request_max_mb << 20)
     app.add_middleware(SecurityHeaders)  # outermost: every response has the headers, refusals by the middleware above included
     app.state.page_renderer = PageRenderer(
-        RenderLimits(dpi=settings.page_dpi, timeout_s=settings.page_render_timeout_s, memory_mb=settings.page_render_memory_mb)
+        RenderLimits(
+            dpi=settings.page_dpi,
+            timeout_s=settings.page_render_timeout_s,
+            memory_mb=settings.page_render_memory_mb,
+            workers=settings.page_render_workers,
+            per_caller=settings.key_max_renders,
+        )
     )
     _add_routes(app, mcp_endpoint)
     return app

@@ -12,11 +12,14 @@ from collections import deque
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+import anyio
 from fastapi import HTTPException, Request
 
 from api.run_store import RunStore
 
 STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# The key check's own threads: it must never wait behind blocking work (tool calls, file reads) on anyio's shared pool.
+AUTH_THREADS = anyio.CapacityLimiter(16)
 
 
 @dataclass(frozen=True)
@@ -168,3 +171,8 @@ def authenticate(request: Request, store: RunStore, limiter: RateLimiter) -> Cal
         raise HTTPException(401, "unknown or revoked API key", headers={"WWW-Authenticate": "Bearer"})
     limiter.check(f"key:{key.id}")
     return Caller(key.id, key.name, admin=bool(key.admin))
+
+
+async def authenticated(request: Request, store: RunStore, limiter: RateLimiter) -> Caller:
+    """authenticate() in a thread of AUTH_THREADS: another caller's blocking work cannot hold up every request's key check."""
+    return await anyio.to_thread.run_sync(authenticate, request, store, limiter, limiter=AUTH_THREADS)

@@ -11,6 +11,7 @@ import copy
 import json
 import logging
 import threading
+from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, Literal, Protocol
 
@@ -39,7 +40,8 @@ class ResearchArgs(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    question: str = Field(..., min_length=1, max_length=QUESTION_MAX_CHARS, description="The question, complete on its own (company, period, figure).")
+    # Its longest length is the server's (SLEUTH_API_QUESTION_MAX_CHARS), checked in _research and shown in the schema.
+    question: str = Field(..., min_length=1, description="The question, complete on its own (company, period, figure).")
     mode: Literal["agentic", "rag", "compare"] = Field("agentic", description="agentic (the investigating agent), rag (retrieve then answer), or compare (both).")
     filters: Filters | None = Field(None, description="Restrict the research to these filings (company, form, fiscal year, doc_ids).")
 
@@ -49,6 +51,42 @@ RESEARCH_DESCRIPTION = (
     "cross-references) and return the answer with its status and page citations, each checked against the page "
     "(✓ verified, ✗ failed). Slow (a full run: seconds to minutes); for a single lookup use grep, search or read."
 )
+
+
+class ToolSlots:
+    """MCP tool calls: at most `total` at once, in threads of their own (never anyio's shared pool, which the key check
+    and the routes use), and at most `per_caller` in flight per caller; a caller past it is refused, not queued."""
+
+    def __init__(self, total: int = 8, per_caller: int = 4) -> None:
+        self.threads = anyio.CapacityLimiter(total)
+        self.per_caller = per_caller
+        self.held: Counter[str] = Counter()
+
+    @contextlib.contextmanager
+    def claim(self, who: str) -> Any:
+        if self.held[who] >= self.per_caller:
+            raise ToolSlotsFull(f"Error: this caller already has {self.per_caller} tool calls in flight (SLEUTH_API_KEY_MAX_TOOL_CALLS); "
+                                "wait for one to finish, then call again")  # fmt: skip
+        self.held[who] += 1
+        try:
+            yield
+        finally:
+            self.held[who] -= 1
+            if not self.held[who]:
+                del self.held[who]
+
+
+class ToolSlotsFull(Exception):
+    """The caller has its most tool calls in flight."""
+
+
+def caller_name(ctx: Any) -> str:
+    """Who makes an MCP call, for the per-caller limit: its API key, else the open server's one user (or stdio's client)."""
+    request = getattr(ctx, "request", None)
+    caller = getattr(request, "scope", {}).get("sleuth.caller") if request is not None else None
+    if caller is None:
+        return "local"
+    return f"key:{caller.key_id}" if caller.key_id is not None else "open"
 
 
 Progress = Callable[[str, dict[str, Any]], Awaitable[None]]  # a run event (type, data) -> a progress notification
@@ -80,7 +118,7 @@ def progress_message(kind: str, data: dict[str, Any]) -> str | None:
     return None
 
 
-def tool_list() -> list[Any]:
+def tool_list(question_max_chars: int = QUESTION_MAX_CHARS) -> list[Any]:
     """Every registry tool as an MCP tool (the same schema the agent gets), then `research`."""
     import mcp.types as types
 
@@ -91,6 +129,7 @@ def tool_list() -> list[Any]:
     research_schema = ResearchArgs.model_json_schema()
     research_schema.pop("title", None)
     research_schema.pop("description", None)
+    research_schema["properties"]["question"]["maxLength"] = question_max_chars
     out.append(types.Tool(name="research", description=RESEARCH_DESCRIPTION, input_schema=research_schema))
     return out
 
@@ -113,22 +152,33 @@ def render_answer(answer: Answer | Comparison) -> str:
     return "\n".join(lines)
 
 
-def build_server(backend: Backend) -> Any:
+def build_server(backend: Backend, slots: ToolSlots | None = None, question_max_chars: int = QUESTION_MAX_CHARS) -> Any:
     """The low-level MCP server: tools/list from the registry, tools/call through REGISTRY.call (or the research run)."""
     import mcp.types as types
     from mcp.server.lowlevel import Server
 
-    tools = tool_list()
+    tools = tool_list(question_max_chars)
+    slots = slots or ToolSlots()
 
     async def list_tools(ctx: Any, params: Any) -> types.ListToolsResult:
         return types.ListToolsResult(tools=tools)
 
+    def error(text: str) -> types.CallToolResult:
+        return types.CallToolResult(content=[types.TextContent(text=text)], is_error=True)
+
     async def call_tool(ctx: Any, params: types.CallToolRequestParams) -> types.CallToolResult:
         arguments = params.arguments or {}
         if params.name == "research":
-            return await _research(backend, arguments, ctx)
+            return await _research(backend, arguments, ctx, question_max_chars)
         context = copy.copy(await backend.tool_context())  # per call: its own deadline, the shared searcher and text cache
-        call = await anyio.to_thread.run_sync(REGISTRY.call, params.name, arguments, context)
+        try:
+            with slots.claim(caller_name(ctx)):
+                call = await anyio.to_thread.run_sync(REGISTRY.call, params.name, arguments, context, limiter=slots.threads)
+        except ToolSlotsFull as exc:
+            return error(str(exc))
+        except Exception:  # a bug, not the caller's doing: logged with its traceback; the client gets no internals
+            log.exception("MCP tool call %s(%s) failed", params.name, json.dumps(arguments)[:500])
+            return error(f"Error: {params.name} failed inside Sleuth (a bug, logged on the server); try other arguments or another tool")
         citations = [{"doc_id": c.doc_id, "page": c.page, "line": c.line} for c in (call.citations or [])][:200]
         return types.CallToolResult(content=[types.TextContent(text=call.text)], is_error=not call.ok,
                                     structured_content={"citations": citations} if call.ok else None)  # fmt: skip
@@ -136,7 +186,7 @@ def build_server(backend: Backend) -> Any:
     return Server(SERVER_NAME, version="1", instructions=INSTRUCTIONS, on_list_tools=list_tools, on_call_tool=call_tool)
 
 
-async def _research(backend: Backend, arguments: dict[str, Any], ctx: Any) -> Any:
+async def _research(backend: Backend, arguments: dict[str, Any], ctx: Any, question_max_chars: int = QUESTION_MAX_CHARS) -> Any:
     import mcp.types as types
 
     sent = 0
@@ -161,6 +211,8 @@ async def _research(backend: Backend, arguments: dict[str, Any], ctx: Any) -> An
     except ValidationError as exc:  # the same wording the registry gives the agent for bad arguments
         problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'arguments'}: {e['msg']}" for e in exc.errors())
         return error(f"Error: invalid arguments for research: {problems}")
+    if len(args.question) > question_max_chars:
+        return error(f"Error: invalid arguments for research: question: {len(args.question):,} characters; the limit is {question_max_chars:,}")
     try:
         answer = await backend.research(args, ctx.request, progress)
     except (CorpusError, LLMError) as exc:  # filters naming unknown filings or matching none; no model to ask
@@ -235,6 +287,7 @@ class ServiceBackend:
 
     async def research(self, args: ResearchArgs, request: Any, progress: Progress) -> Answer | Comparison:
         from agent.scope import resolve
+        from api.run_store import TooManyActive
 
         svc = self.svc
         caller = getattr(request, "scope", {}).get("sleuth.caller")
@@ -242,12 +295,14 @@ class ServiceBackend:
         await asyncio.to_thread(resolve, svc.corpus, args.filters)
         if svc.runner.queued() >= svc.settings.max_queued:
             raise CorpusError(f"the research queue is full ({svc.settings.max_queued} runs waiting); retry later")
-        if key_id is not None and await asyncio.to_thread(svc.store.count_active, key_id) >= svc.settings.key_max_running:
-            raise CorpusError(f"this key already has {svc.settings.key_max_running} runs queued or running; wait for one to finish")
         filters = args.filters if args.filters and not args.filters.empty() else None
-        run = await asyncio.to_thread(svc.store.create_run, mode=args.mode, question=args.question,
-                                      filters=filters.model_dump(exclude_none=True) if filters else None,
-                                      model=svc.llm.settings.model, budgets=None, key_id=key_id)  # fmt: skip
+        limit = svc.settings.key_max_running
+        try:  # counted and stored in one step, as POST /v1/runs does
+            run = await asyncio.to_thread(svc.store.create_run, mode=args.mode, question=args.question,
+                                          filters=filters.model_dump(exclude_none=True) if filters else None,
+                                          model=svc.llm.settings.model, budgets=None, key_id=key_id, max_active=limit)  # fmt: skip
+        except TooManyActive:
+            raise CorpusError(f"this key already has {limit} runs queued or running (SLEUTH_API_KEY_MAX_RUNNING); wait for one to finish") from None
         svc.runner.submit(run.id, args.question, args.mode, filters, None, None)
         seen = 0
         try:
@@ -303,7 +358,9 @@ class McpEndpoint:
 
             # Stateless: every request stands alone, so several server processes (--workers) can serve one client.
             # SSE replies: a research call streams its progress notifications until the answer.
-            manager = StreamableHTTPSessionManager(app=build_server(ServiceBackend(services)), stateless=True, json_response=False,
+            settings = services.settings
+            server = build_server(ServiceBackend(services), ToolSlots(settings.mcp_tool_calls, settings.key_max_tool_calls), settings.question_max_chars)
+            manager = StreamableHTTPSessionManager(app=server, stateless=True, json_response=False,
                                                    security_settings=TransportSecuritySettings(enable_dns_rebinding_protection=False))  # fmt: skip
             async with manager.run():
                 self.manager = manager
@@ -318,7 +375,7 @@ class McpEndpoint:
         from fastapi import HTTPException
         from starlette.requests import Request
 
-        from api.auth import authenticate  # with no keys: loopback clients and Host names only (the open server's guards)
+        from api.auth import authenticated  # with no keys: loopback clients and Host names only (the open server's guards)
 
         if scope["type"] != "http":
             return
@@ -326,7 +383,7 @@ class McpEndpoint:
             return await _reply(send, 503, "the MCP endpoint is not running (the server is starting or stopping)")
         request = Request(scope)
         try:
-            caller = await asyncio.to_thread(authenticate, request, self.services.store, self.services.limiter)
+            caller = await authenticated(request, self.services.store, self.services.limiter)
         except HTTPException as exc:
             return await _reply(send, exc.status_code, exc.detail, exc.headers)
         try:

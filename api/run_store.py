@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy import func, insert, or_, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from agent.events import Event
@@ -23,6 +23,14 @@ ACTIVE = ("queued", "running")
 OWNER = f"{socket.gethostname()}:{os.getpid()}"
 STALE_S = 120  # a run whose process has not refreshed its heartbeat for this long is taken for dead
 KEY_PREFIX = "slk_"
+
+
+class TooManyActive(Exception):
+    """The key (or the open server's one user) already has its most runs and jobs queued or running."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"{limit} runs or jobs are already queued or running")
+        self.limit = limit
 
 
 def now() -> datetime:
@@ -40,10 +48,20 @@ class RunStore:
 
     # --- runs ---
 
-    def create_run(self, *, mode: str, question: str, filters: dict | None, model: str, budgets: dict | None, key_id: int | None) -> Run:
+    def create_run(self, *, mode: str, question: str, filters: dict | None, model: str, budgets: dict | None, key_id: int | None,
+                   max_active: int | None = None) -> Run:  # fmt: skip
+        """Store a queued run; with `max_active`, TooManyActive when the key already has that many queued or running.
+
+        The count and the insert are one step under a lock per key that every process and replica shares (a
+        transaction-scoped advisory lock on PostgreSQL, SQLite's write lock), so concurrent requests cannot all pass.
+        """
         run = Run(id=str(uuid.uuid4()), mode=mode, question=question, filters=filters, model=model, budgets=budgets,
                   status="queued", key_id=key_id, created_at=now(), owner=OWNER, heartbeat_at=now())  # fmt: skip
         with self.sessions.begin() as session:
+            if max_active is not None:
+                _lock_key(session, key_id)
+                if session.scalar(select(func.count()).select_from(Run).where(Run.status.in_(ACTIVE), Run.key_id == key_id)) >= max_active:
+                    raise TooManyActive(max_active)
             session.add(run)
         return run
 
@@ -205,6 +223,15 @@ class RunStore:
                 key.last_used_at = now()  # at most once a minute: not a write per request
                 session.commit()
             return key
+
+
+def _lock_key(session: Session, key_id: int | None) -> None:
+    """Hold the key's run-creation lock until the transaction ends (PostgreSQL: across replicas; SQLite: the database's write lock)."""
+    if session.get_bind().dialect.name == "postgresql":
+        digest = hashlib.sha256(f"sleuth-runs:{key_id}".encode()).digest()
+        session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": int.from_bytes(digest[:8], "big", signed=True)})
+    else:  # a write first: SQLite takes its one write lock now, so the count below cannot go stale before the insert
+        session.execute(update(Run).where(Run.id == "").values(status=Run.status))
 
 
 def event_row(run_id: str, seq: int, event: Event) -> dict[str, Any]:

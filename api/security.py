@@ -7,6 +7,7 @@ an upload request may carry SLEUTH_API_UPLOAD_REQUEST_MAX_MB, any other body SLE
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from fastapi import HTTPException
@@ -87,14 +88,61 @@ class BodyLimit:
         await self.app(scope, counted, send)
 
 
+_JSON_NUL = re.compile(rb"(?:^|[^\\])(?:\\\\)*\\u0000")  # \u0000 in JSON text, not an escaped backslash before "u0000"
+_BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+
+
+class NulGuard:
+    """422 for a NUL character in the path, the query string or a JSON body, before any route runs.
+
+    No question, filter, name or id has one, and PostgreSQL cannot store one in text (it answered 500); one check here
+    covers every route that takes input, /mcp included. Uploads are left alone: a file's bytes may hold NULs.
+    """
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        query = scope.get("query_string", b"")
+        where = "path" if "\x00" in scope["path"] else "query" if b"%00" in query or b"\x00" in query else None
+        if where is not None:
+            await _reply(send, 422, f"the request's {where} holds a NUL character (%00); no document id, run id or filter has one: remove it", close=False)
+            return
+        if scope["method"] not in _BODY_METHODS or is_upload(scope):
+            await self.app(scope, receive, send)
+            return
+        messages = []
+        try:  # the body is at most SLEUTH_API_BODY_MAX_KB: BodyLimit, outside this, stops a longer one
+            while True:
+                message = await receive()
+                messages.append(message)
+                if message["type"] != "http.request" or not message.get("more_body"):
+                    break
+        except HTTPException as exc:
+            await _reply(send, exc.status_code, exc.detail)
+            return
+        body = b"".join(m.get("body", b"") for m in messages)
+        if b"\x00" in body or _JSON_NUL.search(body):
+            await _reply(send, 422, "the request body holds a NUL character (\\u0000); no question, filter or name has one: remove it", close=False)
+            return
+
+        async def replay() -> dict[str, Any]:
+            return messages.pop(0) if messages else await receive()
+
+        await self.app(scope, replay, send)
+
+
 def _size(n: int) -> str:
     if n >= 1 << 20:
         return f"{n / (1 << 20):,.0f} MB"
     return f"{n / 1024:,.0f} KB" if n >= 1024 else f"{n} bytes"
 
 
-async def _reply(send: Any, status: int, detail: str) -> None:
+async def _reply(send: Any, status: int, detail: str, close: bool = True) -> None:
     body = json.dumps({"detail": detail}).encode()
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()), (b"connection", b"close")]})  # fmt: skip
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())] + ([(b"connection", b"close")] if close else [])
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})

@@ -1,6 +1,7 @@
-"""Abuse benchmark: a real `sleuth serve` keeps answering while pathological files are uploaded and bad input is hammered.
+"""Abuse benchmark: a real `sleuth serve` keeps answering while pathological files are uploaded and bad input is hammered,
+and while one API key attacks the others' fair share (`--part fairness`, bench/fairness.py).
 
-Usage: python bench/abuse.py [--runs 20] [--rounds 30] [--timeout-s 5] [--memory-mb 250] [--max-pages 200]
+Usage: python bench/abuse.py [--part files|fairness|all] [--runs 20] [--rounds 30] [--timeout-s 5] [--memory-mb 250] [--max-pages 200]
 
 A `sleuth serve` on a loopback port (a temporary data directory with one synthetic filing, SQLite) talks to the
 scripted fake model (tests/fakes/fake_llm.py, in its own process, as in bench/api.py). While `--runs` agentic runs
@@ -173,13 +174,26 @@ async def attack(url: str, args: argparse.Namespace, files: dict[str, tuple[str,
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--part", choices=["files", "fairness", "all"], default="all", help="files: bad files and input; fairness: one key against the others")
+    parser.add_argument("--database-url", default=None, help="fairness: the catalog database (default: SQLite in the temporary data dir)")
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--rounds", type=int, default=30, help="rounds of the bad-input requests")
     parser.add_argument("--timeout-s", type=float, default=5.0, help="SLEUTH_CORPUS_INGEST_TIMEOUT_S of the server")
     parser.add_argument("--memory-mb", type=int, default=250, help="SLEUTH_CORPUS_INGEST_MAX_MEMORY_MB of the server")
     parser.add_argument("--max-pages", type=int, default=200, help="SLEUTH_CORPUS_INGEST_MAX_PAGES of the server")
     args = parser.parse_args()
+    ok = True
+    if args.part in {"files", "all"}:
+        ok = files_part(args)
+    if args.part in {"fairness", "all"}:
+        from bench.fairness import fairness_part
 
+        ok = fairness_part(args.database_url) and ok
+    sys.exit(0 if ok else 1)
+
+
+def files_part(args: argparse.Namespace) -> bool:
+    """The pathological files and bad input; True when every target was met."""
     with tempfile.TemporaryDirectory(prefix="sleuth-abuse-") as tmp:
         root = Path(tmp)
         data = root / "data"
@@ -235,8 +249,7 @@ def main() -> None:
         print(f"lost run {r.run_id}: {r.error}")
     if lost or not alive:
         print("\nserver log tail:\n" + log_tail)
-    ok = not lost and alive and pct(during, 99) < 200
-    sys.exit(0 if ok else 1)
+    return not lost and alive and pct(during, 99) < 200
 
 
 if __name__ == "__main__":

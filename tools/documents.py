@@ -64,7 +64,7 @@ def document_list(docs: Sequence[Document], query: str, limit: int) -> DocumentL
 def list_documents(
     company: Annotated[str | None, Field(description="Company name, ticker or part of it, e.g. '3M', 'PepsiCo', 'JPM'.")] = None,
     form: Annotated[str | None, Field(description="Form type: 10-K, 10-Q, 8-K, earnings release, annual report.")] = None,
-    year: Annotated[int | None, Field(description="Fiscal year the filing reports on, e.g. 2022.")] = None,
+    year: Annotated[int | None, Field(ge=1900, le=2100, description="Fiscal year the filing reports on, e.g. 2022.")] = None,
     query: Annotated[str | None, Field(description="Words that must all appear in the doc_id or company name.")] = None,
 ) -> DocumentList:
     """List the filings in the corpus with doc_id, company, form, fiscal period, pages and size, newest first. Start here to find the doc_id of the filing a question is about."""

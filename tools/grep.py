@@ -22,7 +22,7 @@ from tools.context import current
 from tools.errors import ToolError
 from tools.grep_result import GrepHit, GrepLine, GrepResult, OutputMode, counted
 from tools.registry import tool
-from tools.ripgrep import RgOutput, event_lines, event_text, match_units, rg_failure, run_rg
+from tools.ripgrep import RgOutput, event_lines, event_text, match_units, rg_failure, run_rg, unit_count
 from tools.sandbox import TEXT_SUFFIX, check_doc_id, glob_matches, store_files
 from tools.tokens import CHARS_PER_TOKEN
 
@@ -114,23 +114,18 @@ class _Collector:
 
     def _match(self, raw: bytes) -> None:
         assert self.doc is not None
-        event = json.loads(raw) if self.multiline else None
-        data = event["data"] if event is not None else None
-        units = match_units(data, True, event.get("cut")) if event is not None else None
-        n = len(units) if units is not None else 1
+        n = unit_count(raw) if self.multiline else 1  # counted without decoding: most events lie outside the window
         first = self.seen
         self.seen += n
         self.counts[self.doc] = self.counts.get(self.doc, 0) + n
         window_end = self.offset + self.limit
         if first + n <= self.offset or first >= window_end:
-            self._outside(raw, data)
+            self._outside(raw, None)
             return
-        if units is None:
-            data = json.loads(raw)["data"]
-            units = match_units(data, False)
-        for k, unit in enumerate(units):
-            if not self.offset <= first + k < window_end:
-                continue
+        event = json.loads(raw)
+        lo = max(0, self.offset - first)
+        units = match_units(event["data"], self.multiline, event.get("cut"), lo, window_end - first)
+        for k, unit in enumerate(units, start=lo):
             hit = GrepHit(self.doc, unit.line, unit.end_line, page_of(self.starts, unit.line))
             if self.context_lines:
                 for old in self.before:
@@ -281,7 +276,7 @@ def grep(
     doc_ids: Annotated[list[str] | None, Field(description="Only these documents (a list of doc_ids), e.g. ['3M_2018_10K'].")] = None,
     company: Annotated[str | None, Field(description="Only this company's filings (name, ticker or doc_id prefix).")] = None,
     form: Annotated[str | None, Field(description="Only this form type, e.g. '10-K'.")] = None,
-    year: Annotated[int | None, Field(description="Only filings of this fiscal year.")] = None,
+    year: Annotated[int | None, Field(ge=1900, le=2100, description="Only filings of this fiscal year.")] = None,
     case_insensitive: Annotated[bool, Field(description="Ignore upper/lower case.")] = False,
     context_lines: Annotated[int, Field(description="Lines to show before and after each match (0 = matching lines only).")] = 0,
     output_mode: Annotated[OutputMode, Field(description="'content': matching lines with page and line numbers; 'files_with_matches': documents with match counts; 'count': total and per document.")] = "content",

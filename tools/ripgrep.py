@@ -20,6 +20,11 @@ from tools.errors import ToolError
 # a longer one is streamed through `JsonShrinker`, its strings cut to STRING_CAP_BYTES, so it never sits in memory.
 MAX_EVENT_BYTES = 1 << 20
 STRING_CAP_BYTES = 64 << 10
+# Submatches of one long event kept and decoded; the rest are only counted (a pattern like [\s\S] in multiline mode makes
+# one event of ~600k submatches, 30 MB, for a 10-K: walking it in Python took seconds of CPU per call).
+MAX_SUBMATCHES = 1000
+SUBMATCH = b'{"match":'  # how each submatch of a match event starts; JSON strings escape '"', so only structure has it
+_SUBMATCHES_KEY = b',"submatches":['
 _CHUNK = 1 << 20
 
 
@@ -90,18 +95,58 @@ def bounded_lines(stream, output: RgOutput) -> Iterator[bytes]:  # noqa: ANN001
         if raw.endswith(b"\n"):
             yield raw
             continue
-        shrinker = JsonShrinker(STRING_CAP_BYTES)
-        shrinker.feed(raw)
-        while True:
-            part = stream.readline(_CHUNK)
-            if not part:
-                break
-            output.bytes_read += len(part)
-            shrinker.feed(part)
-            if part.endswith(b"\n"):
-                break
+        yield _shrunk_event(raw, stream, output)
         output.cut_events += 1
-        yield shrinker.result()
+
+
+def _shrunk_event(head: bytes, stream, output: RgOutput) -> bytes:  # noqa: ANN001
+    """One long event read in chunks: strings cut by JsonShrinker, submatches past MAX_SUBMATCHES counted, not kept.
+
+    The skipped submatches are only counted (bytes.count, at C speed), so the Python work per event stays bounded
+    whatever the pattern; their number goes into "cut": {"submatches": n}.
+    """
+    shrinker = JsonShrinker(STRING_CAP_BYTES)
+    seen = b""  # the last bytes read before this part: a marker may straddle two reads
+    in_submatches, kept, skipped = False, 0, 0
+    part = head
+    while part:
+        if skipped:
+            skipped += (seen[-(len(SUBMATCH) - 1) :] + part).count(SUBMATCH)
+        else:
+            window, from_ = seen[-(len(SUBMATCH) - 1) :] + part, 0  # a marker wholly in `seen` was counted before
+            if not in_submatches:
+                key_window = seen[-(len(_SUBMATCHES_KEY) - 1) :] + part
+                at = key_window.find(_SUBMATCHES_KEY)
+                if at >= 0:  # the key ends in this part
+                    in_submatches = True
+                    from_ = len(window) - len(key_window) + at + len(_SUBMATCHES_KEY)
+            cut_at = None
+            pos = window.find(SUBMATCH, from_) if in_submatches else -1
+            while pos >= 0:
+                kept += 1
+                if kept > MAX_SUBMATCHES:
+                    cut_at = pos
+                    break
+                pos = window.find(SUBMATCH, pos + len(SUBMATCH))
+            if cut_at is None:
+                shrinker.feed(part)
+            else:  # keep the submatches before this one (the "," between them dropped), count the rest
+                skipped = window[cut_at:].count(SUBMATCH)
+                end = cut_at - (len(window) - len(part)) - 1
+                if end >= 0:
+                    shrinker.feed(part[:end])
+                else:  # the "," and the start of this submatch came with the last read: copied verbatim, take them back
+                    del shrinker.out[end:]
+                    shrinker.in_string, shrinker.carry = False, b""
+        if part.endswith(b"\n"):
+            break
+        seen = (seen + part)[-len(_SUBMATCHES_KEY) :]
+        part = stream.readline(_CHUNK)
+        output.bytes_read += len(part)
+    if skipped:
+        shrinker.feed(b"]}}\n")
+        shrinker.skipped_submatches = skipped
+    return shrinker.result()
 
 
 _PIECE = re.compile(rb'[^"\\]+|\\u[0-9a-fA-F]{4}|\\[^u]|"')
@@ -125,6 +170,7 @@ class JsonShrinker:
     newlines: int = 0
     cut: bool = False
     cut_newlines: list[int] = field(default_factory=list)
+    skipped_submatches: int = 0  # submatches left out (counted only): see _shrunk_event
 
     def feed(self, chunk: bytes) -> None:
         data = self.carry + chunk
@@ -192,7 +238,10 @@ class JsonShrinker:
         body = bytes(self.out).rstrip()
         if not body.endswith(b"}"):
             return body + b"\n"
-        extra = json.dumps({"newlines": self.cut_newlines}, separators=(",", ":")).encode()
+        cut: dict[str, Any] = {"newlines": self.cut_newlines}
+        if self.skipped_submatches:
+            cut["submatches"] = self.skipped_submatches
+        extra = json.dumps(cut, separators=(",", ":")).encode()
         return body[:-1] + b',"cut":' + extra + b"}\n"
 
 
@@ -246,23 +295,40 @@ def event_lines(data: dict[str, Any]) -> tuple[int, list[str]]:
     return data["line_number"], [ln.rstrip("\r") for ln in lines]
 
 
-def match_units(data: dict[str, Any], multiline: bool, cut: dict[str, Any] | None = None) -> list[MatchUnit]:
-    """The matches of one event. For an event JsonShrinker cut (`cut`), lines past the kept text are not shown,
-    and a match that starts or ends there is placed at the event's last line (its newline count is known)."""
+def unit_count(raw: bytes) -> int:
+    """How many matches a multiline match event holds, without decoding it: its submatches, kept and skipped."""
+    kept = max(1, raw.count(SUBMATCH))
+    at = raw.rfind(b',"cut":{')
+    if at < 0 or b'"submatches":' not in raw[at:]:
+        return kept
+    return kept + json.loads(raw[at + 7 :].rstrip()[:-1]).get("submatches", 0)
+
+
+def match_units(data: dict[str, Any], multiline: bool, cut: dict[str, Any] | None = None, lo: int = 0, hi: int | None = None) -> list[MatchUnit]:
+    """The matches lo..hi-1 of one event (all by default). For an event JsonShrinker cut (`cut`), lines past the kept
+    text are not shown, and a match that starts or ends there, or whose submatch was only counted, is placed at the
+    event's last line (its newline count is known)."""
     first, lines = event_lines(data)
     submatches = data.get("submatches") or []
     if not multiline:
         col = char_col(event_text(data["lines"]).encode(), submatches[0]["start"]) if submatches else 0
         return [MatchUnit(first, first, lines[:1], col)]
     body = event_text(data["lines"]).encode()
+    skipped = (cut or {}).get("submatches", 0)
     if cut is not None and cut.get("newlines"):
         last = first + max(0, cut["newlines"][0] - 1)  # the event's text ends with its last line's newline
         if lines and not body.endswith(b"\n"):
             lines = lines[:-1]  # a line cut in the middle is not shown as if it were whole
     else:
         last = None
+    end_line = last if last is not None else first + max(0, len(lines) - 1)
+    total = len(submatches or [None]) + skipped
     units = []
-    for sub in submatches or [{"start": 0, "end": 0}]:
+    for k in range(lo, total if hi is None else min(hi, total)):
+        if k >= len(submatches or [None]):  # counted, not kept
+            units.append(MatchUnit(end_line, end_line, [], 0))
+            continue
+        sub = submatches[k] if submatches else {"start": 0, "end": 0}
         start, end = sub["start"], sub["end"]
         if last is not None and start >= len(body):
             units.append(MatchUnit(last, last, [], 0))

@@ -43,7 +43,7 @@ def search(
     k: Annotated[int, Field(description="Passages to return (1-30).")] = 8,
     company: Annotated[str | None, Field(description="Only this company (name or ticker).")] = None,
     form: Annotated[str | None, Field(description="Only this form type, e.g. 10-K.")] = None,
-    year: Annotated[int | None, Field(description="Only this fiscal year.")] = None,
+    year: Annotated[int | None, Field(ge=1900, le=2100, description="Only this fiscal year.")] = None,
     doc_ids: Annotated[list[str] | None, Field(description="Only these documents.")] = None,
 ) -> SearchHits:
     """Hybrid search (keywords + meaning) over passages of all filings; returns ranked passages with doc_id, pages, lines and section. Best when you do not know where something is; companies and years named in the query narrow it. Use grep for exact figures or terms."""

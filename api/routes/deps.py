@@ -6,19 +6,20 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 
-from api.auth import Caller, authenticate
+from api.auth import Caller, authenticated
 from api.services import Services
 
 
-def services(request: Request) -> Services:
+# Async, all three: FastAPI runs a plain `def` dependency on anyio's shared thread pool, which slow work can fill.
+async def services(request: Request) -> Services:
     return request.app.state.services
 
 
-def caller(request: Request, svc: Annotated[Services, Depends(services)]) -> Caller:
-    return authenticate(request, svc.store, svc.limiter)
+async def caller(request: Request, svc: Annotated[Services, Depends(services)]) -> Caller:
+    return await authenticated(request, svc.store, svc.limiter)
 
 
-def require_admin(who: Annotated[Caller, Depends(caller)]) -> Caller:
+async def require_admin(who: Annotated[Caller, Depends(caller)]) -> Caller:
     """The caller, if its key is an admin key (the open server's one user is); 403 otherwise.
 
     Use it on any route that changes what every user sees (documents: upload, replace, delete, fetch):

@@ -14,6 +14,7 @@ from pydantic import BaseModel
 
 from agent.events import Event
 from api.routes.deps import AdminDep, CallerDep, ServicesDep
+from api.routes.runs import create_counted
 from api.schemas import RunCreated
 from api.uploads import receive, staged
 from corpus.errors import CorpusError, DocumentNotFound
@@ -152,7 +153,7 @@ async def upload_documents(
     """Multipart field `files` (one per file). Counts against the key's runs in flight and the queue, not the run slots."""
     if svc.runner.queued() >= svc.settings.max_queued:
         raise HTTPException(503, f"the queue is full ({svc.settings.max_queued} jobs waiting); retry later", headers={"Retry-After": "30"})
-    if who.key_id is not None and await asyncio.to_thread(svc.store.count_active, who.key_id) >= svc.settings.key_max_running:
+    if await asyncio.to_thread(svc.store.count_active, who.key_id) >= svc.settings.key_max_running:  # before the bytes arrive; checked again when stored
         raise HTTPException(429, f"this key already has {svc.settings.key_max_running} runs or uploads queued or running; wait for one to finish",
                             headers={"Retry-After": "10"})  # fmt: skip
     job_id = str(uuid.uuid4())
@@ -170,8 +171,11 @@ async def upload_documents(
         raise HTTPException(409, f"already in the catalog: {', '.join(taken[:10])}{' …' if len(taken) > 10 else ''}; nothing was changed. "
                                  "To replace them, upload again with replace=true (POST /v1/documents?replace=true)")  # fmt: skip
     names = ", ".join(u.name for u in uploads)
-    run = await asyncio.to_thread(svc.store.create_run, mode="ingest", question=f"ingest {names}"[:2000], filters=None, model="-",
-                                  budgets=None, key_id=who.key_id)  # fmt: skip
+    try:
+        run = await create_counted(svc, who, "runs or uploads", mode="ingest", question=f"ingest {names}"[:2000], filters=None, model="-", budgets=None)
+    except HTTPException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
 
     async def work(emit) -> tuple[str, dict | None, str | None]:
         from corpus.ingest import IngestResult, ingest_paths

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from agent.events import Event
 from api.routes.deps import AdminDep, ServicesDep
+from api.routes.runs import create_counted
 from api.schemas import RunCreated
 
 router = APIRouter(tags=["documents"])
@@ -43,12 +44,9 @@ async def fetch_documents(body: FetchCreate, svc: ServicesDep, who: AdminDep) ->
         raise HTTPException(503, f"this server cannot fetch from EDGAR: {exc}, where `sleuth serve` runs, and restart it") from None
     if svc.runner.queued() >= svc.settings.max_queued:
         raise HTTPException(503, f"the queue is full ({svc.settings.max_queued} jobs waiting); retry later", headers={"Retry-After": "30"})
-    if who.key_id is not None and await asyncio.to_thread(svc.store.count_active, who.key_id) >= svc.settings.key_max_running:
-        raise HTTPException(429, f"this key already has {svc.settings.key_max_running} runs or jobs queued or running; wait for one to finish",
-                            headers={"Retry-After": "10"})  # fmt: skip
     span = f"{years.start}" if len(years) == 1 else f"{years.start}-{years.stop - 1}"
     question = f"fetch {body.company.strip().upper()} {','.join(forms)} {span}"
-    run = await asyncio.to_thread(svc.store.create_run, mode="fetch", question=question, filters=None, model="-", budgets=None, key_id=who.key_id)
+    run = await create_counted(svc, who, "runs or jobs", mode="fetch", question=question, filters=None, model="-", budgets=None)
 
     async def work(emit) -> tuple[str, dict | None, str | None]:
         loop = asyncio.get_running_loop()

@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
-from api.auth import authenticate
+from api.auth import authenticated
 from api.routes.deps import CallerDep, ServicesDep
 
 router = APIRouter(tags=["health"])
@@ -31,7 +31,7 @@ async def readyz(request: Request, svc: ServicesDep) -> JSONResponse:
     report = await _checks(svc)
     ok = all(c["ok"] for c in report.values())
     try:
-        await asyncio.to_thread(authenticate, request, svc.store, svc.limiter)
+        await authenticated(request, svc.store, svc.limiter)
     except HTTPException:  # anyone may probe; only callers with a key learn why it is not ready, and where things are
         return JSONResponse({"ready": ok}, status_code=200 if ok else 503)
     return JSONResponse({"ready": ok, "checks": report}, status_code=200 if ok else 503)

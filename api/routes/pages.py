@@ -10,7 +10,8 @@ from fastapi import APIRouter, HTTPException, Query, Request, Response
 from pydantic import BaseModel
 
 from api.boxes import find_boxes
-from api.page_renderer import PageRenderer, RenderBusy, RenderFailed
+from api.auth import Caller
+from api.page_renderer import PageRenderer, RenderBusy, RenderFailed, TooManyRenders
 from api.routes.deps import CallerDep, ServicesDep
 from corpus.errors import DocumentNotFound
 from corpus.models import Document
@@ -72,11 +73,17 @@ async def _original(svc: ServicesDep, doc_id: str, page: int) -> tuple[Document,
 def _render_error(doc_id: str, exc: Exception) -> HTTPException:
     if isinstance(exc, PageOutOfRange):
         return HTTPException(404, f"{doc_id}: {exc}")
+    if isinstance(exc, TooManyRenders):
+        return HTTPException(429, str(exc), headers={"Retry-After": "5"})
     if isinstance(exc, RenderBusy):
         return HTTPException(503, str(exc), headers={"Retry-After": "2"})
     if isinstance(exc, RenderFailed):
         return HTTPException(422, f"page of {doc_id} cannot be shown as an image: {exc}; the text view still works")
     return HTTPException(422, f"the original of {doc_id} cannot be rendered: {exc}; the text view still works")
+
+
+def _caller_key(who: Caller) -> str:
+    return f"key:{who.key_id}" if who.key_id is not None else "open"
 
 
 def _etag_matches(header: str | None, etag: str) -> bool:
@@ -99,7 +106,7 @@ async def page_image(doc_id: str, page: int, request: Request, svc: ServicesDep,
     if _etag_matches(request.headers.get("if-none-match"), etag):
         return Response(status_code=304, headers=headers)
     try:
-        png, width, height = await pages.image(original, svc.corpus.originals.render_dir(doc.content_hash), page)
+        png, width, height = await pages.image(original, svc.corpus.originals.render_dir(doc.content_hash), page, _caller_key(who))
     except (PageNotRendered, RenderBusy, RenderFailed) as exc:
         raise _render_error(doc_id, exc) from None
     headers.update({"X-Image-Width": str(width), "X-Image-Height": str(height)})
@@ -117,7 +124,7 @@ async def page_boxes(
 ) -> PageBoxes:
     _, original = await _original(svc, doc_id, page)
     try:
-        glyphs = await renderer(request).glyphs(original, page)
+        glyphs = await renderer(request).glyphs(original, page, _caller_key(who))
     except (PageNotRendered, RenderBusy, RenderFailed) as exc:
         raise _render_error(doc_id, exc) from None
     match = await asyncio.to_thread(find_boxes, q, glyphs.glyphs)

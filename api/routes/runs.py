@@ -16,11 +16,24 @@ from api.models import Run, RunEvent
 from api.routes.deps import CallerDep, ServicesDep
 from api.run_store import ACTIVE
 from api.schemas import EventPublic, RunCreate, RunCreated, RunPublic, RunsPublic
+from api.run_store import ACTIVE, TooManyActive
 
 router = APIRouter(tags=["runs"])
 KEEPALIVE_S = 15.0
 MAX_SEQ = 2**31 - 1  # event ids are 32-bit integers in the database
 MAX_OFFSET = 1_000_000
+
+
+async def create_counted(svc: ServicesDep, who: Caller, what: str, **run: Any) -> Run:
+    """Store a queued run or job of the caller's, unless it has SLEUTH_API_KEY_MAX_RUNNING in flight (429; checked and
+    stored in one step, so concurrent requests cannot pass it together). Open, the one user's runs count alike."""
+    limit = svc.settings.key_max_running
+    try:
+        return await asyncio.to_thread(svc.store.create_run, **run, key_id=who.key_id, max_active=limit)
+    except TooManyActive:
+        owner = "this key" if who.key_id is not None else "this server's one user (no API keys)"
+        raise HTTPException(429, f"{owner} already has {limit} {what} queued or running (SLEUTH_API_KEY_MAX_RUNNING); wait for one to finish",
+                            headers={"Retry-After": "10"}) from None  # fmt: skip
 
 
 def run_public(run: Run, queue_position: int | None = None) -> RunPublic:
@@ -56,13 +69,9 @@ async def create_run(body: RunCreate, svc: ServicesDep, who: CallerDep, response
     await asyncio.to_thread(resolve, svc.corpus, body.filters)  # unknown doc_ids or empty scope: 422 before anything is stored
     if svc.runner.queued() >= svc.settings.max_queued:
         raise HTTPException(503, f"the queue is full ({svc.settings.max_queued} runs waiting); retry later", headers={"Retry-After": "30"})
-    if who.key_id is not None and await asyncio.to_thread(svc.store.count_active, who.key_id) >= svc.settings.key_max_running:
-        raise HTTPException(429, f"this key already has {svc.settings.key_max_running} runs queued or running; wait for one to finish",
-                            headers={"Retry-After": "10"})  # fmt: skip
     budgets = body.budgets.model_dump(exclude_none=True) if body.budgets else None
     filters = body.filters.model_dump(exclude_none=True) if body.filters and not body.filters.empty() else None
-    run = await asyncio.to_thread(svc.store.create_run, mode=body.mode, question=body.question, filters=filters,
-                                  model=model, budgets=budgets, key_id=who.key_id)  # fmt: skip
+    run = await create_counted(svc, who, "runs", mode=body.mode, question=body.question, filters=filters, model=model, budgets=budgets)
     svc.runner.submit(run.id, body.question, body.mode, body.filters if filters else None, body.model, budgets)
     response.headers["Location"] = f"/v1/runs/{run.id}"
     links = {"self": f"/v1/runs/{run.id}", "events": f"/v1/runs/{run.id}/events", "cancel": f"/v1/runs/{run.id}/cancel"}

@@ -12,6 +12,7 @@ from api.routes.runs import get_owned
 from api.schemas import Leaderboard, LeaderboardRow, VoteCreate, VotePublic
 
 router = APIRouter(tags=["votes"])
+FINISHED = frozenset({"answered", "unsure", "truncated"})  # an arm that gave an answer; failed and cancelled ones did not
 
 
 @router.post("/runs/{run_id}/vote", status_code=201, response_model=VotePublic, summary="Vote on a finished compare run (one vote per run and key)")
@@ -22,6 +23,10 @@ async def vote(run_id: str, body: VoteCreate, svc: ServicesDep, who: CallerDep) 
         raise HTTPException(409, f"run {run_id} is a {run.mode} run; votes are for compare runs (agentic vs rag)")
     if run.result is None:
         raise HTTPException(409, f"run {run_id} is {run.status}; vote once both answers are in")
+    ended = {arm: (run.result.get(arm) or {}).get("status", "missing") for arm in ("agentic", "rag")}
+    if not all(status in FINISHED for status in ended.values()):
+        arms = ", ".join(f"{arm} {status}" for arm, status in ended.items())
+        raise HTTPException(409, f"run {run_id} has no two answers to compare ({arms}); votes count only runs whose arms both finished")
     v = await asyncio.to_thread(svc.store.vote, run_id, body.winner, body.note, run.model, who.key_id)
     return VotePublic(id=v.id, run_id=v.run_id, winner=v.winner, note=v.note, created_at=v.created_at)
 

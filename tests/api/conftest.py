@@ -68,6 +68,21 @@ def make_keys(settings: CorpusSettings, *names: str, admin: tuple[str, ...] = ()
         corpus.close()
 
 
+def index_bm25(settings: CorpusSettings) -> None:
+    """Chunks and BM25 for the settings' filings (no embeddings), so a RAG arm has something to search."""
+    from corpus.catalog import Corpus
+    from retrieval.index import HybridIndex
+    from retrieval.searcher import index_dir
+    from retrieval.settings import RetrievalSettings
+
+    corpus = Corpus.open(settings)
+    try:
+        retrieval = RetrievalSettings()
+        HybridIndex.open(index_dir(settings, retrieval), retrieval, create=True).sync(corpus, lambda lines: [len(line.split()) + 1 for line in lines])
+    finally:
+        corpus.close()
+
+
 def wait_for(client: TestClient, run_id: str, timeout: float = 30, headers: dict | None = None) -> dict:
     """Poll a run until it has ended."""
     deadline = time.monotonic() + timeout
