@@ -6,6 +6,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -32,13 +33,19 @@ def traced(run):
         if event == "call":
             files.add(frame.f_code.co_filename)
 
-    threading.setprofile(profile)  # the tools' worker threads start inside the run
+    import agent.graph
+
+    shared = agent.graph.TOOL_THREADS  # its threads may predate the profiler: the run gets a pool whose threads start inside it
+    agent.graph.TOOL_THREADS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="traced-tool")
+    threading.setprofile(profile)
     sys.setprofile(profile)
     try:
         result = run()
     finally:
         sys.setprofile(None)
         threading.setprofile(None)
+        agent.graph.TOOL_THREADS.shutdown()
+        agent.graph.TOOL_THREADS = shared
     return result, files
 
 
