@@ -19,12 +19,16 @@ from __future__ import annotations
 import re
 
 # Bump when the layout below changes: it is part of what makes an ingested document unchanged.
-LAYOUT_VERSION = "rows-1"
+LAYOUT_VERSION = "rows-2"  # 2: split glyphs mended by the line's own spacing
 
 MAX_WORDS = 12_000  # a page with more words (a dense table of tiny print) falls back to plain text
 # Gaps between words, in multiples of the word height: below MEND a space is a split glyph
 # ("Balance Shee t"), above CELL the words belong to different cells.
 MEND_GAP = 0.12
+# Headings set in wider spacing split glyphs at wider gaps ("Incom e" at 0.14, "Shee t" at 0.19 of the height
+# where the heading's spaces are 0.23): a short fragment closer than this share of the line's usual space is mended.
+SPLIT_SHARE = 0.85
+SPLIT_OF_NARROWEST = 0.95
 CELL_GAP = 1.0
 NUMBER_GAP = 0.5  # between two figures on one PyMuPDF line, a gap this wide separates columns
 ROW_OVERLAP = 0.5  # share of the lower box height two boxes overlap by to sit on one row
@@ -41,6 +45,11 @@ _FIGURE_END = frozenset("0123456789)%")
 _CURRENCY = frozenset(("$", "€", "£", "¥", "$(", "($"))
 _BULLETS = frozenset(("•", "●", "▪", "◦", "■", "□", "o", "–", "-", "*"))
 _YEAR = re.compile(r"^(?:19|20)\d\d$")
+# Short words a split-glyph fragment can never be ("of", "the"): a fragment is mended only when it is not one of them.
+_SHORT_WORDS = frozenset(
+    "a an as at be by do go he if in is it me my no of on or so to up us we all and any are but can did due for has "
+    "her his its may net new nor not now off old one our out own per see she the too two use via was way who why yet you".split()
+)
 _LETTERS = re.compile(r"[A-Za-z]{2}")
 
 
@@ -166,7 +175,9 @@ def _segments(words: list[tuple]) -> list[_Seg]:
             if -cell_gap < gap < cell_gap:
                 # a figure, or a lone "$", after a figure starts the next column even when the columns sit close
                 if not (gap > number_gap and parts[-1][-1:] in _FIGURE_END and (wtext in _CURRENCY or _NUMERIC.match(wtext))):
-                    if gap < mend_gap and wtext[:1].islower() and parts[-1][-1:].isalpha():
+                    if wtext[:1].islower() and parts[-1][-1:].isalpha() and (
+                        gap < mend_gap or (gap < SPLIT_SHARE * cell_gap and _split_tail(words, i, gap))
+                    ):
                         parts[-1] += wtext  # a split glyph: "Shee" "t"
                     else:
                         parts.append(wtext)
@@ -188,6 +199,25 @@ def _segments(words: list[tuple]) -> list[_Seg]:
     if parts:
         append(_Seg(x0, y0, x1, y1, " ".join(parts), order, (block, line), cont))
     return segs
+
+
+def _split_tail(words: list[tuple], i: int, gap: float) -> bool:
+    """A short lowercase fragment ("e", "ary.") set closer to the word before than the line's spaces are: a split glyph."""
+    fragment = words[i][4].rstrip(".,:;")
+    if not fragment.isalpha() or len(fragment) > 3 or fragment in _SHORT_WORDS:
+        return False
+    block, line = words[i][5], words[i][6]
+    lo = i
+    while lo > 0 and words[lo - 1][5] == block and words[lo - 1][6] == line:
+        lo -= 1
+    hi = i
+    while hi + 1 < len(words) and words[hi + 1][5] == block and words[hi + 1][6] == line:
+        hi += 1
+    spaces = sorted(words[j + 1][0] - words[j][2] for j in range(lo, hi) if j + 1 != i)
+    if len(spaces) < 2:
+        return False
+    # Justified lines stretch every space alike: a true space is never clearly narrower than all the others.
+    return gap < SPLIT_SHARE * spaces[len(spaces) // 2] and gap < SPLIT_OF_NARROWEST * spaces[0]
 
 
 def _rows(segs: list[_Seg]) -> list[list[_Seg]]:

@@ -123,6 +123,32 @@ def test_split_glyphs_are_mended_where_the_geometry_joins_them():
     assert layout_words(words) == "Balance Sheet\nSummary\na test"
 
 
+def _line(y: float, texts: list[str], gaps: list[float]) -> list[tuple]:
+    """Words of one PyMuPDF line, 10 units high, 6 units a character, with these gaps between them."""
+    words, x = [], 50.0
+    for n, text in enumerate(texts):
+        words.append((x, y, x + 6 * len(text), y + 10, text, 0, int(y), n))
+        x += 6 * len(text) + (gaps[n] if n < len(gaps) else 0)
+    return words
+
+
+def test_a_split_glyph_wider_than_the_mend_gap_is_mended_when_narrower_than_every_space_of_its_line():
+    # 3M_2018_10K's headings: spaces at 0.23 of the height, "Incom e" at 0.14, "Shee t" at 0.19
+    heading = _line(50, ["Consolidated", "Statement", "of", "Incom", "e"], [2.3, 2.3, 2.3, 1.4])
+    sheet = _line(70, ["Consolidated", "Balance", "Shee", "t"], [2.3, 2.3, 1.9])
+    # a justified line: every space is 1.4 wide; "of tax" is two words
+    justified = _line(90, ["net", "of", "tax", "benefit"], [1.4, 1.4, 1.4])
+    # a narrow space before a short English word is a space
+    word = _line(110, ["Change", "in", "fair", "value"], [1.2, 2.3, 2.3])
+    text = layout_words(heading + sheet + justified + word)
+    assert text.splitlines() == [
+        "Consolidated Statement of Income",
+        "Consolidated Balance Sheet",
+        "net of tax benefit",
+        "Change in fair value",
+    ]
+
+
 def test_pages_with_no_words_are_empty_and_vertical_text_falls_back_to_plain_text():
     assert _page_text(lambda page: None) == ""
 
