@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from corpus.catalog import Corpus, delete_document_rows, normalize_form
 from corpus.companies import rename_documents, resolve_company
 from corpus.errors import ExtractionError, SidecarError, UnsupportedFormat
+from corpus.subjects import subject
 from corpus.extract import EXTRACTION_VERSION, MAX_PAGES, SUPPORTED_SUFFIXES, extract
 from corpus.factrows import FactRecord, analyze_facts, apply_dei, fact_rows
 from corpus.metadata import DocMetadata, detect_metadata
@@ -33,7 +34,7 @@ from corpus.workers import memory_reason, run_isolated
 from corpus.xrefs import CrossRef, find_cross_references
 
 # Bump when extraction or analysis changes, so re-ingesting redoes documents made by older code.
-PIPELINE_VERSION = "2"  # 2: facts (inline XBRL, instances, statement rows), company entities
+PIPELINE_VERSION = "3"  # 2: facts (inline XBRL, instances, statement rows), company entities; 3: subjects, cross-reference lists
 CHARS_PER_TOKEN = 4  # documented approximation until a model tokenizer is configured
 
 
@@ -132,6 +133,7 @@ class Analysis:
     seconds: float
     facts: list[FactRecord] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # problems in the filing's data worth telling the user (bad XBRL)
+    subject: str | None = None  # what an 8-K or earnings release is about (corpus.subjects)
 
 
 @dataclass
@@ -231,7 +233,8 @@ def analyze(path: Path, override: MetadataOverride, max_pages: int = MAX_PAGES) 
     sections = detect_sections(text, metadata.form_type)
     xrefs = find_cross_references(text, sections, metadata.form_type)
     facts += statement_facts(text, sections, facts)
-    return Analysis(text, extracted.format, metadata, sections, xrefs, time.perf_counter() - start, facts, notes)
+    seconds = time.perf_counter() - start
+    return Analysis(text, extracted.format, metadata, sections, xrefs, seconds, facts, notes, subject(text, metadata.form_type))
 
 
 def _analyze_job(job: _Job) -> Analysis | IngestResult:
@@ -419,6 +422,7 @@ def _document_row(job: _Job, analysis: Analysis) -> Document:
         period_end_date=meta.period_end_date,
         filing_date=meta.filing_date,
         accession=job.override.accession,
+        subject=analysis.subject,
         page_count=analysis.text.page_count,
         line_count=analysis.text.line_count,
         char_count=chars,

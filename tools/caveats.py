@@ -1,0 +1,67 @@
+"""What the tools say beside a doc_id: a name that contradicts the filing, and twins (one filing under several names)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from corpus.catalog import Corpus
+from corpus.models import Document
+from corpus.naming import name_conflict
+
+
+@dataclass(frozen=True)
+class Caveats:
+    """Per doc_id: the name's conflict with the catalog, and the other names of the same filing (same bytes or accession)."""
+
+    conflicts: dict[str, str] = field(default_factory=dict)  # doc_id -> "name says 2022Q2 10-Q; the filing is ..."
+    names: dict[str, tuple[str, ...]] = field(default_factory=dict)  # doc_id -> every name of its filing, sorted
+
+    @classmethod
+    def of(cls, docs: Iterable[Document]) -> Caveats:
+        conflicts: dict[str, str] = {}
+        groups: dict[tuple[str, str], set[str]] = {}
+        for doc in docs:
+            if (conflict := name_conflict(doc)) is not None:
+                conflicts[doc.id] = conflict
+            keys = [("bytes", doc.content_hash)] + ([("accession", doc.accession)] if doc.accession else [])
+            merged = {doc.id}
+            for key in keys:
+                merged |= groups.get(key, set())
+            for member_key in [k for k, ids in groups.items() if ids & merged] + keys:
+                groups[member_key] = merged
+        names = {d: tuple(sorted(ids)) for ids in groups.values() if len(ids) > 1 for d in ids}
+        return cls(conflicts, names)
+
+    @classmethod
+    def load(cls, corpus: Corpus) -> Caveats:
+        return cls.of(corpus.list())
+
+    def twins(self, doc_id: str) -> list[str]:
+        """The other names of this filing."""
+        return [n for n in self.names.get(doc_id, ()) if n != doc_id]
+
+    def note(self, doc_id: str) -> str:
+        """What to say beside `doc_id`: '' when its name is right and it has no twin."""
+        parts = []
+        if conflict := self.conflicts.get(doc_id):
+            parts.append(f"NOTE {conflict}")
+        if twins := self.twins(doc_id):
+            parts.append(f"same file also named {', '.join(twins)}")
+        return "; ".join(parts)
+
+    def collapse(self, doc_ids: Sequence[str]) -> tuple[list[str], dict[str, list[str]]]:
+        """`doc_ids` with each filing once (its first name in this order), and kept doc_id -> the twins left out."""
+        kept: list[str] = []
+        left_out: dict[str, list[str]] = {}
+        first: dict[tuple[str, ...], str] = {}
+        for doc_id in doc_ids:
+            group = self.names.get(doc_id)
+            if group is None:
+                kept.append(doc_id)
+            elif group in first:
+                left_out.setdefault(first[group], []).append(doc_id)
+            else:
+                first[group] = doc_id
+                kept.append(doc_id)
+        return kept, left_out
