@@ -35,7 +35,17 @@ class Caveats:
 
     @classmethod
     def load(cls, corpus: Corpus) -> Caveats:
+        """Caveats of every document in the catalog."""
         return cls.of(corpus.list())
+
+    @classmethod
+    def for_document(cls, corpus: Corpus, doc: Document) -> Caveats:
+        """Caveats of one document (its twins looked up, not the whole catalog)."""
+        return cls.of([doc, *corpus.same_filing(doc)])
+
+    def scoped(self, doc_ids: Iterable[str]) -> dict[str, str]:
+        """doc_id -> note, for the documents of a result that have one."""
+        return {d: note for d in dict.fromkeys(doc_ids) if (note := self.note(d))}
 
     def twins(self, doc_id: str) -> list[str]:
         """The other names of this filing."""
@@ -45,7 +55,7 @@ class Caveats:
         """What to say beside `doc_id`: '' when its name is right and it has no twin."""
         parts = []
         if conflict := self.conflicts.get(doc_id):
-            parts.append(f"NOTE {conflict}")
+            parts.append(conflict)
         if twins := self.twins(doc_id):
             parts.append(f"same file also named {', '.join(twins)}")
         return "; ".join(parts)

@@ -24,7 +24,8 @@ class DocumentRow:
     period: str
     pages: int
     tokens: int
-    note: str = ""  # a name that contradicts the filing, its other names, an 8-K's subject
+    subject: str = ""  # what an 8-K or earnings release is about
+    note: str = ""  # a name that contradicts the filing, the filing's other names
 
     @classmethod
     def of(cls, doc: Document, note: str = "") -> DocumentRow:
@@ -33,18 +34,18 @@ class DocumentRow:
             period += f" {doc.fiscal_period}"
         if doc.period_end_date:
             period += f" (ended {doc.period_end_date.isoformat()})"
-        return cls(doc.id, doc.company, doc.form_type, period, doc.page_count, doc.token_estimate, note)
+        return cls(doc.id, doc.company, doc.form_type, period, doc.page_count, doc.token_estimate, doc.subject or "", note)
 
     def render(self) -> str:
         line = f"- {self.doc_id} | {self.company or '?'} | {self.form_type or '?'} | {self.period} | {self.pages} pages | ~{self.tokens:,} tokens"
-        return line + (f" | {self.note}" if self.note else "")
+        return line + (f" | {self.subject}" if self.subject else "") + (f" | note: {self.note}" if self.note else "")
 
 
 def document_rows(docs: Sequence[Document], caveats: Caveats) -> list[DocumentRow]:
     """One row per filing (twins once, naming the others), each with what its name gets wrong."""
     by_id = {d.id: d for d in docs}
     kept, _left_out = caveats.collapse([d.id for d in docs])
-    return [DocumentRow.of(by_id[d], " | ".join(filter(None, (by_id[d].subject, caveats.note(d))))) for d in kept]
+    return [DocumentRow.of(by_id[d], caveats.note(d)) for d in kept]
 
 
 @dataclass

@@ -23,6 +23,7 @@ from tools.context import current
 from tools.errors import ToolError
 from tools.registry import tool
 from tools.ripgrep import RgOutput, event_lines, event_text, match_units, rg_failure, run_rg
+from tools.caveats import Caveats
 from tools.sandbox import TEXT_SUFFIX, check_doc_id, glob_matches, store_files
 from tools.tokens import CHARS_PER_TOKEN
 
@@ -108,6 +109,7 @@ class GrepResult:
     long_matches: int = 0  # shown matches longer than the per-match line cap (shown in part)
     max_match_lines: int = 0
     stopped_mb: int | None = None  # ripgrep was stopped after this much output: counts are partial
+    doc_notes: dict[str, str] = field(default_factory=dict)  # doc_id -> what its name gets wrong (tools.caveats)
 
     @property
     def total(self) -> int:
@@ -138,8 +140,8 @@ class GrepResult:
         if self.stopped_mb is not None:
             head += f" (stopped after {self.stopped_mb:,} MB of ripgrep output: counts are partial)"
         if self.output_mode == "count":
-            return "\n".join([head] + [f"{doc_id}: {n}" for doc_id, n in rows])
-        body = [f"{doc_id} ({_n(n, 'match', 'matches')})" for doc_id, n in rows]
+            return "\n".join([head] + [f"{doc_id}: {n}{self._note(doc_id)}" for doc_id, n in rows])
+        body = [f"{doc_id} ({_n(n, 'match', 'matches')}){self._note(doc_id)}" for doc_id, n in rows]
         return "\n".join([head] + body + ["Show the lines with output_mode='content' and doc_ids=[...]."])
 
     def _render_content(self, ndocs: int) -> str:
@@ -158,7 +160,7 @@ class GrepResult:
             by_doc.setdefault(hit.doc_id, []).append(hit)
         for doc_id, hits in by_doc.items():
             shown = f"; showing {len(hits)}" if len(hits) < self.counts[doc_id] else ""
-            out.append(f"\n## {doc_id} ({_n(self.counts[doc_id], 'match', 'matches')}{shown})")
+            out.append(f"\n## {doc_id} ({_n(self.counts[doc_id], 'match', 'matches')}{shown}){self._note(doc_id)}")
             merged: dict[int, GrepLine] = {}
             for hit in hits:
                 for line in hit.lines:
@@ -174,6 +176,9 @@ class GrepResult:
                 out.append(f"{page} l.{line.line}{':' if line.match else '-'} {line.text}".rstrip())
                 previous = number
         return "\n".join(out)
+
+    def _note(self, doc_id: str) -> str:
+        return f" (note: {note})" if (note := self.doc_notes.get(doc_id)) else ""
 
     def citations(self) -> list[Citation]:
         return [Citation(h.doc_id, h.page, h.line) for h in self.hits if h.page is not None]
@@ -438,6 +443,8 @@ def grep(
             raise ToolError(f"none of the documents in scope is a {what} filing; drop a filter")
         scope = f"searched {_n(len(narrowed), 'document')} of {what}"
         selected = narrowed
+    caveats = Caveats.load(context.corpus)
+    selected, scope = _once_per_filing(caveats, selected, scope)
     _scan_guard(files, selected, scope)
 
     # Files are listed by the sandbox and passed one by one: rg walks no folder and follows no symlink.
@@ -476,12 +483,21 @@ def grep(
 
     flags = [f for f, on in (("case-insensitive", case_insensitive), ("multiline", multiline)) if on]
     result = GrepResult(pattern, output_mode, flags, scope, counts, offset, limit, context_lines=context_lines,
-                        max_match_lines=settings.grep_max_match_lines, stopped_mb=settings.grep_max_output_mb if output.stopped else None)  # fmt: skip
+                        max_match_lines=settings.grep_max_match_lines, stopped_mb=settings.grep_max_output_mb if output.stopped else None,
+                        doc_notes={d: c for d in counts if (c := caveats.conflicts.get(d))})  # fmt: skip
     if output_mode == "content":
         result.hits = collector.hits
         _fit(result, settings.max_output_tokens - _BUDGET_MARGIN_TOKENS)
         result.long_matches = sum(1 for h in result.hits if h.lines and h.lines[-1].text.startswith(_LONG_MATCH))
     return result
+
+
+def _once_per_filing(caveats: Caveats, selected: list[str], scope: str) -> tuple[list[str], str]:
+    """Twins (one filing under several names) are searched once, under the first name in scope; the scope names the rest."""
+    kept, left_out = caveats.collapse(selected)
+    for doc_id, twins in left_out.items():
+        scope += f"; {', '.join(twins)} not searched again: same file as {doc_id}"
+    return kept, scope
 
 
 def _fit(result: GrepResult, max_tokens: int) -> None:

@@ -15,6 +15,7 @@ from corpus.errors import DocumentNotFound
 from corpus.models import CrossReference, Document, Section
 from corpus.text import PagedText
 from tools.base import Citation
+from tools.caveats import Caveats
 from tools.context import ToolContext, current
 from tools.errors import ToolError
 from tools.registry import tool
@@ -136,10 +137,15 @@ def period_label(doc: Document) -> str:
 
 def document_header(doc: Document, tokens: int) -> str:
     """First line of outline and read: what the filing is and how big it is as read() prints it."""
-    return (
+    head = (
         f"{doc.id}: {doc.company or 'company ?'}, {doc.form_type or 'form ?'}, {period_label(doc)}; "
         f"{doc.page_count} pages, {doc.line_count:,} lines, ~{tokens:,} tokens"
     )
+    if doc.subject:
+        head += f"\nsubject: {doc.subject}"
+    if caveat := Caveats.for_document(current().corpus, doc).note(doc.id):
+        head += f"\nnote: {caveat}"
+    return head
 
 
 def innermost(sections: Sequence[Section], line: int) -> Section | None:
