@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from corpus.errors import CorpusError
-from corpus.store import is_valid_doc_id
 from corpus.text import PagedText
+from corpus.text_store import is_valid_doc_id
 from tools.context import ToolContext
 from tools.errors import ToolError
 

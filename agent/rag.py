@@ -31,8 +31,6 @@ async def rag_answer(
     emit: Emit = discard,
 ) -> Answer:
     """Answer `question` from the top passages of one hybrid search, in one model call."""
-    from retrieval.searcher import SearchFilters
-
     settings = settings or AgentSettings()
     started = time.monotonic()
     doc_ids = resolve(tools.corpus, filters)
@@ -48,7 +46,7 @@ async def rag_answer(
         return await done(early)
     try:
         searcher = await asyncio.to_thread(lambda: tools.searcher)
-        result = await asyncio.to_thread(searcher.search, question, settings.rag_candidates, SearchFilters(doc_ids=doc_ids) if doc_ids else None)
+        result = await asyncio.to_thread(searcher.search, question, settings.rag_candidates, Filters.model_construct(doc_ids=doc_ids) if doc_ids else None)
     except CorpusError as exc:
         await emit(Event(ERROR, {"kind": "retrieval", "message": str(exc)}))
         return await done(_failed(question, f"retrieval failed: {exc}", metrics))

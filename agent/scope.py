@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from pydantic import BaseModel, Field
-
 from corpus.catalog import Corpus
 from corpus.errors import CorpusError
+from retrieval.filters import Filters
 
 _LISTED = 40  # past this many filings the scope is described by its filters instead of listed
-MAX_DOC_IDS = 100  # filings one question may name
 _SUGGESTED = 3  # unknown doc_ids that get closest matches (suggesting costs a scan of the catalog each)
 
 
@@ -26,21 +22,6 @@ class UnknownDocuments(CorpusError):
 
 class EmptyScope(CorpusError):
     """The filters match no filing."""
-
-
-class Filters(BaseModel):
-    company: str | None = Field(None, max_length=200, description="Company name or ticker.")
-    form: str | None = Field(None, max_length=20, description="Form type, e.g. 10-K, 10-Q, 8-K.")
-    year: int | None = Field(None, ge=1990, le=2100, description="Fiscal year.")
-    doc_ids: list[Annotated[str, Field(max_length=200)]] | None = Field(None, max_length=MAX_DOC_IDS, description=f"Only these filings (at most {MAX_DOC_IDS}).")
-
-    def empty(self) -> bool:
-        return not (self.company or self.form or self.year or self.doc_ids)
-
-    def describe(self) -> str:
-        parts = [f"company {self.company}" if self.company else "", f"form {self.form}" if self.form else "",
-                 f"fiscal year {self.year}" if self.year else ""]  # fmt: skip
-        return ", ".join(p for p in parts if p)
 
 
 def resolve(corpus: Corpus, filters: Filters | None) -> list[str] | None:

@@ -18,19 +18,19 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from agent.session import open_endpoint
 from agent.settings import AgentSettings
 from api.auth import RateLimiter
-from api.db import migrate
 from api.docs import mount_docs
 from api.mcp_server import McpEndpoint
 from api.metrics import Metrics
-from api.renderer import PageRenderer, RenderLimits
+from api.models import migrate
+from api.page_renderer import PageRenderer, RenderLimits
+from api.run_store import RunStore
 from api.runner import RunManager
 from api.security import BodyLimit, SecurityHeaders
 from api.services import Services
 from api.settings import ApiSettings
-from api.store import RunStore
 from api.uploads import sweep as sweep_uploads
 from corpus.catalog import Corpus
-from corpus.errors import CorpusError
+from corpus.errors import CorpusError, validation_problem
 from corpus.settings import CorpusSettings
 
 log = logging.getLogger(__name__)
@@ -131,11 +131,9 @@ def create_app(settings: ApiSettings | None = None, corpus_settings: CorpusSetti
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-        problems = []
-        for e in exc.errors():
-            where = ".".join(str(p) for p in e["loc"] if p != "body") or "body"
-            message = e["msg"].removeprefix("Value error, ")
-            problems.append("the body is not valid JSON" if e["type"] == "json_invalid" else f"{where}: {message}")
+        problems = [
+            "the body is not valid JSON" if e["type"] == "json_invalid" else validation_problem(e, "body", ("body",)) for e in exc.errors()
+        ]
         return JSONResponse({"detail": "; ".join(problems)}, status_code=422)
 
     @app.exception_handler(CorpusError)

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 from fastapi import HTTPException, Request
 
-from api.store import RunStore
+from api.run_store import RunStore
 
 STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from agent.citations import _ELLIPSIS, _squash, figures
-from corpus.render import Glyph
+from corpus.page_image import Glyph
 
 MAX_BOXES = 40
 MAX_OCCURRENCES = 50  # candidate places per quote segment (a figure repeated down a table)

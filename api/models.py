@@ -1,11 +1,14 @@
-"""Tables of the research API: runs, their events, votes on compare runs, API keys (beside the catalog, same database)."""
+"""Tables of the research API (runs, their events, votes on compare runs, API keys) beside the catalog, and their migration."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from importlib.resources import files
 
-from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text, false
+from sqlalchemy import JSON, Boolean, DateTime, Engine, Float, ForeignKey, Index, Integer, String, Text, false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from corpus.database import run_migrations
 
 
 class ApiBase(DeclarativeBase):
@@ -71,3 +74,8 @@ class Vote(ApiBase):
     key_id: Mapped[int | None] = mapped_column(ForeignKey("api_keys.id", ondelete="SET NULL"))
     voter: Mapped[str] = mapped_column(String(32), default="open")  # "key:<id>", or "open" (no keys): one vote per run and voter
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the API tables to the newest revision of their own Alembic history (idempotent)."""
+    run_migrations(engine, str(files("api") / "migrations"), "the API tables")

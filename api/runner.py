@@ -7,6 +7,7 @@ import bisect
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from agent.answer import Answer, Comparison
@@ -14,7 +15,7 @@ from agent.events import Emit, Event
 from agent.scope import Filters
 from agent.session import Researcher
 from api.metrics import Metrics
-from api.store import RunStore, event_row
+from api.run_store import RunStore, event_row
 
 log = logging.getLogger(__name__)
 
@@ -102,24 +103,32 @@ def run_status(result: Answer | Comparison) -> str:
     return min((result.agentic.status, result.rag.status), key=order.index)
 
 
+@dataclass
+class ActiveRun:
+    """A run waiting or executing in this process: its pool, task, event numbering, committed events and write state."""
+
+    pool: str
+    task: asyncio.Task[None] | None = None
+    seq: int = 0  # the last event number given out
+    changed: asyncio.Event = field(default_factory=asyncio.Event)  # set (and replaced) when events are committed
+    live: list[dict[str, Any]] = field(default_factory=list)  # committed events, for live streams
+    last_write: asyncio.Future[None] | None = None
+    lost: BaseException | None = None  # why some of its events were given up
+
+
 class RunManager:
     """Executes runs as asyncio tasks, at most `max_running` at once; the rest wait in order."""
 
-    def __init__(self, store: RunStore, researcher_for: ResearcherFor, metrics: Metrics, max_running: int,
-                 pools: dict[str, int] | None = None) -> None:  # fmt: skip
+    def __init__(
+        self, store: RunStore, researcher_for: ResearcherFor, metrics: Metrics, max_running: int, pools: dict[str, int] | None = None
+    ) -> None:
         self.store = store
         self.researcher_for = researcher_for
         self.metrics = metrics
         # Research runs share `max_running` slots; other kinds of job (ingest) have pools of their own, so they cannot starve runs.
         self._slots = {"runs": asyncio.Semaphore(max_running), **{name: asyncio.Semaphore(n) for name, n in (pools or {}).items()}}
-        self._pool: dict[str, str] = {}
-        self._waiting: list[str] = []
-        self._tasks: dict[str, asyncio.Task[None]] = {}
-        self._seq: dict[str, int] = {}
-        self._changed: dict[str, asyncio.Event] = {}
-        self._live: dict[str, list[dict[str, Any]]] = {}  # committed events of runs executing here, for live streams
-        self._last_write: dict[str, asyncio.Future[None]] = {}
-        self._lost: dict[str, BaseException] = {}  # run -> why some of its events were given up
+        self._runs: dict[str, ActiveRun] = {}
+        self._waiting: list[str] = []  # runs waiting for a slot, in the order they came
         self._writer = EventWriter(store, self._committed)
         self._closing = False
         self._beat: asyncio.Task[None] | None = None
@@ -129,7 +138,7 @@ class RunManager:
         while True:
             await asyncio.sleep(30)
             try:
-                await asyncio.to_thread(self.store.heartbeat, list(self._tasks))
+                await asyncio.to_thread(self.store.heartbeat, list(self._runs))
             except Exception:  # a missed beat is retried; it must not stop the loop
                 log.exception("heartbeat failed")
 
@@ -137,36 +146,37 @@ class RunManager:
 
     def queue_position(self, run_id: str) -> int | None:
         """1 for the next run to start; None when the run is not waiting."""
-        pool = self._pool.get(run_id)
         if run_id not in self._waiting:
             return None
-        return [r for r in self._waiting if self._pool.get(r) == pool].index(run_id) + 1
+        pool = self._runs[run_id].pool
+        return [r for r in self._waiting if self._runs[r].pool == pool].index(run_id) + 1
 
     def queued(self) -> int:
         return len(self._waiting)
 
     def running(self) -> int:
-        return len(self._tasks) - len(self._waiting)
+        return len(self._runs) - len(self._waiting)
 
     def is_active(self, run_id: str) -> bool:
-        return run_id in self._tasks
+        return run_id in self._runs
 
     def live_events(self, run_id: str, after: int) -> list[dict[str, Any]] | None:
         """Committed events after `after` of a run executing in this process (None: read them from the database)."""
-        events = self._live.get(run_id)
-        if events is None:
+        run = self._runs.get(run_id)
+        if run is None:
             return None
+        events = run.live
         # By seq, not by position: events given up after a failed commit leave gaps in the numbering.
         return events[bisect.bisect_right(events, after, key=lambda e: e["seq"]) :]
 
     async def wait_for_change(self, run_id: str, timeout: float) -> None:
         """Until the run has a new event (or `timeout`); streams call it between reads of the stored events."""
-        changed = self._changed.get(run_id)
-        if changed is None:
+        run = self._runs.get(run_id)
+        if run is None:
             await asyncio.sleep(min(timeout, 1.0))  # another process runs it (or it is over): poll
             return
         try:
-            await asyncio.wait_for(changed.wait(), timeout)
+            await asyncio.wait_for(run.changed.wait(), timeout)
         except TimeoutError:
             pass
 
@@ -189,18 +199,16 @@ class RunManager:
         """Queue any job whose steps are events (research runs, ingest of uploads) in its pool of slots."""
         if self._beat is None:
             self._beat = asyncio.create_task(self._heartbeat(), name="run-heartbeat")
-        self._pool[run_id] = pool if pool in self._slots else "runs"
+        run = self._runs[run_id] = ActiveRun(pool if pool in self._slots else "runs")
         self._waiting.append(run_id)
-        self._seq[run_id] = 0
-        self._changed[run_id] = asyncio.Event()
-        self._live[run_id] = []
-        self._tasks[run_id] = asyncio.create_task(self._execute(run_id, mode, work), name=f"run-{run_id}")
+        run.task = asyncio.create_task(self._execute(run_id, mode, work), name=f"run-{run_id}")
         self.metrics.queue_depth.set(len(self._waiting))
 
     async def cancel(self, run_id: str) -> bool:
-        task = self._tasks.get(run_id)
-        if task is None:
+        run = self._runs.get(run_id)
+        if run is None or run.task is None:
             return False
+        task = run.task
         task.cancel()
         try:
             await asyncio.wait_for(asyncio.shield(task), 10)
@@ -213,7 +221,7 @@ class RunManager:
         self._closing = True
         if self._beat is not None:
             self._beat.cancel()
-        tasks = list(self._tasks.values())
+        tasks = [run.task for run in self._runs.values() if run.task is not None]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -221,36 +229,36 @@ class RunManager:
 
     async def emit(self, run_id: str, event: Event) -> None:
         """Queue the event for the writer; streams see it once it is committed. The run goes on meanwhile."""
-        self._seq[run_id] += 1
-        row = event_row(run_id, self._seq[run_id], event)
-        write = self._last_write[run_id] = self._writer.put(row)
+        run = self._runs[run_id]
+        run.seq += 1
+        write = run.last_write = self._writer.put(event_row(run_id, run.seq, event))
         write.add_done_callback(lambda done: self._note_lost(run_id, done))
         self.metrics.events.inc()
 
     def _note_lost(self, run_id: str, write: asyncio.Future[None]) -> None:
         """Remember the first event of the run the database refused for good (its end says so)."""
-        if not write.cancelled() and write.exception() is not None and run_id in self._tasks:
-            self._lost.setdefault(run_id, write.exception())  # type: ignore[arg-type]
+        run = self._runs.get(run_id)
+        if run is not None and run.lost is None and not write.cancelled() and write.exception() is not None:
+            run.lost = write.exception()
 
     def _committed(self, rows: list[dict[str, Any]]) -> None:
         """The writer committed these rows: only now do streams get them."""
         for row in rows:
-            live = self._live.get(row["run_id"])
-            if live is not None:
-                live.append({k: row[k] for k in ("seq", "type", "arm", "agent", "ts", "data")})
-            changed = self._changed.get(row["run_id"])
-            if changed is not None:
-                changed.set()
-                self._changed[row["run_id"]] = asyncio.Event()
+            run = self._runs.get(row["run_id"])
+            if run is not None:
+                run.live.append({k: row[k] for k in ("seq", "type", "arm", "agent", "ts", "data")})
+                run.changed.set()
+                run.changed = asyncio.Event()
 
     async def flushed(self, run_id: str) -> None:
         """Until every event of the run so far is committed (raises if the database refused any of them)."""
-        last = self._last_write.get(run_id)
-        if last is not None:
-            await asyncio.shield(last)
-        lost = self._lost.get(run_id)
-        if lost is not None:
-            raise lost
+        run = self._runs.get(run_id)
+        if run is None:
+            return
+        if run.last_write is not None:
+            await asyncio.shield(run.last_write)
+        if run.lost is not None:
+            raise run.lost
 
     # --- the run ---
 
@@ -263,7 +271,7 @@ class RunManager:
         status, result, error = "failed", None, None
         try:
             await emit(Event("status", {"status": "queued", "position": self.queue_position(run_id)}))
-            async with self._slots[self._pool[run_id]]:
+            async with self._slots[self._runs[run_id].pool]:
                 self._waiting.remove(run_id)
                 self.metrics.queue_depth.set(len(self._waiting))
                 await asyncio.to_thread(self.store.mark_running, run_id)
@@ -288,15 +296,9 @@ class RunManager:
             finally:
                 self.metrics.runs.labels(mode=mode, status=status).inc()
                 self.metrics.latency.labels(mode=mode).observe(latency)
-                self._tasks.pop(run_id, None)
-                self._pool.pop(run_id, None)
-                self._seq.pop(run_id, None)
-                self._live.pop(run_id, None)
-                self._last_write.pop(run_id, None)
-                self._lost.pop(run_id, None)
-                changed = self._changed.pop(run_id, None)
-                if changed is not None:
-                    changed.set()
+                run = self._runs.pop(run_id, None)
+                if run is not None:
+                    run.changed.set()
 
     async def _settle(self, run_id: str, status: str, result: dict | None, error: str | None, latency: float) -> None:
         """Store the final status event, then the run's end; the end is written even when its events could not be."""

@@ -109,6 +109,3 @@ class Leaderboard(BaseModel):
     data: list[LeaderboardRow]
     votes: int
 
-
-class Problem(BaseModel):
-    detail: str

@@ -16,9 +16,9 @@ from agent.settings import AgentSettings
 from api.auth import RateLimiter
 from api.endpoint import EndpointProbe
 from api.metrics import Metrics
+from api.run_store import RunStore
 from api.runner import RunManager
 from api.settings import ApiSettings
-from api.store import RunStore
 from corpus.catalog import Corpus
 
 

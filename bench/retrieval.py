@@ -24,8 +24,9 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from corpus.settings import CorpusSettings  # noqa: E402
+from retrieval.filters import Filters  # noqa: E402
 from retrieval.index import IndexView  # noqa: E402
-from retrieval.searcher import FUSION_WEIGHTS, HybridSearcher, SearchFilters, index_dir  # noqa: E402
+from retrieval.searcher import FUSION_WEIGHTS, HybridSearcher, index_dir  # noqa: E402
 from retrieval.settings import RetrievalSettings  # noqa: E402
 
 CUTOFFS = (1, 5, 10, 20)
@@ -51,7 +52,7 @@ def first_hit(passages, pages: set[tuple[str, int]]) -> int | None:
 def evaluate(searcher: HybridSearcher, questions: list[dict], *, own_filing: bool, infer: bool, retrievers, rerank=False):
     ranks, timings = [], []
     for q in questions:
-        filters = SearchFilters(doc_ids=[q["doc_name"]]) if own_filing else None
+        filters = Filters(doc_ids=[q["doc_name"]]) if own_filing else None
         result = searcher.search(q["question"], k=max(CUTOFFS), filters=filters, infer_filters=infer, retrievers=retrievers, rerank=rerank)
         ranks.append(first_hit(result.passages, q["pages"]))
         timings.append(result.timings_ms)

@@ -140,7 +140,7 @@ def synthesize(base: Path, out: Path, factor: int) -> None:
 
 
 def query_latency(searcher, questions: list[dict]) -> dict[str, tuple[float, float]]:
-    from retrieval.searcher import SearchFilters
+    from retrieval.filters import Filters
 
     out = {}
     for mode, retrievers in (("bm25", ("bm25",)), ("hybrid", ("bm25", "dense"))):
@@ -148,7 +148,7 @@ def query_latency(searcher, questions: list[dict]) -> dict[str, tuple[float, flo
             times = []
             for q in questions:
                 doc = searcher.view().docs.get(q["doc_name"])
-                filters = SearchFilters(company=doc.company, year=doc.fiscal_year) if filtered and doc else None
+                filters = Filters(company=doc.company, year=doc.fiscal_year) if filtered and doc else None
                 result = searcher.search(q["question"], k=10, filters=filters, infer_filters=not filtered, retrievers=retrievers)
                 # The query's embedding is one model call whatever the backend and size: left out, to show the index's cost.
                 times.append(result.timings_ms["total"] - result.timings_ms.get("embed_query", 0.0))

@@ -11,12 +11,12 @@ from sqlalchemy import Engine, delete, false, func, or_, select
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from corpus.companies import matching_company_ids
-from corpus.db import make_engine, migrate, session_factory
+from corpus.database import make_engine, migrate, session_factory
 from corpus.errors import DocumentNotFound
 from corpus.models import Company, CrossReference, Document, Fact, Section
 from corpus.originals import OriginalStore
 from corpus.settings import CorpusSettings
-from corpus.store import TextStore
+from corpus.text_store import TextStore
 
 FORM_ALIASES = {
     "10K": "10-K",

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection, Iterable, Mapping
 from pathlib import Path
+from typing import Any
 
 
 class CorpusError(Exception):
@@ -39,3 +41,14 @@ class DocumentNotFound(CorpusError):
         self.suggestions = suggestions or []
         hint = f"; did you mean {', '.join(self.suggestions)}?" if self.suggestions else ""
         super().__init__(f"no document '{doc_id}' in the catalog{hint}")
+
+
+def validation_problem(error: Mapping[str, Any], whole: str = "value", skip: Collection[object] = ()) -> str:
+    """One pydantic validation error as 'field.path: message'; `whole` names the input when the error is about all of it."""
+    where = ".".join(str(p) for p in error["loc"] if p not in skip) or whole
+    return f"{where}: {str(error['msg']).removeprefix('Value error, ')}"
+
+
+def validation_problems(errors: Iterable[Mapping[str, Any]], whole: str = "value", skip: Collection[object] = ()) -> str:
+    """Pydantic's `ValidationError.errors()` as one line a user can act on: 'year: Input should be ...; doc_ids.3: ...'."""
+    return "; ".join(validation_problem(e, whole, skip) for e in errors)

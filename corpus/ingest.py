@@ -18,8 +18,7 @@ from sqlalchemy.exc import IntegrityError
 
 from corpus.catalog import Corpus, delete_document_rows, normalize_form
 from corpus.companies import rename_documents, resolve_company
-from corpus.errors import ExtractionError, SidecarError, UnsupportedFormat
-from corpus.subjects import subject
+from corpus.errors import ExtractionError, SidecarError, UnsupportedFormat, validation_problems
 from corpus.extract import EXTRACTION_VERSION, MAX_PAGES, SUPPORTED_SUFFIXES, extract
 from corpus.factrows import FactRecord, analyze_facts, apply_dei, fact_rows
 from corpus.metadata import DocMetadata, detect_metadata
@@ -28,8 +27,9 @@ from corpus.sections import Section as SectionSpan
 from corpus.sections import detect_sections, iter_sections, section_at
 from corpus.settings import CorpusSettings
 from corpus.statements import statement_facts
-from corpus.store import is_valid_doc_id
+from corpus.subjects import subject
 from corpus.text import PagedText
+from corpus.text_store import is_valid_doc_id
 from corpus.workers import memory_reason, run_isolated
 from corpus.xrefs import CrossRef, find_cross_references
 
@@ -184,8 +184,7 @@ def load_sidecar(path: Path) -> MetadataOverride:
     try:
         return MetadataOverride.model_validate(data)
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'value'}: {e['msg']}" for e in exc.errors())
-        raise SidecarError(side, f"bad metadata sidecar {side.name} ({problems})") from exc
+        raise SidecarError(side, f"bad metadata sidecar {side.name} ({validation_problems(exc.errors())})") from exc
 
 
 def collect_files(paths: Iterable[Path], exclude: Path | None = None) -> tuple[list[Path], list[IngestResult]]:

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from corpus.models import Document
-from corpus.store import _TMP_MARK, _writer_alive
+from corpus.text_store import _TMP_MARK, _writer_alive
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 

@@ -188,12 +188,6 @@ class Embedder:
         return model
 
     @property
-    def uses_bf16(self) -> bool:
-        """Whether encode runs under bf16 autocast (requested and supported by the device)."""
-        self._load()
-        return bool(self._use_bf16)
-
-    @property
     def dim(self) -> int:
         """Embedding dimension (384 for MiniLM)."""
         model = self._load()

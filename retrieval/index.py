@@ -441,7 +441,7 @@ def _copy(manifest: Manifest) -> Manifest:
 def _write_npy(path: Path, array: np.ndarray) -> None:
     import io
 
-    from corpus.store import atomic_write
+    from corpus.text_store import atomic_write
 
     buffer = io.BytesIO()
     np.save(buffer, array)

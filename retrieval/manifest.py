@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from corpus.errors import CorpusError
-from corpus.store import atomic_write
+from corpus.text_store import atomic_write
 from retrieval.chunking import Chunk, SectionSpan, TokenCounter, chunk_document
 
 if TYPE_CHECKING:

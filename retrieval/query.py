@@ -65,7 +65,7 @@ class QueryIntent:
         }
 
 
-def company_key(doc: DocEntry) -> str:
+def company_of(doc: DocEntry) -> str:
     """The company a document belongs to, as one key shared by all its filings (file-name prefix, else name)."""
     prefix = re.split(r"_(?:19|20)\d{2}", doc.doc_id, maxsplit=1)[0]
     if prefix != doc.doc_id:
@@ -83,7 +83,7 @@ class CompanyMatcher:
     def __init__(self, docs: Iterable[DocEntry]) -> None:
         aliases: dict[str, set[str]] = {}
         for doc in docs:
-            key = company_key(doc)
+            key = company_of(doc)
             names = aliases.setdefault(key, set())
             names.add(key.replace("_", " "))
             if len(key.replace("_", "")) > 3:

@@ -13,11 +13,12 @@ from corpus.catalog import Corpus, normalize_form
 from corpus.errors import CorpusError
 from corpus.settings import CorpusSettings
 from retrieval.chunking import Chunk
+from retrieval.filters import Filters
 from retrieval.fusion import rrf
 from retrieval.hits import Hit
 from retrieval.index import HybridIndex, SyncReport
 from retrieval.manifest import DocEntry, indexed_text
-from retrieval.query import CompanyMatcher, QueryIntent, company_key, understand
+from retrieval.query import CompanyMatcher, QueryIntent, company_of, understand
 from retrieval.settings import RetrievalSettings
 from retrieval.synonyms import expansion
 from retrieval.tokenize import tokenize
@@ -36,16 +37,6 @@ RETRIEVERS = ("bm25", "dense")
 
 class SearchError(CorpusError):
     """Bad search input (unknown filter value, empty query); the message says what would work."""
-
-
-@dataclass
-class SearchFilters:
-    """Explicit filters; each narrows the searched documents."""
-
-    company: str | None = None
-    form: str | None = None
-    year: int | None = None
-    doc_ids: list[str] | None = None
 
 
 @dataclass
@@ -110,7 +101,7 @@ class HybridSearcher:
         self,
         query: str,
         k: int = 10,
-        filters: SearchFilters | None = None,
+        filters: Filters | None = None,
         *,
         infer_filters: bool = True,
         retrievers: tuple[str, ...] = RETRIEVERS,
@@ -129,7 +120,7 @@ class HybridSearcher:
         t0 = time.perf_counter()
         view = self.view()
         intent = understand(query, self.matcher) if infer_filters else QueryIntent()
-        searched = self._filter_docs(view.docs, filters or SearchFilters(), intent)
+        searched = self._filter_docs(view.docs, filters or Filters(), intent)
         preferred = self._preferred_docs(view.docs, searched, intent)
         timings["understand"] = _ms(t0)
 
@@ -197,7 +188,7 @@ class HybridSearcher:
 
     # -- filters -------------------------------------------------------------------------------
 
-    def _filter_docs(self, docs: dict[str, DocEntry], filters: SearchFilters, intent: QueryIntent) -> list[str]:
+    def _filter_docs(self, docs: dict[str, DocEntry], filters: Filters, intent: QueryIntent) -> list[str]:
         chosen = list(docs)
         if filters.doc_ids:
             missing = [d for d in filters.doc_ids if d not in docs]
@@ -209,7 +200,7 @@ class HybridSearcher:
             keys = self.matcher.find(filters.company)
             chosen = [
                 d for d in chosen
-                if company_key(docs[d]) in keys or wanted in (docs[d].company or "").lower() or wanted == (docs[d].ticker or "").lower()
+                if company_of(docs[d]) in keys or wanted in (docs[d].company or "").lower() or wanted == (docs[d].ticker or "").lower()
             ]  # fmt: skip
             if not chosen:
                 raise SearchError(f"no indexed document of company '{filters.company}'; list companies with `sleuth docs`")
@@ -222,7 +213,7 @@ class HybridSearcher:
         if filters.year is not None:
             chosen = [d for d in chosen if docs[d].fiscal_year == filters.year]
         if not (filters.company or filters.doc_ids) and intent.companies:
-            named = [d for d in chosen if company_key(docs[d]) in intent.companies]
+            named = [d for d in chosen if company_of(docs[d]) in intent.companies]
             chosen = named or chosen
         return chosen
 

@@ -99,7 +99,7 @@ class Segment:
 
     def save(self, directory: Path) -> int:
         """Write `<id>.npz` (atomically); returns its size in bytes."""
-        from corpus.store import atomic_write
+        from corpus.text_store import atomic_write
 
         buffer = io.BytesIO()
         np.savez(buffer, indptr=self.indptr, indices=self.indices, tf=self.tf, lengths=self.lengths,

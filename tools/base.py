@@ -1,9 +1,8 @@
-"""What every tool returns: a structured result with citations, and a compact text for the model."""
+"""What every tool result cites: a document, page and line."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
 
 
 @dataclass(frozen=True)
@@ -17,10 +16,3 @@ class Citation:
     def __str__(self) -> str:
         return f"{self.doc_id} p.{self.page}" + (f" l.{self.line}" if self.line else "")
 
-
-class ToolResult(Protocol):
-    """A tool's structured result; `render()` is the text the model reads."""
-
-    def render(self) -> str: ...
-
-    def citations(self) -> list[Citation]: ...

@@ -10,7 +10,7 @@ from typing import Annotated
 from pydantic import Field
 
 from corpus.errors import CorpusError
-from corpus.store import TextStore
+from corpus.text_store import TextStore
 from tools.base import Citation
 from tools.context import current
 from tools.caveats import Caveats

@@ -12,22 +12,20 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import Field
 
 from corpus.errors import CorpusError
-from corpus.store import TextStore
-from tools.base import Citation
+from corpus.text_store import TextStore
+from tools.caveats import Caveats
 from tools.context import current
 from tools.errors import ToolError
+from tools.grep_result import GrepHit, GrepLine, GrepResult, OutputMode, counted
 from tools.registry import tool
 from tools.ripgrep import RgOutput, event_lines, event_text, match_units, rg_failure, run_rg
-from tools.caveats import Caveats
 from tools.sandbox import TEXT_SUFFIX, check_doc_id, glob_matches, store_files
 from tools.tokens import CHARS_PER_TOKEN
-
-OutputMode = Literal["content", "files_with_matches", "count"]
 
 MAX_LINE_CHARS = 300  # a longer line (a table flattened into one line) shows as a window around the match
 LEAD_CHARS = 100  # of that window, characters kept before the match
@@ -66,126 +64,6 @@ def page_of(starts: tuple[int, ...] | None, line: int) -> int | None:
     if not starts:
         return None
     return max(1, bisect.bisect_right(starts, line))
-
-
-# --- result ---
-
-
-@dataclass(frozen=True)
-class GrepLine:
-    """One shown line: a match (or part of a multi-line match) or a context line."""
-
-    line: int
-    page: int | None
-    text: str
-    match: bool
-
-
-@dataclass
-class GrepHit:
-    """One match: where it starts and ends, and the lines shown for it (context included)."""
-
-    doc_id: str
-    line: int
-    end_line: int
-    page: int | None
-    lines: list[GrepLine] = field(default_factory=list)
-
-
-@dataclass
-class GrepResult:
-    """Matches of one grep call: a window of hits (content mode) and match counts per document."""
-
-    pattern: str
-    output_mode: OutputMode
-    flags: list[str]
-    scope: str
-    counts: dict[str, int]  # doc_id -> matches, in document order
-    offset: int
-    limit: int
-    hits: list[GrepHit] = field(default_factory=list)
-    context_lines: int = 0
-    trimmed: bool = False  # fewer hits than `limit` shown because of the output budget
-    long_matches: int = 0  # shown matches longer than the per-match line cap (shown in part)
-    max_match_lines: int = 0
-    stopped_mb: int | None = None  # ripgrep was stopped after this much output: counts are partial
-    doc_notes: dict[str, str] = field(default_factory=dict)  # doc_id -> what its name gets wrong (tools.caveats)
-
-    @property
-    def total(self) -> int:
-        return sum(self.counts.values())
-
-    def _what(self) -> str:
-        flags = f" ({', '.join(self.flags)})" if self.flags else ""
-        return f"{self.pattern!r}{flags}"
-
-    def _window(self, shown: int, total: int, unit: str) -> str:
-        if self.offset == 0 and shown >= total:
-            return ""
-        end = self.offset + shown
-        text = f"; showing {unit} {self.offset + 1}-{end}"
-        if self.trimmed:
-            text += " (output budget reached)"
-        if end < total:
-            text += f"; call again with offset={end} for more"
-        return text
-
-    def render(self) -> str:
-        ndocs = len(self.counts)
-        if self.output_mode == "content":
-            return self._render_content(ndocs)
-        rows = list(self.counts.items())[self.offset : self.offset + self.limit]
-        head = f"{_n(self.total, 'match', 'matches')} for {self._what()} in {_n(ndocs, 'document')} ({self.scope})"
-        head += self._window(len(rows), ndocs, "documents")
-        if self.stopped_mb is not None:
-            head += f" (stopped after {self.stopped_mb:,} MB of ripgrep output: counts are partial)"
-        if self.output_mode == "count":
-            return "\n".join([head] + [f"{doc_id}: {n}{self._note(doc_id)}" for doc_id, n in rows])
-        body = [f"{doc_id} ({_n(n, 'match', 'matches')}){self._note(doc_id)}" for doc_id, n in rows]
-        return "\n".join([head] + body + ["Show the lines with output_mode='content' and doc_ids=[...]."])
-
-    def _render_content(self, ndocs: int) -> str:
-        head = f"{_n(self.total, 'match', 'matches')} for {self._what()} in {_n(ndocs, 'document')} ({self.scope})"
-        head += self._window(len(self.hits), self.total, "matches")
-        if self.stopped_mb is not None:
-            head += f"\n(stopped after {self.stopped_mb:,} MB of ripgrep output: counts are partial; narrow the pattern, glob or doc_ids)"
-        if self.long_matches:
-            head += (f"\n({_n(self.long_matches, 'match', 'matches')} longer than {self.max_match_lines} lines shown in part; "
-                     "read() the line range given to see the rest)")  # fmt: skip
-        if self.context_lines:
-            head += "\n(':' after the line number marks a matching line, '-' a context line)"
-        out = [head]
-        by_doc: dict[str, list[GrepHit]] = {}
-        for hit in self.hits:
-            by_doc.setdefault(hit.doc_id, []).append(hit)
-        for doc_id, hits in by_doc.items():
-            shown = f"; showing {len(hits)}" if len(hits) < self.counts[doc_id] else ""
-            out.append(f"\n## {doc_id} ({_n(self.counts[doc_id], 'match', 'matches')}{shown}){self._note(doc_id)}")
-            merged: dict[int, GrepLine] = {}
-            for hit in hits:
-                for line in hit.lines:
-                    seen = merged.get(line.line)
-                    if seen is None or (line.match and not seen.match):
-                        merged[line.line] = line
-            previous: int | None = None
-            for number in sorted(merged):
-                line = merged[number]
-                if self.context_lines and previous is not None and number > previous + 1:
-                    out.append("--")
-                page = f"p.{line.page}" if line.page else "p.?"
-                out.append(f"{page} l.{line.line}{':' if line.match else '-'} {line.text}".rstrip())
-                previous = number
-        return "\n".join(out)
-
-    def _note(self, doc_id: str) -> str:
-        return f" (note: {note})" if (note := self.doc_notes.get(doc_id)) else ""
-
-    def citations(self) -> list[Citation]:
-        return [Citation(h.doc_id, h.page, h.line) for h in self.hits if h.page is not None]
-
-
-def _n(count: int, singular: str, plural: str | None = None) -> str:
-    return f"{count:,} {singular if count == 1 else (plural or singular + 's')}"
 
 
 # --- ripgrep ---
@@ -268,8 +146,8 @@ class _Collector:
             if span > len(shown):  # a match over many lines (or a whole document): say where it ends, show no more
                 rest = f"{unit.line + len(shown)}-{unit.end_line}"
                 end_page = page_of(self.starts, unit.end_line)
-                note = f"{_LONG_MATCH} goes on for {span - len(shown):,} more lines, to l.{unit.end_line}" + (
-                    f" (p.{end_page})" if end_page else "") + f"; read(doc_id='{self.doc}', lines='{rest}') shows them]"  # fmt: skip
+                where = f"l.{unit.end_line}" + (f" (p.{end_page})" if end_page else "")
+                note = f"{_LONG_MATCH} goes on for {span - len(shown):,} more lines, to {where}; read(doc_id='{self.doc}', lines='{rest}') shows them]"
                 hit.lines.append(GrepLine(unit.line + len(shown), page_of(self.starts, unit.line + len(shown)), note, True))
             self.hits.append(hit)
             self.open_hit = hit
@@ -320,7 +198,7 @@ def _select_documents(files: dict[str, Path], glob: str | None, doc_ids: list[st
     """The doc_ids to search and a description of that scope; ToolError for unknown doc_ids or an empty glob."""
     context = current()
     selected = list(files)
-    scope = f"searched all {_n(len(files), 'document')}"
+    scope = f"searched all {counted(len(files), 'document')}"
     if doc_ids:
         wanted = dict.fromkeys(check_doc_id(d) for d in doc_ids)
         unknown = [d for d in wanted if d not in files]
@@ -340,7 +218,7 @@ def _select_documents(files: dict[str, Path], glob: str | None, doc_ids: list[st
         selected = [d for d in selected if d in matched]
         if not selected:
             raise ToolError(f"none of the doc_ids {doc_ids} matches glob {glob!r}; drop one of the two filters")
-        scope = f"searched {_n(len(selected), 'document')} matching {glob!r}" + (" among the given doc_ids" if doc_ids else "")
+        scope = f"searched {counted(len(selected), 'document')} matching {glob!r}" + (" among the given doc_ids" if doc_ids else "")
     return selected, scope
 
 
@@ -417,6 +295,57 @@ def grep(
     """Search the full text of filings with ripgrep; every match comes with doc_id, page and line. Best for exact figures, line items, defined terms and names; one match per matching line. Use search() when you do not know the wording, read() to see more around a match."""
     context = current()
     settings = context.settings
+    limit = _check_arguments(pattern, max_results, context_lines, offset)
+    store = context.corpus.store
+    files = store_files(store)
+    if not files:
+        raise ToolError("the text store holds no documents yet; filings must be ingested before they can be searched")
+    selected, scope = _scope(files, glob, doc_ids, company, form, year)
+    caveats = Caveats.load(context.corpus)
+    selected, scope = _once_per_filing(caveats, selected, scope)
+    _scan_guard(files, selected, scope)
+
+    # Files are listed by the sandbox and passed one by one: rg walks no folder and follows no symlink.
+    args = ["--no-config", "--sort", "path"] + (["--ignore-case"] if case_insensitive else []) + (["--multiline"] if multiline else [])
+    counts: dict[str, int] = {}
+    collector = _Collector(store, offset, limit, context_lines, multiline, settings.grep_max_match_lines)
+    if output_mode == "content":
+        args += ["--json"] + (["--context", str(context_lines)] if context_lines else [])
+        consume: Callable[[bytes], None] = collector
+    else:
+        args += ["--count-matches" if multiline else "--count", "--with-filename"]
+        consume = _count_output(counts)
+    args += ["--regexp", pattern, "--", *(f"{d}{TEXT_SUFFIX}" for d in selected)]
+    stopped = _run(args, store.text_dir.resolve(), consume, pattern)
+    if output_mode == "content":
+        counts = collector.counts
+    counts = {d: counts[d] for d in selected if d in counts}  # document order, whatever order rg wrote in
+    _check_found(counts, output_mode, offset, pattern, scope, case_insensitive, multiline)
+
+    flags = [f for f, on in (("case-insensitive", case_insensitive), ("multiline", multiline)) if on]
+    result = GrepResult(
+        pattern,
+        output_mode,
+        flags,
+        scope,
+        counts,
+        offset,
+        limit,
+        context_lines=context_lines,
+        max_match_lines=settings.grep_max_match_lines,
+        stopped_mb=settings.grep_max_output_mb if stopped else None,
+        doc_notes={d: c for d in counts if (c := caveats.conflicts.get(d))},
+    )
+    if output_mode == "content":
+        result.hits = collector.hits
+        _fit(result, settings.max_output_tokens - _BUDGET_MARGIN_TOKENS)
+        result.long_matches = sum(1 for h in result.hits if h.lines and h.lines[-1].text.startswith(_LONG_MATCH))
+    return result
+
+
+def _check_arguments(pattern: str, max_results: int | None, context_lines: int, offset: int) -> int:
+    """The number of results to show; a ToolError for an empty, binary or overlong pattern or an out-of-range number."""
+    settings = current().settings
     if not pattern:
         raise ToolError("empty pattern; give a word, figure or regex, e.g. 'Total revenues' or 'EBITDA'")
     if "\x00" in pattern:
@@ -430,49 +359,42 @@ def grep(
         raise ToolError(f"context_lines={context_lines} is out of range; use 0..{settings.grep_max_context}, or read() for more")
     if offset < 0:
         raise ToolError(f"offset={offset} is out of range; use 0 or more (the offset a previous grep told you)")
+    return limit
 
-    store = context.corpus.store
-    files = store_files(store)
-    if not files:
-        raise ToolError("the text store holds no documents yet; filings must be ingested before they can be searched")
+
+def _scope(
+    files: dict[str, Path], glob: str | None, doc_ids: list[str] | None, company: str | None, form: str | None, year: int | None
+) -> tuple[list[str], str]:
+    """The doc_ids the filters select, in store order, and words for that scope."""
     selected, scope = _select_documents(files, glob, doc_ids)
     if company or form or year is not None:
         found, what = _by_catalog(files, company, form, year)
         narrowed = [d for d in selected if d in found]
         if not narrowed:
             raise ToolError(f"none of the documents in scope is a {what} filing; drop a filter")
-        scope = f"searched {_n(len(narrowed), 'document')} of {what}"
+        scope = f"searched {counted(len(narrowed), 'document')} of {what}"
         selected = narrowed
-    caveats = Caveats.load(context.corpus)
-    selected, scope = _once_per_filing(caveats, selected, scope)
-    _scan_guard(files, selected, scope)
+    return selected, scope
 
-    # Files are listed by the sandbox and passed one by one: rg walks no folder and follows no symlink.
-    args = ["--no-config", "--sort", "path"]
-    if case_insensitive:
-        args.append("--ignore-case")
-    if multiline:
-        args.append("--multiline")
-    counts: dict[str, int] = {}
-    if output_mode == "content":
-        collector = _Collector(store, offset, limit, context_lines, multiline, settings.grep_max_match_lines)
-        args += ["--json"] + (["--context", str(context_lines)] if context_lines else [])
-        consume: Callable[[bytes], None] = collector
-    else:
-        args += ["--count-matches" if multiline else "--count", "--with-filename"]
-        consume = _count_output(counts)
-    args += ["--regexp", pattern, "--", *(f"{d}{TEXT_SUFFIX}" for d in selected)]
 
+def _run(args: list[str], cwd: Path, consume: Callable[[bytes], None], pattern: str) -> bool:
+    """Run ripgrep within the run's time left; True when it was stopped at the output cap. A bad pattern is a ToolError."""
+    context = current()
+    settings = context.settings
     timeout = min(context.remaining_s(), settings.timeout_s)
     output = RgOutput()
-    code, stderr = run_rg(args, store.text_dir.resolve(), timeout, consume, max_total_bytes=settings.grep_max_output_mb << 20, output=output)
+    code, stderr = run_rg(args, cwd, timeout, consume, max_total_bytes=settings.grep_max_output_mb << 20, output=output)
     if code == 2 and not output.stopped:
         failure = rg_failure(stderr, pattern)
         if failure is not None:
             raise failure
-    if output_mode == "content":
-        counts = collector.counts
-    counts = {d: counts[d] for d in selected if d in counts}  # document order, whatever order rg wrote in
+    return output.stopped
+
+
+def _check_found(
+    counts: dict[str, int], output_mode: OutputMode, offset: int, pattern: str, scope: str, case_insensitive: bool, multiline: bool
+) -> None:
+    """A ToolError teaching how to find something when nothing matched, or when the offset is past the end."""
     total = sum(counts.values())
     if total == 0:
         raise _no_match(pattern, scope, case_insensitive, multiline)
@@ -480,16 +402,6 @@ def grep(
     if offset >= units:
         noun = "matches" if output_mode == "content" else "documents"
         raise ToolError(f"offset={offset} is past the end: there are {units:,} {noun}; use offset 0..{units - 1}")
-
-    flags = [f for f, on in (("case-insensitive", case_insensitive), ("multiline", multiline)) if on]
-    result = GrepResult(pattern, output_mode, flags, scope, counts, offset, limit, context_lines=context_lines,
-                        max_match_lines=settings.grep_max_match_lines, stopped_mb=settings.grep_max_output_mb if output.stopped else None,
-                        doc_notes={d: c for d in counts if (c := caveats.conflicts.get(d))})  # fmt: skip
-    if output_mode == "content":
-        result.hits = collector.hits
-        _fit(result, settings.max_output_tokens - _BUDGET_MARGIN_TOKENS)
-        result.long_matches = sum(1 for h in result.hits if h.lines and h.lines[-1].text.startswith(_LONG_MATCH))
-    return result
 
 
 def _once_per_filing(caveats: Caveats, selected: list[str], scope: str) -> tuple[list[str], str]:

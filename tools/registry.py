@@ -11,6 +11,7 @@ from typing import Any, get_type_hints
 
 from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 
+from corpus.errors import validation_problems
 from tools.base import Citation
 from tools.context import ToolContext, use_context
 from tools.errors import ToolError
@@ -97,7 +98,7 @@ class ToolRegistry:
         try:
             validated = tool.params.model_validate(arguments)
         except ValidationError as exc:
-            problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'arguments'}: {e['msg']}" for e in exc.errors())
+            problems = validation_problems(exc.errors(), "arguments")
             return ToolCall(name, arguments, False, f"Error: invalid arguments for {name}: {problems}", seconds=time.perf_counter() - started)
         context.deadline = time.monotonic() + context.settings.timeout_s
         try:

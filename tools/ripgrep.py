@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from corpus.ripgrep import rg_binary
+from corpus.rg_binary import rg_binary
 from tools.errors import ToolError
 
 # One `rg --json` event (a match spanning a whole document is one line of output) is read whole up to this size;

@@ -12,7 +12,7 @@ import os
 import re
 from pathlib import Path
 
-from corpus.store import TextStore, is_valid_doc_id
+from corpus.text_store import TextStore, is_valid_doc_id
 from tools.errors import ToolError
 
 TEXT_SUFFIX = ".txt"

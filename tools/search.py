@@ -55,7 +55,7 @@ def search(
     doc_ids: Annotated[list[str] | None, Field(description="Only these documents.")] = None,
 ) -> SearchHits:
     """Hybrid search (keywords + meaning) over passages of all filings; returns ranked passages with doc_id, pages, lines and section. Best when you do not know where something is; companies and years named in the query narrow it. Use grep for exact figures or terms."""
-    from retrieval.searcher import SearchFilters
+    from retrieval.filters import Filters
 
     context = current()
     if not 1 <= k <= context.settings.search_max_k:
@@ -75,8 +75,8 @@ def search(
             raise ToolError(f"Unknown doc_ids {unknown}; closest: {hints}. Use list_documents to find doc_ids.")
     try:
         # fetched twice over: twins and tables printed twice collapse to one passage each
-        fetched = min(2 * k, context.settings.search_max_k)
-        result = searcher.search(query, max(k, fetched), SearchFilters(company, form, year, doc_ids))
+        fetched = max(k, min(2 * k, context.settings.search_max_k))
+        result = searcher.search(query, fetched, Filters.model_construct(company=company, form=form, year=year, doc_ids=doc_ids))
     except CorpusError as exc:
         raise ToolError(for_model(str(exc))) from exc
     if not result.passages:

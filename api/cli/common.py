@@ -11,7 +11,7 @@ from corpus.errors import CorpusError
 from corpus.settings import CorpusSettings
 
 if TYPE_CHECKING:
-    from api.store import RunStore
+    from api.run_store import RunStore
 
 app = typer.Typer(help="Sleuth: agentic research over long SEC filings, with page-level citations.", no_args_is_help=True)
 
@@ -25,8 +25,8 @@ def open_corpus() -> Corpus:
 
 
 def run_store() -> tuple[Corpus, RunStore]:
-    from api.db import migrate
-    from api.store import RunStore
+    from api.models import migrate
+    from api.run_store import RunStore
 
     corpus = open_corpus()
     try:

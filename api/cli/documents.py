@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from api.cli.common import app, open_corpus, print_tool
-from corpus.errors import CorpusError
+from corpus.errors import CorpusError, validation_problems
 
 
 @app.command()
@@ -37,7 +37,7 @@ def ingest(
             doc_id=doc_id, company=company, form_type=form, fiscal_year=year, fiscal_period=period, ticker=ticker, cik=cik
         )
     except ValidationError as exc:
-        typer.echo(f"error: {'; '.join(e['msg'] for e in exc.errors())}", err=True)
+        typer.echo(f"error: {validation_problems(exc.errors())}", err=True)
         raise typer.Exit(2) from exc
     corpus = open_corpus()
     try:

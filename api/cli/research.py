@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from api.cli.common import app, open_corpus
-from corpus.errors import CorpusError
+from corpus.errors import CorpusError, validation_problems
 
 
 @app.command()
@@ -49,8 +49,7 @@ def ask(
         overrides = {k: v for k, v in {"max_steps": max_steps, "time_budget_s": time_budget}.items() if v is not None}
         settings = AgentSettings(**overrides)
     except ValidationError as exc:
-        problems = "; ".join(f"{e['loc'][0]}: {e['msg']}" for e in exc.errors())
-        typer.echo(f"error: {problems}", err=True)
+        typer.echo(f"error: {validation_problems(exc.errors())}", err=True)
         raise typer.Exit(2) from exc
     printer = TracePrinter(lambda line: typer.echo(line, err=True))
 

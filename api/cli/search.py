@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from api.cli.common import app, open_corpus
-from corpus.errors import CorpusError
+from corpus.errors import CorpusError, validation_problems
 
 
 @app.command()
@@ -91,17 +91,23 @@ def search(
     """Hybrid search (BM25 + embeddings, RRF, filters from the question) printing passages with citations."""
     from dataclasses import asdict
 
-    from retrieval.searcher import HybridSearcher, SearchFilters
+    from pydantic import ValidationError
+
+    from retrieval.filters import Filters
+    from retrieval.searcher import HybridSearcher
 
     retrievers = {"hybrid": ("bm25", "dense"), "bm25": ("bm25",), "dense": ("dense",)}.get(mode)
     if retrievers is None:
         typer.echo("error: --mode must be hybrid, bm25 or dense", err=True)
         raise typer.Exit(2)
     try:
+        filters = Filters(company=company, form=form, year=year, doc_ids=doc_id or None)
+    except ValidationError as exc:
+        typer.echo(f"error: {validation_problems(exc.errors())}", err=True)
+        raise typer.Exit(2) from exc
+    try:
         searcher = HybridSearcher.open()
-        result = searcher.search(
-            query, k, SearchFilters(company, form, year, doc_id or None), infer_filters=not no_infer, retrievers=retrievers
-        )
+        result = searcher.search(query, k, filters, infer_filters=not no_infer, retrievers=retrievers)
     except CorpusError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc

@@ -1,4 +1,4 @@
-"""Alembic environment of the API tables (version table sleuth_api_version), run on the connection api.db.migrate hands over."""
+"""Alembic environment of the API tables (version table sleuth_api_version), run on the connection api.models.migrate hands over."""
 
 from __future__ import annotations
 

@@ -10,11 +10,11 @@ from fastapi import APIRouter, HTTPException, Query, Request, Response
 from pydantic import BaseModel
 
 from api.boxes import find_boxes
-from api.renderer import PageRenderer, RenderBusy, RenderFailed
+from api.page_renderer import PageRenderer, RenderBusy, RenderFailed
 from api.routes.deps import CallerDep, ServicesDep
 from corpus.errors import DocumentNotFound
 from corpus.models import Document
-from corpus.render import PageNotRendered, PageOutOfRange
+from corpus.page_image import PageNotRendered, PageOutOfRange
 
 router = APIRouter(tags=["documents"])
 QUOTE_MAX_CHARS = 2000

@@ -14,8 +14,8 @@ from agent.scope import resolve
 from api.auth import Caller
 from api.models import Run, RunEvent
 from api.routes.deps import CallerDep, ServicesDep
+from api.run_store import ACTIVE
 from api.schemas import EventPublic, RunCreate, RunCreated, RunPublic, RunsPublic
-from api.store import ACTIVE
 
 router = APIRouter(tags=["runs"])
 KEEPALIVE_S = 15.0

@@ -1,4 +1,4 @@
-"""Alembic environment: runs on the connection handed over by corpus.db.migrate, or on sqlalchemy.url."""
+"""Alembic environment: runs on the connection handed over by corpus.database.migrate, or on sqlalchemy.url."""
 
 from __future__ import annotations
 

@@ -57,8 +57,8 @@ def small_corpus(tmp_path, database_url) -> CorpusSettings:
 
 def make_keys(settings: CorpusSettings, *names: str, admin: tuple[str, ...] = ()) -> dict[str, dict[str, str]]:
     """API keys in the settings' database: name -> Authorization header (names in `admin` get admin keys)."""
-    from api.db import migrate
-    from api.store import RunStore
+    from api.models import migrate
+    from api.run_store import RunStore
     from corpus.catalog import Corpus
 
     corpus = Corpus.open(settings)

@@ -6,8 +6,8 @@ from typer.testing import CliRunner
 
 from agent.events import Event
 from api.cli import app as cli
-from api.db import migrate
-from api.store import RunStore
+from api.models import migrate
+from api.run_store import RunStore
 from corpus.catalog import Corpus
 from tests.agent.test_research import answer
 from tests.api.conftest import wait_for

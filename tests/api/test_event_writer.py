@@ -8,11 +8,11 @@ import pytest
 
 from agent.events import Event
 from api import runner as runner_module
-from api.db import migrate
 from api.metrics import Metrics
-from api.runner import RunManager
-from api.store import RunStore
-from corpus.db import make_engine, session_factory
+from api.models import migrate
+from api.run_store import RunStore
+from api.runner import ActiveRun, RunManager
+from corpus.database import make_engine, session_factory
 
 
 class FlakyStore(RunStore):
@@ -55,7 +55,7 @@ def _run(store: RunStore, events: int) -> tuple[str, RunManager]:
             return "done", {"ok": True}, None
 
         manager.submit_job(run.id, "ingest", work)
-        await asyncio.gather(*manager._tasks.values(), return_exceptions=True)
+        await asyncio.gather(*(r.task for r in manager._runs.values()), return_exceptions=True)
         await manager.shutdown()
         return run.id, manager
 
@@ -104,7 +104,7 @@ def test_a_batch_that_never_commits_still_ends_the_run(sessions):
 def test_live_events_are_indexed_by_seq_not_position(sessions):
     manager = RunManager(RunStore(sessions), None, Metrics(), max_running=1)  # type: ignore[arg-type]
     # committed events of a run whose seq 3-4 batch was given up
-    manager._live["r"] = [{"seq": s} for s in (1, 2, 5, 6, 7)]
+    manager._runs["r"] = ActiveRun("runs", live=[{"seq": s} for s in (1, 2, 5, 6, 7)])
     assert [e["seq"] for e in manager.live_events("r", 2)] == [5, 6, 7]  # position-based: [6, 7] (5 skipped)
     assert [e["seq"] for e in manager.live_events("r", 5)] == [6, 7]
     assert [e["seq"] for e in manager.live_events("r", 0)] == [1, 2, 5, 6, 7]

@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 
 from api.boxes import find_boxes
-from api.renderer import PageRenderer, RenderFailed, RenderLimits
+from api.page_renderer import PageRenderer, RenderFailed, RenderLimits
 from api.uploads import sweep
 from corpus.catalog import Corpus
 from corpus.ingest import file_sha256, ingest_paths
-from corpus.render import Glyph
+from corpus.page_image import Glyph
 from corpus.settings import CorpusSettings
 from tests.api.conftest import wait_for
 from tests.corpus.samples import write_image_only_pdf
@@ -93,8 +93,8 @@ def test_page_image_is_a_cached_png_with_etag(make_client, pdf_corpus, tmp_path)
 
 
 def test_page_routes_need_a_key_once_one_exists(make_client, pdf_corpus):
-    from api.db import migrate
-    from api.store import RunStore
+    from api.models import migrate
+    from api.run_store import RunStore
 
     corpus = Corpus.open(pdf_corpus)
     migrate(corpus.engine)

@@ -117,9 +117,9 @@ def test_fetch_an_earnings_release_with_edgar_metadata_then_skip_it(corpus, edga
     assert release.metadata_sources["company"] == "override"
     from types import SimpleNamespace
 
-    from retrieval.query import company_key
+    from retrieval.query import company_of
 
-    assert {company_key(SimpleNamespace(doc_id=i, company="BUCKLE INC")) for i in ids} == {"bke"}  # one company to retrieval
+    assert {company_of(SimpleNamespace(doc_id=i, company="BUCKLE INC")) for i in ids} == {"bke"}  # one company to retrieval
     assert all("sleuth-tests@example.com" in s.user_agent for s in edgar.log)
     # the fake does not serve the 5.07 8-K: that filing is reported, the others go on
     [missing] = [r for r in report.results if r.status == "failed"]

@@ -12,7 +12,7 @@ import pytest
 
 from corpus.catalog import Corpus
 from corpus.ingest import ingest_paths
-from corpus.ripgrep import rg_binary
+from corpus.rg_binary import rg_binary
 from corpus.settings import CorpusSettings
 
 pytestmark = [pytest.mark.financebench, pytest.mark.slow]

@@ -184,7 +184,7 @@ def test_catalog_filters_and_order(corpus, tmp_path):
 
 
 def test_control_characters_are_cleaned_so_ripgrep_searches_the_file(corpus, tmp_path):
-    from corpus.ripgrep import rg_binary
+    from corpus.rg_binary import rg_binary
 
     (tmp_path / "noisy.txt").write_bytes(b"Total revenue\x00 for the year 1,577\x01 million\x0b\nNet income 42\n")
     assert ingest_paths(corpus, [tmp_path / "noisy.txt"]).ok

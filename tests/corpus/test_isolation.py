@@ -14,7 +14,7 @@ from corpus.html import _class_rules, css_rules, html_pages
 from corpus.ingest import ingest_paths
 from corpus.models import Document
 from corpus.settings import CorpusSettings
-from corpus.store import TextStore
+from corpus.text_store import TextStore
 from tests.corpus.samples import TEN_K_PAGES, write_pdf
 
 FILING = "FORM 10-K\nFor the fiscal year ended December 31, 2023\nItem 7. Management's Discussion and Analysis\n{}\n"
@@ -200,7 +200,7 @@ def test_a_failed_replace_undoes_only_its_own_write(tmp_path, database_url, monk
 
 
 def test_temp_names_are_unique_per_thread(tmp_path, monkeypatch):
-    import corpus.store as store_module
+    import corpus.text_store as store_module
 
     seen: list[str] = []
     real_replace = store_module.os.replace

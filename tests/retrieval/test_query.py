@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from retrieval.index import DocEntry
-from retrieval.query import CompanyMatcher, company_key, understand
+from retrieval.query import CompanyMatcher, company_of, understand
 
 
 def entry(doc_id: str, company: str, ticker: str | None = None, year: int = 2022) -> DocEntry:
@@ -22,8 +22,8 @@ DOCS = [
 
 
 def test_company_keys_group_filings_by_file_name_prefix():
-    assert company_key(DOCS[0]) == "3m" and company_key(DOCS[2]) == "johnson_johnson"
-    assert company_key(DocEntry("annual-report", "h", "Acme Widgets, Inc.", None, None, None, None, None)) == "acme widgets"
+    assert company_of(DOCS[0]) == "3m" and company_of(DOCS[2]) == "johnson_johnson"
+    assert company_of(DocEntry("annual-report", "h", "Acme Widgets, Inc.", None, None, None, None, None)) == "acme widgets"
 
 
 def test_companies_are_found_by_name_ticker_and_file_prefix():

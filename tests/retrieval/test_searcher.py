@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from retrieval.searcher import HybridSearcher, SearchError, SearchFilters
+from retrieval.filters import Filters
+from retrieval.searcher import HybridSearcher, SearchError
 from tests.retrieval.conftest import FakeEmbedder, open_backend
 
 # Every test here runs on both backends (the local files and Milvus, via the backend_settings fixture).
@@ -36,12 +37,12 @@ def test_fallback_fills_from_other_years(searcher):
 
 
 def test_explicit_filters_and_modes(searcher):
-    result = searcher.search("capital expenditures", k=5, filters=SearchFilters(company="Globex"), retrievers=("bm25",))
+    result = searcher.search("capital expenditures", k=5, filters=Filters(company="Globex"), retrievers=("bm25",))
     assert {p.doc_id for p in result.passages} == {"GLOBEX_2022_10K"} and "$90 million" in result.passages[0].text
     assert set(result.passages[0].ranks) == {"bm25"}
     dense = searcher.search("expansion strategy Asia", k=2, retrievers=("dense",), infer_filters=False)
     assert dense.passages[0].doc_id == "GLOBEX_2022_10K"
-    only = searcher.search("revenue", filters=SearchFilters(doc_ids=["ACME_2021_10K"], year=2021, form="10-K"))
+    only = searcher.search("revenue", filters=Filters(doc_ids=["ACME_2021_10K"], year=2021, form="10-K"))
     assert {p.doc_id for p in only.passages} == {"ACME_2021_10K"}
 
 
@@ -49,11 +50,11 @@ def test_bad_input_teaches_what_works(searcher):
     with pytest.raises(SearchError, match="empty query"):
         searcher.search("  ")
     with pytest.raises(SearchError, match="unknown doc_ids"):
-        searcher.search("revenue", filters=SearchFilters(doc_ids=["NOPE"]))
+        searcher.search("revenue", filters=Filters(doc_ids=["NOPE"]))
     with pytest.raises(SearchError, match="no indexed document of company"):
-        searcher.search("revenue", filters=SearchFilters(company="Hooli"))
+        searcher.search("revenue", filters=Filters(company="Hooli"))
     with pytest.raises(SearchError, match="unknown form type"):
-        searcher.search("revenue", filters=SearchFilters(form="S-1"))
+        searcher.search("revenue", filters=Filters(form="S-1"))
     with pytest.raises(SearchError, match="k=0"):
         searcher.search("revenue", k=0)
 

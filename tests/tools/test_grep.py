@@ -9,8 +9,8 @@ import time
 import pytest
 
 from corpus.ingest import ingest_paths
-from corpus.store import TextStore
 from corpus.text import PagedText
+from corpus.text_store import TextStore
 from tests.tools.conftest import WIDGET_LINES
 from tools import REGISTRY
 from tools.context import ToolContext, use_context

@@ -6,7 +6,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
-from corpus.db import make_engine, migrate
+from corpus.database import make_engine, migrate
 from corpus.models import Base
 
 
@@ -26,7 +26,7 @@ def test_migrations_match_models_and_are_idempotent(database_url):
 def test_unreachable_database_names_the_setting(tmp_path):
     import pytest
 
-    from corpus.db import DatabaseError
+    from corpus.database import DatabaseError
 
     engine = make_engine("postgresql+psycopg://nobody@127.0.0.1:1/none")
     with pytest.raises(DatabaseError, match="SLEUTH_DATABASE_URL"):

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from corpus.render import PageGlyphs, RenderedPage, page_glyphs, render_page
+from corpus.page_image import PageGlyphs, RenderedPage, page_glyphs, render_page
 
 log = logging.getLogger(__name__)
 GLYPH_CACHE_PAGES = 32
