@@ -17,10 +17,16 @@ to PyMuPDF's plain text (what extraction did before).
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 # Bump when the layout below changes: it is part of what makes an ingested document unchanged.
-LAYOUT_VERSION = "rows-2"  # 2: split glyphs mended by the line's own spacing
+LAYOUT_VERSION = "rows-3"  # 2: split glyphs mended by the line's spacing; 3: guidance ranges, footnote marks, pictures
 
+# A table or chart printed as a picture (JOHNSON_JOHNSON_2023_8K_dated-2023-08-30 p.5) has no text to extract; the
+# text says so where it stands instead of leaving its footnote markers as stray digits.
+PICTURE_SHARE = 0.04  # of the page's area; logos are smaller
+PICTURE_MAX_WORDS = 5  # words over an image: more, and the image is a scan under its own text layer
+PICTURE_NOTE = "[picture: a table or chart printed as an image; its figures cannot be read as text]"
 MAX_WORDS = 12_000  # a page with more words (a dense table of tiny print) falls back to plain text
 # Gaps between words, in multiples of the word height: below MEND a space is a split glyph
 # ("Balance Shee t"), above CELL the words belong to different cells.
@@ -41,6 +47,9 @@ _NUMERIC = re.compile(
     r"|^[\u2014\u2013\-]+$|^\(?\s*[$€£¥]\s*\)?$|^\)%?$|^%$|^n/?[am]\.?$|^NM$|^\*+$",
     re.I,
 )
+# Earnings releases print guidance as ranges of scaled figures: "$98.8B – $99.8B / $99.3B", "6.0% – 7.0% / 6.5%".
+_FIGURE_RANGE = re.compile(r"\s*[\u2013\u2014/]\s*|\s+(?:-|to)\s+")
+_SCALED = re.compile(r"(?<=\d)(?:B|M|K|bn|mm)(?=\)?$)")
 _FIGURE_END = frozenset("0123456789)%")
 _CURRENCY = frozenset(("$", "€", "£", "¥", "$(", "($"))
 _BULLETS = frozenset(("•", "●", "▪", "◦", "■", "□", "o", "–", "-", "*"))
@@ -60,11 +69,25 @@ def pdf_page_text(page) -> str:  # noqa: ANN001 - a pymupdf.Page
         return ""
     if len(words) > MAX_WORDS or _mostly_vertical(words):
         return page.get_text("text", sort=False)
-    return layout_words(words)
+    return layout_words(words, _pictures(page, words) if page.get_images() else ())
 
 
-def layout_words(words: list[tuple]) -> str:
-    """Lines of a page from PyMuPDF word tuples (x0, y0, x1, y1, text, block, line, word)."""
+def _pictures(page, words: list[tuple]) -> list[float]:  # noqa: ANN001 - a pymupdf.Page
+    """Tops of large images with no text over them: tables and charts printed as pictures (a scan's text layer sits over its image)."""
+    area = page.rect.width * page.rect.height
+    tops = []
+    for info in page.get_image_info():
+        x0, y0, x1, y1 = info["bbox"]
+        if (x1 - x0) * (y1 - y0) < PICTURE_SHARE * area or (x1 - x0) < page.rect.width / 3:
+            continue
+        inside = sum(1 for w in words if x0 <= w[0] and w[2] <= x1 and y0 <= w[1] and w[3] <= y1)
+        if inside < PICTURE_MAX_WORDS:
+            tops.append(y0)
+    return tops
+
+
+def layout_words(words: list[tuple], pictures: Sequence[float] = ()) -> str:
+    """Lines of a page from PyMuPDF word tuples (x0, y0, x1, y1, text, block, line, word); `pictures` are the tops of images to name."""
     segments = _segments(words)
     rows = _rows(segments)
     units: list[tuple[float, list[str]]] = []  # (reading-order key, lines)
@@ -131,6 +154,9 @@ def layout_words(words: list[tuple]) -> str:
     close_table()
     for seg in pending:
         units.append((seg.order, [seg.text]))
+    for top in pictures:
+        below = [s.order for s in segments if s.y0 >= top]
+        units.append((min(below) - 0.5 if below else float("inf"), [PICTURE_NOTE]))
     units.sort(key=lambda u: u[0])
     return "\n".join(line for _key, lines in units for line in lines)
 
@@ -238,7 +264,13 @@ def _rows(segs: list[_Seg]) -> list[list[_Seg]]:
 
 
 def _is_numeric(text: str) -> bool:
-    return bool(_NUMERIC.match(text))
+    """A figure cell: '1,577', '(42)', '12.5%', and guidance cells such as '$98.8B – $99.8B / $99.3B'."""
+    if _NUMERIC.match(text):
+        return True
+    parts = _FIGURE_RANGE.split(text)
+    if len(parts) == 1 and not _SCALED.search(text):
+        return False
+    return all(_NUMERIC.match(_SCALED.sub("", part)) for part in parts)
 
 
 def _row_kind(row: list[_Seg]) -> str | None:
@@ -277,9 +309,14 @@ def _stacks_on(upper: list[_Seg], row: list[_Seg]) -> bool:
     )
 
 
+def _superscript(mark: _Seg, text: _Seg) -> bool:
+    """A footnote marker printed small before its footnote ("¹ Non-GAAP financial measure")."""
+    return len(mark.text) <= 2 and mark.text.isalnum() and (mark.y1 - mark.y0) < 0.8 * (text.y1 - text.y0)
+
+
 def _rejoin(row: list[_Seg]) -> list[_Seg]:
     """A row that is not a table: pieces cut from one PyMuPDF line at wide gaps are one line again, a bullet joins its text."""
-    if len(row) >= 2 and row[0].text in _BULLETS and row[1].x0 - row[0].x1 < 4 * (row[1].y1 - row[1].y0):
+    if len(row) >= 2 and (row[0].text in _BULLETS or _superscript(row[0], row[1])) and row[1].x0 - row[0].x1 < 4 * (row[1].y1 - row[1].y0):
         row[1].text = f"{row[0].text} {row[1].text}"
         row[1].order = min(row[0].order, row[1].order)
         row = row[1:]
@@ -293,6 +330,7 @@ def _rejoin(row: list[_Seg]) -> list[_Seg]:
 
 
 _PREFIX_CELLS = frozenset(("$", "€", "£", "¥", "(", "$(", "($", "US$", "C$", "A$"))
+_MARKER_CELL = re.compile(r"^(?:\([a-z]{1,2}\)|\*{1,3}|[\u2020\u2021])$")
 _SUFFIX_CELL = re.compile(r"^(?:\)|%|\)%|%\))$")
 
 
@@ -307,6 +345,8 @@ def _join_cells(cells: list[str]) -> list[str]:
         cell = _CLOSE_GAP.sub("", _OPEN_GAP.sub("(", _CURRENCY_GAP.sub(r"\1", raw)))
         if out and (out[-1] in _PREFIX_CELLS or _SUFFIX_CELL.match(cell)):
             out[-1] += cell
+        elif out and _MARKER_CELL.match(cell) and _LETTERS.search(out[-1]):
+            out[-1] += f" {cell}"  # a footnote marker set apart from its heading: "EMEA (a)", not a column of its own
         else:
             out.append(cell)
     return out

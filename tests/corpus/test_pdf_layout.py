@@ -219,3 +219,49 @@ def test_figure_cells(cell):
 @pytest.mark.parametrize("cell", ["Net sales", "2022 Form 10-K", "Item 7"])
 def test_text_cells(cell):
     assert not pdf._is_numeric(cell)
+
+
+def test_guidance_ranges_of_scaled_figures_are_figure_cells():
+    assert pdf._is_numeric("$98.8B – $99.8B / $99.3B")
+    assert pdf._is_numeric("6.0% – 7.0% / 6.5%")
+    assert pdf._is_numeric("$1.2B")
+    assert not pdf._is_numeric("Mid-point")
+    assert not pdf._is_numeric("B – C")
+
+
+def test_a_footnote_marker_stays_with_its_column_heading():
+    row = _line(50, ["(Millions)"], []) + [
+        (200.0, 50.0, 230.0, 60.0, "EMEA", 0, 50, 1),
+        (232.0, 50.0, 242.0, 60.0, "(a)", 0, 51, 0),
+        (300.0, 50.0, 330.0, 60.0, "APAC", 0, 52, 0),
+        (332.0, 50.0, 342.0, 60.0, "(a)", 0, 53, 0),
+    ]
+    figures = [(50.0, 70.0, 120.0, 80.0, "Revenues", 0, 60, 0), (200.0, 70.0, 230.0, 80.0, "4,871", 0, 61, 0),
+               (300.0, 70.0, 330.0, 80.0, "3,835", 0, 62, 0)]  # fmt: skip
+    assert layout_words(row + figures).splitlines()[0] == "(Millions) | EMEA (a) | APAC (a)"
+
+
+def test_a_small_footnote_number_opens_its_footnote_and_a_picture_is_named_where_it_stands():
+    words = [
+        (50.0, 20.0, 150.0, 30.0, "RESULTS:", 0, 0, 0),
+        (16.0, 300.0, 19.0, 305.0, "1", 8, 0, 0),  # superscript, drawn after the text
+        (25.0, 300.0, 90.0, 308.0, "Non-GAAP", 3, 0, 0),
+        (92.0, 300.0, 130.0, 308.0, "measure", 3, 0, 1),
+    ]
+    text = layout_words(words, pictures=[100.0])
+    assert text.splitlines() == ["RESULTS:", pdf.PICTURE_NOTE, "1 Non-GAAP measure"]
+
+
+def test_real_release_and_exhibit_pages_read_as_rows(financebench_dir):
+    def page_lines(doc: str, page: int) -> list[str]:
+        with pymupdf.open(financebench_dir / "pdfs" / f"{doc}.pdf") as pdf_doc:
+            return clean_page(pdf_page_text(pdf_doc[page - 1])).splitlines()
+
+    guidance = page_lines("JOHNSON_JOHNSON_2023Q2_EARNINGS", 5)
+    assert "Estimated Reported Sales3,5/ Mid-point | $98.8B – $99.8B / $99.3B | $97.9B – $98.9B / $98.4B" in guidance
+    amex = page_lines("AMERICANEXPRESS_2022_10K", 155)
+    assert any(line.startswith("(Millions) | United States | EMEA (a) | APAC (a) | LACC (a)") for line in amex)
+    exhibit = page_lines("JOHNSON_JOHNSON_2023_8K_dated-2023-08-30", 5)
+    assert exhibit.count(pdf.PICTURE_NOTE) == 3
+    assert not [line for line in exhibit if line.strip().isdigit()]  # no stray footnote digits
+    assert "1 Non-GAAP financial measure; refer to reconciliations of non-GAAP financial measures included in accompanying schedules" in exhibit
