@@ -11,6 +11,7 @@ from tools.caveats import Caveats
 # Share of the smaller passage's distinct words and figures the larger one holds for the two to be one passage.
 NEAR_COPY = 0.8
 MAX_PLACES = 3  # other copies named per passage
+MIN_ROWS = 3  # table rows a passage needs for its rows to be compared
 MIN_TOKENS = 12  # shorter passages ("Total", a lone header) are never called copies
 _WORD = re.compile(r"[a-z]{2,}")
 _FIGURE = re.compile(r"\d[\d,.]*\d|\d")
@@ -33,26 +34,42 @@ def where(p: Located) -> str:
 
 
 def collapse_copies(passages: Sequence[Located], caveats: Caveats, k: int) -> tuple[list[Located], list[list[str]]]:
-    """The first `k` distinct passages, best first, and for each the places its other copies were found."""
+    """The first `k` distinct passages, best first, and for each what to say about its copies: where the copies left
+    out are, or which passages shown already hold its table rows (the same table cut into chunks differently)."""
     kept: list[Located] = []
-    also: list[list[str]] = []
+    places: list[list[str]] = []  # per kept passage: where its copies left out are
+    held_by: list[str] = []  # per kept passage: the passages already holding its table rows
     tokens: list[tuple[set[str], set[str]]] = []
+    rows: list[set[str]] = []
     for p in passages:
         words = (set(_WORD.findall(p.text.lower())), set(_FIGURE.findall(p.text)))
         twin_names = set(caveats.names.get(p.doc_id, (p.doc_id,)))
         copy_of = next((i for i, q in enumerate(kept) if _same(p, words, q, tokens[i], twin_names)), None)
         if copy_of is not None:
             q = kept[copy_of]
-            same_file = q.doc_id in twin_names and q.doc_id != p.doc_id
-            place = f"{p.doc_id} (same file)" if same_file else where(p)
-            if place not in also[copy_of] and len(also[copy_of]) < MAX_PLACES:
-                also[copy_of].append(place)
-            continue
-        if len(kept) < k:
+            place = f"{p.doc_id} (same file)" if q.doc_id in twin_names and q.doc_id != p.doc_id else where(p)
+            if place not in places[copy_of] and len(places[copy_of]) < MAX_PLACES:
+                places[copy_of].append(place)
+        elif len(kept) < k:
+            table = _table_rows(p.text)
+            holders = [i for i, r in enumerate(rows) if r & table] if len(table) >= MIN_ROWS else []
+            shared = set().union(*(rows[i] for i in holders)) & table
+            held_by.append(", ".join(f"[{i + 1}]" for i in holders) if len(shared) >= NEAR_COPY * len(table) > 0 else "")
             kept.append(p)
-            also.append([])
+            places.append([])
             tokens.append(words)
-    return kept, also
+            rows.append(table)
+    notes = [
+        ([f"same passage also at {'; '.join(where_else)}; shown once"] if where_else else [])
+        + ([f"its table rows are also in passage {holders}"] if holders else [])
+        for where_else, holders in zip(places, held_by, strict=True)
+    ]
+    return kept, notes
+
+
+def _table_rows(text: str) -> set[str]:
+    """Table rows of a passage: lines with cells and a figure, compared without spaces and currency signs."""
+    return {re.sub(r"[\s$]", "", line) for line in text.splitlines() if " | " in line and _FIGURE.search(line)}
 
 
 def _same(p: Located, tokens: tuple[set[str], set[str]], q: Located, q_tokens: tuple[set[str], set[str]], twin_names: set[str]) -> bool:

@@ -23,7 +23,7 @@ class SearchHits:
     passages: list  # retrieval.searcher.Passage
     notes: list[str]
     scope: str
-    copies: list[list[str]] | None = None  # per passage: where its other copies are (left out of the list)
+    copies: list[list[str]] | None = None  # per passage: where its copies left out are, or which passages hold its rows
     doc_notes: dict[str, str] | None = None  # doc_id -> what its name gets wrong
 
     def render(self) -> str:
@@ -35,8 +35,7 @@ class SearchHits:
             lines.append(f"\n[{rank}] {where} | {p.company or '?'} {p.form_type or ''} {period} | {p.section_path or '(no section)'}")
             if note := (self.doc_notes or {}).get(p.doc_id):
                 lines.append(f"(note: {note})")
-            if self.copies and self.copies[rank - 1]:
-                lines.append(f"(same passage also at {'; '.join(self.copies[rank - 1])}; shown once)")
+            lines += [f"({note})" for note in (self.copies[rank - 1] if self.copies else [])]
             lines.append(p.text)
         lines.append("\nRead around a passage with read(doc_id=..., lines='a-b') or read(doc_id=..., section=...).")
         return "\n".join(lines)
