@@ -71,8 +71,10 @@ def rendered_line(number: int, text: str) -> str:
     return f"{number}| {text}"
 
 
-def page_marker(doc_id: str, page: int) -> str:
-    return f"=== {doc_id} page {page} ==="
+def page_marker(doc_id: str, page: int, printed: str | None = None) -> str:
+    """'=== 3M_2018_10K page 81 ===', with the folio when it differs: '=== PEPSICO_2022_10K page 62 (printed 60) ==='."""
+    folio = f" (printed {printed})" if printed and printed != str(page) else ""
+    return f"=== {doc_id} page {page}{folio} ==="
 
 
 class LineCosts:
