@@ -25,6 +25,7 @@ from tools.grep_result import GrepHit, GrepLine, GrepResult, OutputMode, counted
 from tools.registry import tool
 from tools.ripgrep import RgOutput, event_lines, event_text, match_units, rg_failure, run_rg
 from tools.sandbox import TEXT_SUFFIX, check_doc_id, glob_matches, store_files
+from tools.table_headers import table_notes
 from tools.tokens import CHARS_PER_TOKEN
 
 MAX_LINE_CHARS = 300  # a longer line (a table flattened into one line) shows as a window around the match
@@ -338,6 +339,7 @@ def grep(
     )
     if output_mode == "content":
         result.hits = collector.hits
+        result.table_notes = table_notes(context, result.hits)
         _fit(result, settings.max_output_tokens - _BUDGET_MARGIN_TOKENS)
         result.long_matches = sum(1 for h in result.hits if h.lines and h.lines[-1].text.startswith(_LONG_MATCH))
     return result

@@ -49,6 +49,8 @@ class GrepResult:
     max_match_lines: int = 0
     stopped_mb: int | None = None  # ripgrep was stopped after this much output: counts are partial
     doc_notes: dict[str, str] = field(default_factory=dict)  # doc_id -> what its name gets wrong (tools.caveats)
+    # (doc_id, line) -> its table's title, unit and columns, and the row's sub-heading ("Operating profit")
+    table_notes: dict[tuple[str, int], tuple[str, str | None]] = field(default_factory=dict)
 
     @property
     def total(self) -> int:
@@ -107,12 +109,20 @@ class GrepResult:
                     if seen is None or (line.match and not seen.match):
                         merged[line.line] = line
             previous: int | None = None
+            last_table = last_group = None
             for number in sorted(merged):
                 line = merged[number]
                 if self.context_lines and previous is not None and number > previous + 1:
                     out.append("--")
                 page = f"p.{line.page}" if line.page else "p.?"
                 out.append(f"{page} l.{line.line}{':' if line.match else '-'} {line.text}".rstrip())
+                if (found := self.table_notes.get((doc_id, number))) is not None:
+                    table, group = found
+                    if table != last_table:  # once per table: the rows after it share it
+                        out.append(f"    [{table}" + (f"; row under '{group}'" if group else "") + "]")
+                    elif group != last_group and group:
+                        out.append(f"    [row under '{group}']")
+                    last_table, last_group = table, group
                 previous = number
         return "\n".join(out)
 

@@ -132,3 +132,12 @@ def test_removing_one_twin_leaves_the_other_name_working(financebench_dir: Path,
         assert "there is no doc_id 'AMCOR_2022_8K_2022-07-01'; this is AMCOR_2022_8K_dated-2022-07-01" in gone.text
     finally:
         corpus.close()
+
+
+def test_a_grep_hit_in_a_table_carries_its_title_unit_and_columns(context):
+    hits = call(context, "grep", pattern="^Total revenue", doc_ids=["ADOBE_2022Q2_10Q"])
+    assert ("p.4 l.163: Total revenue | 4,816 | 4,386 | 9,471 | 8,648\n    [table: CONDENSED CONSOLIDATED STATEMENTS OF INCOME; "
+            "In millions, except per share data; columns: Three Months Ended | Six Months Ended / June 2, 2023 | June 3, 2022 | "
+            "June 2, 2023 | June 3, 2022; in Income Statement; row under 'Revenue']") in hits  # fmt: skip
+    segments = call(context, "grep", pattern="^Aeronautics \\|", doc_ids=["LOCKHEEDMARTIN_2022Q2_10Q"], max_results=2)
+    assert "row under 'Net sales'" in segments and "[row under 'Operating profit']" in segments and "in Note 3" in segments
