@@ -9,16 +9,16 @@ import re
 import statistics
 import sys
 import time
-from types import SimpleNamespace
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from types import SimpleNamespace
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
 from corpus.extract import extract  # noqa: E402
-from corpus.naming import name_conflict  # noqa: E402
 from corpus.metadata import DocMetadata, detect_metadata, metadata_from_filename, metadata_from_text  # noqa: E402
+from corpus.naming import name_conflict  # noqa: E402
 from corpus.text import PagedText  # noqa: E402
 
 FIELDS = ("company", "ticker", "cik", "form_type", "fiscal_year", "fiscal_period", "period_end_date", "filing_date")

@@ -20,16 +20,27 @@ class Caveats:
     @classmethod
     def of(cls, docs: Iterable[Document]) -> Caveats:
         conflicts: dict[str, str] = {}
-        groups: dict[tuple[str, str], set[str]] = {}
+        parent: dict[str, str] = {}  # union-find over doc_ids: one root per filing
+
+        def root(doc_id: str) -> str:
+            while parent[doc_id] != doc_id:
+                parent[doc_id] = parent[parent[doc_id]]
+                doc_id = parent[doc_id]
+            return doc_id
+
+        first_with: dict[tuple[str, str], str] = {}  # ("bytes", hash) / ("accession", number) -> a doc_id having it
         for doc in docs:
             if (conflict := name_conflict(doc)) is not None:
                 conflicts[doc.id] = conflict
-            keys = [("bytes", doc.content_hash)] + ([("accession", doc.accession)] if doc.accession else [])
-            merged = {doc.id}
-            for key in keys:
-                merged |= groups.get(key, set())
-            for member_key in [k for k, ids in groups.items() if ids & merged] + keys:
-                groups[member_key] = merged
+            parent.setdefault(doc.id, doc.id)
+            for key in [("bytes", doc.content_hash)] + ([("accession", doc.accession)] if doc.accession else []):
+                if key in first_with:
+                    parent[root(doc.id)] = root(first_with[key])
+                else:
+                    first_with[key] = doc.id
+        groups: dict[str, list[str]] = {}
+        for doc_id in parent:
+            groups.setdefault(root(doc_id), []).append(doc_id)
         names = {d: tuple(sorted(ids)) for ids in groups.values() if len(ids) > 1 for d in ids}
         return cls(conflicts, names)
 

@@ -67,3 +67,10 @@ def test_a_passage_whose_table_rows_were_shown_in_other_chunks_says_so():
     mdna = P("LMT_2022Q2_10Q", 1375, 1392, "Excluded items are included in the reconciling item between segment and consolidated profit.\n" + "\n".join(rows))
     kept, notes = collapse_copies([first, second, mdna], Caveats(), k=8)
     assert kept == [first, second, mdna] and notes == [[], [], ["its table rows are also in passage [1], [2]"]]
+
+
+def test_a_filing_joined_through_bytes_and_accession_keeps_every_name():
+    # B shares A's accession and C's bytes; D shares C's bytes: one filing of four names, whatever the order
+    docs = [D("C", "h2"), D("A", "h1", "0001"), D("D", "h2"), D("B", "h2", "0001"), D("E", "h3")]
+    caveats = Caveats.of(docs)
+    assert caveats.names["A"] == caveats.names["D"] == ("A", "B", "C", "D") and "E" not in caveats.names
