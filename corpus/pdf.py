@@ -202,7 +202,8 @@ def _segments(words: list[tuple]) -> list[_Seg]:
                 # a figure, or a lone "$", after a figure starts the next column even when the columns sit close
                 if not (gap > number_gap and parts[-1][-1:] in _FIGURE_END and (wtext in _CURRENCY or _NUMERIC.match(wtext))):
                     if wtext[:1].islower() and parts[-1][-1:].isalpha() and (
-                        gap < mend_gap or (gap < SPLIT_SHARE * cell_gap and _split_tail(words, i, gap))
+                        gap < mend_gap
+                        or (len(wtext) <= 4 and wtext not in _SHORT_WORDS and gap < SPLIT_SHARE * cell_gap and _split_tail(words, i, gap))
                     ):
                         parts[-1] += wtext  # a split glyph: "Shee" "t"
                     else:
