@@ -124,6 +124,7 @@ def evaluate(questions: list[dict], pdfs: Path, show: bool) -> dict[str, dict[st
 RELEASE_ROWS = [
     ("JOHNSON_JOHNSON_2023Q2_EARNINGS", 5, "Estimated Reported Sales", ["$98.8B", "$99.8B", "$99.3B", "$97.9B", "$98.9B", "$98.4B"]),
     ("JOHNSON_JOHNSON_2023Q2_EARNINGS", 5, "Adjusted EPS (Diluted)", ["$10.70", "$10.80", "$10.75", "$10.60", "$10.65"]),
+    ("JOHNSON_JOHNSON_2023Q2_EARNINGS", 5, "Change vs. Prior Year / Mid-point", ["6.0% – 7.0% / 6.5%", "4.5% – 5.5% / 5.0%"]),
     ("AMERICANEXPRESS_2022_10K", 155, "(Millions) | United States | EMEA (a) | APAC (a) | LACC (a)", []),
     ("JOHNSON_JOHNSON_2023_8K_dated-2023-08-30", 5, "[picture:", []),
     ("JOHNSON_JOHNSON_2023_8K_dated-2023-08-30", 5, "1 Non-GAAP financial measure", []),

@@ -89,7 +89,7 @@ def _pictures(page, words: list[tuple]) -> list[float]:  # noqa: ANN001 - a pymu
 def layout_words(words: list[tuple], pictures: Sequence[float] = ()) -> str:
     """Lines of a page from PyMuPDF word tuples (x0, y0, x1, y1, text, block, line, word); `pictures` are the tops of images to name."""
     segments = _segments(words)
-    rows = _rows(segments)
+    rows = _label_orphans(_rows(segments))
     units: list[tuple[float, list[str]]] = []  # (reading-order key, lines)
     table: list[tuple[float, str]] = []  # lines of the table being gathered: (y, line)
     table_key = 0.0
@@ -272,6 +272,25 @@ def _is_numeric(text: str) -> bool:
     if len(parts) == 1 and not _SCALED.search(text):
         return False
     return all(_NUMERIC.match(_SCALED.sub("", part)) for part in parts)
+
+
+def _label_orphans(rows: list[list[_Seg]]) -> list[list[_Seg]]:
+    """A row of figures alone, set between two label lines (JOHNSON_JOHNSON_2023Q2_EARNINGS p.5: the figures centred on a
+    two-line label), takes the one-segment label row left of it that it overlaps most; that row is then used up."""
+    for i, row in enumerate(rows):
+        if len(row) < 2 or not all(_is_numeric(s.text) for s in row):
+            continue
+        best, best_overlap = None, 0.0
+        for j in (i - 1, i + 1):
+            if 0 <= j < len(rows) and len(rows[j]) == 1 and rows[j][0].x1 < row[0].x0 and not _is_numeric(rows[j][0].text):
+                label = rows[j][0]
+                overlap = min(label.y1, row[0].y1) - max(label.y0, row[0].y0)
+                if overlap > best_overlap:
+                    best, best_overlap = j, overlap
+        if best is not None:
+            rows[i] = [rows[best][0], *row]
+            rows[best] = []
+    return [row for row in rows if row]
 
 
 def _row_kind(row: list[_Seg]) -> str | None:

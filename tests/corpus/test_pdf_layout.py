@@ -258,6 +258,9 @@ def test_real_release_and_exhibit_pages_read_as_rows(financebench_dir):
             return clean_page(pdf_page_text(pdf_doc[page - 1])).splitlines()
 
     guidance = page_lines("JOHNSON_JOHNSON_2023Q2_EARNINGS", 5)
+    # the first guidance row's figures sit between its two label lines: they join the one they overlap most
+    first = guidance.index("Adjusted Operational Sales1,2,5")
+    assert guidance[first + 1] == "Change vs. Prior Year / Mid-point | 6.0% – 7.0% / 6.5% | 4.5% – 5.5% / 5.0%"
     assert "Estimated Reported Sales3,5/ Mid-point | $98.8B – $99.8B / $99.3B | $97.9B – $98.9B / $98.4B" in guidance
     amex = page_lines("AMERICANEXPRESS_2022_10K", 155)
     assert any(line.startswith("(Millions) | United States | EMEA (a) | APAC (a) | LACC (a)") for line in amex)
@@ -265,3 +268,13 @@ def test_real_release_and_exhibit_pages_read_as_rows(financebench_dir):
     assert exhibit.count(pdf.PICTURE_NOTE) == 3
     assert not [line for line in exhibit if line.strip().isdigit()]  # no stray footnote digits
     assert "1 Non-GAAP financial measure; refer to reconciliations of non-GAAP financial measures included in accompanying schedules" in exhibit
+
+
+def test_figures_between_two_label_lines_join_the_label_they_overlap_most():
+    words = [
+        (60.0, 218.0, 200.0, 230.0, "Adjusted Sales", 9, 0, 0),
+        (60.0, 232.0, 200.0, 243.0, "Change vs. Prior Year", 9, 1, 0),
+        (320.0, 226.0, 340.0, 237.0, "6.0%", 9, 2, 0),
+        (460.0, 226.0, 480.0, 237.0, "4.5%", 9, 3, 0),
+    ]
+    assert layout_words(words).splitlines() == ["Adjusted Sales", "Change vs. Prior Year | 6.0% | 4.5%"]
