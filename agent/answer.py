@@ -6,6 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from corpus.folios import page_label
+
 Status = Literal["answered", "unsure", "truncated", "failed", "cancelled"]
 Mode = Literal["agentic", "rag", "oracle", "closed_book"]  # the last two only in evaluations
 
@@ -19,9 +21,11 @@ class AnswerCitation(BaseModel):
     quote: str = ""
     verified: bool | None = None
     problem: str | None = None
+    printed: str | None = None  # the page number printed on the page ("79" on PDF page 81), when it can be read
 
     def label(self) -> str:
-        return f"{self.doc_id} p.{self.page}" + (f" l.{self.lines}" if self.lines else "")
+        """'3M_2018_10K p.81, printed 79 l.120-124'; the PDF page alone when its folio cannot be read."""
+        return f"{self.doc_id} {page_label(self.page, self.printed)}" + (f" l.{self.lines}" if self.lines else "")
 
 
 class ToolRecord(BaseModel):

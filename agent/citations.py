@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from agent.answer import AnswerCitation
+from corpus.folios import printed_pages
 from corpus.text import PagedText
 
 _NUMBER = re.compile(r"(?<![\w.])\(?-?\$?\d[\d,]*(?:\.\d+)?%?\)?(?![A-Za-z\d])")
@@ -108,6 +109,7 @@ def check_citation(citation: AnswerCitation, text_of: TextOf, *, figures_only: b
     if not 1 <= c.page <= text.page_count:
         c.verified, c.problem = False, f"{c.doc_id} has no page {c.page} (it has {text.page_count})"
         return c
+    c.printed = printed_pages(text)[c.page - 1]
     quote = c.quote.strip()
     if not quote:
         c.verified, c.problem = None, None  # the page exists; there is nothing to compare

@@ -11,12 +11,14 @@ import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from types import SimpleNamespace
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
 from corpus.extract import extract  # noqa: E402
 from corpus.metadata import DocMetadata, detect_metadata, metadata_from_filename, metadata_from_text  # noqa: E402
+from corpus.naming import name_conflict  # noqa: E402
 from corpus.text import PagedText  # noqa: E402
 
 FIELDS = ("company", "ticker", "cik", "form_type", "fiscal_year", "fiscal_period", "period_end_date", "filing_date")
@@ -95,7 +97,27 @@ def main(pdf_dir: Path) -> int:
     )
     print(f"\ndisagreements with the file name ({len(disagreements)}):")
     print("\n".join(disagreements) if disagreements else "  none")
+    print("\n" + agreement_by_form(pdfs, merged))
     return 0
+
+
+def agreement_by_form(pdfs: list[Path], merged: list[DocMetadata]) -> str:
+    """Markdown: per catalog form, how many file names agree on form and fiscal period; then each name the tools flag."""
+    rows: dict[str, list[int]] = {}
+    flagged: list[str] = []
+    for pdf, meta in zip(pdfs, merged):
+        conflict = name_conflict(SimpleNamespace(id=pdf.stem, **{f: getattr(meta, f) for f in FIELDS}))
+        counts = rows.setdefault(meta.form_type or "unknown", [0, 0])
+        counts[0] += 1
+        counts[1] += conflict is None
+        if conflict:
+            flagged.append(f"| {pdf.stem} | {conflict} |")
+    lines = ["| form (catalog) | filings | name agrees | name disagrees |", "|---|---:|---:|---:|"]
+    lines += [f"| {form} | {n} | {ok} | {n - ok} |" for form, (n, ok) in sorted(rows.items())]
+    total, ok = sum(n for n, _ in rows.values()), sum(k for _, k in rows.values())
+    lines.append(f"| all | {total} | {ok} | {total - ok} |")
+    lines += ["", "| doc_id | what the tools say |", "|---|---|"] + (flagged or ["| (none) | |"])
+    return "\n".join(lines)
 
 
 def _count(values) -> dict:

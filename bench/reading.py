@@ -9,6 +9,8 @@ Over the evidence pages of the FinanceBench dev questions (zero-indexed in the q
 - narrative kept: of the `evidence_text` sentences of running text (eight words or more, ending in a
   full stop, at most one token in ten a figure: not a flattened table), the share still found on their
   page (text compared as lowercase letters and digits, so line breaks and ' | ' do not count);
+- release pages: over every page of the earnings releases and 8-Ks in DIR (by file name), the share of lines
+  with two figures or more that also carry a label, and named pages checked row by row (RELEASE_ROWS);
 - --speed: extraction pages/s of both over all filings in DIR, one process, in the same run;
 - --ingest: end-to-end ingest pages/s of the current code over DIR into a fresh data dir (bench/ingest.py).
 "before" is main's extraction before the row layout: `page.get_text("text", sort=False)`, cleaned.
@@ -117,6 +119,54 @@ def evaluate(questions: list[dict], pdfs: Path, show: bool) -> dict[str, dict[st
     return totals
 
 
+# Rows that must come out whole (label and every figure on one line) on pages of releases and 8-K exhibits,
+# and what must not: pages seen misread by a capable driver (issue 23).
+RELEASE_ROWS = [
+    ("JOHNSON_JOHNSON_2023Q2_EARNINGS", 5, "Estimated Reported Sales", ["$98.8B", "$99.8B", "$99.3B", "$97.9B", "$98.9B", "$98.4B"]),
+    ("JOHNSON_JOHNSON_2023Q2_EARNINGS", 5, "Adjusted EPS (Diluted)", ["$10.70", "$10.80", "$10.75", "$10.60", "$10.65"]),
+    ("JOHNSON_JOHNSON_2023Q2_EARNINGS", 5, "Change vs. Prior Year / Mid-point", ["6.0% – 7.0% / 6.5%", "4.5% – 5.5% / 5.0%"]),
+    ("AMERICANEXPRESS_2022_10K", 155, "(Millions) | United States | EMEA (a) | APAC (a) | LACC (a)", []),
+    ("JOHNSON_JOHNSON_2023_8K_dated-2023-08-30", 5, "[picture:", []),
+    ("JOHNSON_JOHNSON_2023_8K_dated-2023-08-30", 5, "1 Non-GAAP financial measure", []),
+    ("LOCKHEEDMARTIN_2023Q2_10Q", 2, "Net sales", ["$16,693", "$15,446", "$31,819", "$30,410"]),
+    ("BESTBUY_2024Q2_EARNINGS", 5, "Revenue", ["$9,583", "$10,329", "$19,050", "$20,976"]),
+    ("AMCOR_2023Q4_EARNINGS", 1, "Net sales", ["14,544", "14,694"]),
+]
+_FIGURE_TOKEN = re.compile(r"[$(]?\d[\d,.]*%?")
+
+
+def release_rows(pdfs: Path) -> dict[str, tuple[int, int]]:
+    """Per extractor: (named rows found whole, rows named) over RELEASE_ROWS."""
+    import pymupdf
+
+    out = {}
+    for name, fn in EXTRACTORS.items():
+        whole = 0
+        for doc, page, label, figures in RELEASE_ROWS:
+            with pymupdf.open(pdfs / f"{doc}.pdf") as pdf:
+                lines = fn(pdfs / f"{doc}.pdf", pdf[page - 1]).split("\n")
+            whole += any(label in line and all(f in line for f in figures) for line in lines)
+        out[name] = (whole, len(RELEASE_ROWS))
+    return out
+
+
+def release_labels(pdfs: Path) -> dict[str, tuple[int, int]]:
+    """Per extractor: (lines with two figures or more that carry a label, such lines) over every page of releases and 8-Ks."""
+    import pymupdf
+
+    files = sorted(p for p in pdfs.glob("*.pdf") if re.search(r"_(?:EARNINGS|8K)", p.stem))
+    out = {name: [0, 0] for name in EXTRACTORS}
+    for path in files:
+        with pymupdf.open(path) as doc:
+            for page in doc:
+                for name, fn in EXTRACTORS.items():
+                    for line in fn(path, page).split("\n"):
+                        if len([t for t in _FIGURE_TOKEN.findall(line) if figure_key(t.strip("$(%"))]) >= 2:
+                            out[name][1] += 1
+                            out[name][0] += bool(_LABEL.search(_NUMBER.sub(" ", line)))
+    return {name: (a, b) for name, (a, b) in out.items()}
+
+
 def extraction_speed(pdfs: Path) -> dict[str, float]:
     import pymupdf
 
@@ -180,6 +230,12 @@ def main() -> None:
     print("  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)))
     for r in rows:
         print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)))
+    rows_whole = release_rows(args.pdfs)
+    labels = release_labels(args.pdfs)
+    print("\nearnings releases and 8-Ks (every page) and named release/exhibit rows:")
+    for name in EXTRACTORS:
+        (a, b), (w, n) = labels[name], rows_whole[name]
+        print(f"  {name:7} figure lines with a label {a / b:.1%} ({a}/{b}); named rows whole {w}/{n}")
     if args.ingest:
         count, rate = ingest_speed(args.pdfs)
         print(f"\ningest (current code, all cores): {count:,} pages at {rate:,.0f} pages/s")

@@ -138,6 +138,14 @@ class Corpus:
         with self.sessions() as session:
             return session.scalars(select(Document).where(Document.content_hash == content_hash).limit(1)).first()
 
+    def same_filing(self, doc: Document) -> Sequence[Document]:
+        """Other documents of the same filing: the same bytes, or the same EDGAR accession number."""
+        same = Document.content_hash == doc.content_hash
+        if doc.accession:
+            same = or_(same, Document.accession == doc.accession)
+        with self.sessions() as session:
+            return session.scalars(select(Document).where(same, Document.id != doc.id).order_by(Document.id)).all()
+
     def accessions(self) -> set[str]:
         """EDGAR accession numbers of the filings in the catalog (fetched ones)."""
         with self.sessions() as session:

@@ -27,13 +27,14 @@ from corpus.sections import Section as SectionSpan
 from corpus.sections import detect_sections, iter_sections, section_at
 from corpus.settings import CorpusSettings
 from corpus.statements import statement_facts
+from corpus.subjects import subject
 from corpus.text import PagedText
 from corpus.text_store import is_valid_doc_id
 from corpus.workers import memory_reason, run_isolated
 from corpus.xrefs import CrossRef, find_cross_references
 
 # Bump when extraction or analysis changes, so re-ingesting redoes documents made by older code.
-PIPELINE_VERSION = "2"  # 2: facts (inline XBRL, instances, statement rows), company entities
+PIPELINE_VERSION = "3"  # 2: facts (inline XBRL, instances, statement rows), company entities; 3: subjects, cross-reference lists
 CHARS_PER_TOKEN = 4  # documented approximation until a model tokenizer is configured
 
 
@@ -132,6 +133,7 @@ class Analysis:
     seconds: float
     facts: list[FactRecord] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # problems in the filing's data worth telling the user (bad XBRL)
+    subject: str | None = None  # what an 8-K or earnings release is about (corpus.subjects)
 
 
 @dataclass
@@ -230,7 +232,8 @@ def analyze(path: Path, override: MetadataOverride, max_pages: int = MAX_PAGES) 
     sections = detect_sections(text, metadata.form_type)
     xrefs = find_cross_references(text, sections, metadata.form_type)
     facts += statement_facts(text, sections, facts)
-    return Analysis(text, extracted.format, metadata, sections, xrefs, time.perf_counter() - start, facts, notes)
+    seconds = time.perf_counter() - start
+    return Analysis(text, extracted.format, metadata, sections, xrefs, seconds, facts, notes, subject(text, metadata.form_type))
 
 
 def _analyze_job(job: _Job) -> Analysis | IngestResult:
@@ -418,6 +421,7 @@ def _document_row(job: _Job, analysis: Analysis) -> Document:
         period_end_date=meta.period_end_date,
         filing_date=meta.filing_date,
         accession=job.override.accession,
+        subject=analysis.subject,
         page_count=analysis.text.page_count,
         line_count=analysis.text.line_count,
         char_count=chars,

@@ -31,6 +31,7 @@ class Document(Base):
     period_end_date: Mapped[date | None] = mapped_column(Date)
     filing_date: Mapped[date | None] = mapped_column(Date)
     accession: Mapped[str | None] = mapped_column(String(20), index=True)  # EDGAR accession number, for fetched filings
+    subject: Mapped[str | None] = mapped_column(Text)  # an 8-K's items and exhibit headline, an earnings release's headline
     page_count: Mapped[int] = mapped_column(Integer)
     line_count: Mapped[int] = mapped_column(Integer)
     char_count: Mapped[int] = mapped_column(Integer)

@@ -17,14 +17,24 @@ to PyMuPDF's plain text (what extraction did before).
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 # Bump when the layout below changes: it is part of what makes an ingested document unchanged.
-LAYOUT_VERSION = "rows-1"
+LAYOUT_VERSION = "rows-3"  # 2: split glyphs mended by the line's spacing; 3: guidance ranges, footnote marks, pictures
 
+# A table or chart printed as a picture (JOHNSON_JOHNSON_2023_8K_dated-2023-08-30 p.5) has no text to extract; the
+# text says so where it stands instead of leaving its footnote markers as stray digits.
+PICTURE_SHARE = 0.04  # of the page's area; logos are smaller
+PICTURE_MAX_WORDS = 5  # words over an image: more, and the image is a scan under its own text layer
+PICTURE_NOTE = "[picture: a table or chart printed as an image; its figures cannot be read as text]"
 MAX_WORDS = 12_000  # a page with more words (a dense table of tiny print) falls back to plain text
 # Gaps between words, in multiples of the word height: below MEND a space is a split glyph
 # ("Balance Shee t"), above CELL the words belong to different cells.
 MEND_GAP = 0.12
+# Headings set in wider spacing split glyphs at wider gaps ("Incom e" at 0.14, "Shee t" at 0.19 of the height
+# where the heading's spaces are 0.23): a short fragment closer than this share of the line's usual space is mended.
+SPLIT_SHARE = 0.85
+SPLIT_OF_NARROWEST = 0.95
 CELL_GAP = 1.0
 NUMBER_GAP = 0.5  # between two figures on one PyMuPDF line, a gap this wide separates columns
 ROW_OVERLAP = 0.5  # share of the lower box height two boxes overlap by to sit on one row
@@ -37,10 +47,18 @@ _NUMERIC = re.compile(
     r"|^[\u2014\u2013\-]+$|^\(?\s*[$€£¥]\s*\)?$|^\)%?$|^%$|^n/?[am]\.?$|^NM$|^\*+$",
     re.I,
 )
+# Earnings releases print guidance as ranges of scaled figures: "$98.8B – $99.8B / $99.3B", "6.0% – 7.0% / 6.5%".
+_FIGURE_RANGE = re.compile(r"\s*[\u2013\u2014/]\s*|\s+(?:-|to)\s+")
+_SCALED = re.compile(r"(?<=\d)(?:B|M|K|bn|mm)(?=\)?$)")
 _FIGURE_END = frozenset("0123456789)%")
 _CURRENCY = frozenset(("$", "€", "£", "¥", "$(", "($"))
 _BULLETS = frozenset(("•", "●", "▪", "◦", "■", "□", "o", "–", "-", "*"))
 _YEAR = re.compile(r"^(?:19|20)\d\d$")
+# Short words a split-glyph fragment can never be ("of", "the"): a fragment is mended only when it is not one of them.
+_SHORT_WORDS = frozenset(
+    "a an as at be by do go he if in is it me my no of on or so to up us we all and any are but can did due for has "
+    "her his its may net new nor not now off old one our out own per see she the too two use via was way who why yet you".split()
+)
 _LETTERS = re.compile(r"[A-Za-z]{2}")
 
 
@@ -51,13 +69,27 @@ def pdf_page_text(page) -> str:  # noqa: ANN001 - a pymupdf.Page
         return ""
     if len(words) > MAX_WORDS or _mostly_vertical(words):
         return page.get_text("text", sort=False)
-    return layout_words(words)
+    return layout_words(words, _pictures(page, words) if page.get_images() else ())
 
 
-def layout_words(words: list[tuple]) -> str:
-    """Lines of a page from PyMuPDF word tuples (x0, y0, x1, y1, text, block, line, word)."""
+def _pictures(page, words: list[tuple]) -> list[float]:  # noqa: ANN001 - a pymupdf.Page
+    """Tops of large images with no text over them: tables and charts printed as pictures (a scan's text layer sits over its image)."""
+    area = page.rect.width * page.rect.height
+    tops = []
+    for info in page.get_image_info():
+        x0, y0, x1, y1 = info["bbox"]
+        if (x1 - x0) * (y1 - y0) < PICTURE_SHARE * area or (x1 - x0) < page.rect.width / 3:
+            continue
+        inside = sum(1 for w in words if x0 <= w[0] and w[2] <= x1 and y0 <= w[1] and w[3] <= y1)
+        if inside < PICTURE_MAX_WORDS:
+            tops.append(y0)
+    return tops
+
+
+def layout_words(words: list[tuple], pictures: Sequence[float] = ()) -> str:
+    """Lines of a page from PyMuPDF word tuples (x0, y0, x1, y1, text, block, line, word); `pictures` are the tops of images to name."""
     segments = _segments(words)
-    rows = _rows(segments)
+    rows = _label_orphans(_rows(segments))
     units: list[tuple[float, list[str]]] = []  # (reading-order key, lines)
     table: list[tuple[float, str]] = []  # lines of the table being gathered: (y, line)
     table_key = 0.0
@@ -122,6 +154,9 @@ def layout_words(words: list[tuple]) -> str:
     close_table()
     for seg in pending:
         units.append((seg.order, [seg.text]))
+    for top in pictures:
+        below = [s.order for s in segments if s.y0 >= top]
+        units.append((min(below) - 0.5 if below else float("inf"), [PICTURE_NOTE]))
     units.sort(key=lambda u: u[0])
     return "\n".join(line for _key, lines in units for line in lines)
 
@@ -166,7 +201,10 @@ def _segments(words: list[tuple]) -> list[_Seg]:
             if -cell_gap < gap < cell_gap:
                 # a figure, or a lone "$", after a figure starts the next column even when the columns sit close
                 if not (gap > number_gap and parts[-1][-1:] in _FIGURE_END and (wtext in _CURRENCY or _NUMERIC.match(wtext))):
-                    if gap < mend_gap and wtext[:1].islower() and parts[-1][-1:].isalpha():
+                    if wtext[:1].islower() and parts[-1][-1:].isalpha() and (
+                        gap < mend_gap
+                        or (len(wtext) <= 4 and wtext not in _SHORT_WORDS and gap < SPLIT_SHARE * cell_gap and _split_tail(words, i, gap))
+                    ):
                         parts[-1] += wtext  # a split glyph: "Shee" "t"
                     else:
                         parts.append(wtext)
@@ -190,6 +228,25 @@ def _segments(words: list[tuple]) -> list[_Seg]:
     return segs
 
 
+def _split_tail(words: list[tuple], i: int, gap: float) -> bool:
+    """A short lowercase fragment ("e", "ary.") set closer to the word before than the line's spaces are: a split glyph."""
+    fragment = words[i][4].rstrip(".,:;")
+    if not fragment.isalpha() or len(fragment) > 3 or fragment in _SHORT_WORDS:
+        return False
+    block, line = words[i][5], words[i][6]
+    lo = i
+    while lo > 0 and words[lo - 1][5] == block and words[lo - 1][6] == line:
+        lo -= 1
+    hi = i
+    while hi + 1 < len(words) and words[hi + 1][5] == block and words[hi + 1][6] == line:
+        hi += 1
+    spaces = sorted(words[j + 1][0] - words[j][2] for j in range(lo, hi) if j + 1 != i)
+    if len(spaces) < 2:
+        return False
+    # Justified lines stretch every space alike: a true space is never clearly narrower than all the others.
+    return gap < SPLIT_SHARE * spaces[len(spaces) // 2] and gap < SPLIT_OF_NARROWEST * spaces[0]
+
+
 def _rows(segs: list[_Seg]) -> list[list[_Seg]]:
     """Segments sharing a baseline (boxes overlapping by half their height), top to bottom, each row left to right."""
     rows: list[list[_Seg]] = []
@@ -208,7 +265,32 @@ def _rows(segs: list[_Seg]) -> list[list[_Seg]]:
 
 
 def _is_numeric(text: str) -> bool:
-    return bool(_NUMERIC.match(text))
+    """A figure cell: '1,577', '(42)', '12.5%', and guidance cells such as '$98.8B – $99.8B / $99.3B'."""
+    if _NUMERIC.match(text):
+        return True
+    parts = _FIGURE_RANGE.split(text)
+    if len(parts) == 1 and not _SCALED.search(text):
+        return False
+    return all(_NUMERIC.match(_SCALED.sub("", part)) for part in parts)
+
+
+def _label_orphans(rows: list[list[_Seg]]) -> list[list[_Seg]]:
+    """A row of figures alone, set between two label lines (JOHNSON_JOHNSON_2023Q2_EARNINGS p.5: the figures centred on a
+    two-line label), takes the one-segment label row left of it that it overlaps most; that row is then used up."""
+    for i, row in enumerate(rows):
+        if len(row) < 2 or not all(_is_numeric(s.text) for s in row):
+            continue
+        best, best_overlap = None, 0.0
+        for j in (i - 1, i + 1):
+            if 0 <= j < len(rows) and len(rows[j]) == 1 and rows[j][0].x1 < row[0].x0 and not _is_numeric(rows[j][0].text):
+                label = rows[j][0]
+                overlap = min(label.y1, row[0].y1) - max(label.y0, row[0].y0)
+                if overlap > best_overlap:
+                    best, best_overlap = j, overlap
+        if best is not None:
+            rows[i] = [rows[best][0], *row]
+            rows[best] = []
+    return [row for row in rows if row]
 
 
 def _row_kind(row: list[_Seg]) -> str | None:
@@ -247,9 +329,14 @@ def _stacks_on(upper: list[_Seg], row: list[_Seg]) -> bool:
     )
 
 
+def _superscript(mark: _Seg, text: _Seg) -> bool:
+    """A footnote marker printed small before its footnote ("¹ Non-GAAP financial measure")."""
+    return len(mark.text) <= 2 and mark.text.isalnum() and (mark.y1 - mark.y0) < 0.8 * (text.y1 - text.y0)
+
+
 def _rejoin(row: list[_Seg]) -> list[_Seg]:
     """A row that is not a table: pieces cut from one PyMuPDF line at wide gaps are one line again, a bullet joins its text."""
-    if len(row) >= 2 and row[0].text in _BULLETS and row[1].x0 - row[0].x1 < 4 * (row[1].y1 - row[1].y0):
+    if len(row) >= 2 and (row[0].text in _BULLETS or _superscript(row[0], row[1])) and row[1].x0 - row[0].x1 < 4 * (row[1].y1 - row[1].y0):
         row[1].text = f"{row[0].text} {row[1].text}"
         row[1].order = min(row[0].order, row[1].order)
         row = row[1:]
@@ -263,6 +350,7 @@ def _rejoin(row: list[_Seg]) -> list[_Seg]:
 
 
 _PREFIX_CELLS = frozenset(("$", "€", "£", "¥", "(", "$(", "($", "US$", "C$", "A$"))
+_MARKER_CELL = re.compile(r"^(?:\([a-z]{1,2}\)|\*{1,3}|[\u2020\u2021])$")
 _SUFFIX_CELL = re.compile(r"^(?:\)|%|\)%|%\))$")
 
 
@@ -277,6 +365,8 @@ def _join_cells(cells: list[str]) -> list[str]:
         cell = _CLOSE_GAP.sub("", _OPEN_GAP.sub("(", _CURRENCY_GAP.sub(r"\1", raw)))
         if out and (out[-1] in _PREFIX_CELLS or _SUFFIX_CELL.match(cell)):
             out[-1] += cell
+        elif out and _MARKER_CELL.match(cell) and _LETTERS.search(out[-1]):
+            out[-1] += f" {cell}"  # a footnote marker set apart from its heading: "EMEA (a)", not a column of its own
         else:
             out.append(cell)
     return out

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import bisect
 import re
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -20,10 +21,14 @@ from corpus.headings import (
     looks_like_toc_entry,
     make_section,
     runs_on,
+    set_end,
     title_after,
     toc_ends,
 )
 from corpus.text import PagedText
+
+RUNNING_HEAD_LINES = 3  # lines a running header takes at the top of a page
+RUNNING_HEAD_PAGES = 3  # a line printed at the top of this many pages is a running header ("AMAZON.COM, INC.")
 
 # Section, STATEMENT_KEYS and runs_on live in corpus.headings and corpus.financials; callers import them from here.
 __all__ = [
@@ -105,7 +110,30 @@ def detect_sections(text: PagedText, form_type: str | None = None) -> list[Secti
     doc = DocView(text)
     form = _scheme(doc, form_type)
     items = _find_items(doc, form) if form in ("10-K", "10-Q") else []
-    return _nest(items, find_financials(doc, items, _financial_item(items, form)))
+    sections = _nest(items, find_financials(doc, items, _financial_item(items, form)))
+    _start_at_page_top(doc, sections)
+    return sections
+
+
+def _start_at_page_top(doc: DocView, sections: list[Section]) -> None:
+    """A heading with only the running header above it on its page ("Table of Contents", the company's name) starts the
+    section at the top of that page, so the page's first lines no longer count to the section before."""
+    tops = Counter(doc.lines[j - 1].strip() for page in range(1, doc.paged.page_count + 1) for j in doc.page_head(page, RUNNING_HEAD_LINES))
+    flat = list(iter_sections(sections))
+    starts = {s.start_line for s, _p, _d in flat}
+    for s, parent, _depth in flat:
+        top = doc.paged.page_span(s.start_page)[0]
+        if top >= s.start_line or any(top <= t < s.start_line for t in starts) or (parent is not None and parent.start_line > top):
+            continue
+        head = [doc.lines[j - 1].strip() for j in range(top, s.start_line) if doc.lines[j - 1].strip()]
+        if len(head) > RUNNING_HEAD_LINES or not all(h.lower() == "table of contents" or tops[h] >= RUNNING_HEAD_PAGES for h in head):
+            continue
+        for t, _p, _d in flat:
+            if t.start_line < top <= t.end_line < s.start_line:
+                set_end(doc, t, top - 1)
+        starts.discard(s.start_line)
+        s.start_line = top
+        starts.add(top)
 
 
 def iter_sections(sections: list[Section]) -> Iterator[tuple[Section, Section | None, int]]:

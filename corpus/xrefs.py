@@ -33,7 +33,8 @@ _ANCHOR_RE = re.compile(r"Item|ITEM|Note|NOTE|Part|PART")
 _REF_RE = re.compile(
     rf"(?:(?P<part>(?:PART|Part)\s+(?:IV|I{{1,3}})\b\s*[,.:\u2013\u2014-]?\s*)?"
     rf"(?P<iword>Items?|ITEMS?)\s+(?P<items>{_NUM}(?![\d.,]\d)(?:{_SEP}(?:Items?\s+)?{_NUM}\b)*)"
-    rf"|(?P<nword>Notes?|NOTES?)\s+(?P<notes>\d{{1,2}}[A-Z]?(?![\d.,]\d)(?:{_SEP}(?:Notes?\s+)?\d{{1,2}}[A-Z]?\b)*))"
+    # a later note of a list has a letter only after its own "Note": "Note 16, 3M" is Note 16 and the company 3M
+    rf"|(?P<nword>Notes?|NOTES?)\s+(?P<notes>\d{{1,2}}[A-Z]?(?![\d.,]\d)(?:{_SEP}(?:Notes?\s+\d{{1,2}}[A-Z]?|\d{{1,2}})\b)*))"
     rf"(?![\w%$])"
 )
 _LEAD_RE = re.compile(
@@ -111,7 +112,18 @@ def find_cross_references(text: PagedText, sections: list[Section], form_type: s
         for number in _numbers(m.group("items")):
             key = _item_key(number.upper(), explicit, quarterly, parts, line)
             refs.append(CrossRef(line, page, phrase, "item", key, key in keys and not external, external))
-    return refs
+    return _once_per_line(refs)
+
+
+def _once_per_line(refs: list[CrossRef]) -> list[CrossRef]:
+    """One reference per line and target: "as discussed in Note 16. As discussed in Note 16, ..." points once."""
+    seen: set[tuple[int, str]] = set()
+    out: list[CrossRef] = []
+    for ref in refs:
+        if (ref.line, ref.target_key) not in seen:
+            seen.add((ref.line, ref.target_key))
+            out.append(ref)
+    return out
 
 
 def _phrase(body: str, m: re.Match[str], first: int) -> str:

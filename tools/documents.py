@@ -10,6 +10,7 @@ from pydantic import Field
 
 from corpus.models import Document
 from tools.base import Citation
+from tools.caveats import Caveats
 from tools.context import current
 from tools.errors import ToolError
 from tools.registry import tool
@@ -23,15 +24,28 @@ class DocumentRow:
     period: str
     pages: int
     tokens: int
+    subject: str = ""  # what an 8-K or earnings release is about
+    note: str = ""  # a name that contradicts the filing, the filing's other names
 
     @classmethod
-    def of(cls, doc: Document) -> DocumentRow:
+    def of(cls, doc: Document, note: str = "") -> DocumentRow:
         period = f"FY{doc.fiscal_year}" if doc.fiscal_year else "?"
         if doc.fiscal_period and doc.fiscal_period != "FY":
             period += f" {doc.fiscal_period}"
         if doc.period_end_date:
             period += f" (ended {doc.period_end_date.isoformat()})"
-        return cls(doc.id, doc.company, doc.form_type, period, doc.page_count, doc.token_estimate)
+        return cls(doc.id, doc.company, doc.form_type, period, doc.page_count, doc.token_estimate, doc.subject or "", note)
+
+    def render(self) -> str:
+        line = f"- {self.doc_id} | {self.company or '?'} | {self.form_type or '?'} | {self.period} | {self.pages} pages | ~{self.tokens:,} tokens"
+        return line + (f" | {self.subject}" if self.subject else "") + (f" | note: {self.note}" if self.note else "")
+
+
+def document_rows(docs: Sequence[Document], caveats: Caveats) -> list[DocumentRow]:
+    """One row per filing (twins once, naming the others), each with what its name gets wrong."""
+    by_id = {d.id: d for d in docs}
+    kept, _left_out = caveats.collapse([d.id for d in docs])
+    return [DocumentRow.of(by_id[d], caveats.note(d)) for d in kept]
 
 
 @dataclass
@@ -44,10 +58,7 @@ class DocumentList:
 
     def render(self) -> str:
         lines = [f"{self.total} documents match {self.query}" + (f"; showing {len(self.rows)}" if self.total > len(self.rows) else "")]
-        lines += [
-            f"- {r.doc_id} | {r.company or '?'} | {r.form_type or '?'} | {r.period} | {r.pages} pages | ~{r.tokens:,} tokens"
-            for r in self.rows
-        ]
+        lines += [r.render() for r in self.rows]
         if self.total > len(self.rows):
             lines.append("Narrow with company/form/year to see the rest.")
         return "\n".join(lines)
@@ -56,8 +67,9 @@ class DocumentList:
         return []
 
 
-def document_list(docs: Sequence[Document], query: str, limit: int) -> DocumentList:
-    return DocumentList([DocumentRow.of(d) for d in docs[:limit]], len(docs), query)
+def document_list(docs: Sequence[Document], query: str, limit: int, caveats: Caveats | None = None) -> DocumentList:
+    rows = document_rows(docs, caveats or Caveats())
+    return DocumentList(rows[:limit], len(rows), query)
 
 
 @tool
@@ -87,4 +99,4 @@ def list_documents(
             + (" ..." if len(companies) > 40 else "")
             + ". Try list_documents(company=...) with one of them, or without year/form."
         )
-    return document_list(docs, described or "(no filters)", context.settings.list_max_results)
+    return document_list(docs, described or "(no filters)", context.settings.list_max_results, Caveats.load(context.corpus))

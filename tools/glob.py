@@ -13,7 +13,8 @@ from corpus.errors import CorpusError
 from corpus.text_store import TextStore
 from tools.base import Citation
 from tools.context import current
-from tools.documents import DocumentRow
+from tools.caveats import Caveats
+from tools.documents import DocumentRow, document_rows
 from tools.errors import ToolError
 from tools.registry import tool
 from tools.sandbox import glob_matches, store_files
@@ -32,10 +33,7 @@ class GlobResult:
         head = f"{self.total} document{'s match' if self.total != 1 else ' matches'} {self.pattern!r} (newest period first)"
         if self.total > len(self.rows):
             head += f"; showing {len(self.rows)}, {self.total - len(self.rows)} more not shown: narrow the pattern to see them"
-        lines = [head] + [
-            f"- {r.doc_id} | {r.company or '?'} | {r.form_type or '?'} | {r.period} | {r.pages} pages | ~{r.tokens:,} tokens"
-            for r in self.rows
-        ]
+        lines = [head] + [r.render() for r in self.rows]
         return "\n".join(lines)
 
     def citations(self) -> list[Citation]:
@@ -64,8 +62,9 @@ def glob(
     if not matched:
         raise ToolError(_no_match(pattern, list(files)))
     wanted = set(matched)
-    docs = [d for d in context.corpus.list() if d.id in wanted]
-    rows = [DocumentRow.of(d) for d in docs]
+    everything = context.corpus.list()
+    docs = [d for d in everything if d.id in wanted]
+    rows = document_rows(docs, Caveats.of(everything))
     catalogued = {d.id for d in docs}
     rows += [_store_only_row(context.corpus.store, d, files[d].stat().st_size) for d in matched if d not in catalogued]
     return GlobResult(pattern, rows[: context.settings.list_max_results], len(rows))

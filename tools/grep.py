@@ -18,12 +18,14 @@ from pydantic import Field
 
 from corpus.errors import CorpusError
 from corpus.text_store import TextStore
+from tools.caveats import Caveats
 from tools.context import current
 from tools.errors import ToolError
 from tools.grep_result import GrepHit, GrepLine, GrepResult, OutputMode, counted
 from tools.registry import tool
 from tools.ripgrep import RgOutput, event_lines, event_text, match_units, rg_failure, run_rg, unit_count
 from tools.sandbox import TEXT_SUFFIX, check_doc_id, glob_matches, store_files
+from tools.table_headers import table_notes
 from tools.tokens import CHARS_PER_TOKEN
 
 MAX_LINE_CHARS = 300  # a longer line (a table flattened into one line) shows as a window around the match
@@ -293,6 +295,8 @@ def grep(
     if not files:
         raise ToolError("the text store holds no documents yet; filings must be ingested before they can be searched")
     selected, scope = _scope(files, glob, doc_ids, company, form, year)
+    caveats = Caveats.load(context.corpus)
+    selected, scope = _once_per_filing(caveats, selected, scope)
     _scan_guard(files, selected, scope)
 
     # Files are listed by the sandbox and passed one by one: rg walks no folder and follows no symlink.
@@ -324,9 +328,11 @@ def grep(
         context_lines=context_lines,
         max_match_lines=settings.grep_max_match_lines,
         stopped_mb=settings.grep_max_output_mb if stopped else None,
+        doc_notes={d: c for d in counts if (c := caveats.conflicts.get(d))},
     )
     if output_mode == "content":
         result.hits = collector.hits
+        result.table_notes = table_notes(context, result.hits)
         _fit(result, settings.max_output_tokens - _BUDGET_MARGIN_TOKENS)
         result.long_matches = sum(1 for h in result.hits if h.lines and h.lines[-1].text.startswith(_LONG_MATCH))
     return result
@@ -391,6 +397,14 @@ def _check_found(
     if offset >= units:
         noun = "matches" if output_mode == "content" else "documents"
         raise ToolError(f"offset={offset} is past the end: there are {units:,} {noun}; use offset 0..{units - 1}")
+
+
+def _once_per_filing(caveats: Caveats, selected: list[str], scope: str) -> tuple[list[str], str]:
+    """Twins (one filing under several names) are searched once, under the first name in scope; the scope names the rest."""
+    kept, left_out = caveats.collapse(selected)
+    for doc_id, twins in left_out.items():
+        scope += f"; {', '.join(twins)} not searched again: same file as {doc_id}"
+    return kept, scope
 
 
 def _fit(result: GrepResult, max_tokens: int) -> None:

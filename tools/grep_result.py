@@ -48,6 +48,9 @@ class GrepResult:
     long_matches: int = 0  # shown matches longer than the per-match line cap (shown in part)
     max_match_lines: int = 0
     stopped_mb: int | None = None  # ripgrep was stopped after this much output: counts are partial
+    doc_notes: dict[str, str] = field(default_factory=dict)  # doc_id -> what its name gets wrong (tools.caveats)
+    # (doc_id, line) -> its table's title, unit and columns, and the row's sub-heading ("Operating profit")
+    table_notes: dict[tuple[str, int], tuple[str, str | None]] = field(default_factory=dict)
 
     @property
     def total(self) -> int:
@@ -78,8 +81,8 @@ class GrepResult:
         if self.stopped_mb is not None:
             head += f" (stopped after {self.stopped_mb:,} MB of ripgrep output: counts are partial)"
         if self.output_mode == "count":
-            return "\n".join([head] + [f"{doc_id}: {n}" for doc_id, n in rows])
-        body = [f"{doc_id} ({counted(n, 'match', 'matches')})" for doc_id, n in rows]
+            return "\n".join([head] + [f"{doc_id}: {n}{self._note(doc_id)}" for doc_id, n in rows])
+        body = [f"{doc_id} ({counted(n, 'match', 'matches')}){self._note(doc_id)}" for doc_id, n in rows]
         return "\n".join([head] + body + ["Show the lines with output_mode='content' and doc_ids=[...]."])
 
     def _render_content(self, ndocs: int) -> str:
@@ -98,7 +101,7 @@ class GrepResult:
             by_doc.setdefault(hit.doc_id, []).append(hit)
         for doc_id, hits in by_doc.items():
             shown = f"; showing {len(hits)}" if len(hits) < self.counts[doc_id] else ""
-            out.append(f"\n## {doc_id} ({counted(self.counts[doc_id], 'match', 'matches')}{shown})")
+            out.append(f"\n## {doc_id} ({counted(self.counts[doc_id], 'match', 'matches')}{shown}){self._note(doc_id)}")
             merged: dict[int, GrepLine] = {}
             for hit in hits:
                 for line in hit.lines:
@@ -106,14 +109,25 @@ class GrepResult:
                     if seen is None or (line.match and not seen.match):
                         merged[line.line] = line
             previous: int | None = None
+            last_table = last_group = None
             for number in sorted(merged):
                 line = merged[number]
                 if self.context_lines and previous is not None and number > previous + 1:
                     out.append("--")
                 page = f"p.{line.page}" if line.page else "p.?"
                 out.append(f"{page} l.{line.line}{':' if line.match else '-'} {line.text}".rstrip())
+                if (found := self.table_notes.get((doc_id, number))) is not None:
+                    table, group = found
+                    if table != last_table:  # once per table: the rows after it share it
+                        out.append(f"    [{table}" + (f"; row under '{group}'" if group else "") + "]")
+                    elif group != last_group and group:
+                        out.append(f"    [row under '{group}']")
+                    last_table, last_group = table, group
                 previous = number
         return "\n".join(out)
+
+    def _note(self, doc_id: str) -> str:
+        return f" (note: {note})" if (note := self.doc_notes.get(doc_id)) else ""
 
     def citations(self) -> list[Citation]:
         return [Citation(h.doc_id, h.page, h.line) for h in self.hits if h.page is not None]

@@ -14,6 +14,7 @@ from corpus.errors import DocumentNotFound
 from corpus.models import CrossReference, Document, Section
 from corpus.text import PagedText
 from tools.base import Citation
+from tools.caveats import Caveats
 from tools.context import ToolContext, current
 from tools.errors import ToolError
 from tools.registry import tool
@@ -72,8 +73,10 @@ def rendered_line(number: int, text: str) -> str:
     return f"{number}| {text}"
 
 
-def page_marker(doc_id: str, page: int) -> str:
-    return f"=== {doc_id} page {page} ==="
+def page_marker(doc_id: str, page: int, printed: str | None = None) -> str:
+    """'=== 3M_2018_10K page 81 ===', with the folio when it differs: '=== PEPSICO_2022_10K page 62 (printed 60) ==='."""
+    folio = f" (printed {printed})" if printed and printed != str(page) else ""
+    return f"=== {doc_id} page {page}{folio} ==="
 
 
 class LineCosts:
@@ -138,10 +141,15 @@ def period_label(doc: Document) -> str:
 
 def document_header(doc: Document, tokens: int) -> str:
     """First line of outline and read: what the filing is and how big it is as read() prints it."""
-    return (
+    head = (
         f"{doc.id}: {doc.company or 'company ?'}, {doc.form_type or 'form ?'}, {period_label(doc)}; "
         f"{doc.page_count} pages, {doc.line_count:,} lines, ~{tokens:,} tokens"
     )
+    if doc.subject:
+        head += f"\nsubject: {doc.subject}"
+    if caveat := Caveats.for_document(current().corpus, doc).note(doc.id):
+        head += f"\nnote: {caveat}"
+    return head
 
 
 def innermost(sections: Sequence[Section], line: int) -> Section | None:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Annotated
 
 from pydantic import Field
 
+from corpus.folios import printed_pages, printed_span
 from corpus.models import CrossReference, Section
 from tools.base import Citation
 from tools.context import current
@@ -16,7 +16,6 @@ from tools.errors import ToolError
 from tools.outline import (
     OpenedDocument,
     document_header,
-    innermost,
     line_costs,
     open_document,
     page_marker,
@@ -24,6 +23,7 @@ from tools.outline import (
     rendered_line,
     section_label,
 )
+from tools.range_sections import range_location, section_path
 from tools.registry import tool
 from tools.section_lookup import resolve_section
 from tools.tokens import CHARS_PER_TOKEN
@@ -109,14 +109,14 @@ def read(
         # Section with lines or pages: what is inside the section, or the whole section with a note saying so.
         if lines is not None or pages is not None:
             start, end, note = _within_section(target, text, pages, lines, doc_id)
-        what = _section_path(target, opened.sections) + f", {page_span(text.page_of_line(start), text.page_of_line(end))}, lines {start}-{end}"
+        what = section_path(target, opened.sections) + f", {page_span(text.page_of_line(start), text.page_of_line(end))}, lines {start}-{end}"
     elif pages is not None:
         first, last = _parse_range(pages, "pages", text.page_count, doc_id)
         start, end = text.page_span(first)[0], text.page_span(last)[1]
-        what = f"{page_span(first, last)}, lines {start}-{end}" + _location(opened, start)
+        what = f"{page_span(first, last)}{printed_span(printed_pages(text), first, last)}, lines {start}-{end}" + range_location(opened.sections, start, end)
     elif lines is not None:
         start, end = _parse_range(lines, "lines", text.line_count, doc_id)
-        what = f"lines {start}-{end}, {page_span(text.page_of_line(start), text.page_of_line(end))}" + _location(opened, start)
+        what = f"lines {start}-{end}, {page_span(text.page_of_line(start), text.page_of_line(end))}" + range_location(opened.sections, start, end)
     else:
         start, end = 1, text.line_count
         what = f"whole document from line 1 (outline(doc_id='{doc_id}') lists its sections)"
@@ -192,23 +192,11 @@ def _within_section(target: Section, text, pages: str | int | None, lines: str |
     return lo, hi, ""
 
 
-def _section_path(section: Section, sections: Sequence[Section]) -> str:
-    by_id = {s.id: s for s in sections}
-    trail = [section]
-    while trail[-1].parent_id is not None and trail[-1].parent_id in by_id:
-        trail.append(by_id[trail[-1].parent_id])
-    return " > ".join([s.key for s in reversed(trail[1:])] + [section_label(section)])
-
-
-def _location(opened: OpenedDocument, line: int) -> str:
-    section = innermost(opened.sections, line)
-    return f" (in {_section_path(section, opened.sections)})" if section is not None else ""
-
-
 def _take_lines(opened: OpenedDocument, start: int, end: int, limit: int) -> tuple[list[ShownLine], str, int]:
     """Whole non-empty lines from `start` while they fit in `limit` characters; returns them, the text, the last line used."""
     text = opened.text
     doc_id = opened.doc.id
+    folios = printed_pages(text)
     shown: list[ShownLine] = []
     out: list[str] = []
     used = 0
@@ -225,7 +213,7 @@ def _take_lines(opened: OpenedDocument, start: int, end: int, limit: int) -> tup
             last = number
             continue
         rendered = rendered_line(number, line.rstrip())
-        marker = page_marker(doc_id, page) if marked != page else None
+        marker = page_marker(doc_id, page, folios[page - 1]) if marked != page else None
         cost = len(rendered) + 1 + (len(marker) + 1 if marker else 0)
         if used + cost > limit:
             if shown:

@@ -10,6 +10,8 @@ from pydantic import Field
 
 from corpus.errors import CorpusError
 from tools.base import Citation
+from tools.caveats import Caveats
+from tools.copies import collapse_copies
 from tools.context import current
 from tools.errors import ToolError
 from tools.registry import tool
@@ -21,6 +23,8 @@ class SearchHits:
     passages: list  # retrieval.searcher.Passage
     notes: list[str]
     scope: str
+    copies: list[list[str]] | None = None  # per passage: where its copies left out are, or which passages hold its rows
+    doc_notes: dict[str, str] | None = None  # doc_id -> what its name gets wrong
 
     def render(self) -> str:
         head = f"{len(self.passages)} passages for {self.query!r} ({self.scope})"
@@ -29,6 +33,9 @@ class SearchHits:
             period = f"FY{p.fiscal_year}" + (f" {p.fiscal_period}" if p.fiscal_period and p.fiscal_period != "FY" else "") if p.fiscal_year else ""
             where = f"{p.doc_id} p.{p.pages} lines {p.start_line}-{p.end_line}"
             lines.append(f"\n[{rank}] {where} | {p.company or '?'} {p.form_type or ''} {period} | {p.section_path or '(no section)'}")
+            if note := (self.doc_notes or {}).get(p.doc_id):
+                lines.append(f"(note: {note})")
+            lines += [f"({note})" for note in (self.copies[rank - 1] if self.copies else [])]
             lines.append(p.text)
         lines.append("\nRead around a passage with read(doc_id=..., lines='a-b') or read(doc_id=..., section=...).")
         return "\n".join(lines)
@@ -66,13 +73,18 @@ def search(
             hints = {d: context.corpus.suggest(d) for d in unknown}
             raise ToolError(f"Unknown doc_ids {unknown}; closest: {hints}. Use list_documents to find doc_ids.")
     try:
-        result = searcher.search(query, k, Filters.model_construct(company=company, form=form, year=year, doc_ids=doc_ids))
+        # fetched twice over: twins and tables printed twice collapse to one passage each
+        fetched = max(k, min(2 * k, context.settings.search_max_k))
+        result = searcher.search(query, fetched, Filters.model_construct(company=company, form=form, year=year, doc_ids=doc_ids))
     except CorpusError as exc:
         raise ToolError(for_model(str(exc))) from exc
     if not result.passages:
         raise ToolError(f"No passage found for {query!r}; use other words, drop filters, or grep for an exact term.")
     scope = f"searched {len(result.searched_docs)} documents" + (f", {', '.join(result.preferred_docs[:3])} first" if result.preferred_docs else "")
-    return SearchHits(query, result.passages, [for_model(n) for n in result.notes], scope)
+    caveats = Caveats.load(context.corpus)
+    passages, copies = collapse_copies(result.passages, caveats, k)
+    notes = {d: c for d in {p.doc_id for p in passages} if (c := caveats.conflicts.get(d))}
+    return SearchHits(query, passages, [for_model(n) for n in result.notes], scope, copies, notes)
 
 
 # Retrieval speaks to users of the CLI; the model cannot run commands, so it hears of the tools it can call.

@@ -123,6 +123,32 @@ def test_split_glyphs_are_mended_where_the_geometry_joins_them():
     assert layout_words(words) == "Balance Sheet\nSummary\na test"
 
 
+def _line(y: float, texts: list[str], gaps: list[float]) -> list[tuple]:
+    """Words of one PyMuPDF line, 10 units high, 6 units a character, with these gaps between them."""
+    words, x = [], 50.0
+    for n, text in enumerate(texts):
+        words.append((x, y, x + 6 * len(text), y + 10, text, 0, int(y), n))
+        x += 6 * len(text) + (gaps[n] if n < len(gaps) else 0)
+    return words
+
+
+def test_a_split_glyph_wider_than_the_mend_gap_is_mended_when_narrower_than_every_space_of_its_line():
+    # 3M_2018_10K's headings: spaces at 0.23 of the height, "Incom e" at 0.14, "Shee t" at 0.19
+    heading = _line(50, ["Consolidated", "Statement", "of", "Incom", "e"], [2.3, 2.3, 2.3, 1.4])
+    sheet = _line(70, ["Consolidated", "Balance", "Shee", "t"], [2.3, 2.3, 1.9])
+    # a justified line: every space is 1.4 wide; "of tax" is two words
+    justified = _line(90, ["net", "of", "tax", "benefit"], [1.4, 1.4, 1.4])
+    # a narrow space before a short English word is a space
+    word = _line(110, ["Change", "in", "fair", "value"], [1.2, 2.3, 2.3])
+    text = layout_words(heading + sheet + justified + word)
+    assert text.splitlines() == [
+        "Consolidated Statement of Income",
+        "Consolidated Balance Sheet",
+        "net of tax benefit",
+        "Change in fair value",
+    ]
+
+
 def test_pages_with_no_words_are_empty_and_vertical_text_falls_back_to_plain_text():
     assert _page_text(lambda page: None) == ""
 
@@ -193,3 +219,62 @@ def test_figure_cells(cell):
 @pytest.mark.parametrize("cell", ["Net sales", "2022 Form 10-K", "Item 7"])
 def test_text_cells(cell):
     assert not pdf._is_numeric(cell)
+
+
+def test_guidance_ranges_of_scaled_figures_are_figure_cells():
+    assert pdf._is_numeric("$98.8B – $99.8B / $99.3B")
+    assert pdf._is_numeric("6.0% – 7.0% / 6.5%")
+    assert pdf._is_numeric("$1.2B")
+    assert not pdf._is_numeric("Mid-point")
+    assert not pdf._is_numeric("B – C")
+
+
+def test_a_footnote_marker_stays_with_its_column_heading():
+    row = _line(50, ["(Millions)"], []) + [
+        (200.0, 50.0, 230.0, 60.0, "EMEA", 0, 50, 1),
+        (232.0, 50.0, 242.0, 60.0, "(a)", 0, 51, 0),
+        (300.0, 50.0, 330.0, 60.0, "APAC", 0, 52, 0),
+        (332.0, 50.0, 342.0, 60.0, "(a)", 0, 53, 0),
+    ]
+    figures = [(50.0, 70.0, 120.0, 80.0, "Revenues", 0, 60, 0), (200.0, 70.0, 230.0, 80.0, "4,871", 0, 61, 0),
+               (300.0, 70.0, 330.0, 80.0, "3,835", 0, 62, 0)]  # fmt: skip
+    assert layout_words(row + figures).splitlines()[0] == "(Millions) | EMEA (a) | APAC (a)"
+
+
+def test_a_small_footnote_number_opens_its_footnote_and_a_picture_is_named_where_it_stands():
+    words = [
+        (50.0, 20.0, 150.0, 30.0, "RESULTS:", 0, 0, 0),
+        (16.0, 300.0, 19.0, 305.0, "1", 8, 0, 0),  # superscript, drawn after the text
+        (25.0, 300.0, 90.0, 308.0, "Non-GAAP", 3, 0, 0),
+        (92.0, 300.0, 130.0, 308.0, "measure", 3, 0, 1),
+    ]
+    text = layout_words(words, pictures=[100.0])
+    assert text.splitlines() == ["RESULTS:", pdf.PICTURE_NOTE, "1 Non-GAAP measure"]
+
+
+def test_real_release_and_exhibit_pages_read_as_rows(financebench_dir):
+    def page_lines(doc: str, page: int) -> list[str]:
+        with pymupdf.open(financebench_dir / "pdfs" / f"{doc}.pdf") as pdf_doc:
+            return clean_page(pdf_page_text(pdf_doc[page - 1])).splitlines()
+
+    guidance = page_lines("JOHNSON_JOHNSON_2023Q2_EARNINGS", 5)
+    # the first guidance row's figures sit between its two label lines: they join the one they overlap most
+    first = guidance.index("Adjusted Operational Sales1,2,5")
+    assert guidance[first + 1] == "Change vs. Prior Year / Mid-point | 6.0% – 7.0% / 6.5% | 4.5% – 5.5% / 5.0%"
+    assert "Estimated Reported Sales3,5/ Mid-point | $98.8B – $99.8B / $99.3B | $97.9B – $98.9B / $98.4B" in guidance
+    amex = page_lines("AMERICANEXPRESS_2022_10K", 155)
+    assert any(line.startswith("(Millions) | United States | EMEA (a) | APAC (a) | LACC (a)") for line in amex)
+    exhibit = page_lines("JOHNSON_JOHNSON_2023_8K_dated-2023-08-30", 5)
+    assert exhibit.count(pdf.PICTURE_NOTE) == 3
+    assert not [line for line in exhibit if line.strip().isdigit()]  # no stray footnote digits
+    assert "1 Non-GAAP financial measure; refer to reconciliations of non-GAAP financial measures included in accompanying schedules" in exhibit
+
+
+def test_figures_between_two_label_lines_join_the_label_they_overlap_most():
+    words = [
+        (60.0, 218.0, 200.0, 230.0, "Adjusted Sales", 9, 0, 0),
+        (60.0, 232.0, 200.0, 243.0, "Change vs. Prior Year", 9, 1, 0),
+        (320.0, 226.0, 340.0, 237.0, "6.0%", 9, 2, 0),
+        (460.0, 226.0, 480.0, 237.0, "4.5%", 9, 3, 0),
+    ]
+    assert layout_words(words).splitlines() == ["Adjusted Sales", "Change vs. Prior Year | 6.0% | 4.5%"]

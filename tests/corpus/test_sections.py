@@ -439,3 +439,12 @@ def test_titles_rejoin_glyphs_split_off_by_the_pdf_text_layer():
     assert clean_title("Market for Registrant’ s Common Equity") == "Market for Registrant’s Common Equity"
     assert clean_title("Description of a Plan") == "Description of a Plan"
     assert clean_title("Class B Shares") == "Class B Shares"
+
+
+def test_real_outline_titles_have_no_split_glyphs(filing_text):
+    # 3M_2018_10K's headings split their last glyphs wider than body text does ("Incom e", "Balance Shee t")
+    titles = {s.key: s.title for s, _p, _d in iter_sections(detect_sections(filing_text("3M_2018_10K"), "10-K"))}
+    assert titles["Income Statement"] == "Consolidated Statement of Income"
+    assert titles["Balance Sheet"] == "Consolidated Balance Sheet"
+    assert titles["Equity"] == "Consolidated Statement of Changes in Equity"
+    assert titles["Item 16"] == "Form 10-K Summary"

@@ -160,3 +160,23 @@ def test_real_filing_see_note_resolves_to_its_note(filing_text):
     heading_lines = {s.start_line for s in [target]}
     assert not any(r.line in heading_lines for r in refs)
     assert not any(r.page == 3 for r in refs)  # the contents page lists every note
+
+
+def test_a_company_name_after_a_note_is_not_a_second_note():
+    # 3M_2022_10K p.20: "As discussed in Note 16, 3M ..." pointed at Note 16 and at Note 3
+    assert [r.target_key for r in refs_in("As discussed in Note 16, 3M recorded a charge.")] == ["Note 16"]
+    assert [r.target_key for r in refs_in("See Notes 4, 5 and Note 12A.")] == ["Note 4", "Note 5", "Note 12"]
+
+
+def test_one_reference_per_line_and_target():
+    refs = refs_in("as more fully discussed in Note 16. As discussed in Note 16, 3M has")
+    assert [(r.text, r.target_key) for r in refs] == [("discussed in Note 16", "Note 16")]
+
+
+def test_real_filing_note_16_then_3m_points_at_note_16_only(filing_text):
+    text = filing_text("3M_2022_10K")
+    sections = detect_sections(text, "10-K")
+    on_20 = [r for r in find_cross_references(text, sections, "10-K") if r.page == 20]
+    assert on_20 and not any(r.target_key == "Note 3" and "Note 16" in r.text for r in on_20)
+    lines = [r.line for r in on_20 if r.target_key == "Note 16"]
+    assert len(lines) == len(set(lines))  # each line points at Note 16 once

@@ -209,7 +209,8 @@ def test_one_page(context, pages):
     result = run(context, doc_id=TEN_K, pages=pages)
     assert numbered(result) == list(range(59, 73))
     assert result.render().count("=== ACME_2022_10K page") == 1
-    assert "Reading page 5, lines 59-72 (in Item 8 Financial Statements and Supplementary Data)" in result.header
+    # the page opens with the Item 8 heading and is the balance sheet: it is labelled by the section holding most of it
+    assert "Reading page 5, lines 59-72 (in Item 8 > Balance Sheet (CONSOLIDATED BALANCE SHEETS))" in result.header
     assert result.citations() == [Citation(TEN_K, 5, 59)]
 
 
