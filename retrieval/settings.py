@@ -39,6 +39,11 @@ class RetrievalSettings(BaseSettings):
         description="What computes embeddings: torch (fp32, or bf16 per SLEUTH_EMBEDDING_BF16), the bundled MiniLM as int8 ONNX "
         "(onnxruntime; cosine >= 0.998 to fp32), or auto: per CPU (torch bf16 with AMX, else int8), queries on int8 where installed.",
     )
+    embedding_background: bool = Field(
+        True,
+        description="`sleuth serve` embeds what the local index has not embedded yet in a low-priority worker process, "
+        "document by document (false: only `sleuth index` embeds).",
+    )
     rrf_k: int = Field(60, ge=1, description="Reciprocal Rank Fusion constant.")
     rerank: Literal["none", "cross-encoder", "remote"] = Field(
         "none", description="Reranker backend: none, a local sentence-transformers CrossEncoder, or a remote rerank endpoint."
