@@ -82,6 +82,27 @@ def ready_line(settings: ApiSettings, endpoint: Any) -> str:
     return f"ready: open {url} in a browser; {who}"
 
 
+def start_embedding(corpus: Corpus) -> Any:
+    """The background embedding worker over the local index (None when switched off or the index is in Milvus)."""
+    from retrieval.background import BackgroundEmbedder
+    from retrieval.searcher import index_dir
+    from retrieval.settings import RetrievalSettings
+
+    settings = RetrievalSettings()
+    if not settings.embedding_background or settings.index_url:
+        return None
+    worker = BackgroundEmbedder(index_dir(corpus.settings, settings), settings)
+    worker.start()
+    return worker
+
+
+async def pause_embedding_while_the_cpu_model_answers(services: Services) -> None:
+    """The embedded model and the embedding worker share the CPU: the worker waits while research runs are in flight."""
+    while True:
+        services.embedding.pause(services.embedded and services.runner.research_active() > 0)
+        await asyncio.sleep(1.0)
+
+
 def create_app(settings: ApiSettings | None = None, corpus_settings: CorpusSettings | None = None) -> FastAPI:
     settings = settings or ApiSettings()
     mcp_endpoint = McpEndpoint()
@@ -89,6 +110,7 @@ def create_app(settings: ApiSettings | None = None, corpus_settings: CorpusSetti
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         corpus = Corpus.open(corpus_settings or CorpusSettings())
+        stack = contextlib.ExitStack()  # the embedding worker and its pauser stop last, whatever failed
         try:
             migrate(corpus.engine)
             store = RunStore(corpus.sessions)
@@ -96,12 +118,18 @@ def create_app(settings: ApiSettings | None = None, corpus_settings: CorpusSetti
             if interrupted:
                 log.warning("%d runs were in flight when the server last stopped; marked interrupted", len(interrupted))
             sweep_uploads(corpus.settings.data_dir / "uploads", store)  # staged files of jobs that ended or never ran
+            embedding = start_embedding(corpus)
+            stack.callback(lambda: embedding and embedding.stop())
             async with open_endpoint(data_dir=str(corpus.settings.data_dir), say=_say) as endpoint:
                 metrics = Metrics()
                 services = Services(settings, corpus, store, endpoint.client, endpoint.embedded, metrics,
                                     RateLimiter(settings.key_rate_per_minute, settings.bad_key_per_minute), AgentSettings(),
                                     interrupted=interrupted, local_model=endpoint.model)  # fmt: skip
                 services.runner = RunManager(store, services.researcher_for, metrics, settings.max_running, {"ingest": settings.max_ingesting})
+                services.embedding = embedding
+                if embedding is not None:
+                    pauser = asyncio.create_task(pause_embedding_while_the_cpu_model_answers(services), name="embedding-pause")
+                    stack.callback(pauser.cancel)
                 app.state.services = services
                 _say(ready_line(settings, endpoint))
                 try:
@@ -117,6 +145,7 @@ def create_app(settings: ApiSettings | None = None, corpus_settings: CorpusSetti
                     await services.close()
                     app.state.page_renderer.close()
         finally:
+            stack.close()
             corpus.close()
 
     app = FastAPI(

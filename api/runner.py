@@ -148,6 +148,10 @@ class RunManager:
     def running(self) -> int:
         return len(self._tasks) - len(self._waiting)
 
+    def research_active(self) -> int:
+        """Research runs running or waiting here (ingest jobs aside)."""
+        return sum(1 for run_id in self._tasks if self._pool.get(run_id) == "runs")
+
     def is_active(self, run_id: str) -> bool:
         return run_id in self._tasks
 

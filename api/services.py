@@ -43,10 +43,23 @@ class Services:
     _retired: list[_Lease] = field(default_factory=list)  # evicted while a run still used them: closed when it ends
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     index_lock: threading.Lock = field(default_factory=threading.Lock)  # one index sync at a time (uploads, deletes)
+    embedding: Any = None  # the background embedding worker (retrieval.background.BackgroundEmbedder), when it runs
 
     def __post_init__(self) -> None:
         self._default = Researcher(self.corpus, self.llm, self.agent_settings)
         self.endpoint = self.endpoint or EndpointProbe(self.llm)
+
+    def dense_coverage(self) -> dict | None:
+        """How much of the local index is embedded, the time left and the background worker's state (None: no local index)."""
+        from retrieval.background import coverage
+        from retrieval.searcher import index_dir
+        from retrieval.settings import RetrievalSettings
+
+        settings = RetrievalSettings()
+        if settings.index_url:
+            return None
+        found = coverage(index_dir(self.corpus.settings, settings), enabled=settings.embedding_background)
+        return found.as_dict() if found else None
 
     # --- models ---
 

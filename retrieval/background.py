@@ -27,6 +27,7 @@ STATUS_FILE = "embedding-status.json"
 IDLE_POLL_S = 5.0  # how often an idle worker looks for new documents
 CHECK_EVERY_S = 60.0  # how often it checks the embedded documents' vector files
 BUSY_WAIT_S = 10.0  # how long it waits before asking again when `sleuth index` is embedding
+HANDOFF_S = 0.5  # the embed lock stays free this long after each document, so a waiting `sleuth index` gets it
 PAUSE_SLICE = 64  # chunks embedded between two looks at the pause flag
 NICE = 19
 PURPOSE = "background embedding"  # the embed lock's holder record of a server's worker
@@ -40,7 +41,7 @@ class Coverage:
     docs_embedded: int
     chunks: int
     chunks_embedded: int
-    state: str  # embedding, done, paused, waiting (another writer embeds), stopped (a message says why), off
+    state: str  # embedding, done, paused, waiting (another writer embeds), stopped (a message says why), idle (no worker), off
     rate: float | None = None  # chunks/s of the worker's recent documents
     message: str = ""
 
@@ -68,6 +69,8 @@ class Coverage:
             text += "; background embedding is off (SLEUTH_EMBEDDING_BACKGROUND=false): run `sleuth index`"
         elif self.state == "stopped":
             text += f"; background embedding stopped: {self.message}"
+        elif self.state == "idle":
+            text += "; `sleuth serve` embeds the rest in the background, or run `sleuth index`"
         return text
 
     def as_dict(self) -> dict[str, Any]:
@@ -90,7 +93,7 @@ def coverage(index_dir: Path, *, enabled: bool = True) -> Coverage | None:
     if enabled and status and result.docs_embedded < result.docs:
         result.state, result.rate, result.message = status.get("state", "embedding"), status.get("rate"), status.get("message", "")
     elif enabled and result.docs_embedded < result.docs:
-        result.state = "embedding"
+        result.state = "idle"  # no worker alive: no server running (or it is just starting)
     return result
 
 
@@ -251,6 +254,7 @@ class Worker:
         done = index.embed(self._encode, self.embedder.dim, doc_ids=[doc_id], lock_wait_s=0, purpose=PURPOSE)
         if done:
             self.rates = [*self.rates[-9:], (done, time.perf_counter() - started)]
+        self.stop.wait(HANDOFF_S)
 
     def _encode(self, texts: list[str]) -> Any:
         """The embedder's encode in slices, looking at the pause flag between them (a long filing must not hold the CPU)."""

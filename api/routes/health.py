@@ -42,7 +42,7 @@ async def _checks(svc: ServicesDep) -> dict[str, dict]:
         checked, report = svc.ready_report
         if report is not None and time.monotonic() - checked < CHECK_TTL_S:
             return report
-        report = dict(await asyncio.gather(_database(svc), _index(svc), _llm(svc)))
+        report = dict(await asyncio.gather(_database(svc), _index(svc), _llm(svc), _embeddings(svc)))
         svc.ready_report = (time.monotonic(), report)
         return report
 
@@ -76,6 +76,12 @@ async def _index(svc: ServicesDep) -> tuple[str, dict]:
     if (path / "manifest.json").is_file():
         return "index", {"ok": True, "backend": "local", "path": str(path)}
     return "index", {"ok": False, "error": f"no search index at {path}; run `sleuth index` (grep and read work without it)"}
+
+
+async def _embeddings(svc: ServicesDep) -> tuple[str, dict]:
+    """Dense coverage, informational: search answers from BM25 alone until embeddings land, so it never makes the server unready."""
+    found = await asyncio.to_thread(svc.dense_coverage)
+    return "embeddings", {"ok": True, **(found or {"line": "dense: no local index yet"})}
 
 
 async def _llm(svc: ServicesDep) -> tuple[str, dict]:

@@ -25,6 +25,7 @@ from tests.retrieval.conftest import FILINGS, FakeEmbedder
 def quick(monkeypatch):
     monkeypatch.setattr(background, "IDLE_POLL_S", 0.05)
     monkeypatch.setattr(background, "BUSY_WAIT_S", 0.05)
+    monkeypatch.setattr(background, "HANDOFF_S", 0.0)
 
 
 def synced(corpus, settings) -> HybridIndex:
@@ -65,7 +66,7 @@ def status(settings) -> dict:
 
 def test_embeds_document_by_document_and_search_picks_each_up(small_corpus, retrieval_settings):
     index = synced(small_corpus, retrieval_settings)
-    assert coverage(retrieval_settings.index_dir).line() == "dense: 0 of 3 filings"
+    assert coverage(retrieval_settings.index_dir).line() == "dense: 0 of 3 filings; `sleuth serve` embeds the rest in the background, or run `sleuth index`"
     generation = index.manifest.generation
     running = Running(retrieval_settings)
     try:
@@ -139,10 +140,11 @@ def test_a_corrupt_vector_file_is_searched_around_and_re_embedded(small_corpus, 
     monkeypatch.setattr(background, "CHECK_EVERY_S", 0.0)
     running = Running(retrieval_settings)
     try:
-        wait_for(lambda: (index.refresh() or True) and not index.pending() and index.check_vectors() == [] and np.load(path).shape[0] > 0)
+        wait_for(lambda: running.embedder.encoded > 0 and coverage(retrieval_settings.index_dir).docs_embedded == len(FILINGS))
     finally:
         running.finish()
     assert running.embedder.encoded == index.doc(victim).chunks  # only the broken document was embedded again
+    assert np.load(path).shape == (index.doc(victim).chunks, FakeEmbedder.dim) and index.check_vectors() == []
     fresh = HybridSearcher(HybridIndex.open(retrieval_settings.index_dir, retrieval_settings), retrieval_settings, FakeEmbedder())
     assert victim in {p.doc_id for p in fresh.search("capital expenditures", k=20, retrievers=("dense",)).passages}
 
@@ -192,7 +194,7 @@ def test_a_killed_worker_loses_at_most_the_document_in_progress(small_corpus, re
     assert child.exitcode == 9
     index.refresh()
     assert len(index.pending()) == 2  # the first document's commit stands
-    assert coverage(retrieval_settings.index_dir).state == "embedding"  # the dead worker's status says nothing
+    assert coverage(retrieval_settings.index_dir).state == "idle"  # the dead worker's status says nothing
     running = Running(retrieval_settings)
     try:
         wait_for(lambda: coverage(retrieval_settings.index_dir).docs_embedded == len(FILINGS))
