@@ -74,7 +74,9 @@ def ready_line(settings: ApiSettings, endpoint: Any) -> str:
     """Where to open the UI and who answers."""
     host = "127.0.0.1" if settings.host in {"0.0.0.0", "::"} else settings.host
     url = f"http://{'[' + host + ']' if ':' in host else host}:{settings.port}/"
-    if endpoint.embedded:
+    if endpoint.unavailable:
+        who = endpoint.unavailable
+    elif endpoint.embedded:
         who = (f"answers come from the embedded model ({endpoint.client.settings.model} on this CPU: slow, for trying Sleuth; "
                "set SLEUTH_LLM_BASE_URL to a real model)")  # fmt: skip
     else:
@@ -120,11 +122,11 @@ def create_app(settings: ApiSettings | None = None, corpus_settings: CorpusSetti
             sweep_uploads(corpus.settings.data_dir / "uploads", store)  # staged files of jobs that ended or never ran
             embedding = start_embedding(corpus)
             stack.callback(lambda: embedding and embedding.stop())
-            async with open_endpoint(data_dir=str(corpus.settings.data_dir), say=_say) as endpoint:
+            async with open_endpoint(data_dir=str(corpus.settings.data_dir), say=_say, without_model=True) as endpoint:
                 metrics = Metrics()
                 services = Services(settings, corpus, store, endpoint.client, endpoint.embedded, metrics,
                                     RateLimiter(settings.key_rate_per_minute, settings.bad_key_per_minute), AgentSettings(),
-                                    interrupted=interrupted, local_model=endpoint.model)  # fmt: skip
+                                    interrupted=interrupted, local_model=endpoint.model, no_model=endpoint.unavailable)  # fmt: skip
                 services.runner = RunManager(store, services.researcher_for, metrics, settings.max_running, {"ingest": settings.max_ingesting})
                 services.embedding = embedding
                 if embedding is not None:

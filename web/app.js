@@ -128,8 +128,10 @@ async function loadDocs() {
   if (docsById.size) return [...docsById.values()];
   const list = await api("/v1/documents?limit=5000");
   for (const d of list.data) docsById.set(d.doc_id, d);
+  denseCoverage = list.embeddings || null;
   return list.data;
 }
+let denseCoverage = null; // GET /v1/documents' embeddings: "dense: 64 of 181 filings, ~6 min left"
 
 const period = (d) => (d ? (d.fiscal_year ? `FY${d.fiscal_year}${d.fiscal_period && d.fiscal_period !== "FY" ? " " + d.fiscal_period : ""}` : "") : "");
 const statusBadge = (status) => h("span", { class: `status ${status}`, "data-status": status }, status);
@@ -356,7 +358,8 @@ async function askView() {
   fetch("/readyz", { headers: headers() }).then((r) => r.json()).then((ready) => {
     const llm = ready.checks && ready.checks.llm;
     if (llm && llm.embedded) { notice.hidden = false; notice.textContent = "The embedded model is answering: it is for trying Sleuth and is slow and often wrong. Real answers need a real model on vLLM (SLEUTH_LLM_BASE_URL)."; }
-    if (llm && !llm.ok) banner(`The model endpoint is not reachable (${llm.error}); runs will fail until it is.`);
+    if (llm && llm.configured === false) { notice.hidden = false; notice.textContent = llm.error; }
+    else if (llm && !llm.ok) banner(`The model endpoint is not reachable (${llm.error}); runs will fail until it is.`);
     else if (llm && llm.server && llm.server.last_crash) banner(`The embedded model server ${llm.server.last_crash.reason} at ${new Date(llm.server.last_crash.at * 1000).toLocaleTimeString()} and was restarted (${llm.server.restarts} restart${llm.server.restarts === 1 ? "" : "s"} so far); runs in flight then failed. Its log: ${llm.server.log}`, "info");
     if (llm && llm.model) showTypicalTime(typical, llm.model).catch(() => {});
   }).catch(() => {});
@@ -611,7 +614,7 @@ async function documentsView() {
       h("div", {}, h("label", { for: "d-company" }, "Company"), h("input", { id: "d-company", type: "search", oninput: (e) => { filters.company = e.target.value; draw(); } })),
       h("div", {}, h("label", { for: "d-form" }, "Form"), h("select", { id: "d-form", onchange: (e) => { filters.form = e.target.value; draw(); } }, h("option", { value: "" }, "any"), forms.map((f) => h("option", { value: f }, f)))),
       h("div", {}, h("label", { for: "d-year" }, "Fiscal year"), h("select", { id: "d-year", onchange: (e) => { filters.year = e.target.value; draw(); } }, h("option", { value: "" }, "any"), years.map((y) => h("option", { value: y }, y))))),
-    h("p", { id: "doc-count", class: "muted" }), note,
+    h("p", { id: "doc-count", class: "muted" }), h("p", { id: "dense-coverage", class: "muted" }, denseCoverage ? denseCoverage.line : ""), note,
     h("div", { class: "table-wrap" }, h("table", { id: "documents" }, h("thead", {}, h("tr", {}, ...ths, h("th", {}, h("span", { class: "visually-hidden" }, "Actions")))), body)));
   draw();
   upload.after(edgarFetchCard({ h, api, streamEvents, traceItem, refresh: async () => { docsById.clear(); docs.splice(0, docs.length, ...(await loadDocs())); draw(); } }));

@@ -85,6 +85,8 @@ async def _embeddings(svc: ServicesDep) -> tuple[str, dict]:
 
 
 async def _llm(svc: ServicesDep) -> tuple[str, dict]:
+    if svc.no_model:
+        return "llm", {"ok": False, "configured": False, "embedded": False, "error": svc.no_model}
     found: dict = {"url": svc.llm.base_url, "model": svc.llm.settings.model, "embedded": svc.embedded}
     if svc.local_model is not None:  # the embedded model's supervisor knows more than a probe: crashes and restarts
         found["server"] = status = svc.local_model.status()
