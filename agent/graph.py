@@ -93,8 +93,9 @@ async def call_model(state: AgentState, config: RunnableConfig) -> dict[str, Any
                      "otherwise call a tool to continue the research.")  # fmt: skip
             return {**update, "messages": messages + [{"role": "user", "content": nudge}], "nudged": True}
         return await _settled({**update, "messages": messages, "draft": draft}, state, config)
+    # An empty turn is not kept (no server need accept an empty assistant message); the model is asked again with a nudge.
     empty = "Your reply was empty. Call a tool to continue the research, or the answer tool to finish."
-    return {**update, "messages": messages + [{"role": "user", "content": empty}]}
+    return {**update, "messages": state["messages"] + [{"role": "user", "content": empty}]}
 
 
 async def run_tools(state: AgentState, config: RunnableConfig) -> dict[str, Any]:

@@ -89,7 +89,9 @@ async def open_endpoint(
             await client.close()
         return
     async with model:
-        client = LLMClient(local_llm_settings(model, settings), explain=model.explain_failure)
+        # One request at a time: llama-cpp-python's server has one slot, and a second request interrupts the one in flight
+        # (which came back as an empty turn); compare's two arms queue here instead.
+        client = LLMClient(local_llm_settings(model, settings), explain=model.explain_failure, slots=1)
         try:
             yield Endpoint(client, embedded=True, model=model)
         finally:
