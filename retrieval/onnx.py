@@ -66,6 +66,8 @@ class OnnxModel:
         options.intra_op_num_threads = max(1, threads)
         options.inter_op_num_threads = 1
         options.log_severity_level = 3
+        # No busy-waiting between ops: on a shared or busy CPU (and beside the embedded model) spinning threads steal cores.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self.session = ort.InferenceSession(str(model_file), options, providers=["CPUExecutionProvider"])
         self.inputs = {i.name for i in self.session.get_inputs()}
         tok = tokenizers.Tokenizer.from_file(str(tokenizer_folder / "tokenizer.json"))
