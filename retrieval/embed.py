@@ -136,9 +136,10 @@ def cpu_flags() -> set[str]:
 
 
 def choose_runtime(runtime: str, device: str, model: str, bf16: bool, *, query: bool = False) -> str:
-    """The runtime that runs: 'torch' or 'onnx-int8'. 'auto' picks per CPU (bench/embed.py): torch with bf16 autocast
-    where the CPU has AMX (bf16 matrix units), else the int8 ONNX model when it is installed; one query is always
-    the int8 model when installed (milliseconds, no torch import)."""
+    """The runtime that runs: 'torch' or 'onnx-int8'. 'auto': documents in torch (bf16 autocast where the CPU has native
+    bf16, see bf16_supported), queries on the int8 model when installed (milliseconds, no torch import). Documents stay on
+    torch because bench/embed.py measured int8 no faster than torch fp32 for batches on the one CPU it ran on (an AMX
+    Xeon under heavy load); SLEUTH_EMBEDDING_RUNTIME=onnx-int8 embeds them on int8 where it measures faster."""
     from retrieval.onnx import int8_available
 
     bundled = model in BUNDLED_MODEL_NAMES
@@ -147,9 +148,7 @@ def choose_runtime(runtime: str, device: str, model: str, bf16: bool, *, query: 
             raise EmbeddingError(f"SLEUTH_EMBEDDING_RUNTIME=onnx-int8 runs only the bundled all-MiniLM-L6-v2 on the CPU "
                                  f"(model {model!r}, device {device!r}); set SLEUTH_EMBEDDING_RUNTIME=torch")  # fmt: skip
         return runtime
-    if runtime == "torch" or not bundled or device != "cpu" or not int8_available():
-        return "torch"
-    if not query and bf16 and "amx_bf16" in cpu_flags():
+    if runtime == "torch" or not query or not bundled or device != "cpu" or not int8_available():
         return "torch"
     return "onnx-int8"
 
@@ -160,7 +159,7 @@ class Embedder:
     # bench/embed.py (2-core Xeon with AMX): bf16 autocast runs 2.3-2.6x fp32 at cosine >= 0.99997. Not adopted:
     # bf16 weights (+~12%, cosine 0.9999), torch.compile (+~20% but 20 s warm-up and recompiles per new batch
     # shape), torch int8 dynamic quantization (cosine 0.84) and ONNX Runtime fp32 (no faster than torch fp32).
-    # The int8 ONNX export (retrieval.onnx, cosine >= 0.998) runs where the CPU has no bf16 matrix units, and for queries.
+    # The int8 ONNX export (retrieval.onnx, cosine >= 0.998) embeds queries (ms, no torch import); documents on request.
 
     def __init__(self, model: str = "all-MiniLM-L6-v2", device: str = "cpu", batch_size: int = 32, bf16: bool = True,
                  runtime: str = "auto", threads: int | None = None) -> None:  # fmt: skip

@@ -37,7 +37,7 @@ class RetrievalSettings(BaseSettings):
     embedding_runtime: Literal["auto", "torch", "onnx-int8"] = Field(
         "auto",
         description="What computes embeddings: torch (fp32, or bf16 per SLEUTH_EMBEDDING_BF16), the bundled MiniLM as int8 ONNX "
-        "(onnxruntime; cosine >= 0.998 to fp32), or auto: per CPU (torch bf16 with AMX, else int8), queries on int8 where installed.",
+        "(onnxruntime; cosine >= 0.998 to fp32), or auto: documents in torch, queries on int8 where installed (no torch import).",
     )
     embedding_background: bool = Field(
         True,
