@@ -101,8 +101,9 @@ def _read_turn(state: AgentState, run: AgentRun, response: LLMResponse, messages
                      "otherwise call a tool to continue the research.")  # fmt: skip
             return {"messages": messages + [{"role": "user", "content": nudge}], "nudged": True}
         return {"messages": messages, "draft": draft}
+    # An empty turn is not kept (no server need accept an empty assistant message); the model is asked again with a nudge.
     empty = "Your reply was empty. Call a tool to continue the research, or the answer tool to finish."
-    return {"messages": messages + [{"role": "user", "content": empty}]}
+    return {"messages": state["messages"] + [{"role": "user", "content": empty}]}
 
 
 async def plan_tools(state: AgentState, config: RunnableConfig) -> dict[str, Any]:

@@ -4,6 +4,7 @@ much it forgives the model."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 from collections.abc import Callable
@@ -58,8 +59,9 @@ class LLMResponse:
 
     def assistant_message(self) -> dict[str, Any]:
         """The message to append to the transcript for this turn."""
-        message: dict[str, Any] = {"role": "assistant", "content": self.content or None}
         native = [c for c in self.tool_calls if not c.from_text]
+        # null content only beside tool calls: llama-cpp-python's server (and others) reject an assistant turn with neither
+        message: dict[str, Any] = {"role": "assistant", "content": (self.content or None) if native else self.content}
         if native:
             message["tool_calls"] = [
                 {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.raw_arguments or json.dumps(c.arguments)}}
@@ -71,12 +73,15 @@ class LLMResponse:
 class LLMClient:
     """Async chat completions with tools, retries, token accounting and optional streaming."""
 
-    def __init__(self, settings: LLMSettings, base_url: str | None = None, *, explain: Explain | None = None) -> None:
+    def __init__(self, settings: LLMSettings, base_url: str | None = None, *, explain: Explain | None = None,
+                 slots: int | asyncio.Semaphore | None = None) -> None:  # fmt: skip
         from openai import AsyncOpenAI
 
         self.settings = settings
         self._explain = explain  # why the endpoint failed a call begun at a time.time(), when it knows (the embedded model)
         self.policy = policy_for(settings, explain)
+        # At most `slots` calls at once (the rest queue here): a one-slot server must not get a second request meanwhile.
+        self.slots = asyncio.Semaphore(slots) if isinstance(slots, int) else slots
         url = base_url or settings.base_url
         if not url:
             raise LLMError("unconfigured", "no LLM endpoint: set SLEUTH_LLM_BASE_URL (e.g. http://localhost:8000/v1 for vLLM)")
@@ -86,7 +91,7 @@ class LLMClient:
 
     def with_model(self, model: str) -> LLMClient:
         """A client for another model at the same endpoint, with the same settings."""
-        return LLMClient(self.settings.model_copy(update={"model": model}), base_url=self.base_url, explain=self._explain)
+        return LLMClient(self.settings.model_copy(update={"model": model}), base_url=self.base_url, explain=self._explain, slots=self.slots)
 
     async def close(self) -> None:
         await self._client.close()
@@ -101,8 +106,6 @@ class LLMClient:
         max_tokens: int | None = None,
     ) -> LLMResponse:
         """One model turn; streams its text (and tool-call argument) deltas to `on_text` when given. Raises LLMError after retries."""
-        import openai
-
         native_tools = tools if tools and self.settings.tool_mode != "text" else None
         request: dict[str, Any] = {
             "model": self.settings.model,
@@ -117,6 +120,12 @@ class LLMClient:
             request.update(self.policy.request_fields(tools, tool_choice))
         if self.settings.extra_body:
             request.update(self.settings.extra_body)  # vLLM reads its extras as top-level fields
+        async with self.slots or contextlib.nullcontext():
+            return await self._complete(request, tools, on_text)
+
+    async def _complete(self, request: dict[str, Any], tools: list[dict[str, Any]] | None, on_text: Callable[[str], None] | None) -> LLMResponse:
+        import openai
+
         started, began = time.perf_counter(), time.time()
         try:
             if on_text is None:

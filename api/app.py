@@ -73,7 +73,9 @@ def ready_line(settings: ApiSettings, endpoint: Any) -> str:
     """Where to open the UI and who answers."""
     host = "127.0.0.1" if settings.host in {"0.0.0.0", "::"} else settings.host
     url = f"http://{'[' + host + ']' if ':' in host else host}:{settings.port}/"
-    if endpoint.embedded:
+    if endpoint.unavailable:
+        who = endpoint.unavailable
+    elif endpoint.embedded:
         who = (
             f"answers come from the embedded model ({endpoint.client.settings.model} on this CPU: slow, for trying Sleuth; "
             "set SLEUTH_LLM_BASE_URL to a real model)"
@@ -81,6 +83,26 @@ def ready_line(settings: ApiSettings, endpoint: Any) -> str:
     else:
         who = f"answers come from {endpoint.client.settings.model} at {endpoint.client.base_url}"
     return f"ready: open {url} in a browser; {who}"
+
+
+def start_embedding(corpus: Corpus) -> Any:
+    """The background embedding worker over the local index (None when switched off or the index is in Milvus)."""
+    from retrieval.background import BackgroundEmbedder
+    from retrieval.searcher import index_dir
+
+    settings = get_settings().retrieval
+    if not settings.embedding_background or settings.index_url:
+        return None
+    worker = BackgroundEmbedder(index_dir(corpus.settings, settings), settings)
+    worker.start()
+    return worker
+
+
+async def pause_embedding_while_the_cpu_model_answers(services: Services) -> None:
+    """The embedded model and the embedding worker share the CPU: the worker waits while research runs are in flight."""
+    while True:
+        services.embedding.pause(services.embedded and services.runner.research_active() > 0)
+        await asyncio.sleep(1.0)
 
 
 def create_app(settings: ApiSettings | None = None, corpus_settings: CorpusSettings | None = None) -> FastAPI:
@@ -119,9 +141,12 @@ def _lifespan(settings: ApiSettings, corpus_settings: CorpusSettings | None, mcp
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         corpus = Corpus.open(corpus_settings or get_settings().corpus)
+        stack = contextlib.ExitStack()  # the embedding worker and its pauser stop last, whatever failed
         try:
             store, interrupted = _open_run_store(corpus)
-            async with open_endpoint(get_settings().llm, data_dir=str(corpus.settings.data_dir), say=_say) as endpoint:
+            embedding = start_embedding(corpus)
+            stack.callback(lambda: embedding and embedding.stop())
+            async with open_endpoint(get_settings().llm, data_dir=str(corpus.settings.data_dir), say=_say, without_model=True) as endpoint:
                 metrics = Metrics()
                 limiter = RateLimiter(settings.key_rate_per_minute, settings.bad_key_per_minute)
                 services = Services(
@@ -135,8 +160,13 @@ def _lifespan(settings: ApiSettings, corpus_settings: CorpusSettings | None, mcp
                     get_settings().agent,
                     interrupted=interrupted,
                     local_model=endpoint.model,
+                    no_model=endpoint.unavailable,
                 )
                 services.runner = RunManager(store, services.researcher_for, metrics, settings.max_running, {"ingest": settings.max_ingesting})
+                services.embedding = embedding
+                if embedding is not None:
+                    pauser = asyncio.create_task(pause_embedding_while_the_cpu_model_answers(services), name="embedding-pause")
+                    stack.callback(pauser.cancel)
                 app.state.services = services
                 _say(ready_line(settings, endpoint))
                 try:
@@ -145,6 +175,7 @@ def _lifespan(settings: ApiSettings, corpus_settings: CorpusSettings | None, mcp
                 finally:
                     await _close(app, services)
         finally:
+            stack.close()
             corpus.close()
 
     return lifespan

@@ -290,6 +290,9 @@ class ServiceBackend:
         from api.run_store import TooManyActive
 
         svc = self.svc
+        unavailable = svc.model_unavailable()
+        if unavailable:
+            raise CorpusError(unavailable)
         caller = getattr(request, "scope", {}).get("sleuth.caller")
         key_id = getattr(caller, "key_id", None)
         await asyncio.to_thread(resolve, svc.corpus, args.filters)

@@ -96,11 +96,21 @@ class EventWriter:
 
 
 def run_status(result: Answer | Comparison) -> str:
-    """A compare run's status is its weaker arm's."""
+    """A compare run's status is its weaker arm's, leaving out an arm that failed while the other answered (each arm
+    keeps its own status in the result, so the one answer is shown and the failure is named beside it)."""
     if isinstance(result, Answer):
         return result.status
     order = ["failed", "cancelled", "truncated", "unsure", "answered"]
-    return min((result.agentic.status, result.rag.status), key=order.index)
+    arms = [a.status for a in (result.agentic, result.rag) if a.status != "failed"] or ["failed"]
+    return min(arms, key=order.index)
+
+
+def run_error(result: Answer | Comparison) -> str | None:
+    """The run's error; a compare run names the arm it came from."""
+    if isinstance(result, Answer):
+        return result.error
+    errors = [f"{arm} arm {a.status}: {a.error}" for arm, a in (("agentic", result.agentic), ("rag", result.rag)) if a.error]
+    return "; ".join(errors) or None
 
 
 @dataclass
@@ -157,6 +167,10 @@ class RunManager:
     def running(self) -> int:
         return len(self._runs) - len(self._waiting)
 
+    def research_active(self) -> int:
+        """Research runs running or waiting here (ingest jobs aside)."""
+        return sum(1 for run_id in self._tasks if self._pool.get(run_id) == "runs")
+
     def is_active(self, run_id: str) -> bool:
         return run_id in self._runs
 
@@ -190,8 +204,7 @@ class RunManager:
             settings = researcher.settings.model_copy(update=budgets or {})
             answer = await researcher.ask(question, mode, filters=filters, settings=settings, emit=emit)  # type: ignore[arg-type]
             self.metrics.observe(mode, answer)
-            error = answer.error if isinstance(answer, Answer) else (answer.agentic.error or answer.rag.error)
-            return run_status(answer), answer.model_dump(mode="json"), error
+            return run_status(answer), answer.model_dump(mode="json"), run_error(answer)
 
         self.submit_job(run_id, mode, work)
 

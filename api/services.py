@@ -43,10 +43,37 @@ class Services:
     _retired: list[_Lease] = field(default_factory=list)  # evicted while a run still used them: closed when it ends
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     index_lock: threading.Lock = field(default_factory=threading.Lock)  # one index sync at a time (uploads, deletes)
+    no_model: str | None = None  # why no model answers (none configured, the embedded one not installed or not starting)
+    embedding: Any = None  # the background embedding worker (retrieval.background.BackgroundEmbedder), when it runs
 
     def __post_init__(self) -> None:
         self._default = Researcher(self.corpus, self.llm, self.agent_settings)
         self.endpoint = self.endpoint or EndpointProbe(self.llm)
+
+    def model_unavailable(self) -> str | None:
+        """Why research cannot run now (no model, or an embedded model Sleuth gave up restarting), with the ways out; else None."""
+        if self.no_model:
+            return self.no_model
+        if self.local_model is not None and self.local_model.status()["state"] == "failed":
+            from embedded.endpoint import no_model
+
+            status = self.local_model.status()
+            return no_model(f"the embedded model server {status['last_crash']['reason']} and was restarted "
+                            f"{status['restarts_in_last_hour']} times within an hour; Sleuth stopped restarting it "
+                            f"(log: {status['log']})")  # fmt: skip
+        return None
+
+    def dense_coverage(self) -> dict | None:
+        """How much of the local index is embedded, the time left and the background worker's state (None: no local index)."""
+        from retrieval.background import coverage
+        from retrieval.searcher import index_dir
+        from retrieval.settings import RetrievalSettings
+
+        settings = RetrievalSettings()
+        if settings.index_url:
+            return None
+        found = coverage(index_dir(self.corpus.settings, settings), enabled=settings.embedding_background)
+        return found.as_dict() if found else None
 
     # --- models ---
 

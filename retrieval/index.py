@@ -8,6 +8,7 @@ Layout of `<index_dir>`:
   embeddings/<doc_id>.<version>.npy   float16 unit vectors, one row per chunk, once the document is embedded
   embeddings/<doc_id>.<version>.json  the chunk content hashes of those rows (the embedding cache key)
   write.lock, write.lock.json         the writers' lock and who holds it (retrieval.lock)
+  embed.lock                          held by whoever computes embeddings (`sleuth index`, the server's background worker)
 
 Every file but the manifest is written once under a fresh name and never changed; the manifest is
 written last. So a reader always sees one committed state, a writer that dies leaves at most
@@ -34,7 +35,7 @@ import numpy as np
 
 from corpus.catalog import Corpus
 from retrieval.chunking import Chunk, TokenCounter
-from retrieval.lock import write_lock
+from retrieval.lock import EMBED_LOCK, write_lock
 from retrieval.manifest import (
     INDEX_VERSION,
     DocEntry,
@@ -353,12 +354,21 @@ class HybridIndex:
         *,
         doc_ids: Iterable[str] | None = None,
         on_doc: Callable[[str, int, int], None] | None = None,
+        lock_wait_s: float = LOCK_TIMEOUT_S,
+        purpose: str = "embed",
     ) -> int:
         """Embed pending documents one by one, each committed as it finishes (so it can stop and resume); returns chunks embedded.
 
-        Vectors are computed outside the write lock; vectors are reused for chunk texts embedded before (in any document)."""
+        One embedder at a time holds the embed lock for the whole call (IndexBusy after `lock_wait_s`), so `sleuth index`
+        and a server's background worker never write the same vector files; vectors are computed outside the write lock
+        and reused for chunk texts embedded before (in any document)."""
         if self.manifest.dim not in (None, dim):
             raise IndexError_(f"embedding size {dim} differs from the index's {self.manifest.dim}; run `sleuth index --rebuild`")
+        with write_lock(self.directory, lock_wait_s, purpose, name=EMBED_LOCK):
+            return self._embed(encode, dim, doc_ids, on_doc)
+
+    def _embed(self, encode: Callable[[list[str]], np.ndarray], dim: int, doc_ids: Iterable[str] | None,
+               on_doc: Callable[[str, int, int], None] | None) -> int:  # fmt: skip
         self.refresh()
         todo = list(doc_ids) if doc_ids is not None else self.pending()
         cache = self._vector_cache()
@@ -392,6 +402,30 @@ class HybridIndex:
             if on_doc:
                 on_doc(doc_id, n, len(todo))
         return done
+
+    def check_vectors(self) -> list[str]:
+        """Documents marked embedded whose vector file is missing, unreadable or the wrong shape are marked pending again
+        (and committed), so the next embed redoes them; returns their doc_ids."""
+        self.refresh()
+        broken = [d for d, e in self.manifest.docs.items() if e.embedded and not self._vectors_ok(e)]
+        if not broken:
+            return []
+        with self._writing("check vectors"):
+            manifest = _copy(self.manifest)
+            again = [d for d in broken if d in manifest.docs and manifest.docs[d].embedded and not self._vectors_ok(manifest.docs[d])]
+            for doc_id in again:
+                manifest.docs[doc_id].embedded = False
+            if again:
+                self._commit(manifest)
+        return again
+
+    def _vectors_ok(self, entry: DocEntry) -> bool:
+        path = self.directory / "embeddings" / f"{entry.doc_id}.{entry.version}.npy"
+        try:
+            vectors = np.load(path, mmap_mode="r")  # the header only: no read of the rows
+            return vectors.shape == (entry.chunks, self.manifest.dim) and path.stat().st_size >= vectors.nbytes
+        except (OSError, ValueError):
+            return False
 
     def _reuse_vectors(self, old: DocEntry | None, entry: DocEntry, chunks: list[Chunk]) -> bool:
         """Give a re-chunked document its previous version's vectors when every chunk text is unchanged (re-ingest, rebuild)."""

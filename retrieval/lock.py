@@ -26,24 +26,25 @@ log = logging.getLogger(__name__)
 
 LOCK_FILE = "write.lock"
 HOLDER_FILE = "write.lock.json"
+EMBED_LOCK = "embed.lock"  # held by whoever computes embeddings, for the whole run (the write lock is taken per commit)
 
 
 class IndexBusy(CorpusError):
     """Another process holds the index's write lock for longer than we may wait."""
 
 
-def holder(directory: Path) -> dict | None:
+def holder(directory: Path, holder_file: str = HOLDER_FILE) -> dict | None:
     """Who last took the write lock of `directory` (None when nobody has or the record is unreadable)."""
     try:
-        data = json.loads((directory / HOLDER_FILE).read_text())
+        data = json.loads((directory / holder_file).read_text())
     except (OSError, ValueError):
         return None
     return data if isinstance(data, dict) else None
 
 
-def stale_holder(directory: Path) -> dict | None:
+def stale_holder(directory: Path, holder_file: str = HOLDER_FILE) -> dict | None:
     """The holder record of a writer on this host that is gone (crashed or killed mid-write), else None."""
-    record = holder(directory)
+    record = holder(directory, holder_file)
     if not record or record.get("host") != socket.gethostname():
         return None
     pid = record.get("pid")
@@ -53,23 +54,25 @@ def stale_holder(directory: Path) -> dict | None:
 
 
 @contextlib.contextmanager
-def write_lock(directory: Path, timeout_s: float = 120.0, purpose: str = "") -> Iterator[None]:
-    """Hold the index's write lock for the block; IndexBusy after `timeout_s` names who holds it and what to do."""
+def write_lock(directory: Path, timeout_s: float = 120.0, purpose: str = "", name: str = LOCK_FILE) -> Iterator[None]:
+    """Hold the index's write lock (or the lock `name`) for the block; IndexBusy after `timeout_s` names who holds it."""
     from filelock import FileLock, Timeout
 
     directory.mkdir(parents=True, exist_ok=True)
-    lock = FileLock(str(directory / LOCK_FILE), thread_local=False)
+    holder_file = f"{name}.json"
+    lock = FileLock(str(directory / name), thread_local=False)
     try:
         lock.acquire(timeout=timeout_s)
     except Timeout:
-        record = holder(directory) or {}
+        record = holder(directory, holder_file) or {}
         who = f"pid {record.get('pid', '?')} on {record.get('host', '?')} ({record.get('command', '?')}, since {record.get('since', '?')})"
+        doing = "embedded" if name == EMBED_LOCK else "written"
         raise IndexBusy(
-            f"the search index in {directory} is being written by {who}; waited {timeout_s:.0f} s. "
+            f"the search index in {directory} is being {doing} by {who}; waited {timeout_s:.0f} s. "
             "Wait for it to finish (or stop it), then run the command again"
         ) from None
     try:
-        stale = stale_holder(directory)
+        stale = stale_holder(directory, holder_file)
         if stale:
             log.warning(
                 "index %s: the previous writer (pid %s, %s, since %s) died while holding the lock; its unfinished work is discarded",
@@ -79,9 +82,9 @@ def write_lock(directory: Path, timeout_s: float = 120.0, purpose: str = "") -> 
             "pid": os.getpid(), "host": socket.gethostname(), "command": purpose or " ".join(sys.argv[:3])[:200],
             "since": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         }  # fmt: skip
-        (directory / HOLDER_FILE).write_text(json.dumps(record))
+        (directory / holder_file).write_text(json.dumps(record))
         yield
     finally:
         with contextlib.suppress(OSError):
-            (directory / HOLDER_FILE).unlink()
+            (directory / holder_file).unlink()
         lock.release()

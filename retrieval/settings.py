@@ -36,6 +36,16 @@ class RetrievalSettings(BaseSettings):
     embedding_device: str = Field("cpu", description="torch device for embeddings and the cross-encoder: cpu, cuda, cuda:1 ...")
     embedding_batch_size: int = Field(32, ge=1, le=4096, description="Chunks per embedding batch.")
     embedding_bf16: bool = Field(True, description="bf16 autocast for embeddings (2-3x faster on CPU, cosine >= 0.9999 to fp32).")
+    embedding_runtime: Literal["auto", "torch", "onnx-int8"] = Field(
+        "auto",
+        description="What computes embeddings: torch (fp32, or bf16 per SLEUTH_RETRIEVAL_EMBEDDING_BF16), the bundled MiniLM as int8 ONNX "
+        "(onnxruntime; cosine >= 0.998 to fp32), or auto: documents in torch, queries on int8 where installed (no torch import).",
+    )
+    embedding_background: bool = Field(
+        True,
+        description="`sleuth serve` embeds what the local index has not embedded yet in a low-priority worker process, "
+        "document by document (false: only `sleuth index` embeds).",
+    )
     rrf_k: int = Field(60, ge=1, description="Reciprocal Rank Fusion constant.")
     rerank: Literal["none", "cross-encoder", "remote"] = Field(
         "none", description="Reranker backend: none, a local sentence-transformers CrossEncoder, or a remote rerank endpoint."

@@ -7,6 +7,7 @@ them all when it opens, a writer's only those it touches; BM25 segments likewise
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -19,6 +20,8 @@ from retrieval.dense import dense_search
 from retrieval.hits import Hit
 from retrieval.manifest import DocEntry, IndexError_, Manifest, SegmentEntry, indexed_text
 from retrieval.segments import Segment, SegmentedBM25, SegmentError
+
+log = logging.getLogger(__name__)
 
 
 @runtime_checkable
@@ -89,6 +92,7 @@ class LocalView:
         self._bm25_lock = threading.Lock()
         self._blocks = blocks  # segment id -> float32 rows (shared across views; rows are only ever filled)
         self._filled: dict[str, set[str]] = previous._filled if previous is not None else {}
+        self.broken: set[str] = previous.broken if previous is not None else set()  # '<doc_id>.<version>' with unreadable vectors
         self._dense_lock = previous._dense_lock if previous is not None else threading.Lock()
         self._directory: Path | None = None
         self._embedded: np.ndarray | None = None
@@ -162,11 +166,16 @@ class LocalView:
                     path = directory / "embeddings" / f"{key}.npy"
                     try:
                         vectors = np.load(path)
+                        problem = "" if vectors.shape == (count, self.manifest.dim) else "do not match its chunks"
                     except (OSError, ValueError) as exc:
-                        raise IndexError_(f"embeddings of {doc_id} ({path}) are unreadable ({exc}); run `sleuth index --rebuild`") from exc
-                    if vectors.shape != (count, self.manifest.dim):
-                        raise IndexError_(f"embeddings of {doc_id} ({path}) do not match its chunks; run `sleuth index --rebuild`")
-                    block[row : row + count] = vectors
+                        problem = f"are unreadable ({exc})"
+                    if problem:  # searched without them (zero rows, dropped from hits) until the document is embedded again
+                        if key not in self.broken:
+                            log.warning("embeddings of %s (%s) %s; dense search skips it until it is re-embedded "
+                                        "(by the server's background worker or `sleuth index`)", doc_id, path, problem)  # fmt: skip
+                        self.broken.add(key)
+                    else:
+                        block[row : row + count] = vectors
                     filled.add(key)
                 row += count
             return block
@@ -187,8 +196,14 @@ class LocalView:
             if part.any():
                 hits += [Hit(offset + h.index, h.score) for h in dense_search(self._block(entry, self._directory), vector, k, part)]
             offset += n
+        if self.broken:
+            hits = [h for h in hits if self._key_of(h.index) not in self.broken]
         hits.sort(key=lambda h: (-h.score, h.index))
         return hits[:k]
+
+    def _key_of(self, position: int) -> str:
+        doc_id = self.doc_ids[self.chunk_doc[position]]
+        return f"{doc_id}.{self.docs[doc_id].version}"
 
     def matrix(self) -> np.ndarray | None:
         """All rows as one float32 matrix (zero rows for chunks not embedded or dead); None if nothing is embedded."""

@@ -11,6 +11,8 @@ import pytest
 # Tests never download models: any hub access fails at once instead of reaching the network.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+# Servers under test embed nothing in the background (a worker process per app); tests/api/test_embedding_worker.py turns it on.
+os.environ.setdefault("SLEUTH_EMBEDDING_BACKGROUND", "false")
 
 from corpus.extract import extract
 from corpus.text import PagedText

@@ -103,6 +103,23 @@ def docs(
     for r in table:
         typer.echo("  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip())
     typer.echo(f"{len(rows)} documents")
+    line = _dense_line()
+    if line:
+        typer.echo(line)
+
+
+def _dense_line() -> str | None:
+    """'dense: 64 of 181 filings, ~6 min left' for the local index (None for Milvus or before the first index)."""
+    from corpus.settings import CorpusSettings
+    from retrieval.background import coverage
+    from retrieval.searcher import index_dir
+    from retrieval.settings import RetrievalSettings
+
+    settings = RetrievalSettings()
+    if settings.index_url:
+        return None
+    found = coverage(index_dir(CorpusSettings(), settings), enabled=settings.embedding_background)
+    return found.line() if found else None
 
 
 def _period(doc) -> str:

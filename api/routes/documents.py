@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from agent.events import Event
 from api.routes.deps import AdminDep, CallerDep, ServicesDep
@@ -41,6 +41,8 @@ class DocumentPublic(BaseModel):
 class DocumentsPublic(BaseModel):
     data: list[DocumentPublic]
     count: int
+    embeddings: dict | None = Field(None, description="Dense retrieval's coverage of the local index: filings and chunks "
+                                    "embedded, state of the background worker, seconds left, and a line to show")  # fmt: skip
 
 
 class SectionPublic(BaseModel):
@@ -93,7 +95,8 @@ async def list_documents(
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> DocumentsPublic:
     docs = await asyncio.to_thread(svc.corpus.list, company, form, year)
-    return DocumentsPublic(data=[DocumentPublic(**_public(d)) for d in docs[offset : offset + limit]], count=len(docs))
+    embeddings = await asyncio.to_thread(svc.dense_coverage)
+    return DocumentsPublic(data=[DocumentPublic(**_public(d)) for d in docs[offset : offset + limit]], count=len(docs), embeddings=embeddings)
 
 
 @router.get("/documents/{doc_id}", response_model=DocumentDetail, summary="One filing: metadata and outline")

@@ -42,7 +42,7 @@ async def _checks(svc: ServicesDep) -> dict[str, dict]:
         checked, report = svc.ready_report
         if report is not None and time.monotonic() - checked < CHECK_TTL_S:
             return report
-        report = dict(await asyncio.gather(_database(svc), _index(svc), _llm(svc)))
+        report = dict(await asyncio.gather(_database(svc), _index(svc), _llm(svc), _embeddings(svc)))
         svc.ready_report = (time.monotonic(), report)
         return report
 
@@ -78,7 +78,15 @@ async def _index(svc: ServicesDep) -> tuple[str, dict]:
     return "index", {"ok": False, "error": f"no search index at {path}; run `sleuth index` (grep and read work without it)"}
 
 
+async def _embeddings(svc: ServicesDep) -> tuple[str, dict]:
+    """Dense coverage, informational: search answers from BM25 alone until embeddings land, so it never makes the server unready."""
+    found = await asyncio.to_thread(svc.dense_coverage)
+    return "embeddings", {"ok": True, **(found or {"line": "dense: no local index yet"})}
+
+
 async def _llm(svc: ServicesDep) -> tuple[str, dict]:
+    if svc.no_model:
+        return "llm", {"ok": False, "configured": False, "embedded": False, "error": svc.no_model}
     found: dict = {"url": svc.llm.base_url, "model": svc.llm.settings.model, "embedded": svc.embedded}
     if svc.local_model is not None:  # the embedded model's supervisor knows more than a probe: crashes and restarts
         found["server"] = status = svc.local_model.status()

@@ -63,6 +63,9 @@ def get_owned(svc: ServicesDep, run_id: str, who: Caller) -> Run:
 @router.post("/runs", status_code=202, response_model=RunCreated, summary="Start a research run")
 async def create_run(body: RunCreate, svc: ServicesDep, who: CallerDep, response: Response) -> RunCreated:
     """Queue a run (compare: one run, two arms); follow it with GET /v1/runs/{id}/events."""
+    unavailable = svc.model_unavailable()
+    if unavailable:
+        raise HTTPException(503, unavailable)
     if len(body.question) > svc.settings.question_max_chars:
         raise HTTPException(422, f"question: {len(body.question):,} characters; the limit is {svc.settings.question_max_chars:,} (SLEUTH_API_QUESTION_MAX_CHARS)")
     model = await svc.check_model(body.model)  # only models configured here or listed by the endpoint

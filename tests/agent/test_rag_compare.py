@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 
@@ -92,3 +93,84 @@ def test_compare_runs_both_arms_concurrently_with_their_own_metrics(tools, agent
     arms = [e.arm for e in events if e.type in {MODEL_TURN, TOOL_CALL, RETRIEVAL}]
     assert arms.index("rag") < len(arms) - 1 - arms[::-1].index("agentic"), "the arms interleave"
     assert sorted(e.arm for e in events if e.type == ANSWER) == ["agentic", "rag"]
+
+
+def like_llama_cpp(reply):
+    """A script wrapper that refuses, as llama-cpp-python's server did, an assistant message with neither content nor tool calls."""
+
+    def script(body: dict) -> Reply:
+        for i, m in enumerate(body["messages"]):
+            if m["role"] == "assistant" and m.get("content") is None and not m.get("tool_calls"):
+                return Reply(status=500, content=f"7 validation errors for messages[{i}]")
+        return reply(body)
+
+    return script
+
+
+def test_an_empty_turn_is_asked_again_with_a_nudge_and_never_sent_back(tools, agent_settings):
+    def script(body: dict) -> Reply:
+        if sum(m["role"] == "user" for m in body["messages"]) == 1:
+            return Reply(content="", usage=(100, 0))  # 0 tokens: what the interrupted request gave
+        return answer("$1,577 million", CAPEX_CITATION)
+
+    with FakeLLM(like_llama_cpp(script)) as fake:
+        from agent.research import research
+
+        result, _ = run(lambda llm, emit: research(QUESTION, llm=llm, tools=tools, settings=agent_settings, emit=emit), fake)
+        second = fake.requests[1]["messages"]
+    assert result.status == "answered", result.error
+    assert second[-1] == {"role": "user", "content": "Your reply was empty. Call a tool to continue the research, or the answer tool to finish."}
+    assert not any(m["role"] == "assistant" for m in second)  # the empty turn was not kept
+
+
+def test_no_assistant_message_has_null_content_without_tool_calls():
+    from agent.llm import LLMResponse, ToolCallRequest, Usage
+
+    assert LLMResponse("", [], "stop", Usage()).assistant_message() == {"role": "assistant", "content": ""}
+    written = LLMResponse("", [ToolCallRequest("1", "grep", {"pattern": "x"}, from_text=True)], "stop", Usage()).assistant_message()
+    assert written["content"] == "" and "tool_calls" not in written
+    native = LLMResponse("", [ToolCallRequest("1", "grep", {"pattern": "x"})], "tool_calls", Usage()).assistant_message()
+    assert native["content"] is None and native["tool_calls"][0]["function"]["name"] == "grep"
+
+
+def test_a_one_slot_model_gets_one_call_at_a_time_from_the_two_arms(tools, agent_settings):
+    active, most = 0, 0
+    import threading
+
+    lock = threading.Lock()
+
+    def script(body: dict) -> Reply:
+        nonlocal active, most
+        with lock:
+            active += 1
+            most = max(most, active)
+        try:
+            time.sleep(0.2)  # the fake answers in its own threads: overlapping requests would overlap here
+            if body["messages"][1]["content"].startswith("Passages:"):
+                return Reply(tool_calls=[("answer", {"answer": "$1,577 million", "citations": [CAPEX_CITATION]})])
+            return answer("$1,577 million", CAPEX_CITATION)
+        finally:
+            with lock:
+                active -= 1
+
+    with FakeLLM(script) as fake:
+        async def one_slot(llm, emit):
+            llm.slots = asyncio.Semaphore(1)
+            return await compare(QUESTION, llm=llm, tools=tools, settings=agent_settings, emit=emit)
+
+        result, _ = run(one_slot, fake)
+    assert result.agentic.status == result.rag.status == "answered"
+    assert most == 1
+
+
+def test_a_compare_run_whose_one_arm_failed_ends_with_the_other_arms_answer():
+    from agent.answer import Answer, Comparison
+    from api.runner import run_error, run_status
+
+    rag = Answer(mode="rag", question="q", text="$1,577 million", status="answered")
+    agentic = Answer(mode="agentic", question="q", text="", status="failed", error="the model at http://x answered 500: boom")
+    both = Comparison(question="q", agentic=agentic, rag=rag)
+    assert run_status(both) == "answered"
+    assert run_error(both) == "agentic arm failed: the model at http://x answered 500: boom"
+    assert run_status(Comparison(question="q", agentic=agentic, rag=agentic.model_copy(update={"mode": "rag"}))) == "failed"
+    assert run_status(Comparison(question="q", agentic=rag.model_copy(update={"status": "unsure"}), rag=rag)) == "unsure"

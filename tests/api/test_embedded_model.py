@@ -11,7 +11,7 @@ from api.settings import ApiSettings
 from corpus.catalog import Corpus
 from corpus.ingest import ingest_paths
 from corpus.settings import CorpusSettings
-from embedded import endpoint
+from embedded import endpoint, supervisor
 from tests.api.conftest import wait_for
 from tests.corpus.samples import TEN_K_PAGES, write_pdf
 from tests.embedded.test_local_model import fake_model
@@ -55,3 +55,38 @@ def test_a_crashing_embedded_model_fails_the_run_with_the_reason_and_readyz_show
         llm = ready.json()["checks"]["llm"]
         assert ready.status_code == 503 and not llm["ok"] and llm["server"]["state"] == "failed"
         assert "Sleuth stopped restarting it" in llm["error"] and "restart `sleuth serve`" in llm["error"]
+        refused = client.post("/v1/runs", json={"question": "What was ACME's revenue?"})
+        assert refused.status_code == 503 and "No model is configured" in refused.json()["detail"]
+        assert "stopped restarting it" in refused.json()["detail"] and "SLEUTH_LLM_BASE_URL" in refused.json()["detail"]
+
+
+def test_without_a_model_the_server_starts_and_says_how_to_get_one(tmp_path, monkeypatch):
+    monkeypatch.delenv("SLEUTH_LLM_BASE_URL", raising=False)
+    monkeypatch.chdir(tmp_path)
+    settings = CorpusSettings(data_dir=tmp_path / "data", database_url=f"sqlite:///{tmp_path / 'catalog.db'}", ingest_workers=1)
+    write_pdf(tmp_path / "ACME_2022_10K.pdf", TEN_K_PAGES)
+    corpus = Corpus.open(settings)
+    try:
+        assert ingest_paths(corpus, [tmp_path / "ACME_2022_10K.pdf"], workers=1).ok
+    finally:
+        corpus.close()
+
+    def not_installed() -> None:
+        raise supervisor.LocalModelError("the embedded model needs llama-cpp-python's server (llama_cpp not installed); run: pip install x")
+
+    said: list[str] = []
+    monkeypatch.setattr(supervisor, "check_server_installed", not_installed)
+    monkeypatch.setattr("api.app._say", said.append)
+    with TestClient(create_app(ApiSettings(port=8123), settings), base_url="http://127.0.0.1:8123", client=("127.0.0.1", 50000)) as client:
+        assert "open http://127.0.0.1:8123/" in said[-1] and "No model is configured" in said[-1]
+        ready = client.get("/readyz")
+        llm = ready.json()["checks"]["llm"]
+        assert ready.status_code == 503 and llm == {"ok": False, "configured": False, "embedded": False, "error": llm["error"]}
+        assert "llama_cpp not installed" in llm["error"] and "make run" in llm["error"] and "SLEUTH_LLM_BASE_URL" in llm["error"]
+        for mode in ("agentic", "rag", "compare"):
+            refused = client.post("/v1/runs", json={"question": "What was ACME's revenue?", "mode": mode})
+            assert refused.status_code == 503 and refused.json()["detail"] == llm["error"]
+        assert client.get("/v1/runs").json()["count"] == 0  # nothing was stored
+        assert [d["doc_id"] for d in client.get("/v1/documents").json()["data"]] == ["ACME_2022_10K"]  # what needs no model works
+        assert client.get("/v1/documents/ACME_2022_10K/pages/1").status_code == 200
+        assert client.get("/healthz").json() == {"status": "ok"}

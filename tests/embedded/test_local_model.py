@@ -144,14 +144,40 @@ def test_missing_or_wrong_version_parts_name_the_pip_command(site, tmp_path):
 
 def test_missing_llama_cpp_tells_what_to_install(monkeypatch, tmp_path):
     real = importlib.util.find_spec
-    monkeypatch.setattr(local.importlib.util, "find_spec", lambda name: None if name == "llama_cpp" else real(name))
+    monkeypatch.setattr(local.importlib.util, "find_spec", lambda name: None if name in ("llama_cpp", "xllamacpp") else real(name))
     with pytest.raises(LocalModelError) as err:
         LocalModel(part_settings(), tmp_path).start()  # fails before looking for the model
     message = str(err.value)
     assert (
         "pip install 'llama-cpp-python[server]==0.3.36'" in message and "make run" in message and "SLEUTH_LLM_BASE_URL" in message
     )
+    assert "pip install xllamacpp==2026.10.11549" in message
     assert err.value.kind == "local_model"
+
+
+def test_the_compiled_server_runs_where_installed_else_the_prebuilt_one(monkeypatch, tmp_path):
+    real = importlib.util.find_spec
+    monkeypatch.setattr(local.importlib.util, "find_spec", lambda name: object() if name in ("llama_cpp", "xllamacpp") else real(name))
+    if all(real(m) for m in local._SERVER_MODULES[1:]):
+        assert local.server_launcher() == ["-m", "embedded.llama_server"]
+    monkeypatch.setattr(local.importlib.util, "find_spec", lambda name: None if name == "llama_cpp" else object())
+    assert local.server_launcher() == ["-m", "embedded.xllama_server"]
+    model = LocalModel(part_settings(threads=3, context_tokens=4096), tmp_path)
+    command = model.command(tmp_path / "m.gguf", 8123)
+    assert command[3:5] == ["-m", "embedded.xllama_server"]
+
+
+@pytest.mark.skipif(importlib.util.find_spec("xllamacpp") is None, reason="xllamacpp is not installed (the local extra)")
+def test_the_prebuilt_server_gets_the_same_parameters():
+    from embedded.xllama_server import params, parse
+
+    argv = ["--model", "/m.gguf", "--model_alias", "qwen", "--host", "127.0.0.1", "--port", "8123", "--n_ctx", "8192",
+            "--n_threads", "3", "--n_threads_batch", "3", "--flash_attn", "false", "--use_extra_bufts", "false"]  # fmt: skip
+    p = params(parse(argv))
+    assert (p.model.path, p.model_alias, p.hostnames, p.port, p.n_ctx, p.n_parallel) == ("/m.gguf", {"qwen"}, ["127.0.0.1"], 8123, 8192, 1)
+    assert (p.cpuparams.n_threads, p.cpuparams_batch.n_threads, p.no_extra_bufts, p.use_jinja) == (3, 3, True, True)
+    with pytest.raises(SystemExit):
+        parse(argv[:-1] + ["maybe"])  # a flag that is neither true nor false
 
 
 def fake_model(tmp_path: Path, mode: str = "serve", **overrides) -> LocalModel:

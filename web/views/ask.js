@@ -108,7 +108,10 @@ export async function askView() {
         notice.textContent =
           "The embedded model is answering: it is for trying Sleuth and is slow and often wrong. Real answers need a real model on vLLM (SLEUTH_LLM_BASE_URL).";
       }
-      if (llm && !llm.ok) banner(`The model endpoint is not reachable (${llm.error}); runs will fail until it is.`);
+      if (llm && llm.configured === false) {
+        notice.hidden = false;
+        notice.textContent = llm.error;
+      } else if (llm && !llm.ok) banner(`The model endpoint is not reachable (${llm.error}); runs will fail until it is.`);
       else if (llm && llm.server && llm.server.last_crash) {
         const { last_crash: crash, restarts, log } = llm.server;
         const when = new Date(crash.at * 1000).toLocaleTimeString();

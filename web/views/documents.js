@@ -1,7 +1,7 @@
 // The Documents page: the catalog's filings (filter, sort, delete), upload with its stages, and the EDGAR fetch card.
 import { api, serverNow, streamEvents } from "../api.js";
 import { $, fmtDuration, guarded, h, period, view } from "../dom.js";
-import { docsById, loadDocs } from "../state.js";
+import { coverage, docsById, loadDocs } from "../state.js";
 import { ingestEvents, stageList } from "../stages.js";
 import { edgarFetchCard } from "./edgar.js";
 
@@ -204,6 +204,7 @@ export async function documentsView() {
       ),
     ),
     h("p", { id: "doc-count", class: "muted" }),
+    h("p", { id: "dense-coverage", class: "muted" }, coverage.dense ? coverage.dense.line : ""),
     note,
     h(
       "div",
