@@ -147,7 +147,7 @@ def create_app(settings: ApiSettings | None = None, corpus_settings: CorpusSetti
     app.add_middleware(RequestCounter)
     app.add_middleware(BodyLimit, body_max=settings.body_max_kb << 10, upload_max=settings.upload_request_max_mb << 20)
     app.add_middleware(SecurityHeaders)  # outermost: every response has the headers, refusals by the middleware above included
-    from api.routes import documents, fetch, health, pages, runs, votes
+    from api.routes import companies, documents, fetch, health, pages, runs, votes
 
     app.include_router(health.router)
     app.include_router(runs.router, prefix="/v1")
@@ -155,6 +155,7 @@ def create_app(settings: ApiSettings | None = None, corpus_settings: CorpusSetti
     app.include_router(fetch.router, prefix="/v1")  # before documents: /documents/fetch is not a doc_id
     app.include_router(documents.router, prefix="/v1")
     app.include_router(pages.router, prefix="/v1")
+    app.include_router(companies.router, prefix="/v1")
     app.state.page_renderer = PageRenderer(
         RenderLimits(dpi=settings.page_dpi, timeout_s=settings.page_render_timeout_s, memory_mb=settings.page_render_memory_mb)
     )
