@@ -60,7 +60,8 @@ class Point:
         return any(abs(a - b) > 0.5 * 10 ** max(sa, sb) for (a, sa) in values for (b, sb) in values)
 
     def chosen(self, basis: str = "latest") -> Report:
-        return self.latest if basis == "latest" else self.first
+        """The printing a series shows: the basis decides for a restated period; otherwise the first (the period's own filing)."""
+        return self.latest if basis == "latest" and self.restated else self.first
 
 
 @dataclass

@@ -19,7 +19,7 @@ from tools.factrank import Query, idf, parse_period, score, words
 
 MAX_FILINGS = 400  # filings one series may span
 MAX_COMPANIES_CACHED = 32
-RELEVANCE_CUT = 0.5  # line items scoring under half the best one are filler, not matches
+RELEVANCE_CUT = 0.7  # line items scoring under 70% of the best one are filler, not matches ("capital" in "Additional paid-in capital")
 _RANGE = re.compile(r"^\s*(.+?)\s*(?:-|–|—|\.\.|\bto\b)\s*(.+?)\s*$", re.I)
 _TOP_LINE = re.compile(r"^(?:total\s+)?(?:net\s+)?(?:revenues?|sales|net\s+sales|operating\s+revenues?)(?:\s*,\s*net)?$", re.I)
 _MARGIN = re.compile(r"\b(?:profit|margin|income|earnings|ebit|ebitda)\b", re.I)
@@ -37,19 +37,20 @@ class PeriodRange:
     last: int | None = None
     quarter: int | None = None
     text: str = "all"
+    asked: bool = False  # the caller said which periods ('all' included); omitted, a tool shows the newest first, capped
 
     @classmethod
     def parse(cls, text: str | None) -> PeriodRange:
         t = " ".join((text or "").split())
         if not t or t.lower() in ("all", "*", "any"):
-            return cls()
+            return cls(asked=bool(t))
         if (one := parse_period(t)) is not None:
-            return cls(one.year, one.year, one.quarter, str(one).replace(" ", " "))
+            return cls(one.year, one.year, one.quarter, str(one), True)
         if (m := _RANGE.match(t)) and (a := parse_period(m.group(1))) and (b := parse_period(m.group(2))):
             if a.quarter or b.quarter:
                 raise SeriesError(f"period={text!r}: a range is of fiscal years, like 'FY2016-FY2022'")
             lo, hi = sorted((a.year, b.year))
-            return cls(lo, hi, None, f"FY{lo}-FY{hi}")
+            return cls(lo, hi, None, f"FY{lo}-FY{hi}", True)
         raise SeriesError(f"period={text!r} is not a fiscal period; write 'FY2018', 'Q2 2025', a range 'FY2016-FY2022', or 'all'")
 
     @property
@@ -92,8 +93,9 @@ class CompanyFigures:
         scored.sort(key=lambda pair: -pair[0])
         if not scored:
             return []
-        top = scored[0][0]
-        return [(s, i) for s, i in scored if s >= RELEVANCE_CUT * top]
+        top, best = scored[0]
+        # A segment's slice of the best line item (same concept) stays however low it scores.
+        return [(s, i) for s, i in scored if s >= RELEVANCE_CUT * top or (i.concept and i.concept == best.concept)]
 
     def joined(self, item: LineSeries) -> LineSeries:
         """The item with its renamed labels' series joined in (see corpus.series.join_renamed)."""

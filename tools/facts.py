@@ -101,7 +101,7 @@ def _item_lines(rank: int, item: FactItem, basis: str) -> list[str]:
                 f"restated {last.printed} in {last.doc_id} p.{last.page} (basis='{basis}' shows the {basis})"
             )
         if cite := _citation(r):
-            lines.append(f"    cite: {cite}")
+            lines.append(f"  cite: {cite}")
     if item.more:
         periods = [str(p.period) for p in item.more]
         example = periods[0].removesuffix(" YTD").removesuffix(" end")
@@ -164,7 +164,7 @@ def facts(
         held = [(s, i) for s, i in ranked if any(wanted.holds(p) for p in i.points)]
         if not held:
             periods = sorted({str(p) for _s, i in ranked[:MAX_ITEMS] for p in i.points if p.annual}, reverse=True)
-            raise ToolError(f"{scope} has no figures for {wanted.text} of {ranked[0][1].label!r}; the periods it covers: {', '.join(periods[:12]) or 'none that could be read'}.")
+            raise ToolError(f"{scope} has no figures for {wanted.text}; the periods it covers: {', '.join(periods[:12]) or 'none that could be read'}.")
         ranked = held
     items = [_shown(book.joined(item), wanted, basis, rank == 0, value) for rank, (value, item) in enumerate(ranked[:MAX_ITEMS])]
     if (top := book.top_line(items[0].series)) is not None and all(i.series.key != top.key for i in items):
@@ -175,7 +175,8 @@ def facts(
 
 def _shown(series: LineSeries, wanted: PeriodRange, basis: str, first: bool, value: float, role: str = "") -> FactItem:
     points = periods_shown(series, wanted)
-    cap = len(points) if not wanted.everything and (wanted.first == wanted.last or first) else (FIRST_ITEM_PERIODS if first else OTHER_ITEM_PERIODS)
+    # The best match shows every period asked for; the others, and an unasked best match, a few (the rest counted below).
+    cap = len(points) if wanted.asked and (first or wanted.first == wanted.last) else (FIRST_ITEM_PERIODS if first else OTHER_ITEM_PERIODS)
     return FactItem(series, points[:cap], points[cap:], basis, value, role)
 
 

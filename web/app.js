@@ -1,5 +1,6 @@
 // Sleuth web UI: plain ES module, no build step; it talks only to the public API (/v1, /readyz).
 import { edgarFetchCard } from "./edgar.js";
+import { companyView } from "./company.js";
 const $ = (sel, root = document) => root.querySelector(sel);
 const view = $("#view");
 const docsById = new Map();
@@ -579,7 +580,7 @@ async function documentsView() {
     const rows = docs.filter((d) => (!filters.company || `${d.company} ${d.ticker || ""} ${d.doc_id}`.toLowerCase().includes(filters.company.toLowerCase()))
       && (!filters.form || d.form_type === filters.form) && (!filters.year || String(d.fiscal_year) === filters.year))
       .sort((a, b) => { const x = a[sortKey] ?? "", y = b[sortKey] ?? ""; return (x > y ? 1 : x < y ? -1 : 0) * (ascending ? 1 : -1); });
-    body.replaceChildren(...rows.map((d) => h("tr", {}, h("td", {}, h("a", { href: `#/documents/${encodeURIComponent(d.doc_id)}` }, d.doc_id)), h("td", {}, d.company || ""),
+    body.replaceChildren(...rows.map((d) => h("tr", {}, h("td", {}, h("a", { href: `#/documents/${encodeURIComponent(d.doc_id)}` }, d.doc_id)), h("td", {}, d.company ? h("a", { href: `#/companies/${encodeURIComponent(d.company)}`, title: `${d.company}: line items through time` }, d.company) : ""),
       h("td", {}, d.form_type || ""), h("td", {}, period(d)), h("td", {}, d.pages),
       h("td", {}, h("button", { type: "button", class: "danger small", "aria-label": `Delete ${d.doc_id}`, onclick: () => remove(d) }, "Delete")))));
     for (const th of ths) {
@@ -664,7 +665,7 @@ async function documentView(docId) {
   await loadDocs();
   const d = await api(`/v1/documents/${encodeURIComponent(docId)}`);
   view.replaceChildren(h("p", {}, h("a", { href: "#/documents" }, "← all documents")),
-    h("div", { class: "card" }, h("h1", {}, d.doc_id), h("p", {}, `${d.company || ""} · ${d.form_type || ""} · ${period(d)} · ${d.pages} pages · ~${d.tokens.toLocaleString()} tokens`),
+    h("div", { class: "card" }, h("h1", {}, d.doc_id), h("p", {}, d.company ? h("a", { href: `#/companies/${encodeURIComponent(d.company)}` }, d.company) : "", ` · ${d.form_type || ""} · ${period(d)} · ${d.pages} pages · ~${d.tokens.toLocaleString()} tokens`),
       h("p", {}, h("button", { type: "button", onclick: () => openPage(d.doc_id, 1) }, "Read from page 1"))),
     h("section", { class: "card" }, h("h2", {}, "Outline"),
       d.sections.length ? h("ul", { class: "outline" }, d.sections.map((s) => h("li", { style: `padding-left:${s.depth * 1.2}rem` },
@@ -686,7 +687,7 @@ async function route() {
   if (stopStream) { stopStream(); stopStream = null; }
   const path = location.hash.replace(/^#/, "").split("?")[0] || "/ask";
   const [, section, id] = path.split("/").map(decodeURIComponent);
-  for (const a of document.querySelectorAll("nav a")) a.setAttribute("aria-current", a.dataset.nav === section ? "page" : "false");
+  for (const a of document.querySelectorAll("nav a")) a.setAttribute("aria-current", a.dataset.nav === (section === "companies" ? "documents" : section) ? "page" : "false");
   banner(null);
   view.replaceChildren(h("p", { class: "muted" }, h("span", { class: "spinner" }), " loading…"));
   await guarded(async () => {
@@ -694,6 +695,7 @@ async function route() {
     else if (section === "history") await historyView();
     else if (section === "documents" && id) await documentView(id);
     else if (section === "documents") await documentsView();
+    else if (section === "companies" && id) { await loadDocs(); await companyView({ h, api, view, openPage, headers, banner }, id); }
     else if (section === "leaderboard") await leaderboardView();
     else await askView();
   });
