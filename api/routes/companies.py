@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import shutil
 from typing import Annotated, Literal
 
@@ -143,4 +144,4 @@ async def company_overview(
 
 
 def _slug(text: str) -> str:
-    return "".join(c if c.isalnum() else "-" for c in text.lower()).strip("-")[:60] or "series"
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:60] or "series"
