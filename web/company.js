@@ -28,6 +28,7 @@ function sparkCard(helpers, item, select) {
   const card = h("li", { class: "spark" },
     h("button", { type: "button", class: "spark-open", onclick: () => select(item), "aria-label": `${item.name}: open the full chart` },
       h("h3", {}, item.name),
+      s.item.toLowerCase() !== item.name.toLowerCase() ? h("p", { class: "muted spark-label" }, `as printed: ${s.item}`) : null,
       h("p", { class: "spark-value" }, `${shown(last.value, s.scale)} `, h("span", { class: "muted" }, `${unitText(s.unit, s.scale)} · ${last.label}`)),
       h("div", { class: "spark-frame" }, canvas),
       h("p", { class: "muted" }, `${points.length} periods, ${points[0].label}–${last.label}${points.some((p) => p.restated) ? " · ◆ restated" : ""}`)));

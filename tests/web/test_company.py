@@ -1,0 +1,73 @@
+"""The company page in Chromium: 3M's standard line items as sparklines, a full chart whose points open their pages, restatements marked."""
+
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import expect
+
+from tests.web.conftest import shot
+from tests.web.test_pages import IMAGE_LOADED, RENDER_TIMEOUT_MS
+
+YEARS = [f"FY{y}" for y in range(2015, 2023)]
+
+
+def open_company(page) -> None:
+    page.goto("/#/documents")
+    page.locator("#documents").get_by_role("link", name="3M Company").first.click()
+    expect(page).to_have_url(re.compile(r"#/companies/3M%20Company$"))
+    expect(page.get_by_role("heading", level=1)).to_have_text("3M Company")
+
+
+def test_sparklines_and_a_full_chart_with_its_data_table(page):
+    open_company(page)
+    sparks = page.locator("#sparks > li")
+    expect(sparks).to_have_count(9)
+    expect(sparks.filter(has_text="Revenue")).to_contain_text("8 periods, FY2015–FY2022")
+    expect(page.locator("#sparks canvas.spark-canvas")).to_have_count(9)
+    sparks.filter(has_text="Operating income").get_by_role("button").click()
+    card = page.locator("#company-chart .chart-card")
+    expect(card.locator("h3")).to_have_text("3M Company — Operating income")
+    table = card.locator("table.series-table")
+    expect(table.locator("tbody th")).to_have_text(YEARS)
+    # 3M's 2018 10-K restated FY2016 and FY2017 operating income (7,223 and 7,820 as first reported in the 2017 10-K).
+    restated = table.locator("tbody tr.restated")
+    expect(restated).to_have_count(2)
+    expect(restated.first).to_contain_text("restated; first reported 7,223 in 3M_2017_10K")
+    expect(card.locator(".legend")).to_contain_text("restated")
+    page.wait_for_function("() => window.Chart && Chart.getChart(document.querySelector('#company-chart canvas'))")
+    shot(page, "company")
+
+
+def test_a_point_opens_its_page_with_the_figure_highlighted(page):
+    open_company(page)
+    page.get_by_label("Line item").fill("capital expenditure")
+    page.get_by_label("Periods", exact=True).fill("FY2016-FY2022")
+    page.get_by_role("button", name="Chart it").click()
+    card = page.locator("#company-chart .chart-card")
+    expect(card.locator("h3")).to_contain_text("Purchases of property, plant and equipment")
+    expect(card.locator("tbody th")).to_have_text(YEARS[1:])
+    page.wait_for_function("() => window.Chart && Chart.getChart(document.querySelector('#company-chart canvas'))")
+    # Click the FY2018 point on the canvas itself: Chart.js knows where it drew it.
+    x, y = page.evaluate(
+        """() => { const c = document.querySelector('#company-chart canvas'); const p = Chart.getChart(c).getDatasetMeta(0).data[2];
+                   const r = c.getBoundingClientRect(); return [r.left + p.x, r.top + p.y]; }"""
+    )
+    page.mouse.click(x, y)
+    dialog = page.locator("#page-dialog")
+    expect(dialog.locator("#page-title")).to_contain_text("page 60 of 160")  # 3M_2018_10K p.60: (1,577)
+    page.wait_for_function(IMAGE_LOADED, timeout=RENDER_TIMEOUT_MS)
+    expect(dialog.locator(".page-box").first).to_be_visible()
+    shot(page, "company-point")
+    dialog.get_by_role("button", name="Close").click()
+    card.get_by_role("button", name="3M_2022_10K p.52").first.click()  # the table's source buttons open pages too
+    expect(dialog.locator("#page-title")).to_contain_text("page 52")
+
+
+def test_bad_input_is_said(page):
+    open_company(page)
+    page.get_by_label("Line item").fill("zebra stripes")
+    page.get_by_role("button", name="Chart it").click()
+    expect(page.locator("#company-chart [role=alert]")).to_contain_text("No line item of 3M Company matches 'zebra stripes'; closest:")
+    page.goto("/#/companies/Tesla")
+    expect(page.locator("#banner")).to_contain_text("No filings of 'Tesla' in the corpus")
