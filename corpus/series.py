@@ -96,7 +96,7 @@ class LineSeries:
 
 def clean_label(label: str) -> str:
     """The row label without dot leaders ('Total revenue.......' -> 'Total revenue')."""
-    return " ".join(_LEADERS.sub(" ", label).split()).rstrip(" :")
+    return " ".join(_LEADERS.sub(" ", label).split()).rstrip(" :$")
 
 
 def label_key(label: str) -> str:
@@ -121,7 +121,8 @@ def company_series(docs: Sequence[Document], facts: Iterable[Fact]) -> list[Line
     own_years = _own_years(rows)
     columns = _columns(rows)
     items: dict[tuple, LineSeries] = {}
-    order = sorted(docs, key=lambda d: (d.period_end_date or date.min, d.filing_date or date.min, d.id))
+    # Filing order: period end, then the 10-K/10-Q before an earnings release of the same period (the audited printing).
+    order = sorted(docs, key=lambda d: (d.period_end_date or date.min, (d.form_type or "") not in ("10-K", "10-Q"), d.filing_date or date.min, d.id))
     rank = {d.id: i for i, d in enumerate(order)}
     for f in rows:
         doc = by_doc[f.doc_id]
@@ -200,15 +201,16 @@ def join_renamed(item: LineSeries, others: Iterable[LineSeries]) -> LineSeries:
     """`item` with the rows of differently labelled line items of its statement that are the same figures under another name.
 
     Two labels are one line item when no filing prints both and every period they share carries the same value
-    ("Cost of goods sold" in the 2019 10-K and "Cost of sales" in the 2021 10-K both print FY2019 as 1,234).
+    ("Cost of goods sold" in the 2019 10-K and "Cost of sales" in the 2021 10-K both print FY2019 as 1,234); a tagged
+    XBRL concept joins the statement rows of filings without XBRL the same way.
     """
-    if item.concept:
-        return item
     merged = LineSeries(item.key, item.label, item.section, item.concept, item.unit, item.dims, list(item.labels),
                         {k: Point(k, list(p.reports)) for k, p in item.points.items()}, list(item.joined))  # fmt: skip
     for other in others:
-        if other is item or other.concept or other.section != item.section or other.unit != item.unit or other.dims != item.dims:
+        if other is item or other.section != item.section or other.unit != item.unit or other.dims != item.dims:
             continue
+        if item.concept and other.concept:
+            continue  # two XBRL concepts are two line items
         if merged.filings() & other.filings():
             continue
         shared = set(merged.points) & set(other.points)
