@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from typing import Any, Literal
+
+from pydantic import BaseModel, ValidationError, model_validator
 
 from agent.answer import AnswerChart, AnswerCitation, ChartPoint
 from agent.citations import TextOf, check_citation
@@ -11,24 +13,41 @@ MAX_POINTS = 40
 
 
 class ChartPointArgs(BaseModel):
-    label: str = Field(description="The period, e.g. 'FY2018' or 'FY2023 Q2'.", max_length=40)
-    value: float = Field(description="The value in the chart's unit, e.g. 1577 for $1,577 million.")
-    doc_id: str = Field(description="The filing the value is printed in.")
-    page: int = Field(description="1-based page that prints it.")
-    quote: str = Field("", description="The row label and figure as printed on that page (the facts tool's cite: line gives it).")
+    label: str
+    value: float
+    doc_id: str
+    page: int
+    quote: str = ""
 
 
 class ChartArgs(BaseModel):
-    title: str = Field(description="What is charted, e.g. '3M capital expenditure'.", max_length=200)
-    unit: str = Field(description="The values' unit, e.g. 'USD million'.", max_length=40)
-    kind: str = Field("line", description="line (a trend) or bar (a comparison).", pattern="^(line|bar)$")
-    points: list[ChartPointArgs] = Field(description="One cited point per period, oldest first.", min_length=2, max_length=MAX_POINTS)
+    title: str
+    unit: str
+    kind: Literal["line", "bar"] = "line"
+    points: list[ChartPointArgs]
+
+    @model_validator(mode="after")
+    def _bounded(self) -> ChartArgs:
+        if not 2 <= len(self.points) <= MAX_POINTS:
+            raise ValueError(f"a chart has 2 to {MAX_POINTS} points")
+        if len(self.title) > 200 or len(self.unit) > 40 or any(len(p.label) > 40 for p in self.points):
+            raise ValueError("title (200), unit (40) and point labels (40 characters) are short")
+        return self
 
 
-CHART_DESCRIPTION = (
-    "Optional: a chart of a trend the answer describes (several periods of one line item), every point cited like a "
-    "citation (doc_id, page, quote of the label and figure as printed)."
-)
+# The schema stays lean (every model turn carries it); the description says what the fields hold.
+CHART_DESCRIPTION = "Optional chart of a trend: {title, unit, points: [{label: 'FY2018', value, doc_id, page, quote}]}"
+
+
+def chart_args(raw: dict[str, Any] | None) -> ChartArgs | str | None:
+    """The chart of an answer call, or an error message for the model when it does not fit."""
+    if raw is None:
+        return None
+    try:
+        return ChartArgs.model_validate(raw)
+    except ValidationError as exc:
+        issues = "; ".join(f"chart.{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()[:5])
+        return f"Error: invalid chart in the answer call: {issues}. {CHART_DESCRIPTION}"
 
 
 def checked_chart(args: ChartArgs | None, text_of: TextOf) -> tuple[AnswerChart | None, list[str]]:

@@ -9,7 +9,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, ValidationError
 
 from agent.answer import AnswerChart, AnswerCitation
-from agent.answer_chart import CHART_DESCRIPTION, ChartArgs, checked_chart
+from agent.answer_chart import CHART_DESCRIPTION, ChartArgs, chart_args, checked_chart
 from agent.citations import TextOf, check_citation, inline_citations, problems
 from agent.llm import LLMResponse, ToolCallRequest
 
@@ -26,7 +26,7 @@ class AnswerArgs(BaseModel):
     answer: str = Field(description="The answer: the figure with its unit (or yes/no) first, then the arithmetic or reasoning briefly.")
     status: Literal["answered", "unsure"] = Field("answered", description="unsure when the evidence is incomplete, ambiguous or not found.")
     citations: list[CitationArgs] = Field(default_factory=list, description="One entry per figure or fact used.")
-    chart: ChartArgs | None = Field(None, description=CHART_DESCRIPTION)
+    chart: dict[str, Any] | None = Field(None, description=CHART_DESCRIPTION)  # checked by answer_chart.chart_args: a lean schema
 
 
 @cache
@@ -67,7 +67,10 @@ def draft_from_call(call: ToolCallRequest) -> Draft | str:
         return (f"Error: invalid arguments for answer: {issues}. Call it as answer(answer=\"<the figure with its unit first, "
                 'then how you got it>", citations=[{"doc_id": "<doc_id>", "page": <page>, "quote": "<label and figure as printed>"}]).')
     citations = [AnswerCitation(doc_id=c.doc_id, page=c.page, quote=c.quote) for c in args.citations]
-    return Draft(args.answer.strip(), args.status, citations, call=call, chart_args=args.chart)
+    chart = chart_args(args.chart)
+    if isinstance(chart, str):
+        return chart
+    return Draft(args.answer.strip(), args.status, citations, call=call, chart_args=chart)
 
 
 def _plainly_meant(arguments: dict[str, Any]) -> dict[str, Any]:

@@ -129,11 +129,11 @@ def facts(
     query: Annotated[str, Field(description="The line item in plain words, e.g. 'capital expenditure', 'total revenue', 'inventory', 'diluted EPS', 'operating cash flow'.")],
     doc_id: Annotated[str | None, Field(description="Exact doc_id of one filing, e.g. '3M_2018_10K'.")] = None,
     company: Annotated[str | None, Field(description="All filings of a company (name or ticker); periods are lined up across them.")] = None,
-    period: Annotated[str | None, Field(description="Fiscal period wanted: 'FY2018', 'Q2 2025', a range 'FY2016-FY2022', or 'all'. Omit for the newest periods.")] = None,
+    period: Annotated[str | None, Field(description="'FY2018', 'Q2 2025', 'FY2016-FY2022' or 'all'; omit for the newest.")] = None,
     statement: Annotated[str | None, Field(description="Only this statement or note: 'Income Statement', 'Balance Sheet', 'Cash Flows', 'Note 12'.")] = None,
-    basis: Annotated[str, Field(description="For a period a later filing restated: 'latest' (the restated value, default) or 'first' (as first reported).")] = "latest",
+    basis: Annotated[str, Field(description="Restated periods: 'latest' or 'first' reported.")] = "latest",
 ) -> FactsResult:
-    """Figures from the financial statements and tagged XBRL data as series: the best-matching line items, each with its value for every fiscal period (fiscal years and quarters from the filings' own calendars), unit, restatements, and the page each is printed on. Fastest way to get a statement figure for a fiscal year or a trend; cite the page it gives (confirm with read when in doubt)."""
+    """Figures from the financial statements and tagged XBRL data: the best-matching line items, each with its value for every fiscal period (restatements marked), unit, and the page it is printed on. Fastest way to get a statement figure for a fiscal year or a trend; cite the page it gives."""
     context = current()
     query = " ".join(query.split())[:200]
     if not query:
