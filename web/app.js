@@ -1,6 +1,7 @@
 // Sleuth web UI: plain ES module, no build step; it talks only to the public API (/v1, /readyz).
 import { edgarFetchCard } from "./edgar.js";
 import { companyView } from "./company.js";
+import { chartCard } from "./charts.js";
 const $ = (sel, root = document) => root.querySelector(sel);
 const view = $("#view");
 const docsById = new Map();
@@ -264,12 +265,23 @@ function metricsLine(m) {
     m.subagents ? h("span", {}, `${m.subagents} sub-agents`) : null);
 }
 
+// A chart the answer carries: its points are cited figures (values already in the chart's unit), each opening its page.
+function answerChart(chart) {
+  const points = chart.points.map((p) => ({ label: p.label, value: p.value, printed: p.quote ? p.quote.split(" ").pop() : String(p.value),
+    doc_id: p.doc_id, page: p.page, line: null, quote: p.quote || String(p.value), restated: false, first: null }));
+  const notes = chart.points.some((p) => p.verified === false) ? ["Some points were not found on their cited page (see the warnings)."] : [];
+  const card = chartCard({ h, openPage }, { title: chart.title, unit: chart.unit, scale: 0, points, notes, kind: chart.kind || "line" });
+  card.classList.add("answer-chart");
+  return card;
+}
+
 function renderAnswer(container, answer) {
   container.replaceChildren(...[
     h("div", {}, statusBadge(answer.status)),
     h("p", { class: "answer-text" }, answer.text),
     (answer.citations || []).length ? h("div", { class: "chips", "aria-label": "Citations" }, answer.citations.map(citationChip)) : h("p", { class: "muted" }, "No citations."),
     (answer.warnings || []).length ? h("ul", { class: "warnings" }, answer.warnings.map((w) => h("li", {}, w))) : null,
+    answer.chart ? answerChart(answer.chart) : null,
     metricsLine(answer.metrics),
   ].filter(Boolean));
 }
