@@ -1,6 +1,6 @@
 """Series benchmark: a company's line item across its filings against values read on the pages (bench/series_gold.py).
 
-Usage: python bench/series.py [--data-dir DIR] [--pdfs DIR] [--edgar DIR] [--repeat N] [--show]
+Usage: python bench/series.py [--data-dir DIR] [--pdfs DIR] [--edgar DIR] [--repeat N] [--factor N] [--show]
 
 For each gold pair (company, line item, statement) the series is looked up as the API does (tools.series_table.lookup,
 period='all', basis='latest') and its annual points (fiscal years and year-end balances) are compared with the gold:
@@ -12,6 +12,9 @@ period='all', basis='latest') and its annual points (fiscal years and year-end b
   that the gold does not have.
 Latency: each pair's lookup warm (the company's series cached, as in a running server), p50 and p95 over --repeat calls.
 The filings are ingested into --data-dir (default: a temporary one) from --pdfs and --edgar when missing.
+--factor N (SQLite catalogs) also times the lookups in an Nx catalog: N-1 copies of every document, its facts and its
+company under re-labelled names ("3M Company S3"), as bench/scale.py relabels them (only the catalog is copied: series
+read nothing else).
 """
 
 from __future__ import annotations
@@ -126,12 +129,47 @@ def latency(corpus: Corpus, repeat: int) -> tuple[float, float, float]:
     return statistics.median(warm), warm[int(0.95 * (len(warm) - 1))], max(cold)
 
 
+def scaled_catalog(data_dir: Path, factor: int) -> Path:
+    """A copy of the data dir's SQLite catalog with factor-1 re-labelled copies of every company, document and fact."""
+    import shutil
+
+    from sqlalchemy import create_engine, text
+
+    out = Path(tempfile.mkdtemp(prefix=f"sleuth-bench-series-{factor}x-"))
+    shutil.copy(data_dir / "sleuth.db", out / "sleuth.db")
+    engine = create_engine(f"sqlite:///{out / 'sleuth.db'}")
+    doc_cols = [c for c in ("file_name", "source_path", "content_hash", "ingest_key", "format", "ticker", "cik", "form_type", "fiscal_year",
+                            "fiscal_period", "period_end_date", "filing_date", "accession", "page_count", "line_count", "char_count",
+                            "token_estimate", "metadata_sources", "ingested_at")]  # fmt: skip
+    fact_cols = ["source", "section", "label", "concept", "period_start", "period_end", "period_label", "fiscal_year", "dimensions", "value",
+                 "unit", "scale", "decimals", "printed", "negated", "page", "line"]  # fmt: skip
+    with engine.begin() as conn:
+        for copy in range(1, factor):
+            tag = f"S{copy}"
+            conn.execute(text(f"INSERT INTO companies (key, name, cik, tickers, aliases, name_as_of) SELECT key || ' s{copy}', name || ' {tag}', "
+                              "cik, '[]', '[]', name_as_of FROM companies WHERE key NOT LIKE '% s%'"))  # fmt: skip
+            conn.execute(text(
+                f"INSERT INTO documents (id, company, company_id, {', '.join(doc_cols)}) SELECT replace(d.id, '_', '{tag}_'), d.company || ' {tag}', "
+                f"(SELECT c2.id FROM companies c1 JOIN companies c2 ON c2.key = c1.key || ' s{copy}' WHERE c1.id = d.company_id), "
+                f"{', '.join('d.' + c for c in doc_cols)} FROM documents d WHERE d.id NOT LIKE '%S_\_%' ESCAPE '\\' AND instr(d.company, ' S') = 0"
+            ))  # fmt: skip
+            conn.execute(text(
+                f"INSERT INTO facts (doc_id, {', '.join(fact_cols)}) SELECT replace(f.doc_id, '_', '{tag}_'), {', '.join('f.' + c for c in fact_cols)} "
+                "FROM facts f JOIN documents d ON d.id = f.doc_id WHERE instr(d.company, ' S') = 0"
+            ))  # fmt: skip
+        counts = [conn.execute(text(f"SELECT count(*) FROM {t}")).scalar() for t in ("companies", "documents", "facts")]
+    engine.dispose()
+    print(f"{factor}x catalog: {counts[0]:,} companies, {counts[1]:,} documents, {counts[2]:,} facts", file=sys.stderr)
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data-dir", type=Path, help="a data dir holding the filings (default: a temporary one, ingested)")
     parser.add_argument("--pdfs", type=Path, default=REPO.parent / "shared" / "financebench" / "pdfs")
     parser.add_argument("--edgar", type=Path, default=REPO.parent / "shared" / "edgar")
     parser.add_argument("--repeat", type=int, default=10)
+    parser.add_argument("--factor", type=int, default=0, help="also time lookups in an Nx copy of the catalog (e.g. 10)")
     parser.add_argument("--show", action="store_true", help="print every point against the gold")
     args = parser.parse_args()
     data_dir = args.data_dir or Path(tempfile.mkdtemp(prefix="sleuth-bench-series-"))
@@ -142,6 +180,13 @@ def main() -> None:
         p50, p95, cold = latency(corpus, args.repeat)
     finally:
         corpus.close()
+    scaled = None
+    if args.factor > 1:
+        big = Corpus.open(CorpusSettings(data_dir=scaled_catalog(data_dir, args.factor)))
+        try:
+            scaled = latency(big, args.repeat)
+        finally:
+            big.close()
     print("| pair | filings | points (gold) | right | precision | recall | labels right | restated found (gold) | restated extra |")
     print("|---|---|---|---|---|---|---|---|---|")
     for r in rows:
@@ -153,6 +198,8 @@ def main() -> None:
           f"label accuracy {tot['label_ok'] / max(tot['labelled'], 1):.3f}; source (filing and page) {tot['sourced'] / max(tot['right'], 1):.3f}; "
           f"restatements found {tot['restated_found']}/{tot['restated_gold']}, claimed beyond the gold {tot['restated_extra']}")  # fmt: skip
     print(f"latency per series lookup: warm p50 {p50 * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms (cold, reading the company's facts and building its series: max {cold:.2f} s)")
+    if scaled:
+        print(f"at {args.factor}x the catalog: warm p50 {scaled[0] * 1000:.0f} ms, p95 {scaled[1] * 1000:.0f} ms, cold max {scaled[2]:.2f} s")
 
 
 if __name__ == "__main__":

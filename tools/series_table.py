@@ -104,9 +104,12 @@ def company_figures(corpus: Corpus, company: str) -> CompanyFigures:
     names = sorted({d.company for d in docs if d.company})
     if len(names) > 1:
         exact = [n for n in names if n.lower() == company.strip().lower()]
-        if not exact:
+        # 'Acme' matching 'Acme Corp' and 'Acme Corp Holdings': the name every other one extends is the one meant.
+        stem = [n for n in names if all(m.startswith(n) for m in names)]
+        chosen = (exact or stem or [None])[0]
+        if chosen is None:
             raise SeriesError(f"{company!r} names several companies: {', '.join(names[:10])}; name one")
-        docs = [d for d in docs if d.company == exact[0]]
+        docs = [d for d in docs if d.company == chosen]
     return figures(corpus, docs, company)
 
 
