@@ -6,12 +6,11 @@ import asyncio
 
 import pytest
 
-from agent.answer import AnswerCitation
+from agent.answer import AnswerCitation, RunMetrics
 from agent.answer_chart import ChartArgs, chart_markdown, checked_chart
 from agent.corpus_access import text_of
 from agent.figure_check import asked_periods, figure_problems, stated_figures
 from agent.rag import answer_once
-from agent.answer import RunMetrics
 from tests.agent.conftest import client
 from tests.agent.test_research import CAPEX_CITATION, answer, ask
 from tests.fakes.fake_llm import FakeLLM
