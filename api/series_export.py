@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,7 +16,7 @@ def csv_lines(table: SeriesTable) -> Iterator[str]:
     """The header, then one CSV line per point: each yielded as written, so thousands of rows never sit in memory as one string."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    for row in [EXPORT_COLUMNS, *table.export_rows()]:
+    for row in itertools.chain([EXPORT_COLUMNS], table.export_rows()):
         writer.writerow(["" if v is None else v for v in row])
         yield buffer.getvalue()
         buffer.seek(0)

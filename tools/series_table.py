@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from corpus.catalog import Corpus
@@ -45,19 +46,17 @@ class SeriesTable:
     def unit_label(self) -> str:
         return unit_words(self.series.unit, self.series.scale)
 
-    def export_rows(self) -> list[tuple]:
-        """One row per point in EXPORT_COLUMNS order: the value in full units and its source as printed."""
-        out = []
+    def export_rows(self) -> Iterator[tuple]:
+        """One row per point in EXPORT_COLUMNS order (yielded one at a time): the value in full units and its source as printed."""
         for p in self.points:
             r, first, last = p.chosen(self.basis), p.first, p.latest
             restated = p.restated
-            out.append((
+            yield (
                 self.company, self.series.label, str(p.period), p.period.year, p.period.quarter, p.period.span, r.value,
                 self.series.unit, r.doc_id, r.accession, r.page, r.line, r.label, r.printed, r.scale, r.period_label, restated,
                 first.value if restated else None, first.doc_id if restated else None, first.page if restated else None,
                 last.value if restated else None, last.doc_id if restated else None, last.page if restated else None,
-            ))  # fmt: skip
-        return out
+            )  # fmt: skip
 
     def render(self) -> str:
         """The series as text: one line per period with its value, printed figure and page."""

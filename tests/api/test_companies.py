@@ -111,3 +111,31 @@ def test_real_filings_series_is_fast_warm(make_client, series_settings):
             assert client.get("/v1/companies/3M/series", params={"item": "capital expenditure"}).status_code == 200
             timings.append(time.perf_counter() - start)
         assert statistics.median(timings) < 0.2, timings
+
+
+def test_an_xlsx_of_thousands_of_rows_is_written_in_constant_memory(tmp_path):
+    """5,000 points: XlsxWriter's constant_memory mode flushes rows to disk, so memory does not grow with the rows."""
+    import tracemalloc
+
+    from api.series_export import write_xlsx
+    from corpus.fiscal import FiscalPeriod
+    from corpus.series import LineSeries, Point, Report
+    from tools.company_series import PeriodRange
+    from tools.series_table import SeriesTable
+
+    def table(n: int) -> SeriesTable:
+        report = Report("BIG_2020_10K", None, None, 3, 10, "Widgets sold", "1,234", 1234e6, 6, "table", "2020")
+        points = [Point(FiscalPeriod(1000 + i, None, "FY"), [report]) for i in range(n)]
+        series = LineSeries(("widgets",), "Widgets sold", "Income Statement", None, "USD", (), ["Widgets sold"], {p.period: p for p in points})
+        return SeriesTable("Big Co", "widgets", series, points, PeriodRange(), "latest")
+
+    peaks = []
+    for n in (500, 5_000):
+        big = table(n)
+        tracemalloc.start()
+        write_xlsx(big, tmp_path / f"{n}.xlsx")
+        peaks.append(tracemalloc.get_traced_memory()[1])
+        tracemalloc.stop()
+    with zipfile.ZipFile(tmp_path / "5000.xlsx") as book:
+        assert book.read("xl/worksheets/sheet1.xml").decode().count("<row ") == 5_001
+    assert peaks[1] < 2 * peaks[0] + 500_000, peaks  # ten times the rows, not ten times the memory
