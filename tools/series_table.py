@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from corpus.catalog import Corpus
 from corpus.series import BASES, LineSeries, Point, spelled, unit_words
 from tools.company_series import CompanyFigures, PeriodRange, SeriesError, company_docs, covered, figures, periods_shown
+from tools.factrank import statement_key
 
 MAX_ITEM_CHARS = 200
 # The line items a company page shows first: (key, name, query, statement).
@@ -85,7 +86,7 @@ def lookup(corpus: Corpus, company: str, item: str, period: str | None = None, b
         raise SeriesError(f"basis={basis!r} is not one of {', '.join(BASES)}")
     wanted = PeriodRange.parse(period)
     book = company_figures(corpus, company)
-    ranked = book.rank(query, statement)
+    ranked = book.rank(query, statement_key(statement) if statement and statement.strip() else None)
     if not ranked:
         raise SeriesError(f"No line item of {book.company} matches {query!r}; closest: {'; '.join(book.closest(query))}")
     best = book.joined(ranked[0][1])

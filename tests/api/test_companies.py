@@ -46,6 +46,8 @@ def test_a_series_as_json_with_every_point_cited(make_client, acme):
         assert all(p["source"]["page"] for p in s["points"])
         first = client.get("/v1/companies/Acme/series", params={"item": "capital expenditure", "basis": "first", "period": "FY2022"}).json()
         assert [(p["period"], p["value"]) for p in first["points"]] == [("FY2022", 575e6)]
+        named = client.get("/v1/companies/Acme/series", params={"item": "capital expenditure", "statement": "cash flow statement"})
+        assert named.status_code == 200 and named.json()["section"] == "Cash Flows"
 
 
 def test_csv_and_xlsx_exports_carry_the_sources(make_client, acme):
