@@ -37,7 +37,6 @@ CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-backg
 SERVER_START_TIMEOUT_S = 180.0  # a loaded 2-core machine (a compile beside the tests) took over 60 s
 REDOC_LOGO = "https://cdn.redoc.ly/redoc/logo-mini.svg"
 
-WEB_EXTRA_FILINGS = ["3M_2017_10K", "3M_2019_10K", "3M_2021_10K", "3M_2022_10K"]  # the company page's years
 CAPEX_ANSWER = "3M's FY2018 capital expenditure was $1,577 million."
 CAPEX_CITATION = {"doc_id": "3M_2018_10K", "page": 60, "quote": "Purchases of property, plant and equipment (PP&E) (1,577)"}
 
@@ -136,22 +135,7 @@ def web_data_dir(filings_settings, tmp_path_factory: pytest.TempPathFactory) -> 
                 conn.execute(text("DROP TABLE IF EXISTS sleuth_api_version"))
         finally:
             engine.dispose()
-    _add_filings(target, filings_settings, WEB_EXTRA_FILINGS)
     return target
-
-
-def _add_filings(data_dir: Path, settings, names: list[str]) -> None:
-    """More of 3M's 10-Ks in the copy, so the company page has years of history (catalog and text only, not indexed)."""
-    from corpus.catalog import Corpus
-    from corpus.ingest import ingest_paths
-    from tests.conftest import financebench_path
-
-    corpus = Corpus.open(settings.model_copy(update={"data_dir": data_dir}))
-    try:
-        report = ingest_paths(corpus, [financebench_path() / "pdfs" / f"{name}.pdf" for name in names], workers=1)
-        assert report.ok, report.summary()
-    finally:
-        corpus.close()
 
 
 def _tail(path: Path, lines: int = 40) -> str:

@@ -4,12 +4,33 @@ from __future__ import annotations
 
 import re
 
+import httpx
+import pytest
 from playwright.sync_api import expect
 
 from tests.web.conftest import shot
 from tests.web.test_pages import IMAGE_LOADED, RENDER_TIMEOUT_MS
 
 YEARS = [f"FY{y}" for y in range(2015, 2023)]
+MORE_3M = ["3M_2017_10K", "3M_2019_10K", "3M_2021_10K", "3M_2022_10K"]  # with the server's 3M_2018_10K: FY2015-FY2022
+
+
+@pytest.fixture(scope="module", autouse=True)
+def more_3m_filings(server, web_data_dir, filings_settings):
+    """3M's other 10-Ks in the live server's catalog for this module only (other UI tests count the server's filings)."""
+    from corpus.catalog import Corpus
+    from corpus.ingest import ingest_paths
+    from tests.conftest import financebench_path
+
+    corpus = Corpus.open(filings_settings.model_copy(update={"data_dir": web_data_dir}))
+    try:
+        report = ingest_paths(corpus, [financebench_path() / "pdfs" / f"{name}.pdf" for name in MORE_3M], workers=1)
+        assert report.ok, report.summary()
+    finally:
+        corpus.close()
+    yield
+    for name in MORE_3M:
+        httpx.delete(f"{server}/v1/documents/{name}", timeout=120).raise_for_status()
 
 
 def open_company(page) -> None:
