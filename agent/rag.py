@@ -10,6 +10,7 @@ from agent.answer import Answer, RunMetrics
 from agent.corpus_access import is_doc, text_of
 from agent.coverage import not_covered_answer
 from agent.drafts import ANSWER_TOOL, Draft, answer_schema, check_draft, draft_from_response, settle
+from agent.figure_check import figure_problems
 from agent.events import ANSWER, CITATION_CHECK, ERROR, MODEL_STARTED, MODEL_TURN, RETRIEVAL, RUN_STARTED, Emit, Event, discard
 from agent.llm import LLMClient, LLMError
 from agent.prompts import load
@@ -82,9 +83,11 @@ async def answer_once(question: str, messages: list[dict[str, Any]], *, llm: LLM
         warnings.append(draft or "the model gave an empty answer")
         draft = Draft("The model gave no usable answer.", "unsure")
     checked, problems = await asyncio.to_thread(check_draft, draft, lambda d: text_of(tools, d))
+    problems += await asyncio.to_thread(figure_problems, draft.text, question, checked, tools)  # wrong period or unit
     await emit(Event(CITATION_CHECK, {"checked": len(checked), "failed": problems}))
     status, warnings = settle(draft, checked, problems, warnings)
-    return Answer(mode=mode, question=question, text=draft.text, status=status, citations=checked, metrics=metrics, warnings=warnings)
+    return Answer(mode=mode, question=question, text=draft.text, status=status, citations=checked, metrics=metrics, warnings=warnings,
+                  chart=draft.chart)
 
 
 def passages_prompt(question: str, passages: list, llm: LLMClient) -> list[dict[str, Any]]:

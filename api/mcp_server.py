@@ -19,6 +19,7 @@ import anyio
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from agent.answer import Answer, Comparison
+from agent.answer_chart import chart_markdown
 from agent.llm import LLMError
 from agent.scope import Filters
 from corpus.errors import CorpusError
@@ -145,6 +146,8 @@ def render_answer(answer: Answer | Comparison) -> str:
             mark = "✓" if c.verified else ("✗" if c.verified is False else "·")
             quote = f' "{c.quote}"' if c.quote else ""
             lines.append(f"{mark} {c.label()}{quote}" + (f" ({c.problem})" if c.problem else ""))
+    if answer.chart is not None:
+        lines += ["", chart_markdown(answer.chart)]
     if answer.warnings:
         lines += ["", "Warnings:", *[f"- {w}" for w in answer.warnings]]
     if answer.error:

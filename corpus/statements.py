@@ -22,6 +22,7 @@ _VALUE_CELL = re.compile(r"^\$?\s*(\(?)\s*\$?\s*(-)?\s*(\d{1,3}(?:,\d{3})+|\d+)(
 _MONTH_DAY = re.compile(r"\s+(?:january|february|march|april|may|june|july|august|september|october|november|december)\s+\d{1,2}", re.I)
 _SPACED = re.compile(r"\s{2,}")
 _TRAILING_VALUES = re.compile(r"((?:\s+(?:\$\s*)?(?:\(?-?\d[\d,]*(?:\.\d+)?\)?%?|[\u2014\u2013]))+)\s*$")
+_DOLLAR_AFTER = re.compile(r"\$?\s*\(?\d[\d,]*(?:\.\d+)?\)?\s+\$")
 _PER_SHARE = re.compile(r"per\s+(?:common\s+)?share|per\s+unit|\bshares\b|\bratio\b|percent|%", re.I)
 
 
@@ -51,7 +52,11 @@ def split_cells(line: str) -> list[str]:
         values = re.findall(r"(?:\$\s*)?(?:\(?-?\d[\d,]*(?:\.\d+)?\)?%?|[\u2014\u2013])", m.group(1))
         cells = ([label] if label else []) + [v.replace(" ", "") for v in values]
     merged: list[str] = []
+    carry = ""
     for c in cells:  # "$" and ")" split off into cells of their own
+        c, carry = carry + c, ""
+        if _DOLLAR_AFTER.fullmatch(c):  # "$44,538 $ | 37,403 $ | 39,117": the next figure's dollar sign printed after this one
+            c, carry = c[:-1].rstrip(), "$"
         if merged and (merged[-1] in ("$", "(", "$(") or c in (")", "%", ")%")):
             merged[-1] += c
         elif c:
@@ -86,6 +91,7 @@ def parse_statement(text: PagedText, start: int, end: int) -> list[XbrlFact]:
     span_words = ""
     span_list: list[str] = []
     pending_label = ""
+    last_header = previous = -1  # line numbers of the last header line and of the last non-empty line
     out: list[XbrlFact] = []
     for number in range(start, end + 1):
         line = text.lines[number - 1].strip()
@@ -104,8 +110,13 @@ def parse_statement(text: PagedText, start: int, end: int) -> list[XbrlFact]:
             if any(parse_value(w) is None and not _YEAR_CELL.match(w) for w in line.split() if w.isdigit()):
                 header = None
         if header is not None and len(header) >= 1 and (len(cells) > 1 or len(header) >= 2 or _YEAR_CELL.match(line)):
-            years = header
+            # Column headers printed one per line ("December 31, 2022" then "December 31, 2021") add up to one header.
+            stacked = years is not None and last_header == previous and len(header) == 1 and header[0] not in years
+            years = years + header if stacked else header
+            last_header = number
+            previous = number
             continue
+        previous = number
         values = [(c, parse_value(c)) for c in cells]
         label_cells = [c for c, v in values if v is None]
         figures = [(c, v) for c, v in values if v is not None]

@@ -102,6 +102,31 @@ def filings_settings(financebench_dir: Path, tmp_path_factory):
     return settings
 
 
+# A company's filings over the years, for series tests (tools, API, bench): 3M's 10-Ks FY2017-FY2022, Adobe's 10-Ks in
+# thousands (2015) and millions (2017) and a 10-Q, Block's restated FY2020, MGM's 10-Q beside its 10-K.
+SERIES_FILINGS = [
+    "3M_2017_10K", "3M_2018_10K", "3M_2019_10K", "3M_2021_10K", "3M_2022_10K", "ADOBE_2015_10K", "ADOBE_2017_10K",
+    "ADOBE_2022Q2_10Q", "BLOCK_2020_10K", "BLOCK_2021_10K", "MGMRESORTS_2022_10K", "MGMRESORTS_2023Q2_10Q",
+]  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def series_settings(financebench_dir: Path, tmp_path_factory):
+    """SERIES_FILINGS ingested (no search index) into a data directory series tests share read-only."""
+    from corpus.catalog import Corpus
+    from corpus.ingest import ingest_paths
+    from corpus.settings import CorpusSettings
+
+    settings = CorpusSettings(data_dir=tmp_path_factory.mktemp("series-filings"), ingest_workers=1)
+    corpus = Corpus.open(settings)
+    try:
+        report = ingest_paths(corpus, [financebench_dir / "pdfs" / f"{name}.pdf" for name in SERIES_FILINGS], workers=1)
+        assert report.ok, report.summary()
+    finally:
+        corpus.close()
+    return settings
+
+
 PG_ADMIN_URL = os.environ.get("SLEUTH_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 

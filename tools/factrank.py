@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from retrieval.synonyms import expansion
 
 _WORD = re.compile(r"[a-z0-9]+")
-_STOP = frozenset("the of and for in on to a an our what was is were how much in usd millions million thousands billions fy fiscal year quarter ended amount".split())
+_STOP = frozenset("the of and for in on to a an by from with our what was is were how much in usd millions million thousands billions fy fiscal year quarter ended amount".split())
 _PERIOD = re.compile(
     r"^(?:fy|fiscal(?:\s+year)?)?\s*'?((?:19|20)?\d{2})(?:\s*[-/ ]?\s*q([1-4]))?$|^q([1-4])\s*(?:fy|fiscal)?\s*[-/ ]?\s*((?:19|20)\d{2})$"
     r"|^(?:first|second|third|fourth)\s+quarter\s+(?:of\s+)?(?:fiscal\s+)?((?:19|20)\d{2})$",

@@ -1,21 +1,24 @@
 // Sleuth web UI: plain ES modules, no build step; it talks only to the public API (/v1, /readyz).
 // This module routes the URL's hash to a view (views/*.js) and keeps the API key; dom.js, api.js, state.js,
 // trace.js and stages.js are what the views share.
-import { stopEvents } from "./api.js";
+import { api, headers, stopEvents } from "./api.js";
 import { $, banner, guarded, h, view } from "./dom.js";
 import { askView } from "./views/ask.js";
+import { companyView } from "./views/company.js";
 import { documentView } from "./views/document.js";
 import { documentsView } from "./views/documents.js";
 import { historyView } from "./views/history.js";
 import { leaderboardView } from "./views/leaderboard.js";
+import { openPage } from "./views/page.js";
 import { runView } from "./views/run.js";
+import { loadDocs } from "./state.js";
 
 async function route() {
   stopEvents();
   const path = location.hash.replace(/^#/, "").split("?")[0] || "/ask";
   const [, section, id] = path.split("/").map(decodeURIComponent);
   for (const a of document.querySelectorAll("nav a"))
-    a.setAttribute("aria-current", a.dataset.nav === section ? "page" : "false");
+    a.setAttribute("aria-current", a.dataset.nav === (section === "companies" ? "documents" : section) ? "page" : "false");
   banner(null);
   view.replaceChildren(h("p", { class: "muted" }, h("span", { class: "spinner" }), " loading…"));
   await guarded(async () => {
@@ -23,7 +26,10 @@ async function route() {
     else if (section === "history") await historyView();
     else if (section === "documents" && id) await documentView(id);
     else if (section === "documents") await documentsView();
-    else if (section === "leaderboard") await leaderboardView();
+    else if (section === "companies" && id) {
+      await loadDocs();
+      await companyView({ h, api, view, openPage, headers, banner }, id);
+    } else if (section === "leaderboard") await leaderboardView();
     else await askView();
   });
 }

@@ -69,20 +69,28 @@ def cite_lines(text: str) -> list[AnswerCitation]:
 def test_every_cite_line_passes_the_citation_check(corpus, query, doc_id):
     result = call(corpus, query=query, doc_id=doc_id)
     cites = cite_lines(result.text)
-    assert len(cites) == len(result.result.items) >= 1  # one per line item printed on a page
+    shown = [p for item in result.result.items for p in item.points if p.chosen(item.basis).page]
+    assert len(cites) == len(shown) >= 1  # one per period shown that is printed on a page
     for cite in cites:
         checked = check_citation(cite, lambda d: corpus.store.read(d))
         assert checked.verified, (cite.quote, checked.problem)
 
 
 def test_periods_line_up_across_a_companys_filings(corpus):
-    # FY2022 is the 2023 10-K's comparative column and the 2022 10-K's own year: the filing of that year is cited.
+    # FY2022 is the 2023 10-K's comparative column (577) and the 2022 10-K's own year (575): a restatement.
+    # The series uses the latest printing by default (like XBRL frames) and says what was first reported, where.
     result = call(corpus, query="capital expenditure", company="Acme", period="FY2022")
     assert result.ok, result.text
     periods = dict(result.result.items[0].by_period())
+    assert periods["FY2022"].doc_id == "ACME_2023_10K" and periods["FY2022"].printed == "577"
+    assert "restated: first reported 575 in ACME_2022_10K p.2; restated 577 in ACME_2023_10K p.2" in result.text
+    assert "FY2023:" not in result.text and "FY2021:" not in result.text  # the period asked, and only it
+    first = call(corpus, query="capital expenditure", company="Acme", period="FY2022", basis="first")
+    periods = dict(first.result.items[0].by_period())
     assert periods["FY2022"].doc_id == "ACME_2022_10K" and periods["FY2022"].printed == "575"
     assert periods["FY2023"].doc_id == "ACME_2023_10K" and periods["FY2021"].doc_id == "ACME_2022_10K"
-    assert result.text.index("FY2022:") < result.text.index("FY2023:")  # the period asked comes first
+    every = call(corpus, query="capital expenditure", company="Acme")
+    assert every.text.index("FY2023:") < every.text.index("FY2022:") < every.text.index("FY2021:")  # newest first, none dropped
 
 
 def test_statement_rows_of_a_filing_without_xbrl(corpus):
@@ -90,7 +98,7 @@ def test_statement_rows_of_a_filing_without_xbrl(corpus):
     assert result.ok, result.text
     item = result.result.items[0]
     assert item.label == "Purchases of property, plant and equipment"
-    assert "FY2016: (321) (= -321 million)" in result.text and "OLDCO_2016_10K p.2" in result.text
+    assert "FY2016: (321) (= -321 million USD)" in result.text and "OLDCO_2016_10K p.2" in result.text
 
 
 def test_statement_filter_and_segments(corpus):

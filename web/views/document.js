@@ -16,7 +16,8 @@ export async function documentView(docId) {
       h(
         "p",
         {},
-        `${d.company || ""} · ${d.form_type || ""} · ${period(d)} · ${d.pages} pages · ~${d.tokens.toLocaleString()} tokens`,
+        d.company ? h("a", { href: `#/companies/${encodeURIComponent(d.company)}` }, d.company) : "",
+        ` · ${d.form_type || ""} · ${period(d)} · ${d.pages} pages · ~${d.tokens.toLocaleString()} tokens`,
       ),
       h("p", {}, h("button", { type: "button", onclick: () => openPage(d.doc_id, 1) }, "Read from page 1")),
     ),

@@ -83,7 +83,17 @@ export async function documentsView() {
           "tr",
           {},
           h("td", {}, h("a", { href: `#/documents/${encodeURIComponent(d.doc_id)}` }, d.doc_id)),
-          h("td", {}, d.company || ""),
+          h(
+            "td",
+            {},
+            d.company
+              ? h(
+                  "a",
+                  { href: `#/companies/${encodeURIComponent(d.company)}`, title: `${d.company}: line items through time` },
+                  d.company,
+                )
+              : "",
+          ),
           h("td", {}, d.form_type || ""),
           h("td", {}, period(d)),
           h("td", {}, d.pages),

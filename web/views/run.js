@@ -1,5 +1,6 @@
 // A research run: its answer per arm (agentic, RAG or both), the trace as it streams, cancel, and votes on a compare.
 import { api, streamEvents } from "../api.js";
+import { chartCard } from "../charts.js";
 import { epoch, fmtTime, guarded, h, period, statusBadge, ticker, view } from "../dom.js";
 import { docsById, loadDocs } from "../state.js";
 import { liveTurn, showProgress, traceItem } from "../trace.js";
@@ -39,6 +40,30 @@ function metricsLine(m) {
   );
 }
 
+// A chart the answer carries: its points are cited figures (values already in the chart's unit), each opening its page.
+function answerChart(chart) {
+  const points = chart.points.map((p) => ({
+    label: p.label,
+    value: p.value,
+    printed: p.quote ? p.quote.split(" ").pop() : String(p.value),
+    doc_id: p.doc_id,
+    page: p.page,
+    line: null,
+    quote: p.quote || String(p.value),
+    restated: false,
+    first: null,
+  }));
+  const notes = chart.points.some((p) => p.verified === false)
+    ? ["Some points were not found on their cited page (see the warnings)."]
+    : [];
+  const card = chartCard(
+    { h, openPage },
+    { title: chart.title, unit: chart.unit, scale: 0, points, notes, kind: chart.kind || "line" },
+  );
+  card.classList.add("answer-chart");
+  return card;
+}
+
 function renderAnswer(container, answer) {
   container.replaceChildren(
     ...[
@@ -54,6 +79,7 @@ function renderAnswer(container, answer) {
             answer.warnings.map((w) => h("li", {}, w)),
           )
         : null,
+      answer.chart ? answerChart(answer.chart) : null,
       metricsLine(answer.metrics),
     ].filter(Boolean),
   );

@@ -1,0 +1,253 @@
+"""A company's line items through time: one value per fiscal period across all its filings, restatements kept."""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+
+from corpus.fiscal import FilingPeriod, FiscalPeriod, column_period, dated_period
+from corpus.models import Document, Fact
+
+BASES = ("latest", "first")  # which printing of a restated period a series uses
+STATEMENTS = ("Income Statement", "Balance Sheet", "Cash Flows", "Comprehensive Income", "Equity")
+_LEADERS = re.compile(r"(?:\s*[.\u2026]){2,}\s*$|\s*[.\u2026]{2,}")
+_WORD = re.compile(r"[a-z0-9]+")
+_PER_SHARE = re.compile(r"per\s+(?:common\s+)?share|per\s+unit", re.I)
+_SHARES = re.compile(r"\bshares\b|\bweighted[- ]average\b.*\bshares?\b", re.I)
+_CURRENCIES = {"USD", "EUR", "GBP", "JPY", "CAD", "CHF", "CNY", "INR", "AUD"}
+SCALE_WORDS = {0: "", 3: "thousand", 6: "million", 9: "billion"}
+
+
+@dataclass(frozen=True)
+class Report:
+    """One printing of a figure: the filing, its page, the row label and the figure as printed."""
+
+    doc_id: str
+    accession: str | None
+    filing_end: date | None  # the filing's own period end: later filings restate earlier ones
+    page: int | None
+    line: int | None
+    label: str
+    printed: str
+    value: float  # full units: scale and sign applied
+    scale: int  # the power of ten the figure is printed in
+    source: str  # table | ixbrl | xbrl
+    period_label: str  # the column header as printed
+
+
+@dataclass
+class Point:
+    """A period's value: every printing of it, oldest filing first; restated when a later filing prints another value."""
+
+    period: FiscalPeriod
+    reports: list[Report]
+
+    @property
+    def first(self) -> Report:
+        return self.reports[0]
+
+    @property
+    def latest(self) -> Report:
+        return self.reports[-1]
+
+    @property
+    def restated(self) -> bool:
+        """A later filing printed a value that differs beyond the rounding of the coarser printing."""
+        values = [(r.value, r.scale) for r in self.reports]
+        return any(abs(a - b) > 0.5 * 10 ** max(sa, sb) for (a, sa) in values for (b, sb) in values)
+
+    def chosen(self, basis: str = "latest") -> Report:
+        """The printing a series shows: the basis decides for a restated period; otherwise the first (the period's own filing)."""
+        return self.latest if basis == "latest" and self.restated else self.first
+
+
+@dataclass
+class LineSeries:
+    """One line item of a company: its printed labels, concept, statement, unit and its points by period."""
+
+    key: tuple
+    label: str
+    section: str | None
+    concept: str | None
+    unit: str
+    dims: tuple[tuple[str, str], ...]
+    labels: list[str] = field(default_factory=list)  # every label it was printed under, newest filing first
+    points: dict[FiscalPeriod, Point] = field(default_factory=dict)
+    joined: list[str] = field(default_factory=list)  # why other labels were joined into this one
+
+    def ordered(self) -> list[Point]:
+        """Points newest first, the year's figure before its quarters."""
+        return sorted(self.points.values(), key=lambda p: p.period.sort_key, reverse=True)
+
+    @property
+    def scale(self) -> int:
+        """The scale most of its figures are printed in (stated once for the series)."""
+        counts: dict[int, int] = defaultdict(int)
+        for p in self.points.values():
+            counts[p.latest.scale] += 1
+        return max(counts, key=lambda s: (counts[s], s)) if counts else 0
+
+    def filings(self) -> set[str]:
+        return {r.doc_id for p in self.points.values() for r in p.reports}
+
+
+def clean_label(label: str) -> str:
+    """The row label without dot leaders ('Total revenue.......' -> 'Total revenue')."""
+    return " ".join(_LEADERS.sub(" ", label).split()).rstrip(" :$")
+
+
+def label_key(label: str) -> str:
+    return " ".join(_WORD.findall(clean_label(label).lower()))
+
+
+def unit_of(fact: Fact, doc: Document) -> str:
+    """The fact's unit; statement tables carry none: per-share rows, share counts, else the filing's currency (USD for SEC filers)."""
+    if fact.unit:
+        return fact.unit.upper() if fact.unit.upper() in _CURRENCIES else fact.unit
+    if _PER_SHARE.search(fact.label):
+        return "USD/shares"
+    if _SHARES.search(fact.label) and fact.scale == 0:
+        return "shares"
+    return "USD"
+
+
+def company_series(docs: Sequence[Document], facts: Iterable[Fact]) -> list[LineSeries]:
+    """Every line item of these filings as a series; facts whose period cannot be placed are left out."""
+    by_doc = {d.id: d for d in docs}
+    rows = [f for f in facts if f.doc_id in by_doc and f.value is not None]
+    own_years = _own_years(rows)
+    columns = _columns(rows)
+    items: dict[tuple, LineSeries] = {}
+    # Filing order: period end, then the 10-K/10-Q before an earnings release of the same period (the audited printing).
+    order = sorted(docs, key=lambda d: (d.period_end_date or date.min, (d.form_type or "") not in ("10-K", "10-Q"), d.filing_date or date.min, d.id))
+    rank = {d.id: i for i, d in enumerate(order)}
+    for f in rows:
+        doc = by_doc[f.doc_id]
+        period = fact_period(f, doc, own_years.get((f.doc_id, f.section)), columns.get(f.id, 0))
+        if period is None:
+            continue
+        unit = unit_of(f, doc)
+        dims = tuple(sorted((f.dimensions or {}).items()))
+        key = (f.concept, dims, unit) if f.concept else (label_key(f.label), f.section, dims, unit)
+        item = items.get(key)
+        if item is None:
+            item = items[key] = LineSeries(key, clean_label(f.label), f.section, f.concept, unit, dims)
+        elif f.section in STATEMENTS and item.section not in STATEMENTS:
+            item.label, item.section = clean_label(f.label), f.section  # named as the statement prints it
+        report = Report(
+            f.doc_id, doc.accession, doc.period_end_date, f.page, f.line, clean_label(f.label), f.printed or "",
+            f.value, f.scale or 0, f.source, f.period_label or "",
+        )  # fmt: skip
+        _add(item, period, report, rank)
+    for item in items.values():
+        item.labels = _labels(item, rank)
+    return list(items.values())
+
+
+def _add(item: LineSeries, period: FiscalPeriod, report: Report, rank: dict[str, int]) -> None:
+    point = item.points.get(period)
+    if point is None:
+        item.points[period] = Point(period, [report])
+        return
+    if any(r.doc_id == report.doc_id for r in point.reports):
+        return  # printed twice in one filing (a statement and a note): the first printing stands
+    point.reports.append(report)
+    point.reports.sort(key=lambda r: rank[r.doc_id])
+
+
+def _labels(item: LineSeries, rank: dict[str, int]) -> list[str]:
+    seen: dict[str, int] = {}
+    for p in item.points.values():
+        for r in p.reports:
+            seen[r.label] = max(seen.get(r.label, -1), rank[r.doc_id])
+    return sorted(seen, key=lambda label: -seen[label])
+
+
+def fact_period(f: Fact, doc: Document, own_year: int | None, column: int) -> FiscalPeriod | None:
+    """The fiscal period of one fact, from its dates (XBRL) or its column's header year (statement tables)."""
+    filing = FilingPeriod.of(doc.fiscal_year, doc.fiscal_period if (doc.form_type or "") != "10-K" else "FY", doc.period_end_date)
+    if f.period_end is not None:
+        return dated_period(filing, f.period_start, f.period_end, f.period_start is None)
+    if f.fiscal_year is None or own_year is None:
+        return None  # "period unknown": the header years could not be read
+    return column_period(filing, f.fiscal_year, own_year, column, f.period_label or "", f.section == "Balance Sheet")
+
+
+def _own_years(rows: list[Fact]) -> dict[tuple[str, str | None], int]:
+    """Newest header year of each statement of each filing: the filing's own column."""
+    out: dict[tuple[str, str | None], int] = {}
+    for f in rows:
+        if f.period_end is None and f.fiscal_year is not None:
+            key = (f.doc_id, f.section)
+            out[key] = max(out.get(key, f.fiscal_year), f.fiscal_year)
+    return out
+
+
+def _columns(rows: list[Fact]) -> dict[int, int]:
+    """Position of each table fact in its printed row (facts are stored in column order)."""
+    out: dict[int, int] = {}
+    seen: dict[tuple[str, int | None], int] = defaultdict(int)
+    for f in sorted((f for f in rows if f.source == "table"), key=lambda f: f.id or 0):
+        key = (f.doc_id, f.line)
+        out[f.id] = seen[key]
+        seen[key] += 1
+    return out
+
+
+def join_renamed(item: LineSeries, others: Iterable[LineSeries]) -> LineSeries:
+    """`item` with the rows of differently labelled line items of its statement that are the same figures under another name.
+
+    Two labels are one line item when no filing prints both and every period they share carries the same value
+    ("Cost of goods sold" in the 2019 10-K and "Cost of sales" in the 2021 10-K both print FY2019 as 1,234); a tagged
+    XBRL concept joins the statement rows of filings without XBRL the same way.
+    """
+    merged = LineSeries(item.key, item.label, item.section, item.concept, item.unit, item.dims, list(item.labels),
+                        {k: Point(k, list(p.reports)) for k, p in item.points.items()}, list(item.joined))  # fmt: skip
+    for other in others:
+        if other is item or other.section != item.section or other.unit != item.unit or other.dims != item.dims:
+            continue
+        if item.concept and other.concept:
+            continue  # two XBRL concepts are two line items
+        if merged.filings() & other.filings():
+            continue
+        shared = set(merged.points) & set(other.points)
+        if not shared or any(not _same(merged.points[p].latest, other.points[p].latest) for p in shared):
+            continue
+        for period, point in other.points.items():
+            held = merged.points.get(period)
+            reports = (held.reports if held else []) + point.reports
+            reports.sort(key=lambda r: (r.filing_end or date.min, r.doc_id))
+            merged.points[period] = Point(period, reports)
+        merged.labels += [lab for lab in other.labels if lab not in merged.labels]
+        shown = ", ".join(sorted(str(p) for p in shared)[:3])
+        merged.joined.append(f"{other.label!r} joined: the same line item under another name (equal values for {shown})")
+    return merged
+
+
+def _same(a: Report, b: Report) -> bool:
+    return abs(a.value - b.value) <= 0.5 * 10 ** max(a.scale, b.scale) and a.value != 0
+
+
+def scaled(value: float, scale: int) -> str:
+    """1469502000.0 at scale 6 -> '1,469.5'; at scale 3 -> '1,469,502'."""
+    shown = value / 10**scale if scale else value
+    return f"{shown:,.2f}".rstrip("0").rstrip(".") if shown % 1 else f"{shown:,.0f}"
+
+
+def unit_words(unit: str, scale: int) -> str:
+    """'USD', 6 -> 'USD million'; 'USD/shares', 0 -> 'USD per share'."""
+    if unit == "USD/shares":
+        return "USD per share"
+    word = SCALE_WORDS.get(scale, f"x10^{scale}")
+    return f"{unit} {word}".strip()
+
+
+def spelled(value: float, unit: str, scale: int) -> str:
+    """1469502000.0, 'USD', 6 -> '1,469.5 million USD'; 5.12, 'USD/shares', 0 -> '5.12 USD per share'."""
+    if unit == "USD/shares":
+        return f"{scaled(value, 0)} USD per share"
+    word = SCALE_WORDS.get(scale, f"x10^{scale}")
+    return " ".join(x for x in (scaled(value, scale), word, unit) if x)

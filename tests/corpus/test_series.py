@@ -1,0 +1,122 @@
+"""The series model on plain rows: fiscal periods from the filing's own calendar, restatements, units, renamed labels."""
+
+from __future__ import annotations
+
+from datetime import date
+from itertools import count
+from types import SimpleNamespace
+
+import pytest
+
+from corpus.fiscal import FilingPeriod, FiscalPeriod, column_period, dated_period, parse_fiscal_period
+from corpus.series import clean_label, company_series, join_renamed, spelled
+
+_ids = count(1)
+
+
+def doc(doc_id, year, period="FY", end=None, form=None):
+    form = form or ("10-Q" if period.startswith("Q") else "10-K")
+    return SimpleNamespace(id=doc_id, fiscal_year=year, fiscal_period=period, period_end_date=end, form_type=form,
+                           accession=None, filing_date=None, company="Acme")  # fmt: skip
+
+
+def fact(doc_id, label, year, printed, value, *, section="Cash Flows", column="Years Ended", scale=6, line=10, unit=None, start=None, end=None):
+    return SimpleNamespace(id=next(_ids), doc_id=doc_id, label=label, fiscal_year=year, printed=printed, value=value, section=section,
+                           period_label=f"{column} {year}".strip(), scale=scale, line=line, page=3, unit=unit, concept=None,
+                           dimensions={}, source="table", period_start=start, period_end=end)  # fmt: skip
+
+
+def one(items, label):
+    (item,) = [i for i in items if i.label == label]
+    return {str(p.period): p for p in item.points.values()}, item
+
+
+@pytest.mark.parametrize(
+    ("filing", "year", "own", "column", "label", "balance", "expected"),
+    [
+        # A June fiscal year's 10-Q for the quarter ended November 30, 2022 is FY2023 Q2 (headers print calendar years).
+        (FilingPeriod(2023, 2, date(2022, 11, 30)), 2022, 2022, 0, "Three Months Ended 2022", False, "FY2023 Q2"),
+        (FilingPeriod(2023, 2, date(2022, 11, 30)), 2021, 2022, 1, "Three Months Ended 2021", False, "FY2022 Q2"),
+        (FilingPeriod(2023, 2, date(2022, 11, 30)), 2022, 2022, 0, "Six Months Ended 2022", False, "FY2023 Q2 YTD"),
+        # Its balance sheet: the quarter's end, then the prior fiscal year's end (May 31, 2022: the same header year).
+        (FilingPeriod(2023, 2, date(2022, 11, 30)), 2022, 2022, 0, "2022", True, "FY2023 Q2 end"),
+        (FilingPeriod(2023, 2, date(2022, 11, 30)), 2022, 2022, 1, "2022", True, "FY2022 end"),
+        # MGM's 10-Q: June 30, 2023 and December 31, 2022 -- the comparative column is FY2022's end, not "FY2022 Q2".
+        (FilingPeriod(2023, 2, date(2023, 6, 30)), 2022, 2023, 1, "2022", True, "FY2022 end"),
+        (FilingPeriod(2018, None, date(2018, 12, 31)), 2016, 2018, 2, "Years Ended December 31 2016", False, "FY2016"),
+        (FilingPeriod(2018, None, date(2018, 12, 31)), 2017, 2018, 1, "2017", True, "FY2017 end"),
+        (FilingPeriod(2018, None, date(2018, 12, 31)), 2017, 2018, 1, "Three Months Ended 2017", False, None),
+        (FilingPeriod(None, None, None), 2017, 2018, 1, "2017", False, None),
+    ],
+)
+def test_a_columns_period_comes_from_the_filings_own_calendar(filing, year, own, column, label, balance, expected):
+    period = column_period(filing, year, own, column, label, balance)
+    assert (str(period) if period else None) == expected
+
+
+def test_dated_facts_are_placed_against_the_filings_period_end():
+    q2 = FilingPeriod(2023, 2, date(2023, 6, 2))  # Adobe's FY2023 Q2 10-Q
+    assert str(dated_period(q2, date(2023, 3, 4), date(2023, 6, 2), False)) == "FY2023 Q2"
+    assert str(dated_period(q2, date(2022, 12, 3), date(2023, 6, 2), False)) == "FY2023 Q2 YTD"
+    assert str(dated_period(q2, date(2022, 3, 5), date(2022, 6, 3), False)) == "FY2022 Q2"
+    assert str(dated_period(q2, None, date(2022, 12, 2), True)) == "FY2022 end"  # the prior year-end balance sheet column
+    annual = FilingPeriod(2022, None, date(2022, 12, 31))
+    assert str(dated_period(annual, date(2020, 1, 1), date(2020, 12, 31), False)) == "FY2020"
+    assert str(dated_period(annual, None, date(2021, 12, 31), True)) == "FY2021 end"
+
+
+def test_period_labels_read_back():
+    for text in ("FY2018", "FY2023 Q2", "FY2023 Q2 YTD", "FY2022 end", "FY2023 Q2 end"):
+        assert str(parse_fiscal_period(text)) == text
+    assert parse_fiscal_period("2018") is None
+    assert FiscalPeriod(2022, None, "FY").sort_key > FiscalPeriod(2022, 3, "Q").sort_key > FiscalPeriod(2021, None, "FY").sort_key
+
+
+def test_a_restated_period_keeps_both_printings_and_rounding_is_no_restatement():
+    docs = [doc("B_2020_10K", 2020, end=date(2020, 12, 31)), doc("B_2021_10K", 2021, end=date(2021, 12, 31)),
+            doc("A_2015_10K", 2015, end=date(2015, 11, 27)), doc("A_2016_10K", 2016, end=date(2016, 12, 2))]  # fmt: skip
+    rows = [
+        fact("B_2020_10K", "Net cash provided by operating activities", 2020, "381,603", 381_603e3, scale=3),
+        fact("B_2021_10K", "Net cash provided by operating activities", 2020, "173,110", 173_110e3, scale=3),
+        fact("B_2021_10K", "Net cash provided by operating activities", 2021, "940,000", 940_000e3, scale=3),
+        fact("A_2015_10K", "Total revenue......", 2015, "4,795,511", 4_795_511e3, section="Income Statement", scale=3),
+        fact("A_2016_10K", "Total revenue", 2016, "5,854", 5_854e6, section="Income Statement"),
+        fact("A_2016_10K", "Total revenue", 2015, "4,796", 4_796e6, section="Income Statement"),  # millions, rounded: the same value
+    ]
+    items = company_series(docs, rows)
+    points, _ = one(items, "Net cash provided by operating activities")
+    fy2020 = points["FY2020"]
+    assert fy2020.restated and fy2020.first.printed == "381,603" and fy2020.latest.printed == "173,110"
+    assert fy2020.chosen("latest").doc_id == "B_2021_10K" and fy2020.chosen("first").doc_id == "B_2020_10K"
+    assert not points["FY2021"].restated
+    revenue, item = one(items, "Total revenue")  # dot leaders gone: one line item across both filings
+    assert len(revenue["FY2015"].reports) == 2 and not revenue["FY2015"].restated
+    assert spelled(revenue["FY2015"].latest.value, item.unit, 6) == "4,796 million USD"
+
+
+def test_renamed_labels_join_when_their_shared_periods_agree_and_units_stay_apart():
+    docs = [doc("C_2019_10K", 2019, end=date(2019, 12, 31)), doc("C_2021_10K", 2021, end=date(2021, 12, 31))]
+    rows = [
+        fact("C_2019_10K", "Cost of goods sold", 2019, "1,234", 1234e6, section="Income Statement"),
+        fact("C_2019_10K", "Cost of goods sold", 2018, "1,100", 1100e6, section="Income Statement"),
+        fact("C_2021_10K", "Cost of sales", 2021, "1,500", 1500e6, section="Income Statement"),
+        fact("C_2021_10K", "Cost of sales", 2019, "1,234", 1234e6, section="Income Statement"),
+        fact("C_2021_10K", "Other costs", 2018, "1,100", 1100e6, section="Income Statement"),  # same filing as 'Cost of sales'
+        fact("C_2021_10K", "Revenue", 2021, "9,000", 9000e6, section="Income Statement", unit="EUR"),
+        fact("C_2021_10K", "Revenue", 2021, "9,900", 9900e6, section="Income Statement", unit="USD"),
+    ]
+    items = company_series(docs, rows)
+    _, cost = one(items, "Cost of sales")
+    joined = join_renamed(cost, items)
+    assert {str(p) for p in joined.points} == {"FY2018", "FY2019", "FY2021"}
+    assert joined.labels == ["Cost of sales", "Cost of goods sold"] and "'Cost of goods sold' joined" in joined.joined[0]
+    assert "Other costs" not in joined.labels
+    revenues = [i for i in items if i.label == "Revenue"]
+    assert sorted(i.unit for i in revenues) == ["EUR", "USD"]  # two series, never summed
+
+
+def test_unreadable_periods_are_left_out_not_guessed():
+    docs = [doc("D_2022_10K", 2022, end=date(2022, 12, 31))]
+    rows = [fact("D_2022_10K", "Net income", None, "100", 100e6, section="Income Statement", column="column 1 (period unknown)")]
+    assert company_series(docs, rows) == []
+    assert clean_label("Total revenue....................") == "Total revenue"

@@ -1,0 +1,127 @@
+"""Series and facts on real filings: the complaints a capable model filed against facts, each checked on the page."""
+
+from __future__ import annotations
+
+import csv
+import zipfile
+
+import pytest
+from typer.testing import CliRunner
+
+from agent.answer import AnswerCitation
+from agent.citations import check_citation
+from corpus.catalog import Corpus
+from tests.tools.test_facts import cite_lines
+from tools import REGISTRY, ToolContext
+from tools.company_series import SeriesError
+from tools.series_table import lookup, standard_tables
+
+pytestmark = [pytest.mark.financebench, pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def corpus(series_settings):
+    corpus = Corpus.open(series_settings)
+    yield corpus
+    corpus.close()
+
+
+def facts(corpus, **arguments):
+    call = REGISTRY.call("facts", arguments, ToolContext(corpus))
+    assert call.ok, call.text
+    return call
+
+
+def test_a_period_asked_is_the_period_shown_in_the_unit_stated_once(corpus):
+    call = facts(corpus, query="net cash provided by operating activities", company="Adobe", period="FY2015", statement="Cash Flows")
+    item = call.result.items[0]
+    assert [str(p.period) for p in item.points] == ["FY2015"]
+    assert "FY2015: 1,469,502 (= 1,469,502 thousand USD)" in call.text  # ADOBE_2015_10K p.63, in thousands
+    assert "| in USD thousand" in call.text  # one unit, stated once: most of these filings print thousands
+    assert "FY2016" not in call.text and "FY2022" not in call.text
+    mixed = facts(corpus, query="net cash provided by operating activities", company="Adobe", period="all", statement="Cash Flows")
+    assert "FY2023 Q2 YTD: 3,832 (= 3,832,000 thousand USD; printed in millions)" in mixed.text  # the 10-Q prints millions
+
+
+def test_no_silent_cap_and_annual_periods_first(corpus, monkeypatch):
+    call = facts(corpus, query="net cash provided by operating activities", company="Adobe", statement="Cash Flows")
+    shown = [str(p.period) for p in call.result.items[0].points]
+    assert shown == ["FY2017", "FY2016", "FY2015", "FY2014", "FY2013", "FY2023 Q2 YTD", "FY2022 Q2 YTD"]  # years first
+    monkeypatch.setattr("tools.facts.FIRST_ITEM_PERIODS", 3)
+    capped = facts(corpus, query="net cash provided by operating activities", company="Adobe", statement="Cash Flows")
+    assert "4 more periods (FY2014, FY2013, FY2023 Q2 YTD, FY2022 Q2 YTD); narrow with period=, e.g. period='FY2014'" in capped.text
+    every = facts(corpus, query="net cash provided by operating activities", company="Adobe", statement="Cash Flows", period="all")
+    assert not every.result.items[0].more and len(every.result.items[0].points) == 7
+
+
+def test_fiscal_quarters_follow_the_filing_and_the_year_end_column_is_the_year_end(corpus):
+    adobe = facts(corpus, query="total revenue", company="Adobe", period="FY2023 Q2")
+    assert "FY2023 Q2: 4,816" in adobe.text  # the quarter ended June 2, 2023 (whatever the file's name says)
+    assert "ADOBE_2022Q2_10Q covers FY2023 Q2" in adobe.text
+    mgm = facts(corpus, query="total current assets", company="MGM Resorts", period="FY2022")
+    assert "FY2022 end: 8,154,692" in mgm.text and "FY2022 Q2" not in mgm.text
+    assert 'cite: doc_id="MGMRESORTS_2022_10K"' in mgm.text  # the period's own filing, not the newest that repeats it
+
+
+def test_a_restatement_is_shown_with_both_printings(corpus):
+    call = facts(corpus, query="net cash provided by operating activities", company="Block", period="FY2020")
+    assert "FY2020: 173,110" in call.text  # BLOCK_2021_10K p.88
+    assert "restated: first reported 381,603 in BLOCK_2020_10K p.90; restated 173,110 in BLOCK_2021_10K p.88" in call.text
+    first = facts(corpus, query="net cash provided by operating activities", company="Block", period="FY2020", basis="first")
+    assert "FY2020: 381,603" in first.text
+
+
+def test_every_cite_line_is_for_its_period_and_verifies(corpus):
+    call = facts(corpus, query="capital expenditure", company="3M", period="FY2015-FY2022")
+    cites = cite_lines(call.text)
+    assert len(cites) >= 8
+    for cite in cites[:8]:
+        checked = check_citation(AnswerCitation(doc_id=cite.doc_id, page=cite.page, quote=cite.quote), lambda d: corpus.store.read(d))
+        assert checked.verified, (cite, checked.problem)
+    assert 'doc_id="3M_2018_10K", page=60, quote="Purchases of property, plant and equipment (PP&E) (1,577)"' in call.text
+
+
+def test_filler_rows_are_cut_and_a_miss_names_the_closest(corpus):
+    call = facts(corpus, query="capital expenditure", company="3M", period="FY2018")
+    labels = [i.label for i in call.result.items]
+    assert "Purchases of property, plant and equipment" in labels[0] and "Additional paid-in capital" not in labels
+    margin = facts(corpus, query="operating income", company="3M", period="FY2018")
+    assert any(i.role == "top line" and i.label == "Net sales" for i in margin.result.items)  # margins need the top line
+    miss = REGISTRY.call("facts", {"query": "zebra stripes", "company": "3M"}, ToolContext(corpus))
+    assert not miss.ok and "No line item in" in miss.text and "Try one of these words" in miss.text
+
+
+def test_lookup_errors_name_what_exists(corpus):
+    with pytest.raises(SeriesError, match="No filings of 'Tesla' in the corpus; closest companies:"):
+        lookup(corpus, "Tesla", "revenue")
+    with pytest.raises(SeriesError, match=r"has no figures for FY1999; the periods it has: FY2015-FY2022"):
+        lookup(corpus, "3M", "capital expenditure", "FY1999")
+    with pytest.raises(SeriesError, match="is not a fiscal period"):
+        lookup(corpus, "3M", "capital expenditure", "lately")
+    with pytest.raises(SeriesError, match="item is empty"):
+        lookup(corpus, "3M", "  ")
+
+
+def test_the_standard_items_of_a_company(corpus):
+    rows = {key: table for key, _name, table, _missing in standard_tables(corpus, "3M")}
+    assert [str(p.period) for p in rows["revenue"].points] == [f"FY{y}" for y in range(2015, 2023)]
+    assert rows["capex"].points[-1].chosen("latest").printed == "(1,749)"  # FY2022, 3M_2022_10K
+    assert str(rows["total_assets"].points[-1].period) == "FY2022 end"
+
+
+def test_the_cli_prints_the_series_and_writes_csv_and_xlsx(corpus, tmp_path, monkeypatch):
+    from api.cli import app
+
+    monkeypatch.setenv("SLEUTH_DATA_DIR", str(corpus.settings.data_dir))
+    out = CliRunner().invoke(app, ["series", "3M", "capital expenditure", "--period", "FY2014-FY2022",
+                                   "--csv", str(tmp_path / "s.csv"), "--xlsx", str(tmp_path / "s.xlsx")])  # fmt: skip
+    assert out.exit_code == 0, out.output
+    assert "FY2018" in out.output and "(1,577)  3M_2018_10K p.60" in out.output
+    rows = list(csv.DictReader((tmp_path / "s.csv").open(encoding="utf-8")))
+    assert [r["period"] for r in rows] == [f"FY{y}" for y in range(2015, 2023)]
+    assert rows[3]["value_as_printed"] == "(1,577)" and rows[3]["page"] == "60" and float(rows[3]["value"]) == -1.577e9
+    with zipfile.ZipFile(tmp_path / "s.xlsx") as book:  # a real workbook: its strings and the first sheet's rows
+        sheet = book.read("xl/worksheets/sheet1.xml").decode()  # constant_memory writes strings inline
+    assert "(1,577)" in sheet and "3M_2018_10K" in sheet and sheet.count("<row ") == 9
+    bad = CliRunner().invoke(app, ["series", "Tesla", "revenue"])
+    assert bad.exit_code == 1 and "No filings of 'Tesla'" in bad.output
