@@ -57,7 +57,9 @@ def checked_chart(args: ChartArgs | None, text_of: TextOf) -> tuple[AnswerChart 
     points, problems = [], []
     for p in args.points:
         checked = check_citation(AnswerCitation(doc_id=p.doc_id, page=p.page, quote=p.quote or f"{p.value:g}"), text_of)
-        points.append(ChartPoint(label=p.label, value=p.value, doc_id=p.doc_id, page=p.page, quote=p.quote, verified=checked.verified))
+        points.append(
+            ChartPoint(label=p.label, value=p.value, doc_id=p.doc_id, page=p.page, quote=p.quote, verified=checked.verified)
+        )
         if checked.verified is False:
             problems.append(f"chart point {p.label}: {checked.problem}")
     return AnswerChart(title=args.title, unit=args.unit, kind=args.kind, points=points), problems

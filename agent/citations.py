@@ -35,7 +35,12 @@ def figures(text: str, *, telling: bool = False) -> list[str]:
         digits = raw.strip("()$%-").replace("$", "").replace(",", "").rstrip(".")
         if not digits or not any(c.isdigit() for c in digits):
             continue
-        if telling and "." not in digits and "%" not in raw and (len(digits) <= 2 or (len(digits) == 4 and 1900 <= int(digits) <= 2100 and "," not in raw)):
+        if (
+            telling
+            and "." not in digits
+            and "%" not in raw
+            and (len(digits) <= 2 or (len(digits) == 4 and 1900 <= int(digits) <= 2100 and "," not in raw))
+        ):
             continue
         out.append(digits)
     return out
@@ -131,7 +136,11 @@ def check_citation(citation: AnswerCitation, text_of: TextOf, *, figures_only: b
         c.verified, c.problem = True, None
         return c
     c.verified = False
-    what = "contains none of the figures " + ", ".join(wanted[:4]) if figures_only else f"does not contain the quoted {'figures' if wanted else 'text'}"
+    what = (
+        "contains none of the figures " + ", ".join(wanted[:4])
+        if figures_only
+        else f"does not contain the quoted {'figures' if wanted else 'text'}"
+    )
     elsewhere = _elsewhere(quote, wanted, text, c.page, figures_only)
     c.problem = f"{c.doc_id} p.{c.page} {what}" + (f"; found on p.{elsewhere}" if elsewhere else "")
     return c

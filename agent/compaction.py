@@ -24,8 +24,11 @@ def needs_compaction(state: AgentState, run: AgentRun) -> bool:
 def candidates(state: AgentState, run: AgentRun, *, force: bool = False) -> list[Observation]:
     """Observations that may be compacted, largest first: not yet compacted, not a sub-agent's findings (already key
     facts, and a sub-agent cannot always be run again), older than the last `keep_recent` unless `force`."""
-    live = [o for o in state["observations"]
-            if not o.compacted and o.tokens >= _WORTH_COMPACTING and not o.label.startswith(f"{SUBQUESTION_TOOL}(")]  # fmt: skip
+    live = [
+        o
+        for o in state["observations"]
+        if not o.compacted and o.tokens >= _WORTH_COMPACTING and not o.label.startswith(f"{SUBQUESTION_TOOL}(")
+    ]
     older = live if force else live[: max(0, len(live) - run.settings.keep_recent)]
     return sorted(older, key=lambda o: -o.tokens)
 
@@ -69,8 +72,13 @@ async def compact(state: AgentState, run: AgentRun, *, force: bool = False) -> d
         obs.compacted = True
     metrics.compactions += 1
     after = run.transcript_tokens(messages)
-    await run.emit(Event(COMPACTION, {"observations": [o.label for o in chosen], "tokens_before": before, "tokens_after": after},
-                         agent=run.agent))  # fmt: skip
+    await run.emit(
+        Event(
+            COMPACTION,
+            {"observations": [o.label for o in chosen], "tokens_before": before, "tokens_after": after},
+            agent=run.agent,
+        )
+    )
     return {"messages": messages, "metrics": metrics}
 
 
@@ -80,8 +88,11 @@ async def _summarize(state: AgentState, run: AgentRun, chosen: list[Observation]
     per = max(200, room // len(chosen)) * CHARS_PER_TOKEN
     parts = [f"## {o.label}\n{(messages[o.message].get('content') or '')[:per]}" for o in chosen]
     # What the summarizer cannot read is not silently lost: its figure lines are kept as they are.
-    unread = [_figure_lines(f"{o.label}, beyond what was summarized", text[per:]) for o in chosen
-              if len(text := messages[o.message].get("content") or "") > per]  # fmt: skip
+    unread = [
+        _figure_lines(f"{o.label}, beyond what was summarized", text[per:])
+        for o in chosen
+        if len(text := messages[o.message].get("content") or "") > per
+    ]
     prompt = [
         {"role": "system", "content": load("compact")},
         {"role": "user", "content": f"Question being researched: {run.question}\n\n" + "\n\n".join(parts)},

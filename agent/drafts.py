@@ -24,8 +24,12 @@ class CitationArgs(BaseModel):
 
 
 class AnswerArgs(BaseModel):
-    answer: str = Field(description="The answer: the figure with its unit (or yes/no) first, then the arithmetic or reasoning briefly.")
-    status: Literal["answered", "unsure"] = Field("answered", description="unsure when the evidence is incomplete, ambiguous or not found.")
+    answer: str = Field(
+        description="The answer: the figure with its unit (or yes/no) first, then the arithmetic or reasoning briefly."
+    )
+    status: Literal["answered", "unsure"] = Field(
+        "answered", description="unsure when the evidence is incomplete, ambiguous or not found."
+    )
     citations: list[CitationArgs] = Field(default_factory=list, description="One entry per figure or fact used.")
     chart: dict[str, Any] | None = Field(None, description=CHART_DESCRIPTION)  # checked by answer_chart.chart_args: a lean schema
 
@@ -66,8 +70,10 @@ def draft_from_call(call: ToolCallRequest, policy: Policy = STRICT) -> Draft | s
         args = AnswerArgs.model_validate(policy.answer_arguments(call.arguments))
     except ValidationError as exc:
         issues = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'arguments'}: {e['msg']}" for e in exc.errors())
-        return (f"Error: invalid arguments for answer: {issues}. Call it as answer(answer=\"<the figure with its unit first, "
-                'then how you got it>", citations=[{"doc_id": "<doc_id>", "page": <page>, "quote": "<label and figure as printed>"}]).')
+        return (
+            f'Error: invalid arguments for answer: {issues}. Call it as answer(answer="<the figure with its unit first, '
+            'then how you got it>", citations=[{"doc_id": "<doc_id>", "page": <page>, "quote": "<label and figure as printed>"}]).'
+        )
     citations = [AnswerCitation(doc_id=c.doc_id, page=c.page, quote=c.quote) for c in args.citations]
     chart = chart_args(args.chart)
     if isinstance(chart, str):

@@ -16,7 +16,9 @@ from tools.series_table import company_figures
 MAX_ITEMS = 3  # line items checked per answer (one per cited row)
 _ASKED = re.compile(r"\b(?:FY\s?|fiscal\s+(?:year\s+)?)?((?:19|20)\d{2})\b", re.I)
 _QUARTER = re.compile(r"\bQ([1-4])\s*(?:FY\s?)?((?:19|20)\d{2})\b|\b(?:FY\s?)?((?:19|20)\d{2})\s*Q([1-4])\b", re.I)
-_FIGURE = re.compile(r"(?<![\w.])\$?\s?(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)(?:\s*(thousand|million|billion|bn|mm|m|k)\b)?", re.I)
+_FIGURE = re.compile(
+    r"(?<![\w.])\$?\s?(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)(?:\s*(thousand|million|billion|bn|mm|m|k)\b)?", re.I
+)
 _SCALE_WORD = {"thousand": 3, "k": 3, "million": 6, "m": 6, "mm": 6, "billion": 9, "bn": 9}
 
 
@@ -35,7 +37,11 @@ def stated_figures(text: str) -> list[Stated]:
     for m in _FIGURE.finditer(text):
         raw, word = m.group(1), m.group(2)
         number = float(raw.replace(",", ""))
-        if text[m.end() : m.end() + 1] == "%" or (number < 100 and "." not in raw) or ("," not in raw and "." not in raw and 1900 <= number <= 2100):
+        if (
+            text[m.end() : m.end() + 1] == "%"
+            or (number < 100 and "." not in raw)
+            or ("," not in raw and "." not in raw and 1900 <= number <= 2100)
+        ):
             continue
         out.append(Stated(m.group(0).strip(), number, _SCALE_WORD.get(word.lower()) if word else None))
     return out
@@ -60,7 +66,11 @@ def figure_problems(answer_text: str, question: str, citations: list[AnswerCitat
         return []
     out: list[str] = []
     for book, item in _cited_items(citations, tools):
-        asked = [p for p in item.points.values() if p.period.year in years and p.period.quarter == quarter and p.period.span in ("FY", "Q", "instant")]
+        asked = [
+            p
+            for p in item.points.values()
+            if p.period.year in years and p.period.quarter == quarter and p.period.span in ("FY", "Q", "instant")
+        ]
         if not asked:
             continue
         for stated in figures_stated:
@@ -90,20 +100,26 @@ def _cited_items(citations: list[AnswerCitation], tools: ToolContext) -> list[tu
 
 def _problem(stated: Stated, item: LineSeries, asked: list[Point], company: str) -> str | None:
     def value_of(p: Point) -> float:
-        return abs(p.chosen('latest').value) / 10 ** p.chosen('latest').scale
+        return abs(p.chosen("latest").value) / 10 ** p.chosen("latest").scale
 
     for p in asked:
         if abs(value_of(p) - stated.number) < 0.5:
-            if stated.scale is not None and stated.scale != p.chosen('latest').scale and p.chosen('latest').scale:
-                unit = {3: "thousands", 6: "millions", 9: "billions"}.get(p.chosen('latest').scale, f"10^{p.chosen('latest').scale}")
-                return (f"{stated.text} is {company}'s {p.period} {item.label} as printed in {unit} "
-                        f"({p.chosen('latest').printed}, {p.chosen('latest').doc_id} p.{p.chosen('latest').page}): state it in {unit}")  # fmt: skip
+            if stated.scale is not None and stated.scale != p.chosen("latest").scale and p.chosen("latest").scale:
+                unit = {3: "thousands", 6: "millions", 9: "billions"}.get(
+                    p.chosen("latest").scale, f"10^{p.chosen('latest').scale}"
+                )
+                return (
+                    f"{stated.text} is {company}'s {p.period} {item.label} as printed in {unit} "
+                    f"({p.chosen('latest').printed}, {p.chosen('latest').doc_id} p.{p.chosen('latest').page}): state it in {unit}"
+                )
             return None
     target = asked[0]
     for other in sorted(item.points.values(), key=lambda p: p.period.sort_key, reverse=True):
         if other in asked or other.period.span != target.period.span:
             continue
         if abs(value_of(other) - stated.number) < 0.5 and abs(value_of(target) - stated.number) >= 0.5:
-            return (f"{stated.text} is {company}'s {other.period} value of {item.label!r} ({other.chosen('latest').doc_id} p.{other.chosen('latest').page}); "
-                    f"{target.period} is {target.chosen('latest').printed} ({target.chosen('latest').doc_id} p.{target.chosen('latest').page})")  # fmt: skip
+            return (
+                f"{stated.text} is {company}'s {other.period} value of {item.label!r} ({other.chosen('latest').doc_id} p.{other.chosen('latest').page}); "
+                f"{target.period} is {target.chosen('latest').printed} ({target.chosen('latest').doc_id} p.{target.chosen('latest').page})"
+            )
     return None

@@ -24,8 +24,8 @@ from agent.answer import Answer, ToolRecord
 from agent.compaction import compact, needs_compaction
 from agent.corpus_access import is_doc, text_of
 from agent.drafts import ANSWER_TOOL, Draft, check_draft, draft_from_call, draft_from_response, draft_from_text, settle
-from agent.figure_check import figure_problems
 from agent.events import BUDGET, CITATION_CHECK, ERROR, MODEL_STARTED, MODEL_TURN, TOOL_CALL, TOOL_RESULT, Event, summarize
+from agent.figure_check import figure_problems
 from agent.llm import LLMError, LLMResponse, ToolCallRequest
 from agent.policy import PlannedCall
 from agent.progress import complete_streaming
@@ -61,10 +61,14 @@ async def call_model(state: AgentState, config: RunnableConfig) -> dict[str, Any
     if reason := budget_exhausted(state, run):
         return {"stop": reason}
     turn = state["turns"] + 1
-    await run.emit(Event(MODEL_STARTED, {"step": turn, "prompt_tokens": run.transcript_tokens(state["messages"])}, agent=run.agent))
+    await run.emit(
+        Event(MODEL_STARTED, {"step": turn, "prompt_tokens": run.transcript_tokens(state["messages"])}, agent=run.agent)
+    )
     try:
         schemas = run.policy.offered(run.tool_schemas, state.get("memory"))
-        response = await asyncio.wait_for(complete_streaming(run, state["messages"], schemas, turn), timeout=max(1.0, run.remaining_s()))
+        response = await asyncio.wait_for(
+            complete_streaming(run, state["messages"], schemas, turn), timeout=max(1.0, run.remaining_s())
+        )
     except TimeoutError:
         return {"stop": f"time budget: {run.deadline - run.started:.0f} s"}
     except LLMError as exc:
@@ -98,8 +102,10 @@ def _read_turn(state: AgentState, run: AgentRun, response: LLMResponse, messages
     if response.content.strip():
         draft = draft_from_text(response.content, lambda d: is_doc(run.tools, d))
         if not draft.citations and not state["nudged"]:  # likely thinking aloud, not an answer: ask once
-            nudge = ("If that is your final answer, call the answer tool with citations (doc_id, page, quote); "
-                     "otherwise call a tool to continue the research.")  # fmt: skip
+            nudge = (
+                "If that is your final answer, call the answer tool with citations (doc_id, page, quote); "
+                "otherwise call a tool to continue the research."
+            )
             return {"messages": messages + [{"role": "user", "content": nudge}], "nudged": True}
         return {"messages": messages, "draft": draft}
     # An empty turn is not kept (no server need accept an empty assistant message); the model is asked again with a nudge.
@@ -119,8 +125,11 @@ async def plan_tools(state: AgentState, config: RunnableConfig) -> dict[str, Any
             refused = "Error: call answer alone, after you have seen the results of your other tool calls."
         elif run.tool_calls_left() <= 0:
             refused = "Error: not run, the tool-call budget is used up; answer with what you have."
-            stop = stop or (f"tool-call budget: {_calls(run.max_tool_calls)}" if run.tool_calls >= run.max_tool_calls
-                            else f"tool-call budget: {_calls(run.settings.max_tool_calls)} shared with sub-agents")  # fmt: skip
+            stop = stop or (
+                f"tool-call budget: {_calls(run.max_tool_calls)}"
+                if run.tool_calls >= run.max_tool_calls
+                else f"tool-call budget: {_calls(run.settings.max_tool_calls)} shared with sub-agents"
+            )
         else:
             run.tool_calls += 1
             run.shared.tool_calls_left -= 1
@@ -161,8 +170,16 @@ async def record(state: AgentState, config: RunnableConfig) -> dict[str, Any]:
         call, label = p.call, call_label(p.call)
         messages.append(_result_message(run, call, outcome.text, label))
         observations.append(Observation(len(messages) - 1, label, count_tokens(outcome.text), outcome.citations or []))
-        records.append(ToolRecord(agent=run.agent, name=call.name, arguments=call.arguments or {}, ok=outcome.ok,
-                                  summary=summarize(outcome.text, 160), seconds=round(outcome.seconds, 3)))  # fmt: skip
+        records.append(
+            ToolRecord(
+                agent=run.agent,
+                name=call.name,
+                arguments=call.arguments or {},
+                ok=outcome.ok,
+                summary=summarize(outcome.text, 160),
+                seconds=round(outcome.seconds, 3),
+            )
+        )
         pages |= {(c.doc_id, c.page) for c in outcome.citations or []}
         metrics.tool_calls += p.refused is None  # refused and rejected calls were not run
         if child is not None:  # a sub-agent's own work counts toward this run
@@ -172,8 +189,16 @@ async def record(state: AgentState, config: RunnableConfig) -> dict[str, Any]:
             metrics.absorb(child_answer.metrics)
     if state.get("feedback"):  # malformed calls written next to good ones
         messages.append({"role": "user", "content": state["feedback"]})
-    return {"messages": messages, "observations": observations, "tool_records": records, "pages": pages, "metrics": metrics,
-            "planned": [], "outcomes": [], "feedback": None}  # fmt: skip
+    return {
+        "messages": messages,
+        "observations": observations,
+        "tool_records": records,
+        "pages": pages,
+        "metrics": metrics,
+        "planned": [],
+        "outcomes": [],
+        "feedback": None,
+    }
 
 
 async def compact_context(state: AgentState, config: RunnableConfig) -> dict[str, Any]:
@@ -212,7 +237,11 @@ async def force_answer(state: AgentState, config: RunnableConfig) -> dict[str, A
     if not isinstance(draft, Draft):
         draft = Draft(f"No answer: the research budget ran out ({reason}) before the evidence was conclusive.", citations=[])
     draft.status = "truncated"
-    return {"draft": draft, "metrics": metrics, "warnings": state["warnings"] + [f"budget ran out ({reason}); answered from the evidence gathered so far"]}
+    return {
+        "draft": draft,
+        "metrics": metrics,
+        "warnings": state["warnings"] + [f"budget ran out ({reason}); answered from the evidence gathered so far"],
+    }
 
 
 async def check_citations(state: AgentState, config: RunnableConfig) -> dict[str, Any]:
@@ -227,8 +256,17 @@ async def check_citations(state: AgentState, config: RunnableConfig) -> dict[str
         message = _result_message(run, draft.call, feedback) if draft.call else {"role": "user", "content": feedback}
         return {"messages": state["messages"] + [message], "draft": None, "repairs": state["repairs"] - 1}
     status, warnings = settle(draft, checked, problems, state["warnings"])
-    answer = Answer(mode="agentic", question=run.question, text=draft.text, status=status, citations=checked,
-                    steps=state["tool_records"], metrics=state["metrics"], warnings=warnings, chart=draft.chart)  # fmt: skip
+    answer = Answer(
+        mode="agentic",
+        question=run.question,
+        text=draft.text,
+        status=status,
+        citations=checked,
+        steps=state["tool_records"],
+        metrics=state["metrics"],
+        warnings=warnings,
+        chart=draft.chart,
+    )
     return {"answer": answer}
 
 
@@ -236,8 +274,16 @@ async def fail(state: AgentState, config: RunnableConfig) -> dict[str, Any]:
     """The run cannot go on (the model endpoint failed): a failed answer with the trace so far."""
     run = _run(config)
     await run.emit(Event(ERROR, {"kind": "llm", "message": state["failure"]}, agent=run.agent))
-    answer = Answer(mode="agentic", question=run.question, text=f"The run failed: {state['failure']}", status="failed",
-                    steps=state["tool_records"], metrics=state["metrics"], warnings=state["warnings"], error=state["failure"])  # fmt: skip
+    answer = Answer(
+        mode="agentic",
+        question=run.question,
+        text=f"The run failed: {state['failure']}",
+        status="failed",
+        steps=state["tool_records"],
+        metrics=state["metrics"],
+        warnings=state["warnings"],
+        error=state["failure"],
+    )
     return {"answer": answer}
 
 
@@ -266,13 +312,29 @@ async def _execute(run: AgentRun, call: ToolCallRequest, refused: str | None) ->
             outcome, child = await _dispatch(run, call)
         except Exception as exc:  # a bug in one tool must not take the run (and its other calls) down
             log.exception("tool %s crashed on %r", call.name, call.arguments)
-            outcome = ToolOutcome(call.name, call.arguments, False, f"Error: {call.name} failed with an internal error "
-                                                                   f"({type(exc).__name__}); try another tool or other arguments.")  # fmt: skip
+            outcome = ToolOutcome(
+                call.name,
+                call.arguments,
+                False,
+                f"Error: {call.name} failed with an internal error ({type(exc).__name__}); try another tool or other arguments.",
+            )
     outcome.seconds = outcome.seconds or (time.perf_counter() - started)
     pages = sorted({(c.doc_id, c.page) for c in outcome.citations or []})
-    await run.emit(Event(TOOL_RESULT, {"id": call.id, "name": call.name, "ok": outcome.ok, "summary": summarize(outcome.text),
-                                       "tokens": count_tokens(outcome.text), "pages": [f"{d} p.{p}" for d, p in pages[:20]],
-                                       "seconds": round(outcome.seconds, 3)}, agent=run.agent))  # fmt: skip
+    await run.emit(
+        Event(
+            TOOL_RESULT,
+            {
+                "id": call.id,
+                "name": call.name,
+                "ok": outcome.ok,
+                "summary": summarize(outcome.text),
+                "tokens": count_tokens(outcome.text),
+                "pages": [f"{d} p.{p}" for d, p in pages[:20]],
+                "seconds": round(outcome.seconds, 3),
+            },
+            agent=run.agent,
+        )
+    )
     return outcome, child
 
 
@@ -289,7 +351,9 @@ async def _dispatch(run: AgentRun, call: ToolCallRequest) -> tuple[ToolOutcome, 
         work = functools.partial(contextvars.copy_context().run, REGISTRY.call, call.name, call.arguments, copy.copy(run.tools))
         return await asyncio.wait_for(asyncio.get_running_loop().run_in_executor(TOOL_THREADS, work), limit), None
     except TimeoutError:
-        return ToolOutcome(call.name, call.arguments, False, f"Error: {call.name} did not finish within {limit:.0f} s; narrow the call."), None
+        return ToolOutcome(
+            call.name, call.arguments, False, f"Error: {call.name} did not finish within {limit:.0f} s; narrow the call."
+        ), None
 
 
 def _calls(n: int) -> str:

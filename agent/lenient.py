@@ -83,7 +83,9 @@ class LenientPolicy(Policy):
         message = response.assistant_message()
         written = [c for c in response.tool_calls if c.from_text]
         if written:
-            blocks = "".join(f"\n<tool_call>{json.dumps({'name': c.name, 'arguments': c.arguments})}</tool_call>" for c in written)
+            blocks = "".join(
+                f"\n<tool_call>{json.dumps({'name': c.name, 'arguments': c.arguments})}</tool_call>" for c in written
+            )
             message["content"] = (response.content or "") + blocks
         return message
 
@@ -109,8 +111,9 @@ class LenientPolicy(Policy):
         kept = [s for s in schemas if s["function"]["name"] not in memory.withheld]
         return kept if any(s["function"]["name"] != ANSWER_TOOL for s in kept) else schemas
 
-    def plan(self, planned: list[PlannedCall], memory: LoopMemory | None, in_view: set[str],
-             tools: set[str]) -> tuple[list[PlannedCall], LoopMemory]:  # fmt: skip
+    def plan(
+        self, planned: list[PlannedCall], memory: LoopMemory | None, in_view: set[str], tools: set[str]
+    ) -> tuple[list[PlannedCall], LoopMemory]:
         """The withheld tools are cleared each turn; calls that keep failing or repeat a result in view are not run."""
         memory = memory or LoopMemory()
         failures, succeeded, withheld = dict(memory.failures), dict(memory.succeeded), set[str]()

@@ -64,7 +64,11 @@ class LLMResponse:
         message: dict[str, Any] = {"role": "assistant", "content": (self.content or None) if native else self.content}
         if native:
             message["tool_calls"] = [
-                {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.raw_arguments or json.dumps(c.arguments)}}
+                {
+                    "id": c.id,
+                    "type": "function",
+                    "function": {"name": c.name, "arguments": c.raw_arguments or json.dumps(c.arguments)},
+                }
                 for c in native
             ]
         return message
@@ -73,8 +77,14 @@ class LLMResponse:
 class LLMClient:
     """Async chat completions with tools, retries, token accounting and optional streaming."""
 
-    def __init__(self, settings: LLMSettings, base_url: str | None = None, *, explain: Explain | None = None,
-                 slots: int | asyncio.Semaphore | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        settings: LLMSettings,
+        base_url: str | None = None,
+        *,
+        explain: Explain | None = None,
+        slots: int | asyncio.Semaphore | None = None,
+    ) -> None:
         from openai import AsyncOpenAI
 
         self.settings = settings
@@ -86,12 +96,16 @@ class LLMClient:
         if not url:
             raise LLMError("unconfigured", "no LLM endpoint: set SLEUTH_LLM_BASE_URL (e.g. http://localhost:8000/v1 for vLLM)")
         self.base_url = url
-        self._client = AsyncOpenAI(base_url=url, api_key=settings.api_key, timeout=settings.timeout_s, max_retries=settings.max_retries)
+        self._client = AsyncOpenAI(
+            base_url=url, api_key=settings.api_key, timeout=settings.timeout_s, max_retries=settings.max_retries
+        )
         self.usage = Usage()
 
     def with_model(self, model: str) -> LLMClient:
         """A client for another model at the same endpoint, with the same settings."""
-        return LLMClient(self.settings.model_copy(update={"model": model}), base_url=self.base_url, explain=self._explain, slots=self.slots)
+        return LLMClient(
+            self.settings.model_copy(update={"model": model}), base_url=self.base_url, explain=self._explain, slots=self.slots
+        )
 
     async def close(self) -> None:
         await self._client.close()
@@ -123,7 +137,9 @@ class LLMClient:
         async with self.slots or contextlib.nullcontext():
             return await self._complete(request, tools, on_text)
 
-    async def _complete(self, request: dict[str, Any], tools: list[dict[str, Any]] | None, on_text: Callable[[str], None] | None) -> LLMResponse:
+    async def _complete(
+        self, request: dict[str, Any], tools: list[dict[str, Any]] | None, on_text: Callable[[str], None] | None
+    ) -> LLMResponse:
         import openai
 
         started, began = time.perf_counter(), time.time()
@@ -134,8 +150,11 @@ class LLMClient:
             else:
                 response = await self._stream(request, on_text)
         except openai.APITimeoutError as exc:
-            raise LLMError("timeout", f"the model at {self.base_url} did not answer within {self.settings.timeout_s:.0f} s "
-                                      "(SLEUTH_LLM_TIMEOUT_S); is it overloaded?") from exc  # fmt: skip
+            raise LLMError(
+                "timeout",
+                f"the model at {self.base_url} did not answer within {self.settings.timeout_s:.0f} s "
+                "(SLEUTH_LLM_TIMEOUT_S); is it overloaded?",
+            ) from exc
         except openai.APIConnectionError as exc:
             if why := await self._explained(began):
                 raise LLMError("crashed", why) from exc

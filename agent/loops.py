@@ -56,5 +56,7 @@ def repeated(name: str, count: int) -> str:
     else:
         use = "To finish, call answer citing the doc_id and page of what you found"
     times = "once" if count == 1 else f"{count} times"
-    return (f"Error: not run again: you made exactly this {name} call {times} already and its result is above. {use}; "
-            "or call another tool (read a page to confirm, outline, grep, search) for what is still missing.")
+    return (
+        f"Error: not run again: you made exactly this {name} call {times} already and its result is above. {use}; "
+        "or call another tool (read a page to confirm, outline, grep, search) for what is still missing."
+    )

@@ -14,8 +14,9 @@ from agent.state import AgentRun
 TAIL_CHARS = 240  # the end of the reply so far that an event carries
 
 
-async def complete_streaming(run: AgentRun, messages: list[dict[str, Any]], schemas: list[dict[str, Any]], step: int,
-                             **options: Any) -> LLMResponse:  # fmt: skip
+async def complete_streaming(
+    run: AgentRun, messages: list[dict[str, Any]], schemas: list[dict[str, Any]], step: int, **options: Any
+) -> LLMResponse:
     """`run.llm.complete`, streamed when the settings say so: every `progress_every_s` at most, one event with how much
     the model has written (deltas, about one token each) and the last TAIL_CHARS characters of it."""
     if not run.settings.stream:
@@ -34,8 +35,13 @@ async def complete_streaming(run: AgentRun, messages: list[dict[str, Any]], sche
             await arrived.wait()  # set by each delta: there is something new to report
             arrived.clear()
             text = "".join(parts)
-            data = {"step": step, "tokens": len(parts), "chars": len(text), "seconds": round(time.monotonic() - started, 1),
-                    "tail": text[-TAIL_CHARS:]}  # fmt: skip
+            data = {
+                "step": step,
+                "tokens": len(parts),
+                "chars": len(text),
+                "seconds": round(time.monotonic() - started, 1),
+                "tail": text[-TAIL_CHARS:],
+            }
             await run.emit(Event(MODEL_PROGRESS, data, agent=run.agent))
             await asyncio.sleep(every)
 

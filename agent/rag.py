@@ -10,8 +10,8 @@ from agent.answer import Answer, RunMetrics
 from agent.corpus_access import is_doc, text_of
 from agent.coverage import not_covered_answer
 from agent.drafts import ANSWER_TOOL, Draft, answer_schema, check_draft, draft_from_response, settle
-from agent.figure_check import figure_problems
 from agent.events import ANSWER, CITATION_CHECK, ERROR, MODEL_STARTED, MODEL_TURN, RETRIEVAL, RUN_STARTED, Emit, Event, discard
+from agent.figure_check import figure_problems
 from agent.llm import LLMClient, LLMError
 from agent.prompts import load
 from agent.scope import Filters, resolve
@@ -46,24 +46,63 @@ async def rag_answer(
         return await done(early)
     try:
         searcher = await asyncio.to_thread(lambda: tools.searcher)
-        result = await asyncio.to_thread(searcher.search, question, settings.rag_candidates, Filters.model_construct(doc_ids=doc_ids) if doc_ids else None)
+        result = await asyncio.to_thread(
+            searcher.search, question, settings.rag_candidates, Filters.model_construct(doc_ids=doc_ids) if doc_ids else None
+        )
     except CorpusError as exc:
         await emit(Event(ERROR, {"kind": "retrieval", "message": str(exc)}))
         return await done(_failed(question, f"retrieval failed: {exc}", metrics))
     passages = result.passages[: settings.rag_top_k]
     metrics.pages_read = len({(p.doc_id, page) for p in passages for page in range(p.start_page, p.end_page + 1)})
-    await emit(Event(RETRIEVAL, {"query": question, "notes": result.notes, "timings_ms": result.timings_ms, "passages": [
-        {"doc_id": p.doc_id, "pages": p.pages, "lines": f"{p.start_line}-{p.end_line}", "section": p.section_path} for p in passages]}))  # fmt: skip
+    await emit(
+        Event(
+            RETRIEVAL,
+            {
+                "query": question,
+                "notes": result.notes,
+                "timings_ms": result.timings_ms,
+                "passages": [
+                    {"doc_id": p.doc_id, "pages": p.pages, "lines": f"{p.start_line}-{p.end_line}", "section": p.section_path}
+                    for p in passages
+                ],
+            },
+        )
+    )
     if not passages:
-        return await done(Answer(mode="rag", question=question, text="No passage was found for this question.", status="unsure",
-                                 metrics=metrics, warnings=["retrieval returned no passages"]))  # fmt: skip
-    answer = await answer_once(question, passages_prompt(question, passages, llm), llm=llm, tools=tools, emit=emit, metrics=metrics,
-                               timeout_s=settings.time_budget_s, mode="rag")  # fmt: skip
+        return await done(
+            Answer(
+                mode="rag",
+                question=question,
+                text="No passage was found for this question.",
+                status="unsure",
+                metrics=metrics,
+                warnings=["retrieval returned no passages"],
+            )
+        )
+    answer = await answer_once(
+        question,
+        passages_prompt(question, passages, llm),
+        llm=llm,
+        tools=tools,
+        emit=emit,
+        metrics=metrics,
+        timeout_s=settings.time_budget_s,
+        mode="rag",
+    )
     return await done(answer)
 
 
-async def answer_once(question: str, messages: list[dict[str, Any]], *, llm: LLMClient, tools: ToolContext, emit: Emit,
-                      metrics: RunMetrics, timeout_s: float, mode: str) -> Answer:  # fmt: skip
+async def answer_once(
+    question: str,
+    messages: list[dict[str, Any]],
+    *,
+    llm: LLMClient,
+    tools: ToolContext,
+    emit: Emit,
+    metrics: RunMetrics,
+    timeout_s: float,
+    mode: str,
+) -> Answer:
     """One forced `answer` call on a prepared prompt, its citations checked (RAG; the evaluation's oracle and closed-book modes)."""
     choice = {"type": "function", "function": {"name": ANSWER_TOOL}}
     await emit(Event(MODEL_STARTED, {"step": 1, "prompt_tokens": transcript_tokens(messages)}))
@@ -74,9 +113,18 @@ async def answer_once(question: str, messages: list[dict[str, Any]], *, llm: LLM
         await emit(Event(ERROR, {"kind": "llm", "message": message}))
         return _failed(question, message, metrics, mode)
     metrics.add_usage(response.usage)
-    await emit(Event(MODEL_TURN, {"step": 1, "content": response.content, "seconds": round(response.usage.seconds, 3),
-                                  "tool_calls": [{"id": c.id, "name": c.name, "arguments": c.arguments} for c in response.tool_calls],
-                                  "usage": {"prompt_tokens": response.usage.prompt_tokens, "completion_tokens": response.usage.completion_tokens}}))  # fmt: skip
+    await emit(
+        Event(
+            MODEL_TURN,
+            {
+                "step": 1,
+                "content": response.content,
+                "seconds": round(response.usage.seconds, 3),
+                "tool_calls": [{"id": c.id, "name": c.name, "arguments": c.arguments} for c in response.tool_calls],
+                "usage": {"prompt_tokens": response.usage.prompt_tokens, "completion_tokens": response.usage.completion_tokens},
+            },
+        )
+    )
     draft = draft_from_response(response, lambda d: is_doc(tools, d), llm.policy)
     warnings: list[str] = []
     if not isinstance(draft, Draft):
@@ -86,8 +134,16 @@ async def answer_once(question: str, messages: list[dict[str, Any]], *, llm: LLM
     problems += await asyncio.to_thread(figure_problems, draft.text, question, checked, tools)  # wrong period or unit
     await emit(Event(CITATION_CHECK, {"checked": len(checked), "failed": problems}))
     status, warnings = settle(draft, checked, problems, warnings)
-    return Answer(mode=mode, question=question, text=draft.text, status=status, citations=checked, metrics=metrics, warnings=warnings,
-                  chart=draft.chart)
+    return Answer(
+        mode=mode,
+        question=question,
+        text=draft.text,
+        status=status,
+        citations=checked,
+        metrics=metrics,
+        warnings=warnings,
+        chart=draft.chart,
+    )
 
 
 def passages_prompt(question: str, passages: list, llm: LLMClient) -> list[dict[str, Any]]:
@@ -97,7 +153,11 @@ def passages_prompt(question: str, passages: list, llm: LLMClient) -> list[dict[
         system += "\n\n" + instructions
     blocks = []
     for n, p in enumerate(passages, 1):
-        period = f"FY{p.fiscal_year}" + (f" {p.fiscal_period}" if p.fiscal_period and p.fiscal_period != "FY" else "") if p.fiscal_year else ""
+        period = (
+            f"FY{p.fiscal_year}" + (f" {p.fiscal_period}" if p.fiscal_period and p.fiscal_period != "FY" else "")
+            if p.fiscal_year
+            else ""
+        )
         head = f"[{n}] doc_id {p.doc_id} | page {p.pages} | lines {p.start_line}-{p.end_line} | {p.company or '?'} {p.form_type or ''} {period}"
         blocks.append(f"{head} | {p.section_path or '(no section)'}\n{p.text}")
     user = "Passages:\n\n" + "\n\n".join(blocks) + f"\n\nQuestion: {question}\nAnswer with the answer tool."
@@ -105,4 +165,6 @@ def passages_prompt(question: str, passages: list, llm: LLMClient) -> list[dict[
 
 
 def _failed(question: str, message: str, metrics: RunMetrics, mode: str = "rag") -> Answer:
-    return Answer(mode=mode, question=question, text=f"The run failed: {message}", status="failed", metrics=metrics, error=message)
+    return Answer(
+        mode=mode, question=question, text=f"The run failed: {message}", status="failed", metrics=metrics, error=message
+    )

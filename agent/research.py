@@ -31,6 +31,7 @@ class _SubquestionArgs(BaseModel, extra="forbid"):
     question: str
     doc_ids: list[str] | None = None
 
+
 _SUBQUESTION_SCHEMA = {
     "type": "function",
     "function": {
@@ -43,8 +44,15 @@ _SUBQUESTION_SCHEMA = {
         "parameters": {
             "type": "object",
             "properties": {
-                "question": {"type": "string", "description": "The narrower question, complete on its own (name the company, period and figure)."},
-                "doc_ids": {"type": "array", "items": {"type": "string"}, "description": "Filings to restrict it to, when known."},
+                "question": {
+                    "type": "string",
+                    "description": "The narrower question, complete on its own (name the company, period and figure).",
+                },
+                "doc_ids": {
+                    "type": "array",
+                    "items": {"type": "string"},
+                    "description": "Filings to restrict it to, when known.",
+                },
             },
             "required": ["question"],
             "additionalProperties": False,
@@ -65,10 +73,25 @@ async def research(
     """Investigate `question` with the tools until it can be answered with checked citations, or a budget runs out."""
     settings = settings or AgentSettings()
     doc_ids = resolve(tools.corpus, filters)
-    await emit(Event(RUN_STARTED, {"question": question, "mode": "agentic", "filters": filters.model_dump() if filters else None}))
-    shared = SharedBudget(tool_calls_left=settings.max_tool_calls, subagents_left=settings.max_subagents if settings.subagents else 0)
-    run = _agent_run(question, llm, tools, settings, emit, shared, depth=0, agent="main", max_steps=settings.max_steps,
-                     max_tool_calls=settings.max_tool_calls, time_s=settings.time_budget_s)  # fmt: skip
+    await emit(
+        Event(RUN_STARTED, {"question": question, "mode": "agentic", "filters": filters.model_dump() if filters else None})
+    )
+    shared = SharedBudget(
+        tool_calls_left=settings.max_tool_calls, subagents_left=settings.max_subagents if settings.subagents else 0
+    )
+    run = _agent_run(
+        question,
+        llm,
+        tools,
+        settings,
+        emit,
+        shared,
+        depth=0,
+        agent="main",
+        max_steps=settings.max_steps,
+        max_tool_calls=settings.max_tool_calls,
+        time_s=settings.time_budget_s,
+    )
     run.hard_deadline = run.deadline + settings.answer_grace_s
     run.scope = doc_ids
     early = await asyncio.to_thread(not_covered_answer, question, "agentic", tools.corpus) if doc_ids is None else None
@@ -81,15 +104,21 @@ async def research(
     return answer
 
 
-async def run_subagent(parent: AgentRun, arguments: dict[str, Any]) -> tuple[ToolOutcome, tuple[Answer, set[tuple[str, int]]] | None]:
+async def run_subagent(
+    parent: AgentRun, arguments: dict[str, Any]
+) -> tuple[ToolOutcome, tuple[Answer, set[tuple[str, int]]] | None]:
     """The research_subquestion tool: a child agent with a fresh context and its own budget; its findings as the result."""
+
     def refuse(message: str) -> tuple[ToolOutcome, None]:
         return ToolOutcome(SUBQUESTION_TOOL, arguments, False, f"Error: {message}"), None
 
     try:
         args = _SubquestionArgs.model_validate(arguments)
     except ValidationError as exc:
-        return refuse("invalid arguments for research_subquestion: " + "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()))
+        return refuse(
+            "invalid arguments for research_subquestion: "
+            + "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        )
     question = args.question.strip()
     if not question:
         return refuse("give the sub-question in `question`.")
@@ -108,34 +137,89 @@ async def run_subagent(parent: AgentRun, arguments: dict[str, Any]) -> tuple[Too
     parent.shared.subagents_left -= 1
     parent.shared.subagents_started += 1
     label = f"sub-{parent.shared.subagents_started}"
-    await parent.emit(Event(SUBAGENT_STARTED, {"agent": label, "question": question, "doc_ids": doc_ids or []}, agent=parent.agent))
+    await parent.emit(
+        Event(SUBAGENT_STARTED, {"agent": label, "question": question, "doc_ids": doc_ids or []}, agent=parent.agent)
+    )
     s = parent.settings
-    child = _agent_run(question, parent.llm, parent.tools, s, parent.emit, parent.shared, depth=1, agent=label,
-                       max_steps=s.subagent_max_steps, max_tool_calls=s.subagent_max_tool_calls,
-                       time_s=min(s.subagent_time_budget_s, max(1.0, parent.remaining_s())))  # fmt: skip
+    child = _agent_run(
+        question,
+        parent.llm,
+        parent.tools,
+        s,
+        parent.emit,
+        parent.shared,
+        depth=1,
+        agent=label,
+        max_steps=s.subagent_max_steps,
+        max_tool_calls=s.subagent_max_tool_calls,
+        time_s=min(s.subagent_time_budget_s, max(1.0, parent.remaining_s())),
+    )
     child.hard_deadline = min(child.deadline + s.answer_grace_s, parent.deadline)  # the parent still needs time to answer
     child.scope = doc_ids
     scope = f"Scope: use only these filings: {', '.join(doc_ids)}." if doc_ids else ""
     answer, pages = await _run_graph(child, scope)
-    await parent.emit(Event(SUBAGENT_FINISHED, {"agent": label, "status": answer.status, "text": answer.text,
-                                                "citations": len(answer.citations)}, agent=parent.agent))  # fmt: skip
-    cites = [f"- {c.label()} \"{c.quote}\"" + ("" if c.verified is not False else f" (NOT verified: {c.problem})") for c in answer.citations]
-    text = f"Findings of the helper on {question!r} (status {answer.status}):\n{answer.text}\nCitations:\n" + ("\n".join(cites) or "- none")
-    result = ToolOutcome(SUBQUESTION_TOOL, arguments, answer.status in {"answered", "unsure", "truncated"}, text,
-                      citations=[Citation(c.doc_id, c.page) for c in answer.citations], seconds=answer.metrics.latency_s)  # fmt: skip
+    await parent.emit(
+        Event(
+            SUBAGENT_FINISHED,
+            {"agent": label, "status": answer.status, "text": answer.text, "citations": len(answer.citations)},
+            agent=parent.agent,
+        )
+    )
+    cites = [
+        f'- {c.label()} "{c.quote}"' + ("" if c.verified is not False else f" (NOT verified: {c.problem})")
+        for c in answer.citations
+    ]
+    text = f"Findings of the helper on {question!r} (status {answer.status}):\n{answer.text}\nCitations:\n" + (
+        "\n".join(cites) or "- none"
+    )
+    result = ToolOutcome(
+        SUBQUESTION_TOOL,
+        arguments,
+        answer.status in {"answered", "unsure", "truncated"},
+        text,
+        citations=[Citation(c.doc_id, c.page) for c in answer.citations],
+        seconds=answer.metrics.latency_s,
+    )
     return result, (answer, pages)
 
 
-def _agent_run(question: str, llm: LLMClient, tools: ToolContext, settings: AgentSettings, emit: Emit, shared: SharedBudget, *,
-               depth: int, agent: str, max_steps: int, max_tool_calls: int, time_s: float) -> AgentRun:  # fmt: skip
+def _agent_run(
+    question: str,
+    llm: LLMClient,
+    tools: ToolContext,
+    settings: AgentSettings,
+    emit: Emit,
+    shared: SharedBudget,
+    *,
+    depth: int,
+    agent: str,
+    max_steps: int,
+    max_tool_calls: int,
+    time_s: float,
+) -> AgentRun:
     schemas = REGISTRY.schemas() + [answer_schema()]
     if depth == 0 and settings.subagents and settings.max_subagents > 0:
         schemas.append(_SUBQUESTION_SCHEMA)
-    budget = min(settings.max_context_tokens or llm.settings.context_tokens, llm.settings.context_tokens) - llm.settings.max_tokens
-    return AgentRun(question=question, llm=llm, tools=llm.policy.tool_context(tools), settings=settings, emit=emit, tool_schemas=schemas,
-                    max_steps=max_steps, max_tool_calls=max_tool_calls, context_budget=max(1024, budget),
-                    deadline=time.monotonic() + time_s, hard_deadline=time.monotonic() + time_s + settings.answer_grace_s,
-                    shared=shared, agent=agent, depth=depth, subagent=run_subagent)  # fmt: skip
+    budget = (
+        min(settings.max_context_tokens or llm.settings.context_tokens, llm.settings.context_tokens) - llm.settings.max_tokens
+    )
+    return AgentRun(
+        question=question,
+        llm=llm,
+        tools=llm.policy.tool_context(tools),
+        settings=settings,
+        emit=emit,
+        tool_schemas=schemas,
+        max_steps=max_steps,
+        max_tool_calls=max_tool_calls,
+        context_budget=max(1024, budget),
+        deadline=time.monotonic() + time_s,
+        hard_deadline=time.monotonic() + time_s + settings.answer_grace_s,
+        shared=shared,
+        agent=agent,
+        depth=depth,
+        subagent=run_subagent,
+    )
 
 
 def _system_prompt(run: AgentRun) -> str:
@@ -154,10 +238,24 @@ async def _run_graph(run: AgentRun, scope: str) -> tuple[Answer, set[tuple[str, 
     user = f"{scope}\n\nQuestion: {run.question}" if scope else f"Question: {run.question}"
     state: AgentState = {
         "messages": [{"role": "system", "content": _system_prompt(run)}, {"role": "user", "content": user}],
-        "turns": 0, "pending": [], "planned": [], "outcomes": [], "observations": [], "draft": None, "stop": None, "failure": None,
-        "repairs": run.settings.citation_repairs, "nudged": False, "feedback": None, "tool_records": [], "pages": set(),
-        "metrics": RunMetrics(), "warnings": [], "answer": None, "memory": None,
-    }  # fmt: skip
+        "turns": 0,
+        "pending": [],
+        "planned": [],
+        "outcomes": [],
+        "observations": [],
+        "draft": None,
+        "stop": None,
+        "failure": None,
+        "repairs": run.settings.citation_repairs,
+        "nudged": False,
+        "feedback": None,
+        "tool_records": [],
+        "pages": set(),
+        "metrics": RunMetrics(),
+        "warnings": [],
+        "answer": None,
+        "memory": None,
+    }
     config = {"configurable": {"run": run}, "recursion_limit": 10 * (run.max_steps + run.settings.citation_repairs + 4)}
     try:
         final = await GRAPH.ainvoke(state, config=config)
@@ -168,8 +266,13 @@ async def _run_graph(run: AgentRun, scope: str) -> tuple[Answer, set[tuple[str, 
     except Exception as exc:
         log.exception("agent run crashed on %r", run.question)
         await run.emit(Event(ERROR, {"kind": "internal", "message": f"{type(exc).__name__}: {exc}"}, agent=run.agent))
-        answer = Answer(mode="agentic", question=run.question, text=f"The run failed: internal error ({type(exc).__name__}: {exc}).",
-                        status="failed", error=f"internal error: {type(exc).__name__}: {exc}")  # fmt: skip
+        answer = Answer(
+            mode="agentic",
+            question=run.question,
+            text=f"The run failed: internal error ({type(exc).__name__}: {exc}).",
+            status="failed",
+            error=f"internal error: {type(exc).__name__}: {exc}",
+        )
         pages = set()
     answer.metrics.latency_s = round(time.monotonic() - run.started, 3)
     answer.metrics.pages_read = len(pages)

@@ -32,7 +32,10 @@ def resolve(corpus: Corpus, filters: Filters | None) -> list[str] | None:
         known = {d.id for d in corpus.list()}  # one query, however many ids
         missing = list(dict.fromkeys(d for d in filters.doc_ids if d not in known))
         if missing:
-            raise UnknownDocuments({d: corpus.suggest(d) for d in missing[:_SUGGESTED]}, more=len(missing) - _SUGGESTED if len(missing) > _SUGGESTED else 0)
+            raise UnknownDocuments(
+                {d: corpus.suggest(d) for d in missing[:_SUGGESTED]},
+                more=len(missing) - _SUGGESTED if len(missing) > _SUGGESTED else 0,
+            )
     docs = [d.id for d in corpus.list(filters.company, filters.form, filters.year)] if filters.describe() else None
     if filters.doc_ids:
         docs = [d for d in filters.doc_ids if docs is None or d in docs]
@@ -47,5 +50,6 @@ def scope_note(filters: Filters | None, doc_ids: list[str] | None) -> str:
         return ""
     if len(doc_ids) <= _LISTED:
         return f"Scope: the user restricted this question to these filings: {', '.join(doc_ids)}. Use only them."
-    return f"Scope: the user restricted this question to filings of {filters.describe()} ({len(doc_ids)} filings). Use only those."
-
+    return (
+        f"Scope: the user restricted this question to filings of {filters.describe()} ({len(doc_ids)} filings). Use only those."
+    )

@@ -43,7 +43,9 @@ def sized_for(llm: LLMSettings, tools: ToolSettings, agent: AgentSettings) -> tu
 class Researcher:
     """Answers questions over one corpus with one LLM endpoint; the API and the CLI both use it."""
 
-    def __init__(self, corpus: Corpus, llm: LLMClient, settings: AgentSettings | None = None, tool_settings: ToolSettings | None = None) -> None:
+    def __init__(
+        self, corpus: Corpus, llm: LLMClient, settings: AgentSettings | None = None, tool_settings: ToolSettings | None = None
+    ) -> None:
         tool_settings, settings = sized_for(llm.settings, tool_settings or ToolSettings(), settings or AgentSettings())
         self.corpus = corpus
         self.llm = llm

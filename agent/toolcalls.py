@@ -111,11 +111,18 @@ def tool_call_instructions(tool_schemas: list[dict[str, Any]]) -> str:
     for schema in tool_schemas:
         fn = schema.get("function", schema)
         params = fn.get("parameters") or {"type": "object", "properties": {}}
-        lines += [f"## {fn['name']}", (fn.get("description") or "").strip(), f"Parameters (JSON schema): {json.dumps(_compact(params), separators=(',', ':'))}", ""]
+        lines += [
+            f"## {fn['name']}",
+            (fn.get("description") or "").strip(),
+            f"Parameters (JSON schema): {json.dumps(_compact(params), separators=(',', ':'))}",
+            "",
+        ]
         if not example:
             required = {p: _placeholder(p, params.get("properties", {}).get(p, {})) for p in params.get("required", [])}
             example = json.dumps({"name": fn["name"], "arguments": required})
-    how = load_prompt("text_tools").format(call_format=CALL_FORMAT, example=f"For example: <tool_call>{example}</tool_call>" if example else "")
+    how = load_prompt("text_tools").format(
+        call_format=CALL_FORMAT, example=f"For example: <tool_call>{example}</tool_call>" if example else ""
+    )
     lines += how.splitlines()
     return "\n".join(lines)
 
@@ -468,7 +475,11 @@ def _remaining(text: str, drop: list[tuple[int, int]]) -> str:
 
 def _placeholder(name: str, schema: dict[str, Any]) -> Any:
     kind = schema.get("type")
-    return {"integer": 1, "number": 1, "boolean": True, "array": [], "object": {}}.get(kind, f"<{name}>") if isinstance(kind, str) else f"<{name}>"
+    return (
+        {"integer": 1, "number": 1, "boolean": True, "array": [], "object": {}}.get(kind, f"<{name}>")
+        if isinstance(kind, str)
+        else f"<{name}>"
+    )
 
 
 def _compact(schema: Any) -> Any:

@@ -135,7 +135,9 @@ def create_app(settings: ApiSettings | None = None, corpus_settings: CorpusSetti
     return app
 
 
-def _lifespan(settings: ApiSettings, corpus_settings: CorpusSettings | None, mcp_endpoint: McpEndpoint) -> Callable[[FastAPI], Any]:
+def _lifespan(
+    settings: ApiSettings, corpus_settings: CorpusSettings | None, mcp_endpoint: McpEndpoint
+) -> Callable[[FastAPI], Any]:
     """The server's life: open the catalog, the run store and the model endpoint; serve; stop the runs and close."""
 
     @contextlib.asynccontextmanager
@@ -146,7 +148,9 @@ def _lifespan(settings: ApiSettings, corpus_settings: CorpusSettings | None, mcp
             store, interrupted = _open_run_store(corpus)
             embedding = start_embedding(corpus)
             stack.callback(lambda: embedding and embedding.stop())
-            async with open_endpoint(get_settings().llm, data_dir=str(corpus.settings.data_dir), say=_say, without_model=True) as endpoint:
+            async with open_endpoint(
+                get_settings().llm, data_dir=str(corpus.settings.data_dir), say=_say, without_model=True
+            ) as endpoint:
                 metrics = Metrics()
                 limiter = RateLimiter(settings.key_rate_per_minute, settings.bad_key_per_minute)
                 services = Services(
@@ -162,7 +166,9 @@ def _lifespan(settings: ApiSettings, corpus_settings: CorpusSettings | None, mcp
                     local_model=endpoint.model,
                     no_model=endpoint.unavailable,
                 )
-                services.runner = RunManager(store, services.researcher_for, metrics, settings.max_running, {"ingest": settings.max_ingesting})
+                services.runner = RunManager(
+                    store, services.researcher_for, metrics, settings.max_running, {"ingest": settings.max_ingesting}
+                )
                 services.embedding = embedding
                 if embedding is not None:
                     pauser = asyncio.create_task(pause_embedding_while_the_cpu_model_answers(services), name="embedding-pause")
@@ -210,7 +216,8 @@ def _add_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
         problems = [
-            "the body is not valid JSON" if e["type"] == "json_invalid" else validation_problem(e, "body", ("body",)) for e in exc.errors()
+            "the body is not valid JSON" if e["type"] == "json_invalid" else validation_problem(e, "body", ("body",))
+            for e in exc.errors()
         ]
         return JSONResponse({"detail": "; ".join(problems)}, status_code=422)
 

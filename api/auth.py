@@ -79,20 +79,31 @@ def guard_open(request: Request) -> None:
     """The open server's guards: loopback clients, a loopback Host, and state changes from its own pages only."""
     client = request.client.host if request.client else ""
     if not is_loopback(client):
-        raise HTTPException(403, f"this server has no API keys, so it answers only this machine (you are {client}); "
-                                 "its operator can create one with `sleuth keys create NAME`")  # fmt: skip
+        raise HTTPException(
+            403,
+            f"this server has no API keys, so it answers only this machine (you are {client}); "
+            "its operator can create one with `sleuth keys create NAME`",
+        )
     host = host_of(request.headers.get("host", ""))
     if not is_loopback(host):
-        raise HTTPException(403, f"Host {request.headers.get('host', '')!r} is not this server's: with no API keys it answers only "
-                                 "http://127.0.0.1 or http://localhost (a page that renamed itself to reach it is refused)")  # fmt: skip
+        raise HTTPException(
+            403,
+            f"Host {request.headers.get('host', '')!r} is not this server's: with no API keys it answers only "
+            "http://127.0.0.1 or http://localhost (a page that renamed itself to reach it is refused)",
+        )
     if request.method in STATE_CHANGING:
         origin = request.headers.get("origin")
         if origin is not None and not _same_host(request, origin):
-            raise HTTPException(403, f"refused a {request.method} from the page at {origin!r}: with no API keys this server "
-                                     "accepts changes only from its own pages (or from clients that are not browsers)")  # fmt: skip
+            raise HTTPException(
+                403,
+                f"refused a {request.method} from the page at {origin!r}: with no API keys this server "
+                "accepts changes only from its own pages (or from clients that are not browsers)",
+            )
         site = request.headers.get("sec-fetch-site")
         if origin is None and site is not None and site not in {"same-origin", "none"}:
-            raise HTTPException(403, f"refused a {site} {request.method}: with no API keys this server accepts changes only from its own pages")
+            raise HTTPException(
+                403, f"refused a {site} {request.method}: with no API keys this server accepts changes only from its own pages"
+            )
 
 
 class RateLimiter:
@@ -131,7 +142,9 @@ class RateLimiter:
 
     def _refuse(self, window: deque[float], now: float, limit: int, what: str) -> None:
         retry = max(1, int(window[0] + 60 - now) + 1)
-        raise HTTPException(429, f"rate limit: {limit} {what} per minute; retry in {retry} s", headers={"Retry-After": str(retry)})
+        raise HTTPException(
+            429, f"rate limit: {limit} {what} per minute; retry in {retry} s", headers={"Retry-After": str(retry)}
+        )
 
     def check(self, who: str) -> None:
         now = time.monotonic()
@@ -162,8 +175,11 @@ def authenticate(request: Request, store: RunStore, limiter: RateLimiter) -> Cal
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise HTTPException(401, "missing API key: send 'Authorization: Bearer <key>' (create one with `sleuth keys create NAME`)",
-                            headers={"WWW-Authenticate": "Bearer"})  # fmt: skip
+        raise HTTPException(
+            401,
+            "missing API key: send 'Authorization: Bearer <key>' (create one with `sleuth keys create NAME`)",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
     limiter.check_bad_keys(address)
     key = store.check_key(token.strip()[:200])
     if key is None:

@@ -72,7 +72,9 @@ def _boxes(glyphs: list[Glyph], indexes: list[int]) -> list[Box]:
             by_line[g.line] = [g.x0, g.y0, g.x1, g.y1]
         else:
             box[0], box[1], box[2], box[3] = min(box[0], g.x0), min(box[1], g.y0), max(box[2], g.x1), max(box[3], g.y1)
-    return [Box(round(x0, 1), round(y0, 1), round(x1 - x0, 1), round(y1 - y0, 1)) for x0, y0, x1, y1 in by_line.values()][:MAX_BOXES]
+    return [Box(round(x0, 1), round(y0, 1), round(x1 - x0, 1), round(y1 - y0, 1)) for x0, y0, x1, y1 in by_line.values()][
+        :MAX_BOXES
+    ]
 
 
 def _quote_spans(stream: str, segments: list[str], glyphs: list[Glyph], owner: list[int]) -> list[tuple[int, int]] | None:

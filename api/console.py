@@ -46,17 +46,23 @@ class TracePrinter:
                 usage = d.get("usage") or {}
                 return f"turn {d['step']} ({usage.get('prompt_tokens', 0):,}→{usage.get('completion_tokens', 0):,} tokens, {d['seconds']:.1f}s): {calls}"
             case "tool_result":
-                return f"  {'✓' if d['ok'] else '✗'} {d['name']} {d['seconds']:.2f}s ~{d['tokens']:,} tokens: {d['summary'][:150]}"
+                return (
+                    f"  {'✓' if d['ok'] else '✗'} {d['name']} {d['seconds']:.2f}s ~{d['tokens']:,} tokens: {d['summary'][:150]}"
+                )
             case "subagent_started":
                 return f"↳ {d['agent']} researches: {d['question']}"
             case "subagent_finished":
                 return f"↲ {d['agent']} {d['status']} ({d['citations']} citations)"
             case "compaction":
-                return f"compacted {len(d['observations'])} earlier results: {d['tokens_before']:,} → {d['tokens_after']:,} tokens"
+                return (
+                    f"compacted {len(d['observations'])} earlier results: {d['tokens_before']:,} → {d['tokens_after']:,} tokens"
+                )
             case "budget":
                 return f"⏱ budget ran out ({d['reason']}); answering from the evidence so far"
             case "citation_check":
-                return f"citations checked: {d['checked']}" + (f", {len(d['failed'])} failed: " + "; ".join(d["failed"]) if d["failed"] else ", all good")
+                return f"citations checked: {d['checked']}" + (
+                    f", {len(d['failed'])} failed: " + "; ".join(d["failed"]) if d["failed"] else ", all good"
+                )
             case "error":
                 return f"error ({d['kind']}): {d['message']}"
         return None
@@ -74,8 +80,10 @@ def answer_text(answer: Answer, title: str | None = None) -> str:
             lines.append(f"  {_MARK[c.verified]} {c.label()}{quote}{problem}")
     for warning in answer.warnings:
         lines.append(f"warning: {warning}")
-    lines.append(f"({m.latency_s:.1f}s, {m.llm_calls} LLM calls, {m.prompt_tokens:,}+{m.completion_tokens:,} tokens, "
-                 f"{m.tool_calls} tool calls, {m.pages_read} pages{f', {m.subagents} sub-agents' if m.subagents else ''})")  # fmt: skip
+    lines.append(
+        f"({m.latency_s:.1f}s, {m.llm_calls} LLM calls, {m.prompt_tokens:,}+{m.completion_tokens:,} tokens, "
+        f"{m.tool_calls} tool calls, {m.pages_read} pages{f', {m.subagents} sub-agents' if m.subagents else ''})"
+    )
     return "\n".join(lines)
 
 

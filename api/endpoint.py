@@ -60,7 +60,9 @@ class EndpointProbe:
         if reply.status_code != 200:
             return EndpointState(False, f"GET /models answered {reply.status_code}", checked=time.monotonic())
         try:
-            listed = [str(m["id"])[:200] for m in (reply.json().get("data") or [])[:MAX_LISTED] if isinstance(m, dict) and m.get("id")]
+            listed = [
+                str(m["id"])[:200] for m in (reply.json().get("data") or [])[:MAX_LISTED] if isinstance(m, dict) and m.get("id")
+            ]
         except (ValueError, AttributeError, TypeError):
             listed = []
         return EndpointState(True, None, frozenset(listed), time.monotonic())

@@ -43,8 +43,12 @@ class ResearchArgs(BaseModel):
 
     # Its longest length is the server's (SLEUTH_API_QUESTION_MAX_CHARS), checked in _research and shown in the schema.
     question: str = Field(..., min_length=1, description="The question, complete on its own (company, period, figure).")
-    mode: Literal["agentic", "rag", "compare"] = Field("agentic", description="agentic (the investigating agent), rag (retrieve then answer), or compare (both).")
-    filters: Filters | None = Field(None, description="Restrict the research to these filings (company, form, fiscal year, doc_ids).")
+    mode: Literal["agentic", "rag", "compare"] = Field(
+        "agentic", description="agentic (the investigating agent), rag (retrieve then answer), or compare (both)."
+    )
+    filters: Filters | None = Field(
+        None, description="Restrict the research to these filings (company, form, fiscal year, doc_ids)."
+    )
 
 
 RESEARCH_DESCRIPTION = (
@@ -66,8 +70,10 @@ class ToolSlots:
     @contextlib.contextmanager
     def claim(self, who: str) -> Any:
         if self.held[who] >= self.per_caller:
-            raise ToolSlotsFull(f"Error: this caller already has {self.per_caller} tool calls in flight (SLEUTH_API_KEY_MAX_TOOL_CALLS); "
-                                "wait for one to finish, then call again")  # fmt: skip
+            raise ToolSlotsFull(
+                f"Error: this caller already has {self.per_caller} tool calls in flight (SLEUTH_API_KEY_MAX_TOOL_CALLS); "
+                "wait for one to finish, then call again"
+            )
         self.held[who] += 1
         try:
             yield
@@ -181,10 +187,15 @@ def build_server(backend: Backend, slots: ToolSlots | None = None, question_max_
             return error(str(exc))
         except Exception:  # a bug, not the caller's doing: logged with its traceback; the client gets no internals
             log.exception("MCP tool call %s(%s) failed", params.name, json.dumps(arguments)[:500])
-            return error(f"Error: {params.name} failed inside Sleuth (a bug, logged on the server); try other arguments or another tool")
+            return error(
+                f"Error: {params.name} failed inside Sleuth (a bug, logged on the server); try other arguments or another tool"
+            )
         citations = [{"doc_id": c.doc_id, "page": c.page, "line": c.line} for c in (call.citations or [])][:200]
-        return types.CallToolResult(content=[types.TextContent(text=call.text)], is_error=not call.ok,
-                                    structured_content={"citations": citations} if call.ok else None)  # fmt: skip
+        return types.CallToolResult(
+            content=[types.TextContent(text=call.text)],
+            is_error=not call.ok,
+            structured_content={"citations": citations} if call.ok else None,
+        )
 
     return Server(SERVER_NAME, version="1", instructions=INSTRUCTIONS, on_list_tools=list_tools, on_call_tool=call_tool)
 
@@ -215,7 +226,9 @@ async def _research(backend: Backend, arguments: dict[str, Any], ctx: Any, quest
         problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'arguments'}: {e['msg']}" for e in exc.errors())
         return error(f"Error: invalid arguments for research: {problems}")
     if len(args.question) > question_max_chars:
-        return error(f"Error: invalid arguments for research: question: {len(args.question):,} characters; the limit is {question_max_chars:,}")
+        return error(
+            f"Error: invalid arguments for research: question: {len(args.question):,} characters; the limit is {question_max_chars:,}"
+        )
     try:
         answer = await backend.research(args, ctx.request, progress)
     except (CorpusError, LLMError) as exc:  # filters naming unknown filings or matching none; no model to ask
@@ -259,7 +272,9 @@ class LocalBackend:
 
         async with self._lock:
             if self._researcher is None:
-                endpoint = await self._stack.enter_async_context(open_endpoint(get_settings().llm, data_dir=str(self.corpus.settings.data_dir)))
+                endpoint = await self._stack.enter_async_context(
+                    open_endpoint(get_settings().llm, data_dir=str(self.corpus.settings.data_dir))
+                )
                 self._researcher = Researcher(self.corpus, endpoint.client)
         filters = args.filters if args.filters and not args.filters.empty() else None
 
@@ -304,11 +319,20 @@ class ServiceBackend:
         filters = args.filters if args.filters and not args.filters.empty() else None
         limit = svc.settings.key_max_running
         try:  # counted and stored in one step, as POST /v1/runs does
-            run = await asyncio.to_thread(svc.store.create_run, mode=args.mode, question=args.question,
-                                          filters=filters.model_dump(exclude_none=True) if filters else None,
-                                          model=svc.llm.settings.model, budgets=None, key_id=key_id, max_active=limit)  # fmt: skip
+            run = await asyncio.to_thread(
+                svc.store.create_run,
+                mode=args.mode,
+                question=args.question,
+                filters=filters.model_dump(exclude_none=True) if filters else None,
+                model=svc.llm.settings.model,
+                budgets=None,
+                key_id=key_id,
+                max_active=limit,
+            )
         except TooManyActive:
-            raise CorpusError(f"this key already has {limit} runs queued or running (SLEUTH_API_KEY_MAX_RUNNING); wait for one to finish") from None
+            raise CorpusError(
+                f"this key already has {limit} runs queued or running (SLEUTH_API_KEY_MAX_RUNNING); wait for one to finish"
+            ) from None
         svc.runner.submit(run.id, args.question, args.mode, filters, None, None)
         seen = 0
         try:
@@ -324,8 +348,13 @@ class ServiceBackend:
             await progress(row.type, row.data)
         done = await asyncio.to_thread(svc.store.get, run.id)
         if done.result is None:
-            return Answer(mode="agentic" if args.mode == "compare" else args.mode, question=args.question, text="",
-                          status="cancelled" if done.status in {"cancelled", "interrupted"} else "failed", error=done.error)  # fmt: skip
+            return Answer(
+                mode="agentic" if args.mode == "compare" else args.mode,
+                question=args.question,
+                text="",
+                status="cancelled" if done.status in {"cancelled", "interrupted"} else "failed",
+                error=done.error,
+            )
         return Comparison.model_validate(done.result) if args.mode == "compare" else Answer.model_validate(done.result)
 
 
@@ -365,9 +394,17 @@ class McpEndpoint:
             # Stateless: every request stands alone, so several server processes (--workers) can serve one client.
             # SSE replies: a research call streams its progress notifications until the answer.
             settings = services.settings
-            server = build_server(ServiceBackend(services), ToolSlots(settings.mcp_tool_calls, settings.key_max_tool_calls), settings.question_max_chars)
-            manager = StreamableHTTPSessionManager(app=server, stateless=True, json_response=False,
-                                                   security_settings=TransportSecuritySettings(enable_dns_rebinding_protection=False))  # fmt: skip
+            server = build_server(
+                ServiceBackend(services),
+                ToolSlots(settings.mcp_tool_calls, settings.key_max_tool_calls),
+                settings.question_max_chars,
+            )
+            manager = StreamableHTTPSessionManager(
+                app=server,
+                stateless=True,
+                json_response=False,
+                security_settings=TransportSecuritySettings(enable_dns_rebinding_protection=False),
+            )
             async with manager.run():
                 self.manager = manager
                 self._ready.set()

@@ -25,7 +25,9 @@ class ApiKey(ApiBase):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    admin: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())  # may upload, replace and delete documents, sees every run
+    admin: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )  # may upload, replace and delete documents, sees every run
 
 
 class Run(ApiBase):
@@ -38,7 +40,9 @@ class Run(ApiBase):
     filters: Mapped[dict | None] = mapped_column(JSON)
     model: Mapped[str] = mapped_column(String(200))
     budgets: Mapped[dict | None] = mapped_column(JSON)
-    status: Mapped[str] = mapped_column(String(16), index=True)  # queued, running, answered, unsure, truncated, failed, cancelled, interrupted
+    status: Mapped[str] = mapped_column(
+        String(16), index=True
+    )  # queued, running, answered, unsure, truncated, failed, cancelled, interrupted
     result: Mapped[dict | None] = mapped_column(JSON)  # the Answer (or Comparison) as JSON
     error: Mapped[str | None] = mapped_column(Text)
     key_id: Mapped[int | None] = mapped_column(ForeignKey("api_keys.id", ondelete="SET NULL"))

@@ -116,7 +116,10 @@ def _read_cached(png_path: Path) -> tuple[bytes, int, int] | None:
 def _write_cached(png_path: Path, rendered: RenderedPage) -> None:
     """PNG first, then its size beside it (the marker that the entry is whole); unique temp names, no fsync: a cache."""
     png_path.parent.mkdir(parents=True, exist_ok=True)
-    for path, data in ((png_path, rendered.png), (png_path.with_suffix(".json"), json.dumps({"width": rendered.width, "height": rendered.height}).encode())):
+    for path, data in (
+        (png_path, rendered.png),
+        (png_path.with_suffix(".json"), json.dumps({"width": rendered.width, "height": rendered.height}).encode()),
+    ):
         tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}")
         try:
             tmp.write_bytes(data)
@@ -214,8 +217,10 @@ class PageRenderer:
         """Count a render against its caller (a second request for one it already waits on does not count again)."""
         mine = (who, key)
         if not self._claims[mine] and self._renders_of[who] >= self.limits.per_caller:
-            raise TooManyRenders(f"you already have {self.limits.per_caller} page renders in progress (SLEUTH_API_KEY_MAX_RENDERS); "
-                                 "try again when one is done (pages shown before come from the cache at once)")  # fmt: skip
+            raise TooManyRenders(
+                f"you already have {self.limits.per_caller} page renders in progress (SLEUTH_API_KEY_MAX_RENDERS); "
+                "try again when one is done (pages shown before come from the cache at once)"
+            )
         self._renders_of[who] += not self._claims[mine]
         self._claims[mine] += 1
         try:
@@ -249,12 +254,18 @@ class PageRenderer:
         except TimeoutError:
             log.warning("page render %s%s ran past %g s; restarting its render process", fn.__name__, args, self.limits.timeout_s)
             self._discard(worker)
-            raise RenderFailed(f"rendering took longer than {self.limits.timeout_s:g} s (SLEUTH_API_PAGE_RENDER_TIMEOUT_S) and was stopped") from None
+            raise RenderFailed(
+                f"rendering took longer than {self.limits.timeout_s:g} s (SLEUTH_API_PAGE_RENDER_TIMEOUT_S) and was stopped"
+            ) from None
         except BrokenProcessPool:
             self._discard(worker)
-            raise RenderFailed(f"the render process died (over {self.limits.memory_mb} MB of memory, SLEUTH_API_PAGE_RENDER_MEMORY_MB?)") from None
+            raise RenderFailed(
+                f"the render process died (over {self.limits.memory_mb} MB of memory, SLEUTH_API_PAGE_RENDER_MEMORY_MB?)"
+            ) from None
         except MemoryError:
-            raise RenderFailed(f"rendering needed more than {self.limits.memory_mb} MB (SLEUTH_API_PAGE_RENDER_MEMORY_MB)") from None
+            raise RenderFailed(
+                f"rendering needed more than {self.limits.memory_mb} MB (SLEUTH_API_PAGE_RENDER_MEMORY_MB)"
+            ) from None
 
     async def _ready_pool(self, worker: int) -> ProcessPoolExecutor:
         """The worker's process, started: starting one (imports) is not counted against a render's time limit."""
@@ -273,8 +284,12 @@ class PageRenderer:
         for worker, pool in enumerate(self._pools):
             if pool is None:
                 # spawn, not fork: the server holds threads and database connections that must not be copied.
-                pool = self._pools[worker] = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
-                                                                 initializer=_limit_memory, initargs=(self.limits.memory_mb,))  # fmt: skip
+                pool = self._pools[worker] = ProcessPoolExecutor(
+                    max_workers=1,
+                    mp_context=multiprocessing.get_context("spawn"),
+                    initializer=_limit_memory,
+                    initargs=(self.limits.memory_mb,),
+                )
                 self._started[worker] = pool.submit(_started)
 
     def _discard(self, worker: int) -> None:

@@ -48,19 +48,42 @@ class RunStore:
 
     # --- runs ---
 
-    def create_run(self, *, mode: str, question: str, filters: dict | None, model: str, budgets: dict | None, key_id: int | None,
-                   max_active: int | None = None) -> Run:  # fmt: skip
+    def create_run(
+        self,
+        *,
+        mode: str,
+        question: str,
+        filters: dict | None,
+        model: str,
+        budgets: dict | None,
+        key_id: int | None,
+        max_active: int | None = None,
+    ) -> Run:
         """Store a queued run; with `max_active`, TooManyActive when the key already has that many queued or running.
 
         The count and the insert are one step under a lock per key that every process and replica shares (a
         transaction-scoped advisory lock on PostgreSQL, SQLite's write lock), so concurrent requests cannot all pass.
         """
-        run = Run(id=str(uuid.uuid4()), mode=mode, question=question, filters=filters, model=model, budgets=budgets,
-                  status="queued", key_id=key_id, created_at=now(), owner=OWNER, heartbeat_at=now())  # fmt: skip
+        run = Run(
+            id=str(uuid.uuid4()),
+            mode=mode,
+            question=question,
+            filters=filters,
+            model=model,
+            budgets=budgets,
+            status="queued",
+            key_id=key_id,
+            created_at=now(),
+            owner=OWNER,
+            heartbeat_at=now(),
+        )
         with self.sessions.begin() as session:
             if max_active is not None:
                 _lock_key(session, key_id)
-                if session.scalar(select(func.count()).select_from(Run).where(Run.status.in_(ACTIVE), Run.key_id == key_id)) >= max_active:
+                if (
+                    session.scalar(select(func.count()).select_from(Run).where(Run.status.in_(ACTIVE), Run.key_id == key_id))
+                    >= max_active
+                ):
                     raise TooManyActive(max_active)
             session.add(run)
         return run
@@ -69,8 +92,16 @@ class RunStore:
         with self.sessions() as session:
             return session.get(Run, run_id)
 
-    def list(self, *, limit: int, offset: int, status: str | None = None, mode: str | None = None, q: str | None = None,
-             key_id: int | None = None) -> tuple[Sequence[Run], int]:  # fmt: skip
+    def list(
+        self,
+        *,
+        limit: int,
+        offset: int,
+        status: str | None = None,
+        mode: str | None = None,
+        q: str | None = None,
+        key_id: int | None = None,
+    ) -> tuple[Sequence[Run], int]:
         query = select(Run)
         if status:
             query = query.where(Run.status == status)
@@ -91,8 +122,11 @@ class RunStore:
 
     def finish(self, run_id: str, *, status: str, result: dict | None, error: str | None, latency_s: float | None) -> None:
         with self.sessions.begin() as session:
-            session.execute(update(Run).where(Run.id == run_id).values(status=status, result=result, error=error,
-                                                                       finished_at=now(), latency_s=latency_s))  # fmt: skip
+            session.execute(
+                update(Run)
+                .where(Run.id == run_id)
+                .values(status=status, result=result, error=error, finished_at=now(), latency_s=latency_s)
+            )
 
     def interrupt_active(self) -> list[str]:
         """At start-up: runs whose process is gone (same host, pid not alive; or no heartbeat for STALE_S) become
@@ -101,14 +135,25 @@ class RunStore:
         stale = now().timestamp() - STALE_S
         with self.sessions() as session:
             rows = session.execute(select(Run.id, Run.owner, Run.heartbeat_at).where(Run.status.in_(ACTIVE))).all()
-        dead = [run_id for run_id, owner, beat in rows
-                if (beat is None or _aware(beat).timestamp() < stale) or (owner or "").rsplit(":", 1)[0] == host and not _alive(owner)]  # fmt: skip
+        dead = [
+            run_id
+            for run_id, owner, beat in rows
+            if (beat is None or _aware(beat).timestamp() < stale) or (owner or "").rsplit(":", 1)[0] == host and not _alive(owner)
+        ]
         if dead:  # RETURNING: with several workers starting at once, each run is marked (and gets its event) once
             with self.sessions.begin() as session:
-                dead = list(session.scalars(update(Run).where(Run.id.in_(dead), Run.status.in_(ACTIVE)).values(
-                    status="interrupted", finished_at=now(), error="the server stopped while this run was in flight").returning(Run.id)))  # fmt: skip
+                dead = list(
+                    session.scalars(
+                        update(Run)
+                        .where(Run.id.in_(dead), Run.status.in_(ACTIVE))
+                        .values(status="interrupted", finished_at=now(), error="the server stopped while this run was in flight")
+                        .returning(Run.id)
+                    )
+                )
         for run_id in dead:
-            self.append(run_id, Event("status", {"status": "interrupted", "message": "the server stopped while this run was in flight"}))
+            self.append(
+                run_id, Event("status", {"status": "interrupted", "message": "the server stopped while this run was in flight"})
+            )
         return dead
 
     def heartbeat(self, run_ids: list[str]) -> None:
@@ -144,8 +189,13 @@ class RunStore:
         """Those of `rows` (as `event_row` makes them) not in the database yet: what a retry of a failed batch must insert."""
         keys = {(row["run_id"], row["seq"]) for row in rows}
         with self.sessions() as session:
-            stored = set(session.execute(select(RunEvent.run_id, RunEvent.seq).where(
-                RunEvent.run_id.in_({k[0] for k in keys}), RunEvent.seq.in_({k[1] for k in keys}))).all())  # fmt: skip
+            stored = set(
+                session.execute(
+                    select(RunEvent.run_id, RunEvent.seq).where(
+                        RunEvent.run_id.in_({k[0] for k in keys}), RunEvent.seq.in_({k[1] for k in keys})
+                    )
+                ).all()
+            )
         return [row for row in rows if (row["run_id"], row["seq"]) not in stored]
 
     def events(self, run_id: str, after: int = 0, limit: int = 1000) -> Sequence[RunEvent]:
@@ -158,7 +208,15 @@ class RunStore:
     def vote(self, run_id: str, winner: str, note: str | None, model: str, key_id: int | None) -> Vote:
         """The caller's vote on the run: one per run and voter (key, or the open server's one user); a second replaces the first."""
         voter = "open" if key_id is None else f"key:{key_id}"
-        values = {"run_id": run_id, "winner": winner, "note": note, "model": model, "key_id": key_id, "voter": voter, "created_at": now()}
+        values = {
+            "run_id": run_id,
+            "winner": winner,
+            "note": note,
+            "model": model,
+            "key_id": key_id,
+            "voter": voter,
+            "created_at": now(),
+        }
         with self.sessions.begin() as session:
             dialect = session.get_bind().dialect.name
             if dialect == "postgresql":
@@ -168,8 +226,10 @@ class RunStore:
             else:  # pragma: no cover - the API supports SQLite and PostgreSQL
                 raise NotImplementedError(f"votes need SQLite or PostgreSQL, not {dialect}")
             statement = upsert(Vote).values(**values)
-            statement = statement.on_conflict_do_update(index_elements=["run_id", "voter"],
-                                                        set_={k: statement.excluded[k] for k in ("winner", "note", "model", "created_at")})  # fmt: skip
+            statement = statement.on_conflict_do_update(
+                index_elements=["run_id", "voter"],
+                set_={k: statement.excluded[k] for k in ("winner", "note", "model", "created_at")},
+            )
             session.execute(statement)
             return session.scalars(select(Vote).where(Vote.run_id == run_id, Vote.voter == voter)).one()
 
@@ -209,8 +269,11 @@ class RunStore:
     def revoke(self, ident: str) -> ApiKey | None:
         """Revoke by id or prefix; None when no such live key."""
         with self.sessions.begin() as session:
-            key = session.scalars(select(ApiKey).where(ApiKey.revoked_at.is_(None), or_(
-                ApiKey.prefix == ident, ApiKey.id == (int(ident) if ident.isdigit() else -1))))  # fmt: skip
+            key = session.scalars(
+                select(ApiKey).where(
+                    ApiKey.revoked_at.is_(None), or_(ApiKey.prefix == ident, ApiKey.id == (int(ident) if ident.isdigit() else -1))
+                )
+            )
             found = key.first()
             if found is not None:
                 found.revoked_at = now()
@@ -236,8 +299,15 @@ def _lock_key(session: Session, key_id: int | None) -> None:
 
 def event_row(run_id: str, seq: int, event: Event) -> dict[str, Any]:
     """The run_events row of an event (inserted with Core: the ORM's unit of work costs more than the row)."""
-    return {"run_id": run_id, "seq": seq, "type": event.type, "arm": event.arm, "agent": event.agent, "ts": event.ts,
-            "data": json_safe(event.data)}  # fmt: skip
+    return {
+        "run_id": run_id,
+        "seq": seq,
+        "type": event.type,
+        "arm": event.arm,
+        "agent": event.agent,
+        "ts": event.ts,
+        "data": json_safe(event.data),
+    }
 
 
 def _alive(owner: str | None) -> bool:

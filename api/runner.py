@@ -130,13 +130,21 @@ class RunManager:
     """Executes runs as asyncio tasks, at most `max_running` at once; the rest wait in order."""
 
     def __init__(
-        self, store: RunStore, researcher_for: ResearcherFor, metrics: Metrics, max_running: int, pools: dict[str, int] | None = None
+        self,
+        store: RunStore,
+        researcher_for: ResearcherFor,
+        metrics: Metrics,
+        max_running: int,
+        pools: dict[str, int] | None = None,
     ) -> None:
         self.store = store
         self.researcher_for = researcher_for
         self.metrics = metrics
         # Research runs share `max_running` slots; other kinds of job (ingest) have pools of their own, so they cannot starve runs.
-        self._slots = {"runs": asyncio.Semaphore(max_running), **{name: asyncio.Semaphore(n) for name, n in (pools or {}).items()}}
+        self._slots = {
+            "runs": asyncio.Semaphore(max_running),
+            **{name: asyncio.Semaphore(n) for name, n in (pools or {}).items()},
+        }
         self._runs: dict[str, ActiveRun] = {}
         self._waiting: list[str] = []  # runs waiting for a slot, in the order they came
         self._writer = EventWriter(store, self._committed)
@@ -196,7 +204,9 @@ class RunManager:
 
     # --- commands ---
 
-    def submit(self, run_id: str, question: str, mode: str, filters: Filters | None, model: str | None, budgets: dict[str, Any] | None) -> None:
+    def submit(
+        self, run_id: str, question: str, mode: str, filters: Filters | None, model: str | None, budgets: dict[str, Any] | None
+    ) -> None:
         """Queue a research run."""
 
         async def work(emit: Emit) -> tuple[str, dict | None, str | None]:

@@ -27,7 +27,11 @@ class RunCreate(BaseModel):
     question: str = Field(description="The question, in words.")
     mode: RunMode = Field("agentic", description="agentic, rag, or compare (both, one run with two arms).")
     filters: Filters | None = Field(None, description="Restrict the question to filings: company, form, year, doc_ids.")
-    model: str | None = Field(None, max_length=200, description="A model the server offers: SLEUTH_LLM_MODEL (the default), SLEUTH_API_MODELS, or one the endpoint lists at /models.")
+    model: str | None = Field(
+        None,
+        max_length=200,
+        description="A model the server offers: SLEUTH_LLM_MODEL (the default), SLEUTH_API_MODELS, or one the endpoint lists at /models.",
+    )
     budgets: Budgets | None = None
 
     @field_validator("question")
@@ -60,8 +64,12 @@ class RunPublic(BaseModel):
     finished_at: datetime | None
     latency_s: float | None
     error: str | None
-    result: dict[str, Any] | None = Field(None, description="The Answer (agentic, rag) or {agentic, rag} (compare) once finished.")
-    metrics: dict[str, Any] | None = Field(None, description="Per-arm metrics: latency, LLM calls, tokens, tool calls, pages read.")
+    result: dict[str, Any] | None = Field(
+        None, description="The Answer (agentic, rag) or {agentic, rag} (compare) once finished."
+    )
+    metrics: dict[str, Any] | None = Field(
+        None, description="Per-arm metrics: latency, LLM calls, tokens, tool calls, pages read."
+    )
 
 
 class RunsPublic(BaseModel):
@@ -108,4 +116,3 @@ class LeaderboardRow(BaseModel):
 class Leaderboard(BaseModel):
     data: list[LeaderboardRow]
     votes: int
-

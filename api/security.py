@@ -14,14 +14,22 @@ from fastapi import HTTPException
 
 # The web UI is plain ES modules and CSS from this origin: nothing inline, nothing from elsewhere (page images are blob: URLs
 # of images fetched from this origin with the API key).
-CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; connect-src 'self'; font-src 'self'; "
-       "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")  # fmt: skip
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; connect-src 'self'; font-src 'self'; "
+    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
 # Swagger UI and ReDoc (local files too) set styles at run time and ReDoc runs its search in a blob: worker.
-DOCS_CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; connect-src 'self'; "
-            "font-src 'self' data:; worker-src 'self' blob:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")  # fmt: skip
+DOCS_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; connect-src 'self'; "
+    "font-src 'self' data:; worker-src 'self' blob:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
 DOCS_PATHS = ("/docs", "/redoc", "/docs-assets/")
-HEADERS = [(b"x-content-type-options", b"nosniff"), (b"x-frame-options", b"DENY"), (b"referrer-policy", b"no-referrer"),
-           (b"cross-origin-opener-policy", b"same-origin")]  # fmt: skip
+HEADERS = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+]
 
 
 class SecurityHeaders:
@@ -62,8 +70,11 @@ class BodyLimit:
             return
         upload = is_upload(scope)
         limit = self.upload_max if upload else self.body_max
-        what = (f"an upload request may carry {_size(limit)} (SLEUTH_API_UPLOAD_REQUEST_MAX_MB); send fewer or smaller files" if upload
-                else f"a request body may be {_size(limit)} (SLEUTH_API_BODY_MAX_KB)")  # fmt: skip
+        what = (
+            f"an upload request may carry {_size(limit)} (SLEUTH_API_UPLOAD_REQUEST_MAX_MB); send fewer or smaller files"
+            if upload
+            else f"a request body may be {_size(limit)} (SLEUTH_API_BODY_MAX_KB)"
+        )
         declared = dict(scope.get("headers", [])).get(b"content-length")
         if declared is not None:
             try:
@@ -109,7 +120,12 @@ class NulGuard:
         query = scope.get("query_string", b"")
         where = "path" if "\x00" in scope["path"] else "query" if b"%00" in query or b"\x00" in query else None
         if where is not None:
-            await _reply(send, 422, f"the request's {where} holds a NUL character (%00); no document id, run id or filter has one: remove it", close=False)
+            await _reply(
+                send,
+                422,
+                f"the request's {where} holds a NUL character (%00); no document id, run id or filter has one: remove it",
+                close=False,
+            )
             return
         if scope["method"] not in _BODY_METHODS or is_upload(scope):
             await self.app(scope, receive, send)
@@ -126,7 +142,12 @@ class NulGuard:
             return
         body = b"".join(m.get("body", b"") for m in messages)
         if b"\x00" in body or _JSON_NUL.search(body):
-            await _reply(send, 422, "the request body holds a NUL character (\\u0000); no question, filter or name has one: remove it", close=False)
+            await _reply(
+                send,
+                422,
+                "the request body holds a NUL character (\\u0000); no question, filter or name has one: remove it",
+                close=False,
+            )
             return
 
         async def replay() -> dict[str, Any]:
@@ -143,6 +164,8 @@ def _size(n: int) -> str:
 
 async def _reply(send: Any, status: int, detail: str, close: bool = True) -> None:
     body = json.dumps({"detail": detail}).encode()
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())] + ([(b"connection", b"close")] if close else [])
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())] + (
+        [(b"connection", b"close")] if close else []
+    )
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})

@@ -35,9 +35,15 @@ def write_xlsx(table: SeriesTable, path: Path) -> Path:
         for n, row in enumerate(table.export_rows(), start=1):
             sheet.write_row(n, 0, ["" if v is None else v for v in row])
         notes = workbook.add_worksheet("about")
-        about = [("company", table.company), ("line item", table.series.label), ("query", table.query), ("unit", table.series.unit),
-                 ("periods", table.period.text), ("restated periods use", f"the {table.basis} printing"),
-                 ("labels printed", "; ".join(table.series.labels))] + [("note", n) for n in table.notes + table.series.joined]  # fmt: skip
+        about = [
+            ("company", table.company),
+            ("line item", table.series.label),
+            ("query", table.query),
+            ("unit", table.series.unit),
+            ("periods", table.period.text),
+            ("restated periods use", f"the {table.basis} printing"),
+            ("labels printed", "; ".join(table.series.labels)),
+        ] + [("note", n) for n in table.notes + table.series.joined]
         for n, (k, v) in enumerate(about):
             notes.write_row(n, 0, [k, v])
     finally:

@@ -58,9 +58,11 @@ class Services:
             from embedded.endpoint import no_model
 
             status = self.local_model.status()
-            return no_model(f"the embedded model server {status['last_crash']['reason']} and was restarted "
-                            f"{status['restarts_in_last_hour']} times within an hour; Sleuth stopped restarting it "
-                            f"(log: {status['log']})")  # fmt: skip
+            return no_model(
+                f"the embedded model server {status['last_crash']['reason']} and was restarted "
+                f"{status['restarts_in_last_hour']} times within an hour; Sleuth stopped restarting it "
+                f"(log: {status['log']})"
+            )
         return None
 
     def dense_coverage(self) -> dict | None:
@@ -91,8 +93,11 @@ class Services:
         offered = list(dict.fromkeys([*self.configured_models(), *sorted(state.models)]))
         shown = ", ".join(offered[:20]) + (f" and {len(offered) - 20} more" if len(offered) > 20 else "")
         why = "" if state.ok else f" (the endpoint's list could not be read: {state.error})"
-        raise HTTPException(422, f"model: {model[:100]!r} is not offered here; choose one of {shown}{why}, or leave it out for the default "
-                                 "(SLEUTH_API_MODELS adds names)")  # fmt: skip
+        raise HTTPException(
+            422,
+            f"model: {model[:100]!r} is not offered here; choose one of {shown}{why}, or leave it out for the default "
+            "(SLEUTH_API_MODELS adds names)",
+        )
 
     async def researcher_for(self, model: str | None) -> Researcher:
         """One researcher per model name at the endpoint; they share the corpus, the searcher and the text cache.

@@ -24,27 +24,62 @@ class ApiSettings(BaseSettings):
     host: str = Field("127.0.0.1", description="Address to bind; anything but loopback needs an API key (`sleuth keys create`).")
     port: int = Field(8000, ge=1, le=65535, description="Port to bind.")
     workers: int = Field(1, ge=1, le=64, description="Server processes (each runs its own pool of research runs).")
-    max_running: int = Field(4, ge=1, le=256, description="Research runs executing at once per process; the rest wait in the queue.")
+    max_running: int = Field(
+        4, ge=1, le=256, description="Research runs executing at once per process; the rest wait in the queue."
+    )
     max_queued: int = Field(1000, ge=1, description="Runs that may wait in the queue before new ones are refused with 503.")
     upload_max_mb: int = Field(100, ge=1, le=2000, description="Largest filing one upload may carry, in MB.")
     page_dpi: int = Field(144, ge=36, le=300, description="Resolution of page images (GET /v1/documents/{id}/pages/{n}/image).")
-    page_render_timeout_s: float = Field(20.0, gt=0, le=300, description="Longest one page render may take; past it the render process is stopped.")
-    page_render_workers: int = Field(3, ge=1, le=64, description="Render processes per server process (one render each at a time; each may use SLEUTH_API_PAGE_RENDER_MEMORY_MB).")
-    key_max_renders: int = Field(2, ge=1, le=64, description="Page renders one API key (or, open, one client) may wait on at once; past it 429. A page's image and its boxes are two; cached pages cost none.")
+    page_render_timeout_s: float = Field(
+        20.0, gt=0, le=300, description="Longest one page render may take; past it the render process is stopped."
+    )
+    page_render_workers: int = Field(
+        3,
+        ge=1,
+        le=64,
+        description="Render processes per server process (one render each at a time; each may use SLEUTH_API_PAGE_RENDER_MEMORY_MB).",
+    )
+    key_max_renders: int = Field(
+        2,
+        ge=1,
+        le=64,
+        description="Page renders one API key (or, open, one client) may wait on at once; past it 429. A page's image and its boxes are two; cached pages cost none.",
+    )
     page_render_memory_mb: int = Field(1536, ge=256, le=65536, description="Memory limit of the page render process.")
     key_max_running: int = Field(8, ge=1, description="Runs one API key may have queued or running at once (429 past it).")
-    key_rate_per_minute: int = Field(600, ge=1, description="Requests one API key (or, open, one client address) may make per minute.")
+    key_rate_per_minute: int = Field(
+        600, ge=1, description="Requests one API key (or, open, one client address) may make per minute."
+    )
     access_log: bool = Field(False, description="Log every HTTP request (costs CPU under load; /metrics counts them anyway).")
     question_max_chars: int = Field(4000, ge=10, le=100_000, description="Longest question accepted.")
     upload_max_files: int = Field(20, ge=1, le=1000, description="Files one upload request may carry.")
     upload_request_max_mb: int = Field(500, ge=1, le=20_000, description="Largest upload request (all its files), in MB.")
     body_max_kb: int = Field(256, ge=1, le=100_000, description="Largest JSON request body, in KB.")
-    max_ingesting: int = Field(1, ge=1, le=64, description="Upload jobs ingesting at once per process (they do not take run slots).")
-    mcp_tool_calls: int = Field(8, ge=1, le=256, description="MCP tool calls (grep, read, ...) running at once per process, each in a thread of their own pool; more wait.")
-    key_max_tool_calls: int = Field(4, ge=1, le=256, description="MCP tool calls one API key (or, open, one client) may have in flight at once; past it a call is refused with an error result.")
-    bad_key_per_minute: int = Field(30, ge=1, description="Requests with an unknown API key one client address may send per minute.")
-    models: str = Field("", description="Comma-separated model names runs may ask for besides SLEUTH_LLM_MODEL (the endpoint's /models list counts too).")
-    model_clients: int = Field(8, ge=1, le=256, description="Clients kept for models other than the default (least recently used closed first).")
+    max_ingesting: int = Field(
+        1, ge=1, le=64, description="Upload jobs ingesting at once per process (they do not take run slots)."
+    )
+    mcp_tool_calls: int = Field(
+        8,
+        ge=1,
+        le=256,
+        description="MCP tool calls (grep, read, ...) running at once per process, each in a thread of their own pool; more wait.",
+    )
+    key_max_tool_calls: int = Field(
+        4,
+        ge=1,
+        le=256,
+        description="MCP tool calls one API key (or, open, one client) may have in flight at once; past it a call is refused with an error result.",
+    )
+    bad_key_per_minute: int = Field(
+        30, ge=1, description="Requests with an unknown API key one client address may send per minute."
+    )
+    models: str = Field(
+        "",
+        description="Comma-separated model names runs may ask for besides SLEUTH_LLM_MODEL (the endpoint's /models list counts too).",
+    )
+    model_clients: int = Field(
+        8, ge=1, le=256, description="Clients kept for models other than the default (least recently used closed first)."
+    )
 
     def model_names(self) -> list[str]:
         return [m.strip() for m in self.models.split(",") if m.strip()]
@@ -75,6 +110,7 @@ class Settings(BaseModel):
     api: ApiSettings = Field(
         default_factory=ApiSettings, description="The research API server: binding, queues, per-key limits, input bounds."
     )
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:

@@ -38,7 +38,9 @@ def check_name(name: str | None) -> str:
     if not name:
         raise HTTPException(400, "an uploaded file has no name; send each file with a filename")
     if "/" in name or "\\" in name or "\x00" in name or name.startswith(".") or ".." in name or not _NAME.match(name):
-        raise HTTPException(400, f"file name {name!r} is not allowed: use a plain name like 3M_2018_10K.pdf (letters, digits, . _ - & ( ) +)")
+        raise HTTPException(
+            400, f"file name {name!r} is not allowed: use a plain name like 3M_2018_10K.pdf (letters, digits, . _ - & ( ) +)"
+        )
     suffix = Path(name).suffix.lower()
     if suffix not in _KINDS:
         raise HTTPException(415, f"{name}: {suffix or 'no extension'} is not a filing type; upload PDF, HTML/HTM, TXT or MD")
@@ -158,20 +160,31 @@ class _Receiver:
             self.ops.append(("end", self.part))
             self.part = None
 
-        return {"on_part_begin": begin, "on_header_field": header_field, "on_header_value": header_value, "on_header_end": header_end,
-                "on_headers_finished": headers_finished, "on_part_data": data, "on_part_end": part_end}  # fmt: skip
+        return {
+            "on_part_begin": begin,
+            "on_header_field": header_field,
+            "on_header_value": header_value,
+            "on_header_end": header_end,
+            "on_headers_finished": headers_finished,
+            "on_part_data": data,
+            "on_part_end": part_end,
+        }
 
     def _start(self, part: _Part) -> None:
         _, options = parse_options_header(part.headers.get(b"content-disposition", b""))
         part.field_name = options.get(b"name", b"").decode("utf-8", "replace")
         if b"filename" not in options:
             if part.field_name not in FIELDS:
-                raise HTTPException(400, f"unexpected form field {part.field_name[:40]!r}: send filings as 'files' (and optionally replace=true)")
+                raise HTTPException(
+                    400, f"unexpected form field {part.field_name[:40]!r}: send filings as 'files' (and optionally replace=true)"
+                )
             return
         if part.field_name != "files":
             raise HTTPException(400, f"files go in form field 'files', not {part.field_name[:40]!r}")
         if self.started >= self.max_files:
-            raise HTTPException(413, f"more than {self.max_files} files in one request (SLEUTH_API_UPLOAD_MAX_FILES); send them in several")
+            raise HTTPException(
+                413, f"more than {self.max_files} files in one request (SLEUTH_API_UPLOAD_MAX_FILES); send them in several"
+            )
         name = check_name(options[b"filename"].decode("utf-8", "replace"))
         if name in self.seen:
             raise HTTPException(400, f"{name} is uploaded twice in one request")
@@ -222,7 +235,9 @@ class _Receiver:
         expected, found = _KINDS[Path(part.name).suffix.lower()], sniff(part.head)
         if found != expected:
             what = {"pdf": "a PDF", "html": "HTML", "text": "text", None: "binary data of no filing type"}[found]
-            raise HTTPException(415, f"{part.name} is named like {expected} but its content is {what}; upload real filings (PDF, HTML, TXT, MD)")
+            raise HTTPException(
+                415, f"{part.name} is named like {expected} but its content is {what}; upload real filings (PDF, HTML, TXT, MD)"
+            )
         self.out.append(Upload(part.name, part.path, expected, part.size))
 
     def close(self) -> None:
@@ -262,7 +277,9 @@ def sweep(root: Path, store: Any) -> int:
             run_id = None
         try:
             if run_id is None:
-                newest = max([folder.stat().st_mtime] + [f.stat().st_mtime for f in folder.iterdir()])  # a file still arriving is fresh
+                newest = max(
+                    [folder.stat().st_mtime] + [f.stat().st_mtime for f in folder.iterdir()]
+                )  # a file still arriving is fresh
                 stale = time.time() - newest > UNCLAIMED_GRACE_S
             else:
                 run = store.get(run_id)

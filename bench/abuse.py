@@ -48,7 +48,14 @@ def _bench_api():  # noqa: ANN202
 
 _api = _bench_api()
 FakeModel, Server, RunResult, client_for, follow, one_run, pct = (
-    _api.FakeModel, _api.Server, _api.RunResult, _api.client_for, _api.follow, _api.one_run, _api.pct)  # fmt: skip
+    _api.FakeModel,
+    _api.Server,
+    _api.RunResult,
+    _api.client_for,
+    _api.follow,
+    _api.one_run,
+    _api.pct,
+)
 
 QUESTION = "What was 3M's FY2018 capital expenditure (purchases of property, plant and equipment)?"
 DEADLINE_S = 600
@@ -56,7 +63,10 @@ DEADLINE_S = 600
 
 def synthetic_filing(folder: Path) -> Path:
     """3M_2018_10K.txt: 60 form-feed pages, page 60 holds the line the fake model's answer cites."""
-    pages = [f"3M COMPANY\nFORM 10-K\nFor the fiscal year ended December 31, 2018\nPage {n} of the annual report." for n in range(1, 60)]
+    pages = [
+        f"3M COMPANY\nFORM 10-K\nFor the fiscal year ended December 31, 2018\nPage {n} of the annual report."
+        for n in range(1, 60)
+    ]
     pages.append("Consolidated Statement of Cash Flows\nPurchases of property, plant and equipment (PP&E) (1,577)\nEnd.")
     path = folder / "3M_2018_10K.txt"
     path.write_text("\f".join(pages), encoding="utf-8")
@@ -73,13 +83,18 @@ def bad_files(folder: Path, max_pages: int) -> dict[str, tuple[str, bytes, str]]
     long_pdf = doc.tobytes()
     doc.close()
     slow = "FORM 10-K\nItem 7. Management's Discussion and Analysis\n" + "\n".join(
-        f"Line {n}: revenue was {n:,} million. See Note {n % 20}." for n in range(700_000))  # fmt: skip
+        f"Line {n}: revenue was {n:,} million. See Note {n % 20}." for n in range(700_000)
+    )
     with (folder / "memory.txt").open("w") as fh:  # built on disk: the bench itself stays small
         fh.write("FORM 10-K\n")
         for _ in range(1600):
             fh.write(("Revenue was 1,577 million in the year. " * 25 + "\n") * 25)
     return {
-        "style + 2 MB of a (closed)": ("STYLE_A_10K.html", b"<html><style>" + b"a" * 2_000_000 + b"</style><p>x</p></html>", "quadratic CSS regex"),
+        "style + 2 MB of a (closed)": (
+            "STYLE_A_10K.html",
+            b"<html><style>" + b"a" * 2_000_000 + b"</style><p>x</p></html>",
+            "quadratic CSS regex",
+        ),
         "style + 2 MB of a (unclosed)": ("STYLE_OPEN_10K.html", b"<html><style>" + b"a" * 2_000_000, "quadratic CSS regex"),
         "290k unclosed <style>": ("STYLES_10K.html", b"<html>" + b"<style>" * 290_000, "quadratic style-block regex"),
         "2 MB of '<'": ("ANGLES_10K.html", b"<" * 2_000_000, "quadratic tag regex"),
@@ -135,7 +150,11 @@ BAD_REQUESTS = [
     ("POST", "/v1/runs", {"json": {"question": "x" * 200_000, "mode": "agentic"}}),
     ("POST", "/v1/runs", {"json": {"question": "q", "mode": "nonsense"}}),
     ("POST", "/v1/runs", {"json": {"question": "q", "mode": "agentic", "budgets": {"max_steps": 10**9}}}),
-    ("POST", "/v1/runs", {"json": {"question": "q", "mode": "agentic", "filters": {"doc_ids": [f"NOPE_{n}" for n in range(200)]}}}),
+    (
+        "POST",
+        "/v1/runs",
+        {"json": {"question": "q", "mode": "agentic", "filters": {"doc_ids": [f"NOPE_{n}" for n in range(200)]}}},
+    ),
     ("GET", "/v1/documents/..%2F..%2Fetc%2Fpasswd/pages/1", {}),
     ("GET", "/v1/documents/NOPE_2020_10K/pages/1", {}),
     ("GET", "/v1/documents/3M_2018_10K/pages/99999", {}),
@@ -161,7 +180,9 @@ async def hammer(client: httpx.AsyncClient, rounds: int) -> Counter[str]:
     return codes
 
 
-async def attack(url: str, args: argparse.Namespace, files: dict[str, tuple[str, bytes, str]]) -> tuple[list[RunResult], list, Counter[str]]:
+async def attack(
+    url: str, args: argparse.Namespace, files: dict[str, tuple[str, bytes, str]]
+) -> tuple[list[RunResult], list, Counter[str]]:
     async with client_for(url, args.runs + 16) as client:
         gate = asyncio.Semaphore(args.runs)
         runs = [asyncio.create_task(one_run(client, gate, f"{QUESTION} #{n}", mode="agentic")) for n in range(args.runs)]
@@ -174,8 +195,15 @@ async def attack(url: str, args: argparse.Namespace, files: dict[str, tuple[str,
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--part", choices=["files", "fairness", "all"], default="all", help="files: bad files and input; fairness: one key against the others")
-    parser.add_argument("--database-url", default=None, help="fairness: the catalog database (default: SQLite in the temporary data dir)")
+    parser.add_argument(
+        "--part",
+        choices=["files", "fairness", "all"],
+        default="all",
+        help="files: bad files and input; fairness: one key against the others",
+    )
+    parser.add_argument(
+        "--database-url", default=None, help="fairness: the catalog database (default: SQLite in the temporary data dir)"
+    )
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--rounds", type=int, default=30, help="rounds of the bad-input requests")
     parser.add_argument("--timeout-s", type=float, default=5.0, help="SLEUTH_CORPUS_INGEST_TIMEOUT_S of the server")
@@ -198,8 +226,14 @@ def files_part(args: argparse.Namespace) -> bool:
         root = Path(tmp)
         data = root / "data"
         (root / "in").mkdir()
-        os.environ.update(SLEUTH_DATA_DIR=str(data), SLEUTH_CORPUS_INGEST_TIMEOUT_S=str(args.timeout_s), SLEUTH_CORPUS_INGEST_MAX_MEMORY_MB=str(args.memory_mb),
-                          SLEUTH_CORPUS_INGEST_MAX_PAGES=str(args.max_pages), SLEUTH_CORPUS_INGEST_WORKERS="1", SLEUTH_API_UPLOAD_MAX_MB="100")  # fmt: skip
+        os.environ.update(
+            SLEUTH_DATA_DIR=str(data),
+            SLEUTH_CORPUS_INGEST_TIMEOUT_S=str(args.timeout_s),
+            SLEUTH_CORPUS_INGEST_MAX_MEMORY_MB=str(args.memory_mb),
+            SLEUTH_CORPUS_INGEST_MAX_PAGES=str(args.max_pages),
+            SLEUTH_CORPUS_INGEST_WORKERS="1",
+            SLEUTH_API_UPLOAD_MAX_MB="100",
+        )
         os.environ.pop("SLEUTH_DATABASE_URL", None)
         from corpus.catalog import Corpus
         from corpus.ingest import ingest_paths
@@ -229,8 +263,10 @@ def files_part(args: argparse.Namespace) -> bool:
     during = prober.latencies[len(idle) :]
     finished = [r for r in runs if r.ended and r.status == "answered"]
     lost = [r for r in runs if not r.ended or r.error]
-    print(f"\nAbuse benchmark: {args.runs} agentic runs, {len(files)} bad files, {args.rounds} rounds of {len(BAD_REQUESTS)} bad requests, "
-          f"{attack_s:.1f} s under attack (timings on a shared machine)\n")  # fmt: skip
+    print(
+        f"\nAbuse benchmark: {args.runs} agentic runs, {len(files)} bad files, {args.rounds} rounds of {len(BAD_REQUESTS)} bad requests, "
+        f"{attack_s:.1f} s under attack (timings on a shared machine)\n"
+    )
     print("| measure | value | target |\n|---|---|---|")
     print(f"| /healthz p50 during the attack | {statistics.median(during):.1f} ms | |")
     print(f"| /healthz p99 during the attack | {pct(during, 99):.1f} ms | < 200 ms |")

@@ -69,8 +69,10 @@ def script(body: dict[str, Any]):
     messages = body.get("messages") or []
     user = _user_text(body)
     slow = KILL_MARK in json.dumps(messages)
-    final = Reply(tool_calls=[("answer", {"answer": "3M's FY2018 capital expenditure was $1,577 million.", "citations": [CAPEX_CITATION]})],
-                  delay_s=SLOW_S if slow else 0.0)  # fmt: skip
+    final = Reply(
+        tool_calls=[("answer", {"answer": "3M's FY2018 capital expenditure was $1,577 million.", "citations": [CAPEX_CITATION]})],
+        delay_s=SLOW_S if slow else 0.0,
+    )
     if user.startswith("Passages:"):
         return final
     if not any(m.get("role") == "tool" for m in messages):
@@ -118,15 +120,29 @@ class Server:
 
     def __init__(self, data_dir: Path, llm_url: str, port: int, max_running: int, log: Path, workers: int = 1) -> None:
         self.port, self.url, self.log = port, f"http://127.0.0.1:{port}", log
-        env = dict(os.environ, SLEUTH_DATA_DIR=str(data_dir), SLEUTH_LLM_BASE_URL=llm_url, SLEUTH_LLM_MAX_RETRIES="0",
-                   SLEUTH_LLM_TIMEOUT_S="300", SLEUTH_API_MAX_RUNNING=str(max_running), SLEUTH_API_MAX_QUEUED="100000",
-                   SLEUTH_API_KEY_RATE_PER_MINUTE="1000000", SLEUTH_API_KEY_MAX_RUNNING="100000")  # fmt: skip
+        env = dict(
+            os.environ,
+            SLEUTH_DATA_DIR=str(data_dir),
+            SLEUTH_LLM_BASE_URL=llm_url,
+            SLEUTH_LLM_MAX_RETRIES="0",
+            SLEUTH_LLM_TIMEOUT_S="300",
+            SLEUTH_API_MAX_RUNNING=str(max_running),
+            SLEUTH_API_MAX_QUEUED="100000",
+            SLEUTH_API_KEY_RATE_PER_MINUTE="1000000",
+            SLEUTH_API_KEY_MAX_RUNNING="100000",
+        )
         env.pop("SLEUTH_DATABASE_URL", None)  # the data dir's own SQLite
         sleuth = Path(sys.executable).with_name("sleuth")
         self._log = open(log, "ab")  # noqa: SIM115 - closed in stop()
         started = time.monotonic()
-        self.proc = subprocess.Popen([str(sleuth), "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)], env=env, cwd=data_dir,
-                                     stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
+        self.proc = subprocess.Popen(
+            [str(sleuth), "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)],
+            env=env,
+            cwd=data_dir,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         problem = wait_healthy(self.proc, self.url, 120)
         if problem:
             self.stop()
@@ -281,8 +297,11 @@ def client_for(url: str, concurrency: int) -> httpx.AsyncClient:
 def fake_call_ms(llm_url: str, n: int = 200) -> float:
     """p50 time of one request straight to the fake model, with a compare run's typical prompt size."""
     passages = "Passages:\n" + ("[3M_2018_10K p.60] Purchases of property, plant and equipment (PP&E) (1,577) " * 120)
-    body = {"model": "m", "messages": [{"role": "system", "content": "x" * 4000}, {"role": "user", "content": passages}],
-            "tools": [{"type": "function", "function": {"name": "answer", "parameters": {"type": "object"}}}]}  # fmt: skip
+    body = {
+        "model": "m",
+        "messages": [{"role": "system", "content": "x" * 4000}, {"role": "user", "content": passages}],
+        "tools": [{"type": "function", "function": {"name": "answer", "parameters": {"type": "object"}}}],
+    }
     times = []
     with httpx.Client(base_url=llm_url, timeout=30) as client:
         for i in range(n + 10):
@@ -305,7 +324,9 @@ def own_overhead_ms(events: list[dict[str, Any]], run: dict[str, Any]) -> list[t
     """
     out = []
     result = run.get("result") or {}
-    arms = {arm: result[arm] for arm in ("agentic", "rag") if arm in result} if run["mode"] == "compare" else {run["mode"]: result}
+    arms = (
+        {arm: result[arm] for arm in ("agentic", "rag") if arm in result} if run["mode"] == "compare" else {run["mode"]: result}
+    )
     for arm, answer in arms.items():
         m = answer["metrics"]
         if not m["llm_calls"]:
@@ -335,8 +356,13 @@ async def solo_phase(server: Server, n: int = 25) -> list[tuple[str, str]]:
                 values += [v for _, v in own_overhead_ms(result.events, run)]
             both += values
             rows.append((f"  {mode}: own overhead per LLM call p50 / p95", f"{pct(values, 50):.1f} / {pct(values, 95):.1f} ms"))
-    rows.insert(1, ("service's own overhead per LLM call p50 / p95 (latency - model - tools - retrieval) / calls",
-                    f"{pct(both, 50):.1f} / {pct(both, 95):.1f} ms"))  # fmt: skip
+    rows.insert(
+        1,
+        (
+            "service's own overhead per LLM call p50 / p95 (latency - model - tools - retrieval) / calls",
+            f"{pct(both, 50):.1f} / {pct(both, 95):.1f} ms",
+        ),
+    )
     return rows
 
 
@@ -473,9 +499,16 @@ async def kill_phase(server: Server, args: argparse.Namespace, llm_url: str, log
                     e["seq"] for e in stored if e["seq"] > (r.events[-1]["seq"] if r.events else 0)
                 ]
                 last = stored[-1] if stored else {}
-                good = (run["status"] == "interrupted" and streamed_kept == len(r.events) and db_kept == len(committed[r.run_id])
-                        and last.get("type") == "status" and last.get("data", {}).get("status") == "interrupted"
-                        and len(stored) == len(committed[r.run_id]) + 1 and tail.ended and resumed)  # fmt: skip
+                good = (
+                    run["status"] == "interrupted"
+                    and streamed_kept == len(r.events)
+                    and db_kept == len(committed[r.run_id])
+                    and last.get("type") == "status"
+                    and last.get("data", {}).get("status") == "interrupted"
+                    and len(stored) == len(committed[r.run_id]) + 1
+                    and tail.ended
+                    and resumed
+                )
                 ok &= good
                 rows.append((f"killed run {i + 1}: status after restart", run["status"]))
                 rows.append(

@@ -154,8 +154,10 @@ def throughput(model: object, texts: list[str], batches: list[int], args: argpar
         lo, mean = cosines(vectors[key], reference)
         speedup = best[key] / best[f"fp32|{batch}"]
         rows.append([mode, batch, f"{best[key]:.1f}", f"{speedup:.2f}x", f"{best[key] / bound:.0%}", f"{lo:.6f}", f"{mean:.6f}"])
-    title = (f"Embedding throughput (~250-token filing chunks, {per_chunk / 1e9:.2f} GFLOP each); fp32 bound {bound:.1f} chunks/s "
-             f"= {peak:.0f} GFLOPS ({how})")  # fmt: skip
+    title = (
+        f"Embedding throughput (~250-token filing chunks, {per_chunk / 1e9:.2f} GFLOP each); fp32 bound {bound:.1f} chunks/s "
+        f"= {peak:.0f} GFLOPS ({how})"
+    )
     table(title, ["mode", "batch", "chunks/s", "vs fp32", "of fp32 bound", "cos min", "cos mean"], rows)
 
 
@@ -246,7 +248,9 @@ def main() -> None:
     model = base._load()
     lengths = np.asarray(base.count_tokens(texts))
     load = os.getloadavg()[0]
-    print(f"# Embedder benchmark: {base.name}, torch {torch.__version__}, {torch.get_num_threads()} threads, load average {load:.1f}")
+    print(
+        f"# Embedder benchmark: {base.name}, torch {torch.__version__}, {torch.get_num_threads()} threads, load average {load:.1f}"
+    )
     spread = "/".join(f"{np.percentile(lengths, q):.0f}" for q in (5, 50, 95))
     print(f"{len(texts)} chunks from {', '.join(args.pdfs)}: tokens p5/p50/p95 = {spread}")
     if "throughput" in sections:

@@ -27,6 +27,7 @@ from retrieval.index import HybridIndex  # noqa: E402
 from retrieval.searcher import HybridSearcher  # noqa: E402
 from retrieval.settings import RetrievalSettings  # noqa: E402
 
+
 def _retrieval_bench():  # noqa: ANN202 - bench/retrieval.py's harness (its file name is the package's, so load it by path)
     import importlib.util
 
@@ -52,10 +53,18 @@ def embedded_index(data_dir: Path, name: str, embedder: Embedder, settings: Retr
     if todo:
         started = time.perf_counter()
         chunks = sum(index.doc(d).chunks for d in todo)
-        index.embed(embedder.encode, embedder.dim, doc_ids=todo, on_doc=lambda d, n, of: print(f"  {name}: {n}/{of} {d}", file=sys.stderr, flush=True))
+        index.embed(
+            embedder.encode,
+            embedder.dim,
+            doc_ids=todo,
+            on_doc=lambda d, n, of: print(f"  {name}: {n}/{of} {d}", file=sys.stderr, flush=True),
+        )
         seconds = time.perf_counter() - started
-        print(f"{name}: embedded {chunks:,} chunks of {len(todo)} filings in {seconds:.0f} s ({chunks / seconds:.1f} chunks/s, "
-              f"load average {os.getloadavg()[0]:.1f})", flush=True)  # fmt: skip
+        print(
+            f"{name}: embedded {chunks:,} chunks of {len(todo)} filings in {seconds:.0f} s ({chunks / seconds:.1f} chunks/s, "
+            f"load average {os.getloadavg()[0]:.1f})",
+            flush=True,
+        )
     return HybridIndex.open(target, settings)
 
 
@@ -84,8 +93,9 @@ def main() -> None:
         for pipeline, retrievers in (("dense", ("dense",)), ("RRF", ("bm25", "dense"))):
             ranks, timings = evaluate(searcher, questions, own_filing=True, infer=True, retrievers=retrievers)
             rows.append(row(f"{pipeline}: {label}", ranks, timings))
-    ranks, timings = evaluate(HybridSearcher(indexes["torch-fp32"], settings, None), questions, own_filing=True, infer=True,
-                              retrievers=("bm25",))  # fmt: skip
+    ranks, timings = evaluate(
+        HybridSearcher(indexes["torch-fp32"], settings, None), questions, own_filing=True, infer=True, retrievers=("bm25",)
+    )
     rows.append(row("BM25 (no embeddings)", ranks, timings))
     print_table(["pipeline", "R@1", "R@5", "R@10", "R@20", "MRR@10", "p50 ms", "p95 ms"], rows)
 

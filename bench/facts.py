@@ -33,8 +33,12 @@ from corpus.catalog import Corpus  # noqa: E402
 from corpus.settings import CorpusSettings  # noqa: E402
 from tools import REGISTRY, ToolContext  # noqa: E402
 
-_METRIC = re.compile(r"Metric \d+: ([^.]+)\. This metric was located in the 10K as a single line item named: ([^.\n]+?)\.?(?:\n|$)")
-_DIRECT = re.compile(r"The metric (.+?) was directly extracted from the company 10K\. The line item name, as seen in the 10K, was: ([^.\n]+?)\.?(?:\n|$)")
+_METRIC = re.compile(
+    r"Metric \d+: ([^.]+)\. This metric was located in the 10K as a single line item named: ([^.\n]+?)\.?(?:\n|$)"
+)
+_DIRECT = re.compile(
+    r"The metric (.+?) was directly extracted from the company 10K\. The line item name, as seen in the 10K, was: ([^.\n]+?)\.?(?:\n|$)"
+)
 _YEARS = re.compile(r"\bFY\s?((?:19|20)\d{2})\b")
 _WORDS = re.compile(r"[a-z0-9]+")
 
@@ -62,8 +66,17 @@ def targets(questions: list[dict]) -> list[dict]:
         pages = {e["page"] + 1 for e in q.get("evidence", [])}
         for name, label in metrics:
             for year in years:
-                out.append({"id": q["financebench_id"], "doc": q["doc_name"], "query": name.strip(), "label": label.strip(),
-                            "year": year, "pages": pages, "answer": answer if year == max(years) else None})  # fmt: skip
+                out.append(
+                    {
+                        "id": q["financebench_id"],
+                        "doc": q["doc_name"],
+                        "query": name.strip(),
+                        "label": label.strip(),
+                        "year": year,
+                        "pages": pages,
+                        "answer": answer if year == max(years) else None,
+                    }
+                )
     return out
 
 
@@ -85,8 +98,10 @@ def run_targets(context: ToolContext, items: list[dict], show: bool, repeat: int
         hits.append(ok)
         if show or not ok:
             head = call.text.split("\n\n")[:4] if call.ok else [call.text]
-            print(f"{'HIT ' if ok else 'MISS'} {t['id']} {t['doc']} {t['query']!r} FY{t['year']} gold label {t['label']!r}"
-                  + ("" if ok else "\n    " + "\n    ".join(" | ".join(h.splitlines()[:2]) for h in head)))  # fmt: skip
+            print(
+                f"{'HIT ' if ok else 'MISS'} {t['id']} {t['doc']} {t['query']!r} FY{t['year']} gold label {t['label']!r}"
+                + ("" if ok else "\n    " + "\n    ".join(" | ".join(h.splitlines()[:2]) for h in head))
+            )
     return hits, times
 
 
@@ -102,7 +117,7 @@ def _hit(result, t: dict) -> bool:  # noqa: ANN001
             if row.page not in t["pages"]:
                 continue
             if t["answer"] is not None and row.value is not None:
-                shown = abs(row.value) / (10 ** row.scale if row.scale else 1)
+                shown = abs(row.value) / (10**row.scale if row.scale else 1)
                 if abs(shown - abs(t["answer"])) > 0.5 and abs(abs(row.value) / 1e6 - abs(t["answer"])) > 0.5:
                     continue
             return True
@@ -132,7 +147,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--questions", type=Path, default=REPO.parent / "shared" / "financebench" / "questions_dev.jsonl")
     parser.add_argument("--pdfs", type=Path, default=REPO.parent / "shared" / "financebench" / "pdfs")
-    parser.add_argument("--data-dir", type=Path, help="a data dir that already holds the filings (default: ingest them into a temp dir)")
+    parser.add_argument(
+        "--data-dir", type=Path, help="a data dir that already holds the filings (default: ingest them into a temp dir)"
+    )
     parser.add_argument("--edgar", type=Path, default=REPO.parent / "shared" / "edgar")
     parser.add_argument("--repeat", type=int, default=5, help="timed calls per target")
     parser.add_argument("--show", action="store_true", help="print every target, not only misses")
@@ -159,8 +176,10 @@ def main() -> None:
     print("\n| statement-figure targets | hits in top 3 | questions with every target hit | p50 ms | p95 ms |")
     print("|---|---|---|---|---|")
     p95 = statistics.quantiles(times, n=20)[18] if len(times) >= 20 else max(times)
-    print(f"| {len(items)} (from {len(by_question)} questions) | {sum(hits)}/{len(items)} = {100 * sum(hits) / len(items):.0f}% | "
-          f"{sum(all(v) for v in by_question.values())}/{len(by_question)} | {statistics.median(times):.1f} | {p95:.1f} |")  # fmt: skip
+    print(
+        f"| {len(items)} (from {len(by_question)} questions) | {sum(hits)}/{len(items)} = {100 * sum(hits) / len(items):.0f}% | "
+        f"{sum(all(v) for v in by_question.values())}/{len(by_question)} | {statistics.median(times):.1f} | {p95:.1f} |"
+    )
     if args.edgar.is_dir():
         rows = edgar(args.edgar)
         print("\n| EDGAR filing | `<ix:nonFraction` tags | facts parsed | on a page | agree with their row | parse s |")

@@ -31,7 +31,16 @@ import httpx
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from tests.api.abuse_samples import GREP_ATTACK, MCP_HEADERS, big_filing, glyph_pdf, mcp_call, rss_mb, serve, slow_pdf  # noqa: E402
+from tests.api.abuse_samples import (  # noqa: E402
+    GREP_ATTACK,
+    MCP_HEADERS,
+    big_filing,
+    glyph_pdf,
+    mcp_call,
+    rss_mb,
+    serve,
+    slow_pdf,
+)
 
 P99_TARGET_MS = 500
 RSS_TARGET_MB = 800
@@ -44,9 +53,12 @@ SLOW_QUESTION = "[slow model] What was 3M's FY2018 capital expenditure?"
 class Prober(threading.Thread):
     """The second key: /healthz, GET /v1/documents, a cached page image and an MCP read, in turn, until stopped."""
 
-    PROBES = {"healthz": ("GET", "/healthz", None), "documents": ("GET", "/v1/documents", None),
-              "cached image": ("GET", "/v1/documents/ACME_2022_10K/pages/1/image", None),
-              "mcp read": ("MCP", "read", {"doc_id": "3M_2018_10K", "pages": "60"})}  # fmt: skip
+    PROBES = {
+        "healthz": ("GET", "/healthz", None),
+        "documents": ("GET", "/v1/documents", None),
+        "cached image": ("GET", "/v1/documents/ACME_2022_10K/pages/1/image", None),
+        "mcp read": ("MCP", "read", {"doc_id": "3M_2018_10K", "pages": "60"}),
+    }
 
     def __init__(self, url: str, headers: dict[str, str]) -> None:
         super().__init__(daemon=True)
@@ -79,17 +91,30 @@ def pct(values: list[float], p: float) -> float:
 
 async def _grep_flood(url: str, headers: dict[str, str]) -> str:
     async def one(client: httpx.AsyncClient) -> tuple[float, str]:
-        message = {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "grep", "arguments": {**GREP_ATTACK, "doc_ids": ["BIG_2023_10K"]}}}
+        message = {
+            "jsonrpc": "2.0",
+            "id": 1,
+            "method": "tools/call",
+            "params": {"name": "grep", "arguments": {**GREP_ATTACK, "doc_ids": ["BIG_2023_10K"]}},
+        }
         started = time.perf_counter()
         reply = await client.post("/mcp", json=message, headers=MCP_HEADERS)
         text = reply.text
-        kind = "refused" if "tool calls in flight" in text else "answered" if '"isError":false' in text.replace(" ", "") else f"HTTP {reply.status_code}"
+        kind = (
+            "refused"
+            if "tool calls in flight" in text
+            else "answered"
+            if '"isError":false' in text.replace(" ", "")
+            else f"HTTP {reply.status_code}"
+        )
         return time.perf_counter() - started, kind
 
     done: list[tuple[float, str]] = []
     unanswered = 0
     deadline = time.monotonic() + PHASE_DEADLINE_S
-    async with httpx.AsyncClient(base_url=url, headers=headers, timeout=PHASE_DEADLINE_S, limits=httpx.Limits(max_connections=60)) as client:
+    async with httpx.AsyncClient(
+        base_url=url, headers=headers, timeout=PHASE_DEADLINE_S, limits=httpx.Limits(max_connections=60)
+    ) as client:
         for _ in range(GREP_WAVES):
             calls = [asyncio.ensure_future(one(client)) for _ in range(GREP_CALLS)]
             finished, pending = await asyncio.wait(calls, timeout=max(1.0, deadline - time.monotonic()))
@@ -100,7 +125,9 @@ async def _grep_flood(url: str, headers: dict[str, str]) -> str:
             if pending:
                 break
             await asyncio.sleep(1)
-    kinds = Counter(kind for _, kind in done) + Counter({f"unanswered within {PHASE_DEADLINE_S} s": unanswered} if unanswered else {})
+    kinds = Counter(kind for _, kind in done) + Counter(
+        {f"unanswered within {PHASE_DEADLINE_S} s": unanswered} if unanswered else {}
+    )
     return f"{len(done) + unanswered} calls: {dict(kinds)}; slowest answered call {max((t for t, _ in done), default=float('nan')):.1f} s"
 
 
@@ -111,8 +138,14 @@ def _glyphs(url: str, headers: dict[str, str], pid: int) -> str:
         for first in range(1, 9, 2):  # two at a time: the key's render limit
             pages = [first, first + 1]
             results: list[int] = []
-            threads = [threading.Thread(target=lambda p=p: results.append(
-                client.get(f"/v1/documents/GLYPHS_2023_10K/pages/{p}/boxes", params={"q": "1,577"}).status_code)) for p in pages]  # fmt: skip
+            threads = [
+                threading.Thread(
+                    target=lambda p=p: results.append(
+                        client.get(f"/v1/documents/GLYPHS_2023_10K/pages/{p}/boxes", params={"q": "1,577"}).status_code
+                    )
+                )
+                for p in pages
+            ]
             [t.start() for t in threads]
             [t.join() for t in threads]
             codes.update(results)
@@ -122,8 +155,12 @@ def _glyphs(url: str, headers: dict[str, str], pid: int) -> str:
 def _slow_page(url: str, attacker: dict[str, str], victim: dict[str, str]) -> str:
     with httpx.Client(base_url=url, timeout=PHASE_DEADLINE_S) as client:
         slow: list[httpx.Response] = []
-        threads = [threading.Thread(target=lambda p=p: slow.append(client.get(f"/v1/documents/SLOW_2023_10K/pages/{p}/image", headers=attacker)))
-                   for p in (3, 4)]  # fmt: skip
+        threads = [
+            threading.Thread(
+                target=lambda p=p: slow.append(client.get(f"/v1/documents/SLOW_2023_10K/pages/{p}/image", headers=attacker))
+            )
+            for p in (3, 4)
+        ]
         [t.start() for t in threads]
         time.sleep(0.5)
         third = client.get("/v1/documents/SLOW_2023_10K/pages/5/image", headers=attacker).status_code
@@ -136,14 +173,23 @@ def _slow_page(url: str, attacker: dict[str, str], victim: dict[str, str]) -> st
         started = time.perf_counter()
         again = client.get("/v1/documents/SLOW_2023_10K/pages/3/image", headers=victim).status_code
         again_s = time.perf_counter() - started
-    return (f"slow pages: HTTP {sorted(r.status_code for r in slow)}; a third render of the key: HTTP {third}; victim's uncached pages: "
-            f"max {max(s for s, _ in victim_s):.2f} s, {sum(not ok for _, ok in victim_s)} failed; the slow page again: HTTP {again} in {again_s:.2f} s")  # fmt: skip
+    return (
+        f"slow pages: HTTP {sorted(r.status_code for r in slow)}; a third render of the key: HTTP {third}; victim's uncached pages: "
+        f"max {max(s for s, _ in victim_s):.2f} s, {sum(not ok for _, ok in victim_s)} failed; the slow page again: HTTP {again} in {again_s:.2f} s"
+    )
 
 
 async def _runs(url: str, headers: dict[str, str]) -> str:
     async with httpx.AsyncClient(base_url=url, headers=headers, timeout=60, limits=httpx.Limits(max_connections=120)) as client:
-        codes = await asyncio.gather(*(client.post("/v1/runs", json={"question": SLOW_QUESTION, "mode": "agentic"}) for _ in range(100)))
-        research = {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "research", "arguments": {"question": SLOW_QUESTION}}}
+        codes = await asyncio.gather(
+            *(client.post("/v1/runs", json={"question": SLOW_QUESTION, "mode": "agentic"}) for _ in range(100))
+        )
+        research = {
+            "jsonrpc": "2.0",
+            "id": 1,
+            "method": "tools/call",
+            "params": {"name": "research", "arguments": {"question": SLOW_QUESTION}},
+        }
 
         async def mcp() -> str:
             try:
@@ -175,16 +221,20 @@ def _setup(root: Path, database_url: str | None) -> tuple[Path, dict[str, dict[s
 
     from api.models import migrate
     from api.run_store import RunStore
+    from bench.abuse import synthetic_filing
     from corpus.catalog import Corpus
     from corpus.ingest import ingest_paths
     from corpus.settings import CorpusSettings
     from tests.corpus.samples import TEN_K_PAGES, write_pdf
 
-    from bench.abuse import synthetic_filing
-
     (root / "in").mkdir()
-    files = [synthetic_filing(root / "in"), big_filing(root / "in" / "BIG_2023_10K.txt"), write_pdf(root / "in" / "ACME_2022_10K.pdf", TEN_K_PAGES),
-             glyph_pdf(root / "in" / "GLYPHS_2023_10K.pdf", pages=8), slow_pdf(root / "in" / "SLOW_2023_10K.pdf")]  # fmt: skip
+    files = [
+        synthetic_filing(root / "in"),
+        big_filing(root / "in" / "BIG_2023_10K.txt"),
+        write_pdf(root / "in" / "ACME_2022_10K.pdf", TEN_K_PAGES),
+        glyph_pdf(root / "in" / "GLYPHS_2023_10K.pdf", pages=8),
+        slow_pdf(root / "in" / "SLOW_2023_10K.pdf"),
+    ]
     os.environ.pop("SLEUTH_DATABASE_URL", None)
     corpus = Corpus.open(CorpusSettings(data_dir=root / "data", database_url=database_url, ingest_workers=1))
     try:
@@ -206,15 +256,21 @@ def fairness_part(database_url: str | None) -> bool:
     with tempfile.TemporaryDirectory(prefix="sleuth-fair-") as tmp:
         data, keys = _setup(Path(tmp), database_url)
         with FakeModel() as model, serve(data, database_url, model.base_url, Path(tmp) / "server.log") as (url, pid):
-            with httpx.Client(base_url=url, headers=keys["victim"], timeout=120) as client:  # the cached image, the render processes up
+            with httpx.Client(
+                base_url=url, headers=keys["victim"], timeout=120
+            ) as client:  # the cached image, the render processes up
                 assert client.get("/v1/documents/ACME_2022_10K/pages/1/image").status_code == 200
             prober = Prober(url, keys["victim"])
             prober.start()
             rss = [rss_mb(pid)]
             time.sleep(2)
-            attacks = {"mcp-grep": lambda: asyncio.run(_grep_flood(url, keys["attacker"])), "glyphs": lambda: _glyphs(url, keys["attacker"], pid),
-                       "slow-page": lambda: _slow_page(url, keys["attacker"], keys["victim"]), "runs": lambda: asyncio.run(_runs(url, keys["attacker"])),
-                       "nul": lambda: _nul(url, keys["attacker"])}  # fmt: skip
+            attacks = {
+                "mcp-grep": lambda: asyncio.run(_grep_flood(url, keys["attacker"])),
+                "glyphs": lambda: _glyphs(url, keys["attacker"], pid),
+                "slow-page": lambda: _slow_page(url, keys["attacker"], keys["victim"]),
+                "runs": lambda: asyncio.run(_runs(url, keys["attacker"])),
+                "nul": lambda: _nul(url, keys["attacker"]),
+            }
             for name, attack in attacks.items():
                 prober.phase = name
                 started = time.perf_counter()
@@ -227,9 +283,13 @@ def fairness_part(database_url: str | None) -> bool:
     return _report(prober.samples, rows, rss, database_url)
 
 
-def _report(samples: list[tuple[str, str, float, bool]], rows: list[tuple[str, str]], rss: list[float], database_url: str | None) -> bool:
+def _report(
+    samples: list[tuple[str, str, float, bool]], rows: list[tuple[str, str]], rss: list[float], database_url: str | None
+) -> bool:
     ok = max(rss) < RSS_TARGET_MB
-    print(f"\nFairness under attack ({'PostgreSQL' if database_url else 'SQLite'}); the victim key's probes per attack (timings on a shared machine)\n")
+    print(
+        f"\nFairness under attack ({'PostgreSQL' if database_url else 'SQLite'}); the victim key's probes per attack (timings on a shared machine)\n"
+    )
     print("| attack | probe | n | p50 ms | p99 ms | max ms | failed |\n|---|---|---|---|---|---|---|")
     for phase in ["idle", *[name for name, _ in rows]]:
         for probe in Prober.PROBES:
@@ -237,9 +297,13 @@ def _report(samples: list[tuple[str, str, float, bool]], rows: list[tuple[str, s
             failed = sum(not good for ph, pr, _, good in samples if ph == phase and pr == probe)
             if ms:
                 ok = ok and failed == 0 and (phase == "idle" or pct(ms, 99) < P99_TARGET_MS)
-                print(f"| {phase} | {probe} | {len(ms)} | {statistics.median(ms):.0f} | {pct(ms, 99):.0f} | {max(ms):.0f} | {failed} |")
+                print(
+                    f"| {phase} | {probe} | {len(ms)} | {statistics.median(ms):.0f} | {pct(ms, 99):.0f} | {max(ms):.0f} | {failed} |"
+                )
     print("\n| attack | what the attacker got |\n|---|---|")
     for name, outcome in rows:
         print(f"| {name} | {outcome.replace('|', '/')} |")
-    print(f"\nserver process RSS: {' -> '.join(f'{r:.0f}' for r in rss)} MB (target < {RSS_TARGET_MB} MB); targets {'met' if ok else 'NOT met'}")
+    print(
+        f"\nserver process RSS: {' -> '.join(f'{r:.0f}' for r in rss)} MB (target < {RSS_TARGET_MB} MB); targets {'met' if ok else 'NOT met'}"
+    )
     return ok

@@ -49,7 +49,10 @@ def main() -> None:
         ("workers", f"{settings.workers}"),
         ("total time (s)", f"{first_s:.1f}"),
         ("pages/s (end to end)", f"{first.pages / first_s:,.0f}"),
-        ("per-document analyse p50 / p95 (s)", f"{statistics.median(per_doc):.2f} / {per_doc[int(0.95 * (len(per_doc) - 1))]:.2f}" if per_doc else "-"),
+        (
+            "per-document analyse p50 / p95 (s)",
+            f"{statistics.median(per_doc):.2f} / {per_doc[int(0.95 * (len(per_doc) - 1))]:.2f}" if per_doc else "-",
+        ),
         ("sections in catalog", f"{sections:,}"),
         ("text store (MB)", f"{text_mb:.1f}"),
         ("re-ingest, all unchanged (s)", f"{second_s:.1f} ({second.counts['unchanged']} unchanged)"),

@@ -118,8 +118,14 @@ def agent_tools() -> list[dict[str, Any]]:
 
         def tool(name: str, description: str, **props: str) -> dict[str, Any]:
             properties = {p: {"type": t} for p, t in props.items()}
-            return {"type": "function", "function": {"name": name, "description": description,
-                    "parameters": {"type": "object", "properties": properties, "required": list(props)[:1]}}}  # fmt: skip
+            return {
+                "type": "function",
+                "function": {
+                    "name": name,
+                    "description": description,
+                    "parameters": {"type": "object", "properties": properties, "required": list(props)[:1]},
+                },
+            }
 
         return [
             tool("list_documents", "List filings; find a doc_id.", query="string"),
@@ -167,8 +173,11 @@ async def speed(client: LLMClient, context_tokens: int) -> dict[str, float]:
     started = time.perf_counter()
     await client.complete(messages, max_tokens=128, on_text=lambda _: stamps.append(time.perf_counter()))
     gen_tps = (len(stamps) - 1) / (stamps[-1] - stamps[0]) if len(stamps) > 2 else float("nan")
-    followup = [*messages, {"role": "assistant", "content": "Capex was $1,577 million."},
-                {"role": "user", "content": "And in 2017? One sentence."}]  # fmt: skip
+    followup = [
+        *messages,
+        {"role": "assistant", "content": "Capex was $1,577 million."},
+        {"role": "user", "content": "And in 2017? One sentence."},
+    ]
     started = time.perf_counter()
     turn = await client.complete(followup, max_tokens=1)
     return {
@@ -252,8 +261,10 @@ async def main() -> None:
         load_s = time.perf_counter() - started
         llm = local_llm_settings(model, LLMSettings(base_url=None))
         client = LLMClient(llm)
-        rows = [("model", f"{settings.filename} ({settings.threads} threads, n_ctx {settings.context_tokens})"),
-                ("load (assemble check + server ready)", f"{load_s:.1f} s")]  # fmt: skip
+        rows = [
+            ("model", f"{settings.filename} ({settings.threads} threads, n_ctx {settings.context_tokens})"),
+            ("load (assemble check + server ready)", f"{load_s:.1f} s"),
+        ]
         rows.append(("first tiny request (warm-up)", f"{await warm_up(client):.1f} s"))
         s = await speed(client, args.prompt_tokens)
         rows += [

@@ -115,14 +115,21 @@ def evaluate(questions: list[dict], pdfs: Path, show: bool) -> dict[str, dict[st
                     t["sentences"] += len(sentences)
                     t["kept"] += kept
                     if show and name == "after" and (labelled < found or kept < len(sentences)):
-                        print(f"--- {ev['doc_name']} page {ev['page'] + 1}: figures {labelled}/{found}, sentences {kept}/{len(sentences)}")
+                        print(
+                            f"--- {ev['doc_name']} page {ev['page'] + 1}: figures {labelled}/{found}, sentences {kept}/{len(sentences)}"
+                        )
     return totals
 
 
 # Rows that must come out whole (label and every figure on one line) on pages of releases and 8-K exhibits,
 # and what must not: pages seen misread by a capable driver (issue 23).
 RELEASE_ROWS = [
-    ("JOHNSON_JOHNSON_2023Q2_EARNINGS", 5, "Estimated Reported Sales", ["$98.8B", "$99.8B", "$99.3B", "$97.9B", "$98.9B", "$98.4B"]),
+    (
+        "JOHNSON_JOHNSON_2023Q2_EARNINGS",
+        5,
+        "Estimated Reported Sales",
+        ["$98.8B", "$99.8B", "$99.3B", "$97.9B", "$98.9B", "$98.4B"],
+    ),
     ("JOHNSON_JOHNSON_2023Q2_EARNINGS", 5, "Adjusted EPS (Diluted)", ["$10.70", "$10.80", "$10.75", "$10.60", "$10.65"]),
     ("JOHNSON_JOHNSON_2023Q2_EARNINGS", 5, "Change vs. Prior Year / Mid-point", ["6.0% – 7.0% / 6.5%", "4.5% – 5.5% / 5.0%"]),
     ("AMERICANEXPRESS_2022_10K", 155, "(Millions) | United States | EMEA (a) | APAC (a) | LACC (a)", []),

@@ -53,7 +53,9 @@ def evaluate(searcher: HybridSearcher, questions: list[dict], *, own_filing: boo
     ranks, timings = [], []
     for q in questions:
         filters = Filters(doc_ids=[q["doc_name"]]) if own_filing else None
-        result = searcher.search(q["question"], k=max(CUTOFFS), filters=filters, infer_filters=infer, retrievers=retrievers, rerank=rerank)
+        result = searcher.search(
+            q["question"], k=max(CUTOFFS), filters=filters, infer_filters=infer, retrievers=retrievers, rerank=rerank
+        )
         ranks.append(first_hit(result.passages, q["pages"]))
         timings.append(result.timings_ms)
     return ranks, timings
@@ -112,7 +114,10 @@ def index_costs(index: LocalView, searcher: HybridSearcher) -> list[list[str]]:
         searcher.embedder.encode(sample)
         rate = len(sample) / (time.perf_counter() - t)
         rows += [
-            ["embedding throughput", f"{rate:.1f} chunks/s ({searcher.settings.embedding_model}, bf16={searcher.settings.embedding_bf16})"],
+            [
+                "embedding throughput",
+                f"{rate:.1f} chunks/s ({searcher.settings.embedding_model}, bf16={searcher.settings.embedding_bf16})",
+            ],
             ["projected embedding time, all chunks", f"{len(index) / rate / 60:.1f} min"],
             ["documents embedded", f"{len(index.doc_ids) - len(index.pending())} of {len(index.doc_ids)}"],
         ]
@@ -126,7 +131,9 @@ def main() -> None:
     parser.add_argument("--build", action="store_true", help="ingest and index ../shared/financebench/pdfs into --data-dir first")
     parser.add_argument("--weights", action="store_true", help="also compare RRF weights per question kind")
     parser.add_argument("--bm25-only", action="store_true", help="only the BM25 pipelines (an index without embeddings)")
-    parser.add_argument("--milvus-url", help="copy the local index of --data-dir (chunks and vectors) into Milvus at this URL and measure there")
+    parser.add_argument(
+        "--milvus-url", help="copy the local index of --data-dir (chunks and vectors) into Milvus at this URL and measure there"
+    )
     args = parser.parse_args()
     if args.build:
         build(args.data_dir, args.questions.parent / "pdfs")
@@ -136,7 +143,13 @@ def main() -> None:
         sys.path.insert(0, str(REPO / "bench"))
         from scale import to_milvus
 
-        settings = settings.model_copy(update={"index_url": args.milvus_url, "index_collection": "bench_retrieval", "index_dir": index_dir(corpus_settings, settings)})
+        settings = settings.model_copy(
+            update={
+                "index_url": args.milvus_url,
+                "index_collection": "bench_retrieval",
+                "index_dir": index_dir(corpus_settings, settings),
+            }
+        )
         print(f"copied the local index into Milvus at {args.milvus_url} in {to_milvus(args.data_dir, settings):.0f} s")
     try:
         searcher = HybridSearcher.open(corpus_settings, settings)
@@ -149,7 +162,9 @@ def main() -> None:
         sys.exit(f"filings of the questions are not indexed: {missing}; use --build")
     dense_ok = index.has_vectors() and not index.pending()
     backend = f"Milvus at {settings.index_url}" if settings.index_url else "local index"
-    print(f"{backend}: {len(questions)} questions, {len(index.docs)} filings, {len(index):,} chunks; dense over all: {'yes' if dense_ok else 'PARTIAL'}\n")
+    print(
+        f"{backend}: {len(questions)} questions, {len(index.docs)} filings, {len(index):,} chunks; dense over all: {'yes' if dense_ok else 'PARTIAL'}\n"
+    )
 
     header = ["pipeline", *[f"R@{c}" for c in CUTOFFS], "MRR@10", "p50 ms", "p95 ms"]
     configs = [
@@ -162,7 +177,11 @@ def main() -> None:
         configs.append(("RRF + filters + rerank", True, ("bm25", "dense"), True))
     if args.bm25_only or index.matrix() is None:
         configs = [("BM25", False, ("bm25",), False), ("BM25 + filters from question", True, ("bm25",), False)]
-        print("dense rows skipped: " + ("--bm25-only" if args.bm25_only else "no embeddings in this index (run `sleuth index`)") + "\n")
+        print(
+            "dense rows skipped: "
+            + ("--bm25-only" if args.bm25_only else "no embeddings in this index (run `sleuth index`)")
+            + "\n"
+        )
     stage_times: dict[str, list[float]] = {}
     for setting, own in (("all filings", False), ("within the question's filing", True)):
         rows = []
@@ -178,7 +197,9 @@ def main() -> None:
         print(f"== {setting}")
         print_table(header, rows)
         if searcher.reranker is None:
-            print("+ rerank: n/a, no reranker configured (SLEUTH_RETRIEVAL_RERANK); no cross-encoder weights can be had offline here\n")
+            print(
+                "+ rerank: n/a, no reranker configured (SLEUTH_RETRIEVAL_RERANK); no cross-encoder weights can be had offline here\n"
+            )
 
     print("== latency per stage, RRF + filters from question (ms)")
     print_table(["stage", "p50", "p95"], [[s, f"{_pct(v, 50):.2f}", f"{_pct(v, 95):.2f}"] for s, v in stage_times.items()])
@@ -198,7 +219,9 @@ def main() -> None:
         from retrieval.query import understand
 
         for q in questions:
-            kinds[understand(q["question"], searcher.matcher).kind] = kinds.get(understand(q["question"], searcher.matcher).kind, 0) + 1
+            kinds[understand(q["question"], searcher.matcher).kind] = (
+                kinds.get(understand(q["question"], searcher.matcher).kind, 0) + 1
+            )
         print(f"== RRF weights (bm25, dense) by question kind, all filings + filters; kinds: {kinds}")
         print_table(header, rows)
 
@@ -207,7 +230,9 @@ def main() -> None:
     print("== index")
     print_table(["what", "value"], index_costs(index, searcher))
     live = [c for c in index.chunks if c is not None]
-    print(f"chunk chars p50 {statistics.median(len(c.text) for c in live):.0f}, chunk tokens p50 {statistics.median(c.tokens for c in live):.0f}")
+    print(
+        f"chunk chars p50 {statistics.median(len(c.text) for c in live):.0f}, chunk tokens p50 {statistics.median(c.tokens for c in live):.0f}"
+    )
 
 
 if __name__ == "__main__":

@@ -82,12 +82,19 @@ def synthesize(base: Path, out: Path, factor: int) -> None:
             if base is None:
                 return None
             if (base.id, copy) not in copied:
-                entity = Company(key=base.key if not copy else f"{base.key} s{copy}", name=base.name if not copy else f"{base.name} S{copy}",
-                                 cik=base.cik, tickers=list(base.tickers or []), aliases=[], name_as_of=base.name_as_of)  # fmt: skip
+                entity = Company(
+                    key=base.key if not copy else f"{base.key} s{copy}",
+                    name=base.name if not copy else f"{base.name} S{copy}",
+                    cik=base.cik,
+                    tickers=list(base.tickers or []),
+                    aliases=[],
+                    name_as_of=base.name_as_of,
+                )
                 s_out.add(entity)
                 s_out.flush()
                 copied[(base.id, copy)] = entity.id
             return copied[(base.id, copy)]
+
         for copy in range(factor):
             tokens: list[list[str]] = []
             entries = []
@@ -113,10 +120,19 @@ def synthesize(base: Path, out: Path, factor: int) -> None:
                         entry.embedded = True
                     continue
                 base_entry = manifest.docs[doc.id]
-                entry = replace(base_entry, doc_id=new_id, company=row.company, fiscal_year=row.fiscal_year, version=new_version(),
-                                embedded=True)  # fmt: skip
+                entry = replace(
+                    base_entry,
+                    doc_id=new_id,
+                    company=row.company,
+                    fiscal_year=row.fiscal_year,
+                    version=new_version(),
+                    embedded=True,
+                )
                 chunks = [replace(c, doc_id=new_id) for c in index._view.doc_chunks(doc.id)]
-                write_json(out / "index" / "chunks" / f"{new_id}.{entry.version}.json", {"doc": asdict(entry), "chunks": [asdict(c) for c in chunks]})
+                write_json(
+                    out / "index" / "chunks" / f"{new_id}.{entry.version}.json",
+                    {"doc": asdict(entry), "chunks": [asdict(c) for c in chunks]},
+                )
                 vectors = rng.standard_normal((len(chunks), manifest.dim or 384)).astype(np.float32)
                 vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
                 np.save(out / "index" / "embeddings" / f"{new_id}.{entry.version}.npy", vectors.astype(np.float16))
@@ -185,8 +201,14 @@ def startup(data_dir: Path, env: dict[str, str]) -> tuple[float, float]:
         "s = HybridSearcher.open(CorpusSettings()); s.search('capital expenditures 2018', retrievers=('bm25',))\n"
         "print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)" % str(REPO)
     )
-    proc = subprocess.run([sys.executable, "-c", code], env={**os.environ, **env, "SLEUTH_DATA_DIR": str(data_dir)},
-                          capture_output=True, text=True, timeout=1800, check=True)  # fmt: skip
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**os.environ, **env, "SLEUTH_DATA_DIR": str(data_dir)},
+        capture_output=True,
+        text=True,
+        timeout=1800,
+        check=True,
+    )
     seconds, rss = proc.stdout.split()
     return float(seconds), float(rss)
 
@@ -240,7 +262,9 @@ def main() -> None:
     parser.add_argument("--factor", type=int, default=10)
     parser.add_argument("--backends", default="local")
     parser.add_argument("--milvus-url", default=os.environ.get("SLEUTH_RETRIEVAL_INDEX_URL"))
-    parser.add_argument("--new-filing", type=Path, default=REPO.parent / "shared" / "financebench" / "pdfs" / "BOEING_2019_10K.pdf")
+    parser.add_argument(
+        "--new-filing", type=Path, default=REPO.parent / "shared" / "financebench" / "pdfs" / "BOEING_2019_10K.pdf"
+    )
     parser.add_argument("--questions", type=Path, default=REPO.parent / "shared" / "financebench" / "questions_dev.jsonl")
     parser.add_argument("--work", type=Path, default=REPO / "bench" / "out" / "scale")
     args = parser.parse_args()
@@ -263,7 +287,11 @@ def main() -> None:
             settings = RetrievalSettings(index_dir=data_dir / "index")
             if backend == "milvus":
                 collection = f"scale_{label}"
-                env = {"SLEUTH_RETRIEVAL_INDEX_URL": args.milvus_url, "SLEUTH_RETRIEVAL_INDEX_COLLECTION": collection, "SLEUTH_RETRIEVAL_INDEX_DIR": str(data_dir / "index")}
+                env = {
+                    "SLEUTH_RETRIEVAL_INDEX_URL": args.milvus_url,
+                    "SLEUTH_RETRIEVAL_INDEX_COLLECTION": collection,
+                    "SLEUTH_RETRIEVAL_INDEX_DIR": str(data_dir / "index"),
+                }
                 settings = settings.model_copy(update={"index_url": args.milvus_url, "index_collection": collection})
                 load_s = to_milvus(data_dir, settings)
                 print(f"  {backend} {label}: loaded into Milvus in {load_s:.0f} s", file=sys.stderr)
@@ -274,18 +302,46 @@ def main() -> None:
             lat = query_latency(searcher, questions)
             g50, mb = grep_p50(data_dir)
             ingest_s, sync_s, pps, pages = ingest_one(data_dir, new_filing, settings)
-            rows.append([backend, label, f"{len(view.docs):,}", f"{chunks:,}", f"{mb:,.0f}", f"{pps:.0f}", f"{ingest_s:.1f} + {sync_s:.2f}",
-                         *(f"{lat[k][0]:.1f} / {lat[k][1]:.1f}" for k in ("bm25", "bm25 + filters", "hybrid", "hybrid + filters")),
-                         f"{g50:.0f}", f"{start_s:.1f}", f"{rss:,.0f}"])  # fmt: skip
+            rows.append(
+                [
+                    backend,
+                    label,
+                    f"{len(view.docs):,}",
+                    f"{chunks:,}",
+                    f"{mb:,.0f}",
+                    f"{pps:.0f}",
+                    f"{ingest_s:.1f} + {sync_s:.2f}",
+                    *(f"{lat[k][0]:.1f} / {lat[k][1]:.1f}" for k in ("bm25", "bm25 + filters", "hybrid", "hybrid + filters")),
+                    f"{g50:.0f}",
+                    f"{start_s:.1f}",
+                    f"{rss:,.0f}",
+                ]
+            )
             print("  " + " | ".join(rows[-1]), file=sys.stderr)
-    header = ["backend", "size", "filings", "chunks", "text MB", "ingest pages/s", "one 10-K: ingest + index s",
-              "BM25 p50/p95 ms", "BM25+filters", "hybrid p50/p95 ms", "hybrid+filters", "grep p50 ms", "start-up s", "RSS MiB"]  # fmt: skip
+    header = [
+        "backend",
+        "size",
+        "filings",
+        "chunks",
+        "text MB",
+        "ingest pages/s",
+        "one 10-K: ingest + index s",
+        "BM25 p50/p95 ms",
+        "BM25+filters",
+        "hybrid p50/p95 ms",
+        "hybrid+filters",
+        "grep p50 ms",
+        "start-up s",
+        "RSS MiB",
+    ]
     print("| " + " | ".join(header) + " |")
     print("|" + "---|" * len(header))
     for r in rows:
         print("| " + " | ".join(r) + " |")
-    print(f"\n{args.factor}x vectors are random unit vectors (latency only); query latency excludes embedding the query "
-          f"(the same model call on every backend); one 10-K = {args.new_filing.name} ({pages} pages).")
+    print(
+        f"\n{args.factor}x vectors are random unit vectors (latency only); query latency excludes embedding the query "
+        f"(the same model call on every backend); one 10-K = {args.new_filing.name} ({pages} pages)."
+    )
 
 
 if __name__ == "__main__":

@@ -72,7 +72,9 @@ def ensure_filings(corpus: Corpus, pdfs: Path, edgar: Path) -> None:
         paths.append(found)
     # Every filing of the gold companies, so a series sees the same filings whatever --data-dir held.
     companies = {doc_id.split("_")[0] for doc_id in filings_needed()}
-    paths += [p for p in sorted(pdfs.glob("*.pdf")) if p.stem.split("_")[0] in companies and p.stem not in have and p not in paths]
+    paths += [
+        p for p in sorted(pdfs.glob("*.pdf")) if p.stem.split("_")[0] in companies and p.stem not in have and p not in paths
+    ]
     if paths:
         from corpus.ingest import ingest_paths
 
@@ -90,22 +92,50 @@ def score_pair(corpus: Corpus, company: str, item: str, statement: str, spec: st
     by_figure = {figure(g["printed"]): k for k, g in gold.items()}
     labelled = [(k, p) for k, p in got.items() if figure(p.chosen("latest").printed) in by_figure]
     label_ok = sum(by_figure[figure(p.chosen("latest").printed)] == k for k, p in labelled)
-    sourced = sum((got[k].chosen("latest").doc_id, got[k].chosen("latest").page) == (gold[k]["doc"], gold[k]["page"]) for k in right)
+    sourced = sum(
+        (got[k].chosen("latest").doc_id, got[k].chosen("latest").page) == (gold[k]["doc"], gold[k]["page"]) for k in right
+    )
     restated_gold = {k for k, g in gold.items() if g["restated"]}
     restated_found = {
-        k for k in restated_gold
-        if k in got and got[k].restated and figure(got[k].first.printed) == figure(gold[k]["restated"][0]) and figure(got[k].latest.printed) == figure(gold[k]["printed"])
-    }  # fmt: skip
+        k
+        for k in restated_gold
+        if k in got
+        and got[k].restated
+        and figure(got[k].first.printed) == figure(gold[k]["restated"][0])
+        and figure(got[k].latest.printed) == figure(gold[k]["printed"])
+    }
     restated_extra = {k for k, p in got.items() if p.restated and k not in restated_gold}
     if show:
         for k in sorted(set(gold) | set(got)):
             g, p = gold.get(k), got.get(k)
-            mark = "-- " if k not in right else "ok " if (p.chosen("latest").doc_id, p.chosen("latest").page) == (g["doc"], g["page"]) else "src"
-            shown = f"{p.chosen('latest').printed} {p.chosen('latest').doc_id} p.{p.chosen('latest').page}{' R' if p.restated else ''}" if p else "(none)"
-            print(f"  {mark}{company} {item} {k}: got {shown}; gold {g['printed'] + ' ' + g['doc'] + ' p.' + str(g['page']) if g else '(none)'}")
-    return {"pair": f"{company} / {table.series.label}", "filings": len({r.doc_id for p in got.values() for r in p.reports}),
-            "got": len(got), "gold": len(gold), "right": len(right), "labelled": len(labelled), "label_ok": label_ok, "sourced": sourced,
-            "restated_gold": len(restated_gold), "restated_found": len(restated_found), "restated_extra": len(restated_extra)}  # fmt: skip
+            mark = (
+                "-- "
+                if k not in right
+                else "ok "
+                if (p.chosen("latest").doc_id, p.chosen("latest").page) == (g["doc"], g["page"])
+                else "src"
+            )
+            shown = (
+                f"{p.chosen('latest').printed} {p.chosen('latest').doc_id} p.{p.chosen('latest').page}{' R' if p.restated else ''}"
+                if p
+                else "(none)"
+            )
+            print(
+                f"  {mark}{company} {item} {k}: got {shown}; gold {g['printed'] + ' ' + g['doc'] + ' p.' + str(g['page']) if g else '(none)'}"
+            )
+    return {
+        "pair": f"{company} / {table.series.label}",
+        "filings": len({r.doc_id for p in got.values() for r in p.reports}),
+        "got": len(got),
+        "gold": len(gold),
+        "right": len(right),
+        "labelled": len(labelled),
+        "label_ok": label_ok,
+        "sourced": sourced,
+        "restated_gold": len(restated_gold),
+        "restated_found": len(restated_found),
+        "restated_extra": len(restated_extra),
+    }
 
 
 def latency(corpus: Corpus, repeat: int) -> tuple[float, float, float]:
@@ -138,25 +168,71 @@ def scaled_catalog(data_dir: Path, factor: int) -> Path:
     out = Path(tempfile.mkdtemp(prefix=f"sleuth-bench-series-{factor}x-"))
     shutil.copy(data_dir / "sleuth.db", out / "sleuth.db")
     engine = create_engine(f"sqlite:///{out / 'sleuth.db'}")
-    doc_cols = [c for c in ("file_name", "source_path", "content_hash", "ingest_key", "format", "ticker", "cik", "form_type", "fiscal_year",
-                            "fiscal_period", "period_end_date", "filing_date", "accession", "page_count", "line_count", "char_count",
-                            "token_estimate", "metadata_sources", "ingested_at")]  # fmt: skip
-    fact_cols = ["source", "section", "label", "concept", "period_start", "period_end", "period_label", "fiscal_year", "dimensions", "value",
-                 "unit", "scale", "decimals", "printed", "negated", "page", "line"]  # fmt: skip
+    doc_cols = [
+        c
+        for c in (
+            "file_name",
+            "source_path",
+            "content_hash",
+            "ingest_key",
+            "format",
+            "ticker",
+            "cik",
+            "form_type",
+            "fiscal_year",
+            "fiscal_period",
+            "period_end_date",
+            "filing_date",
+            "accession",
+            "page_count",
+            "line_count",
+            "char_count",
+            "token_estimate",
+            "metadata_sources",
+            "ingested_at",
+        )
+    ]
+    fact_cols = [
+        "source",
+        "section",
+        "label",
+        "concept",
+        "period_start",
+        "period_end",
+        "period_label",
+        "fiscal_year",
+        "dimensions",
+        "value",
+        "unit",
+        "scale",
+        "decimals",
+        "printed",
+        "negated",
+        "page",
+        "line",
+    ]
     with engine.begin() as conn:
         for copy in range(1, factor):
             tag = f"S{copy}"
-            conn.execute(text(f"INSERT INTO companies (key, name, cik, tickers, aliases, name_as_of) SELECT key || ' s{copy}', name || ' {tag}', "
-                              "cik, '[]', '[]', name_as_of FROM companies WHERE key NOT LIKE '% s%'"))  # fmt: skip
-            conn.execute(text(
-                f"INSERT INTO documents (id, company, company_id, {', '.join(doc_cols)}) SELECT replace(d.id, '_', '{tag}_'), d.company || ' {tag}', "
-                f"(SELECT c2.id FROM companies c1 JOIN companies c2 ON c2.key = c1.key || ' s{copy}' WHERE c1.id = d.company_id), "
-                f"{', '.join('d.' + c for c in doc_cols)} FROM documents d WHERE d.id NOT LIKE '%S_\_%' ESCAPE '\\' AND instr(d.company, ' S') = 0"
-            ))  # fmt: skip
-            conn.execute(text(
-                f"INSERT INTO facts (doc_id, {', '.join(fact_cols)}) SELECT replace(f.doc_id, '_', '{tag}_'), {', '.join('f.' + c for c in fact_cols)} "
-                "FROM facts f JOIN documents d ON d.id = f.doc_id WHERE instr(d.company, ' S') = 0"
-            ))  # fmt: skip
+            conn.execute(
+                text(
+                    f"INSERT INTO companies (key, name, cik, tickers, aliases, name_as_of) SELECT key || ' s{copy}', name || ' {tag}', "
+                    "cik, '[]', '[]', name_as_of FROM companies WHERE key NOT LIKE '% s%'"
+                )
+            )
+            conn.execute(
+                text(
+                    f"INSERT INTO documents (id, company, company_id, {', '.join(doc_cols)}) SELECT replace(d.id, '_', '{tag}_'), d.company || ' {tag}', "
+                    f"(SELECT c2.id FROM companies c1 JOIN companies c2 ON c2.key = c1.key || ' s{copy}' WHERE c1.id = d.company_id), "
+                    f"{', '.join('d.' + c for c in doc_cols)} FROM documents d WHERE d.id NOT LIKE '%S_\_%' ESCAPE '\\' AND instr(d.company, ' S') = 0"
+                )
+            )
+            conn.execute(
+                text(
+                    f"INSERT INTO facts (doc_id, {', '.join(fact_cols)}) SELECT replace(f.doc_id, '_', '{tag}_'), {', '.join('f.' + c for c in fact_cols)} "
+                    "FROM facts f JOIN documents d ON d.id = f.doc_id WHERE instr(d.company, ' S') = 0"
+                )
+            )
         counts = [conn.execute(text(f"SELECT count(*) FROM {t}")).scalar() for t in ("companies", "documents", "facts")]
     engine.dispose()
     print(f"{factor}x catalog: {counts[0]:,} companies, {counts[1]:,} documents, {counts[2]:,} facts", file=sys.stderr)
@@ -187,19 +263,29 @@ def main() -> None:
             scaled = latency(big, args.repeat)
         finally:
             big.close()
-    print("| pair | filings | points (gold) | right | precision | recall | labels right | restated found (gold) | restated extra |")
+    print(
+        "| pair | filings | points (gold) | right | precision | recall | labels right | restated found (gold) | restated extra |"
+    )
     print("|---|---|---|---|---|---|---|---|---|")
     for r in rows:
-        print(f"| {r['pair']} | {r['filings']} | {r['got']} ({r['gold']}) | {r['right']} | {r['right'] / max(r['got'], 1):.2f} | "
-              f"{r['right'] / r['gold']:.2f} | {r['label_ok']}/{r['labelled']} | {r['restated_found']} ({r['restated_gold']}) | {r['restated_extra']} |")  # fmt: skip
+        print(
+            f"| {r['pair']} | {r['filings']} | {r['got']} ({r['gold']}) | {r['right']} | {r['right'] / max(r['got'], 1):.2f} | "
+            f"{r['right'] / r['gold']:.2f} | {r['label_ok']}/{r['labelled']} | {r['restated_found']} ({r['restated_gold']}) | {r['restated_extra']} |"
+        )
     tot = {k: sum(r[k] for r in rows) for k in rows[0] if k != "pair"}
     print(f"\n{len(rows)} pairs, {tot['gold']} gold points over filings of {len({c for c, *_ in GOLD})} companies")
-    print(f"point precision {tot['right'] / max(tot['got'], 1):.3f}, recall {tot['right'] / tot['gold']:.3f}; "
-          f"label accuracy {tot['label_ok'] / max(tot['labelled'], 1):.3f}; source (filing and page) {tot['sourced'] / max(tot['right'], 1):.3f}; "
-          f"restatements found {tot['restated_found']}/{tot['restated_gold']}, claimed beyond the gold {tot['restated_extra']}")  # fmt: skip
-    print(f"latency per series lookup: warm p50 {p50 * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms (cold, reading the company's facts and building its series: max {cold:.2f} s)")
+    print(
+        f"point precision {tot['right'] / max(tot['got'], 1):.3f}, recall {tot['right'] / tot['gold']:.3f}; "
+        f"label accuracy {tot['label_ok'] / max(tot['labelled'], 1):.3f}; source (filing and page) {tot['sourced'] / max(tot['right'], 1):.3f}; "
+        f"restatements found {tot['restated_found']}/{tot['restated_gold']}, claimed beyond the gold {tot['restated_extra']}"
+    )
+    print(
+        f"latency per series lookup: warm p50 {p50 * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms (cold, reading the company's facts and building its series: max {cold:.2f} s)"
+    )
     if scaled:
-        print(f"at {args.factor}x the catalog: warm p50 {scaled[0] * 1000:.0f} ms, p95 {scaled[1] * 1000:.0f} ms, cold max {scaled[2]:.2f} s")
+        print(
+            f"at {args.factor}x the catalog: warm p50 {scaled[0] * 1000:.0f} ms, p95 {scaled[1] * 1000:.0f} ms, cold max {scaled[2]:.2f} s"
+        )
 
 
 if __name__ == "__main__":

@@ -97,7 +97,9 @@ def resolve_company(
                     company = candidate
                     break
     if company is None:
-        company = Company(key=key or f"cik{cik}", name=name or f"CIK {cik}", cik=cik, tickers=[], aliases=[], name_as_of=period_end)
+        company = Company(
+            key=key or f"cik{cik}", name=name or f"CIK {cik}", cik=cik, tickers=[], aliases=[], name_as_of=period_end
+        )
         session.add(company)
     if name and name not in (company.aliases or []) and name != company.name:
         company.aliases = [*(company.aliases or []), name]

@@ -53,7 +53,9 @@ def detect_format(path: Path, head: bytes) -> str:
     if suffix in XBRL_SUFFIXES or (sniff.startswith(b"<?xml") and _XBRL_ROOT.search(head) and b"<html" not in sniff):
         if _XBRL_ROOT.search(head):
             return "xbrl"
-        raise UnsupportedFormat(path, "an XML file that is not an XBRL instance (no <xbrl> root); Sleuth reads XBRL instances, PDF, HTML, TXT, MD")
+        raise UnsupportedFormat(
+            path, "an XML file that is not an XBRL instance (no <xbrl> root); Sleuth reads XBRL instances, PDF, HTML, TXT, MD"
+        )
     if suffix in HTML_SUFFIXES or sniff.startswith((b"<!doctype html", b"<html", b"<?xml")):
         return "html"
     if suffix in MARKDOWN_SUFFIXES:
@@ -97,14 +99,17 @@ def extract(path: Path, max_pages: int = MAX_PAGES) -> Extracted:
     return _cleaned(path, fmt, pages, max_pages=max_pages)
 
 
-def _cleaned(path: Path, fmt: str, pages: list[str], tree: Any = None, anchors: list | None = None, *, max_pages: int | None = None) -> Extracted:
+def _cleaned(
+    path: Path, fmt: str, pages: list[str], tree: Any = None, anchors: list | None = None, *, max_pages: int | None = None
+) -> Extracted:
     if max_pages is not None and len(pages) > max_pages:
         raise ExtractionError(path, _too_many_pages(len(pages), max_pages))
     pages = [clean_page(p) for p in pages]
     if sum(len(p.strip()) for p in pages) < MIN_CHARS_PER_PAGE * len(pages):
         if fmt == "pdf":
             raise ExtractionError(
-                path, f"image-only PDF: no text layer on any of its {len(pages)} pages (run OCR, e.g. ocrmypdf, then ingest again)"
+                path,
+                f"image-only PDF: no text layer on any of its {len(pages)} pages (run OCR, e.g. ocrmypdf, then ingest again)",
             )
         raise ExtractionError(path, "no text in file")
     return Extracted(pages=pages, format=fmt, tree=tree, anchors=anchors or [])
@@ -114,7 +119,9 @@ def _xbrl(path: Path) -> Extracted:
     from corpus.xbrl import instance_pages, parse_instance
 
     if path.stat().st_size > MAX_XBRL_BYTES:
-        raise ExtractionError(path, f"XBRL instance larger than {MAX_XBRL_BYTES // 2**20} MB; split it or ingest the filing's HTML")
+        raise ExtractionError(
+            path, f"XBRL instance larger than {MAX_XBRL_BYTES // 2**20} MB; split it or ingest the filing's HTML"
+        )
     try:
         doc = parse_instance(path.read_bytes())
     except ValueError as exc:

@@ -75,11 +75,24 @@ def fact_rows(doc_id: str, facts: list[FactRecord], sections: list[SectionSpan])
         section = section_at(sections, f.line) if f.line is not None and sections else None
         rows.append(
             Fact(
-                doc_id=doc_id, source=f.source, section=section.key if section is not None else None,
-                label=(f.label or f.concept)[:1000], concept=f.concept if f.source != "table" else None,
-                period_start=f.start, period_end=f.end, period_label=f.period_label[:120], fiscal_year=f.fiscal_year,
-                dimensions=f.dimensions, value=f.value, unit=f.unit, scale=f.scale, decimals=f.decimals,
-                printed=(f.printed or "")[:60], negated=f.negated, page=f.page, line=f.line,
-            )  # fmt: skip
+                doc_id=doc_id,
+                source=f.source,
+                section=section.key if section is not None else None,
+                label=(f.label or f.concept)[:1000],
+                concept=f.concept if f.source != "table" else None,
+                period_start=f.start,
+                period_end=f.end,
+                period_label=f.period_label[:120],
+                fiscal_year=f.fiscal_year,
+                dimensions=f.dimensions,
+                value=f.value,
+                unit=f.unit,
+                scale=f.scale,
+                decimals=f.decimals,
+                printed=(f.printed or "")[:60],
+                negated=f.negated,
+                page=f.page,
+                line=f.line,
+            )
         )
     return rows

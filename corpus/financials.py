@@ -44,8 +44,7 @@ _STMT_PREFIX = (
     r"(?:condensed|consolidated|combined|interim)*"
 )
 _STATEMENT_RE = re.compile(
-    _STMT_PREFIX
-    + r"(?:(?P<ci>statements?of(?:consolidated)?comprehensive(?:income|loss|earnings)"
+    _STMT_PREFIX + r"(?:(?P<ci>statements?of(?:consolidated)?comprehensive(?:income|loss|earnings)"
     r"|comprehensive(?:income|loss)statements?)"
     r"|(?P<inc>statements?of(?:consolidated)?(?:income|operations|earnings)|incomestatements?)"
     r"|(?P<bs>balancesheets?|statements?of(?:consolidated)?financial(?:position|condition))"
@@ -143,11 +142,7 @@ def _statement_hits(doc: DocView) -> list[tuple[int, str]]:
             hits.append((line, kind))
             kinds_per_page.setdefault(doc.page(line), set()).add(kind)
     # Three statement titles on one page is an index to the statements, not a statement.
-    return [
-        (line, kind)
-        for line, kind in hits
-        if len(kinds_per_page[doc.page(line)]) < 3 and _is_financial_table(doc, line)
-    ]
+    return [(line, kind) for line, kind in hits if len(kinds_per_page[doc.page(line)]) < 3 and _is_financial_table(doc, line)]
 
 
 def _pick_statements(doc: DocView, hits: list[tuple[int, str]], lo: int, hi: int) -> list[Section]:
@@ -191,10 +186,7 @@ def _find_notes(doc: DocView, lo: int, hi: int) -> list[Section]:
             chain = bare
     if len(chain) < 2:
         return []
-    return [
-        make_section(doc, "note", f"Note {c.number}", clean_title(c.title), str(c.number), c.line, c.line)
-        for c in chain
-    ]
+    return [make_section(doc, "note", f"Note {c.number}", clean_title(c.title), str(c.number), c.line, c.line) for c in chain]
 
 
 def _note_candidates(doc: DocView, pattern: re.Pattern[str], lo: int, hi: int, worded: bool) -> list[_NoteCand]:

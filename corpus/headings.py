@@ -30,9 +30,7 @@ class Section:
 DASHES = r"\-\u2013\u2014"
 CONTINUED_RE = re.compile(r"\(?\bcont(?:inued|['’]d)\b", re.I)
 # Page references in a table of contents: "12", "F-3", "43-90", "...... 12", "Risk Factors 12".
-_PAGE_REF_RE = re.compile(
-    r"^(?:page[ \t]*)?(?:[A-Z]-?)?\d{1,3}(?:[ \t]*[-\u2013][ \t]*(?:[A-Z]-?)?\d{1,3})?$", re.I
-)
+_PAGE_REF_RE = re.compile(r"^(?:page[ \t]*)?(?:[A-Z]-?)?\d{1,3}(?:[ \t]*[-\u2013][ \t]*(?:[A-Z]-?)?\d{1,3})?$", re.I)
 _TRAILING_REF_RE = re.compile(r"(?:\.{3,}|\s)[ \t]*(?:[A-Z]-)?\d{1,3}(?:[ \t]*[-\u2013][ \t]*(?:[A-Z]-)?\d{1,3})?$")
 _YEAR_END_RE = re.compile(r"\b(?:19|20)\d\d$")
 _DOT_LEADER_RE = re.compile(r"(?:\.[ \t]?){4,}")
@@ -86,9 +84,7 @@ class DocView:
     def page(self, line: int) -> int:
         return bisect.bisect_right(self.paged.page_starts, line)
 
-    def matches(
-        self, pattern: re.Pattern[str], lo: int = 1, hi: int | None = None
-    ) -> Iterator[tuple[int, re.Match[str]]]:
+    def matches(self, pattern: re.Pattern[str], lo: int = 1, hi: int | None = None) -> Iterator[tuple[int, re.Match[str]]]:
         """(1-based line, match) for each match of a "\n"-led pattern starting on lines lo..hi."""
         hi = self.n if hi is None else hi
         if lo > hi:

@@ -135,7 +135,9 @@ def _class_rules(sheet: str) -> tuple[set[str], set[str], set[str]]:
         breaks_before, breaks_after, hides = _BREAK_BEFORE.search(body), _BREAK_AFTER.search(body), _HIDDEN.search(body)
         if not (breaks_before or breaks_after or hides):
             continue
-        names = {m[1] for part in selectors.split(",") if len(part) <= _MAX_SELECTOR_CHARS and (m := _CLASS_SELECTOR.fullmatch(part))}
+        names = {
+            m[1] for part in selectors.split(",") if len(part) <= _MAX_SELECTOR_CHARS and (m := _CLASS_SELECTOR.fullmatch(part))
+        }
         if breaks_before:
             before |= names
         if breaks_after:

@@ -52,7 +52,9 @@ class MetadataOverride(BaseModel):
     fiscal_period: str | None = None
     period_end_date: date | None = None
     filing_date: date | None = None
-    accession: str | None = Field(None, pattern=r"^\d{10}-\d{2}-\d{6}$", description="EDGAR accession number (0001018724-24-000008).")
+    accession: str | None = Field(
+        None, pattern=r"^\d{10}-\d{2}-\d{6}$", description="EDGAR accession number (0001018724-24-000008)."
+    )
 
     @field_validator("form_type")
     @classmethod
@@ -309,7 +311,14 @@ def _plan(corpus: Corpus, files: list[Path], override: MetadataOverride, record:
             continue
         doc_id = file_override.doc_id or default_doc_id(path)
         if doc_id in claimed:
-            record(IngestResult(str(path), "failed", doc_id, f"doc_id '{doc_id}' is also used by {claimed[doc_id]} in this batch; give one a sidecar with another doc_id"))
+            record(
+                IngestResult(
+                    str(path),
+                    "failed",
+                    doc_id,
+                    f"doc_id '{doc_id}' is also used by {claimed[doc_id]} in this batch; give one a sidecar with another doc_id",
+                )
+            )
             continue
         claimed[doc_id] = str(path)
         # accession joined the override later: left out when unset, so documents ingested before keep their key
@@ -327,8 +336,19 @@ def _plan(corpus: Corpus, files: list[Path], override: MetadataOverride, record:
         twin_id = twin.id if twin is not None and twin.id != doc_id else batch_hashes.get(content_hash)
         batch_hashes.setdefault(content_hash, doc_id)
         note = f"same content as document '{twin_id}'" if twin_id else None
-        jobs.append(_Job(path, doc_id, content_hash, ingest_key, file_override, existing is not None, note,
-                         corpus.settings.ingest_max_pages, corpus.settings.ingest_max_memory_mb))  # fmt: skip
+        jobs.append(
+            _Job(
+                path,
+                doc_id,
+                content_hash,
+                ingest_key,
+                file_override,
+                existing is not None,
+                note,
+                corpus.settings.ingest_max_pages,
+                corpus.settings.ingest_max_memory_mb,
+            )
+        )
     return jobs
 
 
@@ -343,8 +363,14 @@ def _run_jobs(jobs: list[_Job], workers: int, settings: CorpusSettings) -> Itera
     def failed(job: _Job, reason: str) -> IngestResult:
         return IngestResult(str(job.path), "failed", job.doc_id, reason)
 
-    yield from run_isolated(_analyze_job, jobs, workers=workers, timeout_s=settings.ingest_timeout_s,
-                            memory_mb=settings.ingest_max_memory_mb, failed=failed)  # fmt: skip
+    yield from run_isolated(
+        _analyze_job,
+        jobs,
+        workers=workers,
+        timeout_s=settings.ingest_timeout_s,
+        memory_mb=settings.ingest_max_memory_mb,
+        failed=failed,
+    )
 
 
 def _save(corpus: Corpus, job: _Job, analysis: Analysis) -> IngestResult:

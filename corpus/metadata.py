@@ -37,9 +37,19 @@ _FIELDS = ("company", "ticker", "cik", "form_type", "fiscal_year", "fiscal_perio
 # Dates and fiscal years
 
 _MONTHS = {
-    "jan": 1, "feb": 2, "mar": 3, "apr": 4, "may": 5, "jun": 6,
-    "jul": 7, "aug": 8, "sep": 9, "oct": 10, "nov": 11, "dec": 12,
-}  # fmt: skip
+    "jan": 1,
+    "feb": 2,
+    "mar": 3,
+    "apr": 4,
+    "may": 5,
+    "jun": 6,
+    "jul": 7,
+    "aug": 8,
+    "sep": 9,
+    "oct": 10,
+    "nov": 11,
+    "dec": 12,
+}
 _MONTH = (
     r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
     r"|sept?(?:ember)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)"
@@ -81,12 +91,20 @@ _PERIOD_TOKEN = re.compile(r"^(?:FY)?((?:19|20)\d{2})(?:[-]?Q([1-4]))?$|^Q([1-4]
 _EDGAR_NAME = re.compile(r"^([a-z]{1,5})-((?:19|20)\d{2})(\d{2})(\d{2})$")  # EDGAR's own 'aapl-20230701.htm'
 _ISO_DATE = re.compile(r"((?:19|20)\d{2})-(\d{2})-(\d{2})")
 _TYPE_TOKENS = {
-    "10K": "10-K", "10KA": "10-K", "10K405": "10-K", "10KT": "10-K",
-    "10Q": "10-Q", "10QA": "10-Q",
-    "8K": "8-K", "8KA": "8-K",
-    "EARNINGS": "earnings release", "EARNINGSRELEASE": "earnings release", "PRESSRELEASE": "earnings release",
-    "ANNUALREPORT": "annual report", "AR": "annual report",
-}  # fmt: skip
+    "10K": "10-K",
+    "10KA": "10-K",
+    "10K405": "10-K",
+    "10KT": "10-K",
+    "10Q": "10-Q",
+    "10QA": "10-Q",
+    "8K": "8-K",
+    "8KA": "8-K",
+    "EARNINGS": "earnings release",
+    "EARNINGSRELEASE": "earnings release",
+    "PRESSRELEASE": "earnings release",
+    "ANNUALREPORT": "annual report",
+    "AR": "annual report",
+}
 
 
 def metadata_from_filename(file_name: str) -> DocMetadata:
@@ -434,7 +452,7 @@ def _name_before_ticker(text: str) -> str | None:
 def _name_before(text: str) -> str | None:
     """The company name that ends `text`, as in 'MINNEAPOLIS, March 2, 2023 -- Best Buy Co., Inc.'."""
     tail = text[-160:].rstrip()
-    tail = _RELEASE_PARENTHETICAL.sub("", tail).rstrip()  # '("Costco" or the "Company")' 
+    tail = _RELEASE_PARENTHETICAL.sub("", tail).rstrip()  # '("Costco" or the "Company")'
     for sep in ("--", " - ", " -", "- ", ")-", "-"):
         if sep in tail:
             tail = tail.rsplit(sep, 1)[1]
@@ -496,4 +514,3 @@ def _ticker(cells: list[str], flat: str) -> str | None:
                     return m[1]
     m = _EXCHANGE_TICKER.search(flat) or _EXCHANGE_TICKER_BARE.search(flat)
     return m[1] if m else None
-

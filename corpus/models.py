@@ -74,7 +74,9 @@ class Fact(Base):
     concept: Mapped[str | None] = mapped_column(String(300), index=True)  # 'us-gaap:PaymentsToAcquirePropertyPlantAndEquipment'
     period_start: Mapped[date | None] = mapped_column(Date)
     period_end: Mapped[date | None] = mapped_column(Date)  # the instant, or the end of a duration
-    period_label: Mapped[str | None] = mapped_column(String(120))  # as the filing prints it: 'Three Months Ended June 30, 2025', '2018'
+    period_label: Mapped[str | None] = mapped_column(
+        String(120)
+    )  # as the filing prints it: 'Three Months Ended June 30, 2025', '2018'
     fiscal_year: Mapped[int | None] = mapped_column(Integer)  # the fiscal year the period falls in (comparative columns too)
     dimensions: Mapped[dict] = mapped_column(JSON, default=dict)  # axis -> member
     value: Mapped[float | None] = mapped_column(Float)  # scale and sign applied: 1577000000.0

@@ -150,7 +150,7 @@ def layout_words(words: list[tuple], pictures: Sequence[float] = ()) -> str:
         joined = _rejoin(row)
         for seg in joined:
             units.append((seg.order, [seg.text]))
-        above = [*above[-(HEADER_REACH - 1):], (len(units) - 1, joined[0])] if len(joined) == 1 else []
+        above = [*above[-(HEADER_REACH - 1) :], (len(units) - 1, joined[0])] if len(joined) == 1 else []
     close_table()
     for seg in pending:
         units.append((seg.order, [seg.text]))
@@ -201,9 +201,18 @@ def _segments(words: list[tuple]) -> list[_Seg]:
             if -cell_gap < gap < cell_gap:
                 # a figure, or a lone "$", after a figure starts the next column even when the columns sit close
                 if not (gap > number_gap and parts[-1][-1:] in _FIGURE_END and (wtext in _CURRENCY or _NUMERIC.match(wtext))):
-                    if wtext[:1].islower() and parts[-1][-1:].isalpha() and (
-                        gap < mend_gap
-                        or (len(wtext) <= 4 and wtext not in _SHORT_WORDS and gap < SPLIT_SHARE * cell_gap and _split_tail(words, i, gap))
+                    if (
+                        wtext[:1].islower()
+                        and parts[-1][-1:].isalpha()
+                        and (
+                            gap < mend_gap
+                            or (
+                                len(wtext) <= 4
+                                and wtext not in _SHORT_WORDS
+                                and gap < SPLIT_SHARE * cell_gap
+                                and _split_tail(words, i, gap)
+                            )
+                        )
                     ):
                         parts[-1] += wtext  # a split glyph: "Shee" "t"
                     else:
@@ -323,9 +332,7 @@ def _header_like(row: list[_Seg]) -> bool:
 def _stacks_on(upper: list[_Seg], row: list[_Seg]) -> bool:
     """A header line below another with a cell under each of its cells."""
     return (
-        len(upper) == len(row)
-        and _header_like(row)
-        and all(a.x0 < b.x1 and b.x0 < a.x1 for a, b in zip(upper, row, strict=True))
+        len(upper) == len(row) and _header_like(row) and all(a.x0 < b.x1 and b.x0 < a.x1 for a, b in zip(upper, row, strict=True))
     )
 
 
@@ -336,7 +343,11 @@ def _superscript(mark: _Seg, text: _Seg) -> bool:
 
 def _rejoin(row: list[_Seg]) -> list[_Seg]:
     """A row that is not a table: pieces cut from one PyMuPDF line at wide gaps are one line again, a bullet joins its text."""
-    if len(row) >= 2 and (row[0].text in _BULLETS or _superscript(row[0], row[1])) and row[1].x0 - row[0].x1 < 4 * (row[1].y1 - row[1].y0):
+    if (
+        len(row) >= 2
+        and (row[0].text in _BULLETS or _superscript(row[0], row[1]))
+        and row[1].x0 - row[0].x1 < 4 * (row[1].y1 - row[1].y0)
+    ):
         row[1].text = f"{row[0].text} {row[1].text}"
         row[1].order = min(row[0].order, row[1].order)
         row = row[1:]

@@ -48,9 +48,7 @@ __all__ = [
 ITEMS_10K = ("1", "1A", "1B", "1C", "2", "3", "4", "5", "6", "7", "7A", "8", "9", "9A", "9B", "9C") + tuple(
     str(n) for n in range(10, 17)
 )
-ITEMS_10Q = (("I", "1"), ("I", "2"), ("I", "3"), ("I", "4")) + tuple(
-    ("II", n) for n in ("1", "1A", "2", "3", "4", "5", "6")
-)
+ITEMS_10Q = (("I", "1"), ("I", "2"), ("I", "3"), ("I", "4")) + tuple(("II", n) for n in ("1", "1A", "2", "3", "4", "5", "6"))
 
 # What the printed title of each item says, so a heading can be told from a stray "Item 7".
 _TITLES_10K = {
@@ -118,15 +116,23 @@ def detect_sections(text: PagedText, form_type: str | None = None) -> list[Secti
 def _start_at_page_top(doc: DocView, sections: list[Section]) -> None:
     """A heading with only the running header above it on its page ("Table of Contents", the company's name) starts the
     section at the top of that page, so the page's first lines no longer count to the section before."""
-    tops = Counter(doc.lines[j - 1].strip() for page in range(1, doc.paged.page_count + 1) for j in doc.page_head(page, RUNNING_HEAD_LINES))
+    tops = Counter(
+        doc.lines[j - 1].strip() for page in range(1, doc.paged.page_count + 1) for j in doc.page_head(page, RUNNING_HEAD_LINES)
+    )
     flat = list(iter_sections(sections))
     starts = {s.start_line for s, _p, _d in flat}
     for s, parent, _depth in flat:
         top = doc.paged.page_span(s.start_page)[0]
-        if top >= s.start_line or any(top <= t < s.start_line for t in starts) or (parent is not None and parent.start_line > top):
+        if (
+            top >= s.start_line
+            or any(top <= t < s.start_line for t in starts)
+            or (parent is not None and parent.start_line > top)
+        ):
             continue
         head = [doc.lines[j - 1].strip() for j in range(top, s.start_line) if doc.lines[j - 1].strip()]
-        if len(head) > RUNNING_HEAD_LINES or not all(h.lower() == "table of contents" or tops[h] >= RUNNING_HEAD_PAGES for h in head):
+        if len(head) > RUNNING_HEAD_LINES or not all(
+            h.lower() == "table of contents" or tops[h] >= RUNNING_HEAD_PAGES for h in head
+        ):
             continue
         for t, _p, _d in flat:
             if t.start_line < top <= t.end_line < s.start_line:

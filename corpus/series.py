@@ -122,7 +122,15 @@ def company_series(docs: Sequence[Document], facts: Iterable[Fact]) -> list[Line
     columns = _columns(rows)
     items: dict[tuple, LineSeries] = {}
     # Filing order: period end, then the 10-K/10-Q before an earnings release of the same period (the audited printing).
-    order = sorted(docs, key=lambda d: (d.period_end_date or date.min, (d.form_type or "") not in ("10-K", "10-Q"), d.filing_date or date.min, d.id))
+    order = sorted(
+        docs,
+        key=lambda d: (
+            d.period_end_date or date.min,
+            (d.form_type or "") not in ("10-K", "10-Q"),
+            d.filing_date or date.min,
+            d.id,
+        ),
+    )
     rank = {d.id: i for i, d in enumerate(order)}
     for f in rows:
         doc = by_doc[f.doc_id]
@@ -138,9 +146,18 @@ def company_series(docs: Sequence[Document], facts: Iterable[Fact]) -> list[Line
         elif f.section in STATEMENTS and item.section not in STATEMENTS:
             item.label, item.section = clean_label(f.label), f.section  # named as the statement prints it
         report = Report(
-            f.doc_id, doc.accession, doc.period_end_date, f.page, f.line, clean_label(f.label), f.printed or "",
-            f.value, f.scale or 0, f.source, f.period_label or "",
-        )  # fmt: skip
+            f.doc_id,
+            doc.accession,
+            doc.period_end_date,
+            f.page,
+            f.line,
+            clean_label(f.label),
+            f.printed or "",
+            f.value,
+            f.scale or 0,
+            f.source,
+            f.period_label or "",
+        )
         _add(item, period, report, rank)
     for item in items.values():
         item.labels = _labels(item, rank)
@@ -204,8 +221,17 @@ def join_renamed(item: LineSeries, others: Iterable[LineSeries]) -> LineSeries:
     ("Cost of goods sold" in the 2019 10-K and "Cost of sales" in the 2021 10-K both print FY2019 as 1,234); a tagged
     XBRL concept joins the statement rows of filings without XBRL the same way.
     """
-    merged = LineSeries(item.key, item.label, item.section, item.concept, item.unit, item.dims, list(item.labels),
-                        {k: Point(k, list(p.reports)) for k, p in item.points.items()}, list(item.joined))  # fmt: skip
+    merged = LineSeries(
+        item.key,
+        item.label,
+        item.section,
+        item.concept,
+        item.unit,
+        item.dims,
+        list(item.labels),
+        {k: Point(k, list(p.reports)) for k, p in item.points.items()},
+        list(item.joined),
+    )
     for other in others:
         if other is item or other.section != item.section or other.unit != item.unit or other.dims != item.dims:
             continue

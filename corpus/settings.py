@@ -15,8 +15,14 @@ def section_config(prefix: str, *, old_prefix: str) -> SettingsConfigDict:
     def names(field: str) -> AliasChoices:
         return AliasChoices(f"{prefix}{field}".upper(), f"{old_prefix}{field}".upper())
 
-    return SettingsConfigDict(env_prefix=prefix, env_file=".env", extra="ignore", alias_generator=AliasGenerator(validation_alias=names),
-                              validate_by_name=True, validate_by_alias=True)  # fmt: skip
+    return SettingsConfigDict(
+        env_prefix=prefix,
+        env_file=".env",
+        extra="ignore",
+        alias_generator=AliasGenerator(validation_alias=names),
+        validate_by_name=True,
+        validate_by_alias=True,
+    )
 
 
 class CorpusSettings(BaseSettings):
@@ -26,7 +32,9 @@ class CorpusSettings(BaseSettings):
 
     # Every layer finds its files under the data directory and the catalog's database: service-wide names, no section prefix.
     data_dir: Path = Field(
-        Path("data"), validation_alias="SLEUTH_DATA_DIR", description="Data directory: text store, catalog (SQLite default) and indexes."
+        Path("data"),
+        validation_alias="SLEUTH_DATA_DIR",
+        description="Data directory: text store, catalog (SQLite default) and indexes.",
     )
     database_url: str | None = Field(
         None,
@@ -34,9 +42,15 @@ class CorpusSettings(BaseSettings):
         description="SQLAlchemy URL of the catalog; default sqlite:///<data_dir>/sleuth.db. PostgreSQL: postgresql+psycopg://user@host/db.",
     )
     ingest_workers: int = Field(0, ge=0, description="Processes extracting filings in parallel; 0 means one per CPU core.")
-    ingest_timeout_s: float = Field(600.0, ge=0, description="Wall-clock limit to extract one file, in its worker process (0: none).")
-    ingest_max_memory_mb: int = Field(4096, ge=0, description="Address-space limit of each extraction worker process, in MB (0: none).")
-    ingest_max_pages: int = Field(10_000, ge=1, description="Most pages one file may have; a longer PDF is refused before extraction.")
+    ingest_timeout_s: float = Field(
+        600.0, ge=0, description="Wall-clock limit to extract one file, in its worker process (0: none)."
+    )
+    ingest_max_memory_mb: int = Field(
+        4096, ge=0, description="Address-space limit of each extraction worker process, in MB (0: none)."
+    )
+    ingest_max_pages: int = Field(
+        10_000, ge=1, description="Most pages one file may have; a longer PDF is refused before extraction."
+    )
 
     @property
     def text_dir(self) -> Path:

@@ -11,15 +11,25 @@ from corpus.xbrl import XbrlFact
 
 MAX_STATEMENT_LINES = 1_500  # a statement spans a few pages; past this the span is a detection error
 MAX_STATEMENT_PAGES = 4  # rows further from the title belong to notes the section span swallowed
-_UNITS = re.compile(r"\bin\s+(thousands|millions|billions)\b|^\(?\$?\s*(thousands|millions|billions)\b|\(\s*(thousands|millions|billions)\b", re.I)
+_UNITS = re.compile(
+    r"\bin\s+(thousands|millions|billions)\b|^\(?\$?\s*(thousands|millions|billions)\b|\(\s*(thousands|millions|billions)\b", re.I
+)
 _SCALES = {"thousands": 3, "millions": 6, "billions": 9}
 _YEAR_CELL = re.compile(
-    r"^(?:(?:at|as\s+of|fiscal|fy|year\s+ended|years?)\s*)?(?:[a-z]{3,9}\.?\s+\d{1,2},?\s+)?(?:fiscal\s+)?((?:19|20)\d{2})(?:\s*\(?[a-z]\)?)?$", re.I
+    r"^(?:(?:at|as\s+of|fiscal|fy|year\s+ended|years?)\s*)?(?:[a-z]{3,9}\.?\s+\d{1,2},?\s+)?(?:fiscal\s+)?((?:19|20)\d{2})(?:\s*\(?[a-z]\)?)?$",
+    re.I,
 )
 _YEAR_ANY = re.compile(r"(?<![\d,.$])((?:19|20)\d{2})(?![\d,%])")
-_SPAN = re.compile(r"\b(three|six|nine|twelve|thirteen|twenty-six|thirty-nine|fifty-two|fifty-three)\s+(months|weeks)\s+ended\b|\b(?:fiscal\s+)?years?\s+ended\b|\bquarters?\s+ended\b", re.I)
-_VALUE_CELL = re.compile(r"^\$?\s*(\(?)\s*\$?\s*(-)?\s*(\d{1,3}(?:,\d{3})+|\d+)(\.\d+)?\s*\)?\s*%?$|^[\u2014\u2013-]{1,3}$|^\$\s*[\u2014\u2013-]$")
-_MONTH_DAY = re.compile(r"\s+(?:january|february|march|april|may|june|july|august|september|october|november|december)\s+\d{1,2}", re.I)
+_SPAN = re.compile(
+    r"\b(three|six|nine|twelve|thirteen|twenty-six|thirty-nine|fifty-two|fifty-three)\s+(months|weeks)\s+ended\b|\b(?:fiscal\s+)?years?\s+ended\b|\bquarters?\s+ended\b",
+    re.I,
+)
+_VALUE_CELL = re.compile(
+    r"^\$?\s*(\(?)\s*\$?\s*(-)?\s*(\d{1,3}(?:,\d{3})+|\d+)(\.\d+)?\s*\)?\s*%?$|^[\u2014\u2013-]{1,3}$|^\$\s*[\u2014\u2013-]$"
+)
+_MONTH_DAY = re.compile(
+    r"\s+(?:january|february|march|april|may|june|july|august|september|october|november|december)\s+\d{1,2}", re.I
+)
 _SPACED = re.compile(r"\s{2,}")
 _TRAILING_VALUES = re.compile(r"((?:\s+(?:\$\s*)?(?:\(?-?\d[\d,]*(?:\.\d+)?\)?%?|[\u2014\u2013]))+)\s*$")
 _DOLLAR_AFTER = re.compile(r"\$?\s*\(?\d[\d,]*(?:\.\d+)?\)?\s+\$")
@@ -101,11 +111,19 @@ def parse_statement(text: PagedText, start: int, end: int) -> list[XbrlFact]:
             scale = _SCALES[next(g for g in m.groups() if g).lower()]
         if len(line) < 160 and (spans := list(_SPAN.finditer(line))):
             # "Three Months Ended | Six Months Ended" over four columns: each span heads half of them.
-            span_list = [(m.group(0) + (d.group(0) if (d := _MONTH_DAY.match(line, m.end())) else "")).strip().title() for m in spans]
+            span_list = [
+                (m.group(0) + (d.group(0) if (d := _MONTH_DAY.match(line, m.end())) else "")).strip().title() for m in spans
+            ]
             span_words = span_list[0]
         cells = split_cells(line)
         header = _header_years(cells)
-        if header is None and len(cells) == 1 and len(_YEAR_ANY.findall(line)) >= 2 and len(line) < 120 and not _VALUE_CELL.match(line):
+        if (
+            header is None
+            and len(cells) == 1
+            and len(_YEAR_ANY.findall(line)) >= 2
+            and len(line) < 120
+            and not _VALUE_CELL.match(line)
+        ):
             header = [int(y) for y in _YEAR_ANY.findall(line)]  # "2018 2017 2016" on one line of a PDF
             if any(parse_value(w) is None and not _YEAR_CELL.match(w) for w in line.split() if w.isdigit()):
                 header = None
@@ -137,10 +155,21 @@ def parse_statement(text: PagedText, start: int, end: int) -> list[XbrlFact]:
             unknown = f"column {col + 1} (period unknown: the header years could not be read)"
             out.append(
                 XbrlFact(
-                    concept="", context_id="", value=value * (10**row_scale) if value is not None else None,
-                    unit=None, scale=row_scale, decimals=None, printed=printed[:60], negated=negative,
-                    page=text.page_of_line(number), line=number, label=label[:300], agrees=True, source="table",
-                    printed_period=(f"{span_words} {year}".strip() if year else unknown), year=year,
-                )  # fmt: skip
+                    concept="",
+                    context_id="",
+                    value=value * (10**row_scale) if value is not None else None,
+                    unit=None,
+                    scale=row_scale,
+                    decimals=None,
+                    printed=printed[:60],
+                    negated=negative,
+                    page=text.page_of_line(number),
+                    line=number,
+                    label=label[:300],
+                    agrees=True,
+                    source="table",
+                    printed_period=(f"{span_words} {year}".strip() if year else unknown),
+                    year=year,
+                )
             )
     return out

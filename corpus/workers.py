@@ -32,7 +32,9 @@ def memory_reason(megabytes: int) -> str:
 
 
 def died_reason(exitcode: int | None, megabytes: int) -> str:
-    limit = f", most likely over the {megabytes:,} MB memory limit per file (SLEUTH_CORPUS_INGEST_MAX_MEMORY_MB)" if megabytes else ""
+    limit = (
+        f", most likely over the {megabytes:,} MB memory limit per file (SLEUTH_CORPUS_INGEST_MAX_MEMORY_MB)" if megabytes else ""
+    )
     return f"the extraction process died (exit code {exitcode}){limit}; split the file or raise the limit"
 
 
@@ -67,8 +69,9 @@ def _pool(workers: int, memory_mb: int):  # noqa: ANN202
         pool = _pools.get(key)
         if pool is None or not pool.active:
             # spawn, not fork: the parent holds database connections and threads that must not be copied.
-            pool = ProcessPool(max_workers=workers, initializer=start_worker, initargs=(memory_mb,),
-                               context=multiprocessing.get_context("spawn"))  # fmt: skip
+            pool = ProcessPool(
+                max_workers=workers, initializer=start_worker, initargs=(memory_mb,), context=multiprocessing.get_context("spawn")
+            )
             _pools[key] = pool
         return pool
 
@@ -125,4 +128,3 @@ def _outcome(future: Future, job: J, timeout_s: float, memory_mb: int, failed: C
         return failed(job, died_reason(exc.exitcode, memory_mb))
     except MemoryError:  # the result itself did not fit
         return failed(job, memory_reason(memory_mb))
-

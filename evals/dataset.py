@@ -29,12 +29,16 @@ def load_questions(path: Path, limit: int | None = None) -> list[EvalQuestion]:
             continue
         try:
             row = json.loads(line)
-            evidence = tuple((e["doc_name"], int(e["page"]) + 1) for e in row.get("evidence") or [] if isinstance(e, dict) and "page" in e)
+            evidence = tuple(
+                (e["doc_name"], int(e["page"]) + 1) for e in row.get("evidence") or [] if isinstance(e, dict) and "page" in e
+            )
             qid = str(row.get("financebench_id") or row.get("id") or f"line-{number}")
             out.append(EvalQuestion(qid, row["question"].strip(), str(row["answer"]).strip(), evidence, row.get("doc_name")))
         except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
-            raise DatasetError(f"{path}:{number}: not a FinanceBench-format question ({type(exc).__name__}: {exc}); "
-                               "each line needs question, answer and evidence[{doc_name, page}]") from exc  # fmt: skip
+            raise DatasetError(
+                f"{path}:{number}: not a FinanceBench-format question ({type(exc).__name__}: {exc}); "
+                "each line needs question, answer and evidence[{doc_name, page}]"
+            ) from exc
         if limit and len(out) >= limit:
             break
     ids = [q.id for q in out]

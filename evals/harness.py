@@ -66,9 +66,17 @@ def read_results(results: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in results.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-async def run_eval(questions: list[EvalQuestion], config: EvalConfig, *, corpus: Corpus, llm: LLMClient, results: Path,
-                   resume: bool = False, progress: Callable[[dict[str, Any]], None] | None = None,
-                   planned: Callable[[int], None] | None = None) -> list[dict[str, Any]]:  # fmt: skip
+async def run_eval(
+    questions: list[EvalQuestion],
+    config: EvalConfig,
+    *,
+    corpus: Corpus,
+    llm: LLMClient,
+    results: Path,
+    resume: bool = False,
+    progress: Callable[[dict[str, Any]], None] | None = None,
+    planned: Callable[[int], None] | None = None,
+) -> list[dict[str, Any]]:
     """Every (question, mode, model) not yet in `results`, `concurrency` at a time; each record is appended as it finishes."""
     results.parent.mkdir(parents=True, exist_ok=True)
     skip = done_keys(results) if resume else set()
@@ -79,8 +87,13 @@ async def run_eval(questions: list[EvalQuestion], config: EvalConfig, *, corpus:
     judge_llm = None
     if config.use_judge:
         judge_llm = llm if config.judge_model is None else llm.with_model(config.judge_model)
-    tasks = [(q, mode, model) for q in questions for mode in config.modes for model in config.models
-             if (q.id, mode, _model_name(researchers[model])) not in skip]  # fmt: skip
+    tasks = [
+        (q, mode, model)
+        for q in questions
+        for mode in config.modes
+        for model in config.models
+        if (q.id, mode, _model_name(researchers[model])) not in skip
+    ]
     if planned:
         planned(len(tasks))
     gate = asyncio.Semaphore(config.concurrency)
@@ -110,7 +123,9 @@ def _model_name(researcher: Researcher) -> str:
     return researcher.llm.settings.model
 
 
-async def evaluate(q: EvalQuestion, mode: str, researcher: Researcher, config: EvalConfig, judge_llm: LLMClient | None) -> dict[str, Any]:
+async def evaluate(
+    q: EvalQuestion, mode: str, researcher: Researcher, config: EvalConfig, judge_llm: LLMClient | None
+) -> dict[str, Any]:
     """One question in one mode: the answer, how it scores, and what the run looked at."""
     seen: set[tuple[str, int]] = set()
 
@@ -129,14 +144,27 @@ async def evaluate(q: EvalQuestion, mode: str, researcher: Researcher, config: E
         else:
             raise ValueError(f"unknown mode {mode!r}; use {', '.join(MODES)}")
     except Exception as exc:  # noqa: BLE001 - one broken question is recorded, the evaluation goes on
-        answer = Answer(mode="rag" if mode not in ("agentic",) else "agentic", question=q.question, text=f"The run failed: {exc}",
-                        status="failed", error=f"{type(exc).__name__}: {exc}")  # fmt: skip
+        answer = Answer(
+            mode="rag" if mode not in ("agentic",) else "agentic",
+            question=q.question,
+            text=f"The run failed: {exc}",
+            status="failed",
+            error=f"{type(exc).__name__}: {exc}",
+        )
     latency = answer.metrics.latency_s or round(time.monotonic() - started, 3)
     return score(q, mode, _model_name(researcher), answer, seen, latency, config.tolerance, await _judged(q, answer, judge_llm))
 
 
-def score(q: EvalQuestion, mode: str, model: str, answer: Answer, seen: set[tuple[str, int]], latency: float, tolerance: float,
-          judged: dict[str, str] | None) -> dict[str, Any]:  # fmt: skip
+def score(
+    q: EvalQuestion,
+    mode: str,
+    model: str,
+    answer: Answer,
+    seen: set[tuple[str, int]],
+    latency: float,
+    tolerance: float,
+    judged: dict[str, str] | None,
+) -> dict[str, Any]:
     numeric = numeric_verdict(q.answer, answer.text, tolerance)
     gold_yes_no, answer_yes_no = yes_no(q.answer), yes_no(answer.text)
     if judged is not None and judged.get("verdict") in ("correct", "incorrect"):
@@ -151,15 +179,29 @@ def score(q: EvalQuestion, mode: str, model: str, answer: Answer, seen: set[tupl
     cited = {(c.doc_id, c.page) for c in answer.citations}
     m = answer.metrics
     return {
-        "qid": q.id, "mode": mode, "model": model, "question": q.question, "gold": q.answer, "answer": answer.text,
-        "status": answer.status, "error": answer.error, "correct": correct, "scored_by": scored_by,
-        "numeric": asdict(numeric), "judge": judged, "refusal": is_refusal(answer.text) or (answer.status == "unsure" and not numeric.correct and not cited),
-        "evidence_seen": bool(evidence & seen) if evidence else None, "evidence_cited": bool(evidence & cited) if evidence else None,
+        "qid": q.id,
+        "mode": mode,
+        "model": model,
+        "question": q.question,
+        "gold": q.answer,
+        "answer": answer.text,
+        "status": answer.status,
+        "error": answer.error,
+        "correct": correct,
+        "scored_by": scored_by,
+        "numeric": asdict(numeric),
+        "judge": judged,
+        "refusal": is_refusal(answer.text) or (answer.status == "unsure" and not numeric.correct and not cited),
+        "evidence_seen": bool(evidence & seen) if evidence else None,
+        "evidence_cited": bool(evidence & cited) if evidence else None,
         "citation_precision": (len(cited & evidence) / len(cited)) if cited and evidence else None,
         "citations": [c.model_dump() for c in answer.citations],
-        "latency_s": latency, "llm_calls": m.llm_calls, "prompt_tokens": m.prompt_tokens, "completion_tokens": m.completion_tokens,
+        "latency_s": latency,
+        "llm_calls": m.llm_calls,
+        "prompt_tokens": m.prompt_tokens,
+        "completion_tokens": m.completion_tokens,
         "tool_calls": m.tool_calls,
-    }  # fmt: skip
+    }
 
 
 async def _judged(q: EvalQuestion, answer: Answer, judge_llm: LLMClient | None) -> dict[str, str] | None:
@@ -191,12 +233,31 @@ async def _oracle(q: EvalQuestion, researcher: Researcher, emit) -> Answer:
         text = researcher.tools.text(doc_id)
         first, last = text.page_span(page)
         doc = researcher.corpus.get(doc_id)
-        passages.append(SimpleNamespace(doc_id=doc_id, pages=str(page), start_line=first, end_line=last, company=doc.company,
-                                        form_type=doc.form_type, fiscal_year=doc.fiscal_year, fiscal_period=doc.fiscal_period,
-                                        section_path="", text=text.page_text(page)))  # fmt: skip
+        passages.append(
+            SimpleNamespace(
+                doc_id=doc_id,
+                pages=str(page),
+                start_line=first,
+                end_line=last,
+                company=doc.company,
+                form_type=doc.form_type,
+                fiscal_year=doc.fiscal_year,
+                fiscal_period=doc.fiscal_period,
+                section_path="",
+                text=text.page_text(page),
+            )
+        )
     metrics = RunMetrics(pages_read=len(passages))
-    answer = await answer_once(q.question, passages_prompt(q.question, passages, researcher.llm), llm=researcher.llm,
-                               tools=researcher.tools, emit=emit, metrics=metrics, timeout_s=researcher.settings.time_budget_s, mode="oracle")  # fmt: skip
+    answer = await answer_once(
+        q.question,
+        passages_prompt(q.question, passages, researcher.llm),
+        llm=researcher.llm,
+        tools=researcher.tools,
+        emit=emit,
+        metrics=metrics,
+        timeout_s=researcher.settings.time_budget_s,
+        mode="oracle",
+    )
     answer.metrics.latency_s = round(time.monotonic() - started, 3)
     return answer
 
@@ -208,7 +269,15 @@ async def _closed_book(q: EvalQuestion, researcher: Researcher, emit) -> Answer:
     if instructions := researcher.llm.policy.instructions([answer_schema()]):
         system += "\n\n" + instructions
     messages = [{"role": "system", "content": system}, {"role": "user", "content": f"Question: {q.question}"}]
-    answer = await answer_once(q.question, messages, llm=researcher.llm, tools=researcher.tools, emit=emit, metrics=RunMetrics(),
-                               timeout_s=researcher.settings.time_budget_s, mode="closed_book")  # fmt: skip
+    answer = await answer_once(
+        q.question,
+        messages,
+        llm=researcher.llm,
+        tools=researcher.tools,
+        emit=emit,
+        metrics=RunMetrics(),
+        timeout_s=researcher.settings.time_budget_s,
+        mode="closed_book",
+    )
     answer.metrics.latency_s = round(time.monotonic() - started, 3)
     return answer

@@ -29,17 +29,25 @@ def summarize(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     rows = []
     for (mode, model), rs in sorted(groups.items()):
         precision = [r["citation_precision"] for r in rs if r["citation_precision"] is not None]
-        rows.append({
-            "mode": mode, "model": model, "questions": len(rs), "scored": sum(r["correct"] is not None for r in rs),
-            "accuracy": _rate([r["correct"] for r in rs]), "refusal_rate": _rate([r["refusal"] for r in rs]),
-            "failed": sum(r["status"] == "failed" for r in rs),
-            "evidence_page_hit_rate": _rate([r["evidence_seen"] for r in rs]), "evidence_cited_rate": _rate([r["evidence_cited"] for r in rs]),
-            "citation_precision": statistics.fmean(precision) if precision else None,
-            "latency_p50_s": _pct([r["latency_s"] for r in rs], 50), "latency_p95_s": _pct([r["latency_s"] for r in rs], 95),
-            "llm_calls_mean": statistics.fmean(r["llm_calls"] for r in rs),
-            "tokens_mean": statistics.fmean(r["prompt_tokens"] + r["completion_tokens"] for r in rs),
-            "tool_calls_mean": statistics.fmean(r["tool_calls"] for r in rs),
-        })  # fmt: skip
+        rows.append(
+            {
+                "mode": mode,
+                "model": model,
+                "questions": len(rs),
+                "scored": sum(r["correct"] is not None for r in rs),
+                "accuracy": _rate([r["correct"] for r in rs]),
+                "refusal_rate": _rate([r["refusal"] for r in rs]),
+                "failed": sum(r["status"] == "failed" for r in rs),
+                "evidence_page_hit_rate": _rate([r["evidence_seen"] for r in rs]),
+                "evidence_cited_rate": _rate([r["evidence_cited"] for r in rs]),
+                "citation_precision": statistics.fmean(precision) if precision else None,
+                "latency_p50_s": _pct([r["latency_s"] for r in rs], 50),
+                "latency_p95_s": _pct([r["latency_s"] for r in rs], 95),
+                "llm_calls_mean": statistics.fmean(r["llm_calls"] for r in rs),
+                "tokens_mean": statistics.fmean(r["prompt_tokens"] + r["completion_tokens"] for r in rs),
+                "tool_calls_mean": statistics.fmean(r["tool_calls"] for r in rs),
+            }
+        )
     return rows
 
 
@@ -52,8 +60,15 @@ def disagreements(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for qid, rs in sorted(by_q.items()):
         verdicts = {f"{r['mode']}/{r['model']}": r["correct"] for r in rs}
         if len({v for v in verdicts.values() if v is not None}) > 1:
-            out.append({"qid": qid, "question": rs[0]["question"], "gold": rs[0]["gold"], "verdicts": verdicts,
-                        "answers": {f"{r['mode']}/{r['model']}": r["answer"] for r in rs}})  # fmt: skip
+            out.append(
+                {
+                    "qid": qid,
+                    "question": rs[0]["question"],
+                    "gold": rs[0]["gold"],
+                    "verdicts": verdicts,
+                    "answers": {f"{r['mode']}/{r['model']}": r["answer"] for r in rs},
+                }
+            )
     return out
 
 
@@ -72,16 +87,25 @@ def write_report(records: list[dict[str, Any]], out_dir: Path, title: str) -> tu
     rows, split = summarize(records), disagreements(records)
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "report.json").write_text(json.dumps({"title": title, "summary": rows, "disagreements": split}, indent=2))
-    intro = (f"{len({r['qid'] for r in records})} questions; accuracy over scored answers (numeric verifier, "
-             "LLM judge when enabled, yes/no for qualitative golds).")  # fmt: skip
-    lines = [f"# {title}", "", intro, "",
-             "| mode | model | n | scored | accuracy | refusals | failed | evidence page seen | evidence cited | citation precision | p50 s | p95 s | LLM calls | tokens | tool calls |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
+    intro = (
+        f"{len({r['qid'] for r in records})} questions; accuracy over scored answers (numeric verifier, "
+        "LLM judge when enabled, yes/no for qualitative golds)."
+    )
+    lines = [
+        f"# {title}",
+        "",
+        intro,
+        "",
+        "| mode | model | n | scored | accuracy | refusals | failed | evidence page seen | evidence cited | citation precision | p50 s | p95 s | LLM calls | tokens | tool calls |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for r in rows:
-        lines.append(f"| {r['mode']} | {r['model']} | {r['questions']} | {r['scored']} | {_fmt(r['accuracy'], '%')} | {_fmt(r['refusal_rate'], '%')} | "
-                     f"{r['failed']} | {_fmt(r['evidence_page_hit_rate'], '%')} | {_fmt(r['evidence_cited_rate'], '%')} | "
-                     f"{_fmt(r['citation_precision'], '%')} | {_fmt(r['latency_p50_s'], 's')} | {_fmt(r['latency_p95_s'], 's')} | "
-                     f"{r['llm_calls_mean']:.1f} | {r['tokens_mean']:,.0f} | {r['tool_calls_mean']:.1f} |")  # fmt: skip
+        lines.append(
+            f"| {r['mode']} | {r['model']} | {r['questions']} | {r['scored']} | {_fmt(r['accuracy'], '%')} | {_fmt(r['refusal_rate'], '%')} | "
+            f"{r['failed']} | {_fmt(r['evidence_page_hit_rate'], '%')} | {_fmt(r['evidence_cited_rate'], '%')} | "
+            f"{_fmt(r['citation_precision'], '%')} | {_fmt(r['latency_p50_s'], 's')} | {_fmt(r['latency_p95_s'], 's')} | "
+            f"{r['llm_calls_mean']:.1f} | {r['tokens_mean']:,.0f} | {r['tool_calls_mean']:.1f} |"
+        )
     lines += ["", "## Where the modes disagree", ""]
     if not split:
         lines.append("Nowhere: every scored question got the same verdict in every mode.")
@@ -90,6 +114,8 @@ def write_report(records: list[dict[str, Any]], out_dir: Path, title: str) -> tu
         lines += ["| question | gold | " + " | ".join(arms) + " |", "|---|---|" + "---|" * len(arms)]
         for d in split:
             cells = ["✓" if d["verdicts"].get(a) else "✗" if d["verdicts"].get(a) is False else "–" for a in arms]
-            lines.append(f"| {d['question'][:90].replace('|', '/')} | {d['gold'][:40].replace('|', '/')} | " + " | ".join(cells) + " |")
+            lines.append(
+                f"| {d['question'][:90].replace('|', '/')} | {d['gold'][:40].replace('|', '/')} | " + " | ".join(cells) + " |"
+            )
     (out_dir / "report.md").write_text("\n".join(lines) + "\n")
     return out_dir / "report.md", out_dir / "report.json"

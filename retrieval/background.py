@@ -85,13 +85,19 @@ def coverage(index_dir: Path, *, enabled: bool = True) -> Coverage | None:
         return None
     docs = manifest.get("docs", {}).values()
     result = Coverage(
-        docs=len(docs), docs_embedded=sum(1 for d in docs if d.get("embedded")),
-        chunks=sum(int(d.get("chunks", 0)) for d in docs), chunks_embedded=sum(int(d.get("chunks", 0)) for d in docs if d.get("embedded")),
+        docs=len(docs),
+        docs_embedded=sum(1 for d in docs if d.get("embedded")),
+        chunks=sum(int(d.get("chunks", 0)) for d in docs),
+        chunks_embedded=sum(int(d.get("chunks", 0)) for d in docs if d.get("embedded")),
         state="done" if enabled else "off",
-    )  # fmt: skip
+    )
     status = read_status(index_dir)
     if enabled and status and result.docs_embedded < result.docs:
-        result.state, result.rate, result.message = status.get("state", "embedding"), status.get("rate"), status.get("message", "")
+        result.state, result.rate, result.message = (
+            status.get("state", "embedding"),
+            status.get("rate"),
+            status.get("message", ""),
+        )
     elif enabled and result.docs_embedded < result.docs:
         result.state = "idle"  # no worker alive: no server running (or it is just starting)
     return result
@@ -123,8 +129,12 @@ class BackgroundEmbedder:
         self._go = context.Event()
         self._stop = context.Event()
         self._go.set()
-        self._process = context.Process(target=run, args=(str(index_dir), settings.model_dump(mode="json"), self.threads, self._go, self._stop),
-                                        name="sleuth-embedder", daemon=True)  # fmt: skip
+        self._process = context.Process(
+            target=run,
+            args=(str(index_dir), settings.model_dump(mode="json"), self.threads, self._go, self._stop),
+            name="sleuth-embedder",
+            daemon=True,
+        )
 
     def start(self) -> None:
         self._process.start()
@@ -189,8 +199,13 @@ class Worker:
 
     def say(self, state: str, message: str = "") -> None:
         chunks, seconds = sum(c for c, _ in self.rates), sum(s for _, s in self.rates)
-        record = {"pid": os.getpid(), "state": state, "message": message, "rate": round(chunks / seconds, 2) if seconds else None,
-                  "updated": time.time()}  # fmt: skip
+        record = {
+            "pid": os.getpid(),
+            "state": state,
+            "message": message,
+            "rate": round(chunks / seconds, 2) if seconds else None,
+            "updated": time.time(),
+        }
         with contextlib.suppress(OSError):
             tmp = self.directory / f".{STATUS_FILE}.{os.getpid()}"
             tmp.write_text(json.dumps(record))
@@ -212,7 +227,9 @@ class Worker:
             if time.monotonic() - self.checked > CHECK_EVERY_S:
                 broken = index.check_vectors()
                 if broken:
-                    log.warning("re-embedding %d documents whose vector files were unreadable: %s", len(broken), ", ".join(broken[:5]))
+                    log.warning(
+                        "re-embedding %d documents whose vector files were unreadable: %s", len(broken), ", ".join(broken[:5])
+                    )
                 self.checked = time.monotonic()
             index.refresh()
             pending = index.pending()
@@ -230,7 +247,9 @@ class Worker:
             except IndexBusy:
                 from retrieval.lock import EMBED_LOCK, holder
 
-                if (holder(self.directory, f"{EMBED_LOCK}.json") or {}).get("command") != PURPOSE:  # not a sibling server's worker
+                if (holder(self.directory, f"{EMBED_LOCK}.json") or {}).get(
+                    "command"
+                ) != PURPOSE:  # not a sibling server's worker
                     self.say("waiting", "`sleuth index` is embedding")
                 self.stop.wait(BUSY_WAIT_S)
             except OSError as exc:

@@ -164,8 +164,10 @@ def masked_top_k(scores: np.ndarray, k: int, allowed: np.ndarray | None) -> list
     if allowed is not None:
         allowed = np.asarray(allowed)
         if allowed.dtype != np.bool_ or allowed.shape != scores.shape:
-            raise ValueError(f"allowed must be a boolean mask of shape {scores.shape}, one entry per chunk; "
-                             f"got dtype {allowed.dtype} and shape {allowed.shape}")  # fmt: skip
+            raise ValueError(
+                f"allowed must be a boolean mask of shape {scores.shape}, one entry per chunk; "
+                f"got dtype {allowed.dtype} and shape {allowed.shape}"
+            )
         scores[~allowed] = 0.0
     return top_k(scores, k)
 

@@ -204,7 +204,9 @@ def _pack(
                     prefix, buf = list(range(head, header_end)), label
                 else:
                     prefix, buf = [], [] if page_break else _overlap_tail(buf, cost, overlap)
-                    if buf and buf[0] in tables and tables[buf[0]][2] < buf[0]:  # the overlap repeats table rows: with their header
+                    if (
+                        buf and buf[0] in tables and tables[buf[0]][2] < buf[0]
+                    ):  # the overlap repeats table rows: with their header
                         prefix = list(range(tables[buf[0]][0], tables[buf[0]][1]))
             used = sum(cost[j] for j in prefix + buf)
         buf.append(i)

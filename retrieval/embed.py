@@ -145,8 +145,10 @@ def choose_runtime(runtime: str, device: str, model: str, bf16: bool, *, query: 
     bundled = model in BUNDLED_MODEL_NAMES
     if runtime == "onnx-int8":
         if not bundled or device != "cpu":
-            raise EmbeddingError(f"SLEUTH_EMBEDDING_RUNTIME=onnx-int8 runs only the bundled all-MiniLM-L6-v2 on the CPU "
-                                 f"(model {model!r}, device {device!r}); set SLEUTH_EMBEDDING_RUNTIME=torch")  # fmt: skip
+            raise EmbeddingError(
+                f"SLEUTH_EMBEDDING_RUNTIME=onnx-int8 runs only the bundled all-MiniLM-L6-v2 on the CPU "
+                f"(model {model!r}, device {device!r}); set SLEUTH_EMBEDDING_RUNTIME=torch"
+            )
         return runtime
     if runtime == "torch" or not query or not bundled or device != "cpu" or not int8_available():
         return "torch"
@@ -161,8 +163,15 @@ class Embedder:
     # shape), torch int8 dynamic quantization (cosine 0.84) and ONNX Runtime fp32 (no faster than torch fp32).
     # The int8 ONNX export (retrieval.onnx, cosine >= 0.998) embeds queries (ms, no torch import); documents on request.
 
-    def __init__(self, model: str = "all-MiniLM-L6-v2", device: str = "cpu", batch_size: int = 32, bf16: bool = True,
-                 runtime: str = "auto", threads: int | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        model: str = "all-MiniLM-L6-v2",
+        device: str = "cpu",
+        batch_size: int = 32,
+        bf16: bool = True,
+        runtime: str = "auto",
+        threads: int | None = None,
+    ) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         if runtime not in RUNTIMES:
@@ -192,8 +201,10 @@ class Embedder:
         )
 
     def __repr__(self) -> str:
-        return (f"Embedder(model={self.name!r}, device={self.device!r}, batch_size={self.batch_size}, bf16={self.bf16}, "
-                f"runtime={self.runtime_setting!r})")  # fmt: skip
+        return (
+            f"Embedder(model={self.name!r}, device={self.device!r}, batch_size={self.batch_size}, bf16={self.bf16}, "
+            f"runtime={self.runtime_setting!r})"
+        )
 
     def runtime(self, *, query: bool = False) -> str:
         """'torch' or 'onnx-int8': what embeds documents (or, with `query`, one query) here."""

@@ -48,7 +48,7 @@ from retrieval.manifest import (
     manifest_json,
     read_manifest,
     write_json,
-)  # fmt: skip
+)
 from retrieval.segments import Segment, SegmentedBM25, SegmentError, merge
 from retrieval.settings import RetrievalSettings
 from retrieval.tokenize import tokenize
@@ -64,8 +64,16 @@ LOCK_TIMEOUT_S = 300.0
 class HybridIndex:
     """The local index: the committed view readers search, and the writes (sync, embed) done under the write lock."""
 
-    def __init__(self, directory: Path, manifest: Manifest, view: LocalView, segments: dict[str, Segment], stamp: tuple | None,
-                 *, lazy: bool = False) -> None:  # fmt: skip
+    def __init__(
+        self,
+        directory: Path,
+        manifest: Manifest,
+        view: LocalView,
+        segments: dict[str, Segment],
+        stamp: tuple | None,
+        *,
+        lazy: bool = False,
+    ) -> None:
         self.directory = directory
         self._segments = segments
         self._view = view
@@ -79,8 +87,15 @@ class HybridIndex:
 
     @staticmethod
     def wanted(settings: RetrievalSettings) -> Manifest:
-        return Manifest(INDEX_VERSION, settings.chunk_tokens, settings.chunk_overlap, settings.embedding_model,
-                        settings.embedding_model, settings.bm25_k1, settings.bm25_b)  # fmt: skip
+        return Manifest(
+            INDEX_VERSION,
+            settings.chunk_tokens,
+            settings.chunk_overlap,
+            settings.embedding_model,
+            settings.embedding_model,
+            settings.bm25_k1,
+            settings.bm25_b,
+        )
 
     @classmethod
     def open(cls, directory: Path, settings: RetrievalSettings, *, create: bool = False) -> HybridIndex:
@@ -115,7 +130,9 @@ class HybridIndex:
             except FileNotFoundError as exc:
                 raise IndexError_(f"no search index in {self.directory}; build it with `sleuth index`") from exc
             except (OSError, ValueError, TypeError, KeyError) as exc:
-                raise IndexError_(f"search index manifest {path} is unreadable ({exc}); rebuild with `sleuth index --rebuild`") from exc
+                raise IndexError_(
+                    f"search index manifest {path} is unreadable ({exc}); rebuild with `sleuth index --rebuild`"
+                ) from exc
             wanted = self.wanted(settings) if settings is not None else self.manifest
             if manifest.layout() != wanted.layout() or manifest.embedding_model != wanted.embedding_model:
                 raise IndexError_(
@@ -129,7 +146,9 @@ class HybridIndex:
             except FileNotFoundError as exc:  # a writer committed and removed files we were about to read: read again
                 missing = exc
                 time.sleep(0.05 * (attempt + 1))
-        raise IndexError_(f"search index in {self.directory} names a file that is not there ({missing}); run `sleuth index` to repair it")
+        raise IndexError_(
+            f"search index in {self.directory} names a file that is not there ({missing}); run `sleuth index` to repair it"
+        )
 
     def _adopt(self, manifest: Manifest, stamp: tuple, *, repair: bool) -> None:
         old = self._view
@@ -158,7 +177,9 @@ class HybridIndex:
                 del manifest.docs[doc_id]
         store = old._store.successor(manifest)
         # A writer only checks the chunk files are there (one directory listing); a reader reads them all now.
-        names = set(os.listdir(self.directory / "chunks")) if self._lazy and repair and (self.directory / "chunks").is_dir() else None
+        names = (
+            set(os.listdir(self.directory / "chunks")) if self._lazy and repair and (self.directory / "chunks").is_dir() else None
+        )
         for doc_id, entry in list(manifest.docs.items()):
             try:
                 if not self._lazy:
@@ -281,7 +302,10 @@ class HybridIndex:
                     progress("chunk", n, len(todo))
                 (report.updated if doc.id in manifest.docs else report.added).append(doc.id)
                 entry, chunks = chunk_catalog_document(corpus, doc, count_tokens, manifest.chunk_tokens, manifest.chunk_overlap)
-                write_json(self.directory / "chunks" / f"{doc.id}.{entry.version}.json", {"doc": asdict(entry), "chunks": [asdict(c) for c in chunks]})
+                write_json(
+                    self.directory / "chunks" / f"{doc.id}.{entry.version}.json",
+                    {"doc": asdict(entry), "chunks": [asdict(c) for c in chunks]},
+                )
                 entry.embedded = self._reuse_vectors(previous.get(doc.id), entry, chunks)
                 new_chunks.append((entry, chunks))
             if new_chunks:
@@ -302,7 +326,10 @@ class HybridIndex:
 
     def _merge_tiers(self, manifest: Manifest) -> int:
         """Merge MERGE_FACTOR segments of one size tier (and drop empty ones) so searches touch few segments."""
-        live = {s.id: [(d, v, n) for d, v, n in s.docs if d in manifest.docs and manifest.docs[d].version == v] for s in manifest.segments}
+        live = {
+            s.id: [(d, v, n) for d, v, n in s.docs if d in manifest.docs and manifest.docs[d].version == v]
+            for s in manifest.segments
+        }
         manifest.segments = [s for s in manifest.segments if live[s.id]]
         merged = 0
         while True:
@@ -312,8 +339,15 @@ class HybridIndex:
             group = next((g for g in tiers.values() if len(g) >= MERGE_FACTOR), None)
             if group is None:
                 return merged
-            segments = [self._segments.get(s.id) or Segment.load(self.directory / "segments", s.id, s.bytes or None) for s in group]
-            lives = [np.array([d in manifest.docs and manifest.docs[d].version == v for d, v, n in s.docs for _ in range(n)], dtype=bool) for s in group]
+            segments = [
+                self._segments.get(s.id) or Segment.load(self.directory / "segments", s.id, s.bytes or None) for s in group
+            ]
+            lives = [
+                np.array(
+                    [d in manifest.docs and manifest.docs[d].version == v for d, v, n in s.docs for _ in range(n)], dtype=bool
+                )
+                for s in group
+            ]
             out = merge(segments, lives)
             size = out.save(self.directory / "segments")
             docs = [entry for s in group for entry in live[s.id]]
@@ -367,8 +401,13 @@ class HybridIndex:
         with write_lock(self.directory, lock_wait_s, purpose, name=EMBED_LOCK):
             return self._embed(encode, dim, doc_ids, on_doc)
 
-    def _embed(self, encode: Callable[[list[str]], np.ndarray], dim: int, doc_ids: Iterable[str] | None,
-               on_doc: Callable[[str, int, int], None] | None) -> int:  # fmt: skip
+    def _embed(
+        self,
+        encode: Callable[[list[str]], np.ndarray],
+        dim: int,
+        doc_ids: Iterable[str] | None,
+        on_doc: Callable[[str, int, int], None] | None,
+    ) -> int:
         self.refresh()
         todo = list(doc_ids) if doc_ids is not None else self.pending()
         cache = self._vector_cache()
@@ -412,7 +451,9 @@ class HybridIndex:
             return []
         with self._writing("check vectors"):
             manifest = _copy(self.manifest)
-            again = [d for d in broken if d in manifest.docs and manifest.docs[d].embedded and not self._vectors_ok(manifest.docs[d])]
+            again = [
+                d for d in broken if d in manifest.docs and manifest.docs[d].embedded and not self._vectors_ok(manifest.docs[d])
+            ]
             for doc_id in again:
                 manifest.docs[doc_id].embedded = False
             if again:

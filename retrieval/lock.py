@@ -76,12 +76,17 @@ def write_lock(directory: Path, timeout_s: float = 120.0, purpose: str = "", nam
         if stale:
             log.warning(
                 "index %s: the previous writer (pid %s, %s, since %s) died while holding the lock; its unfinished work is discarded",
-                directory, stale.get("pid"), stale.get("command"), stale.get("since"),
-            )  # fmt: skip
+                directory,
+                stale.get("pid"),
+                stale.get("command"),
+                stale.get("since"),
+            )
         record = {
-            "pid": os.getpid(), "host": socket.gethostname(), "command": purpose or " ".join(sys.argv[:3])[:200],
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
+            "command": purpose or " ".join(sys.argv[:3])[:200],
             "since": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        }  # fmt: skip
+        }
         (directory / holder_file).write_text(json.dumps(record))
         yield
     finally:

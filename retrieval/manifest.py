@@ -101,15 +101,26 @@ def new_version() -> str:
     return uuid.uuid4().hex[:12]
 
 
-def chunk_catalog_document(corpus: Corpus, doc: Document, count_tokens: TokenCounter, chunk_tokens: int,
-                           overlap: int) -> tuple[DocEntry, list[Chunk]]:  # fmt: skip
+def chunk_catalog_document(
+    corpus: Corpus, doc: Document, count_tokens: TokenCounter, chunk_tokens: int, overlap: int
+) -> tuple[DocEntry, list[Chunk]]:
     """A catalog document cut into chunks along its sections, with its index entry (the same for both backends)."""
     text = corpus.store.read(doc.id)
     spans = [SectionSpan(s.start_line, s.end_line, s.path, s.depth) for s in corpus.sections(doc.id)]
     chunks = chunk_document(doc.id, text, spans, count_tokens, chunk_tokens, overlap)
-    entry = DocEntry(doc.id, doc.ingest_key, doc.company, doc.form_type, doc.fiscal_year, doc.fiscal_period,
-                     doc.period_end_date.isoformat() if doc.period_end_date else None, doc.ticker, len(chunks), False,
-                     new_version())  # fmt: skip
+    entry = DocEntry(
+        doc.id,
+        doc.ingest_key,
+        doc.company,
+        doc.form_type,
+        doc.fiscal_year,
+        doc.fiscal_period,
+        doc.period_end_date.isoformat() if doc.period_end_date else None,
+        doc.ticker,
+        len(chunks),
+        False,
+        new_version(),
+    )
     return entry, chunks
 
 

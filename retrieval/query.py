@@ -10,14 +10,50 @@ from retrieval.index import DocEntry
 
 # Legal-form words that are not part of how people name a company.
 _SUFFIXES = {
-    "inc", "incorporated", "corp", "corporation", "co", "company", "companies", "plc", "ltd", "limited", "llc",
-    "lp", "sa", "nv", "ag", "holdings", "holding", "group", "the", "and", "subsidiaries", "&",
-}  # fmt: skip
+    "inc",
+    "incorporated",
+    "corp",
+    "corporation",
+    "co",
+    "company",
+    "companies",
+    "plc",
+    "ltd",
+    "limited",
+    "llc",
+    "lp",
+    "sa",
+    "nv",
+    "ag",
+    "holdings",
+    "holding",
+    "group",
+    "the",
+    "and",
+    "subsidiaries",
+    "&",
+}
 # Words too common to name a company on their own (an alias of one of these alone is dropped).
 _GENERIC = {
-    "american", "general", "united", "international", "national", "first", "new", "global", "financial",
-    "water", "works", "bank", "services", "foods", "block", "best", "corning", "square",
-}  # fmt: skip
+    "american",
+    "general",
+    "united",
+    "international",
+    "national",
+    "first",
+    "new",
+    "global",
+    "financial",
+    "water",
+    "works",
+    "bank",
+    "services",
+    "foods",
+    "block",
+    "best",
+    "corning",
+    "square",
+}
 _WORD = re.compile(r"[a-z0-9]+(?:['’][a-z]+)?")
 _YEAR = re.compile(r"\b(?:fy|fiscal(?:\s+year)?\s*)?['’]?((?:19|20)\d{2})\b|\bfy\s?['’]?(\d{2})\b", re.I)
 _QUARTER = re.compile(r"\b(?:q([1-4])|([1-4])q|(first|second|third|fourth)\s+quarter)\b", re.I)
@@ -98,7 +134,13 @@ class CompanyMatcher:
             if doc.ticker:
                 names.add(doc.ticker.lower())
         self._patterns = [
-            (key, re.compile(r"\b(?:" + "|".join(sorted((re.escape(a) for a in names if a), key=len, reverse=True)) + r")(?:['’]s)?\b", re.I))
+            (
+                key,
+                re.compile(
+                    r"\b(?:" + "|".join(sorted((re.escape(a) for a in names if a), key=len, reverse=True)) + r")(?:['’]s)?\b",
+                    re.I,
+                ),
+            )
             for key, names in aliases.items()
             if names
         ]

@@ -264,7 +264,9 @@ def make_reranker(settings: RetrievalSettings) -> Reranker | None:
         )
     if settings.rerank == "remote":
         if not settings.rerank_url:
-            raise RerankError("SLEUTH_RETRIEVAL_RERANK=remote needs SLEUTH_RETRIEVAL_RERANK_URL, e.g. http://vllm-rerank:8000/v1/rerank")
+            raise RerankError(
+                "SLEUTH_RETRIEVAL_RERANK=remote needs SLEUTH_RETRIEVAL_RERANK_URL, e.g. http://vllm-rerank:8000/v1/rerank"
+            )
         return RemoteReranker(
             settings.rerank_url, settings.rerank_model, api_key=settings.rerank_api_key, timeout_s=settings.rerank_timeout_s
         )

@@ -140,11 +140,15 @@ class HybridSearcher:
         if self._reranking(rerank) and fused:
             t = time.perf_counter()
             head = fused[: self.settings.rerank_top_n]
-            order = self.reranker.rerank(query, [indexed_text(view.docs[pool.chunks[h.index].doc_id], pool.chunks[h.index]) for h in head])
+            order = self.reranker.rerank(
+                query, [indexed_text(view.docs[pool.chunks[h.index].doc_id], pool.chunks[h.index]) for h in head]
+            )
             fused = [Hit(head[h.index].index, h.score) for h in order] + fused[len(head) :]
             timings["rerank"] = _ms(t)
         timings["total"] = _ms(t0)
-        passages = [self._passage(view, pool.chunks[h.index], h.score, {n: ranks[n].get(h.index) for n in retrievers}) for h in fused[:k]]
+        passages = [
+            self._passage(view, pool.chunks[h.index], h.score, {n: ranks[n].get(h.index) for n in retrievers}) for h in fused[:k]
+        ]
         return SearchResult(query, passages, intent, searched, preferred, timings, notes)
 
     def _fused(
@@ -306,12 +310,16 @@ def index_dir(corpus_settings: CorpusSettings, settings: RetrievalSettings) -> P
     return settings.index_dir or corpus_settings.data_dir / "index"
 
 
-def open_index(corpus_settings: CorpusSettings, settings: RetrievalSettings, *, create: bool = False) -> HybridIndex | MilvusIndex:
+def open_index(
+    corpus_settings: CorpusSettings, settings: RetrievalSettings, *, create: bool = False
+) -> HybridIndex | MilvusIndex:
     """The configured backend: Milvus when SLEUTH_RETRIEVAL_INDEX_URL is set, else the local files."""
     if settings.index_url:
         from retrieval.milvus import MilvusIndex
 
-        index = MilvusIndex(settings.index_url, settings, token=settings.index_token, local_dir=index_dir(corpus_settings, settings))
+        index = MilvusIndex(
+            settings.index_url, settings, token=settings.index_token, local_dir=index_dir(corpus_settings, settings)
+        )
         if not create:
             index.view()  # unreachable, missing or built with another model: say so now, with the URL and the fix
         return index

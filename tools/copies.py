@@ -72,7 +72,9 @@ def _table_rows(text: str) -> set[str]:
     return {re.sub(r"[\s$]", "", line) for line in text.splitlines() if " | " in line and _FIGURE.search(line)}
 
 
-def _same(p: Located, tokens: tuple[set[str], set[str]], q: Located, q_tokens: tuple[set[str], set[str]], twin_names: set[str]) -> bool:
+def _same(
+    p: Located, tokens: tuple[set[str], set[str]], q: Located, q_tokens: tuple[set[str], set[str]], twin_names: set[str]
+) -> bool:
     if q.doc_id in twin_names and q.doc_id != p.doc_id and (p.start_line, p.end_line) == (q.start_line, q.end_line):
         return True  # the same lines of the same file under another name
     (words, figures), (q_words, q_figures) = tokens, q_tokens

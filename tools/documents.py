@@ -57,7 +57,9 @@ class DocumentList:
     query: str
 
     def render(self) -> str:
-        lines = [f"{self.total} documents match {self.query}" + (f"; showing {len(self.rows)}" if self.total > len(self.rows) else "")]
+        lines = [
+            f"{self.total} documents match {self.query}" + (f"; showing {len(self.rows)}" if self.total > len(self.rows) else "")
+        ]
         lines += [r.render() for r in self.rows]
         if self.total > len(self.rows):
             lines.append("Narrow with company/form/year to see the rest.")
@@ -88,7 +90,9 @@ def list_documents(
     if query:
         words = query.lower().split()
         docs = [d for d in docs if all(w in f"{d.id} {d.company or ''}".lower() for w in words)]
-    described = ", ".join(f"{k}={v!r}" for k, v in (("company", company), ("form", form), ("year", year), ("query", query)) if v is not None)
+    described = ", ".join(
+        f"{k}={v!r}" for k, v in (("company", company), ("form", form), ("year", year), ("query", query)) if v is not None
+    )
     if not docs:
         everything = context.corpus.list()
         companies = sorted({d.company for d in everything if d.company})

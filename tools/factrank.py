@@ -10,7 +10,9 @@ from dataclasses import dataclass, field
 from retrieval.synonyms import expansion
 
 _WORD = re.compile(r"[a-z0-9]+")
-_STOP = frozenset("the of and for in on to a an by from with our what was is were how much in usd millions million thousands billions fy fiscal year quarter ended amount".split())
+_STOP = frozenset(
+    "the of and for in on to a an by from with our what was is were how much in usd millions million thousands billions fy fiscal year quarter ended amount".split()
+)
 _PERIOD = re.compile(
     r"^(?:fy|fiscal(?:\s+year)?)?\s*'?((?:19|20)?\d{2})(?:\s*[-/ ]?\s*q([1-4]))?$|^q([1-4])\s*(?:fy|fiscal)?\s*[-/ ]?\s*((?:19|20)\d{2})$"
     r"|^(?:first|second|third|fourth)\s+quarter\s+(?:of\s+)?(?:fiscal\s+)?((?:19|20)\d{2})$",
@@ -70,7 +72,10 @@ def statement_key(text: str) -> str | None:
 # Names questions use that the retrieval vocabulary does not spell out.
 _EXTRA = [
     (re.compile(r"\bppne\b|\bppe\b|\bpp&e\b", re.I), "property plant equipment"),
-    (re.compile(r"cash from operations|operating cash flow|cash flow from operating", re.I), "net cash provided by operating activities"),
+    (
+        re.compile(r"cash from operations|operating cash flow|cash flow from operating", re.I),
+        "net cash provided by operating activities",
+    ),
     (re.compile(r"\bcogs\b|cost of goods", re.I), "cost of sales cost of revenue"),
     (re.compile(r"\bd&a\b|depreciation", re.I), "depreciation amortization"),
     (re.compile(r"\brevenue\b", re.I), "revenues net sales"),
@@ -102,7 +107,9 @@ def idf(documents: list[set[str]]) -> dict[str, float]:
     return {w: math.log(1 + (n - c + 0.5) / (c + 0.5)) for w, c in df.items()}
 
 
-def score(query: Query, label_words: list[str], concept_words: list[str], weights: dict[str, float], dims: int, in_statement: bool) -> float:
+def score(
+    query: Query, label_words: list[str], concept_words: list[str], weights: dict[str, float], dims: int, in_statement: bool
+) -> float:
     """Weighted words matched in the label (and, at half weight, the concept), a little less for long labels and segment rows."""
     label = set(label_words)
     concept = set(concept_words)
@@ -120,4 +127,3 @@ def score(query: Query, label_words: list[str], concept_words: list[str], weight
     total *= 0.55 if dims else 1.0  # a segment's slice ranks below the consolidated figure unless named
     total *= 1.15 if in_statement else 1.0
     return total
-

@@ -87,13 +87,21 @@ def _item_lines(rank: int, item: FactItem, basis: str) -> list[str]:
     s = item.series
     dims = "; ".join(f"{a.rsplit(':', 1)[-1]}={m.rsplit(':', 1)[-1]}" for a, m in s.dims)
     role = f"{item.role}: " if item.role else ""
-    meta = " | ".join(x for x in (s.section or "(no section)", s.concept, dims and f"[{dims}]", f"in {unit_words(s.unit, s.scale)}") if x)
+    meta = " | ".join(
+        x for x in (s.section or "(no section)", s.concept, dims and f"[{dims}]", f"in {unit_words(s.unit, s.scale)}") if x
+    )
     lines = [f"\n[{rank}] {role}{s.label} | {meta}"]
     lines += [f"  note: {j}" for j in s.joined]
     for point in item.points:
         r = point.chosen(basis)
-        where = f"{r.doc_id} p.{r.page}" + (f" line {r.line}" if r.line else "") if r.page else f"{r.doc_id} (not printed: hidden XBRL fact)"
-        lines.append(f"  {point.period}: {r.printed or 'nil'} (= {spelled(r.value, s.unit, s.scale)}{_printed_in(r, s)}) — {r.period_label or 'period'} — {where}")
+        where = (
+            f"{r.doc_id} p.{r.page}" + (f" line {r.line}" if r.line else "")
+            if r.page
+            else f"{r.doc_id} (not printed: hidden XBRL fact)"
+        )
+        lines.append(
+            f"  {point.period}: {r.printed or 'nil'} (= {spelled(r.value, s.unit, s.scale)}{_printed_in(r, s)}) — {r.period_label or 'period'} — {where}"
+        )
         if point.restated:
             first, last = point.first, point.latest
             lines.append(
@@ -105,8 +113,10 @@ def _item_lines(rank: int, item: FactItem, basis: str) -> list[str]:
     if item.more:
         periods = [str(p.period) for p in item.more]
         example = periods[0].removesuffix(" YTD").removesuffix(" end")
-        lines.append(f"  {len(periods)} more periods ({', '.join(periods[:6])}{', ...' if len(periods) > 6 else ''}); "
-                     f"narrow with period=, e.g. period='{example}', or period='all'")  # fmt: skip
+        lines.append(
+            f"  {len(periods)} more periods ({', '.join(periods[:6])}{', ...' if len(periods) > 6 else ''}); "
+            f"narrow with period=, e.g. period='{example}', or period='all'"
+        )
     return lines
 
 
@@ -126,11 +136,23 @@ def _citation(row: Report) -> str | None:
 
 @tool
 def facts(
-    query: Annotated[str, Field(description="The line item in plain words, e.g. 'capital expenditure', 'total revenue', 'inventory', 'diluted EPS', 'operating cash flow'.")],
+    query: Annotated[
+        str,
+        Field(
+            description="The line item in plain words, e.g. 'capital expenditure', 'total revenue', 'inventory', 'diluted EPS', 'operating cash flow'."
+        ),
+    ],
     doc_id: Annotated[str | None, Field(description="Exact doc_id of one filing, e.g. '3M_2018_10K'.")] = None,
-    company: Annotated[str | None, Field(description="All filings of a company (name or ticker); periods are lined up across them.")] = None,
-    period: Annotated[str | None, Field(description="'FY2018', 'Q2 2025', 'FY2016-FY2022' or 'all'; omit for the newest.")] = None,
-    statement: Annotated[str | None, Field(description="Only this statement or note: 'Income Statement', 'Balance Sheet', 'Cash Flows', 'Note 12'.")] = None,
+    company: Annotated[
+        str | None, Field(description="All filings of a company (name or ticker); periods are lined up across them.")
+    ] = None,
+    period: Annotated[
+        str | None, Field(description="'FY2018', 'Q2 2025', 'FY2016-FY2022' or 'all'; omit for the newest.")
+    ] = None,
+    statement: Annotated[
+        str | None,
+        Field(description="Only this statement or note: 'Income Statement', 'Balance Sheet', 'Cash Flows', 'Note 12'."),
+    ] = None,
     basis: Annotated[str, Field(description="Restated periods: 'latest' or 'first' reported.")] = "latest",
 ) -> FactsResult:
     """Figures from the financial statements and tagged XBRL data: the best-matching line items, each with its value for every fiscal period (restatements marked), unit, and the page it is printed on. Fastest way to get a statement figure for a fiscal year or a trend; cite the page it gives."""
@@ -159,12 +181,16 @@ def facts(
         raise ToolError(f"No facts in statement {statement!r} of {scope}; facts are in: {', '.join(sections[:20])}.")
     ranked = book.rank(query, section)
     if not ranked:
-        raise ToolError(f"No line item in {scope} matches {query!r}. Line items there include: {'; '.join(book.closest(query))}. Try one of these words.")
+        raise ToolError(
+            f"No line item in {scope} matches {query!r}. Line items there include: {'; '.join(book.closest(query))}. Try one of these words."
+        )
     if not wanted.everything:
         held = [(s, i) for s, i in ranked if any(wanted.holds(p) for p in i.points)]
         if not held:
             periods = sorted({str(p) for _s, i in ranked[:MAX_ITEMS] for p in i.points if p.annual}, reverse=True)
-            raise ToolError(f"{scope} has no figures for {wanted.text}; the periods it covers: {', '.join(periods[:12]) or 'none that could be read'}.")
+            raise ToolError(
+                f"{scope} has no figures for {wanted.text}; the periods it covers: {', '.join(periods[:12]) or 'none that could be read'}."
+            )
         ranked = held
     items = [_shown(book.joined(item), wanted, basis, rank == 0, value) for rank, (value, item) in enumerate(ranked[:MAX_ITEMS])]
     if (top := book.top_line(items[0].series)) is not None and all(i.series.key != top.key for i in items):
@@ -176,7 +202,11 @@ def facts(
 def _shown(series: LineSeries, wanted: PeriodRange, basis: str, first: bool, value: float, role: str = "") -> FactItem:
     points = periods_shown(series, wanted)
     # The best match shows every period asked for; the others, and an unasked best match, a few (the rest counted below).
-    cap = len(points) if wanted.asked and (first or wanted.first == wanted.last) else (FIRST_ITEM_PERIODS if first else OTHER_ITEM_PERIODS)
+    cap = (
+        len(points)
+        if wanted.asked and (first or wanted.first == wanted.last)
+        else (FIRST_ITEM_PERIODS if first else OTHER_ITEM_PERIODS)
+    )
     return FactItem(series, points[:cap], points[cap:], basis, value, role)
 
 
@@ -191,8 +221,10 @@ def _name_notes(docs: list[Document], items: list[FactItem]) -> list[str]:
         named_q = (m.group(2) or "").upper()
         own_q = d.fiscal_period if (d.fiscal_period or "").startswith("Q") else ""
         if int(m.group(1)) != d.fiscal_year or (named_q and own_q and named_q != own_q):
-            out.append(f"{d.id} covers FY{d.fiscal_year}{' ' + own_q if own_q else ''} (period ended {d.period_end_date}), "
-                       "whatever its name says; periods here follow the filing's own fiscal calendar")  # fmt: skip
+            out.append(
+                f"{d.id} covers FY{d.fiscal_year}{' ' + own_q if own_q else ''} (period ended {d.period_end_date}), "
+                "whatever its name says; periods here follow the filing's own fiscal calendar"
+            )
     return out
 
 
@@ -209,4 +241,6 @@ def _documents(doc_id: str | None, company: str | None, notes: list[str]) -> lis
         except SeriesError as exc:
             names = sorted({c.name for c in context.corpus.companies()})
             raise ToolError(f"No filings of {company!r} in the corpus. Companies covered: {', '.join(names[:40])}.") from exc
-    raise ToolError("Give doc_id (one filing) or company (all its filings), e.g. facts(query='total revenue', company='3M', period='FY2018').")
+    raise ToolError(
+        "Give doc_id (one filing) or company (all its filings), e.g. facts(query='total revenue', company='3M', period='FY2018')."
+    )

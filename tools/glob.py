@@ -12,8 +12,8 @@ from pydantic import Field
 from corpus.errors import CorpusError
 from corpus.text_store import TextStore
 from tools.base import Citation
-from tools.context import current
 from tools.caveats import Caveats
+from tools.context import current
 from tools.documents import DocumentRow, document_rows
 from tools.errors import ToolError
 from tools.registry import tool
@@ -51,7 +51,12 @@ def _store_only_row(store: TextStore, doc_id: str, size: int) -> DocumentRow:
 
 @tool
 def glob(
-    pattern: Annotated[str, Field(description="Glob over doc_ids (case ignored): '*' any text, '?' one character, [..] a set, {a,b} alternatives; e.g. '3M_*', '*2022*10K*', '**/PFIZER_*', '{PEPSICO,COCACOLA}_2022_10K'.")],
+    pattern: Annotated[
+        str,
+        Field(
+            description="Glob over doc_ids (case ignored): '*' any text, '?' one character, [..] a set, {a,b} alternatives; e.g. '3M_*', '*2022*10K*', '**/PFIZER_*', '{PEPSICO,COCACOLA}_2022_10K'."
+        ),
+    ],
 ) -> GlobResult:
     """Find documents by doc_id pattern, e.g. all 3M filings ('3M_*') or all 2022 10-Ks ('*2022*10K*'); lists doc_id, company, form, fiscal period, pages and size, newest first. doc_ids read COMPANY_YEAR_FORM (e.g. 3M_2018_10K, ADOBE_2022Q2_10Q)."""
     context = current()

@@ -111,7 +111,8 @@ class _Collector:
 
     def _lines(self, first: int, texts: list[str], match: bool, col: int = 0) -> list[GrepLine]:
         return [
-            GrepLine(first + i, page_of(self.starts, first + i), _clip(t, col if i == 0 else 0), match) for i, t in enumerate(texts)
+            GrepLine(first + i, page_of(self.starts, first + i), _clip(t, col if i == 0 else 0), match)
+            for i, t in enumerate(texts)
         ]
 
     def _match(self, raw: bytes) -> None:
@@ -201,7 +202,9 @@ def _select_documents(files: dict[str, Path], glob: str | None, doc_ids: list[st
         if unknown:
             hints = []
             for d in unknown[:5]:
-                close = [s for s in context.corpus.suggest(d) if s in files] or difflib.get_close_matches(d, list(files), n=3, cutoff=0.5)
+                close = [s for s in context.corpus.suggest(d) if s in files] or difflib.get_close_matches(
+                    d, list(files), n=3, cutoff=0.5
+                )
                 hints.append(f"{d} (closest: {', '.join(close)})" if close else d)
             raise ToolError(f"unknown doc_ids: {'; '.join(hints)}. Find doc_ids with glob() or list_documents().")
         selected = [d for d in files if d in wanted]  # store order, the order rg reports in
@@ -210,11 +213,15 @@ def _select_documents(files: dict[str, Path], glob: str | None, doc_ids: list[st
         matched = set(glob_matches(glob, list(files)))
         if not matched:
             examples = ", ".join(list(files)[:: max(1, len(files) // 6)][:6])
-            raise ToolError(f"no document matches glob {glob!r}; doc_ids look like {examples}; list them with glob() or list_documents()")
+            raise ToolError(
+                f"no document matches glob {glob!r}; doc_ids look like {examples}; list them with glob() or list_documents()"
+            )
         selected = [d for d in selected if d in matched]
         if not selected:
             raise ToolError(f"none of the doc_ids {doc_ids} matches glob {glob!r}; drop one of the two filters")
-        scope = f"searched {counted(len(selected), 'document')} matching {glob!r}" + (" among the given doc_ids" if doc_ids else "")
+        scope = f"searched {counted(len(selected), 'document')} matching {glob!r}" + (
+            " among the given doc_ids" if doc_ids else ""
+        )
     return selected, scope
 
 
@@ -273,18 +280,42 @@ def _no_match(pattern: str, scope: str, case_insensitive: bool, multiline: bool)
 
 @tool
 def grep(
-    pattern: Annotated[str, Field(description=r"Regular expression (Rust regex syntax), e.g. 'Purchases of property' or 'Total (net )?revenues?'. Escape ( ) [ ] $ + ? . with a backslash to match them literally, e.g. '\$4,321'.")],
-    glob: Annotated[str | None, Field(description="Only documents whose doc_id matches this glob, e.g. '3M_*', '*2022*10K*', '{PEPSICO,COCACOLA}_2022*'.")] = None,
-    doc_ids: Annotated[list[str] | None, Field(description="Only these documents (a list of doc_ids), e.g. ['3M_2018_10K'].")] = None,
+    pattern: Annotated[
+        str,
+        Field(
+            description=r"Regular expression (Rust regex syntax), e.g. 'Purchases of property' or 'Total (net )?revenues?'. Escape ( ) [ ] $ + ? . with a backslash to match them literally, e.g. '\$4,321'."
+        ),
+    ],
+    glob: Annotated[
+        str | None,
+        Field(
+            description="Only documents whose doc_id matches this glob, e.g. '3M_*', '*2022*10K*', '{PEPSICO,COCACOLA}_2022*'."
+        ),
+    ] = None,
+    doc_ids: Annotated[
+        list[str] | None, Field(description="Only these documents (a list of doc_ids), e.g. ['3M_2018_10K'].")
+    ] = None,
     company: Annotated[str | None, Field(description="Only this company's filings (name, ticker or doc_id prefix).")] = None,
     form: Annotated[str | None, Field(description="Only this form type, e.g. '10-K'.")] = None,
     year: Annotated[int | None, Field(ge=1900, le=2100, description="Only filings of this fiscal year.")] = None,
     case_insensitive: Annotated[bool, Field(description="Ignore upper/lower case.")] = False,
     context_lines: Annotated[int, Field(description="Lines to show before and after each match (0 = matching lines only).")] = 0,
-    output_mode: Annotated[OutputMode, Field(description="'content': matching lines with page and line numbers; 'files_with_matches': documents with match counts; 'count': total and per document.")] = "content",
-    max_results: Annotated[int | None, Field(description="Matches ('content') or documents (other modes) to show; default 40.")] = None,
+    output_mode: Annotated[
+        OutputMode,
+        Field(
+            description="'content': matching lines with page and line numbers; 'files_with_matches': documents with match counts; 'count': total and per document."
+        ),
+    ] = "content",
+    max_results: Annotated[
+        int | None, Field(description="Matches ('content') or documents (other modes) to show; default 40.")
+    ] = None,
     offset: Annotated[int, Field(description="Skip this many matches/documents: pages through long results.")] = 0,
-    multiline: Annotated[bool, Field(description=r"Let the pattern span lines, e.g. 'Total\s+revenues' across a line break; '.' still stops at line ends.")] = False,
+    multiline: Annotated[
+        bool,
+        Field(
+            description=r"Let the pattern span lines, e.g. 'Total\s+revenues' across a line break; '.' still stops at line ends."
+        ),
+    ] = False,
 ) -> GrepResult:
     """Search the full text of filings with ripgrep; every match comes with doc_id, page and line. Best for exact figures, line items, defined terms and names; one match per matching line. Use search() when you do not know the wording, read() to see more around a match."""
     context = current()
@@ -300,7 +331,11 @@ def grep(
     _scan_guard(files, selected, scope)
 
     # Files are listed by the sandbox and passed one by one: rg walks no folder and follows no symlink.
-    args = ["--no-config", "--sort", "path"] + (["--ignore-case"] if case_insensitive else []) + (["--multiline"] if multiline else [])
+    args = (
+        ["--no-config", "--sort", "path"]
+        + (["--ignore-case"] if case_insensitive else [])
+        + (["--multiline"] if multiline else [])
+    )
     counts: dict[str, int] = {}
     collector = _Collector(store, offset, limit, context_lines, multiline, settings.grep_max_match_lines)
     if output_mode == "content":
@@ -346,7 +381,9 @@ def _check_arguments(pattern: str, max_results: int | None, context_lines: int, 
     if "\x00" in pattern:
         raise ToolError("pattern contains a NUL byte; filings are text, search for words or figures")
     if len(pattern) > MAX_PATTERN_CHARS:
-        raise ToolError(f"pattern is {len(pattern):,} characters long; use at most {MAX_PATTERN_CHARS}, the distinctive part of it")
+        raise ToolError(
+            f"pattern is {len(pattern):,} characters long; use at most {MAX_PATTERN_CHARS}, the distinctive part of it"
+        )
     limit = settings.grep_default_results if max_results is None else max_results
     if not 1 <= limit <= settings.grep_max_results:
         raise ToolError(f"max_results={max_results} is out of range; use 1..{settings.grep_max_results} and offset to page")
@@ -387,7 +424,13 @@ def _run(args: list[str], cwd: Path, consume: Callable[[bytes], None], pattern: 
 
 
 def _check_found(
-    counts: dict[str, int], output_mode: OutputMode, offset: int, pattern: str, scope: str, case_insensitive: bool, multiline: bool
+    counts: dict[str, int],
+    output_mode: OutputMode,
+    offset: int,
+    pattern: str,
+    scope: str,
+    case_insensitive: bool,
+    multiline: bool,
 ) -> None:
     """A ToolError teaching how to find something when nothing matched, or when the offset is past the end."""
     total = sum(counts.values())

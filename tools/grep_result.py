@@ -92,7 +92,9 @@ class GrepResult:
             head += f"\n(stopped after {self.stopped_mb:,} MB of ripgrep output: counts are partial; narrow the pattern, glob or doc_ids)"
         if self.long_matches:
             long = counted(self.long_matches, "match", "matches")
-            head += f"\n({long} longer than {self.max_match_lines} lines shown in part; read() the line range given to see the rest)"
+            head += (
+                f"\n({long} longer than {self.max_match_lines} lines shown in part; read() the line range given to see the rest)"
+            )
         if self.context_lines:
             head += "\n(':' after the line number marks a matching line, '-' a context line)"
         out = [head]

@@ -23,7 +23,28 @@ from tools.tokens import CHARS_PER_TOKEN
 # PyMuPDF splits words in headings ("Balance Shee t", "Cash Flow s"); a 1-2 letter lowercase fragment that is
 # not a word is glued back for display. Matching in read() ignores spaces, so it does not depend on this.
 _FRAGMENT_RE = re.compile(r"(?<=[A-Za-z]{3}) ([a-z]{1,2})(?=$|[\s,;:)])")
-_SHORT_WORDS = {"a", "an", "as", "at", "be", "by", "do", "if", "in", "is", "it", "of", "on", "or", "so", "to", "up", "us", "we", "vs"}
+_SHORT_WORDS = {
+    "a",
+    "an",
+    "as",
+    "at",
+    "be",
+    "by",
+    "do",
+    "if",
+    "in",
+    "is",
+    "it",
+    "of",
+    "on",
+    "or",
+    "so",
+    "to",
+    "up",
+    "us",
+    "we",
+    "vs",
+}
 
 
 @dataclass(frozen=True)
@@ -58,8 +79,11 @@ def find_document(doc_id: str, *, with_sections: bool = False, hint: str = "") -
 def open_document(doc_id: str, *, with_references: bool = False) -> OpenedDocument:
     """The document of the current tool call; unknown ids raise a ToolError naming the closest ones."""
     context = current()
-    doc, note = find_document(doc_id, with_sections=with_references,
-                              hint="Call list_documents(company=...) or glob('*pattern*') to find the exact doc_id.")  # fmt: skip
+    doc, note = find_document(
+        doc_id,
+        with_sections=with_references,
+        hint="Call list_documents(company=...) or glob('*pattern*') to find the exact doc_id.",
+    )
     doc_id = doc.id
     if with_references:
         sections, refs = list(doc.sections), list(doc.cross_references)
@@ -196,7 +220,9 @@ class OutlineResult:
                 f"Read it by pages, e.g. read(doc_id='{self.doc_id}', pages='1-{min(3, self.page_count)}'), or find figures with grep(pattern=..., doc_ids=['{self.doc_id}'])."
             )
             return "\n".join(lines)
-        lines.append(f"Sections (key: title | pages | lines | ~tokens); read one with read(doc_id='{self.doc_id}', section='<key>'):")
+        lines.append(
+            f"Sections (key: title | pages | lines | ~tokens); read one with read(doc_id='{self.doc_id}', section='<key>'):"
+        )
         for s in self.sections:
             title = f": {s.title}" if s.title else ""
             lines.append(
@@ -205,7 +231,9 @@ class OutlineResult:
         gaps = self.uncovered_pages()
         if gaps:
             spans = ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in gaps)
-            lines.append(f"Pages in no detected section (cover, contents, or headings not recognized): {spans}; read them with read(pages=...).")
+            lines.append(
+                f"Pages in no detected section (cover, contents, or headings not recognized): {spans}; read them with read(pages=...)."
+            )
         return "\n".join(lines)
 
     def uncovered_pages(self) -> list[tuple[int, int]]:
@@ -250,5 +278,7 @@ def outline(
         )
         for s in opened.sections
     )
-    header = document_header(opened.doc, costs.tokens(1, opened.text.line_count)) + (f"\nnote: {opened.note}" if opened.note else "")
+    header = document_header(opened.doc, costs.tokens(1, opened.text.line_count)) + (
+        f"\nnote: {opened.note}" if opened.note else ""
+    )
     return OutlineResult(opened.doc.id, header, opened.doc.page_count, entries)

@@ -32,7 +32,9 @@ def range_location(sections: Sequence[Section], start: int, end: int) -> str:
     held = [s for s in held if s.id not in parents or s is most]
     if len(held) == 1:
         return f" (in {section_path(most, sections)})"
-    named = ", ".join(s.key for s in held[:MAX_SPANNED]) + (f" and {len(held) - MAX_SPANNED} more" if len(held) > MAX_SPANNED else "")
+    named = ", ".join(s.key for s in held[:MAX_SPANNED]) + (
+        f" and {len(held) - MAX_SPANNED} more" if len(held) > MAX_SPANNED else ""
+    )
     return f" (mostly in {section_path(most, sections)}; spans {named})"
 
 

@@ -78,11 +78,17 @@ def read(
     doc_id: Annotated[str, Field(description="Exact doc_id from list_documents or glob, e.g. '3M_2018_10K'.")],
     section: Annotated[
         str | None,
-        Field(description="A section key or title from outline(): 'Item 7', 'Part II Item 1A', 'Note 12', 'Cash Flows', 'Balance Sheet', 'leases'."),
+        Field(
+            description="A section key or title from outline(): 'Item 7', 'Part II Item 1A', 'Note 12', 'Cash Flows', 'Balance Sheet', 'leases'."
+        ),
     ] = None,
     pages: Annotated[str | int | None, Field(description="1-based PDF page or range, e.g. '58' or '58-60'.")] = None,
-    lines: Annotated[str | int | None, Field(description="1-based line range, e.g. '6121-6890' (as given by a truncated read or grep).")] = None,
-    max_tokens: Annotated[int | None, Field(description="Token budget for this call; omit for the default. Larger requests are capped.")] = None,
+    lines: Annotated[
+        str | int | None, Field(description="1-based line range, e.g. '6121-6890' (as given by a truncated read or grep).")
+    ] = None,
+    max_tokens: Annotated[
+        int | None, Field(description="Token budget for this call; omit for the default. Larger requests are capped.")
+    ] = None,
 ) -> ReadResult:
     """Read a filing's text with page markers and line numbers: give section, pages or lines (section with lines or pages reads that part of the section; none reads from the start). Long requests stop at the budget and say exactly how to continue; cross-references in the text are listed with where they point."""
     context = current()
@@ -95,7 +101,9 @@ def read(
     cap = min(settings.read_max_tokens, settings.max_output_tokens)
     budget = settings.read_default_tokens if max_tokens is None else max_tokens
     if budget < MIN_TOKENS:
-        raise ToolError(f"max_tokens={max_tokens} is too small to show any text; use {MIN_TOKENS}-{cap:,} or omit it for the default.")
+        raise ToolError(
+            f"max_tokens={max_tokens} is too small to show any text; use {MIN_TOKENS}-{cap:,} or omit it for the default."
+        )
     capped = budget > cap
     budget = min(budget, cap)
 
@@ -109,20 +117,29 @@ def read(
         # Section with lines or pages: what is inside the section, or the whole section with a note saying so.
         if lines is not None or pages is not None:
             start, end, note = _within_section(target, text, pages, lines, doc_id)
-        what = section_path(target, opened.sections) + f", {page_span(text.page_of_line(start), text.page_of_line(end))}, lines {start}-{end}"
+        what = (
+            section_path(target, opened.sections)
+            + f", {page_span(text.page_of_line(start), text.page_of_line(end))}, lines {start}-{end}"
+        )
     elif pages is not None:
         first, last = _parse_range(pages, "pages", text.page_count, doc_id)
         start, end = text.page_span(first)[0], text.page_span(last)[1]
-        what = f"{page_span(first, last)}{printed_span(printed_pages(text), first, last)}, lines {start}-{end}" + range_location(opened.sections, start, end)
+        what = f"{page_span(first, last)}{printed_span(printed_pages(text), first, last)}, lines {start}-{end}" + range_location(
+            opened.sections, start, end
+        )
     elif lines is not None:
         start, end = _parse_range(lines, "lines", text.line_count, doc_id)
-        what = f"lines {start}-{end}, {page_span(text.page_of_line(start), text.page_of_line(end))}" + range_location(opened.sections, start, end)
+        what = f"lines {start}-{end}, {page_span(text.page_of_line(start), text.page_of_line(end))}" + range_location(
+            opened.sections, start, end
+        )
     else:
         start, end = 1, text.line_count
         what = f"whole document from line 1 (outline(doc_id='{doc_id}') lists its sections)"
 
     costs = line_costs(context, doc_id, text)
-    header = f"{document_header(opened.doc, costs.tokens(1, text.line_count))}\nReading {what}; ~{costs.tokens(start, end):,} tokens"
+    header = (
+        f"{document_header(opened.doc, costs.tokens(1, text.line_count))}\nReading {what}; ~{costs.tokens(start, end):,} tokens"
+    )
     if opened.note:
         header += f"\nnote: {opened.note}"
     if note:
@@ -160,7 +177,9 @@ def _parse_range(value: str | int, name: str, size: int, doc_id: str) -> tuple[i
     example = "'5' or a range like '5-7'" if name == "pages" else "'120' or a range like '120-180'"
     m = _RANGE_RE.match(str(value).strip())
     if m is None:
-        raise ToolError(f"{name}={value!r} is not a {unit} or range; use a {unit} like {example} (1-based; {doc_id} has {unit}s 1-{size}).")
+        raise ToolError(
+            f"{name}={value!r} is not a {unit} or range; use a {unit} like {example} (1-based; {doc_id} has {unit}s 1-{size})."
+        )
     first = int(m.group(1))
     last = int(m.group(2)) if m.group(2) else first
     if first > last:

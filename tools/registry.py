@@ -87,7 +87,9 @@ class ToolRegistry:
             try:
                 arguments = json.loads(arguments) if arguments.strip() else {}
             except json.JSONDecodeError as exc:
-                return ToolOutcome(name, {}, False, f"Error: arguments are not valid JSON ({exc.msg}); send a JSON object", seconds=0.0)
+                return ToolOutcome(
+                    name, {}, False, f"Error: arguments are not valid JSON ({exc.msg}); send a JSON object", seconds=0.0
+                )
         arguments = arguments or {}
         if name not in self._tools:
             known = ", ".join(self._tools)
@@ -99,7 +101,9 @@ class ToolRegistry:
             validated = tool.params.model_validate(arguments)
         except ValidationError as exc:
             problems = validation_problems(exc.errors(), "arguments")
-            return ToolOutcome(name, arguments, False, f"Error: invalid arguments for {name}: {problems}", seconds=time.perf_counter() - started)
+            return ToolOutcome(
+                name, arguments, False, f"Error: invalid arguments for {name}: {problems}", seconds=time.perf_counter() - started
+            )
         context.deadline = time.monotonic() + context.settings.timeout_s
         try:
             with use_context(context):
@@ -108,7 +112,9 @@ class ToolRegistry:
             return ToolOutcome(name, arguments, False, f"Error: {exc}", seconds=time.perf_counter() - started)
         finally:
             context.deadline = None
-        text = cap(result.render(), context.settings.max_output_tokens, "narrow the request (filters, offset, smaller page range)")
+        text = cap(
+            result.render(), context.settings.max_output_tokens, "narrow the request (filters, offset, smaller page range)"
+        )
         return ToolOutcome(name, arguments, True, text, result, result.citations(), time.perf_counter() - started)
 
 

@@ -37,8 +37,15 @@ class RgOutput:
     stopped: bool = False  # the total cap was reached and rg was stopped
 
 
-def run_rg(args: list[str], cwd: Path, timeout_s: float, consume: Callable[[bytes], None], *,
-           max_total_bytes: int | None = None, output: RgOutput | None = None) -> tuple[int, str]:  # fmt: skip
+def run_rg(
+    args: list[str],
+    cwd: Path,
+    timeout_s: float,
+    consume: Callable[[bytes], None],
+    *,
+    max_total_bytes: int | None = None,
+    output: RgOutput | None = None,
+) -> tuple[int, str]:
     """Run rg, feeding each stdout line to `consume`; kills it past `timeout_s` (ToolError). Returns (exit code, stderr).
 
     A huge event reaches `consume` shortened (see JsonShrinker); past `max_total_bytes` of output rg is stopped
@@ -49,9 +56,7 @@ def run_rg(args: list[str], cwd: Path, timeout_s: float, consume: Callable[[byte
         raise rg_timeout(timeout_s)
     fired = threading.Event()
     with tempfile.TemporaryFile() as err:
-        proc = subprocess.Popen(
-            [rg_binary(), *args], cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err
-        )
+        proc = subprocess.Popen([rg_binary(), *args], cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err)
 
         def kill() -> None:
             fired.set()
@@ -264,7 +269,9 @@ def rg_failure(stderr: str, pattern: str) -> ToolError | None:
             rf"(\( \$) or use fixed text{unsupported}"
         )
     detail = " ".join(p.removeprefix("rg: ") for p in problems)[:300]
-    return ToolError(f"ripgrep rejected {pattern!r}: {detail}; simplify the pattern (smaller repetition counts, fewer alternatives)")
+    return ToolError(
+        f"ripgrep rejected {pattern!r}: {detail}; simplify the pattern (smaller repetition counts, fewer alternatives)"
+    )
 
 
 def event_text(value: dict[str, Any]) -> str:
@@ -304,7 +311,9 @@ def unit_count(raw: bytes) -> int:
     return kept + json.loads(raw[at + 7 :].rstrip()[:-1]).get("submatches", 0)
 
 
-def match_units(data: dict[str, Any], multiline: bool, cut: dict[str, Any] | None = None, lo: int = 0, hi: int | None = None) -> list[MatchUnit]:
+def match_units(
+    data: dict[str, Any], multiline: bool, cut: dict[str, Any] | None = None, lo: int = 0, hi: int | None = None
+) -> list[MatchUnit]:
     """The matches lo..hi-1 of one event (all by default). For an event JsonShrinker cut (`cut`), lines past the kept
     text are not shown, and a match that starts or ends there, or whose submatch was only counted, is placed at the
     event's last line (its newline count is known)."""

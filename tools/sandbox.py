@@ -43,9 +43,13 @@ def check_glob(pattern: str) -> list[str]:
     if "\\" in pattern or _DRIVE.match(pattern):
         raise ToolError(f"glob {pattern!r} refused: backslashes and drive letters are paths; patterns match doc_ids, like '3M_*'")
     if pattern.startswith(("/", "~")):
-        raise ToolError(f"glob {pattern!r} refused: only the filings' text store can be searched, not absolute or home paths; use a pattern like '3M_*'")
+        raise ToolError(
+            f"glob {pattern!r} refused: only the filings' text store can be searched, not absolute or home paths; use a pattern like '3M_*'"
+        )
     if ".." in pattern.split("/"):
-        raise ToolError(f"glob {pattern!r} refused: '..' would leave the filings' text store; use a pattern like '3M_*' or '**/3M_*'")
+        raise ToolError(
+            f"glob {pattern!r} refused: '..' would leave the filings' text store; use a pattern like '3M_*' or '**/3M_*'"
+        )
     rest = pattern.strip()
     while True:
         if rest.startswith("./"):

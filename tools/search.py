@@ -11,8 +11,8 @@ from pydantic import Field
 from corpus.errors import CorpusError
 from tools.base import Citation
 from tools.caveats import Caveats
-from tools.copies import collapse_copies
 from tools.context import current
+from tools.copies import collapse_copies
 from tools.errors import ToolError
 from tools.registry import tool
 
@@ -30,9 +30,15 @@ class SearchHits:
         head = f"{len(self.passages)} passages for {self.query!r} ({self.scope})"
         lines = [head] + [f"note: {n}" for n in self.notes]
         for rank, p in enumerate(self.passages, 1):
-            period = f"FY{p.fiscal_year}" + (f" {p.fiscal_period}" if p.fiscal_period and p.fiscal_period != "FY" else "") if p.fiscal_year else ""
+            period = (
+                f"FY{p.fiscal_year}" + (f" {p.fiscal_period}" if p.fiscal_period and p.fiscal_period != "FY" else "")
+                if p.fiscal_year
+                else ""
+            )
             where = f"{p.doc_id} p.{p.pages} lines {p.start_line}-{p.end_line}"
-            lines.append(f"\n[{rank}] {where} | {p.company or '?'} {p.form_type or ''} {period} | {p.section_path or '(no section)'}")
+            lines.append(
+                f"\n[{rank}] {where} | {p.company or '?'} {p.form_type or ''} {period} | {p.section_path or '(no section)'}"
+            )
             if note := (self.doc_notes or {}).get(p.doc_id):
                 lines.append(f"(note: {note})")
             lines += [f"({note})" for note in (self.copies[rank - 1] if self.copies else [])]
@@ -46,7 +52,12 @@ class SearchHits:
 
 @tool
 def search(
-    query: Annotated[str, Field(description="What to find, in words a filing would use, e.g. 'capital expenditures 2018' or 'risks of supplier concentration'.")],
+    query: Annotated[
+        str,
+        Field(
+            description="What to find, in words a filing would use, e.g. 'capital expenditures 2018' or 'risks of supplier concentration'."
+        ),
+    ],
     k: Annotated[int, Field(description="Passages to return (1-30).")] = 8,
     company: Annotated[str | None, Field(description="Only this company (name or ticker).")] = None,
     form: Annotated[str | None, Field(description="Only this form type, e.g. 10-K.")] = None,
@@ -80,7 +91,9 @@ def search(
         raise ToolError(for_model(str(exc))) from exc
     if not result.passages:
         raise ToolError(f"No passage found for {query!r}; use other words, drop filters, or grep for an exact term.")
-    scope = f"searched {len(result.searched_docs)} documents" + (f", {', '.join(result.preferred_docs[:3])} first" if result.preferred_docs else "")
+    scope = f"searched {len(result.searched_docs)} documents" + (
+        f", {', '.join(result.preferred_docs[:3])} first" if result.preferred_docs else ""
+    )
     caveats = Caveats.load(context.corpus)
     passages, copies = collapse_copies(result.passages, caveats, k)
     notes = {d: c for d in {p.doc_id for p in passages} if (c := caveats.conflicts.get(d))}
@@ -93,7 +106,10 @@ _COMMANDS = (
     (re.compile(r"list companies with `sleuth docs`"), "see the companies with list_documents()"),
     (re.compile(r"`sleuth docs`"), "list_documents()"),
     (re.compile(r"\s*\(run `sleuth index[^`]*`\)"), ""),
-    (re.compile(r"(?:build it|rebuild|run) with `sleuth index[^`]*`|run `sleuth index[^`]*`"), "the operator has to build the index"),
+    (
+        re.compile(r"(?:build it|rebuild|run) with `sleuth index[^`]*`|run `sleuth index[^`]*`"),
+        "the operator has to build the index",
+    ),
     (re.compile(r"`sleuth [^`]*`"), "the operator"),
 )
 

@@ -11,7 +11,8 @@ from tools.errors import ToolError
 from tools.outline import display_title, page_span, section_label
 
 _ITEM_QUERY_RE = re.compile(
-    r"^(?:part\s*(iv|iii|ii|i)\b[\s,.:;\-\u2013\u2014]*)?items?\s*(\d{1,2})\s*([a-c])?(?![a-z0-9])[\s.:,;\-\u2013\u2014]*(.*)$", re.I
+    r"^(?:part\s*(iv|iii|ii|i)\b[\s,.:;\-\u2013\u2014]*)?items?\s*(\d{1,2})\s*([a-c])?(?![a-z0-9])[\s.:,;\-\u2013\u2014]*(.*)$",
+    re.I,
 )
 _NOTE_QUERY_RE = re.compile(r"^notes?\s*(?:no\.?\s*)?(\d{1,2})(?!\d)[\s.:,;\-\u2013\u2014]*(.*)$", re.I)
 _FILLER_RE = re.compile(r"\b(?:the|consolidated|condensed|combined|interim|statements?|of|unaudited)\b|[()]")
@@ -116,7 +117,10 @@ def _by_number(q: str, sections: Sequence[Section]) -> tuple[bool, list[Section]
 
 def _fits(words: str, section: Section) -> bool:
     """Whether words after a number ("Leases" in "Note 12 Leases") describe the section's title."""
-    return section in _by_title(words, [section]) or difflib.SequenceMatcher(None, _squash(words), _squash(section.title or "")).ratio() >= 0.6
+    return (
+        section in _by_title(words, [section])
+        or difflib.SequenceMatcher(None, _squash(words), _squash(section.title or "")).ratio() >= 0.6
+    )
 
 
 def _by_title(q: str, sections: Sequence[Section]) -> list[Section]:
@@ -145,7 +149,9 @@ def _by_title(q: str, sections: Sequence[Section]) -> list[Section]:
         hits = [s for s in sections if words <= set(_words(f"{s.key} {s.title or ''}"))]
         if hits:
             return _prefer_statements(q, hits)
-    scored = sorted(((difflib.SequenceMatcher(None, sq, _squash(s.title or "")).ratio(), i) for i, s in enumerate(sections)), reverse=True)
+    scored = sorted(
+        ((difflib.SequenceMatcher(None, sq, _squash(s.title or "")).ratio(), i) for i, s in enumerate(sections)), reverse=True
+    )
     if scored and scored[0][0] >= 0.8 and (len(scored) == 1 or scored[0][0] - scored[1][0] >= 0.05):
         return [sections[scored[0][1]]]
     return []

@@ -24,10 +24,30 @@ STANDARD_ITEMS = (
     ("cash", "Cash and cash equivalents", "cash and cash equivalents", "Balance Sheet"),
 )
 EXPORT_COLUMNS = (
-    "company", "line_item", "period", "fiscal_year", "fiscal_quarter", "span", "value", "unit", "doc_id", "accession", "page",
-    "line", "label_as_printed", "value_as_printed", "printed_scale", "column_as_printed", "restated", "first_reported_value",
-    "first_reported_doc_id", "first_reported_page", "restated_value", "restated_doc_id", "restated_page",
-)  # fmt: skip
+    "company",
+    "line_item",
+    "period",
+    "fiscal_year",
+    "fiscal_quarter",
+    "span",
+    "value",
+    "unit",
+    "doc_id",
+    "accession",
+    "page",
+    "line",
+    "label_as_printed",
+    "value_as_printed",
+    "printed_scale",
+    "column_as_printed",
+    "restated",
+    "first_reported_value",
+    "first_reported_doc_id",
+    "first_reported_page",
+    "restated_value",
+    "restated_doc_id",
+    "restated_page",
+)
 
 
 @dataclass
@@ -53,17 +73,38 @@ class SeriesTable:
             r, first, last = p.chosen(self.basis), p.first, p.latest
             restated = p.restated
             yield (
-                self.company, self.series.label, str(p.period), p.period.year, p.period.quarter, p.period.span, r.value,
-                self.series.unit, r.doc_id, r.accession, r.page, r.line, r.label, r.printed, r.scale, r.period_label, restated,
-                first.value if restated else None, first.doc_id if restated else None, first.page if restated else None,
-                last.value if restated else None, last.doc_id if restated else None, last.page if restated else None,
-            )  # fmt: skip
+                self.company,
+                self.series.label,
+                str(p.period),
+                p.period.year,
+                p.period.quarter,
+                p.period.span,
+                r.value,
+                self.series.unit,
+                r.doc_id,
+                r.accession,
+                r.page,
+                r.line,
+                r.label,
+                r.printed,
+                r.scale,
+                r.period_label,
+                restated,
+                first.value if restated else None,
+                first.doc_id if restated else None,
+                first.page if restated else None,
+                last.value if restated else None,
+                last.doc_id if restated else None,
+                last.page if restated else None,
+            )
 
     def render(self) -> str:
         """The series as text: one line per period with its value, printed figure and page."""
         s = self.series
-        head = [f"{self.company}: {s.label} ({s.section or 'no section'}; in {self.unit_label}; {len(self.points)} periods, "
-                f"{self.period.text}; restated periods: {self.basis} printing)"]  # fmt: skip
+        head = [
+            f"{self.company}: {s.label} ({s.section or 'no section'}; in {self.unit_label}; {len(self.points)} periods, "
+            f"{self.period.text}; restated periods: {self.basis} printing)"
+        ]
         head += [f"note: {n}" for n in self.notes + s.joined]
         if self.alternatives:
             head.append(f"other matches: {'; '.join(self.alternatives[:5])}")
@@ -71,11 +112,15 @@ class SeriesTable:
         for p in self.points:
             r = p.chosen(self.basis)
             mark = f"  restated (first reported {p.first.printed} in {p.first.doc_id} p.{p.first.page})" if p.restated else ""
-            rows.append(f"{str(p.period):<14} {spelled(r.value, s.unit, s.scale):>26}   {r.printed:>14}  {r.doc_id} p.{r.page}{mark}")
+            rows.append(
+                f"{str(p.period):<14} {spelled(r.value, s.unit, s.scale):>26}   {r.printed:>14}  {r.doc_id} p.{r.page}{mark}"
+            )
         return "\n".join(head + rows)
 
 
-def lookup(corpus: Corpus, company: str, item: str, period: str | None = None, basis: str = "latest", statement: str | None = None) -> SeriesTable:
+def lookup(
+    corpus: Corpus, company: str, item: str, period: str | None = None, basis: str = "latest", statement: str | None = None
+) -> SeriesTable:
     """The best-matching line item of a company as a series; SeriesError naming close companies, items or periods."""
     query = " ".join((item or "").split())
     if not query:
@@ -92,10 +137,16 @@ def lookup(corpus: Corpus, company: str, item: str, period: str | None = None, b
     best = book.joined(ranked[0][1])
     points = periods_shown(best, wanted)
     if not points:
-        raise SeriesError(f"{book.company}'s {best.label!r} has no figures for {wanted.text}; the periods it has: {covered(best)}")
+        raise SeriesError(
+            f"{book.company}'s {best.label!r} has no figures for {wanted.text}; the periods it has: {covered(best)}"
+        )
     points.sort(key=lambda p: p.period.sort_key)
     alternatives = [f"{i.label} ({i.section or 'no section'}, {i.unit})" for _s, i in ranked[1:6]]
-    notes = [f"also reported in {i.unit}: shown apart, never summed" for _s, i in ranked[1:6] if i.label == best.label and i.unit != best.unit]
+    notes = [
+        f"also reported in {i.unit}: shown apart, never summed"
+        for _s, i in ranked[1:6]
+        if i.label == best.label and i.unit != best.unit
+    ]
     return SeriesTable(book.company, query, best, points, wanted, basis, alternatives, notes)
 
 

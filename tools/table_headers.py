@@ -84,7 +84,11 @@ def _header_line(lines: Sequence[str], line: int) -> int | None:
 
 def _is_header(text: str) -> bool:
     cells = [c.strip() for c in text.split(" | ")]
-    return len(cells) >= 2 and all(c and _PERIOD_CELL.match(c) for c in cells) and not any(re.fullmatch(r"[$(]?[\d,.]+\)?%?", c) and not re.fullmatch(r"(?:19|20)\d\d", c) for c in cells)
+    return (
+        len(cells) >= 2
+        and all(c and _PERIOD_CELL.match(c) for c in cells)
+        and not any(re.fullmatch(r"[$(]?[\d,.]+\)?%?", c) and not re.fullmatch(r"(?:19|20)\d\d", c) for c in cells)
+    )
 
 
 def _title_and_unit(lines: Sequence[str], header_at: int, header: str) -> tuple[str, str]:
@@ -128,5 +132,8 @@ def table_notes(context: ToolContext, hits: Sequence[GrepHit]) -> dict[tuple[str
         if not 1 <= hit.line <= len(lines) or (note := table_context(lines, hit.line)) is None:
             continue
         section = innermost(sections, hit.line)
-        notes[(hit.doc_id, hit.line)] = (note + (f"; in {section.key}" if section is not None else ""), row_group(lines, hit.line))
+        notes[(hit.doc_id, hit.line)] = (
+            note + (f"; in {section.key}" if section is not None else ""),
+            row_group(lines, hit.line),
+        )
     return notes

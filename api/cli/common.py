@@ -6,9 +6,9 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
+from api.settings import get_settings
 from corpus.catalog import Corpus
 from corpus.errors import CorpusError
-from api.settings import get_settings
 
 if TYPE_CHECKING:
     from api.run_store import RunStore

@@ -17,7 +17,9 @@ from corpus.errors import CorpusError, validation_problems
 def ingest(
     paths: Annotated[list[Path], typer.Argument(help="Files or folders (searched recursively): PDF, HTML/HTM, TXT, MD.")],
     company: Annotated[str | None, typer.Option(help="Override the company name.")] = None,
-    form: Annotated[str | None, typer.Option(help="Override the form type: 10-K, 10-Q, 8-K, earnings release, annual report, other.")] = None,
+    form: Annotated[
+        str | None, typer.Option(help="Override the form type: 10-K, 10-Q, 8-K, earnings release, annual report, other.")
+    ] = None,
     year: Annotated[int | None, typer.Option(help="Override the fiscal year.")] = None,
     period: Annotated[str | None, typer.Option(help="Override the fiscal period: FY, Q1-Q4.")] = None,
     ticker: Annotated[str | None, typer.Option(help="Override the ticker.")] = None,
@@ -60,7 +62,9 @@ def ingest(
         from api.cli.search import sync_index_command
 
         if not quiet:
-            typer.echo("index: updating chunks and BM25 for the changed filings (the whole FinanceBench set: about 1.5 min)...", err=True)
+            typer.echo(
+                "index: updating chunks and BM25 for the changed filings (the whole FinanceBench set: about 1.5 min)...", err=True
+            )
         sync_index_command(embed=False, quiet=quiet)
     raise typer.Exit(0 if report.ok else 1)
 
@@ -84,16 +88,27 @@ def docs(
     if as_json:
         for d in rows:
             record = {
-                "doc_id": d.id, "company": d.company, "ticker": d.ticker, "cik": d.cik, "form_type": d.form_type,
-                "fiscal_year": d.fiscal_year, "fiscal_period": d.fiscal_period,
+                "doc_id": d.id,
+                "company": d.company,
+                "ticker": d.ticker,
+                "cik": d.cik,
+                "form_type": d.form_type,
+                "fiscal_year": d.fiscal_year,
+                "fiscal_period": d.fiscal_period,
                 "period_end_date": d.period_end_date.isoformat() if d.period_end_date else None,
                 "filing_date": d.filing_date.isoformat() if d.filing_date else None,
-                "pages": d.page_count, "tokens": d.token_estimate, "file_name": d.file_name,
-            }  # fmt: skip
+                "pages": d.page_count,
+                "tokens": d.token_estimate,
+                "file_name": d.file_name,
+            }
             typer.echo(json.dumps(record))
         return
     if not rows:
-        typer.echo("no documents match; ingest filings with `sleuth ingest PATH`" if not (company or form or year) else "no documents match these filters")
+        typer.echo(
+            "no documents match; ingest filings with `sleuth ingest PATH`"
+            if not (company or form or year)
+            else "no documents match these filters"
+        )
         return
     header = ("DOC_ID", "COMPANY", "FORM", "PERIOD", "PAGES", "TOKENS")
     table = [header] + [

@@ -14,8 +14,12 @@ def facts_command(
     doc_id: Annotated[str, typer.Argument(help="The filing's doc_id (see `sleuth docs`), or a company name with --company.")],
     query: Annotated[str, typer.Argument(help="The line item, e.g. 'capital expenditure', 'total revenue', 'inventory'.")],
     period: Annotated[str | None, typer.Option(help="Fiscal period: FY2018, 2018, Q2 2025.")] = None,
-    statement: Annotated[str | None, typer.Option(help="Only this statement or note: 'Cash Flows', 'Balance Sheet', 'Note 12'.")] = None,
-    company: Annotated[bool, typer.Option("--company", help="DOC_ID names a company: search all its filings, periods lined up.")] = False,
+    statement: Annotated[
+        str | None, typer.Option(help="Only this statement or note: 'Cash Flows', 'Balance Sheet', 'Note 12'.")
+    ] = None,
+    company: Annotated[
+        bool, typer.Option("--company", help="DOC_ID names a company: search all its filings, periods lined up.")
+    ] = False,
 ) -> None:
     """Statement line items and XBRL facts matching QUERY, with every period's value and the page it is printed on."""
     arguments = {"query": query, "period": period, "statement": statement}

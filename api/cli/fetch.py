@@ -12,8 +12,12 @@ from api.cli.common import app, open_corpus
 @app.command()
 def fetch(
     company: Annotated[str, typer.Argument(help="Ticker (AMZN) or CIK (1018724).")],
-    forms: Annotated[str, typer.Option(help="Forms, comma-separated: 10-K, 10-Q, 8-K (8-K earnings releases bring their EX-99.1).")] = "10-K,10-Q",
-    years: Annotated[str | None, typer.Option(help="Years of the period of report: 2023 or 2021-2024 (default: the last three).")] = None,
+    forms: Annotated[
+        str, typer.Option(help="Forms, comma-separated: 10-K, 10-Q, 8-K (8-K earnings releases bring their EX-99.1).")
+    ] = "10-K,10-Q",
+    years: Annotated[
+        str | None, typer.Option(help="Years of the period of report: 2023 or 2021-2024 (default: the last three).")
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only the summary.")] = False,
     no_index: Annotated[bool, typer.Option("--no-index", help="Do not update the search index (BM25) afterwards.")] = False,
 ) -> None:
@@ -36,7 +40,10 @@ def fetch(
         if kind == "company":
             typer.echo(f"{data['name']} (CIK {data['cik']}{', ' + data['ticker'] if data['ticker'] else ''})", err=True)
         elif kind == "plan":
-            typer.echo(f"{data['selected']} filings on EDGAR, {data['skipped']} already in the catalog, {data['todo']} to fetch", err=True)
+            typer.echo(
+                f"{data['selected']} filings on EDGAR, {data['skipped']} already in the catalog, {data['todo']} to fetch",
+                err=True,
+            )
             for note in data["notes"]:
                 typer.echo(f"note: {note}", err=True)
         elif kind == "ingest_progress":

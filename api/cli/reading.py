@@ -14,10 +14,13 @@ def read(
     doc_id: Annotated[str, typer.Argument(help="Document id (see `sleuth docs`).")],
     pages: Annotated[str | None, typer.Option("--pages", "-p", help="1-based page or range: '58' or '58-60'.")] = None,
     section: Annotated[
-        str | None, typer.Option("--section", "-s", help="Section key or title from `sleuth outline`: 'Item 7', 'Note 12', 'Cash Flows'.")
+        str | None,
+        typer.Option("--section", "-s", help="Section key or title from `sleuth outline`: 'Item 7', 'Note 12', 'Cash Flows'."),
     ] = None,
     lines: Annotated[str | None, typer.Option("--lines", "-l", help="1-based line range: '6121-6890'.")] = None,
-    max_tokens: Annotated[int | None, typer.Option("--max-tokens", help="Token budget of the call (default: the tool's).")] = None,
+    max_tokens: Annotated[
+        int | None, typer.Option("--max-tokens", help="Token budget of the call (default: the tool's).")
+    ] = None,
 ) -> None:
     """Print what the agent's read tool shows the model: page markers, numbered lines, truncation note, cross-references."""
     given = {"pages": pages, "section": section, "lines": lines}

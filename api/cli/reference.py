@@ -105,11 +105,24 @@ def configuration_markdown() -> str:
         lines += ["", f"## {section}", "", about, ""]
         lines += ["| variable | default | description |", "|---|---|---|"]
         lines += [_row(cls, name, field) for name, field in cls.model_fields.items()]
-    renamed = [(older, names[0]) for cls in sections.values() for name, field in cls.model_fields.items()
-               for names in [env_names(cls, name, field)] for older in names[1:]]  # fmt: skip
+    renamed = [
+        (older, names[0])
+        for cls in sections.values()
+        for name, field in cls.model_fields.items()
+        for names in [env_names(cls, name, field)]
+        for older in names[1:]
+    ]
     if renamed:
-        lines += ["", "## Older names", "", "These variables were renamed when their section got its own prefix; the old names still "
-                  "work (the new name wins when both are set).", "", "| old name | current name |", "|---|---|"]  # fmt: skip
+        lines += [
+            "",
+            "## Older names",
+            "",
+            "These variables were renamed when their section got its own prefix; the old names still "
+            "work (the new name wins when both are set).",
+            "",
+            "| old name | current name |",
+            "|---|---|",
+        ]
         lines += [f"| `{old}` | `{new}` |" for old, new in renamed]
     return "\n".join(lines) + "\n"
 
@@ -163,7 +176,9 @@ def cli_markdown() -> str:
 
 @app.command("settings")
 def settings_command(
-    markdown: Annotated[bool, typer.Option("--markdown", help="Print the configuration reference (docs/configuration.md).")] = False,
+    markdown: Annotated[
+        bool, typer.Option("--markdown", help="Print the configuration reference (docs/configuration.md).")
+    ] = False,
 ) -> None:
     """Print every setting as VARIABLE=value, as this command sees them (environment and .env; secrets hidden)."""
     if markdown:

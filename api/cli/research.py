@@ -14,14 +14,18 @@ from corpus.errors import CorpusError, validation_problems
 
 @app.command()
 def ask(
-    question: Annotated[str, typer.Argument(help="The question, e.g. \"What was 3M's FY2018 capital expenditure?\"")],
-    mode: Annotated[str, typer.Option(help="agentic (the research agent), rag (retrieve then answer) or compare (both at once).")] = "agentic",
+    question: Annotated[str, typer.Argument(help='The question, e.g. "What was 3M\'s FY2018 capital expenditure?"')],
+    mode: Annotated[
+        str, typer.Option(help="agentic (the research agent), rag (retrieve then answer) or compare (both at once).")
+    ] = "agentic",
     company: Annotated[str | None, typer.Option(help="Only this company (name or ticker).")] = None,
     form: Annotated[str | None, typer.Option(help="Only this form type, e.g. 10-K.")] = None,
     year: Annotated[int | None, typer.Option(help="Only this fiscal year.")] = None,
     doc_id: Annotated[list[str] | None, typer.Option("--doc-id", help="Only these documents (repeatable).")] = None,
     max_steps: Annotated[int | None, typer.Option(help="Most model turns (default SLEUTH_AGENT_MAX_STEPS).")] = None,
-    time_budget: Annotated[float | None, typer.Option(help="Wall-clock budget in seconds (default SLEUTH_AGENT_TIME_BUDGET_S).")] = None,
+    time_budget: Annotated[
+        float | None, typer.Option(help="Wall-clock budget in seconds (default SLEUTH_AGENT_TIME_BUDGET_S).")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the answer as JSON (the trace still goes to stderr).")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No live trace.")] = False,
 ) -> None:
@@ -86,12 +90,18 @@ def ask(
 @app.command("eval")
 def evaluate(
     questions: Annotated[Path, typer.Argument(help="FinanceBench-format JSONL: question, answer, evidence[{doc_name, page}].")],
-    modes: Annotated[str, typer.Option(help="Comma-separated: agentic, rag, oracle (evidence pages given), closed_book (no documents).")] = "agentic,rag",
-    models: Annotated[str | None, typer.Option(help="Comma-separated model names at the endpoint (default: SLEUTH_LLM_MODEL).")] = None,
+    modes: Annotated[
+        str, typer.Option(help="Comma-separated: agentic, rag, oracle (evidence pages given), closed_book (no documents).")
+    ] = "agentic,rag",
+    models: Annotated[
+        str | None, typer.Option(help="Comma-separated model names at the endpoint (default: SLEUTH_LLM_MODEL).")
+    ] = None,
     out: Annotated[Path, typer.Option(help="Folder for results.jsonl, report.md and report.json.")] = Path("evals/out"),
     concurrency: Annotated[int, typer.Option(min=1, max=256, help="Questions running at once (keep a GPU busy).")] = 4,
     tolerance: Annotated[float, typer.Option(min=0, max=0.5, help="Relative tolerance of the numeric verifier.")] = 0.01,
-    judge: Annotated[bool, typer.Option("--judge", help="Also grade with an LLM judge (prompt: evals/prompts/judge.md).")] = False,
+    judge: Annotated[
+        bool, typer.Option("--judge", help="Also grade with an LLM judge (prompt: evals/prompts/judge.md).")
+    ] = False,
     judge_model: Annotated[str | None, typer.Option(help="Model for the judge (default: the endpoint's).")] = None,
     limit: Annotated[int | None, typer.Option(min=1, help="Only the first N questions.")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Keep finished results in OUT and run only what is missing.")] = False,
@@ -102,10 +112,10 @@ def evaluate(
     from tqdm import tqdm
 
     from agent.llm import LLMError
+    from api.settings import get_settings
     from embedded.endpoint import EMBEDDED_NOTICE, open_endpoint
     from evals.dataset import DatasetError, load_questions
     from evals.harness import MODES, EvalConfig, read_results, run_eval
-    from api.settings import get_settings
     from evals.report import write_report
 
     chosen = tuple(m.strip() for m in modes.split(",") if m.strip())
@@ -118,8 +128,14 @@ def evaluate(
     except DatasetError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
-    config = EvalConfig(modes=chosen, models=tuple(m.strip() for m in models.split(",")) if models else (None,), concurrency=concurrency,
-                        tolerance=tolerance, use_judge=judge, judge_model=judge_model)  # fmt: skip
+    config = EvalConfig(
+        modes=chosen,
+        models=tuple(m.strip() for m in models.split(",")) if models else (None,),
+        concurrency=concurrency,
+        tolerance=tolerance,
+        use_judge=judge,
+        judge_model=judge_model,
+    )
     results = out / "results.jsonl"
 
     async def go() -> None:
@@ -129,8 +145,16 @@ def evaluate(
                 if endpoint.embedded:
                     typer.echo(f"note: {EMBEDDED_NOTICE}", err=True)
                 with tqdm(desc="eval", unit="run", disable=not sys.stderr.isatty()) as bar:
-                    await run_eval(items, config, corpus=corpus, llm=endpoint.client, results=results, resume=resume,
-                                   progress=lambda r: bar.update(1), planned=lambda n: bar.reset(total=n))  # fmt: skip
+                    await run_eval(
+                        items,
+                        config,
+                        corpus=corpus,
+                        llm=endpoint.client,
+                        results=results,
+                        resume=resume,
+                        progress=lambda r: bar.update(1),
+                        planned=lambda n: bar.reset(total=n),
+                    )
         finally:
             corpus.close()
 

@@ -24,9 +24,9 @@ def index(
 
 
 def sync_index_command(*, embed: bool, quiet: bool, rebuild: bool = False) -> None:
+    from api.settings import get_settings
     from retrieval.embed import Embedder
     from retrieval.searcher import sync_index
-    from api.settings import get_settings
 
     settings = get_settings().retrieval
     corpus = open_corpus()
@@ -78,7 +78,7 @@ def sync_index_command(*, embed: bool, quiet: bool, rebuild: bool = False) -> No
 
 @app.command()
 def search(
-    query: Annotated[str, typer.Argument(help="What to look for, e.g. \"3M FY2018 capital expenditure\".")],
+    query: Annotated[str, typer.Argument(help='What to look for, e.g. "3M FY2018 capital expenditure".')],
     k: Annotated[int, typer.Option("-k", help="Passages to show.")] = 5,
     company: Annotated[str | None, typer.Option(help="Only this company (name, ticker or doc_id prefix).")] = None,
     form: Annotated[str | None, typer.Option(help="Only this form type.")] = None,
@@ -112,8 +112,18 @@ def search(
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
     if as_json:
-        typer.echo(json.dumps({"query": query, "intent": result.intent.describe(), "timings_ms": result.timings_ms,
-                               "notes": result.notes, "passages": [asdict(p) for p in result.passages]}, indent=2))  # fmt: skip
+        typer.echo(
+            json.dumps(
+                {
+                    "query": query,
+                    "intent": result.intent.describe(),
+                    "timings_ms": result.timings_ms,
+                    "notes": result.notes,
+                    "passages": [asdict(p) for p in result.passages],
+                },
+                indent=2,
+            )
+        )
         return
     for note in result.notes:
         typer.echo(f"note: {note}", err=True)

@@ -16,9 +16,15 @@ def series_command(
     item: Annotated[str, typer.Argument(help="The line item in plain words, e.g. 'capital expenditure', 'total revenue'.")],
     period: Annotated[str | None, typer.Option(help="FY2018, 'Q2 2025', a range FY2014-FY2022, or all (default).")] = None,
     basis: Annotated[str, typer.Option(help="Restated periods: latest (default) or first (as first reported).")] = "latest",
-    statement: Annotated[str | None, typer.Option(help="Only this statement: 'Cash Flows', 'Balance Sheet', 'Income Statement'.")] = None,
-    csv_file: Annotated[Path | None, typer.Option("--csv", help="Also write the points with their sources to this CSV file.")] = None,
-    xlsx_file: Annotated[Path | None, typer.Option("--xlsx", help="Also write the points with their sources to this XLSX file.")] = None,
+    statement: Annotated[
+        str | None, typer.Option(help="Only this statement: 'Cash Flows', 'Balance Sheet', 'Income Statement'.")
+    ] = None,
+    csv_file: Annotated[
+        Path | None, typer.Option("--csv", help="Also write the points with their sources to this CSV file.")
+    ] = None,
+    xlsx_file: Annotated[
+        Path | None, typer.Option("--xlsx", help="Also write the points with their sources to this XLSX file.")
+    ] = None,
 ) -> None:
     """A company's line item across all its filings: one value per fiscal period, its page, restatements marked."""
     from api.series_export import csv_lines, write_xlsx

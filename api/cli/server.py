@@ -30,8 +30,15 @@ def serve(
         keys = store.active_key_count()
     finally:
         corpus.close()
-    config = uvicorn.Config("api.app:create_app", factory=True, host=host, port=port, workers=workers, log_level="info",
-                            access_log=settings.access_log)  # fmt: skip
+    config = uvicorn.Config(
+        "api.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+        access_log=settings.access_log,
+    )
     try:
         sock = config.bind_socket()  # the address actually bound decides, not the name asked for ("" is every interface)
     except SystemExit:
@@ -40,14 +47,20 @@ def serve(
     bound, bound_port = sock.getsockname()[:2]
     if not is_loopback(bound) and keys == 0:
         sock.close()
-        typer.echo(f"error: refusing to serve on {host or '(every interface)'} ({bound}) with no API key: anyone who can reach it could "
-                   "use it. Create a key with `sleuth keys create NAME --admin` (then send 'Authorization: Bearer <key>'), or bind to "
-                   "127.0.0.1.", err=True)  # fmt: skip
+        typer.echo(
+            f"error: refusing to serve on {host or '(every interface)'} ({bound}) with no API key: anyone who can reach it could "
+            "use it. Create a key with `sleuth keys create NAME --admin` (then send 'Authorization: Bearer <key>'), or bind to "
+            "127.0.0.1.",
+            err=True,
+        )
         raise typer.Exit(2)
     os.environ["SLEUTH_API_HOST"], os.environ["SLEUTH_API_PORT"] = host, str(bound_port)
     get_settings.cache_clear()  # the app (this process or its workers) reads the address actually bound
     shown = f"[{bound}]" if ":" in bound else bound
-    typer.echo(f"sleuth: starting on http://{shown}:{bound_port}/ (API under /v1, docs at /docs; {'API keys required' if keys else 'open: loopback only'})", err=True)
+    typer.echo(
+        f"sleuth: starting on http://{shown}:{bound_port}/ (API under /v1, docs at /docs; {'API keys required' if keys else 'open: loopback only'})",
+        err=True,
+    )
     server = uvicorn.Server(config)
     if config.workers > 1:  # as uvicorn.run does it, on the socket checked above
         import inspect
@@ -65,15 +78,20 @@ def serve(
             raise typer.Exit(3)
 
 
-keys_app = typer.Typer(help="API keys: `Authorization: Bearer <key>`; once any key exists, every request needs one. Admin keys "
-                            "(--admin) manage documents and see every run; user keys see their own runs.", no_args_is_help=True)  # fmt: skip
+keys_app = typer.Typer(
+    help="API keys: `Authorization: Bearer <key>`; once any key exists, every request needs one. Admin keys "
+    "(--admin) manage documents and see every run; user keys see their own runs.",
+    no_args_is_help=True,
+)
 app.add_typer(keys_app, name="keys")
 
 
 @keys_app.command("create")
 def keys_create(
     name: Annotated[str, typer.Argument(help="Who or what the key is for, e.g. 'reporting-service'.")],
-    admin: Annotated[bool, typer.Option("--admin", help="May upload, replace and delete documents and sees every user's runs.")] = False,
+    admin: Annotated[
+        bool, typer.Option("--admin", help="May upload, replace and delete documents and sees every user's runs.")
+    ] = False,
 ) -> None:
     """Create a key; it is printed once (only its hash is stored). A key sees only its own runs unless it is an admin key."""
     if not 1 <= len(name.strip()) <= 100:

@@ -19,9 +19,12 @@ LOG_ENV = "SLEUTH_TOOL_LOG"
 def tool(
     name: Annotated[str | None, typer.Argument(help="Tool name (see --list).")] = None,
     arguments: Annotated[str, typer.Argument(help="The call's arguments as one JSON object, as the model writes them.")] = "{}",
-    list_: Annotated[bool, typer.Option("--list", help="Print every tool's JSON schema (what the model is offered) and exit.")] = False,
+    list_: Annotated[
+        bool, typer.Option("--list", help="Print every tool's JSON schema (what the model is offered) and exit.")
+    ] = False,
     log: Annotated[
-        Path | None, typer.Option("--log", envvar=LOG_ENV, help="Append one JSON line per call (name, arguments, seconds, ok, chars).")
+        Path | None,
+        typer.Option("--log", envvar=LOG_ENV, help="Append one JSON line per call (name, arguments, seconds, ok, chars)."),
     ] = None,
 ) -> None:
     """Run one agent tool call and print exactly what the model would see; errors print as the model sees them, exit 1."""

@@ -8,6 +8,8 @@ from api.models import ApiBase
 
 config = context.config
 connection = config.attributes["connection"]
-context.configure(connection=connection, target_metadata=ApiBase.metadata, render_as_batch=True, version_table="sleuth_api_version")
+context.configure(
+    connection=connection, target_metadata=ApiBase.metadata, render_as_batch=True, version_table="sleuth_api_version"
+)
 with context.begin_transaction():
     context.run_migrations()

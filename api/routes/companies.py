@@ -75,23 +75,51 @@ class CompanyPublic(BaseModel):
 
 
 def _report(r: Report) -> ReportPublic:
-    return ReportPublic(doc_id=r.doc_id, accession=r.accession, page=r.page, line=r.line, label=r.label, printed=r.printed,
-                        value=r.value, scale=r.scale, column=r.period_label)  # fmt: skip
+    return ReportPublic(
+        doc_id=r.doc_id,
+        accession=r.accession,
+        page=r.page,
+        line=r.line,
+        label=r.label,
+        printed=r.printed,
+        value=r.value,
+        scale=r.scale,
+        column=r.period_label,
+    )
 
 
 def _point(p: Point, basis: str) -> PointPublic:
     chosen = p.chosen(basis)
-    return PointPublic(period=str(p.period), fiscal_year=p.period.year, fiscal_quarter=p.period.quarter, span=p.period.span,
-                       value=chosen.value, restated=p.restated, source=_report(chosen), reports=[_report(r) for r in p.reports])  # fmt: skip
+    return PointPublic(
+        period=str(p.period),
+        fiscal_year=p.period.year,
+        fiscal_quarter=p.period.quarter,
+        span=p.period.span,
+        value=chosen.value,
+        restated=p.restated,
+        source=_report(chosen),
+        reports=[_report(r) for r in p.reports],
+    )
 
 
 def public(table: SeriesTable) -> SeriesPublic:
     s = table.series
     return SeriesPublic(
-        company=table.company, item=s.label, query=table.query, labels=s.labels, section=s.section, concept=s.concept, unit=s.unit,
-        scale=s.scale, unit_label=table.unit_label, period=table.period.text, basis=table.basis,
-        points=[_point(p, table.basis) for p in table.points], alternatives=table.alternatives, notes=table.notes + s.joined,
-    )  # fmt: skip
+        company=table.company,
+        item=s.label,
+        query=table.query,
+        labels=s.labels,
+        section=s.section,
+        concept=s.concept,
+        unit=s.unit,
+        scale=s.scale,
+        unit_label=table.unit_label,
+        period=table.period.text,
+        basis=table.basis,
+        points=[_point(p, table.basis) for p in table.points],
+        alternatives=table.alternatives,
+        notes=table.notes + s.joined,
+    )
 
 
 def _problem(exc: SeriesError) -> HTTPException:
@@ -99,16 +127,28 @@ def _problem(exc: SeriesError) -> HTTPException:
     return HTTPException(404 if text.startswith("No ") or "has no figures" in text else 422, text)
 
 
-@router.get("/companies/{company}/series", response_model=SeriesPublic, summary="A line item through time, every point cited",
-            responses={200: {"content": {"text/csv": {}, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {}}}})
+@router.get(
+    "/companies/{company}/series",
+    response_model=SeriesPublic,
+    summary="A line item through time, every point cited",
+    responses={200: {"content": {"text/csv": {}, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {}}}},
+)
 async def company_series(
     company: str,
     svc: ServicesDep,
     who: CallerDep,
-    item: Annotated[str, Query(min_length=1, max_length=MAX_ITEM_CHARS, description="The line item in plain words: 'capital expenditure'")],
-    period: Annotated[str | None, Query(max_length=40, description="'FY2018', 'Q2 2025', 'FY2014-FY2022' or 'all' (default)")] = None,
-    basis: Annotated[Literal["latest", "first"], Query(description="Restated periods: the latest printing or as first reported")] = "latest",
-    statement: Annotated[str | None, Query(max_length=60, description="Only this statement: 'Cash Flows', 'Balance Sheet', ...")] = None,
+    item: Annotated[
+        str, Query(min_length=1, max_length=MAX_ITEM_CHARS, description="The line item in plain words: 'capital expenditure'")
+    ],
+    period: Annotated[
+        str | None, Query(max_length=40, description="'FY2018', 'Q2 2025', 'FY2014-FY2022' or 'all' (default)")
+    ] = None,
+    basis: Annotated[
+        Literal["latest", "first"], Query(description="Restated periods: the latest printing or as first reported")
+    ] = "latest",
+    statement: Annotated[
+        str | None, Query(max_length=60, description="Only this statement: 'Cash Flows', 'Balance Sheet', ...")
+    ] = None,
     format: Annotated[Literal["json", "csv", "xlsx"], Query(description="json, or a download: csv, xlsx")] = "json",  # noqa: A002
 ):
     try:
@@ -117,17 +157,26 @@ async def company_series(
         raise _problem(exc) from None
     name = f"{_slug(table.company)}-{_slug(table.series.label)}"
     if format == "csv":
-        return StreamingResponse(csv_lines(table), media_type="text/csv; charset=utf-8",
-                                 headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})  # fmt: skip
+        return StreamingResponse(
+            csv_lines(table),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
+        )
     if format == "xlsx":
         async with _EXPORTS:
             path = await asyncio.to_thread(xlsx_file, table)
-        return FileResponse(path, filename=f"{name}.xlsx", media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                            background=BackgroundTask(shutil.rmtree, path.parent, ignore_errors=True))  # fmt: skip
+        return FileResponse(
+            path,
+            filename=f"{name}.xlsx",
+            media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            background=BackgroundTask(shutil.rmtree, path.parent, ignore_errors=True),
+        )
     return public(table)
 
 
-@router.get("/companies/{company}", response_model=CompanyPublic, summary="A company's standard line items as series (for sparklines)")
+@router.get(
+    "/companies/{company}", response_model=CompanyPublic, summary="A company's standard line items as series (for sparklines)"
+)
 async def company_overview(
     company: str,
     svc: ServicesDep,
@@ -139,8 +188,10 @@ async def company_overview(
     except SeriesError as exc:
         raise _problem(exc) from None
     name = next((t.company for _k, _n, t, _m in rows if t is not None), company)
-    return CompanyPublic(company=name, items=[StandardItemPublic(key=k, name=n, series=public(t) if t else None, missing=m or None)
-                                              for k, n, t, m in rows])  # fmt: skip
+    return CompanyPublic(
+        company=name,
+        items=[StandardItemPublic(key=k, name=n, series=public(t) if t else None, missing=m or None) for k, n, t, m in rows],
+    )
 
 
 def _slug(text: str) -> str:

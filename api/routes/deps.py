@@ -26,8 +26,10 @@ async def require_admin(who: Annotated[Caller, Depends(caller)]) -> Caller:
     `async def route(who: AdminDep, ...)`.
     """
     if not who.admin:
-        raise HTTPException(403, f"this needs an admin key; key {who.name!r} is not one (an admin creates one with "
-                                 "`sleuth keys create NAME --admin`)")  # fmt: skip
+        raise HTTPException(
+            403,
+            f"this needs an admin key; key {who.name!r} is not one (an admin creates one with `sleuth keys create NAME --admin`)",
+        )
     return who
 
 

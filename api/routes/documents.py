@@ -41,8 +41,11 @@ class DocumentPublic(BaseModel):
 class DocumentsPublic(BaseModel):
     data: list[DocumentPublic]
     count: int
-    embeddings: dict | None = Field(None, description="Dense retrieval's coverage of the local index: filings and chunks "
-                                    "embedded, state of the background worker, seconds left, and a line to show")  # fmt: skip
+    embeddings: dict | None = Field(
+        None,
+        description="Dense retrieval's coverage of the local index: filings and chunks "
+        "embedded, state of the background worker, seconds left, and a line to show",
+    )
 
 
 class SectionPublic(BaseModel):
@@ -74,14 +77,27 @@ class PagePublic(BaseModel):
 
 
 def _public(doc: Any) -> dict[str, Any]:
-    return {"doc_id": doc.id, "company": doc.company, "ticker": doc.ticker, "form_type": doc.form_type, "fiscal_year": doc.fiscal_year,
-            "fiscal_period": doc.fiscal_period, "period_end_date": doc.period_end_date, "format": doc.format,
-            "file_name": doc.file_name, "pages": doc.page_count, "tokens": doc.token_estimate, "ingested_at": doc.ingested_at}  # fmt: skip
+    return {
+        "doc_id": doc.id,
+        "company": doc.company,
+        "ticker": doc.ticker,
+        "form_type": doc.form_type,
+        "fiscal_year": doc.fiscal_year,
+        "fiscal_period": doc.fiscal_period,
+        "period_end_date": doc.period_end_date,
+        "format": doc.format,
+        "file_name": doc.file_name,
+        "pages": doc.page_count,
+        "tokens": doc.token_estimate,
+        "ingested_at": doc.ingested_at,
+    }
 
 
 def _not_found(svc: ServicesDep, doc_id: str) -> HTTPException:
     hints = svc.corpus.suggest(doc_id)
-    return HTTPException(404, f"no document {doc_id!r}" + (f"; closest: {', '.join(hints)}" if hints else "; list them with GET /v1/documents"))
+    return HTTPException(
+        404, f"no document {doc_id!r}" + (f"; closest: {', '.join(hints)}" if hints else "; list them with GET /v1/documents")
+    )
 
 
 @router.get("/documents", response_model=DocumentsPublic, summary="The catalog")
@@ -96,7 +112,9 @@ async def list_documents(
 ) -> DocumentsPublic:
     docs = await asyncio.to_thread(svc.corpus.list, company, form, year)
     embeddings = await asyncio.to_thread(svc.dense_coverage)
-    return DocumentsPublic(data=[DocumentPublic(**_public(d)) for d in docs[offset : offset + limit]], count=len(docs), embeddings=embeddings)
+    return DocumentsPublic(
+        data=[DocumentPublic(**_public(d)) for d in docs[offset : offset + limit]], count=len(docs), embeddings=embeddings
+    )
 
 
 @router.get("/documents/{doc_id}", response_model=DocumentDetail, summary="One filing: metadata and outline")
@@ -106,8 +124,23 @@ async def get_document(doc_id: str, svc: ServicesDep, who: CallerDep) -> Documen
     except DocumentNotFound:
         raise _not_found(svc, doc_id) from None
     sections = await asyncio.to_thread(svc.corpus.sections, doc_id)
-    return DocumentDetail(**_public(doc), sections=[SectionPublic(key=s.key, title=s.title, kind=s.kind, path=s.path, depth=s.depth,
-                          start_page=s.start_page, end_page=s.end_page, start_line=s.start_line, end_line=s.end_line) for s in sections])  # fmt: skip
+    return DocumentDetail(
+        **_public(doc),
+        sections=[
+            SectionPublic(
+                key=s.key,
+                title=s.title,
+                kind=s.kind,
+                path=s.path,
+                depth=s.depth,
+                start_page=s.start_page,
+                end_page=s.end_page,
+                start_line=s.start_line,
+                end_line=s.end_line,
+            )
+            for s in sections
+        ],
+    )
 
 
 @router.get("/documents/{doc_id}/pages/{page}", response_model=PagePublic, summary="A page's text with line numbers")
@@ -133,10 +166,30 @@ async def delete_document(doc_id: str, svc: ServicesDep, who: AdminDep) -> dict[
     return {"deleted": doc_id}
 
 
-UPLOAD_BODY = {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
-    "type": "object", "required": ["files"], "properties": {
-        "files": {"type": "array", "items": {"type": "string", "format": "binary"}, "description": "PDF, HTML/HTM, TXT or MD filings."},
-        "replace": {"type": "boolean", "description": "Replace filings of the same name (like the query parameter)."}}}}}}}  # fmt: skip
+UPLOAD_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["files"],
+                    "properties": {
+                        "files": {
+                            "type": "array",
+                            "items": {"type": "string", "format": "binary"},
+                            "description": "PDF, HTML/HTM, TXT or MD filings.",
+                        },
+                        "replace": {
+                            "type": "boolean",
+                            "description": "Replace filings of the same name (like the query parameter).",
+                        },
+                    },
+                }
+            }
+        },
+    }
+}
 
 
 def _existing(svc: ServicesDep, names: list[str]) -> list[str]:
@@ -145,20 +198,34 @@ def _existing(svc: ServicesDep, names: list[str]) -> list[str]:
     return [doc_id for doc_id in (default_doc_id(Path(n)) for n in names) if doc_id in known]
 
 
-@router.post("/documents", status_code=202, response_model=RunCreated, openapi_extra=UPLOAD_BODY,
-             summary="Upload filings (admin key); ingest runs as a job with progress events")  # fmt: skip
+@router.post(
+    "/documents",
+    status_code=202,
+    response_model=RunCreated,
+    openapi_extra=UPLOAD_BODY,
+    summary="Upload filings (admin key); ingest runs as a job with progress events",
+)
 async def upload_documents(
     request: Request,
     svc: ServicesDep,
     who: AdminDep,
-    replace: Annotated[bool, Query(description="Replace filings that already have these names; without it such an upload is refused (409).")] = False,
+    replace: Annotated[
+        bool, Query(description="Replace filings that already have these names; without it such an upload is refused (409).")
+    ] = False,
 ) -> RunCreated:
     """Multipart field `files` (one per file). Counts against the key's runs in flight and the queue, not the run slots."""
     if svc.runner.queued() >= svc.settings.max_queued:
-        raise HTTPException(503, f"the queue is full ({svc.settings.max_queued} jobs waiting); retry later", headers={"Retry-After": "30"})
-    if await asyncio.to_thread(svc.store.count_active, who.key_id) >= svc.settings.key_max_running:  # before the bytes arrive; checked again when stored
-        raise HTTPException(429, f"this key already has {svc.settings.key_max_running} runs or uploads queued or running; wait for one to finish",
-                            headers={"Retry-After": "10"})  # fmt: skip
+        raise HTTPException(
+            503, f"the queue is full ({svc.settings.max_queued} jobs waiting); retry later", headers={"Retry-After": "30"}
+        )
+    if (
+        await asyncio.to_thread(svc.store.count_active, who.key_id) >= svc.settings.key_max_running
+    ):  # before the bytes arrive; checked again when stored
+        raise HTTPException(
+            429,
+            f"this key already has {svc.settings.key_max_running} runs or uploads queued or running; wait for one to finish",
+            headers={"Retry-After": "10"},
+        )
     job_id = str(uuid.uuid4())
     folder = svc.corpus.settings.data_dir / "uploads" / job_id
     received = await receive(request, folder, svc.settings.upload_max_mb << 20, svc.settings.upload_max_files)
@@ -171,11 +238,16 @@ async def upload_documents(
     taken = [] if replace else await asyncio.to_thread(_existing, svc, [u.name for u in uploads])
     if taken:
         shutil.rmtree(folder, ignore_errors=True)
-        raise HTTPException(409, f"already in the catalog: {', '.join(taken[:10])}{' …' if len(taken) > 10 else ''}; nothing was changed. "
-                                 "To replace them, upload again with replace=true (POST /v1/documents?replace=true)")  # fmt: skip
+        raise HTTPException(
+            409,
+            f"already in the catalog: {', '.join(taken[:10])}{' …' if len(taken) > 10 else ''}; nothing was changed. "
+            "To replace them, upload again with replace=true (POST /v1/documents?replace=true)",
+        )
     names = ", ".join(u.name for u in uploads)
     try:
-        run = await create_counted(svc, who, "runs or uploads", mode="ingest", question=f"ingest {names}"[:2000], filters=None, model="-", budgets=None)
+        run = await create_counted(
+            svc, who, "runs or uploads", mode="ingest", question=f"ingest {names}"[:2000], filters=None, model="-", budgets=None
+        )
     except HTTPException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
@@ -188,16 +260,30 @@ async def upload_documents(
         paths, refused = [u.path for u in uploads], []
         if not replace:  # another upload may have added one of these names while this job waited
             late = set(await asyncio.to_thread(_existing, svc, [u.name for u in uploads]))
-            refused = [IngestResult(str(u.path), "failed", default_doc_id(Path(u.name)),
-                                    "already in the catalog (added while this upload waited); upload it with replace=true to replace it")
-                       for u in uploads if default_doc_id(Path(u.name)) in late]  # fmt: skip
+            refused = [
+                IngestResult(
+                    str(u.path),
+                    "failed",
+                    default_doc_id(Path(u.name)),
+                    "already in the catalog (added while this upload waited); upload it with replace=true to replace it",
+                )
+                for u in uploads
+                if default_doc_id(Path(u.name)) in late
+            ]
             paths = [u.path for u in uploads if default_doc_id(Path(u.name)) not in late]
 
         def on_result(result) -> None:
             nonlocal done
             done += 1
-            data = {"file": result.path.rsplit("/", 1)[-1], "status": result.status, "doc_id": result.doc_id, "reason": result.reason,
-                    "pages": result.pages, "done": done, "total": len(uploads)}  # fmt: skip
+            data = {
+                "file": result.path.rsplit("/", 1)[-1],
+                "status": result.status,
+                "doc_id": result.doc_id,
+                "reason": result.reason,
+                "pages": result.pages,
+                "done": done,
+                "total": len(uploads),
+            }
             asyncio.run_coroutine_threadsafe(emit(Event("ingest_progress", data)), loop).result()
 
         for result in refused:
@@ -207,14 +293,20 @@ async def upload_documents(
         await asyncio.to_thread(_sync_index, svc)
         await emit(Event("index", {"status": "ready"}))
         all_results = refused + (list(report.results) if report else [])
-        results = [{"file": r.path.rsplit("/", 1)[-1], "status": r.status, "doc_id": r.doc_id, "reason": r.reason, "pages": r.pages}
-                   for r in all_results]  # fmt: skip
+        results = [
+            {"file": r.path.rsplit("/", 1)[-1], "status": r.status, "doc_id": r.doc_id, "reason": r.reason, "pages": r.pages}
+            for r in all_results
+        ]
         failed = [r for r in results if r["status"] == "failed"]
         status = "failed" if failed and len(failed) == len(results) else "done"
-        summary = (report.summary() if report else "nothing ingested") + (f"; {len(refused)} refused (already in the catalog)" if refused else "")
+        summary = (report.summary() if report else "nothing ingested") + (
+            f"; {len(refused)} refused (already in the catalog)" if refused else ""
+        )
         return status, {"summary": summary, "files": results}, "; ".join(f"{r['file']}: {r['reason']}" for r in failed) or None
 
-    svc.runner.submit_job(run.id, "ingest", staged(work, folder, run.id, svc.store), pool="ingest")  # staged files go when the job ends
+    svc.runner.submit_job(
+        run.id, "ingest", staged(work, folder, run.id, svc.store), pool="ingest"
+    )  # staged files go when the job ends
     links = {"self": f"/v1/runs/{run.id}", "events": f"/v1/runs/{run.id}/events"}
     return RunCreated(id=run.id, status="queued", queue_position=svc.runner.queue_position(run.id), links=links)
 

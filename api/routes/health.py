@@ -60,8 +60,8 @@ async def _database(svc: ServicesDep) -> tuple[str, dict]:
 
 
 async def _index(svc: ServicesDep) -> tuple[str, dict]:
-    from retrieval.searcher import index_dir
     from api.settings import get_settings
+    from retrieval.searcher import index_dir
 
     settings = get_settings().retrieval
     if settings.index_url:  # Milvus: reachable, collection present, built with this embedding model
@@ -69,7 +69,10 @@ async def _index(svc: ServicesDep) -> tuple[str, dict]:
         from retrieval.milvus import MilvusIndex
 
         try:
-            return "index", {"ok": True, **await asyncio.to_thread(MilvusIndex(settings.index_url, settings, token=settings.index_token).ping)}
+            return "index", {
+                "ok": True,
+                **await asyncio.to_thread(MilvusIndex(settings.index_url, settings, token=settings.index_token).ping),
+            }
         except IndexError_ as exc:
             return "index", {"ok": False, "backend": "milvus", "url": settings.index_url, "error": str(exc)[:500]}
     path = index_dir(svc.corpus.settings, settings)
@@ -91,12 +94,20 @@ async def _llm(svc: ServicesDep) -> tuple[str, dict]:
     if svc.local_model is not None:  # the embedded model's supervisor knows more than a probe: crashes and restarts
         found["server"] = status = svc.local_model.status()
         if status["state"] == "failed":
-            return "llm", {**found, "ok": False, "error": f"the embedded model server {status['last_crash']['reason']} and was "
-                           f"restarted {status['restarts_in_last_hour']} times within an hour; Sleuth stopped restarting it: restart "
-                           f"`sleuth serve` (log: {status['log']})"}  # fmt: skip
+            return "llm", {
+                **found,
+                "ok": False,
+                "error": f"the embedded model server {status['last_crash']['reason']} and was "
+                f"restarted {status['restarts_in_last_hour']} times within an hour; Sleuth stopped restarting it: restart "
+                f"`sleuth serve` (log: {status['log']})",
+            }
         if status["state"] == "restarting":
-            return "llm", {**found, "ok": False, "error": f"the embedded model server {status['last_crash']['reason']}; Sleuth is "
-                           f"restarting it (restart {status['restarts_in_last_hour']} of {status['max_restarts']})"}  # fmt: skip
+            return "llm", {
+                **found,
+                "ok": False,
+                "error": f"the embedded model server {status['last_crash']['reason']}; Sleuth is "
+                f"restarting it (restart {status['restarts_in_last_hour']} of {status['max_restarts']})",
+            }
     state = await svc.endpoint.state()
     if state.ok:
         return "llm", {**found, "ok": True}

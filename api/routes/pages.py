@@ -9,8 +9,8 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query, Request, Response
 from pydantic import BaseModel
 
-from api.boxes import find_boxes
 from api.auth import Caller
+from api.boxes import find_boxes
 from api.page_renderer import PageRenderer, RenderBusy, RenderFailed, TooManyRenders
 from api.routes.deps import CallerDep, ServicesDep
 from corpus.errors import DocumentNotFound
@@ -52,7 +52,9 @@ async def _original(svc: ServicesDep, doc_id: str, page: int) -> tuple[Document,
         doc = await asyncio.to_thread(svc.corpus.get, doc_id)
     except (DocumentNotFound, ValueError):
         hints = await asyncio.to_thread(svc.corpus.suggest, doc_id)
-        raise HTTPException(404, f"no document {doc_id!r}" + (f"; closest: {', '.join(hints)}" if hints else "; list them with GET /v1/documents")) from None
+        raise HTTPException(
+            404, f"no document {doc_id!r}" + (f"; closest: {', '.join(hints)}" if hints else "; list them with GET /v1/documents")
+        ) from None
     if not 1 <= page <= doc.page_count:
         raise HTTPException(404, f"{doc_id} has pages 1-{doc.page_count}; there is no page {page}")
     text_view = f"/v1/documents/{doc_id}/pages/{page}"
@@ -96,7 +98,10 @@ def _etag_matches(header: str | None, etag: str) -> bool:
     "/documents/{doc_id}/pages/{page}/image",
     summary="A PDF page as printed (PNG)",
     response_class=Response,
-    responses={200: {"content": {"image/png": {}}, "description": "The page image"}, 304: {"description": "Not modified (If-None-Match)"}},
+    responses={
+        200: {"content": {"image/png": {}}, "description": "The page image"},
+        304: {"description": "Not modified (If-None-Match)"},
+    },
 )
 async def page_image(doc_id: str, page: int, request: Request, svc: ServicesDep, who: CallerDep) -> Response:
     doc, original = await _original(svc, doc_id, page)
@@ -106,14 +111,18 @@ async def page_image(doc_id: str, page: int, request: Request, svc: ServicesDep,
     if _etag_matches(request.headers.get("if-none-match"), etag):
         return Response(status_code=304, headers=headers)
     try:
-        png, width, height = await pages.image(original, svc.corpus.originals.render_dir(doc.content_hash), page, _caller_key(who))
+        png, width, height = await pages.image(
+            original, svc.corpus.originals.render_dir(doc.content_hash), page, _caller_key(who)
+        )
     except (PageNotRendered, RenderBusy, RenderFailed) as exc:
         raise _render_error(doc_id, exc) from None
     headers.update({"X-Image-Width": str(width), "X-Image-Height": str(height)})
     return Response(png, media_type="image/png", headers=headers)
 
 
-@router.get("/documents/{doc_id}/pages/{page}/boxes", response_model=PageBoxes, summary="Where a quote or figure is printed on a PDF page")
+@router.get(
+    "/documents/{doc_id}/pages/{page}/boxes", response_model=PageBoxes, summary="Where a quote or figure is printed on a PDF page"
+)
 async def page_boxes(
     doc_id: str,
     page: int,
@@ -129,7 +138,14 @@ async def page_boxes(
         raise _render_error(doc_id, exc) from None
     match = await asyncio.to_thread(find_boxes, q, glyphs.glyphs)
     return PageBoxes(
-        doc_id=doc_id, page=page, page_count=glyphs.page_count, width=glyphs.width, height=glyphs.height, query=q,
-        found=bool(match.boxes), match=match.how if match.boxes else None,
-        boxes=[BoxPublic(x=b.x, y=b.y, w=b.w, h=b.h) for b in match.boxes], image=f"/v1/documents/{doc_id}/pages/{page}/image",
-    )  # fmt: skip
+        doc_id=doc_id,
+        page=page,
+        page_count=glyphs.page_count,
+        width=glyphs.width,
+        height=glyphs.height,
+        query=q,
+        found=bool(match.boxes),
+        match=match.how if match.boxes else None,
+        boxes=[BoxPublic(x=b.x, y=b.y, w=b.w, h=b.h) for b in match.boxes],
+        image=f"/v1/documents/{doc_id}/pages/{page}/image",
+    )

@@ -14,9 +14,8 @@ from agent.scope import resolve
 from api.auth import Caller
 from api.models import Run, RunEvent
 from api.routes.deps import CallerDep, ServicesDep
-from api.run_store import ACTIVE
-from api.schemas import EventPublic, RunCreate, RunCreated, RunPublic, RunsPublic
 from api.run_store import ACTIVE, TooManyActive
+from api.schemas import EventPublic, RunCreate, RunCreated, RunPublic, RunsPublic
 
 router = APIRouter(tags=["runs"])
 KEEPALIVE_S = 15.0
@@ -32,8 +31,11 @@ async def create_counted(svc: ServicesDep, who: Caller, what: str, **run: Any) -
         return await asyncio.to_thread(svc.store.create_run, **run, key_id=who.key_id, max_active=limit)
     except TooManyActive:
         owner = "this key" if who.key_id is not None else "this server's one user (no API keys)"
-        raise HTTPException(429, f"{owner} already has {limit} {what} queued or running (SLEUTH_API_KEY_MAX_RUNNING); wait for one to finish",
-                            headers={"Retry-After": "10"}) from None  # fmt: skip
+        raise HTTPException(
+            429,
+            f"{owner} already has {limit} {what} queued or running (SLEUTH_API_KEY_MAX_RUNNING); wait for one to finish",
+            headers={"Retry-After": "10"},
+        ) from None
 
 
 def run_public(run: Run, queue_position: int | None = None) -> RunPublic:
@@ -43,9 +45,23 @@ def run_public(run: Run, queue_position: int | None = None) -> RunPublic:
             metrics = {arm: run.result[arm]["metrics"] for arm in ("agentic", "rag") if arm in run.result}
         else:
             metrics = {run.mode: run.result.get("metrics")}
-    return RunPublic(id=run.id, mode=run.mode, question=run.question, filters=run.filters, model=run.model, budgets=run.budgets,
-                     status=run.status, queue_position=queue_position, created_at=run.created_at, started_at=run.started_at,
-                     finished_at=run.finished_at, latency_s=run.latency_s, error=run.error, result=run.result, metrics=metrics)  # fmt: skip
+    return RunPublic(
+        id=run.id,
+        mode=run.mode,
+        question=run.question,
+        filters=run.filters,
+        model=run.model,
+        budgets=run.budgets,
+        status=run.status,
+        queue_position=queue_position,
+        created_at=run.created_at,
+        started_at=run.started_at,
+        finished_at=run.finished_at,
+        latency_s=run.latency_s,
+        error=run.error,
+        result=run.result,
+        metrics=metrics,
+    )
 
 
 def event_public(event: RunEvent) -> EventPublic:
@@ -67,14 +83,21 @@ async def create_run(body: RunCreate, svc: ServicesDep, who: CallerDep, response
     if unavailable:
         raise HTTPException(503, unavailable)
     if len(body.question) > svc.settings.question_max_chars:
-        raise HTTPException(422, f"question: {len(body.question):,} characters; the limit is {svc.settings.question_max_chars:,} (SLEUTH_API_QUESTION_MAX_CHARS)")
+        raise HTTPException(
+            422,
+            f"question: {len(body.question):,} characters; the limit is {svc.settings.question_max_chars:,} (SLEUTH_API_QUESTION_MAX_CHARS)",
+        )
     model = await svc.check_model(body.model)  # only models configured here or listed by the endpoint
     await asyncio.to_thread(resolve, svc.corpus, body.filters)  # unknown doc_ids or empty scope: 422 before anything is stored
     if svc.runner.queued() >= svc.settings.max_queued:
-        raise HTTPException(503, f"the queue is full ({svc.settings.max_queued} runs waiting); retry later", headers={"Retry-After": "30"})
+        raise HTTPException(
+            503, f"the queue is full ({svc.settings.max_queued} runs waiting); retry later", headers={"Retry-After": "30"}
+        )
     budgets = body.budgets.model_dump(exclude_none=True) if body.budgets else None
     filters = body.filters.model_dump(exclude_none=True) if body.filters and not body.filters.empty() else None
-    run = await create_counted(svc, who, "runs", mode=body.mode, question=body.question, filters=filters, model=model, budgets=budgets)
+    run = await create_counted(
+        svc, who, "runs", mode=body.mode, question=body.question, filters=filters, model=model, budgets=budgets
+    )
     svc.runner.submit(run.id, body.question, body.mode, body.filters if filters else None, body.model, budgets)
     response.headers["Location"] = f"/v1/runs/{run.id}"
     links = {"self": f"/v1/runs/{run.id}", "events": f"/v1/runs/{run.id}/events", "cancel": f"/v1/runs/{run.id}/cancel"}
@@ -92,9 +115,12 @@ async def list_runs(
     q: Annotated[str | None, Query(max_length=500, description="Text the question contains.")] = None,
 ) -> RunsPublic:
     """Your runs (an admin key: everyone's), newest first."""
-    rows, total = await asyncio.to_thread(svc.store.list, limit=limit, offset=offset, status=status, mode=mode, q=q,
-                                          key_id=None if who.admin else who.key_id)  # fmt: skip
-    return RunsPublic(data=[run_public(r, svc.runner.queue_position(r.id)) for r in rows], count=total, limit=limit, offset=offset)
+    rows, total = await asyncio.to_thread(
+        svc.store.list, limit=limit, offset=offset, status=status, mode=mode, q=q, key_id=None if who.admin else who.key_id
+    )
+    return RunsPublic(
+        data=[run_public(r, svc.runner.queue_position(r.id)) for r in rows], count=total, limit=limit, offset=offset
+    )
 
 
 @router.get("/runs/{run_id}", response_model=RunPublic, summary="One run: status, answer, citations, per-arm metrics")
@@ -113,7 +139,9 @@ async def cancel_run(run_id: str, svc: ServicesDep, who: CallerDep) -> RunPublic
     return run_public(await asyncio.to_thread(get_owned, svc, run_id, who))
 
 
-@router.get("/runs/{run_id}/events", summary="The run's steps as Server-Sent Events (Last-Event-ID resumes; finished runs replay)")
+@router.get(
+    "/runs/{run_id}/events", summary="The run's steps as Server-Sent Events (Last-Event-ID resumes; finished runs replay)"
+)
 async def run_events(
     run_id: str,
     svc: ServicesDep,
@@ -126,8 +154,11 @@ async def run_events(
     start = after if after is not None else _event_id(last_event_id)
     if format == "json":
         return [event_public(e) for e in await asyncio.to_thread(svc.store.events, run_id, start, 100_000)]
-    return StreamingResponse(_stream(svc, run_id, start), media_type="text/event-stream",
-                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})  # fmt: skip
+    return StreamingResponse(
+        _stream(svc, run_id, start),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
 
 
 def _event_id(value: str | None) -> int:

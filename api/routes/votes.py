@@ -15,7 +15,12 @@ router = APIRouter(tags=["votes"])
 FINISHED = frozenset({"answered", "unsure", "truncated"})  # an arm that gave an answer; failed and cancelled ones did not
 
 
-@router.post("/runs/{run_id}/vote", status_code=201, response_model=VotePublic, summary="Vote on a finished compare run (one vote per run and key)")
+@router.post(
+    "/runs/{run_id}/vote",
+    status_code=201,
+    response_model=VotePublic,
+    summary="Vote on a finished compare run (one vote per run and key)",
+)
 async def vote(run_id: str, body: VoteCreate, svc: ServicesDep, who: CallerDep) -> VotePublic:
     """Your vote on one of your compare runs (an admin may vote on any); a second vote replaces the first."""
     run = await asyncio.to_thread(get_owned, svc, run_id, who)
@@ -26,7 +31,9 @@ async def vote(run_id: str, body: VoteCreate, svc: ServicesDep, who: CallerDep) 
     ended = {arm: (run.result.get(arm) or {}).get("status", "missing") for arm in ("agentic", "rag")}
     if not all(status in FINISHED for status in ended.values()):
         arms = ", ".join(f"{arm} {status}" for arm, status in ended.items())
-        raise HTTPException(409, f"run {run_id} has no two answers to compare ({arms}); votes count only runs whose arms both finished")
+        raise HTTPException(
+            409, f"run {run_id} has no two answers to compare ({arms}); votes count only runs whose arms both finished"
+        )
     v = await asyncio.to_thread(svc.store.vote, run_id, body.winner, body.note, run.model, who.key_id)
     return VotePublic(id=v.id, run_id=v.run_id, winner=v.winner, note=v.note, created_at=v.created_at)
 
@@ -34,6 +41,16 @@ async def vote(run_id: str, body: VoteCreate, svc: ServicesDep, who: CallerDep) 
 @router.get("/leaderboard", response_model=Leaderboard, summary="Elo ratings over votes, per mode and model")
 async def leaderboard(svc: ServicesDep, who: CallerDep) -> Leaderboard:
     votes = await asyncio.to_thread(svc.store.votes)
-    rows = [LeaderboardRow(mode=p.mode, model=p.model, rating=round(p.rating, 1), wins=p.wins, losses=p.losses, ties=p.ties,
-                           votes=p.wins + p.losses + p.ties) for p in elo((v.model, v.winner) for v in votes)]  # fmt: skip
+    rows = [
+        LeaderboardRow(
+            mode=p.mode,
+            model=p.model,
+            rating=round(p.rating, 1),
+            wins=p.wins,
+            losses=p.losses,
+            ties=p.ties,
+            votes=p.wins + p.losses + p.ties,
+        )
+        for p in elo((v.model, v.winner) for v in votes)
+    ]
     return Leaderboard(data=rows, votes=len(votes))

@@ -5,6 +5,15 @@ from corpus.edgar.fetch import FetchReport, fetch_filings, parse_forms, parse_ye
 from corpus.edgar.settings import EdgarSettings
 
 __all__ = [
-    "EdgarError", "EdgarForbidden", "EdgarSettings", "EdgarSetupError", "EdgarUnavailable", "FetchReport", "NoFilings",
-    "UnknownCompany", "fetch_filings", "parse_forms", "parse_years",
-]  # fmt: skip
+    "EdgarError",
+    "EdgarForbidden",
+    "EdgarSettings",
+    "EdgarSetupError",
+    "EdgarUnavailable",
+    "FetchReport",
+    "NoFilings",
+    "UnknownCompany",
+    "fetch_filings",
+    "parse_forms",
+    "parse_years",
+]

@@ -145,7 +145,9 @@ class EdgarClient:
             if sink is not None:
                 sink.unlink(missing_ok=True)
             if attempt == attempts - 1:
-                raise EdgarUnavailable(f"{problem} for {url}, {attempts} tries; check the network and run the same command again to resume")
+                raise EdgarUnavailable(
+                    f"{problem} for {url}, {attempts} tries; check the network and run the same command again to resume"
+                )
             time.sleep(min(60.0, wait if wait is not None else self.settings.backoff_s * 2**attempt))
         raise AssertionError("unreachable")
 
@@ -157,7 +159,9 @@ class EdgarClient:
             for chunk in response.iter_bytes(1 << 16):
                 size += len(chunk)
                 if size > max_bytes:
-                    raise EdgarUnavailable(f"{url} is larger than {max_bytes >> 20} MB (SLEUTH_EDGAR_MAX_FILE_MB); it was not downloaded")
+                    raise EdgarUnavailable(
+                        f"{url} is larger than {max_bytes >> 20} MB (SLEUTH_EDGAR_MAX_FILE_MB); it was not downloaded"
+                    )
                 if out is not None:
                     out.write(chunk)
                 else:

@@ -25,7 +25,7 @@ from corpus.edgar.filings import (
     parse_tickers,
     select,
     suggest_tickers,
-)  # fmt: skip
+)
 from corpus.edgar.settings import EdgarSettings
 from corpus.ingest import IngestResult, ingest_paths
 
@@ -44,7 +44,9 @@ def parse_forms(value: str | list[str]) -> list[str]:
         if not key:
             continue
         if key not in FORMS:
-            raise EdgarSetupError(f"form {item.strip()!r} cannot be fetched; use {', '.join(FORMS)} (8-K earnings releases bring their EX-99.1)")
+            raise EdgarSetupError(
+                f"form {item.strip()!r} cannot be fetched; use {', '.join(FORMS)} (8-K earnings releases bring their EX-99.1)"
+            )
         if key not in forms:
             forms.append(key)
     if not forms:
@@ -93,10 +95,17 @@ class FetchReport:
         who = f"{self.company.name} (CIK {self.company.cik})" if self.company else "?"
         added = sum(r.status in {"added", "updated"} for r in self.results)
         left = len(self.selected) - len(self.skipped) - self.filings_done - self.not_on_edgar
-        text = (f"{who}: {len(self.selected)} filings selected, {len(self.skipped)} already in the catalog, "
-                f"{self.filings_done} fetched ({added} documents ingested)")  # fmt: skip
+        text = (
+            f"{who}: {len(self.selected)} filings selected, {len(self.skipped)} already in the catalog, "
+            f"{self.filings_done} fetched ({added} documents ingested)"
+        )
         gone = f", {self.not_on_edgar} not on EDGAR" if self.not_on_edgar else ""
-        return text + gone + (f", {left} left: run the same fetch again to resume" if left > 0 else "") + f"; {self.requests} EDGAR requests"
+        return (
+            text
+            + gone
+            + (f", {left} left: run the same fetch again to resume" if left > 0 else "")
+            + f"; {self.requests} EDGAR requests"
+        )
 
 
 def fetch_filings(
@@ -123,30 +132,64 @@ def fetch_filings(
             if not report.selected:
                 raise NoFilings(f"{report.company.name} (CIK {report.company.cik}) has " + "; ".join(report.notes))
             if len(report.selected) > settings.max_filings:
-                raise EdgarSetupError(f"{len(report.selected)} filings match; at most {settings.max_filings} per fetch "
-                                      "(SLEUTH_EDGAR_MAX_FILINGS): narrow the forms or years")  # fmt: skip
+                raise EdgarSetupError(
+                    f"{len(report.selected)} filings match; at most {settings.max_filings} per fetch "
+                    "(SLEUTH_EDGAR_MAX_FILINGS): narrow the forms or years"
+                )
             have = corpus.accessions()
             report.skipped = [f.accession for f in report.selected if f.accession in have]
             todo = [f for f in report.selected if f.accession not in have]
-            emit("plan", {"selected": len(report.selected), "skipped": len(report.skipped), "todo": len(todo), "notes": report.notes})
+            emit(
+                "plan",
+                {"selected": len(report.selected), "skipped": len(report.skipped), "todo": len(todo), "notes": report.notes},
+            )
             for number, filing in enumerate(todo, 1):
                 try:
                     paths = _download(client, root, report.company, filing)
                 except _NotOnEdgar as exc:  # one filing's document is gone: say so, go on with the others
                     report.results.append(IngestResult(exc.url, "failed", None, str(exc)))
                     report.not_on_edgar += 1
-                    emit("ingest_progress", {"file": exc.url.rsplit("/", 1)[-1], "status": "failed", "doc_id": None, "reason": str(exc),
-                                             "pages": 0, "done": number, "total": len(todo)})  # fmt: skip
+                    emit(
+                        "ingest_progress",
+                        {
+                            "file": exc.url.rsplit("/", 1)[-1],
+                            "status": "failed",
+                            "doc_id": None,
+                            "reason": str(exc),
+                            "pages": 0,
+                            "done": number,
+                            "total": len(todo),
+                        },
+                    )
                     continue
                 except EdgarUnavailable as exc:  # EDGAR or the network is down: stop; the next run resumes here
                     report.error = f"{filing.form} {filing.accession}: {exc}"
                     break
-                emit("downloaded", {"accession": filing.accession, "form": filing.form, "files": [p.name for p in paths], "done": number, "total": len(todo)})
+                emit(
+                    "downloaded",
+                    {
+                        "accession": filing.accession,
+                        "form": filing.form,
+                        "files": [p.name for p in paths],
+                        "done": number,
+                        "total": len(todo),
+                    },
+                )
                 ingest = ingest_paths(corpus, paths, workers=1)
                 for result in ingest.results:
                     report.results.append(result)
-                    emit("ingest_progress", {"file": Path(result.path).name, "status": result.status, "doc_id": result.doc_id,
-                                             "reason": result.reason, "pages": result.pages, "done": number, "total": len(todo)})  # fmt: skip
+                    emit(
+                        "ingest_progress",
+                        {
+                            "file": Path(result.path).name,
+                            "status": result.status,
+                            "doc_id": result.doc_id,
+                            "reason": result.reason,
+                            "pages": result.pages,
+                            "done": number,
+                            "total": len(todo),
+                        },
+                    )
                 report.filings_done += 1
         finally:
             report.requests = client.requests
@@ -227,9 +270,14 @@ def _download(client: EdgarClient, root: Path, company: Company, filing: Filing)
                 raise _NotOnEdgar(url, f"{filing.form} {filing.accession}: {url} is not on EDGAR (404); the filing was skipped")
         sidecar = {
             "doc_id": f"{tag}_{period}_{filing.form.replace('-', '')}_{filing.accession}{suffix}",  # company first: one retrieval key per company
-            "company": company.name, "cik": company.cik, "ticker": company.ticker, "form_type": form,
-            "period_end_date": period, "filing_date": filing.filing_date.isoformat(), "accession": filing.accession,
-        }  # fmt: skip
+            "company": company.name,
+            "cik": company.cik,
+            "ticker": company.ticker,
+            "form_type": form,
+            "period_end_date": period,
+            "filing_date": filing.filing_date.isoformat(),
+            "accession": filing.accession,
+        }
         (folder / f"{name}.json").write_text(json.dumps({k: v for k, v in sidecar.items() if v is not None}), encoding="utf-8")
         paths.append(dest)
     return paths

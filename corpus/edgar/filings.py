@@ -94,7 +94,13 @@ def parse_filings(columns: Any) -> list[Filing]:
     cols = [columns.get(n) or [] for n in names]
     for accession, form, filed, reported, primary, items in zip(*cols[:5], cols[5] or [""] * len(cols[0]), strict=False):
         filing_date = _date(filed)
-        if not accession or not form or filing_date is None or not primary or not re.fullmatch(r"\d{10}-\d{2}-\d{6}", str(accession)):
+        if (
+            not accession
+            or not form
+            or filing_date is None
+            or not primary
+            or not re.fullmatch(r"\d{10}-\d{2}-\d{6}", str(accession))
+        ):
             continue
         out.append(Filing(str(accession), str(form), filing_date, _date(reported), str(primary), str(items or "")))
     return out
@@ -105,7 +111,11 @@ def parse_submissions(data: Any) -> tuple[Company, list[Filing], list[dict[str, 
     tickers = data.get("tickers") or []
     company = Company(cik10(data["cik"]), str(data.get("name") or ""), str(tickers[0]).upper() if tickers else None)
     filings = data.get("filings") or {}
-    pages = [f for f in filings.get("files") or [] if isinstance(f, dict) and re.fullmatch(r"CIK\d{10}-submissions-\d{3}\.json", str(f.get("name", "")))]
+    pages = [
+        f
+        for f in filings.get("files") or []
+        if isinstance(f, dict) and re.fullmatch(r"CIK\d{10}-submissions-\d{3}\.json", str(f.get("name", "")))
+    ]
     return company, parse_filings(filings.get("recent")), pages
 
 

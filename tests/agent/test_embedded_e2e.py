@@ -23,7 +23,9 @@ from embedded.endpoint import open_endpoint
 pytestmark = [
     pytest.mark.local_model,
     pytest.mark.financebench,
-    pytest.mark.skipif(os.environ.get("SLEUTH_TEST_LOCAL_MODEL") != "1", reason="set SLEUTH_TEST_LOCAL_MODEL=1 to run the embedded model"),
+    pytest.mark.skipif(
+        os.environ.get("SLEUTH_TEST_LOCAL_MODEL") != "1", reason="set SLEUTH_TEST_LOCAL_MODEL=1 to run the embedded model"
+    ),
 ]
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
@@ -32,7 +34,9 @@ QUESTION = "What is the FY2018 capital expenditure amount (in USD millions) for 
 
 def test_embedded_model_researches_a_dev_question(filings_settings, monkeypatch):
     monkeypatch.delenv("SLEUTH_LLM_BASE_URL", raising=False)
-    models = Path(os.environ.get("SLEUTH_TEST_MODEL_DIR", Path(__file__).resolve().parents[2] / "data"))  # the GGUF is assembled once here
+    models = Path(
+        os.environ.get("SLEUTH_TEST_MODEL_DIR", Path(__file__).resolve().parents[2] / "data")
+    )  # the GGUF is assembled once here
     ARTIFACTS.mkdir(exist_ok=True)
     trace = (ARTIFACTS / "embedded_trace.jsonl").open("w")
 

@@ -17,4 +17,13 @@ def test_the_docs_hold_the_current_drawing_of_the_graph():
 
 def test_every_step_of_a_run_is_a_node():
     nodes = set(GRAPH.get_graph().nodes)
-    assert {"call_model", "plan_tools", "run_tools", "record", "compact_context", "check_citations", "force_answer", "fail"} <= nodes
+    assert {
+        "call_model",
+        "plan_tools",
+        "run_tools",
+        "record",
+        "compact_context",
+        "check_citations",
+        "force_answer",
+        "fail",
+    } <= nodes

@@ -75,13 +75,8 @@ def test_native_tool_calls_and_usage_are_accounted():
                 ("grep", {"pattern": "capital expenditure"}),
                 ("read", {"doc_id": "3M_2018_10K"}),
             ]
-            assert (
-                first.finish_reason == "tool_calls"
-                and not first.tool_calls[0].from_text
-            )
-            assert (
-                first.assistant_message()["tool_calls"][0]["function"]["name"] == "grep"
-            )
+            assert first.finish_reason == "tool_calls" and not first.tool_calls[0].from_text
+            assert first.assistant_message()["tool_calls"][0]["function"]["name"] == "grep"
             second = await llm.complete(MESSAGES, TOOLS)
             assert second.content == "$1,577 million" and not second.tool_calls
             assert (
@@ -89,10 +84,7 @@ def test_native_tool_calls_and_usage_are_accounted():
                 llm.usage.prompt_tokens,
                 llm.usage.completion_tokens,
             ) == (2, 420, 38)
-            assert (
-                fake.requests[0]["tools"][0]["function"]["name"] == "grep"
-                and fake.requests[0]["tool_choice"] == "auto"
-            )
+            assert fake.requests[0]["tools"][0]["function"]["name"] == "grep" and fake.requests[0]["tool_choice"] == "auto"
 
     run(scenario)
 
@@ -108,14 +100,9 @@ def test_streaming_delivers_text_deltas_and_tool_calls():
             llm = client(fake)
             pieces: list[str] = []
             text = await llm.complete(MESSAGES, TOOLS, on_text=pieces.append)
-            assert (
-                "".join(pieces) == text.content == "The answer is $1,577 million."
-                and len(pieces) > 1
-            )
+            assert "".join(pieces) == text.content == "The answer is $1,577 million." and len(pieces) > 1
             call = await llm.complete(MESSAGES, TOOLS, on_text=pieces.append)
-            assert [(c.name, c.arguments) for c in call.tool_calls] == [
-                ("grep", {"pattern": "PP&E"})
-            ]
+            assert [(c.name, c.arguments) for c in call.tool_calls] == [("grep", {"pattern": "PP&E"})]
 
     run(scenario)
 
@@ -126,29 +113,16 @@ def test_json_tool_calls_in_text_become_tool_calls():
         with FakeLLM(
             [
                 Reply(content=reply),
-                Reply(
-                    content='<tool_call>{"name": "gerp", "arguments": {}}</tool_call>'
-                ),
+                Reply(content='<tool_call>{"name": "gerp", "arguments": {}}</tool_call>'),
             ]
         ) as fake:
             llm = client(fake, tool_mode="auto")  # native calls, falling back to calls written as text (lenient)
             response = await llm.complete(MESSAGES, TOOLS)
-            assert [
-                (c.name, c.arguments, c.from_text) for c in response.tool_calls
-            ] == [("grep", {"pattern": "capex"}, True)]
-            assert (
-                "tool_call" not in response.content
-                and "search first" in response.content
-            )
-            assert (
-                "tool_calls" not in response.assistant_message()
-            )  # text calls stay text in the transcript
+            assert [(c.name, c.arguments, c.from_text) for c in response.tool_calls] == [("grep", {"pattern": "capex"}, True)]
+            assert "tool_call" not in response.content and "search first" in response.content
+            assert "tool_calls" not in response.assistant_message()  # text calls stay text in the transcript
             bad = await llm.complete(MESSAGES, TOOLS)
-            assert (
-                not bad.tool_calls
-                and bad.text_call_errors
-                and "gerp" in bad.text_call_errors[0]
-            )
+            assert not bad.tool_calls and bad.text_call_errors and "gerp" in bad.text_call_errors[0]
 
     run(scenario)
 
@@ -175,18 +149,14 @@ def test_text_tool_mode_sends_no_tools_and_vllm_extras_pass_through():
             )
             await llm.complete(MESSAGES, TOOLS)
             assert "tools" not in fake.requests[0]
-            assert fake.requests[0]["chat_template_kwargs"] == {
-                "enable_thinking": False
-            }
+            assert fake.requests[0]["chat_template_kwargs"] == {"enable_thinking": False}
 
     run(scenario)
 
 
 def test_retries_then_succeeds_on_5xx():
     async def scenario():
-        with FakeLLM(
-            [Reply(status=500), Reply(status=429), Reply(content="ok")]
-        ) as fake:
+        with FakeLLM([Reply(status=500), Reply(status=429), Reply(content="ok")]) as fake:
             llm = client(fake, max_retries=2)
             assert (await llm.complete(MESSAGES)).content == "ok"
             assert len(fake.requests) == 3
@@ -206,26 +176,16 @@ def test_failures_become_clear_llm_errors():
             llm = client(fake, timeout_s=1)
             with pytest.raises(LLMError) as unavailable:
                 await llm.complete(MESSAGES)
-            assert unavailable.value.kind == "unavailable" and "500" in str(
-                unavailable.value
-            )
+            assert unavailable.value.kind == "unavailable" and "500" in str(unavailable.value)
             with pytest.raises(LLMError) as rejected:
                 await llm.complete(MESSAGES)
             assert rejected.value.kind == "rejected"
             with pytest.raises(LLMError) as timeout:
                 await llm.complete(MESSAGES)
-            assert timeout.value.kind == "timeout" and "SLEUTH_LLM_TIMEOUT_S" in str(
-                timeout.value
-            )
+            assert timeout.value.kind == "timeout" and "SLEUTH_LLM_TIMEOUT_S" in str(timeout.value)
         with pytest.raises(LLMError) as down:
-            await LLMClient(
-                LLMSettings(
-                    base_url="http://127.0.0.1:9/v1", max_retries=0, timeout_s=2
-                )
-            ).complete(MESSAGES)
-        assert down.value.kind == "unavailable" and "is the server running" in str(
-            down.value
-        )
+            await LLMClient(LLMSettings(base_url="http://127.0.0.1:9/v1", max_retries=0, timeout_s=2)).complete(MESSAGES)
+        assert down.value.kind == "unavailable" and "is the server running" in str(down.value)
         with pytest.raises(LLMError, match="SLEUTH_LLM_BASE_URL"):
             LLMClient(LLMSettings(base_url=None))
 
@@ -234,7 +194,9 @@ def test_failures_become_clear_llm_errors():
 
 def test_constrained_text_calls_send_a_schema_and_the_json_reply_parses():
     async def scenario():
-        with FakeLLM([Reply(content='{"name": "grep", "arguments": {"pattern": "capex"}}'), Reply(content="done"), Reply(content="x")]) as fake:
+        with FakeLLM(
+            [Reply(content='{"name": "grep", "arguments": {"pattern": "capex"}}'), Reply(content="done"), Reply(content="x")]
+        ) as fake:
             llm = client(fake, tool_mode="text", constrain_text_calls=True)
             response = await llm.complete(MESSAGES, TOOLS)
             assert [(c.name, c.arguments, c.from_text) for c in response.tool_calls] == [("grep", {"pattern": "capex"}, True)]

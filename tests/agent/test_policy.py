@@ -52,7 +52,11 @@ def traced(run):
 def script() -> list[Reply]:
     """A small model's habits: a near-miss doc_id, one failing call three times, an answer written flat, then a proper one."""
     proper = ("answer", {"answer": "Capex was $1,577 million.", "citations": [CAPEX_CITATION]})
-    return [Reply(tool_calls=[NEAR_MISS])] + [Reply(tool_calls=[BAD_READ])] * 3 + [Reply(tool_calls=[FLAT_ANSWER]), Reply(tool_calls=[proper])]
+    return (
+        [Reply(tool_calls=[NEAR_MISS])]
+        + [Reply(tool_calls=[BAD_READ])] * 3
+        + [Reply(tool_calls=[FLAT_ANSWER]), Reply(tool_calls=[proper])]
+    )
 
 
 @pytest.mark.financebench

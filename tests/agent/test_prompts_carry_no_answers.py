@@ -26,8 +26,16 @@ def _values(text: str) -> set[float]:
 
 
 def _model_facing_texts() -> dict[str, str]:
-    texts = {f"agent/prompts/{p.name}": p.read_text(encoding="utf-8") for p in files("agent.prompts").iterdir() if p.name.endswith(".md")}
-    texts |= {f"evals/prompts/{p.name}": p.read_text(encoding="utf-8") for p in files("evals.prompts").iterdir() if p.name.endswith(".md")}
+    texts = {
+        f"agent/prompts/{p.name}": p.read_text(encoding="utf-8")
+        for p in files("agent.prompts").iterdir()
+        if p.name.endswith(".md")
+    }
+    texts |= {
+        f"evals/prompts/{p.name}": p.read_text(encoding="utf-8")
+        for p in files("evals.prompts").iterdir()
+        if p.name.endswith(".md")
+    }
     for schema in [*REGISTRY.schemas(), answer_schema(), _SUBQUESTION_SCHEMA]:
         texts[f"tool schema {schema['function']['name']}"] = json.dumps(schema)
     return texts

@@ -40,15 +40,23 @@ def test_rag_retrieves_filtered_passages_and_answers_with_checked_citations(tool
     def script(body: dict) -> Reply:
         prompt = body["messages"][1]["content"]
         assert body["tool_choice"] == {"type": "function", "function": {"name": "answer"}}
-        assert prompt.count("doc_id 3M_2018_10K | page") == 8 and "ADOBE" not in prompt, "the company in the question filters retrieval"
+        assert prompt.count("doc_id 3M_2018_10K | page") == 8 and "ADOBE" not in prompt, (
+            "the company in the question filters retrieval"
+        )
         assert prompt.endswith(f"Question: {QUESTION}\nAnswer with the answer tool.")
         return answer("$1,577 million", CAPEX_CITATION)
 
     with FakeLLM(script) as fake:
-        result, events = run(lambda llm, emit: rag_answer(QUESTION, llm=llm, tools=tools, settings=agent_settings, emit=emit), fake)
+        result, events = run(
+            lambda llm, emit: rag_answer(QUESTION, llm=llm, tools=tools, settings=agent_settings, emit=emit), fake
+        )
 
     assert result.mode == "rag" and result.status == "answered" and result.citations[0].verified, result.error
-    assert result.metrics.llm_calls == 1 and result.metrics.tool_calls == 0 and 0 < result.metrics.pages_read <= 2 * agent_settings.rag_top_k
+    assert (
+        result.metrics.llm_calls == 1
+        and result.metrics.tool_calls == 0
+        and 0 < result.metrics.pages_read <= 2 * agent_settings.rag_top_k
+    )
     retrieval = next(e for e in events if e.type == RETRIEVAL)
     assert len(retrieval.data["passages"]) == agent_settings.rag_top_k
     assert events[0].type == RUN_STARTED and events[-1].type == ANSWER
@@ -56,8 +64,17 @@ def test_rag_retrieves_filtered_passages_and_answers_with_checked_citations(tool
 
 def test_rag_with_explicit_doc_ids_and_a_model_that_is_down(tools, agent_settings):
     with FakeLLM([Reply(status=500, content="engine dead")]) as fake:
-        result, events = run(lambda llm, emit: rag_answer("What was total revenue?", llm=llm, tools=tools, settings=agent_settings,
-                                                          filters=Filters(doc_ids=["ADOBE_2017_10K"]), emit=emit), fake)  # fmt: skip
+        result, events = run(
+            lambda llm, emit: rag_answer(
+                "What was total revenue?",
+                llm=llm,
+                tools=tools,
+                settings=agent_settings,
+                filters=Filters(doc_ids=["ADOBE_2017_10K"]),
+                emit=emit,
+            ),
+            fake,
+        )
     passages = next(e for e in events if e.type == RETRIEVAL).data["passages"]
     assert {p["doc_id"] for p in passages} == {"ADOBE_2017_10K"}
     assert result.status == "failed" and "engine dead" in result.error
@@ -68,7 +85,11 @@ def test_rag_with_explicit_doc_ids_and_a_model_that_is_down(tools, agent_setting
 
 def test_rag_plain_text_answer_in_text_mode(tools, agent_settings):
     with FakeLLM([Reply(content="3M spent $1,577 million on PP&E [3M_2018_10K p.60].")]) as fake:
-        result, _ = run(lambda llm, emit: rag_answer(QUESTION, llm=llm, tools=tools, settings=agent_settings, emit=emit), fake, tool_mode="text")
+        result, _ = run(
+            lambda llm, emit: rag_answer(QUESTION, llm=llm, tools=tools, settings=agent_settings, emit=emit),
+            fake,
+            tool_mode="text",
+        )
         request = fake.requests[0]
     assert "tools" not in request and "<tool_call>" in request["messages"][0]["content"]
     assert result.status == "answered" and result.citations[0].verified
@@ -119,7 +140,10 @@ def test_an_empty_turn_is_asked_again_with_a_nudge_and_never_sent_back(tools, ag
         result, _ = run(lambda llm, emit: research(QUESTION, llm=llm, tools=tools, settings=agent_settings, emit=emit), fake)
         second = fake.requests[1]["messages"]
     assert result.status == "answered", result.error
-    assert second[-1] == {"role": "user", "content": "Your reply was empty. Call a tool to continue the research, or the answer tool to finish."}
+    assert second[-1] == {
+        "role": "user",
+        "content": "Your reply was empty. Call a tool to continue the research, or the answer tool to finish.",
+    }
     assert not any(m["role"] == "assistant" for m in second)  # the empty turn was not kept
 
 
@@ -127,7 +151,9 @@ def test_no_assistant_message_has_null_content_without_tool_calls():
     from agent.llm import LLMResponse, ToolCallRequest, Usage
 
     assert LLMResponse("", [], "stop", Usage()).assistant_message() == {"role": "assistant", "content": ""}
-    written = LLMResponse("", [ToolCallRequest("1", "grep", {"pattern": "x"}, from_text=True)], "stop", Usage()).assistant_message()
+    written = LLMResponse(
+        "", [ToolCallRequest("1", "grep", {"pattern": "x"}, from_text=True)], "stop", Usage()
+    ).assistant_message()
     assert written["content"] == "" and "tool_calls" not in written
     native = LLMResponse("", [ToolCallRequest("1", "grep", {"pattern": "x"})], "tool_calls", Usage()).assistant_message()
     assert native["content"] is None and native["tool_calls"][0]["function"]["name"] == "grep"
@@ -154,6 +180,7 @@ def test_a_one_slot_model_gets_one_call_at_a_time_from_the_two_arms(tools, agent
                 active -= 1
 
     with FakeLLM(script) as fake:
+
         async def one_slot(llm, emit):
             llm.slots = asyncio.Semaphore(1)
             return await compare(QUESTION, llm=llm, tools=tools, settings=agent_settings, emit=emit)

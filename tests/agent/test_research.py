@@ -74,20 +74,34 @@ def test_investigation_lists_greps_reads_follows_a_note_and_answers(tools, agent
     def script(body: dict) -> Reply:
         n = turns(body)
         if n == 0:  # two independent first steps in one turn
-            return Reply(tool_calls=[("list_documents", {"query": "3M"}), ("grep", {"pattern": "Purchases of property", "glob": "3M_2018*"})])
+            return Reply(
+                tool_calls=[
+                    ("list_documents", {"query": "3M"}),
+                    ("grep", {"pattern": "Purchases of property", "glob": "3M_2018*"}),
+                ]
+            )
         if n == 1:  # the grep showed the MD&A match on p.49 and the statement on p.60: read both
             grep = next(t for t in last_tool_texts(body) if "matches for" in t)
             assert "p.49" in grep and "p.60" in grep
-            return Reply(tool_calls=[("read", {"doc_id": "3M_2018_10K", "pages": "49"}), ("read", {"doc_id": "3M_2018_10K", "section": "Cash Flows"})])
+            return Reply(
+                tool_calls=[
+                    ("read", {"doc_id": "3M_2018_10K", "pages": "49"}),
+                    ("read", {"doc_id": "3M_2018_10K", "section": "Cash Flows"}),
+                ]
+            )
         if n == 2:  # follow the cross-reference the MD&A page printed
             follow = re.search(r"read\(doc_id='3M_2018_10K', section='(Note \d+)'\)", "\n".join(last_tool_texts(body)))
             assert follow, "the read result lists the page's cross-references"
             return Reply(tool_calls=[("read", {"doc_id": "3M_2018_10K", "section": follow.group(1)})])
         assert "Long-Term Debt" in "\n".join(last_tool_texts(body))
-        return answer("3M's FY2018 capital expenditure was $1,577 million (purchases of PP&E, cash flow statement).", CAPEX_CITATION)
+        return answer(
+            "3M's FY2018 capital expenditure was $1,577 million (purchases of PP&E, cash flow statement).", CAPEX_CITATION
+        )
 
     with FakeLLM(script) as fake:
-        result, events = ask("What is the FY2018 capital expenditure amount (in USD millions) for 3M?", fake, tools, agent_settings)
+        result, events = ask(
+            "What is the FY2018 capital expenditure amount (in USD millions) for 3M?", fake, tools, agent_settings
+        )
         requests = fake.requests
 
     assert result.status == "answered", result.warnings
@@ -104,7 +118,14 @@ def test_investigation_lists_greps_reads_follows_a_note_and_answers(tools, agent
     call_ids = {c["id"] for c in second[2]["tool_calls"]}
     assert {m["tool_call_id"] for m in second[3:]} == call_ids
     assert "You are Sleuth" in requests[0]["messages"][0]["content"]
-    assert {t["function"]["name"] for t in requests[0]["tools"]} >= {"grep", "read", "outline", "search", "answer", "research_subquestion"}
+    assert {t["function"]["name"] for t in requests[0]["tools"]} >= {
+        "grep",
+        "read",
+        "outline",
+        "search",
+        "answer",
+        "research_subquestion",
+    }
     assert events[0].type == "run_started" and events[-1].type == ANSWER and events[-1].data["status"] == "answered"
 
 
@@ -114,14 +135,19 @@ def test_subagents_research_parts_in_parallel_with_their_own_context(tools, agen
         n = turns(body)
         if "one part of a larger question" not in system:  # the lead agent
             if n == 0:
-                return Reply(tool_calls=[
-                    ("research_subquestion", {"question": "3M FY2018 capital expenditure", "doc_ids": ["3M_2018_10K"]}),
-                    ("research_subquestion", {"question": "Adobe FY2017 total revenue", "doc_ids": ["ADOBE_2017_10K"]}),
-                ])  # fmt: skip
+                return Reply(
+                    tool_calls=[
+                        ("research_subquestion", {"question": "3M FY2018 capital expenditure", "doc_ids": ["3M_2018_10K"]}),
+                        ("research_subquestion", {"question": "Adobe FY2017 total revenue", "doc_ids": ["ADOBE_2017_10K"]}),
+                    ]
+                )
             findings = "\n".join(last_tool_texts(body))
             assert "1,577" in findings and "7,301,505" in findings
-            return answer("3M capex $1,577M (FY2018); Adobe revenue $7,301.5M (FY2017).", CAPEX_CITATION,
-                          {"doc_id": "ADOBE_2017_10K", "page": 58, "quote": "Total revenue 7,301,505"})  # fmt: skip
+            return answer(
+                "3M capex $1,577M (FY2018); Adobe revenue $7,301.5M (FY2017).",
+                CAPEX_CITATION,
+                {"doc_id": "ADOBE_2017_10K", "page": 58, "quote": "Total revenue 7,301,505"},
+            )
         assert len(body["messages"]) <= 4, "a sub-agent starts from a fresh context"
         if "3M" in user:
             if n == 0:
@@ -129,7 +155,9 @@ def test_subagents_research_parts_in_parallel_with_their_own_context(tools, agen
             return answer("Capex was $1,577 million.", CAPEX_CITATION)
         if n == 0:
             return Reply(tool_calls=[("read", {"doc_id": "ADOBE_2017_10K", "section": "Income Statement"})], delay_s=0.3)
-        return answer("Total revenue was $7,301,505 thousand.", {"doc_id": "ADOBE_2017_10K", "page": 58, "quote": "Total revenue 7,301,505"})
+        return answer(
+            "Total revenue was $7,301,505 thousand.", {"doc_id": "ADOBE_2017_10K", "page": 58, "quote": "Total revenue 7,301,505"}
+        )
 
     with FakeLLM(script) as fake:
         result, events = ask("Compare 3M's FY2018 capex with Adobe's FY2017 revenue.", fake, tools, agent_settings)
@@ -170,7 +198,12 @@ def test_step_budget_runs_out_and_the_agent_answers_from_what_it_has(tools):
 def test_tool_call_budget_refuses_extra_calls_then_answers(tools):
     settings = AgentSettings(max_steps=10, max_tool_calls=1, time_budget_s=60)
     script = [
-        Reply(tool_calls=[("grep", {"pattern": "Purchases of property", "glob": "3M_2018*"}), ("outline", {"doc_id": "3M_2018_10K"})]),
+        Reply(
+            tool_calls=[
+                ("grep", {"pattern": "Purchases of property", "glob": "3M_2018*"}),
+                ("outline", {"doc_id": "3M_2018_10K"}),
+            ]
+        ),
         answer("Capex was $1,577 million.", CAPEX_CITATION),
     ]
     with FakeLLM(script) as fake:
@@ -185,7 +218,10 @@ def test_tool_call_budget_refuses_extra_calls_then_answers(tools):
 
 def test_time_budget_cuts_a_slow_model_turn(tools):
     settings = AgentSettings(max_steps=10, time_budget_s=1.0, answer_grace_s=5)
-    script = [Reply(tool_calls=[("outline", {"doc_id": "3M_2018_10K"})], delay_s=3), answer("Not enough time to find it.", status="unsure")]
+    script = [
+        Reply(tool_calls=[("outline", {"doc_id": "3M_2018_10K"})], delay_s=3),
+        answer("Not enough time to find it.", status="unsure"),
+    ]
     with FakeLLM(script) as fake:
         started = time.monotonic()
         result, events = ask("What was 3M's FY2018 capex?", fake, tools, settings)
@@ -199,12 +235,16 @@ def test_malformed_tool_calls_go_back_to_the_model_and_are_fixed(tools, agent_se
     script = [
         Reply(tool_calls=[("grep", '{"pattern": "Purchases of property", "glob": ')]),  # arguments cut off
         Reply(content='<tool_call>{"name": "grep", "arguments": {"pattern": }</tool_call>'),  # broken JSON written as text
-        Reply(tool_calls=[("grep", {"pattern": "Purchases of property", "glob": "3M_2018*", "colour": "red"})]),  # unknown argument
+        Reply(
+            tool_calls=[("grep", {"pattern": "Purchases of property", "glob": "3M_2018*", "colour": "red"})]
+        ),  # unknown argument
         Reply(tool_calls=[("grep", {"pattern": "Purchases of property", "glob": "3M_2018*"})]),
         answer("Capex was $1,577 million.", CAPEX_CITATION),
     ]
     with FakeLLM(script) as fake:
-        result, _ = ask("What was 3M's FY2018 capex?", fake, tools, agent_settings, llm={"tool_mode": "auto"})  # native, then text
+        result, _ = ask(
+            "What was 3M's FY2018 capex?", fake, tools, agent_settings, llm={"tool_mode": "auto"}
+        )  # native, then text
         requests = fake.requests
 
     assert "not valid JSON" in requests[1]["messages"][-1]["content"]
@@ -216,8 +256,14 @@ def test_malformed_tool_calls_go_back_to_the_model_and_are_fixed(tools, agent_se
 
 def test_text_mode_model_calls_tools_in_text(tools, agent_settings):
     script = [
-        Reply(content='Let me search.\n<tool_call>{"name": "grep", "arguments": {"pattern": "Purchases of property", "glob": "3M_2018*"}}</tool_call>'),
-        Reply(content="```json\n" + json.dumps({"name": "answer", "arguments": {"answer": "$1,577 million", "citations": [CAPEX_CITATION]}}) + "\n```"),
+        Reply(
+            content='Let me search.\n<tool_call>{"name": "grep", "arguments": {"pattern": "Purchases of property", "glob": "3M_2018*"}}</tool_call>'
+        ),
+        Reply(
+            content="```json\n"
+            + json.dumps({"name": "answer", "arguments": {"answer": "$1,577 million", "citations": [CAPEX_CITATION]}})
+            + "\n```"
+        ),
     ]
     with FakeLLM(script) as fake:
         result, _ = ask("What was 3M's FY2018 capex?", fake, tools, agent_settings, llm={"tool_mode": "text"})
@@ -264,7 +310,9 @@ def test_context_compaction_keeps_facts_and_citations(tools):
         return answer("Capex was $1,577 million.", CAPEX_CITATION)
 
     with FakeLLM(script) as fake:
-        result, events = ask("What was 3M's FY2018 capex?", fake, tools, settings, llm={"context_tokens": 6000, "max_tokens": 512})
+        result, events = ask(
+            "What was 3M's FY2018 capex?", fake, tools, settings, llm={"context_tokens": 6000, "max_tokens": 512}
+        )
 
     compactions = [e for e in events if e.type == COMPACTION]
     assert compactions and all(e.data["tokens_after"] < e.data["tokens_before"] for e in compactions)
@@ -287,7 +335,9 @@ def test_compaction_without_the_model_keeps_the_figure_lines(tools):
         return answer("Capex was $1,577 million.", CAPEX_CITATION)
 
     with FakeLLM(script) as fake:
-        result, events = ask("What was 3M's FY2018 capex?", fake, tools, settings, llm={"context_tokens": 8000, "max_tokens": 512})
+        result, events = ask(
+            "What was 3M's FY2018 capex?", fake, tools, settings, llm={"context_tokens": 8000, "max_tokens": 512}
+        )
 
     assert any(e.type == COMPACTION for e in events)
     assert result.status == "answered", result.error
@@ -324,7 +374,11 @@ def test_failed_citations_go_back_to_the_model_once(tools, agent_settings):
 
 
 def test_plain_text_answer_with_inline_citations_is_checked(tools, agent_settings):
-    script = [Reply(content="3M's FY2018 capital expenditure was $1,577 million [3M_2018_10K p.60]. Revenue was $99,999 million [3M_2018_10K p.61].")]
+    script = [
+        Reply(
+            content="3M's FY2018 capital expenditure was $1,577 million [3M_2018_10K p.60]. Revenue was $99,999 million [3M_2018_10K p.61]."
+        )
+    ]
     with FakeLLM(script) as fake:
         result, _ = ask("What was 3M's FY2018 capex?", fake, tools, agent_settings.model_copy(update={"citation_repairs": 0}))
 
@@ -384,7 +438,12 @@ def test_a_crashing_tool_becomes_an_error_for_the_model_and_the_run_goes_on(tool
 
     monkeypatch.setattr(REGISTRY, "call", flaky)
     script = [
-        Reply(tool_calls=[("outline", {"doc_id": "3M_2018_10K"}), ("grep", {"pattern": "Purchases of property", "glob": "3M_2018*"})]),
+        Reply(
+            tool_calls=[
+                ("outline", {"doc_id": "3M_2018_10K"}),
+                ("grep", {"pattern": "Purchases of property", "glob": "3M_2018*"}),
+            ]
+        ),
         answer("Capex was $1,577 million.", CAPEX_CITATION),
     ]
     with FakeLLM(script) as fake:
@@ -424,8 +483,12 @@ def test_running_out_of_context_still_sends_a_final_call_that_fits(tools):
         return answer("Capex was $1,577 million.", CAPEX_CITATION)
 
     with FakeLLM(script) as fake:
-        result, _ = ask("What was 3M's FY2018 capex?", fake, tools, settings, llm={"context_tokens": window, "max_tokens": max_tokens})
-        sizes = [sum(len(json.dumps(m)) for m in r["messages"]) / 4 + len(json.dumps(r.get("tools", []))) / 4 for r in fake.requests]
+        result, _ = ask(
+            "What was 3M's FY2018 capex?", fake, tools, settings, llm={"context_tokens": window, "max_tokens": max_tokens}
+        )
+        sizes = [
+            sum(len(json.dumps(m)) for m in r["messages"]) / 4 + len(json.dumps(r.get("tools", []))) / 4 for r in fake.requests
+        ]
     assert result.status in {"answered", "truncated"}
     assert max(sizes) <= window - max_tokens + 200, sizes
 
@@ -439,9 +502,13 @@ def test_sub_agents_stay_inside_the_users_scope(tools, agent_settings):
             children.append(user)
             return answer("Capex was $1,577 million.", CAPEX_CITATION)
         if turns(body) == 0:
-            return Reply(tool_calls=[("research_subquestion", {"question": "Adobe revenue", "doc_ids": ["ADOBE_2017_10K"]}),
-                                     ("research_subquestion", {"question": "3M capex", "doc_ids": "3M_2018_10K"}),
-                                     ("research_subquestion", {"question": "3M capex FY2018"})])  # fmt: skip
+            return Reply(
+                tool_calls=[
+                    ("research_subquestion", {"question": "Adobe revenue", "doc_ids": ["ADOBE_2017_10K"]}),
+                    ("research_subquestion", {"question": "3M capex", "doc_ids": "3M_2018_10K"}),
+                    ("research_subquestion", {"question": "3M capex FY2018"}),
+                ]
+            )
         return answer("Capex was $1,577 million.", CAPEX_CITATION)
 
     with FakeLLM(script) as fake:
@@ -522,9 +589,9 @@ def test_a_failing_call_whose_error_suggests_a_call_runs_that_call_instead(tools
     assert result.steps[-1].ok
 
 
-
-
-@pytest.mark.parametrize("question", ["What was Tesla's total revenue in FY2023?", "How much did General Motors spend on capex in 2022?"])
+@pytest.mark.parametrize(
+    "question", ["What was Tesla's total revenue in FY2023?", "How much did General Motors spend on capex in 2022?"]
+)
 def test_a_company_outside_the_corpus_ends_at_once_saying_so(tools, agent_settings, question):
     # The embedded model once answered a Tesla question with Best Buy's revenue after 543 s.
     with FakeLLM([]) as fake:
@@ -546,7 +613,11 @@ def test_a_covered_company_named_by_nickname_or_ticker_is_researched(tools, agen
 
 def test_a_streamed_model_turn_shows_what_the_model_is_writing(tools):
     reply = 'Let me look.\n<tool_call>{"name": "grep", "arguments": {"pattern": "Purchases of property", "glob": "3M_2018*"}}</tool_call>'
-    final = "```json\n" + json.dumps({"name": "answer", "arguments": {"answer": "$1,577 million", "citations": [CAPEX_CITATION]}}) + "\n```"
+    final = (
+        "```json\n"
+        + json.dumps({"name": "answer", "arguments": {"answer": "$1,577 million", "citations": [CAPEX_CITATION]}})
+        + "\n```"
+    )
     settings = AgentSettings(max_steps=10, time_budget_s=60, progress_every_s=0)
     with FakeLLM([Reply(content=reply, stream_delay_s=0.05), Reply(content=final)]) as fake:
         result, events = ask("What was 3M's FY2018 capex?", fake, tools, settings, llm={"tool_mode": "text"})
@@ -556,12 +627,16 @@ def test_a_streamed_model_turn_shows_what_the_model_is_writing(tools):
     progress = [e for e in events if e.type == MODEL_PROGRESS]
     first = [e.data for e in progress if e.data["step"] == 1]
     assert first and first[-1]["tail"].endswith("</tool_call>") and first[-1]["chars"] == len(reply)
-    assert [e.data["tokens"] for e in progress if e.data["step"] == 1] == sorted(e.data["tokens"] for e in progress if e.data["step"] == 1)
+    assert [e.data["tokens"] for e in progress if e.data["step"] == 1] == sorted(
+        e.data["tokens"] for e in progress if e.data["step"] == 1
+    )
     turn = next(e for e in events if e.type == MODEL_TURN)
     assert events.index(progress[0]) < events.index(turn)  # seen while the turn ran, before it ended
 
     with FakeLLM([Reply(content=reply), Reply(content=final)]) as fake:  # streaming off: one plain request per turn
-        _, events = ask("What was 3M's FY2018 capex?", fake, tools, settings.model_copy(update={"stream": False}), llm={"tool_mode": "text"})
+        _, events = ask(
+            "What was 3M's FY2018 capex?", fake, tools, settings.model_copy(update={"stream": False}), llm={"tool_mode": "text"}
+        )
         assert not any(r.get("stream") for r in fake.requests)
     assert not [e for e in events if e.type == MODEL_PROGRESS]
 
@@ -570,11 +645,19 @@ def test_text_mode_counts_the_tool_schemas_once_so_a_small_window_keeps_the_late
     # The embedded model (7k window, tools described in the system prompt) had each facts result compacted before it read
     # it, because the schemas were counted twice; it asked for the same facts six turns in a row.
     call = ("facts", {"query": "capital expenditure", "doc_id": "3M_2018_10K", "period": "FY2018"})
-    script = [Reply(content=f'<tool_call>{json.dumps({"name": call[0], "arguments": call[1]})}</tool_call>'),
-              Reply(content="```json\n" + json.dumps({"name": "answer", "arguments": {"answer": "$1,577 million", "citations": [CAPEX_CITATION]}}) + "\n```")]  # fmt: skip
+    script = [
+        Reply(content=f"<tool_call>{json.dumps({'name': call[0], 'arguments': call[1]})}</tool_call>"),
+        Reply(
+            content="```json\n"
+            + json.dumps({"name": "answer", "arguments": {"answer": "$1,577 million", "citations": [CAPEX_CITATION]}})
+            + "\n```"
+        ),
+    ]
     settings = AgentSettings(max_steps=10, time_budget_s=60)
     with FakeLLM(script) as fake:  # the embedded model's window: 8,192 tokens, 1,024 of them for the reply
-        result, events = ask("What was 3M's FY2018 capex?", fake, tools, settings, llm={"tool_mode": "text", "context_tokens": 8192})
+        result, events = ask(
+            "What was 3M's FY2018 capex?", fake, tools, settings, llm={"tool_mode": "text", "context_tokens": 8192}
+        )
         second = fake.requests[1]["messages"][-1]["content"]
     assert not [e for e in events if e.type == COMPACTION]
     assert "(1,577)" in second and "Compacted" not in second

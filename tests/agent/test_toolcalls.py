@@ -143,12 +143,16 @@ def test_several_tool_call_tags_with_prose() -> None:
 
 
 def test_tool_call_tag_missing_its_closing_tag() -> None:
-    text = '<tool_call>{"name": "grep", "arguments": {"pattern": "a"}}\n<tool_call>{"name": "grep", "arguments": {"pattern": "b"}}'
+    text = (
+        '<tool_call>{"name": "grep", "arguments": {"pattern": "a"}}\n<tool_call>{"name": "grep", "arguments": {"pattern": "b"}}'
+    )
     assert calls(text) == [("grep", {"pattern": "a"}), ("grep", {"pattern": "b"})]
 
 
 def test_tool_call_tag_holding_a_fence_or_several_objects() -> None:
-    assert calls('<tool_call>\n```json\n{"name": "grep", "arguments": {"pattern": "capital expenditures"}}\n```\n</tool_call>') == [GREP]
+    assert calls(
+        '<tool_call>\n```json\n{"name": "grep", "arguments": {"pattern": "capital expenditures"}}\n```\n</tool_call>'
+    ) == [GREP]
     text = '<tool_call>\n{"name": "grep", "arguments": {"pattern": "a"}}\n{"name": "outline", "arguments": {}}\n</tool_call>'
     assert calls(text) == [("grep", {"pattern": "a"}), ("outline", {})]
 
@@ -159,7 +163,7 @@ def test_tools_tags() -> None:
 
 def test_llama_function_tag() -> None:
     assert calls('<function=grep>{"pattern": "capital expenditures"}</function>') == [GREP]
-    assert calls('<function=outline></function>') == [("outline", {})]
+    assert calls("<function=outline></function>") == [("outline", {})]
     assert calls('<function=grep>{"name": "grep", "arguments": {"pattern": "capital expenditures"}}</function>') == [GREP]
 
 
@@ -227,7 +231,7 @@ def test_regex_written_with_single_backslashes_is_repaired() -> None:
 
 
 def test_final_answer_with_braces_is_no_call() -> None:
-    text = "The figure is in {Item 7} and the set {2021, 2022}; see {\"note\": 4}. The ratio {a/b} is 1.2 {approx}."
+    text = 'The figure is in {Item 7} and the set {2021, 2022}; see {"note": 4}. The ratio {a/b} is 1.2 {approx}.'
     result = parse_tool_calls(text, TOOLS)
     assert result.calls == [] and result.errors == []
     assert result.remaining_text == text
@@ -271,13 +275,17 @@ def test_python_literals() -> None:
 
 
 def test_single_quotes_with_apostrophes_and_double_quotes_inside() -> None:
-    assert calls("{'name': 'grep', 'arguments': {'pattern': 'management's discussion'}}") == [("grep", {"pattern": "management's discussion"})]
+    assert calls("{'name': 'grep', 'arguments': {'pattern': 'management's discussion'}}") == [
+        ("grep", {"pattern": "management's discussion"})
+    ]
     assert calls("{'name': 'grep', 'arguments': {'pattern': 'the \"Company\"'}}") == [("grep", {"pattern": 'the "Company"'})]
     assert calls('{"name": "grep", "arguments": {"pattern": "it\'s"}}') == [("grep", {"pattern": "it's"})]
 
 
 def test_literal_words_inside_strings_are_not_touched() -> None:
-    assert calls("{'name': 'search', 'arguments': {'query': 'True None False, yes'}}") == [("search", {"query": "True None False, yes"})]
+    assert calls("{'name': 'search', 'arguments': {'query': 'True None False, yes'}}") == [
+        ("search", {"query": "True None False, yes"})
+    ]
 
 
 def test_valid_json_is_never_rewritten() -> None:
@@ -331,7 +339,7 @@ def test_tagged_block_that_cannot_be_parsed() -> None:
     assert result.calls == []
     assert len(result.errors) == 1
     error = result.errors[0]
-    assert error.startswith("Could not parse the tool call '<tool_call>{\"name\": \"grep\"")
+    assert error.startswith('Could not parse the tool call \'<tool_call>{"name": "grep"')
     assert "Expecting ',' delimiter" in error and error.endswith(CALL_FORMAT)
     assert result.remaining_text == "Let me search."
 

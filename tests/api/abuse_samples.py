@@ -24,7 +24,9 @@ GREP_ATTACK = {"pattern": "[\\s\\S]", "multiline": True}  # one match event per 
 def big_filing(path: Path, lines: int = 8000) -> Path:
     """A ~600 KB 10-K text (the size of 3M's): `[\\s\\S]` in multiline mode makes one rg event of ~600k submatches."""
     row = "Revenue line {n:05d} of the consolidated statement of operations, in millions: 1,577"
-    path.write_text("FORM 10-K\nFor the fiscal year ended December 31, 2023\n" + "\n".join(row.format(n=n) for n in range(lines)) + "\n")
+    path.write_text(
+        "FORM 10-K\nFor the fiscal year ended December 31, 2023\n" + "\n".join(row.format(n=n) for n in range(lines)) + "\n"
+    )
     return path
 
 
@@ -41,7 +43,9 @@ def slow_pdf(path: Path, pages: int = 5, slow_pages: tuple[int, ...] = (3, 4), c
     doc.update_object(form, "<< /Type /XObject /Subtype /Form /BBox [0 0 612 792] /Resources << >> >>")
     doc.update_stream(form, fills.encode())
     outer = doc.get_new_xref()
-    doc.update_object(outer, f"<< /Type /XObject /Subtype /Form /BBox [0 0 612 792] /Resources << /XObject << /X {form} 0 R >> >> >>")
+    doc.update_object(
+        outer, f"<< /Type /XObject /Subtype /Form /BBox [0 0 612 792] /Resources << /XObject << /X {form} 0 R >> >> >>"
+    )
     doc.update_stream(outer, b"/X Do\n" * fanout)
     contents = doc.get_new_xref()
     doc.update_object(contents, "<< >>")
@@ -75,13 +79,24 @@ def serve(data_dir: Path, database_url: str | None, llm_url: str, log: Path, **s
     """A real `sleuth serve` on a free loopback port (SLEUTH_API_* `settings`); yields (base URL, pid), stops it after."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("SLEUTH_")}
-    env.update(SLEUTH_DATA_DIR=str(data_dir), SLEUTH_LLM_BASE_URL=llm_url, SLEUTH_LLM_MAX_RETRIES="0", SLEUTH_LLM_TIMEOUT_S="120",
-               **{f"SLEUTH_API_{k.upper()}": str(v) for k, v in settings.items()})  # fmt: skip
+    env.update(
+        SLEUTH_DATA_DIR=str(data_dir),
+        SLEUTH_LLM_BASE_URL=llm_url,
+        SLEUTH_LLM_MAX_RETRIES="0",
+        SLEUTH_LLM_TIMEOUT_S="120",
+        **{f"SLEUTH_API_{k.upper()}": str(v) for k, v in settings.items()},
+    )
     if database_url:
         env["SLEUTH_DATABASE_URL"] = database_url
     with log.open("wb") as out:
-        proc = subprocess.Popen([str(SLEUTH), "serve", "--host", "127.0.0.1", "--port", str(port)], env=env, cwd=data_dir.parent,
-                                stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)  # fmt: skip
+        proc = subprocess.Popen(
+            [str(SLEUTH), "serve", "--host", "127.0.0.1", "--port", str(port)],
+            env=env,
+            cwd=data_dir.parent,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
     base = f"http://127.0.0.1:{port}"
     try:
         problem = wait_healthy(proc, base, 90, interval_s=0.1)
@@ -102,7 +117,9 @@ def rss_mb(pid: int) -> float:
         return next(int(line.split()[1]) for line in status if line.startswith("VmRSS:")) / 1024
 
 
-def mcp_call(client: httpx.Client, name: str, arguments: dict[str, Any], headers: dict[str, str] | None = None) -> tuple[bool, str]:
+def mcp_call(
+    client: httpx.Client, name: str, arguments: dict[str, Any], headers: dict[str, str] | None = None
+) -> tuple[bool, str]:
     """One MCP tools/call over streamable HTTP (stateless, no session): (is_error, text)."""
     message = {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": name, "arguments": arguments}}
     reply = client.post("/mcp", json=message, headers={**MCP_HEADERS, **(headers or {})})

@@ -29,7 +29,9 @@ def make_client(fake_llm, monkeypatch, tmp_path) -> Callable[..., TestClient]:
     """Builds a TestClient over an app; call it inside `with`."""
     monkeypatch.chdir(tmp_path)  # no stray .env
 
-    def build(corpus_settings: CorpusSettings, *, client: tuple[str, int] = LOOPBACK, base_url: str = "http://127.0.0.1:8000", **api) -> TestClient:
+    def build(
+        corpus_settings: CorpusSettings, *, client: tuple[str, int] = LOOPBACK, base_url: str = "http://127.0.0.1:8000", **api
+    ) -> TestClient:
         # As a browser or curl on this machine would reach `sleuth serve`: a loopback client and Host.
         return TestClient(create_app(ApiSettings(**api), corpus_settings), base_url=base_url, client=client)
 
@@ -78,7 +80,9 @@ def index_bm25(settings: CorpusSettings) -> None:
     corpus = Corpus.open(settings)
     try:
         retrieval = RetrievalSettings()
-        HybridIndex.open(index_dir(settings, retrieval), retrieval, create=True).sync(corpus, lambda lines: [len(line.split()) + 1 for line in lines])
+        HybridIndex.open(index_dir(settings, retrieval), retrieval, create=True).sync(
+            corpus, lambda lines: [len(line.split()) + 1 for line in lines]
+        )
     finally:
         corpus.close()
 

@@ -72,18 +72,28 @@ def test_documents_outline_pages_upload_and_delete(make_client, fake_llm, small_
         assert client.get("/v1/documents/ACME_2022_10K/pages/99").json()["detail"].startswith("ACME_2022_10K has pages 1-")
         assert "closest: ACME_2022_10K" in client.get("/v1/documents/ACME_2022_10Q").json()["detail"]
 
-        filing = ("GLOBEX CORPORATION\nFORM 10-K\nFor the fiscal year ended December 31, 2023\n"
-                  "Item 7. Management's Discussion and Analysis\nRevenue was $2,400 million.\n")  # fmt: skip
+        filing = (
+            "GLOBEX CORPORATION\nFORM 10-K\nFor the fiscal year ended December 31, 2023\n"
+            "Item 7. Management's Discussion and Analysis\nRevenue was $2,400 million.\n"
+        )
         job = client.post("/v1/documents", files=[("files", ("GLOBEX_2023_10K.txt", filing.encode(), "text/plain"))])
         assert job.status_code == 202, job.text
         done = wait_for(client, job.json()["id"])
         assert done["status"] == "done" and done["result"]["files"][0]["status"] == "added"
-        progress = [e for e in client.get(f"/v1/runs/{done['id']}/events", params={"format": "json"}).json() if e["type"] == "ingest_progress"]
+        progress = [
+            e
+            for e in client.get(f"/v1/runs/{done['id']}/events", params={"format": "json"}).json()
+            if e["type"] == "ingest_progress"
+        ]
         assert progress[0]["data"]["done"] == 1 and progress[0]["data"]["total"] == 1
         assert client.get("/v1/documents").json()["count"] == 2
 
         bad = [
-            (("evil.pdf", b"\x89PNG\r\n\x1a\n" + b"\x00" * 100, "application/pdf"), 415, "named like pdf but its content is binary data"),
+            (
+                ("evil.pdf", b"\x89PNG\r\n\x1a\n" + b"\x00" * 100, "application/pdf"),
+                415,
+                "named like pdf but its content is binary data",
+            ),
             (("../../etc/passwd.txt", b"root", "text/plain"), 400, "is not allowed: use a plain name"),
             (("notes.docx", b"PK\x03\x04", "application/zip"), 415, ".docx is not a filing type"),
             (("big.txt", b"a" * (1 << 20) + b"b", "text/plain"), 413, "larger than 1 MB"),
@@ -92,8 +102,13 @@ def test_documents_outline_pages_upload_and_delete(make_client, fake_llm, small_
         for file, status, message in bad:
             reply = client.post("/v1/documents", files=[("files", file)])
             assert reply.status_code == status and message in reply.json()["detail"], (file[0], reply.text)
-        mixed = client.post("/v1/documents", files=[("files", ("OK_2023_10K.txt", b"fine text", "text/plain")),
-                                                    ("files", ("bad.pdf", b"not a pdf", "application/pdf"))])  # fmt: skip
+        mixed = client.post(
+            "/v1/documents",
+            files=[
+                ("files", ("OK_2023_10K.txt", b"fine text", "text/plain")),
+                ("files", ("bad.pdf", b"not a pdf", "application/pdf")),
+            ],
+        )
         assert mixed.status_code == 415
         assert client.get("/v1/documents").json()["count"] == 2, "nothing of a rejected upload is kept"
         assert not list((small_corpus.data_dir / "uploads").glob("*/OK_2023_10K.txt"))
@@ -104,7 +119,9 @@ def test_documents_outline_pages_upload_and_delete(make_client, fake_llm, small_
 
 
 def test_readiness_reports_each_dependency_and_metrics_count_runs(make_client, fake_llm, small_corpus):
-    fake_llm.respond_with(lambda body: answer("Revenue was $1,577 million.", {"doc_id": "ACME_2022_10K", "page": 4, "quote": "$1,577 million"}))
+    fake_llm.respond_with(
+        lambda body: answer("Revenue was $1,577 million.", {"doc_id": "ACME_2022_10K", "page": 4, "quote": "$1,577 million"})
+    )
     with make_client(small_corpus) as client:
         ready = client.get("/readyz")
         checks = ready.json()["checks"]
@@ -125,7 +142,9 @@ def test_a_restart_loses_nothing_and_marks_runs_in_flight_interrupted(make_clien
     fake_llm.respond_with(lambda body: Reply(content="thinking", delay_s=5))
     with make_client(small_corpus) as client:
         run_id = client.post("/v1/runs", json={"question": "What was ACME's revenue?"}).json()["id"]
-        while not any(e["type"] == "run_started" for e in client.get(f"/v1/runs/{run_id}/events", params={"format": "json"}).json()):
+        while not any(
+            e["type"] == "run_started" for e in client.get(f"/v1/runs/{run_id}/events", params={"format": "json"}).json()
+        ):
             pass
         before = client.get(f"/v1/runs/{run_id}/events", params={"format": "json"}).json()
     # The server stopped mid-run (lifespan shutdown); a process killed outright is found by the next start instead.
@@ -148,4 +167,3 @@ def test_a_restart_loses_nothing_and_marks_runs_in_flight_interrupted(make_clien
         replay = client.get(f"/v1/runs/{killed.id}/events", params={"format": "json"}).json()
         assert [e["data"]["status"] for e in replay] == ["running", "interrupted"]
         assert client.get(f"/v1/runs/{elsewhere.id}").json()["status"] == "queued"
-

@@ -39,7 +39,10 @@ def test_ingest_docs_outline_rm_round_trip(run, tmp_path):
 
     listing = run("docs", "--form", "10-K")
     assert "ACME_2022_10K" in listing.output and "FY2022" in listing.output and "1 documents" in listing.output
-    assert "dense: 0 of 1 filings; background embedding is off (SLEUTH_EMBEDDING_BACKGROUND=false): run `sleuth index`" in listing.output
+    assert (
+        "dense: 0 of 1 filings; background embedding is off (SLEUTH_EMBEDDING_BACKGROUND=false): run `sleuth index`"
+        in listing.output
+    )
     record = json.loads(run("docs", "--json").output.splitlines()[0])
     assert record["doc_id"] == "ACME_2022_10K" and record["pages"] == len(TEN_K_PAGES)
 

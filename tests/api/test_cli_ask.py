@@ -28,7 +28,10 @@ def ask(filings_settings, tmp_path, monkeypatch, sleuth_env):
 
 
 def test_ask_streams_the_trace_and_prints_the_checked_answer(ask):
-    script = [Reply(tool_calls=[("grep", {"pattern": "Purchases of property", "glob": "3M_2018*"})]), answer("$1,577 million", CAPEX_CITATION)]
+    script = [
+        Reply(tool_calls=[("grep", {"pattern": "Purchases of property", "glob": "3M_2018*"})]),
+        answer("$1,577 million", CAPEX_CITATION),
+    ]
     with FakeLLM(script) as fake:
         result = ask(fake, "What was 3M's FY2018 capex?", "--company", "3M")
 

@@ -48,5 +48,9 @@ def test_fetch_bad_input(run):
     monkeypatch.delenv("SLEUTH_EDGAR_USER_AGENT")
     requests = len(fake.log)
     no_ua = invoke("fetch", "AMZN")
-    assert no_ua.exit_code == 2 and "SLEUTH_EDGAR_USER_AGENT is not set" in no_ua.output and 'export SLEUTH_EDGAR_USER_AGENT="' in no_ua.output
+    assert (
+        no_ua.exit_code == 2
+        and "SLEUTH_EDGAR_USER_AGENT is not set" in no_ua.output
+        and 'export SLEUTH_EDGAR_USER_AGENT="' in no_ua.output
+    )
     assert len(fake.log) == requests

@@ -44,9 +44,13 @@ def test_a_series_as_json_with_every_point_cited(make_client, acme):
         assert fy2022["restated"] and fy2022["value"] == 577e6 and fy2022["source"]["doc_id"] == "ACME_2023_10K"
         assert [(x["doc_id"], x["printed"]) for x in fy2022["reports"]] == [("ACME_2022_10K", "575"), ("ACME_2023_10K", "577")]
         assert all(p["source"]["page"] for p in s["points"])
-        first = client.get("/v1/companies/Acme/series", params={"item": "capital expenditure", "basis": "first", "period": "FY2022"}).json()
+        first = client.get(
+            "/v1/companies/Acme/series", params={"item": "capital expenditure", "basis": "first", "period": "FY2022"}
+        ).json()
         assert [(p["period"], p["value"]) for p in first["points"]] == [("FY2022", 575e6)]
-        named = client.get("/v1/companies/Acme/series", params={"item": "capital expenditure", "statement": "cash flow statement"})
+        named = client.get(
+            "/v1/companies/Acme/series", params={"item": "capital expenditure", "statement": "cash flow statement"}
+        )
         assert named.status_code == 200 and named.json()["section"] == "Cash Flows"
 
 
@@ -57,7 +61,11 @@ def test_csv_and_xlsx_exports_carry_the_sources(make_client, acme):
         assert 'filename="acme-widgets-inc-purchases-of-property-and-equipment.csv"' in r.headers["content-disposition"]
         rows = list(csv.DictReader(io.StringIO(r.text)))
         assert [row["period"] for row in rows] == ["FY2021", "FY2022", "FY2023"]
-        assert rows[1]["restated"] == "True" and rows[1]["first_reported_value"] == "575000000.0" and rows[1]["restated_doc_id"] == "ACME_2023_10K"
+        assert (
+            rows[1]["restated"] == "True"
+            and rows[1]["first_reported_value"] == "575000000.0"
+            and rows[1]["restated_doc_id"] == "ACME_2023_10K"
+        )
         x = client.get("/v1/companies/Acme/series", params={"item": "capital expenditure", "format": "xlsx"})
         assert x.status_code == 200 and x.headers["content-type"].startswith("application/vnd.openxmlformats")
         with zipfile.ZipFile(io.BytesIO(x.content)) as book:
@@ -68,9 +76,24 @@ def test_csv_and_xlsx_exports_carry_the_sources(make_client, acme):
 @pytest.mark.parametrize(
     ("path", "params", "status", "detail"),
     [
-        ("/v1/companies/Tesla/series", {"item": "revenue"}, 404, "No filings of 'Tesla' in the corpus; closest companies: Acme Widgets, Inc."),
-        ("/v1/companies/Acme/series", {"item": "goodwill impairment"}, 404, "No line item of Acme Widgets, Inc. matches 'goodwill impairment'; closest:"),
-        ("/v1/companies/Acme/series", {"item": "revenue", "period": "FY2010"}, 404, "has no figures for FY2010; the periods it has: FY2021-FY2023"),
+        (
+            "/v1/companies/Tesla/series",
+            {"item": "revenue"},
+            404,
+            "No filings of 'Tesla' in the corpus; closest companies: Acme Widgets, Inc.",
+        ),
+        (
+            "/v1/companies/Acme/series",
+            {"item": "goodwill impairment"},
+            404,
+            "No line item of Acme Widgets, Inc. matches 'goodwill impairment'; closest:",
+        ),
+        (
+            "/v1/companies/Acme/series",
+            {"item": "revenue", "period": "FY2010"},
+            404,
+            "has no figures for FY2010; the periods it has: FY2021-FY2023",
+        ),
         ("/v1/companies/Acme/series", {"item": "revenue", "period": "soon"}, 422, "period='soon' is not a fiscal period"),
         ("/v1/companies/Acme/series", {"item": "revenue", "basis": "median"}, 422, None),
         ("/v1/companies/Acme/series", {"item": "x" * 201}, 422, None),
@@ -128,7 +151,9 @@ def test_an_xlsx_of_thousands_of_rows_is_written_in_constant_memory(tmp_path):
     def table(n: int) -> SeriesTable:
         report = Report("BIG_2020_10K", None, None, 3, 10, "Widgets sold", "1,234", 1234e6, 6, "table", "2020")
         points = [Point(FiscalPeriod(1000 + i, None, "FY"), [report]) for i in range(n)]
-        series = LineSeries(("widgets",), "Widgets sold", "Income Statement", None, "USD", (), ["Widgets sold"], {p.period: p for p in points})
+        series = LineSeries(
+            ("widgets",), "Widgets sold", "Income Statement", None, "USD", (), ["Widgets sold"], {p.period: p for p in points}
+        )
         return SeriesTable("Big Co", "widgets", series, points, PeriodRange(), "latest")
 
     peaks = []

@@ -28,9 +28,13 @@ def test_a_crashing_embedded_model_fails_the_run_with_the_reason_and_readyz_show
     finally:
         corpus.close()
     said: list[str] = []
-    monkeypatch.setattr(endpoint, "LocalModel", lambda data_dir=None, say=None: fake_model(tmp_path, mode="crash_on_chat", max_restarts=1))
+    monkeypatch.setattr(
+        endpoint, "LocalModel", lambda data_dir=None, say=None: fake_model(tmp_path, mode="crash_on_chat", max_restarts=1)
+    )
     monkeypatch.setattr("api.app._say", said.append)
-    with TestClient(create_app(ApiSettings(port=8123), settings), base_url="http://127.0.0.1:8123", client=("127.0.0.1", 50000)) as client:
+    with TestClient(
+        create_app(ApiSettings(port=8123), settings), base_url="http://127.0.0.1:8123", client=("127.0.0.1", 50000)
+    ) as client:
         assert said and "open http://127.0.0.1:8123/" in said[-1] and "embedded model" in said[-1]
         llm = client.get("/readyz").json()["checks"]["llm"]
         assert llm["ok"] and llm["embedded"] and llm["server"]["state"] == "running" and llm["server"]["restarts"] == 0
@@ -41,7 +45,9 @@ def test_a_crashing_embedded_model_fails_the_run_with_the_reason_and_readyz_show
         assert any(e["type"] == "error" and "during this call" in e["data"]["message"] for e in events)
         deadline = time.monotonic() + 20
         # /readyz shares its checks for 2 s, so wait for the restart to show, not just for "running"
-        while (llm := client.get("/readyz").json()["checks"]["llm"])["server"]["state"] != "running" or llm["server"]["restarts"] < 1:
+        while (llm := client.get("/readyz").json()["checks"]["llm"])["server"]["state"] != "running" or llm["server"][
+            "restarts"
+        ] < 1:
             assert time.monotonic() < deadline, llm
             time.sleep(0.1)
         assert llm["ok"] and llm["server"]["restarts"] == 1 and "SIGSEGV" in llm["server"]["last_crash"]["reason"]
@@ -72,12 +78,16 @@ def test_without_a_model_the_server_starts_and_says_how_to_get_one(tmp_path, mon
         corpus.close()
 
     def not_installed() -> None:
-        raise supervisor.LocalModelError("the embedded model needs llama-cpp-python's server (llama_cpp not installed); run: pip install x")
+        raise supervisor.LocalModelError(
+            "the embedded model needs llama-cpp-python's server (llama_cpp not installed); run: pip install x"
+        )
 
     said: list[str] = []
     monkeypatch.setattr(supervisor, "check_server_installed", not_installed)
     monkeypatch.setattr("api.app._say", said.append)
-    with TestClient(create_app(ApiSettings(port=8123), settings), base_url="http://127.0.0.1:8123", client=("127.0.0.1", 50000)) as client:
+    with TestClient(
+        create_app(ApiSettings(port=8123), settings), base_url="http://127.0.0.1:8123", client=("127.0.0.1", 50000)
+    ) as client:
         assert "open http://127.0.0.1:8123/" in said[-1] and "No model is configured" in said[-1]
         ready = client.get("/readyz")
         llm = ready.json()["checks"]["llm"]

@@ -44,5 +44,6 @@ def test_switched_off_it_says_how_to_embed(make_client, small_corpus):
         coverage = client.get("/v1/documents").json()["embeddings"]
         assert client.app.state.services.embedding is None
         assert client.get("/readyz").status_code == 200  # not embedded is not unready
-    assert coverage["line"] == ("dense: 0 of 1 filings; background embedding is off (SLEUTH_EMBEDDING_BACKGROUND=false): "
-                                "run `sleuth index`")  # fmt: skip
+    assert coverage["line"] == (
+        "dense: 0 of 1 filings; background embedding is off (SLEUTH_EMBEDDING_BACKGROUND=false): run `sleuth index`"
+    )

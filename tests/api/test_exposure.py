@@ -67,7 +67,10 @@ def test_every_response_has_security_headers(make_client, fake_llm, small_corpus
 
 def test_docs_pages_load_only_local_assets(make_client, fake_llm, small_corpus):
     with make_client(small_corpus) as client:
-        for page, marker, vendor in (("/docs", 'id="swagger-ui"', "swagger-ui-bundle.js"), ("/redoc", 'id="redoc"', "redoc.standalone.js")):
+        for page, marker, vendor in (
+            ("/docs", 'id="swagger-ui"', "swagger-ui-bundle.js"),
+            ("/redoc", 'id="redoc"', "redoc.standalone.js"),
+        ):
             html = client.get(page)
             assert html.status_code == 200 and marker in html.text
             assert "<script>" not in html.text, "no inline script (the CSP forbids it)"
@@ -91,10 +94,17 @@ def live_server(tmp_path, small_corpus, fake_llm):
     """A real `sleuth serve` on small_corpus with a 1 MB per-file and 4 MB per-request upload cap."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("SLEUTH_")}
-    env.update(SLEUTH_DATA_DIR=str(small_corpus.data_dir), SLEUTH_DATABASE_URL=small_corpus.resolved_database_url,
-               SLEUTH_LLM_BASE_URL=fake_llm.base_url, SLEUTH_API_UPLOAD_MAX_MB="1", SLEUTH_API_UPLOAD_REQUEST_MAX_MB="4")  # fmt: skip
+    env.update(
+        SLEUTH_DATA_DIR=str(small_corpus.data_dir),
+        SLEUTH_DATABASE_URL=small_corpus.resolved_database_url,
+        SLEUTH_LLM_BASE_URL=fake_llm.base_url,
+        SLEUTH_API_UPLOAD_MAX_MB="1",
+        SLEUTH_API_UPLOAD_REQUEST_MAX_MB="4",
+    )
     log = open(tmp_path / "server.log", "wb")  # noqa: SIM115 - the process owns it
-    proc = subprocess.Popen([str(SLEUTH), "serve", "--port", str(port)], env=env, cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [str(SLEUTH), "serve", "--port", str(port)], env=env, cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT
+    )
     log.close()
     try:
         problem = wait_healthy(proc, f"http://127.0.0.1:{port}", 60)
@@ -137,11 +147,15 @@ def _send(port: int, head: bytes, chunks=(), limit: int = 0) -> tuple[bytes, int
 
 def test_a_real_server_refuses_big_uploads_before_and_while_reading(live_server, small_corpus):
     boundary = b"sleuthboundary"
-    head = (b"POST /v1/documents HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: multipart/form-data; boundary=" + boundary + b"\r\n")
+    head = b"POST /v1/documents HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: multipart/form-data; boundary=" + boundary + b"\r\n"
     declared, sent = _send(live_server, head + b"Content-Length: 52428800\r\n\r\n")  # 50 MB announced, none sent
     assert declared.startswith(b"HTTP/1.1 413"), declared[:200]
 
-    part = b"--" + boundary + b'\r\nContent-Disposition: form-data; name="files"; filename="BIG_2023_10K.txt"\r\nContent-Type: text/plain\r\n\r\n'
+    part = (
+        b"--"
+        + boundary
+        + b'\r\nContent-Disposition: form-data; name="files"; filename="BIG_2023_10K.txt"\r\nContent-Type: text/plain\r\n\r\n'
+    )
     body = [part] + [b"a" * 65536] * 800  # 50 MB of one file, chunked: no length to judge by
 
     def chunked():

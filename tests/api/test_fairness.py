@@ -90,7 +90,9 @@ def test_an_mcp_grep_flood_from_one_key_leaves_other_keys_served(small_corpus, f
     answered = [c for c in calls if not c[1]]
     refused = [c for c in calls if c[1] and "tool calls in flight" in c[2]]
     assert len(answered) + len(refused) == 12, [c[2][:200] for c in calls if c not in answered and c not in refused]
-    assert answered and refused, "12 calls at once from one key: up to SLEUTH_API_KEY_MAX_TOOL_CALLS (4) run, the rest are refused"
+    assert answered and refused, (
+        "12 calls at once from one key: up to SLEUTH_API_KEY_MAX_TOOL_CALLS (4) run, the rest are refused"
+    )
     total = len(big_filing(tmp_path / "count.txt").read_text())  # [\s\S] matches every character (lines end with \n)
     assert all(f"{total:,} matches" in c[2] for c in answered), answered[0][2][:300]  # the count stays exact
     assert max(c[0] for c in answered) < 10, "one grep call of the attack"
@@ -121,7 +123,9 @@ def test_one_match_event_costs_bounded_work_and_keeps_its_count(tmp_path):
     matches = len(text.rstrip("\n")) + 1  # rg reports the last line's newline as part of the text; one submatch per character
     assert f"{matches:,} matches" in first.text or f"{len(text):,} matches" in first.text, first.text[:200]
     assert "p.1 l.1: FORM 10-K" in first.text
-    assert f"showing matches {len(text) - 4}-{len(text)}" in late.text and "to l.8002" in late.text, late.text[:300]  # placed at the event's end
+    assert f"showing matches {len(text) - 4}-{len(text)}" in late.text and "to l.8002" in late.text, late.text[
+        :300
+    ]  # placed at the event's end
     assert cpu < 2.0, f"two grep calls took {cpu:.2f} s of CPU"
 
 
@@ -134,8 +138,10 @@ def test_long_events_are_cut_at_any_chunk_boundary(monkeypatch):
 
     lines = "".join(f"line {n}\n" for n in range(400))
     subs = [{"match": {"text": "l"}, "start": i, "end": i + 1} for i in range(len(lines)) if lines[i] == "l"]
-    event = {"type": "match", "data": {"path": {"text": "X.txt"}, "lines": {"text": lines}, "line_number": 1, "absolute_offset": 0,
-                                       "submatches": subs}}  # fmt: skip
+    event = {
+        "type": "match",
+        "data": {"path": {"text": "X.txt"}, "lines": {"text": lines}, "line_number": 1, "absolute_offset": 0, "submatches": subs},
+    }
     raw = json.dumps(event, separators=(",", ":")).encode() + b"\n"
     monkeypatch.setattr(ripgrep, "MAX_SUBMATCHES", 50)
     monkeypatch.setattr(ripgrep, "STRING_CAP_BYTES", 1000)
@@ -171,8 +177,14 @@ def test_limits_hold_under_concurrency_open_and_keyed(small_corpus, fake_llm, tm
     on PostgreSQL; votes counted on failed compare runs; MCP tools answered year=10**23 with a raw SQLite error."""
     fake_llm.respond_with(_answers)
     slow = {"question": "SLOW: what was ACME's revenue?", "mode": "agentic"}
-    with serve(small_corpus.data_dir, small_corpus.database_url, fake_llm.base_url, tmp_path / "server.log",
-               max_running=64, question_max_chars=200) as (base, _):  # fmt: skip
+    with serve(
+        small_corpus.data_dir,
+        small_corpus.database_url,
+        fake_llm.base_url,
+        tmp_path / "server.log",
+        max_running=64,
+        question_max_chars=200,
+    ) as (base, _):
         with httpx.Client(base_url=base, timeout=60) as client:
             # item 5: open mode (no keys) has the same limit, for its one user
             codes = _at_once(12, lambda i: client.post("/v1/runs", json=slow).status_code)
@@ -196,14 +208,21 @@ def test_limits_hold_under_concurrency_open_and_keyed(small_corpus, fake_llm, tm
             # item 4: one key, 40 creations at once: the limit (8) holds
             codes = _at_once(40, lambda i: alice.post("/v1/runs", json=slow).status_code)
             assert sorted(codes) == [202] * 8 + [429] * 32, codes
-            assert alice.get("/v1/runs", params={"status": "queued"}).json()["count"] + alice.get("/v1/runs", params={"status": "running"}).json()["count"] == 8
+            assert (
+                alice.get("/v1/runs", params={"status": "queued"}).json()["count"]
+                + alice.get("/v1/runs", params={"status": "running"}).json()["count"]
+                == 8
+            )
             is_error, text = mcp_call(alice, "research", {"question": "SLOW: and over MCP?"})
             assert is_error and "already has 8 runs" in text, text
         with httpx.Client(base_url=base, timeout=60, headers=keys["root"]) as root:
             # item 7: a compare run whose RAG arm failed (this data dir has no search index) takes no vote
             run_id = root.post("/v1/runs", json={"question": "What was ACME's revenue?", "mode": "compare"}).json()["id"]
             deadline = time.monotonic() + 60
-            while (run := root.get(f"/v1/runs/{run_id}").json())["status"] in {"queued", "running"} and time.monotonic() < deadline:
+            while (run := root.get(f"/v1/runs/{run_id}").json())["status"] in {
+                "queued",
+                "running",
+            } and time.monotonic() < deadline:
                 time.sleep(0.1)
             assert run["result"]["agentic"]["status"] == "answered" and run["result"]["rag"]["status"] == "failed", run
             vote = root.post(f"/v1/runs/{run_id}/vote", json={"winner": "agentic"})
@@ -255,13 +274,24 @@ def test_pages_of_many_glyphs_keep_the_server_small(small_corpus, fake_llm, tmp_
     """Before: the last 32 pages asked for were kept as Python Glyph objects (~25 MB a page of 100k glyphs; 2.66 GB in
     the issue's attack). Now they are kept compactly (~4 MB a page), up to 64 MB in all."""
     _ingest(small_corpus, glyph_pdf(tmp_path / "GLYPHS_2023_10K.pdf", pages=8))
-    with serve(small_corpus.data_dir, small_corpus.database_url, fake_llm.base_url, tmp_path / "server.log",
-               key_max_renders=3, page_render_timeout_s=120) as (base, pid):  # fmt: skip
+    with serve(
+        small_corpus.data_dir,
+        small_corpus.database_url,
+        fake_llm.base_url,
+        tmp_path / "server.log",
+        key_max_renders=3,
+        page_render_timeout_s=120,
+    ) as (base, pid):
         with httpx.Client(base_url=base, timeout=300) as client:
             assert client.get("/v1/documents/GLYPHS_2023_10K/pages/1/boxes", params={"q": "revenue was 1,577"}).json()["found"]
             before = rss_mb(pid)
             for first in (2, 5):
-                replies = _at_once(3, lambda i, first=first: client.get(f"/v1/documents/GLYPHS_2023_10K/pages/{first + i}/boxes", params={"q": "1,577"}))
+                replies = _at_once(
+                    3,
+                    lambda i, first=first: client.get(
+                        f"/v1/documents/GLYPHS_2023_10K/pages/{first + i}/boxes", params={"q": "1,577"}
+                    ),
+                )
                 assert {r.status_code for r in replies} == {200}, [r.text[:200] for r in replies]
             assert client.get("/v1/documents/GLYPHS_2023_10K/pages/8/boxes", params={"q": "1,577"}).status_code == 200
             grown = rss_mb(pid) - before
@@ -275,11 +305,25 @@ def test_a_slow_page_takes_nothing_from_the_others(small_corpus, fake_llm, tmp_p
     one fails alone and is remembered, and one key cannot hold more than SLEUTH_API_KEY_MAX_RENDERS renders."""
     _ingest(small_corpus, slow_pdf(tmp_path / "SLOW_2023_10K.pdf"))
     keys = make_keys(small_corpus, "mallory", "victim")
-    with serve(small_corpus.data_dir, small_corpus.database_url, fake_llm.base_url, tmp_path / "server.log",
-               page_render_timeout_s=4, key_max_renders=2) as (base, _):  # fmt: skip
-        with httpx.Client(base_url=base, timeout=120) as mallory, httpx.Client(base_url=base, timeout=120, headers=keys["victim"]) as victim:
+    with serve(
+        small_corpus.data_dir,
+        small_corpus.database_url,
+        fake_llm.base_url,
+        tmp_path / "server.log",
+        page_render_timeout_s=4,
+        key_max_renders=2,
+    ) as (base, _):
+        with (
+            httpx.Client(base_url=base, timeout=120) as mallory,
+            httpx.Client(base_url=base, timeout=120, headers=keys["victim"]) as victim,
+        ):
             mallory.headers.update(keys["mallory"])
-            warm = _at_once(3, lambda i: (victim if i < 2 else mallory).get(f"/v1/documents/{'ACME_2022_10K' if i < 2 else 'SLOW_2023_10K'}/pages/{i % 2 + 1}/image"))
+            warm = _at_once(
+                3,
+                lambda i: (victim if i < 2 else mallory).get(
+                    f"/v1/documents/{'ACME_2022_10K' if i < 2 else 'SLOW_2023_10K'}/pages/{i % 2 + 1}/image"
+                ),
+            )
             assert {r.status_code for r in warm} == {200}, "three renders at once: the three render processes are up"
             with concurrent.futures.ThreadPoolExecutor(4) as pool:
                 slow = [pool.submit(mallory.get, f"/v1/documents/SLOW_2023_10K/pages/{page}/image") for page in (3, 4)]
@@ -309,6 +353,10 @@ def test_concurrent_requests_for_one_pages_boxes_share_one_extraction(make_clien
 
         renderer._call = counted
         replies = _at_once(6, lambda i: client.get("/v1/documents/ACME_2022_10K/pages/4/boxes", params={"q": "$1,577 million"}))
-        assert {r.status_code for r in replies} == {200} and all(r.json()["found"] for r in replies), [r.text[:200] for r in replies]
+        assert {r.status_code for r in replies} == {200} and all(r.json()["found"] for r in replies), [
+            r.text[:200] for r in replies
+        ]
         assert calls == ["_glyphs"], "six requests, one extraction"
-        assert client.get("/v1/documents/ACME_2022_10K/pages/4/boxes", params={"q": "1,577"}).json()["found"] and calls == ["_glyphs"]
+        assert client.get("/v1/documents/ACME_2022_10K/pages/4/boxes", params={"q": "1,577"}).json()["found"] and calls == [
+            "_glyphs"
+        ]

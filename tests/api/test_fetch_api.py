@@ -26,17 +26,26 @@ def test_fetch_job_reports_progress_and_ingests_with_edgar_metadata(make_client,
         assert job.status_code == 202, job.text
         run = wait_for(client, job.json()["id"])
         assert run["mode"] == "fetch" and run["status"] == "done", run
-        assert "BUCKLE INC" in run["result"]["summary"] and "404" in run["error"]  # the fake lacks one 8-K: named, the rest goes on
+        assert (
+            "BUCKLE INC" in run["result"]["summary"] and "404" in run["error"]
+        )  # the fake lacks one 8-K: named, the rest goes on
         events = sse(client.get(f"/v1/runs/{run['id']}/events").text)
         kinds = [e["event"] for e in events]
-        assert "fetch_company" in kinds and "fetch_plan" in kinds and "ingest_progress" in kinds and kinds.index("index") > kinds.index("ingest_progress")
+        assert (
+            "fetch_company" in kinds
+            and "fetch_plan" in kinds
+            and "ingest_progress" in kinds
+            and kinds.index("index") > kinds.index("ingest_progress")
+        )
         docs = {d["doc_id"]: d for d in client.get("/v1/documents", params={"company": "BKE"}).json()["data"]}
         release = docs[f"BKE_2024-11-22_8K_{BUCKLE_8K}_EX99-1"]
         assert (release["company"], release["ticker"], release["form_type"]) == ("BUCKLE INC", "BKE", "earnings release")
         hits = client.post("/v1/runs", json={"question": "x", "mode": "rag", "filters": {"doc_ids": [release["doc_id"]]}})
         assert hits.status_code == 202  # the fetched filing is a valid scope for a run
 
-        again = wait_for(client, client.post("/v1/documents/fetch", json={"company": "bke", "forms": ["8-K"], "years": "2024"}).json()["id"])
+        again = wait_for(
+            client, client.post("/v1/documents/fetch", json={"company": "bke", "forms": ["8-K"], "years": "2024"}).json()["id"]
+        )
         assert again["result"]["skipped"] == [BUCKLE_8K]
 
 
@@ -47,12 +56,22 @@ def test_fetch_bad_input(make_client, edgar, tmp_path, sleuth_env):
         assert bad_form.status_code == 422 and "use 10-K, 10-Q, 8-K" in bad_form.json()["detail"]
         bad_years = client.post("/v1/documents/fetch", json={"company": "AMZN", "years": "2024-2021"})
         assert bad_years.status_code == 422 and "backwards" in bad_years.json()["detail"]
-        unknown = wait_for(client, client.post("/v1/documents/fetch", json={"company": "AMZM", "forms": ["10-K"], "years": "2023"}).json()["id"])
-        assert unknown["status"] == "failed" and "unknown ticker 'AMZM'" in unknown["error"] and "AMZN (AMAZON COM INC)" in unknown["error"]
-        empty = wait_for(client, client.post("/v1/documents/fetch", json={"company": "AMZN", "forms": ["10-K"], "years": "2016"}).json()["id"])
+        unknown = wait_for(
+            client, client.post("/v1/documents/fetch", json={"company": "AMZM", "forms": ["10-K"], "years": "2023"}).json()["id"]
+        )
+        assert (
+            unknown["status"] == "failed"
+            and "unknown ticker 'AMZM'" in unknown["error"]
+            and "AMZN (AMAZON COM INC)" in unknown["error"]
+        )
+        empty = wait_for(
+            client, client.post("/v1/documents/fetch", json={"company": "AMZN", "forms": ["10-K"], "years": "2016"}).json()["id"]
+        )
         assert empty["status"] == "failed" and "no 10-K with a period of report in 2016" in empty["error"]
         edgar.faults["/submissions/CIK0000885245.json"] = ["403"]
-        denied = wait_for(client, client.post("/v1/documents/fetch", json={"company": "BKE", "forms": ["8-K"], "years": "2024"}).json()["id"])
+        denied = wait_for(
+            client, client.post("/v1/documents/fetch", json={"company": "BKE", "forms": ["8-K"], "years": "2024"}).json()["id"]
+        )
         assert denied["status"] == "failed" and "403 Forbidden" in denied["error"] and "User-Agent" in denied["error"]
         sleuth_env(SLEUTH_EDGAR_USER_AGENT=None)
         no_ua = client.post("/v1/documents/fetch", json={"company": "AMZN"})

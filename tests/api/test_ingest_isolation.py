@@ -14,8 +14,10 @@ from corpus.settings import CorpusSettings
 from corpus.text import PagedText
 from tests.api.conftest import wait_for
 
-SLOW = ("FORM 10-K\nItem 7. Management's Discussion and Analysis\n"
-        + "\n".join(f"Line {n}: revenue was {n:,} million. See Note {n % 20}." for n in range(400_000))).encode()  # fmt: skip
+SLOW = (
+    "FORM 10-K\nItem 7. Management's Discussion and Analysis\n"
+    + "\n".join(f"Line {n}: revenue was {n:,} million. See Note {n % 20}." for n in range(400_000))
+).encode()
 STYLE = b"<html><style>" + b"a" * 2_000_000 + b"</style><body><p>FORM 10-K Revenue was $1,577 million.</p></body></html>"
 
 
@@ -29,8 +31,10 @@ def settings(tmp_path, database_url) -> CorpusSettings:
 
 def test_uploads_past_the_time_limit_fail_naming_it_while_the_server_answers(make_client, fake_llm, settings):
     with make_client(settings, upload_max_mb=50) as client:
-        job = client.post("/v1/documents", files=[("files", ("SLOW_2023_10K.txt", SLOW, "text/plain")),
-                                                   ("files", ("STYLE_2023_10K.html", STYLE, "text/html"))])  # fmt: skip
+        job = client.post(
+            "/v1/documents",
+            files=[("files", ("SLOW_2023_10K.txt", SLOW, "text/plain")), ("files", ("STYLE_2023_10K.html", STYLE, "text/html"))],
+        )
         assert job.status_code == 202, job.text
         run_id = job.json()["id"]
         answered_while_ingesting = 0
@@ -58,8 +62,10 @@ def test_the_page_route_refuses_a_symlinked_document(make_client, fake_llm, sett
         corpus.store.write("DECOY", PagedText.from_pages(["FORM 10-K\nTOP-SECRET-4242"]), "x")
         outside = tmp_path / "outside"
         outside.mkdir()
-        for path, link in ((corpus.store.text_path("DECOY"), corpus.store.text_path("LEAK_2020_10K")),
-                           (corpus.store.map_path("DECOY"), corpus.store.map_path("LEAK_2020_10K"))):  # fmt: skip
+        for path, link in (
+            (corpus.store.text_path("DECOY"), corpus.store.text_path("LEAK_2020_10K")),
+            (corpus.store.map_path("DECOY"), corpus.store.map_path("LEAK_2020_10K")),
+        ):
             path.rename(outside / path.name)
             os.symlink(outside / path.name, link)
     finally:

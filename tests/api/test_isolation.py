@@ -14,8 +14,10 @@ from tests.api.conftest import index_bm25, make_keys, wait_for
 from tests.fakes.fake_llm import Reply
 
 ACME = {"doc_id": "ACME_2022_10K", "page": 4, "quote": "$1,577 million"}
-FILING = ("GLOBEX CORPORATION\nFORM 10-K\nFor the fiscal year ended December 31, 2023\n"
-          "Item 7. Management's Discussion and Analysis\nRevenue was $2,400 million.\n")  # fmt: skip
+FILING = (
+    "GLOBEX CORPORATION\nFORM 10-K\nFor the fiscal year ended December 31, 2023\n"
+    "Item 7. Management's Discussion and Analysis\nRevenue was $2,400 million.\n"
+)
 
 
 def _answers(body: dict) -> Reply:
@@ -30,14 +32,20 @@ def test_runs_votes_and_documents_belong_to_their_key(make_client, fake_llm, sma
     alice, bob, root = keys["alice"], keys["bob"], keys["root"]
     index_bm25(small_corpus)  # both arms answer: votes count only such runs (issue 24 item 7)
     with make_client(small_corpus) as client:
-        run_id = client.post("/v1/runs", json={"question": "What was ACME's revenue?", "mode": "compare"}, headers=alice).json()["id"]
+        run_id = client.post("/v1/runs", json={"question": "What was ACME's revenue?", "mode": "compare"}, headers=alice).json()[
+            "id"
+        ]
         finished = wait_for(client, run_id, headers=alice)
         assert finished["result"]["agentic"]["status"] == "answered", finished
 
         # bob: the run does not exist for him, in every route
         assert client.get("/v1/runs", headers=bob).json()["count"] == 0
-        for method, path in [("get", f"/v1/runs/{run_id}"), ("get", f"/v1/runs/{run_id}/events"), ("get", f"/v1/runs/{run_id}/events?format=json"),
-                             ("post", f"/v1/runs/{run_id}/cancel")]:  # fmt: skip
+        for method, path in [
+            ("get", f"/v1/runs/{run_id}"),
+            ("get", f"/v1/runs/{run_id}/events"),
+            ("get", f"/v1/runs/{run_id}/events?format=json"),
+            ("post", f"/v1/runs/{run_id}/cancel"),
+        ]:
             reply = getattr(client, method)(path, headers=bob)
             assert reply.status_code == 404 and "of yours" in reply.json()["detail"], (path, reply.text)
         stolen = client.post(f"/v1/runs/{run_id}/vote", json={"winner": "rag"}, headers=bob)
@@ -70,13 +78,19 @@ def test_runs_votes_and_documents_belong_to_their_key(make_client, fake_llm, sma
 
         # documents: reading is for every key, changing needs an admin key
         assert client.get("/v1/documents", headers=bob).json()["count"] == 1
-        upload = client.post("/v1/documents", files=[("files", ("GLOBEX_2023_10K.txt", FILING.encode(), "text/plain"))], headers=bob)
+        upload = client.post(
+            "/v1/documents", files=[("files", ("GLOBEX_2023_10K.txt", FILING.encode(), "text/plain"))], headers=bob
+        )
         assert upload.status_code == 403 and "sleuth keys create NAME --admin" in upload.json()["detail"]
-        replaced = client.post("/v1/documents?replace=true", files=[("files", ("ACME_2022_10K.txt", b"forged", "text/plain"))], headers=bob)
+        replaced = client.post(
+            "/v1/documents?replace=true", files=[("files", ("ACME_2022_10K.txt", b"forged", "text/plain"))], headers=bob
+        )
         assert replaced.status_code == 403
         assert client.delete("/v1/documents/ACME_2022_10K", headers=bob).status_code == 403
         assert client.get("/v1/documents/ACME_2022_10K", headers=bob).status_code == 200
-        job = client.post("/v1/documents", files=[("files", ("GLOBEX_2023_10K.txt", FILING.encode(), "text/plain"))], headers=root)
+        job = client.post(
+            "/v1/documents", files=[("files", ("GLOBEX_2023_10K.txt", FILING.encode(), "text/plain"))], headers=root
+        )
         assert job.status_code == 202 and wait_for(client, job.json()["id"], headers=root)["status"] == "done"
         assert client.get(f"/v1/runs/{job.json()['id']}", headers=bob).status_code == 404  # the job is root's
         assert client.delete("/v1/documents/GLOBEX_2023_10K", headers=root).json() == {"deleted": "GLOBEX_2023_10K"}
@@ -108,7 +122,10 @@ def test_upload_never_replaces_a_filing_unless_asked(make_client, fake_llm, smal
         done = wait_for(client, job.json()["id"])
         assert done["status"] == "done" and done["result"]["files"][0]["status"] == "updated", done
         assert "9,999" in str(client.get("/v1/documents/ACME_2022_10K/pages/1").json()["lines"])
-        again = client.post("/v1/documents?replace=true", files=[("files", ("ACME_2022_10K.txt", b"ACME CORP\nRevenue: $1 million.\n", "text/plain"))])
+        again = client.post(
+            "/v1/documents?replace=true",
+            files=[("files", ("ACME_2022_10K.txt", b"ACME CORP\nRevenue: $1 million.\n", "text/plain"))],
+        )
         assert again.status_code == 202 and wait_for(client, again.json()["id"])["status"] == "done"
         assert client.post("/v1/documents?replace=maybe", files=forged).status_code == 422
 
@@ -119,22 +136,30 @@ def test_open_server_refuses_other_sites_and_rebound_hosts(make_client, fake_llm
     with make_client(small_corpus) as client:
         before = client.get("/v1/documents/ACME_2022_10K/pages/1").json()["lines"]
         evil = {"Origin": "https://evil.example"}
-        for reply in [client.post("/v1/documents?replace=true", files=forged, headers=evil),
-                      client.post("/v1/runs", json={"question": "Revenue?"}, headers=evil),
-                      client.delete("/v1/documents/ACME_2022_10K", headers=evil),
-                      client.delete("/v1/documents/ACME_2022_10K", headers={"Sec-Fetch-Site": "cross-site"}),
-                      client.post("/v1/runs", json={"question": "Revenue?"}, headers={"Origin": "null"}),
-                      client.post("/v1/runs", json={"question": "Revenue?"}, headers={"Origin": "http://127.0.0.1:9999"})]:  # fmt: skip
+        for reply in [
+            client.post("/v1/documents?replace=true", files=forged, headers=evil),
+            client.post("/v1/runs", json={"question": "Revenue?"}, headers=evil),
+            client.delete("/v1/documents/ACME_2022_10K", headers=evil),
+            client.delete("/v1/documents/ACME_2022_10K", headers={"Sec-Fetch-Site": "cross-site"}),
+            client.post("/v1/runs", json={"question": "Revenue?"}, headers={"Origin": "null"}),
+            client.post("/v1/runs", json={"question": "Revenue?"}, headers={"Origin": "http://127.0.0.1:9999"}),
+        ]:
             assert reply.status_code == 403 and "refused" in reply.json()["detail"], reply.text
         # DNS rebinding: evil.example resolves to 127.0.0.1, so the browser sends Host: evil.example (any method)
         for method in ("get", "post"):
-            rebound = getattr(client, method)("/v1/runs", headers={"Host": "evil.example:8000"}, **({"json": {"question": "x"}} if method == "post" else {}))
+            rebound = getattr(client, method)(
+                "/v1/runs", headers={"Host": "evil.example:8000"}, **({"json": {"question": "x"}} if method == "post" else {})
+            )
             assert rebound.status_code == 403 and "is not this server's" in rebound.json()["detail"]
         assert client.get("/v1/documents/ACME_2022_10K/pages/1").json()["lines"] == before
         assert client.get("/v1/runs").json()["count"] == 0
 
         # its own pages (same origin) and clients that are not browsers (no Origin) still work
-        own = client.post("/v1/runs", json={"question": "What was ACME's revenue?"}, headers={"Origin": "http://127.0.0.1:8000", "Sec-Fetch-Site": "same-origin"})
+        own = client.post(
+            "/v1/runs",
+            json={"question": "What was ACME's revenue?"},
+            headers={"Origin": "http://127.0.0.1:8000", "Sec-Fetch-Site": "same-origin"},
+        )
         assert own.status_code == 202, own.text
         assert client.post("/v1/runs", json={"question": "What was ACME's revenue?"}).status_code == 202
         assert client.get("/v1/runs", headers={"Host": "localhost:8000"}).status_code == 200
@@ -149,15 +174,21 @@ def test_uploads_keep_to_the_key_quota_and_do_not_take_run_slots(make_client, fa
     with make_client(small_corpus, max_running=1, key_max_running=2) as client:
         busy = client.post("/v1/runs", json={"question": "ZZSLOW: revenue?"}, headers=root).json()["id"]
         _running(client, busy, root)
-        job = client.post("/v1/documents", files=[("files", ("GLOBEX_2023_10K.txt", FILING.encode(), "text/plain"))], headers=root)
+        job = client.post(
+            "/v1/documents", files=[("files", ("GLOBEX_2023_10K.txt", FILING.encode(), "text/plain"))], headers=root
+        )
         assert job.status_code == 202
         done = wait_for(client, job.json()["id"], timeout=20, headers=root)
         assert done["status"] == "done", done
-        assert client.get(f"/v1/runs/{busy}", headers=root).json()["status"] == "running", "the upload ran beside the run, in its own slot"
+        assert client.get(f"/v1/runs/{busy}", headers=root).json()["status"] == "running", (
+            "the upload ran beside the run, in its own slot"
+        )
 
         queued = client.post("/v1/runs", json={"question": "ZZSLOW: again?"}, headers=root)
         assert queued.status_code == 202  # the key now has 2 in flight
-        over = client.post("/v1/documents", files=[("files", ("INITECH_2023_10K.txt", FILING.encode(), "text/plain"))], headers=root)
+        over = client.post(
+            "/v1/documents", files=[("files", ("INITECH_2023_10K.txt", FILING.encode(), "text/plain"))], headers=root
+        )
         assert over.status_code == 429 and "runs or uploads queued or running" in over.json()["detail"]
         assert over.headers["retry-after"] == "10"
         for run in (busy, queued.json()["id"]):
@@ -166,7 +197,9 @@ def test_uploads_keep_to_the_key_quota_and_do_not_take_run_slots(make_client, fa
         first = client.post("/v1/runs", json={"question": "ZZSLOW: one?"}, headers=root).json()["id"]
         _running(client, first, root)
         second = client.post("/v1/runs", json={"question": "ZZSLOW: two?"}, headers=root).json()["id"]
-        full = client.post("/v1/documents", files=[("files", ("INITECH_2023_10K.txt", FILING.encode(), "text/plain"))], headers=root)
+        full = client.post(
+            "/v1/documents", files=[("files", ("INITECH_2023_10K.txt", FILING.encode(), "text/plain"))], headers=root
+        )
         assert full.status_code == 503 and "queue is full" in full.json()["detail"]
         for run in (first, second):
             client.post(f"/v1/runs/{run}/cancel", headers=root)

@@ -42,11 +42,19 @@ class Servers:
 
     def start(self, port: int) -> subprocess.Popen:
         log = open(self.tmp_path / f"server-{len(self.procs)}.log", "wb")  # noqa: SIM115 - the process owns it
-        proc = subprocess.Popen([str(SLEUTH), "serve", "--host", "127.0.0.1", "--port", str(port)], env=self.env,
-                                cwd=self.tmp_path, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
+        proc = subprocess.Popen(
+            [str(SLEUTH), "serve", "--host", "127.0.0.1", "--port", str(port)],
+            env=self.env,
+            cwd=self.tmp_path,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         log.close()
         self.procs.append(proc)
-        problem = wait_healthy(proc, f"http://127.0.0.1:{port}", 60)  # importing the app alone takes 15+ s on a loaded 2-core machine
+        problem = wait_healthy(
+            proc, f"http://127.0.0.1:{port}", 60
+        )  # importing the app alone takes 15+ s on a loaded 2-core machine
         assert problem is None, f"{problem}: {self.log(proc)}"
         return proc
 
@@ -75,8 +83,13 @@ def servers(tmp_path, monkeypatch):
     ingest_folder(folder, tmp_path / "data").close()
     with FakeLLM(_script) as fake:
         env = {k: v for k, v in os.environ.items() if not k.startswith("SLEUTH_")}
-        env.update(SLEUTH_DATA_DIR=str(tmp_path / "data"), SLEUTH_LLM_BASE_URL=fake.base_url, SLEUTH_LLM_MAX_RETRIES="0",
-                   SLEUTH_LLM_TIMEOUT_S="120", SLEUTH_API_MAX_RUNNING="1")  # fmt: skip
+        env.update(
+            SLEUTH_DATA_DIR=str(tmp_path / "data"),
+            SLEUTH_LLM_BASE_URL=fake.base_url,
+            SLEUTH_LLM_MAX_RETRIES="0",
+            SLEUTH_LLM_TIMEOUT_S="120",
+            SLEUTH_API_MAX_RUNNING="1",
+        )
         group = Servers(tmp_path, env)
         try:
             yield group

@@ -35,7 +35,9 @@ def fake():
 
 def sleuth_env(data_dir: Path, fake: FakeLLM, database_url: str | None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SLEUTH_")}
-    env.update(SLEUTH_DATA_DIR=str(data_dir), SLEUTH_LLM_BASE_URL=fake.base_url, SLEUTH_LLM_MAX_RETRIES="0", SLEUTH_LLM_TIMEOUT_S="30")
+    env.update(
+        SLEUTH_DATA_DIR=str(data_dir), SLEUTH_LLM_BASE_URL=fake.base_url, SLEUTH_LLM_MAX_RETRIES="0", SLEUTH_LLM_TIMEOUT_S="30"
+    )
     if database_url:
         env["SLEUTH_DATABASE_URL"] = database_url
     return env
@@ -55,7 +57,9 @@ async def exercise(client) -> None:
 
     grep = await client.call_tool("grep", {"pattern": "Purchases of property, plant", "glob": "3M_2018*"})
     assert not grep.is_error and "3M_2018_10K" in text(grep) and "p.60" in text(grep)
-    assert {"doc_id": "3M_2018_10K", "page": 60} in [{k: c[k] for k in ("doc_id", "page")} for c in grep.structured_content["citations"]]
+    assert {"doc_id": "3M_2018_10K", "page": 60} in [
+        {k: c[k] for k in ("doc_id", "page")} for c in grep.structured_content["citations"]
+    ]
     docs = await client.call_tool("list_documents", {"form": "10-K"})
     assert not docs.is_error and "3M_2018_10K" in text(docs) and "ADOBE_2017_10K" in text(docs)
     found = await client.call_tool("search", {"query": "purchases of property plant and equipment", "k": 3, "company": "3M"})
@@ -71,7 +75,11 @@ async def exercise(client) -> None:
     unknown = await client.call_tool("summarize", {})
     assert unknown.is_error and "no tool named 'summarize'" in text(unknown)
     bad_research = await client.call_tool("research", {"question": "", "mode": "deep"})
-    assert bad_research.is_error and text(bad_research).startswith("Error: invalid arguments for research: question") and "mode" in text(bad_research)
+    assert (
+        bad_research.is_error
+        and text(bad_research).startswith("Error: invalid arguments for research: question")
+        and "mode" in text(bad_research)
+    )
     no_scope = await client.call_tool("research", {"question": "capex?", "filters": {"doc_ids": ["3M_2018_10"]}})
     assert no_scope.is_error and "unknown doc_ids" in text(no_scope) and "3M_2018_10K" in text(no_scope)
 
@@ -80,8 +88,11 @@ async def exercise(client) -> None:
     async def on_progress(done: float, total: float | None, message: str | None) -> None:
         progress.append(message or "")
 
-    answer = await client.call_tool("research", {"question": "What is 3M's FY2018 capital expenditure?", "filters": {"company": "3M"}},
-                                    progress_callback=on_progress)  # fmt: skip
+    answer = await client.call_tool(
+        "research",
+        {"question": "What is 3M's FY2018 capital expenditure?", "filters": {"company": "3M"}},
+        progress_callback=on_progress,
+    )
     assert "model turn 1: grep" in progress and "✓ grep" in progress and "answer: answered" in progress, progress
     body = text(answer)
     assert not answer.is_error, body
@@ -104,8 +115,11 @@ def registry_error(name: str, arguments: dict, settings) -> str:
 def test_stdio(filings_settings, fake):
     from mcp import Client, StdioServerParameters
 
-    params = StdioServerParameters(command=sys.executable, args=["-m", "api.cli", "mcp"],
-                                   env=sleuth_env(filings_settings.data_dir, fake, filings_settings.database_url))  # fmt: skip
+    params = StdioServerParameters(
+        command=sys.executable,
+        args=["-m", "api.cli", "mcp"],
+        env=sleuth_env(filings_settings.data_dir, fake, filings_settings.database_url),
+    )
 
     async def go() -> None:
         async with Client(params, read_timeout_seconds=60) as client:
@@ -157,8 +171,14 @@ def served(filings_settings, fake, tmp_path):
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     log = (tmp_path / "server.log").open("wb")
-    proc = subprocess.Popen([str(Path(sys.executable).parent / "sleuth"), "serve", "--port", str(port)], cwd=tmp_path, env=env,
-                            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)  # fmt: skip
+    proc = subprocess.Popen(
+        [str(Path(sys.executable).parent / "sleuth"), "serve", "--port", str(port)],
+        cwd=tmp_path,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+    )
     try:
         problem = wait_healthy(proc, base, 60, interval_s=0.1)
         assert problem is None, problem + (tmp_path / "server.log").read_text()[-3000:]

@@ -27,17 +27,31 @@ def test_roles_and_votes_migration_on_existing_data(database_url):
         _upgrade(engine, "api_0001")
         now = datetime.now(UTC)
         with engine.begin() as conn:
-            conn.execute(text("INSERT INTO api_keys (name, prefix, key_hash, created_at) VALUES ('old', 'slk_x', 'h1', :t)"), {"t": now})
-            conn.execute(text("INSERT INTO runs (id, mode, question, model, status, created_at, key_id) VALUES ('r1', 'compare', 'q', 'm', 'answered', :t, 1)"), {"t": now})
+            conn.execute(
+                text("INSERT INTO api_keys (name, prefix, key_hash, created_at) VALUES ('old', 'slk_x', 'h1', :t)"), {"t": now}
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO runs (id, mode, question, model, status, created_at, key_id) VALUES ('r1', 'compare', 'q', 'm', 'answered', :t, 1)"
+                ),
+                {"t": now},
+            )
             for winner, key_id in [("agentic", 1), ("agentic", 1), ("rag", 1), ("tie", None), ("rag", None)]:
-                conn.execute(text("INSERT INTO votes (run_id, winner, model, key_id, created_at) VALUES ('r1', :w, 'm', :k, :t)"),
-                             {"w": winner, "k": key_id, "t": now})  # fmt: skip
+                conn.execute(
+                    text("INSERT INTO votes (run_id, winner, model, key_id, created_at) VALUES ('r1', :w, 'm', :k, :t)"),
+                    {"w": winner, "k": key_id, "t": now},
+                )
         _upgrade(engine, "head")
         with engine.begin() as conn:
             votes = conn.execute(text("SELECT voter, winner FROM votes ORDER BY voter")).all()
             assert [tuple(v) for v in votes] == [("key:1", "rag"), ("open", "rag")]
             assert conn.execute(text("SELECT admin FROM api_keys")).scalar_one() in (False, 0)
         with pytest.raises(IntegrityError), engine.begin() as conn:
-            conn.execute(text("INSERT INTO votes (run_id, winner, model, key_id, voter, created_at) VALUES ('r1', 'tie', 'm', 1, 'key:1', :t)"), {"t": now})
+            conn.execute(
+                text(
+                    "INSERT INTO votes (run_id, winner, model, key_id, voter, created_at) VALUES ('r1', 'tie', 'm', 1, 'key:1', :t)"
+                ),
+                {"t": now},
+            )
     finally:
         engine.dispose()

@@ -37,12 +37,17 @@ def write_statement_pdf(path: Path) -> Path:
         page.insert_text((72, y), label, fontsize=10)
         page.insert_text((400, y), v1, fontsize=10)
         page.insert_text((480, y), v2, fontsize=10)
-    page.insert_textbox(pymupdf.Rect(72, 260, 300, 340), "Capital spending focused on growth programs and the renewal of "
-                        "manufacturing plants across every business segment.", fontsize=10)  # fmt: skip
+    page.insert_textbox(
+        pymupdf.Rect(72, 260, 300, 340),
+        "Capital spending focused on growth programs and the renewal of manufacturing plants across every business segment.",
+        fontsize=10,
+    )
     rotated = doc.new_page(width=612, height=792)
     rotated.insert_text((72, 100), "Total revenue 32,765", fontsize=14)
     rotated.set_rotation(90)
-    doc.new_page(width=612, height=792).insert_text((72, 100), "Item 7. Capital expenditures were $1,577 million in 2022.", fontsize=10)
+    doc.new_page(width=612, height=792).insert_text(
+        (72, 100), "Item 7. Capital expenditures were $1,577 million in 2022.", fontsize=10
+    )
     doc.save(path)
     doc.close()
     return path
@@ -65,7 +70,9 @@ def ink_inside(png: bytes, box: dict, margin: float = 1.0) -> int:
 def pdf_corpus(tmp_path, database_url) -> CorpusSettings:
     settings = CorpusSettings(data_dir=tmp_path / "data", database_url=database_url, ingest_workers=1)
     write_statement_pdf(tmp_path / "ACME_2022_10K.pdf")
-    (tmp_path / "GLOBEX_2023_10K.htm").write_text("<html><body><p>GLOBEX FORM 10-K</p><p>Revenue was $2,400 million.</p></body></html>")
+    (tmp_path / "GLOBEX_2023_10K.htm").write_text(
+        "<html><body><p>GLOBEX FORM 10-K</p><p>Revenue was $2,400 million.</p></body></html>"
+    )
     corpus = Corpus.open(settings)
     try:
         assert ingest_paths(corpus, [tmp_path / "ACME_2022_10K.pdf", tmp_path / "GLOBEX_2023_10K.htm"], workers=1).ok
@@ -139,16 +146,23 @@ def test_boxes_lie_over_the_cited_figure_also_on_rotated_pages(make_client, pdf_
         assert 790 <= value["x"] <= 810 and 300 <= value["y"] <= 340  # x=400 pt, baseline 178 pt, at 2 px per pt
 
         # the agent's split words, line wraps and ellipses, as the citation checker tolerates them
-        wrapped = client.get("/v1/documents/ACME_2022_10K/pages/1/boxes",
-                             params={"q": "renewal of manufac turing plants ... every business segment"}).json()  # fmt: skip
-        assert wrapped["match"] == "quote" and len(wrapped["boxes"]) >= 2 and all(ink_inside(png, b) > 20 for b in wrapped["boxes"])
+        wrapped = client.get(
+            "/v1/documents/ACME_2022_10K/pages/1/boxes",
+            params={"q": "renewal of manufac turing plants ... every business segment"},
+        ).json()
+        assert (
+            wrapped["match"] == "quote" and len(wrapped["boxes"]) >= 2 and all(ink_inside(png, b) > 20 for b in wrapped["boxes"])
+        )
         figure = client.get("/v1/documents/ACME_2022_10K/pages/1/boxes", params={"q": "capex was $1,577 million"}).json()
         assert figure["match"] == "figures" and len(figure["boxes"]) == 1 and ink_inside(png, figure["boxes"][0]) > 20
         missing = client.get("/v1/documents/ACME_2022_10K/pages/1/boxes", params={"q": "Goodwill impairment of $9,999"})
         assert missing.status_code == 200 and missing.json()["found"] is False and missing.json()["boxes"] == []
 
         turned = client.get("/v1/documents/ACME_2022_10K/pages/2/image")
-        assert (int(turned.headers["x-image-width"]), int(turned.headers["x-image-height"])) == (1584, 1224)  # landscape, as shown
+        assert (int(turned.headers["x-image-width"]), int(turned.headers["x-image-height"])) == (
+            1584,
+            1224,
+        )  # landscape, as shown
         boxes = client.get("/v1/documents/ACME_2022_10K/pages/2/boxes", params={"q": "Total revenue 32,765"}).json()
         assert boxes["found"] and (boxes["width"], boxes["height"]) == (1584, 1224)
         box = boxes["boxes"][0]
@@ -170,7 +184,9 @@ def test_bad_input_says_what_is_wrong_and_the_text_view_still_works(make_client,
 
         (pdf_corpus.originals_dir / file_sha256(tmp_path / "ACME_2022_10K.pdf")).unlink()
         gone = client.get("/v1/documents/ACME_2022_10K/pages/1/image")
-        assert gone.status_code == 404 and "original file of ACME_2022_10K (ACME_2022_10K.pdf) is missing" in gone.json()["detail"]
+        assert (
+            gone.status_code == 404 and "original file of ACME_2022_10K (ACME_2022_10K.pdf) is missing" in gone.json()["detail"]
+        )
         assert "text view still works" in gone.json()["detail"]
         assert client.get("/v1/documents/ACME_2022_10K/pages/1").status_code == 200
 
@@ -202,7 +218,11 @@ def test_rendering_is_bounded_in_time_and_size(make_client, pdf_corpus, tmp_path
         huge = client.get("/v1/documents/HUGE_2022_10K/pages/1/image")
         assert huge.status_code == 200 and max(int(huge.headers["x-image-width"]), int(huge.headers["x-image-height"])) <= 2400
         boxes = client.get("/v1/documents/HUGE_2022_10K/pages/1/boxes", params={"q": "4,321"}).json()
-        assert boxes["found"] and boxes["width"] == int(huge.headers["x-image-width"]) and ink_inside(huge.content, boxes["boxes"][0]) > 20
+        assert (
+            boxes["found"]
+            and boxes["width"] == int(huge.headers["x-image-width"])
+            and ink_inside(huge.content, boxes["boxes"][0]) > 20
+        )
 
 
 def test_uploads_keep_only_the_original_and_delete_removes_it(make_client, pdf_corpus, tmp_path):
@@ -217,7 +237,10 @@ def test_uploads_keep_only_the_original_and_delete_removes_it(make_client, pdf_c
         assert client.get("/v1/documents/INITECH_2022_10K/pages/1/image").status_code == 200
 
         write_image_only_pdf(tmp_path / "SCAN_2022_10K.pdf")
-        failed = client.post("/v1/documents", files=[("files", ("SCAN_2022_10K.pdf", (tmp_path / "SCAN_2022_10K.pdf").read_bytes(), "application/pdf"))])
+        failed = client.post(
+            "/v1/documents",
+            files=[("files", ("SCAN_2022_10K.pdf", (tmp_path / "SCAN_2022_10K.pdf").read_bytes(), "application/pdf"))],
+        )
         assert wait_for(client, failed.json()["id"])["status"] == "failed"
         assert not any(uploads.iterdir()), "a failed ingest leaves no staged file"
         assert not (pdf_corpus.originals_dir / file_sha256(tmp_path / "SCAN_2022_10K.pdf")).exists()
@@ -269,7 +292,9 @@ def test_find_boxes_reads_like_the_citation_checker():
     def line(y: float, text: str, number: int, x: float = 0.0) -> list[Glyph]:
         return [Glyph(c, x + 10 * i, y, x + 10 * i + 10, y + 12, number) for i, c in enumerate(text)]
 
-    glyphs = line(0, "Balance Shee t", 1) + line(20, "Total assets", 2) + line(20, "12,345", 3, x=400) + line(40, "12,345", 4, x=400)
+    glyphs = (
+        line(0, "Balance Shee t", 1) + line(20, "Total assets", 2) + line(20, "12,345", 3, x=400) + line(40, "12,345", 4, x=400)
+    )
     assert find_boxes("Balance Sheet", glyphs).how == "quote"
     row = find_boxes("Total assets | 12,345", glyphs)
     assert row.how == "quote" and [b.y for b in row.boxes] == [20, 20], "the value on the label's row, not the one below"

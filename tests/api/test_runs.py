@@ -13,7 +13,10 @@ QUESTION = "What was 3M's FY2018 capital expenditure?"
 
 
 def test_agentic_run_is_stored_streamed_and_replayed(make_client, fake_llm, filings_settings):
-    fake_llm.add(Reply(tool_calls=[("grep", {"pattern": "Purchases of property", "glob": "3M_2018*"})]), answer("$1,577 million", CAPEX_CITATION))
+    fake_llm.add(
+        Reply(tool_calls=[("grep", {"pattern": "Purchases of property", "glob": "3M_2018*"})]),
+        answer("$1,577 million", CAPEX_CITATION),
+    )
     with make_client(filings_settings) as client:
         created = client.post("/v1/runs", json={"question": QUESTION, "mode": "agentic", "filters": {"company": "3M"}})
         assert created.status_code == 202, created.text
@@ -52,7 +55,9 @@ def test_compare_run_has_two_arms_votes_and_a_leaderboard(make_client, fake_llm,
         assert set(run["metrics"]) == {"agentic", "rag"} and run["metrics"]["rag"]["llm_calls"] == 1
         assert run["result"]["agentic"]["mode"] == "agentic" and run["result"]["rag"]["mode"] == "rag"
 
-        assert client.post(f"/v1/runs/{run_id}/vote", json={"winner": "agentic", "note": "cited the statement"}).status_code == 201
+        assert (
+            client.post(f"/v1/runs/{run_id}/vote", json={"winner": "agentic", "note": "cited the statement"}).status_code == 201
+        )
         assert client.post(f"/v1/runs/{run_id}/vote", json={"winner": "best"}).status_code == 422
         board = client.get("/v1/leaderboard").json()
         top = board["data"][0]
@@ -71,10 +76,18 @@ def test_compare_run_has_two_arms_votes_and_a_leaderboard(make_client, fake_llm,
         ({"question": QUESTION, "mode": "magic"}, 422, "mode: Input should be 'agentic', 'rag' or 'compare'"),
         ({"question": "   "}, 422, "question: the question is empty"),
         ({"question": "x" * 10_000}, 422, "10,000 characters; the limit is 4,000"),
-        ({"question": QUESTION, "filters": {"doc_ids": ["3M_2018_10Q"]}}, 422, "unknown doc_ids: '3M_2018_10Q' (closest: 3M_2018_10K"),
+        (
+            {"question": QUESTION, "filters": {"doc_ids": ["3M_2018_10Q"]}},
+            422,
+            "unknown doc_ids: '3M_2018_10Q' (closest: 3M_2018_10K",
+        ),
         ({"question": QUESTION, "filters": {"year": 2001}}, 422, "no filing matches fiscal year 2001"),
         ({"question": QUESTION, "colour": "red"}, 422, "colour: Extra inputs are not permitted"),
-        ({"question": QUESTION, "budgets": {"max_steps": 0}}, 422, "budgets.max_steps: Input should be greater than or equal to 1"),
+        (
+            {"question": QUESTION, "budgets": {"max_steps": 0}},
+            422,
+            "budgets.max_steps: Input should be greater than or equal to 1",
+        ),
     ],
 )
 def test_bad_run_requests_are_refused_with_a_message_and_store_nothing(make_client, filings_settings, body, status, message):

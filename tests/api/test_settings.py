@@ -18,12 +18,19 @@ NOT_SETTINGS = {"SLEUTH_CORPUS", "SLEUTH_FINANCEBENCH_DIR", "SLEUTH_BENCH_DATA"}
 
 
 def all_env_names() -> set[str]:
-    return {n for cls in section_classes().values() for name, field in cls.model_fields.items() for n in env_names(cls, name, field)}
+    return {
+        n for cls in section_classes().values() for name, field in cls.model_fields.items() for n in env_names(cls, name, field)
+    }
 
 
 def test_get_settings_composes_every_section_once(sleuth_env):
     settings = sleuth_env(SLEUTH_DATA_DIR="/srv/sleuth", SLEUTH_LLM_MODEL="m", SLEUTH_API_PORT="9000", SLEUTH_TOOL_TIMEOUT_S="5")
-    assert (str(settings.corpus.data_dir), settings.llm.model, settings.api.port, settings.tools.timeout_s) == ("/srv/sleuth", "m", 9000, 5)
+    assert (str(settings.corpus.data_dir), settings.llm.model, settings.api.port, settings.tools.timeout_s) == (
+        "/srv/sleuth",
+        "m",
+        9000,
+        5,
+    )
     assert get_settings() is settings, "read once, then cached"
     assert set(Settings.model_fields) == {"corpus", "edgar", "retrieval", "tools", "agent", "llm", "embedded", "api"}
     assert all(field.description for field in Settings.model_fields.values())
@@ -60,7 +67,13 @@ def test_old_names_still_work_and_the_new_name_wins(monkeypatch):
 
 def test_every_variable_the_repository_sets_is_a_setting():
     known = all_env_names()
-    for path in ("docker-compose.yml", ".env.example", "Dockerfile", "Makefile", *[str(p.relative_to(REPO_ROOT)) for p in (REPO_ROOT / "scripts").iterdir()]):
+    for path in (
+        "docker-compose.yml",
+        ".env.example",
+        "Dockerfile",
+        "Makefile",
+        *[str(p.relative_to(REPO_ROOT)) for p in (REPO_ROOT / "scripts").iterdir()],
+    ):
         text = (REPO_ROOT / path).read_text(encoding="utf-8")
         for variable in set(re.findall(r"\bSLEUTH_[A-Z0-9_]*[A-Z0-9]\b", text)) - NOT_SETTINGS:
             assert variable in known, f"{path} uses {variable}, which no setting reads"
@@ -68,11 +81,19 @@ def test_every_variable_the_repository_sets_is_a_setting():
 
 def test_settings_command_hides_secrets(sleuth_env, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # no stray .env
-    sleuth_env(SLEUTH_LLM_API_KEY="sk-secret", SLEUTH_DATABASE_URL="postgresql+psycopg://sleuth:hunter2@db:5432/sleuth", SLEUTH_INDEX_URL="http://m:19530")
+    sleuth_env(
+        SLEUTH_LLM_API_KEY="sk-secret",
+        SLEUTH_DATABASE_URL="postgresql+psycopg://sleuth:hunter2@db:5432/sleuth",
+        SLEUTH_INDEX_URL="http://m:19530",
+    )
     result = CliRunner().invoke(app, ["settings"])
     assert result.exit_code == 0, result.output
     lines = set(result.output.splitlines())
-    assert {"SLEUTH_LLM_API_KEY=***", "SLEUTH_DATABASE_URL=postgresql+psycopg://sleuth:***@db:5432/sleuth", "SLEUTH_RETRIEVAL_INDEX_URL=http://m:19530"} <= lines
+    assert {
+        "SLEUTH_LLM_API_KEY=***",
+        "SLEUTH_DATABASE_URL=postgresql+psycopg://sleuth:***@db:5432/sleuth",
+        "SLEUTH_RETRIEVAL_INDEX_URL=http://m:19530",
+    } <= lines
     assert "sk-secret" not in result.output and "hunter2" not in result.output
     assert [line.split("=")[0] for line in result.output.splitlines()] == [
         env_names(cls, name, field)[0] for cls in section_classes().values() for name, field in cls.model_fields.items()

@@ -66,7 +66,10 @@ def test_submissions_and_selection():
 def test_exhibit_from_the_filing_index():
     index = (FIXTURES / f"{BUCKLE_8K}-index.htm").read_text()
     assert exhibit_991(index) == "/Archives/edgar/data/885245/000088524524000040/bke20241122-8kexhibit.htm"
-    assert exhibit_991("<html><table><tr><td>1</td><td>8-K</td><td><a href='a.htm'>a</a></td><td>8-K</td></tr></table></html>") is None
+    assert (
+        exhibit_991("<html><table><tr><td>1</td><td>8-K</td><td><a href='a.htm'>a</a></td><td>8-K</td></tr></table></html>")
+        is None
+    )
 
 
 def test_ticker_suggestions():
@@ -112,7 +115,12 @@ def test_fetch_an_earnings_release_with_edgar_metadata_then_skip_it(corpus, edga
     ids = sorted(r.doc_id for r in report.results if r.status == "added")
     assert f"BKE_2024-11-22_8K_{BUCKLE_8K}_EX99-1" in ids and f"BKE_2024-11-22_8K_{BUCKLE_8K}" in ids
     release = corpus.get(f"BKE_2024-11-22_8K_{BUCKLE_8K}_EX99-1")
-    assert (release.company, release.cik, release.ticker, release.form_type) == ("BUCKLE INC", "0000885245", "BKE", "earnings release")
+    assert (release.company, release.cik, release.ticker, release.form_type) == (
+        "BUCKLE INC",
+        "0000885245",
+        "BKE",
+        "earnings release",
+    )
     assert (release.accession, str(release.filing_date), str(release.period_end_date)) == (BUCKLE_8K, "2024-11-22", "2024-11-22")
     assert release.metadata_sources["company"] == "override"
     from types import SimpleNamespace
@@ -137,7 +145,12 @@ def test_fetch_a_10k_by_cik(corpus, edgar):
     report = fetch_filings(corpus, "1018724", ["10-K"], range(2023, 2024), EdgarSettings())
     assert report.ok and report.filings_done == 1
     doc = corpus.get("AMZN_2023-12-31_10K_0001018724-24-000008")
-    assert (doc.company, doc.form_type, doc.fiscal_year, doc.accession) == ("AMAZON COM INC", "10-K", 2023, "0001018724-24-000008")
+    assert (doc.company, doc.form_type, doc.fiscal_year, doc.accession) == (
+        "AMAZON COM INC",
+        "10-K",
+        2023,
+        "0001018724-24-000008",
+    )
     assert "/files/company_tickers.json" not in edgar.paths("/files")  # a CIK needs no ticker lookup
 
 
@@ -182,12 +195,18 @@ def test_network_error_mid_download_resumes_next_run_with_nothing_half_ingested(
     assert report.error and BUCKLE_8K in report.error and "run the same command again" in report.error
     assert corpus.accessions() == set() and corpus.count() == 0  # neither the 8-K nor its exhibit is in the catalog
     folder = corpus.settings.data_dir / "edgar" / "0000885245" / BUCKLE_8K
-    assert (folder / "bke-20241122.htm").is_file() and not list(folder.glob("*.part")) and not (folder / "bke20241122-8kexhibit.htm").exists()
+    assert (
+        (folder / "bke-20241122.htm").is_file()
+        and not list(folder.glob("*.part"))
+        and not (folder / "bke20241122-8kexhibit.htm").exists()
+    )
 
     primary_gets = len(edgar.paths("/Archives/edgar/data/885245/000088524524000040/bke-20241122.htm"))
     resumed = fetch_filings(corpus, "BKE", ["8-K"], range(2024, 2025), EdgarSettings())
     assert BUCKLE_8K in corpus.accessions()
-    assert len(edgar.paths("/Archives/edgar/data/885245/000088524524000040/bke-20241122.htm")) == primary_gets  # kept, not fetched again
+    assert (
+        len(edgar.paths("/Archives/edgar/data/885245/000088524524000040/bke-20241122.htm")) == primary_gets
+    )  # kept, not fetched again
     assert any(r.doc_id and r.doc_id.endswith("_EX99-1") and r.status == "added" for r in resumed.results)
 
 

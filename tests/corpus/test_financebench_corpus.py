@@ -40,8 +40,10 @@ def test_ripgrep_searches_every_ingested_filing(financebench_corpus):
     # rg silently skips files it takes for binary; every stored file must be listed as matching.
     out = subprocess.run(
         [rg_binary(), "--files-with-matches", "--no-messages", "[A-Za-z]", str(corpus.store.text_dir)],
-        capture_output=True, text=True, check=True,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     searched = {Path(line).stem for line in out.stdout.splitlines()}
     assert searched == corpus.store.doc_ids()
     assert not any(b"\x00" in p.read_bytes() for p in corpus.store.text_dir.glob("*.txt"))

@@ -98,7 +98,7 @@ def test_malformed_html_does_not_raise():
 
 def test_five_megabyte_filing_is_fast():
     row = (
-        '<tr><td><div><span>Net revenue</span></div></td><td><span>$</span></td><td><span>'
+        "<tr><td><div><span>Net revenue</span></div></td><td><span>$</span></td><td><span>"
         '<ix:nonFraction name="us-gaap:Revenues" contextRef="c1" unitRef="usd">1,577</ix:nonFraction></span></td>'
         "<td>&#160;</td><td>(12</td><td>)</td></tr>\n"
     )

@@ -62,7 +62,9 @@ def test_style_rules_are_still_read_including_inside_media_blocks():
     assert (".pb", "page-break-after:always") in css_rules(sheet)
     before, after, hidden = _class_rules(sheet)
     assert (before, after, hidden) == ({"pbb"}, {"pb"}, {"x", "hide"})
-    pages = html_pages("<html><head><style>.pb{page-break-after:always}</style></head><body><p class=pb>one</p><p>two</p></body></html>")
+    pages = html_pages(
+        "<html><head><style>.pb{page-break-after:always}</style></head><body><p class=pb>one</p><p>two</p></body></html>"
+    )
     assert pages == ["one", "two"]
 
 
@@ -111,7 +113,9 @@ def test_a_pdf_over_the_page_limit_is_refused_before_extraction(tmp_path):
     finally:
         corpus.close()
     assert result.status == "failed"
-    assert f"PDF has {len(TEN_K_PAGES)} pages, over the limit of 3 pages per file (SLEUTH_CORPUS_INGEST_MAX_PAGES)" in result.reason
+    assert (
+        f"PDF has {len(TEN_K_PAGES)} pages, over the limit of 3 pages per file (SLEUTH_CORPUS_INGEST_MAX_PAGES)" in result.reason
+    )
 
 
 def test_extraction_never_runs_in_the_calling_process(tmp_path, monkeypatch):

@@ -66,11 +66,19 @@ def test_an_other_events_8k_without_an_exhibit_says_its_first_sentence():
 
 
 def test_a_release_subject_is_its_headline_or_its_today_announced_sentence():
-    assert subject(paged("Exhibit 99.1", "News Release", "Lockheed Martin Reports First Quarter 2023 Financial Results", "• Net sales"),
-                   "earnings release") == "Lockheed Martin Reports First Quarter 2023 Financial Results"  # fmt: skip
-    text = paged("FOR IMMEDIATE RELEASE", "• 2023 Second-Quarter reported sales growth of 6.3%",
-                 "New Brunswick, N.J. (July 20, 2023) – Johnson & Johnson (NYSE: JNJ) today announced results for second-",
-                 "quarter 2023. More.")  # fmt: skip
+    assert (
+        subject(
+            paged("Exhibit 99.1", "News Release", "Lockheed Martin Reports First Quarter 2023 Financial Results", "• Net sales"),
+            "earnings release",
+        )
+        == "Lockheed Martin Reports First Quarter 2023 Financial Results"
+    )
+    text = paged(
+        "FOR IMMEDIATE RELEASE",
+        "• 2023 Second-Quarter reported sales growth of 6.3%",
+        "New Brunswick, N.J. (July 20, 2023) – Johnson & Johnson (NYSE: JNJ) today announced results for second-",
+        "quarter 2023. More.",
+    )
     assert subject(text, "earnings release") == "Johnson & Johnson (NYSE: JNJ) today announced results for second-quarter 2023"
 
 

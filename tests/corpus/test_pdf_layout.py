@@ -236,8 +236,11 @@ def test_a_footnote_marker_stays_with_its_column_heading():
         (300.0, 50.0, 330.0, 60.0, "APAC", 0, 52, 0),
         (332.0, 50.0, 342.0, 60.0, "(a)", 0, 53, 0),
     ]
-    figures = [(50.0, 70.0, 120.0, 80.0, "Revenues", 0, 60, 0), (200.0, 70.0, 230.0, 80.0, "4,871", 0, 61, 0),
-               (300.0, 70.0, 330.0, 80.0, "3,835", 0, 62, 0)]  # fmt: skip
+    figures = [
+        (50.0, 70.0, 120.0, 80.0, "Revenues", 0, 60, 0),
+        (200.0, 70.0, 230.0, 80.0, "4,871", 0, 61, 0),
+        (300.0, 70.0, 330.0, 80.0, "3,835", 0, 62, 0),
+    ]
     assert layout_words(row + figures).splitlines()[0] == "(Millions) | EMEA (a) | APAC (a)"
 
 
@@ -267,7 +270,10 @@ def test_real_release_and_exhibit_pages_read_as_rows(financebench_dir):
     exhibit = page_lines("JOHNSON_JOHNSON_2023_8K_dated-2023-08-30", 5)
     assert exhibit.count(pdf.PICTURE_NOTE) == 3
     assert not [line for line in exhibit if line.strip().isdigit()]  # no stray footnote digits
-    assert "1 Non-GAAP financial measure; refer to reconciliations of non-GAAP financial measures included in accompanying schedules" in exhibit
+    assert (
+        "1 Non-GAAP financial measure; refer to reconciliations of non-GAAP financial measures included in accompanying schedules"
+        in exhibit
+    )
 
 
 def test_figures_between_two_label_lines_join_the_label_they_overlap_most():

@@ -192,7 +192,11 @@ def test_item_heading_variants():
         ["ITEMS 1 AND 2. BUSINESS AND PROPERTIES", "Text."],
         ["Item 1A: Risk Factors", "Text."],
         ["ITEM 3 - LEGAL PROCEEDINGS", "None."],
-        ["PART II, ITEM 7 \u2014 MANAGEMENT\u2019S DISCUSSION AND ANALYSIS OF FINANCIAL CONDITION AND", "RESULTS OF OPERATIONS", "Text."],
+        [
+            "PART II, ITEM 7 \u2014 MANAGEMENT\u2019S DISCUSSION AND ANALYSIS OF FINANCIAL CONDITION AND",
+            "RESULTS OF OPERATIONS",
+            "Text.",
+        ],
         ["Item 8.", "Financial Statements and Supplementary Data", "Text."],
     )
     sections = detect_sections(text, "10-K")

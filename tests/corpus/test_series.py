@@ -16,14 +16,52 @@ _ids = count(1)
 
 def doc(doc_id, year, period="FY", end=None, form=None):
     form = form or ("10-Q" if period.startswith("Q") else "10-K")
-    return SimpleNamespace(id=doc_id, fiscal_year=year, fiscal_period=period, period_end_date=end, form_type=form,
-                           accession=None, filing_date=None, company="Acme")  # fmt: skip
+    return SimpleNamespace(
+        id=doc_id,
+        fiscal_year=year,
+        fiscal_period=period,
+        period_end_date=end,
+        form_type=form,
+        accession=None,
+        filing_date=None,
+        company="Acme",
+    )
 
 
-def fact(doc_id, label, year, printed, value, *, section="Cash Flows", column="Years Ended", scale=6, line=10, unit=None, start=None, end=None):
-    return SimpleNamespace(id=next(_ids), doc_id=doc_id, label=label, fiscal_year=year, printed=printed, value=value, section=section,
-                           period_label=f"{column} {year}".strip(), scale=scale, line=line, page=3, unit=unit, concept=None,
-                           dimensions={}, source="table", period_start=start, period_end=end)  # fmt: skip
+def fact(
+    doc_id,
+    label,
+    year,
+    printed,
+    value,
+    *,
+    section="Cash Flows",
+    column="Years Ended",
+    scale=6,
+    line=10,
+    unit=None,
+    start=None,
+    end=None,
+):
+    return SimpleNamespace(
+        id=next(_ids),
+        doc_id=doc_id,
+        label=label,
+        fiscal_year=year,
+        printed=printed,
+        value=value,
+        section=section,
+        period_label=f"{column} {year}".strip(),
+        scale=scale,
+        line=line,
+        page=3,
+        unit=unit,
+        concept=None,
+        dimensions={},
+        source="table",
+        period_start=start,
+        period_end=end,
+    )
 
 
 def one(items, label):
@@ -73,15 +111,21 @@ def test_period_labels_read_back():
 
 
 def test_a_restated_period_keeps_both_printings_and_rounding_is_no_restatement():
-    docs = [doc("B_2020_10K", 2020, end=date(2020, 12, 31)), doc("B_2021_10K", 2021, end=date(2021, 12, 31)),
-            doc("A_2015_10K", 2015, end=date(2015, 11, 27)), doc("A_2016_10K", 2016, end=date(2016, 12, 2))]  # fmt: skip
+    docs = [
+        doc("B_2020_10K", 2020, end=date(2020, 12, 31)),
+        doc("B_2021_10K", 2021, end=date(2021, 12, 31)),
+        doc("A_2015_10K", 2015, end=date(2015, 11, 27)),
+        doc("A_2016_10K", 2016, end=date(2016, 12, 2)),
+    ]
     rows = [
         fact("B_2020_10K", "Net cash provided by operating activities", 2020, "381,603", 381_603e3, scale=3),
         fact("B_2021_10K", "Net cash provided by operating activities", 2020, "173,110", 173_110e3, scale=3),
         fact("B_2021_10K", "Net cash provided by operating activities", 2021, "940,000", 940_000e3, scale=3),
         fact("A_2015_10K", "Total revenue......", 2015, "4,795,511", 4_795_511e3, section="Income Statement", scale=3),
         fact("A_2016_10K", "Total revenue", 2016, "5,854", 5_854e6, section="Income Statement"),
-        fact("A_2016_10K", "Total revenue", 2015, "4,796", 4_796e6, section="Income Statement"),  # millions, rounded: the same value
+        fact(
+            "A_2016_10K", "Total revenue", 2015, "4,796", 4_796e6, section="Income Statement"
+        ),  # millions, rounded: the same value
     ]
     items = company_series(docs, rows)
     points, _ = one(items, "Net cash provided by operating activities")

@@ -8,13 +8,21 @@ from corpus.text import PagedText
 
 def test_headers_printed_one_per_line_make_one_header():
     # A balance sheet's continuation page: its column headers stacked, one date per line.
-    lines = ["CONSOLIDATED BALANCE SHEETS (continued)", "(in millions)", "December 31, 2022", "December 31, 2021",
-             "Long-term debt | 14,001 | 16,056", "Total liabilities | 31,000 | 30,000"]  # fmt: skip
+    lines = [
+        "CONSOLIDATED BALANCE SHEETS (continued)",
+        "(in millions)",
+        "December 31, 2022",
+        "December 31, 2021",
+        "Long-term debt | 14,001 | 16,056",
+        "Total liabilities | 31,000 | 30,000",
+    ]
     facts = parse_statement(PagedText.from_pages(["\n".join(lines)]), 1, len(lines))
     assert [(f.label, f.year, f.printed, f.scale) for f in facts] == [
-        ("Long-term debt", 2022, "14,001", 6), ("Long-term debt", 2021, "16,056", 6),
-        ("Total liabilities", 2022, "31,000", 6), ("Total liabilities", 2021, "30,000", 6),
-    ]  # fmt: skip
+        ("Long-term debt", 2022, "14,001", 6),
+        ("Long-term debt", 2021, "16,056", 6),
+        ("Total liabilities", 2022, "31,000", 6),
+        ("Total liabilities", 2021, "30,000", 6),
+    ]
 
 
 def test_a_new_header_after_rows_replaces_the_old_one():

@@ -4,38 +4,56 @@ from __future__ import annotations
 
 
 def _context(cid: str, start: str | None, end: str, member: str | None = None) -> str:
-    period = f"<xbrli:startDate>{start}</xbrli:startDate><xbrli:endDate>{end}</xbrli:endDate>" if start else f"<xbrli:instant>{end}</xbrli:instant>"
+    period = (
+        f"<xbrli:startDate>{start}</xbrli:startDate><xbrli:endDate>{end}</xbrli:endDate>"
+        if start
+        else f"<xbrli:instant>{end}</xbrli:instant>"
+    )
     segment = (
         f'<xbrli:segment><xbrldi:explicitMember dimension="us-gaap:StatementBusinessSegmentsAxis">acme:{member}</xbrldi:explicitMember></xbrli:segment>'
         if member
         else ""
     )
-    return (f'<xbrli:context id="{cid}"><xbrli:entity><xbrli:identifier scheme="http://www.sec.gov/CIK">0000123456</xbrli:identifier>'
-            f"{segment}</xbrli:entity><xbrli:period>{period}</xbrli:period></xbrli:context>")  # fmt: skip
+    return (
+        f'<xbrli:context id="{cid}"><xbrli:entity><xbrli:identifier scheme="http://www.sec.gov/CIK">0000123456</xbrli:identifier>'
+        f"{segment}</xbrli:entity><xbrli:period>{period}</xbrli:period></xbrli:context>"
+    )
 
 
-def nf(name: str, ctx: str, value: str, *, scale: int = 6, sign: bool = False, fmt: str = "ixt:num-dot-decimal", unit: str = "usd") -> str:
+def nf(
+    name: str, ctx: str, value: str, *, scale: int = 6, sign: bool = False, fmt: str = "ixt:num-dot-decimal", unit: str = "usd"
+) -> str:
     sign_attr = ' sign="-"' if sign else ""
-    return (f'<ix:nonFraction unitRef="{unit}" contextRef="{ctx}" decimals="-6" name="{name}" format="{fmt}" scale="{scale}"{sign_attr}>'
-            f"{value}</ix:nonFraction>")  # fmt: skip
+    return (
+        f'<ix:nonFraction unitRef="{unit}" contextRef="{ctx}" decimals="-6" name="{name}" format="{fmt}" scale="{scale}"{sign_attr}>'
+        f"{value}</ix:nonFraction>"
+    )
 
 
 def row(label: str, *cells: str) -> str:
-    tds = "".join(f'<td>$</td><td>{c}</td>' if i == 0 else f"<td>{c}</td>" for i, c in enumerate(cells))
+    tds = "".join(f"<td>$</td><td>{c}</td>" if i == 0 else f"<td>{c}</td>" for i, c in enumerate(cells))
     return f"<tr><td>{label}</td>{tds}</tr>"
 
 
-FILLER = "".join(f"<tr><td>Other line {i}</td><td>$</td><td>1,{i:03d}</td><td>{i}</td></tr>" for i in range(1, 15))  # untagged rows
+FILLER = "".join(
+    f"<tr><td>Other line {i}</td><td>$</td><td>1,{i:03d}</td><td>{i}</td></tr>" for i in range(1, 15)
+)  # untagged rows
 
 
-def inline_10k(year: int, capex: tuple[str, str], revenue: tuple[str, str], *, company: str = "Acme Widgets, Inc.", extra: str = "") -> str:
+def inline_10k(
+    year: int, capex: tuple[str, str], revenue: tuple[str, str], *, company: str = "Acme Widgets, Inc.", extra: str = ""
+) -> str:
     """A two-page 10-K: cover, then an income statement and cash flows with tagged figures for `year` and `year - 1`."""
     y, p = year, year - 1
-    contexts = "".join([
-        _context("d-cur", f"{y}-01-01", f"{y}-12-31"), _context("d-pri", f"{p}-01-01", f"{p}-12-31"),
-        _context("i-cur", None, f"{y}-12-31"), _context("i-pri", None, f"{p}-12-31"),
-        _context("d-cur-seg", f"{y}-01-01", f"{y}-12-31", "WidgetsMember"),
-    ])  # fmt: skip
+    contexts = "".join(
+        [
+            _context("d-cur", f"{y}-01-01", f"{y}-12-31"),
+            _context("d-pri", f"{p}-01-01", f"{p}-12-31"),
+            _context("i-cur", None, f"{y}-12-31"),
+            _context("i-pri", None, f"{p}-12-31"),
+            _context("d-cur-seg", f"{y}-01-01", f"{y}-12-31", "WidgetsMember"),
+        ]
+    )
     header = (
         '<div style="display:none"><ix:header><ix:hidden>'
         f'<ix:nonNumeric name="dei:DocumentType" contextRef="d-cur">10-K</ix:nonNumeric>'
@@ -43,7 +61,8 @@ def inline_10k(year: int, capex: tuple[str, str], revenue: tuple[str, str], *, c
         '<ix:nonNumeric name="dei:DocumentFiscalPeriodFocus" contextRef="d-cur">FY</ix:nonNumeric>'
         '<ix:nonNumeric name="dei:EntityCentralIndexKey" contextRef="d-cur">0000123456</ix:nonNumeric>'
         + nf("us-gaap:EntityNumberOfEmployees", "i-cur", "1,234", scale=0, unit="pure")
-        + "</ix:hidden><ix:resources>" + contexts
+        + "</ix:hidden><ix:resources>"
+        + contexts
         + '<xbrli:unit id="usd"><xbrli:measure>iso4217:USD</xbrli:measure></xbrli:unit>'
         '<xbrli:unit id="pure"><xbrli:measure>xbrli:pure</xbrli:measure></xbrli:unit>'
         "</ix:resources></ix:header></div>"
@@ -61,29 +80,50 @@ def inline_10k(year: int, capex: tuple[str, str], revenue: tuple[str, str], *, c
         + row("Total net sales", nf("us-gaap:Revenues", "d-cur", revenue[0]), nf("us-gaap:Revenues", "d-pri", revenue[1]))
         + row("Widgets", nf("us-gaap:Revenues", "d-cur-seg", "100"), "")
         + row("Cost of sales", nf("us-gaap:CostOfRevenue", "d-cur", "400"), nf("us-gaap:CostOfRevenue", "d-pri", "300"))
-        + row("Interest expense", nf("us-gaap:InterestExpense", "d-cur", "-", fmt="ixt:fixed-zero"), nf("us-gaap:InterestExpense", "d-pri", "7"))
-        + FILLER + "</table>"
+        + row(
+            "Interest expense",
+            nf("us-gaap:InterestExpense", "d-cur", "-", fmt="ixt:fixed-zero"),
+            nf("us-gaap:InterestExpense", "d-pri", "7"),
+        )
+        + FILLER
+        + "</table>"
         "<p>CONSOLIDATED STATEMENTS OF CASH FLOWS</p><p>(in millions)</p><table>"
         f"<tr><td></td><td>{y}</td><td>{p}</td></tr>"
-        + row("Net cash provided by operating activities", nf("us-gaap:NetCashProvidedByUsedInOperatingActivities", "d-cur", "900"),
-              nf("us-gaap:NetCashProvidedByUsedInOperatingActivities", "d-pri", "800"))
-        + row("Purchases of property and equipment", "(" + nf("us-gaap:PaymentsToAcquirePropertyPlantAndEquipment", "d-cur", capex[0]) + ")",
-              "(" + nf("us-gaap:PaymentsToAcquirePropertyPlantAndEquipment", "d-pri", capex[1]) + ")")
-        + row("Other investing", "(" + nf("us-gaap:PaymentsForProceedsFromOtherInvestingActivities", "d-cur", "12", sign=True) + ")", "")
-        + FILLER + "</table>" + extra
-        + '<p>Notes to Consolidated Financial Statements</p><p>Note 1. Summary</p><p>Figures are in millions.</p>'
-        '<p>Note 2. Other</p><p>Nothing more.</p>'
-    )  # fmt: skip
+        + row(
+            "Net cash provided by operating activities",
+            nf("us-gaap:NetCashProvidedByUsedInOperatingActivities", "d-cur", "900"),
+            nf("us-gaap:NetCashProvidedByUsedInOperatingActivities", "d-pri", "800"),
+        )
+        + row(
+            "Purchases of property and equipment",
+            "(" + nf("us-gaap:PaymentsToAcquirePropertyPlantAndEquipment", "d-cur", capex[0]) + ")",
+            "(" + nf("us-gaap:PaymentsToAcquirePropertyPlantAndEquipment", "d-pri", capex[1]) + ")",
+        )
+        + row(
+            "Other investing",
+            "(" + nf("us-gaap:PaymentsForProceedsFromOtherInvestingActivities", "d-cur", "12", sign=True) + ")",
+            "",
+        )
+        + FILLER
+        + "</table>"
+        + extra
+        + "<p>Notes to Consolidated Financial Statements</p><p>Note 1. Summary</p><p>Figures are in millions.</p>"
+        "<p>Note 2. Other</p><p>Nothing more.</p>"
+    )
     return f"<?xml version='1.0' encoding='ASCII'?><html><head><title>10-K</title></head><body>{header}{cover}{statements}</body></html>"
 
 
 def instance(facts: str = "", *, contexts: str | None = None) -> str:
     """An XBRL instance with one duration context and a few numeric us-gaap facts."""
-    ctx = contexts if contexts is not None else (
-        '<context id="FY22"><entity><identifier scheme="http://www.sec.gov/CIK">0000123456</identifier></entity>'
-        "<period><startDate>2022-01-01</startDate><endDate>2022-12-31</endDate></period></context>"
-        '<context id="I22"><entity><identifier scheme="http://www.sec.gov/CIK">0000123456</identifier></entity>'
-        "<period><instant>2022-12-31</instant></period></context>"
+    ctx = (
+        contexts
+        if contexts is not None
+        else (
+            '<context id="FY22"><entity><identifier scheme="http://www.sec.gov/CIK">0000123456</identifier></entity>'
+            "<period><startDate>2022-01-01</startDate><endDate>2022-12-31</endDate></period></context>"
+            '<context id="I22"><entity><identifier scheme="http://www.sec.gov/CIK">0000123456</identifier></entity>'
+            "<period><instant>2022-12-31</instant></period></context>"
+        )
     )
     body = facts or (
         '<us-gaap:Revenues contextRef="FY22" unitRef="usd" decimals="-6">5000000000</us-gaap:Revenues>'

@@ -144,7 +144,9 @@ def test_missing_or_wrong_version_parts_name_the_pip_command(site, tmp_path):
 
 def test_missing_llama_cpp_tells_what_to_install(monkeypatch, tmp_path):
     real = importlib.util.find_spec
-    monkeypatch.setattr(local.importlib.util, "find_spec", lambda name: None if name in ("llama_cpp", "xllamacpp") else real(name))
+    monkeypatch.setattr(
+        local.importlib.util, "find_spec", lambda name: None if name in ("llama_cpp", "xllamacpp") else real(name)
+    )
     with pytest.raises(LocalModelError) as err:
         LocalModel(part_settings(), tmp_path).start()  # fails before looking for the model
     message = str(err.value)
@@ -157,7 +159,9 @@ def test_missing_llama_cpp_tells_what_to_install(monkeypatch, tmp_path):
 
 def test_the_compiled_server_runs_where_installed_else_the_prebuilt_one(monkeypatch, tmp_path):
     real = importlib.util.find_spec
-    monkeypatch.setattr(local.importlib.util, "find_spec", lambda name: object() if name in ("llama_cpp", "xllamacpp") else real(name))
+    monkeypatch.setattr(
+        local.importlib.util, "find_spec", lambda name: object() if name in ("llama_cpp", "xllamacpp") else real(name)
+    )
     if all(real(m) for m in local._SERVER_MODULES[1:]):
         assert local.server_launcher() == ["-m", "embedded.llama_server"]
     monkeypatch.setattr(local.importlib.util, "find_spec", lambda name: None if name == "llama_cpp" else object())
@@ -171,10 +175,35 @@ def test_the_compiled_server_runs_where_installed_else_the_prebuilt_one(monkeypa
 def test_the_prebuilt_server_gets_the_same_parameters():
     from embedded.xllama_server import params, parse
 
-    argv = ["--model", "/m.gguf", "--model_alias", "qwen", "--host", "127.0.0.1", "--port", "8123", "--n_ctx", "8192",
-            "--n_threads", "3", "--n_threads_batch", "3", "--flash_attn", "false", "--use_extra_bufts", "false"]  # fmt: skip
+    argv = [
+        "--model",
+        "/m.gguf",
+        "--model_alias",
+        "qwen",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        "8123",
+        "--n_ctx",
+        "8192",
+        "--n_threads",
+        "3",
+        "--n_threads_batch",
+        "3",
+        "--flash_attn",
+        "false",
+        "--use_extra_bufts",
+        "false",
+    ]
     p = params(parse(argv))
-    assert (p.model.path, p.model_alias, p.hostnames, p.port, p.n_ctx, p.n_parallel) == ("/m.gguf", {"qwen"}, ["127.0.0.1"], 8123, 8192, 1)
+    assert (p.model.path, p.model_alias, p.hostnames, p.port, p.n_ctx, p.n_parallel) == (
+        "/m.gguf",
+        {"qwen"},
+        ["127.0.0.1"],
+        8123,
+        8192,
+        1,
+    )
     assert (p.cpuparams.n_threads, p.cpuparams_batch.n_threads, p.no_extra_bufts, p.use_jinja) == (3, 3, True, True)
     with pytest.raises(SystemExit):
         parse(argv[:-1] + ["maybe"])  # a flag that is neither true nor false
@@ -354,7 +383,9 @@ def test_a_server_that_dies_is_restarted_on_its_port(tmp_path):
         wait_until(lambda: server.state == "running" and server._proc is not None and server._proc.pid != first)
         assert server.base_url == url and get_models(url)["data"]
         status = server.status()
-        assert status["restarts"] == 1 and status["last_crash"]["reason"] == "was killed by SIGKILL" and status["state"] == "running"
+        assert (
+            status["restarts"] == 1 and status["last_crash"]["reason"] == "was killed by SIGKILL" and status["state"] == "running"
+        )
         assert "restarting it" in server.log_path.read_text()  # the log keeps the crashed server's lines, then the new one's
         proc = server._proc
     assert proc.poll() is not None and server.state == "stopped" and len(server.crashes) == 1  # a stop is not a crash
@@ -371,7 +402,9 @@ def test_the_call_in_flight_fails_saying_the_server_crashed_and_restarts_are_bou
         with pytest.raises(LLMError) as err:
             asyncio.run(ask(client))
         message = str(err.value)
-        assert err.value.kind == "crashed" and "server was killed by SIGSEGV (a crash inside llama.cpp) during this call" in message
+        assert (
+            err.value.kind == "crashed" and "server was killed by SIGSEGV (a crash inside llama.cpp) during this call" in message
+        )
         assert "restart" in message and str(server.log_path) in message and "SLEUTH_LLM_BASE_URL" in message
         wait_until(lambda: server.state == "running")
         with pytest.raises(LLMError) as err:  # restarted once; the second crash is the last one allowed

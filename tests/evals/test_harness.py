@@ -21,14 +21,22 @@ def script(body: dict) -> Reply:
     if system.startswith("You grade"):
         graded = user.split("Answer to grade:")[1]
         right = "1,577" in graded or "0.83" in graded
-        return Reply(content=json.dumps({"verdict": "correct" if right else "incorrect", "reason": "same figure" if right else "differs"}))
+        return Reply(
+            content=json.dumps({"verdict": "correct" if right else "incorrect", "reason": "same figure" if right else "differs"})
+        )
     if "3M" in text:
         if "You are Sleuth" in system and not any(m["role"] == "assistant" for m in body["messages"]):
             return Reply(tool_calls=[("read", {"doc_id": "3M_2018_10K", "section": "Cash Flows"})])
-        return Reply(tool_calls=[("answer", {"answer": "3M's FY2018 capital expenditure was $1,577 million.", "citations": [CAPEX]})])
+        return Reply(
+            tool_calls=[("answer", {"answer": "3M's FY2018 capital expenditure was $1,577 million.", "citations": [CAPEX]})]
+        )
     if "Passages:" in text and "page 57" in text:  # the oracle got Adobe's evidence pages
         return Reply(tool_calls=[("answer", {"answer": "The operating cash flow ratio was 0.83.", "citations": []})])
-    return Reply(tool_calls=[("answer", {"answer": "I could not find the operating cash flow in the filing.", "status": "unsure", "citations": []})])
+    return Reply(
+        tool_calls=[
+            ("answer", {"answer": "I could not find the operating cash flow in the filing.", "status": "unsure", "citations": []})
+        ]
+    )
 
 
 @pytest.fixture
@@ -56,7 +64,9 @@ def run(filings_settings, tmp_path, monkeypatch, sleuth_env):
 def test_eval_scores_every_mode_and_writes_the_report(run, questions, tmp_path):
     out = tmp_path / "out"
     with FakeLLM(script) as fake:
-        result = run(fake, str(questions), "--modes", "agentic,rag,oracle,closed_book", "--out", str(out), "--concurrency", "3", "--judge")
+        result = run(
+            fake, str(questions), "--modes", "agentic,rag,oracle,closed_book", "--out", str(out), "--concurrency", "3", "--judge"
+        )
     assert result.exit_code == 0, result.output
     records = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
     assert len(records) == 8

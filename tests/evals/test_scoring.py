@@ -41,7 +41,9 @@ def test_years_and_names_are_not_figures():
 
 
 def test_yes_no_and_refusals():
-    assert yes_no("Yes. Boeing's business is cyclical") == "yes" and yes_no("No, it decreased") == "no" and yes_no("Maybe") is None
+    assert (
+        yes_no("Yes. Boeing's business is cyclical") == "yes" and yes_no("No, it decreased") == "no" and yes_no("Maybe") is None
+    )
     assert is_refusal("The filing does not contain the segment breakdown.")
     assert is_refusal("I could not find the capital expenditure in the cash flow statement.")
     assert not is_refusal("Capital expenditure was $1,577 million.")

@@ -264,9 +264,7 @@ def test_hundred_concurrent_async_streams():
         client = openai.AsyncOpenAI(base_url=base_url, api_key="x", max_retries=0, timeout=10)
 
         async def run(i: int) -> str:
-            stream = await client.chat.completions.create(
-                model="m", messages=[{"role": "user", "content": f"q{i}"}], stream=True
-            )
+            stream = await client.chat.completions.create(model="m", messages=[{"role": "user", "content": f"q{i}"}], stream=True)
             return "".join([c.choices[0].delta.content or "" async for c in stream if c.choices])
 
         try:

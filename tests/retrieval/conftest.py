@@ -93,8 +93,11 @@ def milvus_url(tmp_path_factory):
         port = probe.getsockname()[1]
     folder = tmp_path_factory.mktemp("milvus")
     log = (folder / "server.log").open("wb")
-    proc = subprocess.Popen([exe, "server", "--data-dir", str(folder / "data"), "--host", "127.0.0.1", "--port", str(port)],
-                            stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
+    proc = subprocess.Popen(
+        [exe, "server", "--data-dir", str(folder / "data"), "--host", "127.0.0.1", "--port", str(port)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     url = f"http://127.0.0.1:{port}"
     from pymilvus import MilvusClient
 

@@ -66,7 +66,10 @@ def status(settings) -> dict:
 
 def test_embeds_document_by_document_and_search_picks_each_up(small_corpus, retrieval_settings):
     index = synced(small_corpus, retrieval_settings)
-    assert coverage(retrieval_settings.index_dir).line() == "dense: 0 of 3 filings; `sleuth serve` embeds the rest in the background, or run `sleuth index`"
+    assert (
+        coverage(retrieval_settings.index_dir).line()
+        == "dense: 0 of 3 filings; `sleuth serve` embeds the rest in the background, or run `sleuth index`"
+    )
     generation = index.manifest.generation
     running = Running(retrieval_settings)
     try:
@@ -76,7 +79,9 @@ def test_embeds_document_by_document_and_search_picks_each_up(small_corpus, retr
     index.refresh()
     assert index.manifest.generation == generation + 3  # one commit per document
     assert coverage(retrieval_settings.index_dir).line() == "dense: 3 of 3 filings (complete)"
-    searcher = HybridSearcher(HybridIndex.open(retrieval_settings.index_dir, retrieval_settings), retrieval_settings, FakeEmbedder())
+    searcher = HybridSearcher(
+        HybridIndex.open(retrieval_settings.index_dir, retrieval_settings), retrieval_settings, FakeEmbedder()
+    )
     result = searcher.search("capital expenditures", retrievers=("dense",))
     assert result.passages and not result.notes
 
@@ -87,7 +92,9 @@ def test_coverage_line_shows_time_left_and_state(small_corpus, retrieval_setting
     (retrieval_settings.index_dir / background.STATUS_FILE).write_text(json.dumps(record))
     found = coverage(retrieval_settings.index_dir)
     assert found.line() == f"dense: 0 of 3 filings, ~{max(1, round(found.chunks / 0.05 / 60))} min left"
-    (retrieval_settings.index_dir / background.STATUS_FILE).write_text(json.dumps({**record, "pid": 2**22 + 7}))  # no such process
+    (retrieval_settings.index_dir / background.STATUS_FILE).write_text(
+        json.dumps({**record, "pid": 2**22 + 7})
+    )  # no such process
     assert coverage(retrieval_settings.index_dir).rate is None
     assert "SLEUTH_EMBEDDING_BACKGROUND" in coverage(retrieval_settings.index_dir, enabled=False).line()
     assert coverage(retrieval_settings.index_dir.parent / "nothing") is None
@@ -97,7 +104,10 @@ def test_paused_worker_embeds_nothing_until_resumed(small_corpus, retrieval_sett
     synced(small_corpus, retrieval_settings)
     running = Running(retrieval_settings, go=False)
     try:
-        wait_for(lambda: (retrieval_settings.index_dir / background.STATUS_FILE).exists() and status(retrieval_settings)["state"] == "paused")
+        wait_for(
+            lambda: (retrieval_settings.index_dir / background.STATUS_FILE).exists()
+            and status(retrieval_settings)["state"] == "paused"
+        )
         assert running.embedder.encoded == 0
         assert "paused" in coverage(retrieval_settings.index_dir).line()
         running.go.set()
@@ -111,7 +121,10 @@ def test_yields_to_sleuth_index_and_never_embeds_beside_it(small_corpus, retriev
     with write_lock(retrieval_settings.index_dir, 5, "sleuth index", name=EMBED_LOCK):
         running = Running(retrieval_settings)
         try:
-            wait_for(lambda: (retrieval_settings.index_dir / background.STATUS_FILE).exists() and status(retrieval_settings)["state"] == "waiting")
+            wait_for(
+                lambda: (retrieval_settings.index_dir / background.STATUS_FILE).exists()
+                and status(retrieval_settings)["state"] == "waiting"
+            )
             assert running.embedder.encoded == 0
             assert "`sleuth index` is embedding" in coverage(retrieval_settings.index_dir).line()
         except BaseException:
@@ -134,7 +147,9 @@ def test_a_corrupt_vector_file_is_searched_around_and_re_embedded(small_corpus, 
     victim = index.doc_ids[0]
     path = retrieval_settings.index_dir / "embeddings" / f"{victim}.{index.doc(victim).version}.npy"
     path.write_bytes(b"\x93NUMPY garbage")
-    searcher = HybridSearcher(HybridIndex.open(retrieval_settings.index_dir, retrieval_settings), retrieval_settings, FakeEmbedder())
+    searcher = HybridSearcher(
+        HybridIndex.open(retrieval_settings.index_dir, retrieval_settings), retrieval_settings, FakeEmbedder()
+    )
     result = searcher.search("capital expenditures", k=20, retrievers=("dense",))  # not fatal: the other filings answer
     assert result.passages and victim not in {p.doc_id for p in result.passages}
     monkeypatch.setattr(background, "CHECK_EVERY_S", 0.0)
@@ -163,7 +178,9 @@ def test_a_full_disk_stops_embedding_with_a_message_and_search_keeps_working(sma
     assert not running.thread.is_alive()  # it gave up by itself
     line = coverage(retrieval_settings.index_dir).line()
     assert "background embedding stopped: the disk holding" in line and "is full" in line and "free space" in line
-    searcher = HybridSearcher(HybridIndex.open(retrieval_settings.index_dir, retrieval_settings), retrieval_settings, FakeEmbedder())
+    searcher = HybridSearcher(
+        HybridIndex.open(retrieval_settings.index_dir, retrieval_settings), retrieval_settings, FakeEmbedder()
+    )
     result = searcher.search("capital expenditures")
     assert result.passages and any("no embeddings yet" in n for n in result.notes)
 

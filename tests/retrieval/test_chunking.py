@@ -34,7 +34,9 @@ def test_a_split_table_restates_its_header():
     rows = []
     for i in range(30):
         rows += [f"Line item {i}", f"{1000 + i:,}", f"{900 + i:,}"]
-    text = PagedText.from_pages(["Some introduction text that is long enough to be prose, running on and on and on.\n" + "\n".join(header + rows)])
+    text = PagedText.from_pages(
+        ["Some introduction text that is long enough to be prose, running on and on and on.\n" + "\n".join(header + rows)]
+    )
     chunks = chunk_document("D", text, [SectionSpan(1, text.line_count, "Item 8 > Balance Sheet", 1)], word_count, 60, 8)
     table_chunks = [c for c in chunks if "Line item" in c.text]
     assert len(table_chunks) > 2

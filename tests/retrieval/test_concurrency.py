@@ -64,11 +64,16 @@ def test_two_processes_ingesting_and_syncing_at_once_lose_and_double_nothing(tmp
         folder.mkdir()
         for n in range(4):
             name = f"{side.upper()}{n}_2022_10K"
-            write_pdf(folder / f"{name}.pdf", ten_k(f"{side} company {n} inc", 2022, f"Capital expenditures were ${n + 1}7 million at {name}."))
+            write_pdf(
+                folder / f"{name}.pdf",
+                ten_k(f"{side} company {n} inc", 2022, f"Capital expenditures were ${n + 1}7 million at {name}."),
+            )
         folders.append(folder)
     script = tmp_path / "worker.py"
     script.write_text(WORKER.format(root=str(ROOT)))
-    procs = [subprocess.Popen([sys.executable, str(script), str(data), str(f)], stderr=subprocess.PIPE, text=True) for f in folders]
+    procs = [
+        subprocess.Popen([sys.executable, str(script), str(data), str(f)], stderr=subprocess.PIPE, text=True) for f in folders
+    ]
     for proc in procs:
         _, err = proc.communicate(timeout=300)
         assert proc.returncode == 0, err[-3000:]
@@ -97,8 +102,10 @@ def test_a_busy_lock_names_its_holder(tmp_path):
 
 
 def test_a_writer_killed_holding_the_lock_leaves_no_stale_lock(tmp_path, caplog):
-    code = (f"import sys, time; sys.path.insert(0, {str(ROOT)!r}); from pathlib import Path; from retrieval.lock import write_lock\n"
-            f"with write_lock(Path({str(tmp_path)!r}), purpose='crashing writer'):\n    print('held', flush=True); time.sleep(120)")  # fmt: skip
+    code = (
+        f"import sys, time; sys.path.insert(0, {str(ROOT)!r}); from pathlib import Path; from retrieval.lock import write_lock\n"
+        f"with write_lock(Path({str(tmp_path)!r}), purpose='crashing writer'):\n    print('held', flush=True); time.sleep(120)"
+    )
     proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
     assert proc.stdout.readline().strip() == "held"
     with pytest.raises(IndexBusy):

@@ -179,7 +179,9 @@ def test_segments_of_one_tier_are_merged(small_corpus, retrieval_settings, tmp_p
     for n in range(4):
         folder = tmp_path / f"more{n}"
         folder.mkdir()
-        write_pdf(folder / f"CO{n}_2022_10K.pdf", ten_k(f"COMPANY {n} INC", 2022, f"Capital expenditures were ${n + 1}0 million."))
+        write_pdf(
+            folder / f"CO{n}_2022_10K.pdf", ten_k(f"COMPANY {n} INC", 2022, f"Capital expenditures were ${n + 1}0 million.")
+        )
         assert ingest_paths(small_corpus, [folder]).ok
         merged += index.sync(small_corpus, embedder.count_tokens).merged
     assert merged >= 3 and len(index.manifest.segments) < 5
@@ -192,7 +194,9 @@ def test_segments_of_one_tier_are_merged(small_corpus, retrieval_settings, tmp_p
         assert f"${n + 1}0 million" in hit.text
 
 
-def test_a_writer_adding_one_filing_reads_no_other_documents_chunks_or_segments(small_corpus, retrieval_settings, tmp_path, monkeypatch):
+def test_a_writer_adding_one_filing_reads_no_other_documents_chunks_or_segments(
+    small_corpus, retrieval_settings, tmp_path, monkeypatch
+):
     """O(filing): `sync_index` opens the index as a writer, which reads only what it touches."""
     import retrieval.view as index_module
     from retrieval.segments import Segment
@@ -208,7 +212,9 @@ def test_a_writer_adding_one_filing_reads_no_other_documents_chunks_or_segments(
     reads: list[str] = []
     read_chunks, load = index_module._read_chunks, Segment.load
     monkeypatch.setattr(index_module, "_read_chunks", lambda d, doc_id, v: reads.append(doc_id) or read_chunks(d, doc_id, v))
-    monkeypatch.setattr(Segment, "load", classmethod(lambda cls, d, sid, size=None: reads.append(sid) or load.__func__(cls, d, sid, size)))
+    monkeypatch.setattr(
+        Segment, "load", classmethod(lambda cls, d, sid, size=None: reads.append(sid) or load.__func__(cls, d, sid, size))
+    )
 
     writer = HybridIndex.open(retrieval_settings.index_dir, retrieval_settings, create=True)
     assert writer.sync(small_corpus, embedder.count_tokens).added == ["INITECH_2022_10K"]

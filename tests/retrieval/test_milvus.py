@@ -57,7 +57,9 @@ def test_a_collection_of_another_model_is_refused_with_the_rebuild_command(small
 def test_incremental_updates_and_another_processes_commits(small_corpus, milvus_settings, tmp_path):
     embedder = FakeEmbedder()
     writer = open_backend(small_corpus, milvus_settings, embedder)
-    reader = HybridSearcher(open_index(small_corpus.settings, milvus_settings.model_copy(update={"index_refresh_s": 0})), milvus_settings, embedder)
+    reader = HybridSearcher(
+        open_index(small_corpus.settings, milvus_settings.model_copy(update={"index_refresh_s": 0})), milvus_settings, embedder
+    )
     assert reader.search("ACME capital expenditures 2022", k=1).passages[0].doc_id == "ACME_2022_10K"
     extra = tmp_path / "more"
     extra.mkdir()

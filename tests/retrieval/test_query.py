@@ -73,8 +73,12 @@ def test_a_year_matches_the_fiscal_label_or_the_calendar_year_the_period_ends_in
     from retrieval.searcher import HybridSearcher
 
     docs = {  # Ulta's "fiscal 2022" ends on 28 January 2023; FinanceBench calls it FY2023
-        "ULTA_2023Q4_EARNINGS": DocEntry("ULTA_2023Q4_EARNINGS", "h", "Ulta Beauty", "earnings release", 2022, "Q4", "2023-01-28", "ULTA"),
-        "ULTA_2023Q2_EARNINGS": DocEntry("ULTA_2023Q2_EARNINGS", "h", "Ulta Beauty", "earnings release", 2023, "Q2", "2023-07-29", "ULTA"),
+        "ULTA_2023Q4_EARNINGS": DocEntry(
+            "ULTA_2023Q4_EARNINGS", "h", "Ulta Beauty", "earnings release", 2022, "Q4", "2023-01-28", "ULTA"
+        ),
+        "ULTA_2023Q2_EARNINGS": DocEntry(
+            "ULTA_2023Q2_EARNINGS", "h", "Ulta Beauty", "earnings release", 2023, "Q2", "2023-07-29", "ULTA"
+        ),
         "ULTA_2021_10K": DocEntry("ULTA_2021_10K", "h", "Ulta Beauty", "10-K", 2021, "FY", "2022-01-29", "ULTA"),
     }
     m = CompanyMatcher(docs.values())

@@ -92,7 +92,9 @@ def direct_logits(path: Path, query: str, passages: list[str], max_length: int) 
 
     tokenizer = AutoTokenizer.from_pretrained(path)
     model = AutoModelForSequenceClassification.from_pretrained(path).eval()
-    batch = tokenizer([query] * len(passages), passages, padding=True, truncation=True, max_length=max_length, return_tensors="pt")
+    batch = tokenizer(
+        [query] * len(passages), passages, padding=True, truncation=True, max_length=max_length, return_tensors="pt"
+    )
     with torch.no_grad():
         return model(**batch).logits[:, 0].tolist()
 

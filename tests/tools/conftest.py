@@ -23,7 +23,8 @@ def bigco_pages() -> list[str]:
     """A text filing with form-feed page breaks, so every line's page is known exactly."""
     return [
         "FORM 10-K\nANNUAL REPORT\nFor the fiscal year ended December 31, 2023\nBIGCO HOLDINGS\nIntroduction.",
-        "Item 7. Management's Discussion and Analysis\n" + "\n".join(f"Widget sales line {i}" for i in range(1, WIDGET_LINES + 1)),
+        "Item 7. Management's Discussion and Analysis\n"
+        + "\n".join(f"Widget sales line {i}" for i in range(1, WIDGET_LINES + 1)),
         "Item 8. Financial Statements\nSegment table follows.\n" + LONG_LINE + "\nEnd of table.",
         "Other matters\nTotal net\nrevenues were 9,876 in 2023.\nearlier text mentions EBITDA margin once.\nclosing line",
     ]

@@ -64,8 +64,15 @@ def cite_lines(text: str) -> list[AnswerCitation]:
     return [AnswerCitation(doc_id=d, page=int(p), quote=q) for d, p, q in CITE.findall(text)]
 
 
-@pytest.mark.parametrize(("query", "doc_id"), [("capital expenditure", "ACME_2023_10K"), ("revenue", "ACME_2022_10K"),
-                                               ("operating activities", "OLDCO_2016_10K"), ("property", "OLDCO_2016_10K")])  # fmt: skip
+@pytest.mark.parametrize(
+    ("query", "doc_id"),
+    [
+        ("capital expenditure", "ACME_2023_10K"),
+        ("revenue", "ACME_2022_10K"),
+        ("operating activities", "OLDCO_2016_10K"),
+        ("property", "OLDCO_2016_10K"),
+    ],
+)
 def test_every_cite_line_passes_the_citation_check(corpus, query, doc_id):
     result = call(corpus, query=query, doc_id=doc_id)
     cites = cite_lines(result.text)
@@ -111,11 +118,20 @@ def test_statement_filter_and_segments(corpus):
 @pytest.mark.parametrize(
     ("arguments", "expected"),
     [
-        ({"query": "goodwill impairment", "doc_id": "ACME_2023_10K"}, "No line item in ACME_2023_10K matches 'goodwill impairment'. Line items there include:"),
-        ({"query": "revenue", "doc_id": "ACME_2023_10K", "period": "FY2019"}, "ACME_2023_10K has no figures for FY2019; the periods it covers: FY2023, FY2022"),
+        (
+            {"query": "goodwill impairment", "doc_id": "ACME_2023_10K"},
+            "No line item in ACME_2023_10K matches 'goodwill impairment'. Line items there include:",
+        ),
+        (
+            {"query": "revenue", "doc_id": "ACME_2023_10K", "period": "FY2019"},
+            "ACME_2023_10K has no figures for FY2019; the periods it covers: FY2023, FY2022",
+        ),
         ({"query": "revenue", "doc_id": "ACME_2023_10K", "period": "soon"}, "period='soon' is not a fiscal period"),
         ({"query": "revenue"}, "Give doc_id (one filing) or company"),
-        ({"query": "revenue", "doc_id": "ACME_2024_10K"}, "No document with doc_id 'ACME_2024_10K'. Closest doc_ids: ACME_2023_10K"),
+        (
+            {"query": "revenue", "doc_id": "ACME_2024_10K"},
+            "No document with doc_id 'ACME_2024_10K'. Closest doc_ids: ACME_2023_10K",
+        ),
         ({"query": "revenue", "company": "Tesla"}, "No filings of 'Tesla' in the corpus. Companies covered:"),
         ({"query": "revenue", "doc_id": "ACME_2023_10K", "statement": "Note 99"}, "No facts in statement 'Note 99'"),
     ],
@@ -128,9 +144,17 @@ def test_bad_requests_say_what_exists(corpus, arguments, expected):
 
 @pytest.mark.parametrize(
     ("text", "period"),
-    [("FY2018", Period(2018)), ("2018", Period(2018)), ("fiscal 2018", Period(2018)), ("FY18", Period(2018)),
-     ("Q2 2025", Period(2025, 2)), ("2025Q2", Period(2025, 2)), ("FY2025 Q2", Period(2025, 2)),
-     ("second quarter of fiscal 2023", Period(2023, 2)), ("next year", None)],
+    [
+        ("FY2018", Period(2018)),
+        ("2018", Period(2018)),
+        ("fiscal 2018", Period(2018)),
+        ("FY18", Period(2018)),
+        ("Q2 2025", Period(2025, 2)),
+        ("2025Q2", Period(2025, 2)),
+        ("FY2025 Q2", Period(2025, 2)),
+        ("second quarter of fiscal 2023", Period(2023, 2)),
+        ("next year", None),
+    ],
 )
 def test_parse_period(text, period):
     assert parse_period(text) == period
@@ -155,4 +179,6 @@ def test_a_near_miss_doc_id_is_taken_as_the_one_filing_it_can_mean(corpus):
     read = REGISTRY.call("read", {"doc_id": "OLDCO_2016_10-K", "pages": "2"}, ToolContext(corpus))
     assert read.ok and "use doc_id='OLDCO_2016_10K'" in read.text
     other_year = call(corpus, query="capital expenditure", doc_id="ACME_2021_10K")  # another year is not a near miss
-    assert not other_year.ok and "No document with doc_id 'ACME_2021_10K'" in other_year.text and "ACME_2022_10K" in other_year.text
+    assert (
+        not other_year.ok and "No document with doc_id 'ACME_2021_10K'" in other_year.text and "ACME_2022_10K" in other_year.text
+    )

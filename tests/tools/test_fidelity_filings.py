@@ -34,7 +34,9 @@ def _index(settings: CorpusSettings, corpus: Corpus) -> None:
     from retrieval.settings import RetrievalSettings
 
     retrieval = RetrievalSettings()
-    HybridIndex.open(index_dir(settings, retrieval), retrieval, create=True).sync(corpus, lambda lines: [len(line.split()) + 1 for line in lines])
+    HybridIndex.open(index_dir(settings, retrieval), retrieval, create=True).sync(
+        corpus, lambda lines: [len(line.split()) + 1 for line in lines]
+    )
 
 
 @pytest.fixture(scope="module")
@@ -59,11 +61,15 @@ def test_every_place_a_doc_id_is_shown_flags_a_name_that_contradicts_the_filing(
     assert ADOBE_NOTE in call(context, "glob", pattern="ADOBE*")
     assert f"note: {ADOBE_NOTE}" in call(context, "outline", doc_id="ADOBE_2022Q2_10Q").splitlines()[1]
     assert f"note: {ADOBE_NOTE}" in call(context, "read", doc_id="ADOBE_2022Q2_10Q", pages="4")
-    assert f"## ADOBE_2022Q2_10Q (4 matches) (note: {ADOBE_NOTE})" in call(context, "grep", pattern="Total revenue", doc_ids=["ADOBE_2022Q2_10Q"])
+    assert f"## ADOBE_2022Q2_10Q (4 matches) (note: {ADOBE_NOTE})" in call(
+        context, "grep", pattern="Total revenue", doc_ids=["ADOBE_2022Q2_10Q"]
+    )
     assert f"ADOBE_2022Q2_10Q (4 matches) (note: {ADOBE_NOTE})" in call(
         context, "grep", pattern="Total revenue", company="Adobe", output_mode="files_with_matches"
     )
-    assert f"(note: {ADOBE_NOTE})" in call(context, "search", query="Adobe total revenue digital media", doc_ids=["ADOBE_2022Q2_10Q"], k=2)
+    assert f"(note: {ADOBE_NOTE})" in call(
+        context, "search", query="Adobe total revenue digital media", doc_ids=["ADOBE_2022Q2_10Q"], k=2
+    )
     assert "3M_2018" not in ADOBE_NOTE and "note:" not in call(context, "list_documents", company="Johnson")
 
 
@@ -80,9 +86,13 @@ def test_form_and_year_filters_follow_the_catalog(context):
 
 def test_8ks_and_releases_carry_their_subject(context):
     rows = call(context, "list_documents", company="Johnson")
-    assert ("| Item 2.02 Results of Operations and Financial Condition: Johnson & Johnson Announces Updated Financials "
-            "and 2023 Guidance Following Completion of the Kenvue Separation") in rows  # fmt: skip
-    assert "| Lockheed Martin Reports First Quarter 2023 Financial Results |" in call(context, "list_documents", company="Lockheed")
+    assert (
+        "| Item 2.02 Results of Operations and Financial Condition: Johnson & Johnson Announces Updated Financials "
+        "and 2023 Guidance Following Completion of the Kenvue Separation"
+    ) in rows
+    assert "| Lockheed Martin Reports First Quarter 2023 Financial Results |" in call(
+        context, "list_documents", company="Lockheed"
+    )
     assert "subject: Item 8.01 Other Events: On June 30, 2022, Amcor Finance (USA), Inc." in call(
         context, "outline", doc_id="AMCOR_2022_8K_2022-07-01"
     )
@@ -100,15 +110,25 @@ def test_twins_are_listed_once_and_counted_once(context):
     assert len(shown) == len(set((p, lines) for _d, p, lines in shown))  # no passage twice under two names
     assert "AMCOR_2022_8K_dated-2022-07-01 (same file)" in hits
     # either name reads the filing
-    assert "=== AMCOR_2022_8K_dated-2022-07-01 page 1 ===" in call(context, "read", doc_id="AMCOR_2022_8K_dated-2022-07-01", pages="1")
+    assert "=== AMCOR_2022_8K_dated-2022-07-01 page 1 ===" in call(
+        context, "read", doc_id="AMCOR_2022_8K_dated-2022-07-01", pages="1"
+    )
 
 
 def test_a_table_printed_in_mdna_and_in_a_note_is_one_search_passage_naming_the_other(context):
-    hits = call(context, "search", query="Lockheed Martin net sales by business segment aeronautics missiles",
-                doc_ids=["LOCKHEEDMARTIN_2022Q2_10Q"], k=10)  # fmt: skip
+    hits = call(
+        context,
+        "search",
+        query="Lockheed Martin net sales by business segment aeronautics missiles",
+        doc_ids=["LOCKHEEDMARTIN_2022Q2_10Q"],
+        k=10,
+    )
     # chunks cut the note's table and MD&A's copy at different lines: the copy says which passages hold its rows
-    assert re.search(r"\(same passage also at LOCKHEEDMARTIN_2022Q2_10Q p\.[\d-]+ lines \d+-\d+; shown once\)"
-                     r"|\(its table rows are also in passage \[\d+\]", hits)  # fmt: skip
+    assert re.search(
+        r"\(same passage also at LOCKHEEDMARTIN_2022Q2_10Q p\.[\d-]+ lines \d+-\d+; shown once\)"
+        r"|\(its table rows are also in passage \[\d+\]",
+        hits,
+    )
 
 
 def test_removing_one_twin_leaves_the_other_name_working(financebench_dir: Path, tmp_path):
@@ -125,7 +145,9 @@ def test_removing_one_twin_leaves_the_other_name_working(financebench_dir: Path,
         context = ToolContext(corpus)
         rows = call(context, "list_documents", company="Amcor")
         assert "AMCOR_2022_8K_dated-2022-07-01 |" in rows and "same file" not in rows
-        assert "AMCOR_2022_8K_dated-2022-07-01: 28" in call(context, "grep", pattern="Supplemental Indenture", output_mode="count")
+        assert "AMCOR_2022_8K_dated-2022-07-01: 28" in call(
+            context, "grep", pattern="Supplemental Indenture", output_mode="count"
+        )
         assert "note:" not in call(context, "outline", doc_id="AMCOR_2022_8K_dated-2022-07-01")
         # the removed name leads to the other one (as a near-miss doc_id does), never to nothing
         gone = REGISTRY.call("read", {"doc_id": "AMCOR_2022_8K_2022-07-01", "pages": "1"}, context)
@@ -136,8 +158,10 @@ def test_removing_one_twin_leaves_the_other_name_working(financebench_dir: Path,
 
 def test_a_grep_hit_in_a_table_carries_its_title_unit_and_columns(context):
     hits = call(context, "grep", pattern="^Total revenue", doc_ids=["ADOBE_2022Q2_10Q"])
-    assert ("p.4 l.163: Total revenue | 4,816 | 4,386 | 9,471 | 8,648\n    [table: CONDENSED CONSOLIDATED STATEMENTS OF INCOME; "
-            "In millions, except per share data; columns: Three Months Ended | Six Months Ended / June 2, 2023 | June 3, 2022 | "
-            "June 2, 2023 | June 3, 2022; in Income Statement; row under 'Revenue']") in hits  # fmt: skip
+    assert (
+        "p.4 l.163: Total revenue | 4,816 | 4,386 | 9,471 | 8,648\n    [table: CONDENSED CONSOLIDATED STATEMENTS OF INCOME; "
+        "In millions, except per share data; columns: Three Months Ended | Six Months Ended / June 2, 2023 | June 3, 2022 | "
+        "June 2, 2023 | June 3, 2022; in Income Statement; row under 'Revenue']"
+    ) in hits
     segments = call(context, "grep", pattern="^Aeronautics \\|", doc_ids=["LOCKHEEDMARTIN_2022Q2_10Q"], max_results=2)
     assert "row under 'Net sales'" in segments and "[row under 'Operating profit']" in segments and "in Note 3" in segments

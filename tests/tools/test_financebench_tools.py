@@ -129,10 +129,15 @@ def test_outline_and_section_reads_are_fast(dev_context):
     assert all(ms < 500 for ms in medians.values()), medians
 
 
-FACT_CASES = [("3M_2018_10K", "capital expenditure", "FY2018"), ("MGMRESORTS_2018_10K", "accounts payable", "FY2018"),
-              ("MICROSOFT_2016_10K", "cost of revenue", "FY2016"), ("GENERALMILLS_2020_10K", "operating activities", "FY2020"),
-              ("PEPSICO_2022_10K", "operating profit", "FY2022"), ("NIKE_2021_10K", "inventories", "FY2021"),
-              ("ACTIVISIONBLIZZARD_2019_10K", "property and equipment", "FY2019")]  # fmt: skip
+FACT_CASES = [
+    ("3M_2018_10K", "capital expenditure", "FY2018"),
+    ("MGMRESORTS_2018_10K", "accounts payable", "FY2018"),
+    ("MICROSOFT_2016_10K", "cost of revenue", "FY2016"),
+    ("GENERALMILLS_2020_10K", "operating activities", "FY2020"),
+    ("PEPSICO_2022_10K", "operating profit", "FY2022"),
+    ("NIKE_2021_10K", "inventories", "FY2021"),
+    ("ACTIVISIONBLIZZARD_2019_10K", "property and equipment", "FY2019"),
+]
 
 
 def test_the_facts_tools_cite_lines_verify_on_real_filings(dev_context):
@@ -145,7 +150,9 @@ def test_the_facts_tools_cite_lines_verify_on_real_filings(dev_context):
     for doc_id, query, period in FACT_CASES:
         result = REGISTRY.call("facts", {"query": query, "doc_id": doc_id, "period": period}, dev_context)
         assert result.ok, result.text
-        assert cite.findall(result.text), result.text  # the period asked is cited (filler rows are cut, so fewer cites than before)
+        assert cite.findall(result.text), (
+            result.text
+        )  # the period asked is cited (filler rows are cut, so fewer cites than before)
         for d, page, quote in cite.findall(result.text):
             verdict = check_citation(AnswerCitation(doc_id=d, page=int(page), quote=quote), dev_context.corpus.store.read)
             assert verdict.verified, (doc_id, quote, verdict.problem)

@@ -29,7 +29,9 @@ def test_rows_carry_catalog_metadata_newest_first(tool_context):
     assert (row.company, row.form_type, row.pages, row.tokens) == (doc.company, "10-K", 6, doc.token_estimate)
     text = result.render()
     assert text.splitlines()[0] == "2 documents match 'ACME_*' (newest period first)"
-    assert f"- ACME_2022_10K | {doc.company} | 10-K | FY2022 (ended 2022-12-31) | 6 pages | ~{doc.token_estimate:,} tokens" in text
+    assert (
+        f"- ACME_2022_10K | {doc.company} | 10-K | FY2022 (ended 2022-12-31) | 6 pages | ~{doc.token_estimate:,} tokens" in text
+    )
     assert result.citations() == []
 
 
@@ -52,7 +54,10 @@ def test_patterns(tool_context, pattern, expected):
 def test_long_lists_are_capped_with_a_count_of_the_rest(shared_corpus):
     result = run(ToolContext(shared_corpus, settings=ToolSettings(list_max_results=2)), "*")
     assert len(result.rows) == 2 and result.total == 4
-    assert result.render().splitlines()[0] == "4 documents match '*' (newest period first); showing 2, 2 more not shown: narrow the pattern to see them"
+    assert (
+        result.render().splitlines()[0]
+        == "4 documents match '*' (newest period first); showing 2, 2 more not shown: narrow the pattern to see them"
+    )
 
 
 def test_no_match_lists_companies_and_close_doc_ids(tool_context):

@@ -49,7 +49,11 @@ def test_content_mode_groups_hits_by_document_with_page_and_line(tool_context):
         paged = tool_context.text(hit.doc_id)
         assert hit.page == 4 == paged.page_of_line(hit.line)
         assert "Capital expenditures were" in paged.lines[hit.line - 1]
-    assert [str(c) for c in result.citations()] == ["ACME_2021_10K p.4 l.13", "ACME_2022_10K p.4 l.13", "GLOBEX_2022_10K p.4 l.13"]
+    assert [str(c) for c in result.citations()] == [
+        "ACME_2021_10K p.4 l.13",
+        "ACME_2022_10K p.4 l.13",
+        "GLOBEX_2022_10K p.4 l.13",
+    ]
 
 
 def test_page_numbers_match_the_line_to_page_map_on_every_page(tool_context):
@@ -81,7 +85,9 @@ def test_pagination_with_offset_covers_every_match_once(tool_context):
     assert "showing matches 51-60" in last.render() and "call again" not in last.render()
     lines = [h.line for r in (first, second, last) for h in r.hits]
     assert lines == list(range(7, 7 + WIDGET_LINES))
-    assert "offset=60 is past the end: there are 60 matches; use offset 0..59" in error(tool_context, "Widget sales line", offset=60)
+    assert "offset=60 is past the end: there are 60 matches; use offset 0..59" in error(
+        tool_context, "Widget sales line", offset=60
+    )
 
 
 def test_default_page_size_comes_from_settings(shared_corpus):
@@ -225,7 +231,9 @@ def test_no_match_names_the_scope_and_the_next_steps(tool_context):
     message = error(tool_context, "EBITDA", doc_ids=["ACME_2022_10K"])
     assert message == "No match for 'EBITDA' in ACME_2022_10K; try a shorter pattern, case_insensitive=true, or search()"
     message = error(tool_context, "Revenue was $1,577", case_insensitive=True)
-    assert message.startswith("No match for 'Revenue was $1,577' in all 4 documents; try a shorter pattern, write \\$ for a dollar sign")
+    assert message.startswith(
+        "No match for 'Revenue was $1,577' in all 4 documents; try a shorter pattern, write \\$ for a dollar sign"
+    )
     assert "case_insensitive=true" not in message and "multiline=true" in message
     assert run(tool_context, r"Revenue was \$1,577").total == 1
     assert "thousands are written with commas" in error(tool_context, "1577 million")
@@ -257,7 +265,9 @@ def test_rg_past_the_deadline_is_killed(shared_corpus, tmp_path, monkeypatch):
 
 def test_real_rg_over_a_big_text_times_out(own_corpus):
     lines = [f"line {i} of a long synthetic filing with revenue and income figures {i * 7}" for i in range(250_000)]
-    own_corpus.store.write("HUGE_2023_10K", PagedText.from_pages(["\n".join(lines[i : i + 50]) for i in range(0, len(lines), 50)]), "x")
+    own_corpus.store.write(
+        "HUGE_2023_10K", PagedText.from_pages(["\n".join(lines[i : i + 50]) for i in range(0, len(lines), 50)]), "x"
+    )
     context = ToolContext(own_corpus, settings=ToolSettings(timeout_s=0.02))
     started = time.monotonic()
     assert "grep timed out after 0.02 s" in error(context, "revenue", context_lines=2)
@@ -278,8 +288,20 @@ def test_the_call_deadline_bounds_rg(shared_corpus):
 def test_schema_has_every_parameter_described():
     schema = REGISTRY.get("grep").schema()["function"]
     props = schema["parameters"]["properties"]
-    assert set(props) == {"pattern", "glob", "doc_ids", "company", "form", "year", "case_insensitive", "context_lines", "output_mode", "max_results",
-                          "offset", "multiline"}
+    assert set(props) == {
+        "pattern",
+        "glob",
+        "doc_ids",
+        "company",
+        "form",
+        "year",
+        "case_insensitive",
+        "context_lines",
+        "output_mode",
+        "max_results",
+        "offset",
+        "multiline",
+    }
     assert schema["parameters"]["required"] == ["pattern"]
     assert all(p.get("description") for p in props.values())
     assert props["output_mode"]["enum"] == ["content", "files_with_matches", "count"]
@@ -328,7 +350,12 @@ def test_grep_finds_3m_2018_capex_on_the_cash_flow_page(financebench_dir, tmp_pa
         assert "Cash Flows from Investing Activities" in page_text and "(1,577)" in page_text
         rows = shown_lines(result.render())
         # the row as printed: its label and the three years' figures on the matching line itself
-        assert (60, cash_flow.line, ":", "Purchases of property, plant and equipment (PP&E) | (1,577) | (1,373) | (1,420)") in rows
+        assert (
+            60,
+            cash_flow.line,
+            ":",
+            "Purchases of property, plant and equipment (PP&E) | (1,577) | (1,373) | (1,420)",
+        ) in rows
         count = run(context, "1,577", output_mode="count")
         assert count.counts.get("3M_2018_10K", 0) >= 3
     finally:

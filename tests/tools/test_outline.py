@@ -53,11 +53,20 @@ def test_ten_k_outline_as_the_model_sees_it(context):
 def test_ten_q_keys_carry_their_part(context):
     result = run(context, TEN_Q)
     assert [s.key for s in result.sections] == [
-        "Part I Item 1", "Part I Item 2", "Part I Item 3", "Part I Item 4",
-        "Part II Item 1", "Part II Item 1A", "Part II Item 2", "Part II Item 6",
-    ]  # fmt: skip
+        "Part I Item 1",
+        "Part I Item 2",
+        "Part I Item 3",
+        "Part I Item 4",
+        "Part II Item 1",
+        "Part II Item 1A",
+        "Part II Item 2",
+        "Part II Item 6",
+    ]
     assert "FY2023 Q1 (ended 2023-03-31); 6 pages" in result.render()
-    assert "Part I Item 2: Management's Discussion and Analysis of Financial Condition and Results of Operations | page 3 | lines 11-12" in result.render()
+    assert (
+        "Part I Item 2: Management's Discussion and Analysis of Financial Condition and Results of Operations | page 3 | lines 11-12"
+        in result.render()
+    )
 
 
 def test_every_key_reads_its_span_and_sizes_match_what_read_returns(context):
@@ -68,9 +77,7 @@ def test_every_key_reads_its_span_and_sizes_match_what_read_returns(context):
             assert f"lines {entry.start_line}-{entry.end_line}" in result.header
             assert not result.truncated
             # The outline's ~tokens is what read() prints for the section, markers and numbers included.
-            pages_without_text = sum(
-                1 for p in range(entry.start_page, entry.end_page + 1) if f"page {p} ===" not in result.body
-            )
+            pages_without_text = sum(1 for p in range(entry.start_page, entry.end_page + 1) if f"page {p} ===" not in result.body)
             assert entry.tokens - pages_without_text * 7 <= count_tokens(result.body) + 1 <= entry.tokens + 1, entry.key
 
 

@@ -7,8 +7,22 @@ from tools.range_sections import range_location
 
 
 def section(id_: int, key: str, start: int, end: int, parent: int | None = None, kind: str = "note", title: str = "") -> Section:
-    return Section(id=id_, key=key, title=title, kind=kind, start_line=start, end_line=end, parent_id=parent, depth=0 if parent is None else 1,
-                   start_page=1, end_page=1, number=None, path=key, ordinal=id_, doc_id="X")  # fmt: skip
+    return Section(
+        id=id_,
+        key=key,
+        title=title,
+        kind=kind,
+        start_line=start,
+        end_line=end,
+        parent_id=parent,
+        depth=0 if parent is None else 1,
+        start_page=1,
+        end_page=1,
+        number=None,
+        path=key,
+        ordinal=id_,
+        doc_id="X",
+    )
 
 
 SECTIONS = [
@@ -22,7 +36,9 @@ SECTIONS = [
 
 def test_a_range_is_labelled_by_its_larger_part_and_names_each_section_it_spans():
     assert range_location(SECTIONS, 190, 230) == " (mostly in Item 8 > Note 2 Revenue; spans Note 1, Note 2)"
-    assert range_location(SECTIONS, 195, 202) == " (mostly in Item 8 > Note 1 Significant Accounting Policies; spans Note 1, Note 2)"
+    assert (
+        range_location(SECTIONS, 195, 202) == " (mostly in Item 8 > Note 1 Significant Accounting Policies; spans Note 1, Note 2)"
+    )
 
 
 def test_a_statement_page_opening_with_its_items_heading_is_the_statement():
@@ -33,4 +49,7 @@ def test_a_range_inside_one_section_and_outside_all():
     assert range_location(SECTIONS, 10, 20) == " (in Item 7 MD&A)"
     assert range_location(SECTIONS, 500, 510) == ""
     assert range_location([], 1, 5) == ""
-    assert range_location(SECTIONS, 90, 130) == " (mostly in Item 8 > Income Statement (Consolidated Statement of Income); spans Item 7, Income Statement)"
+    assert (
+        range_location(SECTIONS, 90, 130)
+        == " (mostly in Item 8 > Income Statement (Consolidated Statement of Income); spans Item 7, Income Statement)"
+    )

@@ -21,7 +21,9 @@ TEN_Q = "ACME_2023Q1_10Q"
 RELEASE = "ACME_2023Q1_EARNINGS"
 LONG = "LONGLINE_2023_10K"
 
-RISKS = "\n".join(f"Risk {n}: demand for widgets may fall in region {n}, and supply costs may rise by {n}% in that case." for n in range(1, 41))
+RISKS = "\n".join(
+    f"Risk {n}: demand for widgets may fall in region {n}, and supply costs may rise by {n}% in that case." for n in range(1, 41)
+)
 # Lines (1-based) as the store holds them; the tests below name them.
 TEN_K_PAGES = [
     "UNITED STATES\nSECURITIES AND EXCHANGE COMMISSION\nFORM 10-K\nANNUAL REPORT PURSUANT TO SECTION 13 OR 15(d)\n"
@@ -66,7 +68,9 @@ def build_filings(root) -> Corpus:
     write_pdf(folder / f"{TEN_K}.pdf", TEN_K_PAGES)
     write_pdf(folder / f"{TEN_Q}.pdf", TEN_Q_PAGES)
     write_pdf(folder / f"{RELEASE}.pdf", RELEASE_PAGES)
-    (folder / f"{LONG}.txt").write_text("LONGCO 10-K\nIntro line.\n" + LONG_LINE + "\nAfter the long line.\fSecond page.", encoding="utf-8")
+    (folder / f"{LONG}.txt").write_text(
+        "LONGCO 10-K\nIntro line.\n" + LONG_LINE + "\nAfter the long line.\fSecond page.", encoding="utf-8"
+    )
     corpus = ingest_folder(folder, root / "data")
     return corpus
 
@@ -104,7 +108,18 @@ def test_the_corpus_is_as_the_tests_assume(filings):
     assert text.page_starts == (1, 9, 13, 54, 59, 73, 101, 106, 110)
     assert text.lines[55] == "Revenue was $1,577 million. Refer to Note 3."
     keys = [s.key for s in filings.sections(TEN_K)]
-    assert keys == ["Item 1", "Item 1A", "Item 7", "Item 8", "Balance Sheet", "Cash Flows", "Note 1", "Note 2", "Note 3", "Item 9"]
+    assert keys == [
+        "Item 1",
+        "Item 1A",
+        "Item 7",
+        "Item 8",
+        "Balance Sheet",
+        "Cash Flows",
+        "Note 1",
+        "Note 2",
+        "Note 3",
+        "Item 9",
+    ]
     assert [s.key for s in filings.sections(RELEASE)] == []
 
 
@@ -293,7 +308,10 @@ def test_empty_strings_count_as_not_given(context):
 def test_budget_truncates_at_whole_lines_and_says_how_to_continue(context):
     result = run(context, doc_id=TEN_K, section="Item 1A", max_tokens=300)
     text = result.render()
-    m = re.search(r"\[truncated at line (\d+) \(page (\d+)\); continue with read\(doc_id='ACME_2022_10K', lines='(\d+)-(\d+)', max_tokens=300\)\]", text)
+    m = re.search(
+        r"\[truncated at line (\d+) \(page (\d+)\); continue with read\(doc_id='ACME_2022_10K', lines='(\d+)-(\d+)', max_tokens=300\)\]",
+        text,
+    )
     assert m, text
     last, page, start, end = map(int, m.groups())
     assert numbered(result)[-1] == last and page == 3 and start == last + 1 and end == 54
@@ -320,7 +338,9 @@ def test_following_the_continuation_reads_every_line_once(context):
 
 
 def test_default_budget_and_cap(context):
-    small = ToolContext(context.corpus, settings=ToolSettings(read_default_tokens=150, read_max_tokens=400, max_output_tokens=6000))
+    small = ToolContext(
+        context.corpus, settings=ToolSettings(read_default_tokens=150, read_max_tokens=400, max_output_tokens=6000)
+    )
     assert run(small, doc_id=TEN_K, section="Item 1A").truncated
     capped = run(small, doc_id=TEN_K, section="Item 1A", max_tokens=100_000)
     assert "max_tokens capped at 400" in capped.header
@@ -397,7 +417,9 @@ def _sections(*specs: tuple[str, str, str]) -> list:
     from corpus.models import Section
 
     return [
-        Section(id=i, parent_id=None, depth=0, kind=kind, key=key, title=title, start_page=i, end_page=i, start_line=i, end_line=i)
+        Section(
+            id=i, parent_id=None, depth=0, kind=kind, key=key, title=title, start_page=i, end_page=i, start_line=i, end_line=i
+        )
         for i, (kind, key, title) in enumerate(specs, 1)
     ]
 

@@ -50,7 +50,12 @@ def test_globs_name_documents():
     assert check_glob("**/3M_*10K*") == ["3M_*10K*"]
     assert check_glob("./**/**/PFIZER_*") == ["PFIZER_*"]
     assert check_glob("**") == check_glob("**/*") == ["*"]
-    assert check_glob("{PEPSICO,COCACOLA}_2022_{10K,10Q}") == ["PEPSICO_2022_10K", "PEPSICO_2022_10Q", "COCACOLA_2022_10K", "COCACOLA_2022_10Q"]
+    assert check_glob("{PEPSICO,COCACOLA}_2022_{10K,10Q}") == [
+        "PEPSICO_2022_10K",
+        "PEPSICO_2022_10Q",
+        "COCACOLA_2022_10K",
+        "COCACOLA_2022_10Q",
+    ]
     ids = ["3M_2018_10K", "3M_2022_10K", "ADOBE_2022Q2_10Q", "PFIZER_2021_10K"]
     assert glob_matches("*2022*", ids) == ["3M_2022_10K", "ADOBE_2022Q2_10Q"]
     assert glob_matches("3m_*.txt", ids) == ["3M_2018_10K", "3M_2022_10K"]

@@ -33,13 +33,17 @@ def facts(corpus, **arguments):
 
 
 def test_a_period_asked_is_the_period_shown_in_the_unit_stated_once(corpus):
-    call = facts(corpus, query="net cash provided by operating activities", company="Adobe", period="FY2015", statement="Cash Flows")
+    call = facts(
+        corpus, query="net cash provided by operating activities", company="Adobe", period="FY2015", statement="Cash Flows"
+    )
     item = call.result.items[0]
     assert [str(p.period) for p in item.points] == ["FY2015"]
     assert "FY2015: 1,469,502 (= 1,469,502 thousand USD)" in call.text  # ADOBE_2015_10K p.63, in thousands
     assert "| in USD thousand" in call.text  # one unit, stated once: most of these filings print thousands
     assert "FY2016" not in call.text and "FY2022" not in call.text
-    mixed = facts(corpus, query="net cash provided by operating activities", company="Adobe", period="all", statement="Cash Flows")
+    mixed = facts(
+        corpus, query="net cash provided by operating activities", company="Adobe", period="all", statement="Cash Flows"
+    )
     assert "FY2023 Q2 YTD: 3,832 (= 3,832,000 thousand USD; printed in millions)" in mixed.text  # the 10-Q prints millions
 
 
@@ -49,8 +53,12 @@ def test_no_silent_cap_and_annual_periods_first(corpus, monkeypatch):
     assert shown == ["FY2017", "FY2016", "FY2015", "FY2014", "FY2013", "FY2023 Q2 YTD", "FY2022 Q2 YTD"]  # years first
     monkeypatch.setattr("tools.facts.FIRST_ITEM_PERIODS", 3)
     capped = facts(corpus, query="net cash provided by operating activities", company="Adobe", statement="Cash Flows")
-    assert "4 more periods (FY2014, FY2013, FY2023 Q2 YTD, FY2022 Q2 YTD); narrow with period=, e.g. period='FY2014'" in capped.text
-    every = facts(corpus, query="net cash provided by operating activities", company="Adobe", statement="Cash Flows", period="all")
+    assert (
+        "4 more periods (FY2014, FY2013, FY2023 Q2 YTD, FY2022 Q2 YTD); narrow with period=, e.g. period='FY2014'" in capped.text
+    )
+    every = facts(
+        corpus, query="net cash provided by operating activities", company="Adobe", statement="Cash Flows", period="all"
+    )
     assert not every.result.items[0].more and len(every.result.items[0].points) == 7
 
 
@@ -76,7 +84,9 @@ def test_every_cite_line_is_for_its_period_and_verifies(corpus):
     cites = cite_lines(call.text)
     assert len(cites) >= 8
     for cite in cites[:8]:
-        checked = check_citation(AnswerCitation(doc_id=cite.doc_id, page=cite.page, quote=cite.quote), lambda d: corpus.store.read(d))
+        checked = check_citation(
+            AnswerCitation(doc_id=cite.doc_id, page=cite.page, quote=cite.quote), lambda d: corpus.store.read(d)
+        )
         assert checked.verified, (cite, checked.problem)
     assert 'doc_id="3M_2018_10K", page=60, quote="Purchases of property, plant and equipment (PP&E) (1,577)"' in call.text
 
@@ -113,8 +123,20 @@ def test_the_cli_prints_the_series_and_writes_csv_and_xlsx(corpus, tmp_path, mon
     from api.cli import app
 
     monkeypatch.setenv("SLEUTH_DATA_DIR", str(corpus.settings.data_dir))
-    out = CliRunner().invoke(app, ["series", "3M", "capital expenditure", "--period", "FY2014-FY2022",
-                                   "--csv", str(tmp_path / "s.csv"), "--xlsx", str(tmp_path / "s.xlsx")])  # fmt: skip
+    out = CliRunner().invoke(
+        app,
+        [
+            "series",
+            "3M",
+            "capital expenditure",
+            "--period",
+            "FY2014-FY2022",
+            "--csv",
+            str(tmp_path / "s.csv"),
+            "--xlsx",
+            str(tmp_path / "s.xlsx"),
+        ],
+    )
     assert out.exit_code == 0, out.output
     assert "FY2018" in out.output and "(1,577)  3M_2018_10K p.60" in out.output
     rows = list(csv.DictReader((tmp_path / "s.csv").open(encoding="utf-8")))

@@ -27,7 +27,10 @@ SEGMENTS = [
 
 
 def test_a_statement_row_gets_title_unit_and_columns():
-    assert table_context(STATEMENT, 9) == "table: Consolidated Statement of Income; in millions except per share amounts; columns: 2022 | 2021 | 2020"
+    assert (
+        table_context(STATEMENT, 9)
+        == "table: Consolidated Statement of Income; in millions except per share amounts; columns: 2022 | 2021 | 2020"
+    )
     assert row_group(STATEMENT, 9) == "Operating expenses" and row_group(STATEMENT, 7) is None
 
 
@@ -42,6 +45,9 @@ def test_a_two_line_header_and_sub_headings():
 
 def test_prose_rows_without_header_and_narrative_get_nothing():
     assert table_context(STATEMENT, 2) is None  # not a row
-    prose = ["Revenue grew strongly in all regions this year, as we explain at some length in this paragraph here.", "Total | 1,234 | 1,111"]
+    prose = [
+        "Revenue grew strongly in all regions this year, as we explain at some length in this paragraph here.",
+        "Total | 1,234 | 1,111",
+    ]
     assert table_context(prose, 2) is None  # no header row above it
     assert table_context(["2022 | 2021", "Total | 5 | 6"], 2) == "table; columns: 2022 | 2021"

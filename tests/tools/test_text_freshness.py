@@ -70,8 +70,11 @@ def test_read_outline_and_citation_checker_refuse_symlinks_in_the_store(corpus, 
     _ingest(corpus, tmp_path, "1,000")
     _plant_symlinks(corpus, tmp_path)
     context = ToolContext(corpus)
-    for name, args in (("read", {"doc_id": "LEAK_2020_10K"}), ("read", {"doc_id": "LEAK_2020_10K", "pages": "1"}),
-                       ("outline", {"doc_id": "LEAK_2020_10K"})):  # fmt: skip
+    for name, args in (
+        ("read", {"doc_id": "LEAK_2020_10K"}),
+        ("read", {"doc_id": "LEAK_2020_10K", "pages": "1"}),
+        ("outline", {"doc_id": "LEAK_2020_10K"}),
+    ):
         call = REGISTRY.call(name, args, context)
         assert not call.ok and SECRET not in call.text, (name, call.text)
     assert text_of(context, "LEAK_2020_10K") is None
@@ -92,4 +95,3 @@ def test_a_fifo_in_the_store_does_not_hang_a_read(corpus, tmp_path):
     assert not REGISTRY.call("read", {"doc_id": "PIPE_2020_10K"}, context).ok
     with pytest.raises(DocumentNotFound):
         corpus.store.read("PIPE_2020_10K")
-

@@ -172,7 +172,9 @@ def fake_edgar() -> Iterator[Any]:
 
 
 @pytest.fixture(scope="session")
-def server(web_data_dir: Path, fake_llm: FakeLLM, filings_settings, server_log: Path, tmp_path_factory, fake_edgar) -> Iterator[str]:
+def server(
+    web_data_dir: Path, fake_llm: FakeLLM, filings_settings, server_log: Path, tmp_path_factory, fake_edgar
+) -> Iterator[str]:
     """Base URL (http://127.0.0.1:PORT, no trailing slash) of a live `sleuth serve` on web_data_dir, talking to fake_llm."""
     sleuth = Path(sys.executable).parent / "sleuth"
     if not sleuth.is_file():

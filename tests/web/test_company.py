@@ -89,7 +89,9 @@ def test_bad_input_is_said(page):
     open_company(page)
     page.get_by_label("Line item").fill("zebra stripes")
     page.get_by_role("button", name="Chart it").click()
-    expect(page.locator("#company-chart [role=alert]")).to_contain_text("No line item of 3M Company matches 'zebra stripes'; closest:")
+    expect(page.locator("#company-chart [role=alert]")).to_contain_text(
+        "No line item of 3M Company matches 'zebra stripes'; closest:"
+    )
     page.goto("/#/companies/Tesla")
     expect(page.locator("#banner")).to_contain_text("No filings of 'Tesla' in the corpus")
 
@@ -99,11 +101,31 @@ def test_an_answer_with_a_chart_shows_it_under_the_answer(page, llm_script):
     from tests.web.conftest import CAPEX_CITATION
     from tests.web.test_ui import ask
 
-    points = [{"label": f"FY{y}", "value": v, "doc_id": "3M_2018_10K", "page": 60, "quote": f"Purchases of property, plant and equipment (PP&E) ({v:,})"}
-              for y, v in ((2016, 1420), (2017, 1373), (2018, 1577))]  # fmt: skip
+    points = [
+        {
+            "label": f"FY{y}",
+            "value": v,
+            "doc_id": "3M_2018_10K",
+            "page": 60,
+            "quote": f"Purchases of property, plant and equipment (PP&E) ({v:,})",
+        }
+        for y, v in ((2016, 1420), (2017, 1373), (2018, 1577))
+    ]
     chart = {"title": "3M capital expenditure", "unit": "USD million", "kind": "bar", "points": points}
-    llm_script(lambda body: Reply(tool_calls=[("answer", {"answer": "3M's capex rose from $1,420 million in FY2016 to $1,577 million in FY2018.",
-                                                          "citations": [CAPEX_CITATION], "chart": chart})]))  # fmt: skip
+    llm_script(
+        lambda body: Reply(
+            tool_calls=[
+                (
+                    "answer",
+                    {
+                        "answer": "3M's capex rose from $1,420 million in FY2016 to $1,577 million in FY2018.",
+                        "citations": [CAPEX_CITATION],
+                        "chart": chart,
+                    },
+                )
+            ]
+        )
+    )
     ask(page, "agentic", "How did 3M's capital expenditure change from FY2016 to FY2018?")
     card = page.locator("#answer-agentic .answer-chart")
     expect(card.locator("h3")).to_have_text("3M capital expenditure")

@@ -90,7 +90,9 @@ def test_the_page_dialog_fits_a_phone(page):
     expect(dialog.locator(".page-box").first).to_be_visible(timeout=RENDER_TIMEOUT_MS)
     page.wait_for_function(IMAGE_LOADED, timeout=RENDER_TIMEOUT_MS)
     _assert_figure_covered(page)  # on a phone the page is shown larger than the screen, scrolled to the highlight
-    fits = page.evaluate("() => { const d = document.querySelector('#page-dialog'); return d.scrollWidth <= d.clientWidth + 1 && d.getBoundingClientRect().right <= window.innerWidth; }")
+    fits = page.evaluate(
+        "() => { const d = document.querySelector('#page-dialog'); return d.scrollWidth <= d.clientWidth + 1 && d.getBoundingClientRect().right <= window.innerWidth; }"
+    )
     assert fits, "the dialog (title, toggle, prev/next, close) stays within a 390 px screen"
     for name in ("Text view", "Previous page", "Next page", "Close"):
         expect(dialog.get_by_role("button", name=name)).to_be_in_viewport()

@@ -28,7 +28,9 @@ def test_docs_and_health_in_chromium(page, server):
     docs = page.goto(f"{server}/docs")
     assert docs is not None and docs.ok
     assert "Swagger UI" in page.title()
-    expect(page.locator(".opblock-summary-path", has_text="/v1/runs").first).to_be_visible(timeout=30_000)  # rendered from local assets
+    expect(page.locator(".opblock-summary-path", has_text="/v1/runs").first).to_be_visible(
+        timeout=30_000
+    )  # rendered from local assets
     redoc = page.goto(f"{server}/redoc")
     assert redoc is not None and redoc.ok
     expect(page.get_by_role("heading", name=re.compile("Sleuth research API"))).to_be_visible(timeout=30_000)

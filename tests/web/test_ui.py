@@ -118,7 +118,9 @@ def test_documents_filter_sort_view_and_upload(page, tmp_path):
     page.keyboard.press("Escape")
 
     filing = tmp_path / "GLOBEX_2023_10K.txt"
-    filing.write_text("GLOBEX CORPORATION\nFORM 10-K\nFor the fiscal year ended December 31, 2023\nItem 7. Management's Discussion\nRevenue was $2,400 million.\n")
+    filing.write_text(
+        "GLOBEX CORPORATION\nFORM 10-K\nFor the fiscal year ended December 31, 2023\nItem 7. Management's Discussion\nRevenue was $2,400 million.\n"
+    )
     page.goto("/#/documents")
     page.get_by_label("PDF, HTML, TXT or MD files").set_input_files(str(filing))
     page.get_by_role("button", name="Upload and ingest").click()
@@ -133,7 +135,9 @@ def test_documents_filter_sort_view_and_upload(page, tmp_path):
     page.get_by_role("button", name="Upload and ingest").click()
     expect(page.locator("#upload-status")).to_contain_text("named like pdf but its content is binary data")
 
-    filing.write_text(filing.read_text().replace("$2,400 million", "$2,500 million"))  # the same name again: refused unless replace is ticked
+    filing.write_text(
+        filing.read_text().replace("$2,400 million", "$2,500 million")
+    )  # the same name again: refused unless replace is ticked
     page.get_by_label("PDF, HTML, TXT or MD files").set_input_files(str(filing))
     page.get_by_role("button", name="Upload and ingest").click()
     expect(page.locator("#upload-status")).to_contain_text("already in the catalog: GLOBEX_2023_10K")  # in the upload card

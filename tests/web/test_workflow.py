@@ -62,7 +62,9 @@ def test_a_streamed_model_turn_shows_what_the_model_is_writing(page, llm_script)
 
 def test_upload_shows_each_stage_with_its_time_and_the_job_reopens_from_history(page, tmp_path):
     filing = tmp_path / "INITECH_2022_10K.txt"
-    filing.write_text("INITECH INC\nFORM 10-K\nFor the fiscal year ended December 31, 2022\nItem 7. Management's Discussion\nRevenue was $800 million.\n")
+    filing.write_text(
+        "INITECH INC\nFORM 10-K\nFor the fiscal year ended December 31, 2022\nItem 7. Management's Discussion\nRevenue was $800 million.\n"
+    )
     page.goto("/#/documents")
     form, table = page.locator("#upload-form"), page.locator("#documents")
     expect(table.locator("tbody tr")).not_to_have_count(0)
@@ -114,7 +116,9 @@ def test_sortable_columns_show_their_direction(page):
 
 def test_delete_a_document_and_see_a_refusal_in_words(page, tmp_path):
     filing = tmp_path / "HOOLI_2021_10K.txt"
-    filing.write_text("HOOLI INC\nFORM 10-K\nFor the fiscal year ended December 31, 2021\nItem 7. Management's Discussion\nRevenue was $9 million.\n")
+    filing.write_text(
+        "HOOLI INC\nFORM 10-K\nFor the fiscal year ended December 31, 2021\nItem 7. Management's Discussion\nRevenue was $9 million.\n"
+    )
     page.goto("/#/documents")
     page.get_by_label("PDF, HTML, TXT or MD files").set_input_files(str(filing))
     page.get_by_role("button", name="Upload and ingest").click()
@@ -122,9 +126,15 @@ def test_delete_a_document_and_see_a_refusal_in_words(page, tmp_path):
     row = page.locator("#documents tbody tr", has_text="HOOLI_2021_10K")
     expect(row).to_have_count(1)
 
-    refusal = {"detail": "deleting documents needs an admin key; this key has the role 'reader'"}  # what an admin-only API answers
-    page.route("**/v1/documents/HOOLI_2021_10K", lambda route: route.fulfill(status=403, content_type="application/json", body=json.dumps(refusal))
-               if route.request.method == "DELETE" else route.continue_())  # fmt: skip
+    refusal = {
+        "detail": "deleting documents needs an admin key; this key has the role 'reader'"
+    }  # what an admin-only API answers
+    page.route(
+        "**/v1/documents/HOOLI_2021_10K",
+        lambda route: route.fulfill(status=403, content_type="application/json", body=json.dumps(refusal))
+        if route.request.method == "DELETE"
+        else route.continue_(),
+    )
     page.once("dialog", lambda dialog: dialog.accept())
     row.get_by_role("button", name="Delete HOOLI_2021_10K").click()
     expect(page.locator("#doc-status")).to_contain_text("Could not delete HOOLI_2021_10K: deleting documents needs an admin key")
@@ -148,10 +158,23 @@ def test_delete_a_document_and_see_a_refusal_in_words(page, tmp_path):
 
 def test_the_ask_page_shows_a_crashed_or_restarting_embedded_model(page):
     # /readyz as the server words it (tests/api/test_embedded_model.py drives the real supervisor to these states)
-    server = {"state": "restarting", "restarts": 1, "restarts_in_last_hour": 1, "max_restarts": 3, "extra_buffers": False,
-              "last_crash": {"at": 1764590000.0, "reason": "was killed by SIGSEGV (a crash inside llama.cpp)"}, "log": "data/logs/local-model.log"}  # fmt: skip
-    llm = {"url": "http://127.0.0.1:5/v1", "model": "qwen2.5-coder-1.5b-instruct", "embedded": True, "server": server, "ok": False,
-           "error": "the embedded model server was killed by SIGSEGV (a crash inside llama.cpp); Sleuth is restarting it (restart 1 of 3)"}  # fmt: skip
+    server = {
+        "state": "restarting",
+        "restarts": 1,
+        "restarts_in_last_hour": 1,
+        "max_restarts": 3,
+        "extra_buffers": False,
+        "last_crash": {"at": 1764590000.0, "reason": "was killed by SIGSEGV (a crash inside llama.cpp)"},
+        "log": "data/logs/local-model.log",
+    }
+    llm = {
+        "url": "http://127.0.0.1:5/v1",
+        "model": "qwen2.5-coder-1.5b-instruct",
+        "embedded": True,
+        "server": server,
+        "ok": False,
+        "error": "the embedded model server was killed by SIGSEGV (a crash inside llama.cpp); Sleuth is restarting it (restart 1 of 3)",
+    }
     ready = {"ready": False, "checks": {"llm": llm}}
     page.route("**/readyz", lambda route: route.fulfill(status=503, content_type="application/json", body=json.dumps(ready)))
     page.goto("/")
@@ -160,6 +183,8 @@ def test_the_ask_page_shows_a_crashed_or_restarting_embedded_model(page):
     shot(page, "ask-model-restarting", full_page=False)
     server["state"], llm["ok"] = "running", True
     page.reload()
-    expect(page.locator("#banner")).to_contain_text("The embedded model server was killed by SIGSEGV (a crash inside llama.cpp) at")
+    expect(page.locator("#banner")).to_contain_text(
+        "The embedded model server was killed by SIGSEGV (a crash inside llama.cpp) at"
+    )
     expect(page.locator("#banner")).to_contain_text("was restarted (1 restart so far); runs in flight then failed")
     page.web_errors.clear()  # the staged 503 from /readyz

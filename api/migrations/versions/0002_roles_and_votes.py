@@ -20,9 +20,16 @@ def upgrade() -> None:
         batch.add_column(sa.Column("admin", sa.Boolean, nullable=False, server_default=sa.false()))
     with op.batch_alter_table("votes") as batch:
         batch.add_column(sa.Column("voter", sa.String(32), nullable=False, server_default="open"))
-    votes = sa.table("votes", sa.column("id", sa.Integer), sa.column("run_id", sa.String), sa.column("key_id", sa.Integer),
-                     sa.column("voter", sa.String))  # fmt: skip
-    op.execute(votes.update().where(votes.c.key_id.is_not(None)).values(voter=sa.literal("key:") + sa.cast(votes.c.key_id, sa.String)))
+    votes = sa.table(
+        "votes",
+        sa.column("id", sa.Integer),
+        sa.column("run_id", sa.String),
+        sa.column("key_id", sa.Integer),
+        sa.column("voter", sa.String),
+    )
+    op.execute(
+        votes.update().where(votes.c.key_id.is_not(None)).values(voter=sa.literal("key:") + sa.cast(votes.c.key_id, sa.String))
+    )
     # Keep each voter's last vote on a run (earlier duplicates were counted wrongly), then enforce one per run and voter.
     latest = sa.select(sa.func.max(votes.c.id)).group_by(votes.c.run_id, votes.c.voter).scalar_subquery()
     op.execute(votes.delete().where(votes.c.id.not_in(latest)))
