@@ -7,7 +7,7 @@ PIP := $(BIN)/python -m pip
 STAMP := $(VENV)/.installed
 LOCAL_STAMP := $(VENV)/.installed-local
 
-.PHONY: install run test bench clean
+.PHONY: install run test bench clean vllm
 
 STEP := scripts/step.sh
 LLAMA_STAMP := $(VENV)/.installed-llama
@@ -44,6 +44,12 @@ run: install $(if $(SLEUTH_LLM_BASE_URL),,$(LOCAL_STAMP))
 	@echo "==> Starting the server$(if $(SLEUTH_LLM_BASE_URL), (model: $(SLEUTH_LLM_BASE_URL)),; the first start assembles the embedded model into data/models (1.1 GB, about a minute))"
 	$(BIN)/sleuth serve
 
+# The embedded model served by vLLM on this CPU (its own virtualenv $(VLLM_VENV); the GGUF converted once to a Hugging Face
+# folder in data/models), with the production flags; the server runs until Ctrl-C. Settings: scripts/vllm.sh's header.
+VLLM_VENV ?= .venv-vllm
+vllm: install
+	@VENV=$(VENV) VLLM_VENV=$(VLLM_VENV) PYTHON=$(PYTHON) scripts/vllm.sh
+
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
@@ -51,4 +57,4 @@ bench: install
 	$(BIN)/python bench/ingest.py
 
 clean:
-	rm -rf $(VENV) data .pytest_cache
+	rm -rf $(VENV) $(VLLM_VENV) data .pytest_cache
