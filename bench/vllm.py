@@ -250,7 +250,9 @@ async def main() -> None:
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "out" / "vllm.json")
     args = parser.parse_args()
 
+    args.out.parent.mkdir(parents=True, exist_ok=True)
     rows = [await bench_vllm(args)]
+    args.out.write_text(json.dumps(rows, indent=1, default=str))  # kept if the llama.cpp half is interrupted
     try:
         import llama_cpp  # noqa: F401
     except ImportError:
@@ -258,8 +260,7 @@ async def main() -> None:
     else:
         if not args.skip_llama:
             rows.append(await bench_llama(args))
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(rows, indent=1, default=str))
+            args.out.write_text(json.dumps(rows, indent=1, default=str))
     print(table(rows))
     if "tool_choice" in rows[0]:
         print("\ntool_choice on vLLM:")

@@ -6,6 +6,7 @@ vLLM on CPU does not read GGUF files, so `make vllm` converts the embedded model
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sys
@@ -16,7 +17,7 @@ from pathlib import Path
 def convert(gguf: Path, out: Path) -> None:
     """Load the GGUF with transformers (dequantized) and save it as safetensors in bf16, with its tokenizer."""
     import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoModelForCausalLM, AutoTokenizer, GgufConfig
 
     partial = out.with_name(f".{out.name}.{os.getpid()}.partial")
     shutil.rmtree(partial, ignore_errors=True)
@@ -24,8 +25,13 @@ def convert(gguf: Path, out: Path) -> None:
         tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
         if not tokenizer.chat_template:
             raise SystemExit(f"error: {gguf} carries no chat template; vLLM's tool-call parser needs one")
-        model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.bfloat16)
+        # dequantize: transformers keeps GGUF blocks packed when a matmul kernel is at hand, and vLLM cannot load those
+        unpacked = GgufConfig(gguf_file=gguf.name, dequantize=True)
+        model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.bfloat16, quantization_config=unpacked)
         model.save_pretrained(partial, safe_serialization=True)
+        config = json.loads((partial / "config.json").read_text())
+        if config.pop("quantization_config", None) is not None:  # the weights are plain bf16 now
+            (partial / "config.json").write_text(json.dumps(config, indent=2))
         tokenizer.save_pretrained(partial)
         del model
         if out.exists():

