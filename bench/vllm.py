@@ -1,6 +1,7 @@
 """vLLM beside llama.cpp, serving the embedded model's weights on this CPU: start-up, speed, prefix cache, tool calls, overhead.
 
 Usage: python bench/vllm.py [--data-dir data] [--port 8001] [--questions 2] [--max-steps 4] [--skip-llama] [--out FILE]
+       python bench/vllm.py --trace tests/artifacts/vllm_agentic.json ...   (per-turn table of recorded runs, no server)
 vLLM: a server already answering on --port is used (start-up then not measured), else scripts/vllm.sh (what `make vllm`
 runs) starts one and it is stopped at the end. llama.cpp: the embedded model as Sleuth runs it (agent.local; text tool
 calls constrained to JSON), when llama-cpp-python is installed. One backend at a time (memory). Per backend:
@@ -27,6 +28,7 @@ import subprocess
 import sys
 import time
 import uuid
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -212,6 +214,34 @@ async def bench_llama(args: argparse.Namespace) -> dict[str, Any]:
             await client.close()
 
 
+def trace_turns(path: Path) -> list[dict[str, Any]]:
+    """Per model turn of a recorded run (tests/api/test_vllm_e2e.py's artifacts: {"run", "events"}): tokens, seconds, how
+    its tool calls came (text calls carry Sleuth's text_call_N ids), and Sleuth's time from the response to the next request
+    with and without the tools it ran meanwhile."""
+    events = json.loads(path.read_text())["events"]
+    turns: list[dict[str, Any]] = []
+    for i, event in enumerate(events):
+        if event["type"] != "model_turn" or event.get("agent", "main") != "main":
+            continue
+        data, ids = event["data"], [c["id"] for c in event["data"]["tool_calls"]]
+        turn = {"run": path.stem, "arm": event.get("arm"), "step": data["step"], "prompt_tokens": data["usage"]["prompt_tokens"],
+                "completion_tokens": data["usage"]["completion_tokens"], "seconds": data["seconds"],
+                "native": sum(not c.startswith("text_call_") for c in ids), "text": sum(c.startswith("text_call_") for c in ids)}  # fmt: skip
+        later = events[i + 1 :]
+        nxt = next((j for j, e in enumerate(later) if e["type"] == "model_started" and e.get("arm") == event.get("arm")), None)
+        if nxt is not None:
+            tools = sum(float(e["data"].get("seconds") or 0) for e in later[:nxt] if e["type"] == "tool_result")
+            gap = _ts(later[nxt]) - _ts(event)
+            turn |= {"gap_s": gap, "own_s": gap - tools}
+        turns.append(turn)
+    return turns
+
+
+def _ts(event: dict[str, Any]) -> float:
+    ts = event["ts"]
+    return ts if isinstance(ts, int | float) else datetime.fromisoformat(ts).timestamp()
+
+
 def _median(values: list[float]) -> float:
     return statistics.median(values) if values else float("nan")
 
@@ -248,7 +278,17 @@ async def main() -> None:
     parser.add_argument("--max-steps", type=int, default=4)
     parser.add_argument("--skip-llama", action="store_true")
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "out" / "vllm.json")
+    parser.add_argument("--trace", type=Path, nargs="*", help="recorded runs to tabulate instead of measuring")
     args = parser.parse_args()
+    if args.trace:
+        print("| run | arm | step | prompt tokens | completion tokens | s | tool calls native / text | Sleuth to next request (tools) |")
+        print("|---|---|---|---|---|---|---|---|")
+        for path in args.trace:
+            for t in trace_turns(path):
+                gap = f"{t['own_s'] * 1000:.0f} ms ({t['gap_s'] - t['own_s']:.2f} s)" if "gap_s" in t else "-"
+                print(f"| {t['run']} | {t['arm'] or '-'} | {t['step']} | {t['prompt_tokens']} | {t['completion_tokens']} | {t['seconds']:.0f} | "
+                      f"{t['native']} / {t['text']} | {gap} |")  # fmt: skip
+        return
 
     args.out.parent.mkdir(parents=True, exist_ok=True)
     rows = [await bench_vllm(args)]
