@@ -7,7 +7,7 @@ PIP := $(BIN)/python -m pip
 STAMP := $(VENV)/.installed
 LOCAL_STAMP := $(VENV)/.installed-local
 
-.PHONY: install run test bench clean format-web
+.PHONY: install run test bench clean format-web vllm
 
 STEP := scripts/step.sh
 LLAMA_STAMP := $(VENV)/.installed-llama
@@ -45,6 +45,12 @@ run: install $(if $(SLEUTH_LLM_BASE_URL),,$(LOCAL_STAMP))
 	@echo "==> Starting the server$(if $(SLEUTH_LLM_BASE_URL), (model: $(SLEUTH_LLM_BASE_URL)),; the first start assembles the embedded model into data/models (1.1 GB, about a minute))"
 	$(BIN)/sleuth serve
 
+# The embedded model served by vLLM on this CPU (its own virtualenv $(VLLM_VENV); the GGUF converted once to a Hugging Face
+# folder in data/models), with the production flags; the server runs until Ctrl-C. Settings: scripts/vllm.sh's header.
+VLLM_VENV ?= .venv-vllm
+vllm: install
+	@VENV=$(VENV) VLLM_VENV=$(VLLM_VENV) PYTHON=$(PYTHON) scripts/vllm.sh
+
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
@@ -52,7 +58,7 @@ bench: install
 	$(BIN)/python bench/ingest.py
 
 clean:
-	rm -rf $(VENV) data .pytest_cache
+	rm -rf $(VENV) $(VLLM_VENV) data .pytest_cache
 
 # Prettier over the web UI's JavaScript (pinned, via npx; nothing is installed into the repository).
 format-web:

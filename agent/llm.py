@@ -164,6 +164,9 @@ class LLMClient:
                 raise LLMError("crashed", why) from exc
             kind = "unavailable" if exc.status_code >= 500 or exc.status_code == 429 else "rejected"
             raise LLMError(kind, f"the model at {self.base_url} answered {exc.status_code}: {_error_text(exc)}") from exc
+        except openai.APIError as exc:  # an error event inside a streamed reply: vLLM's engine died mid-reply
+            raise LLMError("unavailable", f"the model at {self.base_url} failed mid-reply: {_error_text(exc)}; "
+                                          "is the server healthy (its log)?") from exc  # fmt: skip
         response.usage.seconds = time.perf_counter() - started
         response.usage.calls = 1
         if tools:

@@ -189,7 +189,7 @@ def test_dockerignore_keeps_the_context_small_and_secret_free() -> None:
     entries = {
         line.strip() for line in (ROOT / ".dockerignore").read_text().splitlines() if line.strip() and not line.startswith("#")
     }
-    for entry in (".venv", "data", ".git", "**/__pycache__", "bench/out", ".env"):
+    for entry in (".venv", ".venv-vllm", "data", ".git", "**/__pycache__", "bench/out", ".env"):
         assert entry in entries, entry
     assert "tests" in entries or "tests/artifacts" in entries
     for needed in ("pyproject.toml", "README.md", "web", "api", "agent"):

@@ -107,6 +107,20 @@ def test_streaming_delivers_text_deltas_and_tool_calls():
     run(scenario)
 
 
+def test_an_error_event_mid_stream_is_an_llm_error_not_a_crash():
+    """vLLM sends an error event inside the stream when its engine dies mid-reply (seen on a busy CPU)."""
+
+    async def scenario():
+        with FakeLLM([Reply(content="Purchases of property were", stream_error="EngineCore encountered an issue.")]) as fake:
+            url = fake.base_url
+            with pytest.raises(LLMError) as caught:
+                await client(fake).complete(MESSAGES, TOOLS, on_text=lambda _: None)
+        assert caught.value.kind == "unavailable"
+        assert "failed mid-reply: EngineCore encountered an issue." in str(caught.value) and url in str(caught.value)
+
+    run(scenario)
+
+
 def test_json_tool_calls_in_text_become_tool_calls():
     async def scenario():
         reply = 'I will search first.\n<tool_call>{"name": "grep", "arguments": {"pattern": "capex"}}</tool_call>'

@@ -53,6 +53,8 @@ class Reply:
     status: int = 200  # non-200 answers an OpenAI-style error JSON; `content` becomes its message when given
     delay_s: float = 0.0
     stream_delay_s: float = 0.0  # pause between streamed chunks (a slow model writing)
+    # Streamed: an error event instead of the reply's end, as vLLM sends when its engine dies mid-reply.
+    stream_error: str | None = None
     finish_reason: str | None = None  # default "tool_calls" when tool_calls else "stop"
     usage: tuple[int, int] | None = None  # (prompt_tokens, completion_tokens); default: ~4 characters a token
     # Extra response headers. Error replies default to `retry-after-ms: 1` so SDK retries don't sleep.
@@ -393,7 +395,13 @@ class _Handler(BaseHTTPRequestHandler):
         turn = _Turn(reply, body, self.fake.model)
         if body.get("stream"):
             include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
-            self._send_stream(turn.chunks(include_usage), reply.headers, reply.stream_delay_s)
+            chunks = turn.chunks(include_usage)
+            if reply.stream_error:
+                chunks = [
+                    next(iter(chunks)),
+                    {"error": {"message": reply.stream_error, "type": "InternalServerError", "code": 500}},
+                ]
+            self._send_stream(chunks, reply.headers, reply.stream_delay_s)
         else:
             self._send_json(200, turn.completion(), reply.headers)
 
