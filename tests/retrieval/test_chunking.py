@@ -73,6 +73,11 @@ def test_real_filing_chunks(filing_text):
     assert len(chunks) > 300
     balance = [c for c in chunks if c.section_path == "Balance Sheet" and "Total" in c.text]
     # the statement's section starts at its page's top: only the running header precedes its title (issue 23, item 1)
-    assert len(balance) >= 2 and all(c.text.startswith(("Consolidated Balance Shee", "Table of Contents\n3M Company and Subsidiaries\nConsolidated Balance Sheet")) for c in balance)
+    assert len(balance) >= 2 and all(
+        c.text.startswith(
+            ("Consolidated Balance Shee", "Table of Contents\n3M Company and Subsidiaries\nConsolidated Balance Sheet")
+        )
+        for c in balance
+    )
     assert min(c.tokens for c in chunks) >= 5
     assert sum(c.start_page != c.end_page for c in chunks) < len(chunks) * 0.25
