@@ -8,6 +8,7 @@ from pydantic import BaseModel, ValidationError, model_validator
 
 from agent.answer import AnswerChart, AnswerCitation, ChartPoint
 from agent.citations import TextOf, check_citation
+from corpus.errors import validation_problems
 
 MAX_POINTS = 40
 
@@ -46,7 +47,7 @@ def chart_args(raw: dict[str, Any] | None) -> ChartArgs | str | None:
     try:
         return ChartArgs.model_validate(raw)
     except ValidationError as exc:
-        issues = "; ".join(f"chart.{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()[:5])
+        issues = validation_problems([{**e, "loc": ("chart", *e["loc"])} for e in exc.errors()[:5]])
         return f"Error: invalid chart in the answer call: {issues}. {CHART_DESCRIPTION}"
 
 

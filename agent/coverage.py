@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from agent.answer import Answer
 from corpus.catalog import Corpus
-from corpus.companies import company_key
+from corpus.company_matcher import CompanyMatcher
 from corpus.models import Company
 
 # A capitalised name in the possessive ("Tesla's"), or after the words questions put before a company ("for Tesla").
@@ -135,36 +135,17 @@ def named_companies(question: str) -> list[str]:
     return found
 
 
-def mentions_known(question: str, companies: list[Company]) -> bool:
-    """Whether the question names a company of the catalog: by name, former name or nickname (any 1-4 words), or ticker."""
-    keys: set[str] = set()
-    tickers: set[str] = set()
-    for c in companies:
-        keys.add(c.key)
-        keys.update(company_key(n) for n in [c.name, *(c.aliases or [])])
-        tickers.update(t.upper() for t in c.tickers or [])
-    words = re.findall(r"[A-Za-z0-9&]+", question[:2000])
-    if any(w in tickers for w in words if w.isupper()):
-        return True
-    for n in range(1, 5):
-        for i in range(len(words) - n + 1):
-            if company_key(" ".join(words[i : i + n])) in keys:
-                return True
-    return False
-
-
 def uncovered(question: str, companies: list[Company], known: Callable[[str], bool] | None = None) -> list[str]:
     """Companies the question names when it names none the catalog has; empty when one is covered or none is named.
 
     A named company is covered when its key starts a catalog company's ('ACME' for ACME Widgets) or `known` says so.
     """
-    if mentions_known(question, companies):
+    matcher = CompanyMatcher(companies)
+    if matcher.mentioned_in(question):
         return []
     names = named_companies(question)
-    keys = [c.key for c in companies]
     for name in names:
-        key = company_key(name)
-        if (len(key) >= 3 and any(k.startswith(key) for k in keys)) or (known is not None and known(name)):
+        if matcher.starting_with(name) or (known is not None and known(name)):
             return []
     return names
 

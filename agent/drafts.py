@@ -13,6 +13,7 @@ from agent.answer_chart import CHART_DESCRIPTION, ChartArgs, chart_args, checked
 from agent.citations import TextOf, check_citation, inline_citations, problems
 from agent.llm import LLMResponse, ToolCallRequest
 from agent.policy import STRICT, Policy
+from corpus.errors import validation_problems
 
 ANSWER_TOOL = "answer"
 
@@ -69,7 +70,7 @@ def draft_from_call(call: ToolCallRequest, policy: Policy = STRICT) -> Draft | s
     try:
         args = AnswerArgs.model_validate(policy.answer_arguments(call.arguments))
     except ValidationError as exc:
-        issues = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'arguments'}: {e['msg']}" for e in exc.errors())
+        issues = validation_problems(exc.errors(), "arguments")
         return (
             f'Error: invalid arguments for answer: {issues}. Call it as answer(answer="<the figure with its unit first, '
             'then how you got it>", citations=[{"doc_id": "<doc_id>", "page": <page>, "quote": "<label and figure as printed>"}]).'

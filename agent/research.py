@@ -20,6 +20,7 @@ from agent.prompts import load
 from agent.scope import Filters, resolve, scope_note
 from agent.settings import AgentSettings
 from agent.state import SUBQUESTION_TOOL, AgentRun, AgentState, SharedBudget
+from corpus.errors import validation_problems
 from tools.base import Citation
 from tools.context import ToolContext
 from tools.registry import REGISTRY, ToolOutcome
@@ -115,10 +116,7 @@ async def run_subagent(
     try:
         args = _SubquestionArgs.model_validate(arguments)
     except ValidationError as exc:
-        return refuse(
-            "invalid arguments for research_subquestion: "
-            + "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        )
+        return refuse("invalid arguments for research_subquestion: " + validation_problems(exc.errors(), "arguments"))
     question = args.question.strip()
     if not question:
         return refuse("give the sub-question in `question`.")

@@ -22,7 +22,7 @@ from agent.answer import Answer, Comparison
 from agent.answer_chart import chart_markdown
 from agent.llm import LLMError
 from agent.scope import Filters
-from corpus.errors import CorpusError
+from corpus.errors import CorpusError, validation_problems
 from tools.context import ToolContext
 from tools.registry import REGISTRY
 
@@ -223,7 +223,7 @@ async def _research(backend: Backend, arguments: dict[str, Any], ctx: Any, quest
     try:
         args = ResearchArgs.model_validate(arguments)
     except ValidationError as exc:  # the same wording the registry gives the agent for bad arguments
-        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'arguments'}: {e['msg']}" for e in exc.errors())
+        problems = validation_problems(exc.errors(), "arguments")
         return error(f"Error: invalid arguments for research: {problems}")
     if len(args.question) > question_max_chars:
         return error(

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine, delete, false, func, or_, select
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
-from corpus.companies import matching_company_ids
+from corpus.company_matcher import CompanyMatcher
 from corpus.database import make_engine, migrate, session_factory
 from corpus.errors import DocumentNotFound
 from corpus.models import Company, CrossReference, Document, Fact, Section
@@ -98,7 +98,7 @@ class Corpus:
         query = select(Document)
         if company:
             pattern = f"%{company.lower()}%"
-            ids = matching_company_ids(self.companies(), company)
+            ids = [c.id for c in CompanyMatcher(self.companies()).named_by(company)]
             query = query.where(
                 or_(
                     Document.company_id.in_(ids) if ids else false(),

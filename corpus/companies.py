@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from datetime import date
 
 from sqlalchemy import select
@@ -113,28 +112,6 @@ def resolve_company(
         company.tickers = [*(company.tickers or []), ticker.upper()]
     session.flush()
     return company
-
-
-def matching_company_ids(companies: Iterable[Company], query: str) -> list[int]:
-    """Entities a filter names: by key, canonical name, any alias, ticker or CIK ('adobe systems', 'Block', 'SQ', 'WMT')."""
-    q = query.strip()
-    if not q:
-        return []
-    key = company_key(q)
-    low = q.lower()
-    out = []
-    for c in companies:
-        names = [c.name, *(c.aliases or [])]
-        if (
-            key == c.key
-            or (len(key) >= 3 and c.key.startswith(key))
-            or any(low in n.lower() for n in names)
-            or any(key == company_key(n) for n in names)
-            or q.upper() in (c.tickers or [])
-            or (c.cik and q.lstrip("0") == c.cik.lstrip("0"))
-        ):
-            out.append(c.id)
-    return out
 
 
 def rename_documents(session: Session, company: Company) -> None:
