@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 from corpus.folios import page_label
 
 Status = Literal["answered", "unsure", "truncated", "failed", "cancelled"]
-Mode = Literal["agentic", "rag", "oracle", "closed_book"]  # the last two only in evaluations
+Mode = Literal["agentic", "rag", "report", "oracle", "closed_book"]  # the last two only in evaluations
 
 
 class AnswerCitation(BaseModel):
@@ -96,6 +96,7 @@ class Answer(BaseModel):
     warnings: list[str] = Field(default_factory=list)  # failed citations, budgets that ran out, ...
     error: str | None = None  # why a failed run failed, for the user
     chart: AnswerChart | None = None  # a trend the answer describes, every point cited
+    report: Report | None = None  # mode "report": the plan and the memo's structure (agent/report.py)
 
 
 class Comparison(BaseModel):
@@ -104,3 +105,8 @@ class Comparison(BaseModel):
     question: str
     agentic: Answer
     rag: Answer
+
+
+from agent.report import Report  # noqa: E402  (agent.report imports this module's AnswerChart and Status)
+
+Answer.model_rebuild()
