@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from corpus.company_matcher import CompanyMatcher, CompanyNames
 from retrieval.index import DocEntry
 
 # Legal-form words that are not part of how people name a company.
@@ -113,50 +114,34 @@ def _name_words(name: str) -> list[str]:
     return [w for w in _WORD.findall(name.lower().replace("&", " and ")) if w not in _SUFFIXES]
 
 
-class CompanyMatcher:
-    """Finds company mentions in questions, from names, tickers and file-name prefixes in the index."""
+def index_companies(docs: Iterable[DocEntry]) -> list[CompanyNames]:
+    """The companies of an index's documents, each with the names a question may use: the file-name key, the printed name,
+    its first word when distinctive ("Adobe"), a nickname from word starts ("amex") and the ticker."""
+    names: dict[str, tuple[str, set[str], set[str]]] = {}
+    for doc in docs:
+        key = company_of(doc)
+        printed, aliases, tickers = names.setdefault(key, (doc.company or key, set(), set()))
+        aliases.add(key.replace("_", " "))
+        words = _name_words(doc.company or "")
+        if words:
+            aliases.add(" ".join(words))
+            if len(words) > 1 and words[0] not in _GENERIC and len(words[0]) > 2:
+                aliases.add(words[0])  # "Adobe Inc." is "Adobe", "Pfizer Inc." is "Pfizer"
+            if 2 <= len(words) <= 3 and all(len(w) >= 3 for w in words):
+                aliases.add("".join(w[:2] for w in words))  # nicknames from word starts: American Express -> amex
+        if doc.ticker:
+            tickers.add(doc.ticker.upper())
+    return [CompanyNames(key, printed, sorted(a), sorted(t)) for key, (printed, a, t) in names.items()]
 
-    def __init__(self, docs: Iterable[DocEntry]) -> None:
-        aliases: dict[str, set[str]] = {}
-        for doc in docs:
-            key = company_of(doc)
-            names = aliases.setdefault(key, set())
-            names.add(key.replace("_", " "))
-            if len(key.replace("_", "")) > 3:
-                names.add(key.replace("_", ""))
-            words = _name_words(doc.company or "")
-            if words:
-                names.add(" ".join(words))
-                if len(words) > 1 and words[0] not in _GENERIC and len(words[0]) > 2:
-                    names.add(words[0])  # "Adobe Inc." is "Adobe", "Pfizer Inc." is "Pfizer"
-                if 2 <= len(words) <= 3 and all(len(w) >= 3 for w in words):
-                    names.add("".join(w[:2] for w in words))  # nicknames from word starts: American Express -> amex
-            if doc.ticker:
-                names.add(doc.ticker.lower())
-        self._patterns = [
-            (
-                key,
-                re.compile(
-                    r"\b(?:" + "|".join(sorted((re.escape(a) for a in names if a), key=len, reverse=True)) + r")(?:['’]s)?\b",
-                    re.I,
-                ),
-            )
-            for key, names in aliases.items()
-            if names
-        ]
 
-    def find(self, question: str) -> set[str]:
-        text = question.replace("&", " and ")
-        squashed = re.sub(r"[\s\-.&]+", "", question.lower())
-        found = {key for key, pattern in self._patterns if pattern.search(text)}
-        if not found:  # "Johnson & Johnson" vs key johnson_johnson, "American Express" vs americanexpress
-            found = {key for key, _ in self._patterns if len(key) > 5 and key.replace("_", "") in squashed}
-        return found
+def index_matcher(docs: Iterable[DocEntry]) -> CompanyMatcher:
+    """The corpus layer's company matcher over an index's documents; it finds index company keys (`company_of`)."""
+    return CompanyMatcher(index_companies(docs))
 
 
 def understand(question: str, matcher: CompanyMatcher) -> QueryIntent:
     """Companies, fiscal years, quarters, form hints and question kind found in `question`."""
-    intent = QueryIntent(companies=matcher.find(question))
+    intent = QueryIntent(companies={c.key for c in matcher.mentioned_in(question)})
     fiscal = False
     for match in _YEAR.finditer(question):
         full, short = match.groups()

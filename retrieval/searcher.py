@@ -18,7 +18,7 @@ from retrieval.fusion import rrf
 from retrieval.hits import Hit
 from retrieval.index import HybridIndex, SyncReport
 from retrieval.manifest import DocEntry, indexed_text
-from retrieval.query import CompanyMatcher, QueryIntent, company_of, understand
+from retrieval.query import QueryIntent, company_of, index_matcher, understand
 from retrieval.settings import RetrievalSettings
 from retrieval.synonyms import expansion
 from retrieval.tokenize import tokenize
@@ -84,7 +84,7 @@ class HybridSearcher:
         self.embedder = embedder
         self.reranker = reranker
         self._matcher_docs: dict | None = None
-        self.matcher = CompanyMatcher([])
+        self.matcher = index_matcher([])
         self.view()
 
     @classmethod
@@ -202,7 +202,7 @@ class HybridSearcher:
             chosen = [d for d in chosen if d in set(filters.doc_ids)]
         if filters.company:
             wanted = filters.company.lower()
-            keys = self.matcher.find(filters.company)
+            keys = {c.key for c in [*self.matcher.named_by(filters.company), *self.matcher.mentioned_in(filters.company)]}
 
             def named(doc: DocEntry) -> bool:
                 return company_of(doc) in keys or wanted in (doc.company or "").lower() or wanted == (doc.ticker or "").lower()
@@ -286,7 +286,7 @@ class HybridSearcher:
         """The index's latest committed state; the company matcher follows when documents came or went."""
         view = self.index.view()
         if view.docs is not self._matcher_docs:
-            self.matcher = CompanyMatcher(view.docs.values())
+            self.matcher = index_matcher(view.docs.values())
             self._matcher_docs = view.docs
         return view
 

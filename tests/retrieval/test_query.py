@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from retrieval.index import DocEntry
-from retrieval.query import CompanyMatcher, company_of, understand
+from retrieval.query import company_of, index_matcher, understand
 
 
 def entry(doc_id: str, company: str, ticker: str | None = None, year: int = 2022) -> DocEntry:
@@ -27,7 +27,7 @@ def test_company_keys_group_filings_by_file_name_prefix():
 
 
 def test_companies_are_found_by_name_ticker_and_file_prefix():
-    m = CompanyMatcher(DOCS)
+    m = index_matcher(DOCS)
     assert understand("What is the FY2018 capital expenditure amount for 3M?", m).companies == {"3m"}
     assert understand("Which of JPM's business segments had the lowest net revenue?", m).companies == {"jpmorgan"}
     assert understand("Does Johnson & Johnson have a dividend?", m).companies == {"johnson_johnson"}
@@ -40,7 +40,7 @@ def test_companies_are_found_by_name_ticker_and_file_prefix():
 
 
 def test_years_quarters_forms_and_kind():
-    m = CompanyMatcher(DOCS)
+    m = index_matcher(DOCS)
     q = understand("What is 3M's FY2018 capital expenditure in USD millions per the 10-K?", m)
     assert q.years == {2018} and "10-K" in q.forms and q.kind == "exact"
     assert understand("Which region had the highest EBITDAR for MGM during FY2022?", m).forms == set()
@@ -62,7 +62,7 @@ def test_line_item_vocabulary_expands_queries():
 
 
 def test_a_fiscal_year_without_a_quarter_asks_for_the_whole_year():
-    m = CompanyMatcher(DOCS)
+    m = index_matcher(DOCS)
     assert understand("Did wages as a percent of net sales increase in FY2023?", m).full_year
     assert understand("3M's fiscal 2018 capex", m).full_year
     assert not understand("Net income in Q2 of FY2023?", m).full_year  # a quarter
@@ -81,7 +81,7 @@ def test_a_year_matches_the_fiscal_label_or_the_calendar_year_the_period_ends_in
         ),
         "ULTA_2021_10K": DocEntry("ULTA_2021_10K", "h", "Ulta Beauty", "10-K", 2021, "FY", "2022-01-29", "ULTA"),
     }
-    m = CompanyMatcher(docs.values())
+    m = index_matcher(docs.values())
     preferred = HybridSearcher._preferred_docs  # uses no searcher state
     whole_year = understand("Did Ulta Beauty's wages expense increase in FY2023?", m)
     assert preferred(None, docs, list(docs), whole_year) == ["ULTA_2023Q4_EARNINGS"]  # the release covering the whole year
