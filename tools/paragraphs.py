@@ -89,10 +89,12 @@ def paragraphs(text: PagedText, start: int, end: int, furniture: frozenset[int] 
             current = []
         current.append((n, line))
         following = kept[i + 1][1] if i + 1 < len(kept) else None
+        after = kept[i + 2][1] if i + 2 < len(kept) else None
         size = sum(len(s) for _, s in current)
         if (
             following is None
             or _ends(line, following, width)
+            or _heading_next(line, following, after, width)
             or len(current) >= MAX_PARAGRAPH_LINES
             or size >= MAX_PARAGRAPH_CHARS
         ):
@@ -110,6 +112,19 @@ def _ends(line: str, following: str, width: int) -> bool:
         return False
     # a short line without a full stop: a heading when prose starts after it, else a row of a table or a heading block
     return following[:1].isupper() and len(following) >= 0.75 * width
+
+
+def _heading_next(line: str, following: str, after: str | None, width: int) -> bool:
+    """A sentence ends at the end of a full line and a short one-sentence line stands before prose: that line is a heading
+    (a risk factor's title), not the last line of this paragraph."""
+    return (
+        after is not None
+        and bool(_TERMINAL_RE.search(line))
+        and bool(_TERMINAL_RE.search(following))
+        and following[:1].isupper()
+        and len(following) < 0.75 * width
+        and len(after) >= 0.9 * width
+    )
 
 
 def _paragraph(text: PagedText, lines: list[tuple[int, str]]) -> Paragraph:

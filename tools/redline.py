@@ -150,7 +150,7 @@ def redline(doc_a: str, doc_b: str, section: str, show: str = "all", offset: int
     if aligned_by_title:
         notes.append(aligned_by_title)
     if (a.doc.company or "").lower() != (b.doc.company or "").lower():
-        notes.append(f"different companies: A is {a.doc.company or '?'}, B is {b.doc.company or '?'}; every difference is listed")
+        notes.append(f"different companies: A is {a.doc.company or '?'}, B is {b.doc.company or '?'}; compared as asked")
     if _later(a, b):
         notes.append("A is the later filing: 'added' means in B (the earlier one) only")
     pa, pb = _paragraphs(a, sa), _paragraphs(b, sb)
@@ -233,9 +233,13 @@ def _squash_ratio(x: str | None, y: str | None) -> float:
 def _listing(sections: Sequence[Section]) -> str:
     if not sections:
         return "no detected sections"
-    shown = [f"{s.key}" + (f" {display_title(s.title)[:40]}" if s.title and s.kind == "note" else "") for s in sections]
+    shown = [f"{s.key} {_cut(display_title(s.title or ''), 40)}".strip() for s in sections]
     more = f" and {len(shown) - _LISTED_SECTIONS} more" if len(shown) > _LISTED_SECTIONS else ""
     return ", ".join(shown[:_LISTED_SECTIONS]) + more
+
+
+def _cut(text: str, n: int) -> str:
+    return text if len(text) <= n else text[: n - 1].rstrip() + "\u2026"
 
 
 def _paragraphs(opened: OpenedDocument, s: Section) -> list[Paragraph]:
