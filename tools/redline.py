@@ -117,22 +117,20 @@ def diff(change: Change) -> list[Edit]:
 
 @tool
 def compare_sections(
-    doc_a: Annotated[str, Field(description="doc_id of the earlier filing, e.g. 'PEPSICO_2021_10K'.")],
-    doc_b: Annotated[str, Field(description="doc_id of the later filing, e.g. 'PEPSICO_2022_10K'.")],
+    doc_a: Annotated[str, Field(description="Earlier filing's doc_id.")],
+    doc_b: Annotated[str, Field(description="Later filing's doc_id.")],
     section: Annotated[
         str,
         Field(
             max_length=200,
-            description="The section in both filings, a key or title as outline() shows it: 'Item 1A', 'Risk Factors', 'Item 7', 'Note 2', 'Revenue Recognition', 'Leases'.",
+            description="Key or title in both: 'Item 1A', 'Note 2', 'Revenue Recognition'.",
         ),
     ],
-    show: Annotated[
-        Literal["all", "added", "removed", "changed"], Field(description="Only this kind of change; 'all' lists every kind.")
-    ] = "all",
-    offset: Annotated[int, Field(ge=0, le=100_000, description="Skip this many changes (to page through a long redline).")] = 0,
-    limit: Annotated[int, Field(ge=1, le=MAX_LIMIT, description="Most changes listed in one call.")] = DEFAULT_LIMIT,
+    show: Annotated[Literal["all", "added", "removed", "changed"], Field(description="Only this kind of change.")] = "all",
+    offset: Annotated[int, Field(ge=0, le=100_000, description="Skip this many changes.")] = 0,
+    limit: Annotated[int, Field(ge=1, le=MAX_LIMIT, description="Most changes listed.")] = DEFAULT_LIMIT,
 ) -> Redline:
-    """Redline one section of two filings (e.g. Risk Factors in the FY2021 and FY2022 10-Ks, or a note): paragraphs added in B, removed from A, and changed (changed words marked [-old-]{+new+}), each with its page in both filings. One call instead of reading the section twice; 'what risk factors were added' is show='added'."""
+    """Redline one section of two filings (Risk Factors of two 10-Ks, a note): paragraphs added, removed and changed ([-old-]{+new+}), with pages in both. Use it instead of reading the section twice; new risk factors: show='added'."""
     return redline(doc_a, doc_b, section, show, offset, limit)
 
 
