@@ -40,9 +40,7 @@ async function sectionOptions(a, b) {
     [a, b].map((id) => api(`/v1/documents/${encodeURIComponent(id)}`).catch(() => ({ sections: [] }))),
   );
   const inA = new Set(da.sections.map((s) => s.key));
-  return db.sections
-    .filter((s) => inA.has(s.key))
-    .map((s) => h("option", { value: s.key }, `${s.key}: ${s.title}`.slice(0, 90)));
+  return db.sections.filter((s) => inA.has(s.key)).map((s) => h("option", { value: s.key }, `${s.key}: ${s.title}`.slice(0, 90)));
 }
 
 function pageButton(side, docId, p) {
@@ -101,7 +99,11 @@ async function showRedline(slot, q) {
     slot.replaceChildren(h("p", { class: "problem", role: "alert" }, err.message));
     return;
   }
-  const list = h("ol", { id: "redline-changes", class: "redline-changes" }, r.changes.map((c) => changeItem(r, c)));
+  const list = h(
+    "ol",
+    { id: "redline-changes", class: "redline-changes" },
+    r.changes.map((c) => changeItem(r, c)),
+  );
   const more = h("button", { type: "button", class: "secondary", id: "redline-more" });
   let shown = r.changes.length;
   const refresh = () => {
@@ -133,11 +135,16 @@ export async function redlineView(company) {
   const filings = docs.filter((d) => d.company === company).sort((x, y) => (when(x) < when(y) ? -1 : when(x) > when(y) ? 1 : 0));
   const back = h("p", {}, h("a", { href: `#/companies/${encodeURIComponent(company)}` }, `← ${company}`));
   if (filings.length < 2) {
-    view.replaceChildren(back, h("h1", {}, `Redline — ${company}`), h("p", { class: "muted" }, `A redline needs two filings of ${company}; the catalog has ${filings.length}.`));
+    view.replaceChildren(
+      back,
+      h("h1", {}, `Redline — ${company}`),
+      h("p", { class: "muted" }, `A redline needs two filings of ${company}; the catalog has ${filings.length}.`),
+    );
     return;
   }
   const q = params();
-  const [a, b] = q.a && q.b ? [filings.find((d) => d.doc_id === q.a), filings.find((d) => d.doc_id === q.b)] : defaultPair(filings, q.b);
+  const [a, b] =
+    q.a && q.b ? [filings.find((d) => d.doc_id === q.a), filings.find((d) => d.doc_id === q.b)] : defaultPair(filings, q.b);
   const sections = h("datalist", { id: "redline-sections" });
   const form = h(
     "form",
@@ -147,7 +154,12 @@ export async function redlineView(company) {
       onsubmit: (e) => {
         e.preventDefault();
         const f = new FormData(e.target);
-        const next = new URLSearchParams({ a: f.get("a"), b: f.get("b"), section: String(f.get("section")).trim(), show: f.get("show") });
+        const next = new URLSearchParams({
+          a: f.get("a"),
+          b: f.get("b"),
+          section: String(f.get("section")).trim(),
+          show: f.get("show"),
+        });
         location.hash = `#/redline/${encodeURIComponent(company)}?${next}`;
       },
     },
@@ -157,14 +169,26 @@ export async function redlineView(company) {
       "div",
       {},
       h("label", { for: "r-section" }, "Section"),
-      h("input", { id: "r-section", name: "section", required: true, maxlength: 200, list: "redline-sections", value: q.section || "Item 1A", placeholder: "Item 1A, Note 2, Revenue Recognition…" }),
+      h("input", {
+        id: "r-section",
+        name: "section",
+        required: true,
+        maxlength: 200,
+        list: "redline-sections",
+        value: q.section || "Item 1A",
+        placeholder: "Item 1A, Note 2, Revenue Recognition…",
+      }),
       sections,
     ),
     h(
       "div",
       {},
       h("label", { for: "r-show" }, "Show"),
-      h("select", { id: "r-show", name: "show" }, KINDS.map((k) => h("option", { value: k, selected: (q.show || "all") === k }, k))),
+      h(
+        "select",
+        { id: "r-show", name: "show" },
+        KINDS.map((k) => h("option", { value: k, selected: (q.show || "all") === k }, k)),
+      ),
     ),
     h("div", { class: "form-end" }, h("button", { type: "submit" }, "Compare")),
   );
