@@ -20,6 +20,7 @@ _TERMINAL_RE = re.compile(r"(?:[.!?:;][\"\u201d\u2019)]*|[A-Za-z]\))$")
 _RUNS_ON_RE = re.compile(
     r"(?:[,\-\u2013(]|\b(?:and|or|of|the|to|in|for|a|an|with|by|as|on|at|our|its|their|that|which|from|including))$", re.I
 )
+_SENTENCE_BREAK_RE = re.compile(r"[.!?][\"\u201d\u2019)]*\s+[A-Z(\"\u201c]")  # one sentence ends and another starts
 _BULLET_RE = re.compile(r"^(?:[\u2022\u25cf\u25aa\u25e6\u00b7\u2023*]|\(?[a-z0-9ivx]{1,4}\))\s")
 _WIDE_LINE = 200  # lines this long are whole paragraphs already (HTML filings store one paragraph per line)
 
@@ -81,20 +82,27 @@ def paragraphs(text: PagedText, start: int, end: int, furniture: frozenset[int] 
         return []
     lengths = sorted(len(s) for _, s, _ in kept)
     width = max(40, lengths[int(len(lengths) * 0.9)])
+    texts = [s for _, s, _ in kept]
+    page_ends = [
+        i + 1 < len(kept) and text.page_of_line(kept[i + 1][0]) != text.page_of_line(n) for i, (n, _, _) in enumerate(kept)
+    ]
     out: list[Paragraph] = []
     current: list[tuple[int, str]] = []
+    heading_ends = -1
     for i, (n, line, after_blank) in enumerate(kept):
         if current and (after_blank or _BULLET_RE.match(line)):
             out.append(_paragraph(text, current))
             current = []
         current.append((n, line))
-        following = kept[i + 1][1] if i + 1 < len(kept) else None
-        after = kept[i + 2][1] if i + 2 < len(kept) else None
         size = sum(len(s) for _, s in current)
+        heading = _heading_next(texts, i, width)
+        if heading:
+            heading_ends = i + heading  # the heading is a paragraph of its own: break before and after it
         if (
-            following is None
-            or _ends(line, following, width)
-            or _heading_next(line, following, after, width)
+            i + 1 == len(kept)
+            or heading
+            or i == heading_ends
+            or _ends(line, texts[i + 1], width, page_ends[i])
             or len(current) >= MAX_PARAGRAPH_LINES
             or size >= MAX_PARAGRAPH_CHARS
         ):
@@ -103,28 +111,38 @@ def paragraphs(text: PagedText, start: int, end: int, furniture: frozenset[int] 
     return [p for p in out if p.key]
 
 
-def _ends(line: str, following: str, width: int) -> bool:
+def _ends(line: str, following: str, width: int, page_end: bool) -> bool:
     """Whether a paragraph ends after `line`: a short line closing a sentence, or a heading before prose."""
     short = len(line) < 0.75 * width
     if _TERMINAL_RE.search(line):
         return len(line) < 0.9 * width or len(line) >= _WIDE_LINE
-    if not short or _RUNS_ON_RE.search(line):
-        return False
-    # a short line without a full stop: a heading when prose starts after it, else a row of a table or a heading block
+    if not short or page_end or not line[:1].isupper() or _RUNS_ON_RE.search(line):
+        return False  # a page's last line is often short only because the page ends there
+    # a short capitalized line without a full stop: a heading when prose starts after it, else a table row or headings
     return following[:1].isupper() and len(following) >= 0.75 * width
 
 
-def _heading_next(line: str, following: str, after: str | None, width: int) -> bool:
-    """A sentence ends at the end of a full line and a short one-sentence line stands before prose: that line is a heading
-    (a risk factor's title), not the last line of this paragraph."""
-    return (
-        after is not None
-        and bool(_TERMINAL_RE.search(line))
-        and bool(_TERMINAL_RE.search(following))
-        and following[:1].isupper()
-        and len(following) < 0.75 * width
-        and len(after) >= 0.9 * width
-    )
+def _heading_next(texts: list[str], i: int, width: int) -> int:
+    """After a sentence end, one whole sentence on one line, or on two ending short, and prose after it: a heading (a
+    risk factor's title), not the end of this paragraph; returns its lines (0: none). (In prose a sentence rarely
+    starts and ends with its lines.)"""
+    if not _TERMINAL_RE.search(texts[i]):
+        return 0
+    for span in (1, 2):
+        if i + 1 + span >= len(texts):
+            return 0
+        lines, after = texts[i + 1 : i + 1 + span], texts[i + 1 + span]
+        if span == 2 and _TERMINAL_RE.search(lines[0]):
+            return 0
+        if (
+            lines[0][:1].isupper()
+            and _TERMINAL_RE.search(lines[-1])
+            and not _SENTENCE_BREAK_RE.search(" ".join(lines))
+            and (span == 1 or len(lines[-1]) < 0.75 * width)
+            and (after[:1].isupper() or _BULLET_RE.match(after))
+        ):
+            return span
+    return 0
 
 
 def _paragraph(text: PagedText, lines: list[tuple[int, str]]) -> Paragraph:
