@@ -232,7 +232,7 @@ def _add_error_handlers(app: FastAPI) -> None:
 
 def _add_routes(app: FastAPI, mcp_endpoint: McpEndpoint) -> None:
     """The API under /v1, health, the docs, MCP at /mcp, and the web UI at / when it is there."""
-    from api.routes import companies, documents, fetch, health, pages, runs, votes
+    from api.routes import companies, documents, fetch, health, pages, redlines, runs, votes
 
     app.include_router(health.router)
     app.include_router(runs.router, prefix="/v1")
@@ -240,6 +240,7 @@ def _add_routes(app: FastAPI, mcp_endpoint: McpEndpoint) -> None:
     app.include_router(fetch.router, prefix="/v1")  # before documents: /documents/fetch is not a doc_id
     app.include_router(documents.router, prefix="/v1")
     app.include_router(pages.router, prefix="/v1")
+    app.include_router(redlines.router, prefix="/v1")
     app.include_router(companies.router, prefix="/v1")
     mount_docs(app)
     app.add_route("/mcp", mcp_endpoint, include_in_schema=False)  # MCP (streamable HTTP): the agent's tools and research

@@ -10,6 +10,7 @@ import { documentsView } from "./views/documents.js";
 import { historyView } from "./views/history.js";
 import { leaderboardView } from "./views/leaderboard.js";
 import { openPage } from "./views/page.js";
+import { redlineView } from "./views/redline.js";
 import { runView } from "./views/run.js";
 import { loadDocs } from "./state.js";
 
@@ -29,7 +30,8 @@ async function route() {
     else if (section === "companies" && id) {
       await loadDocs();
       await companyView({ h, api, view, openPage, headers, banner }, id);
-    } else if (section === "leaderboard") await leaderboardView();
+    } else if (section === "redline" && id) await redlineView(id);
+    else if (section === "leaderboard") await leaderboardView();
     else await askView();
   });
 }

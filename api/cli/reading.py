@@ -1,4 +1,4 @@
-"""`sleuth read`: a filing's text exactly as the agent's read tool returns it to the model."""
+"""`sleuth read` and `sleuth redline`: a filing's text, and what changed in a section between two filings, as the agent's tools show them."""
 
 from __future__ import annotations
 
@@ -32,3 +32,21 @@ def read(
     if max_tokens is not None:
         arguments["max_tokens"] = max_tokens
     print_tool("read", arguments)
+
+
+@app.command()
+def redline(
+    doc_a: Annotated[str, typer.Argument(help="The earlier filing's doc_id, e.g. PEPSICO_2021_10K.")],
+    doc_b: Annotated[str, typer.Argument(help="The later filing's doc_id, e.g. PEPSICO_2022_10K.")],
+    section: Annotated[
+        str, typer.Option("--section", "-s", help="Section key or title in both: 'Item 1A', 'Risk Factors', 'Note 2', 'Leases'.")
+    ],
+    show: Annotated[str, typer.Option(help="Only this kind of change: all, added, removed, changed.")] = "all",
+    offset: Annotated[int, typer.Option(help="Skip this many changes (page through a long redline).")] = 0,
+    limit: Annotated[int | None, typer.Option(help="Most changes listed (default: the tool's, 20; at most 50).")] = None,
+) -> None:
+    """Print what the agent's compare_sections tool shows the model: paragraphs added, removed and changed, with pages."""
+    arguments: dict[str, object] = {"doc_a": doc_a, "doc_b": doc_b, "section": section, "show": show, "offset": offset}
+    if limit is not None:
+        arguments["limit"] = limit
+    print_tool("compare_sections", arguments)

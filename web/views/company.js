@@ -175,6 +175,7 @@ export async function companyView(helpers, company) {
   view.replaceChildren(
     h("p", {}, h("a", { href: "#/documents" }, "← all documents")),
     h("h1", {}, data.company),
+    h("p", {}, h("a", { href: `#/redline/${encodeURIComponent(data.company)}`, id: "redline-link" }, "Redline two filings →")),
     h(
       "p",
       { class: "muted" },

@@ -20,6 +20,17 @@ export async function documentView(docId) {
         ` · ${d.form_type || ""} · ${period(d)} · ${d.pages} pages · ~${d.tokens.toLocaleString()} tokens`,
       ),
       h("p", {}, h("button", { type: "button", onclick: () => openPage(d.doc_id, 1) }, "Read from page 1")),
+      d.company
+        ? h(
+            "p",
+            {},
+            h(
+              "a",
+              { href: `#/redline/${encodeURIComponent(d.company)}?b=${encodeURIComponent(d.doc_id)}`, id: "redline-link" },
+              "Redline against an earlier filing →",
+            ),
+          )
+        : "",
     ),
     h(
       "section",
