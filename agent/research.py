@@ -181,6 +181,40 @@ async def run_subagent(
     return result, (answer, pages)
 
 
+async def research_part(
+    question: str,
+    *,
+    llm: LLMClient,
+    tools: ToolContext,
+    settings: AgentSettings,
+    emit: Emit,
+    shared: SharedBudget,
+    agent: str,
+    scope: list[str] | None,
+    scope_text: str,
+    deadline: float,
+) -> Answer:
+    """One part of a larger piece of work (a report's section) as a sub-agent: a fresh context, the sub-agent budgets, the
+    tool calls drawn from `shared`, done by `deadline` (time.monotonic()); a crash yields a failed Answer."""
+    child = _agent_run(
+        question,
+        llm,
+        tools,
+        settings,
+        emit,
+        shared,
+        depth=1,
+        agent=agent,
+        max_steps=settings.subagent_max_steps,
+        max_tool_calls=settings.subagent_max_tool_calls,
+        time_s=max(1.0, min(settings.subagent_time_budget_s, deadline - time.monotonic())),
+    )
+    child.hard_deadline = min(child.deadline + settings.answer_grace_s, deadline + settings.answer_grace_s)
+    child.scope = scope
+    answer, _ = await _run_graph(child, scope_text)
+    return answer
+
+
 def _agent_run(
     question: str,
     llm: LLMClient,

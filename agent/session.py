@@ -11,6 +11,8 @@ from agent.compare import compare
 from agent.events import Emit, discard
 from agent.llm import LLMClient
 from agent.rag import rag_answer
+from agent.report import ReportPlan
+from agent.report_graph import report
 from agent.research import research
 from agent.scope import Filters
 from agent.settings import AgentSettings, LLMSettings
@@ -21,7 +23,7 @@ from tools.settings import ToolSettings
 if TYPE_CHECKING:
     from retrieval.searcher import HybridSearcher
 
-AskMode = Literal["agentic", "rag", "compare"]
+AskMode = Literal["agentic", "rag", "compare", "report"]
 
 
 def sized_for(llm: LLMSettings, tools: ToolSettings, agent: AgentSettings) -> tuple[ToolSettings, AgentSettings]:
@@ -87,4 +89,23 @@ class Researcher:
             return await rag_answer(question, **kwargs)
         if mode == "compare":
             return await compare(question, **kwargs)
-        raise ValueError(f"unknown mode {mode!r}; use agentic, rag or compare")
+        if mode == "report":  # approved at once: the plan is not shown first (see report())
+            return await report(question, approve=True, **kwargs)
+        raise ValueError(f"unknown mode {mode!r}; use agentic, rag, compare or report")
+
+    async def report(
+        self,
+        question: str,
+        *,
+        filters: Filters | None = None,
+        settings: AgentSettings | None = None,
+        emit: Emit = discard,
+        plan: ReportPlan | None = None,
+        approve: bool = False,
+    ) -> Answer | ReportPlan:
+        """A report: its plan awaiting approval (approve=False), or the memo (approve=True, from `plan` when given)."""
+        tools = copy.copy(self.tools)
+        settings = settings or self.settings
+        return await report(
+            question, llm=self.llm, tools=tools, settings=settings, filters=filters, emit=emit, plan=plan, approve=approve
+        )

@@ -52,6 +52,12 @@ class AgentSettings(BaseSettings):
     )
     subagent_time_budget_s: float = Field(120.0, gt=0, le=3600, description="Wall-clock budget of one sub-agent.")
     max_subagents: int = Field(4, ge=0, le=32, description="Sub-agents one run may start in all.")
+    report_max_sections: int = Field(
+        6, ge=1, le=8, description="Most sections of a report's plan; the plan names what the rest would have covered (left_out)."
+    )
+    report_parallel_sections: int = Field(
+        3, ge=1, le=8, description="Report sections researched at the same time (each a sub-agent with the sub-agent budgets)."
+    )
     rag_top_k: int = Field(8, ge=1, le=50, description="Passages RAG puts into its prompt.")
     rag_candidates: int = Field(30, ge=1, le=200, description="Passages RAG retrieves before reranking down to rag_top_k.")
 
