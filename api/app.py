@@ -167,8 +167,14 @@ def _lifespan(
                     no_model=endpoint.unavailable,
                 )
                 services.runner = RunManager(
-                    store, services.researcher_for, metrics, settings.max_running, {"ingest": settings.max_ingesting}
+                    store,
+                    services.researcher_for,
+                    metrics,
+                    settings.max_running,
+                    {"ingest": settings.max_ingesting},
+                    plan_expiry_s=settings.plan_expiry_min * 60,
                 )
+                services.runner.watch()
                 services.embedding = embedding
                 if embedding is not None:
                     pauser = asyncio.create_task(pause_embedding_while_the_cpu_model_answers(services), name="embedding-pause")

@@ -20,6 +20,7 @@ from api.models import ApiKey, Run, RunEvent, Vote
 from corpus.processes import pid_running
 
 ACTIVE = ("queued", "running")
+PLANNED = "planned"  # a report run whose plan awaits the user's approval: it holds no slot and counts as no active run
 OWNER = f"{socket.gethostname()}:{os.getpid()}"
 STALE_S = 120  # a run whose process has not refreshed its heartbeat for this long is taken for dead
 KEY_PREFIX = "slk_"
@@ -127,6 +128,41 @@ class RunStore:
                 .where(Run.id == run_id)
                 .values(status=status, result=result, error=error, finished_at=now(), latency_s=latency_s)
             )
+
+    def set_plan(self, run_id: str, plan: dict, *, approve: bool, key_id: int | None, max_active: int | None) -> str | None:
+        """Store the plan of a run awaiting approval and, with `approve`, queue it again, in one step (so a second approval
+        finds it queued). None when done; else the status that kept it from being done. TooManyActive past `max_active`."""
+        values: dict[str, Any] = {"result": {"plan": plan}}
+        if approve:
+            values |= {"status": "queued", "finished_at": None, "latency_s": None, "owner": OWNER, "heartbeat_at": now()}
+        with self.sessions.begin() as session:
+            if approve and max_active is not None:
+                _lock_key(session, key_id)
+                active = select(func.count()).select_from(Run).where(Run.status.in_(ACTIVE), Run.key_id == key_id)
+                if session.scalar(active) >= max_active:
+                    raise TooManyActive(max_active)
+            done = session.execute(update(Run).where(Run.id == run_id, Run.status == PLANNED).values(**values)).rowcount
+            if not done:
+                return session.scalar(select(Run.status).where(Run.id == run_id)) or "gone"
+        return None
+
+    def end_plan(self, run_id: str, error: str) -> bool:
+        """A run awaiting approval becomes cancelled (its plan kept), with a status event saying why; False if it was not."""
+        with self.sessions.begin() as session:
+            values = {"status": "cancelled", "error": error, "finished_at": now()}
+            done = session.execute(update(Run).where(Run.id == run_id, Run.status == PLANNED).values(**values)).rowcount
+        if done:
+            self.append(run_id, Event("status", {"status": "cancelled", "error": error}))
+        return bool(done)
+
+    def expire_plans(self, older_than_s: float) -> list[str]:
+        """Runs whose plan has waited for approval longer than `older_than_s` are cancelled; returns their ids."""
+        cutoff = datetime.fromtimestamp(now().timestamp() - older_than_s, UTC)
+        with self.sessions() as session:
+            waiting = session.scalars(select(Run.id).where(Run.status == PLANNED, Run.finished_at < cutoff)).all()
+        minutes = f"{older_than_s / 60:g}"
+        why = f"the plan was not approved within {minutes} minutes (SLEUTH_API_PLAN_EXPIRY_MIN); start the report again"
+        return [run_id for run_id in waiting if self.end_plan(run_id, why)]
 
     def interrupt_active(self) -> list[str]:
         """At start-up: runs whose process is gone (same host, pid not alive; or no heartbeat for STALE_S) become

@@ -12,6 +12,7 @@ from typing import Any
 
 from agent.answer import Answer, Comparison
 from agent.events import Emit, Event
+from agent.report import ReportPlan
 from agent.scope import Filters
 from agent.session import Researcher
 from api.metrics import Metrics
@@ -136,8 +137,10 @@ class RunManager:
         metrics: Metrics,
         max_running: int,
         pools: dict[str, int] | None = None,
+        plan_expiry_s: float | None = None,
     ) -> None:
         self.store = store
+        self.plan_expiry_s = plan_expiry_s  # report plans waiting longer for approval are cancelled by the heartbeat
         self.researcher_for = researcher_for
         self.metrics = metrics
         # Research runs share `max_running` slots; other kinds of job (ingest) have pools of their own, so they cannot starve runs.
@@ -151,9 +154,19 @@ class RunManager:
         self._closing = False
         self._beat: asyncio.Task[None] | None = None
 
+    def watch(self) -> None:
+        """Start the heartbeat now (the server's start): it also cancels report plans nobody approved in time."""
+        if self._beat is None:
+            self._beat = asyncio.create_task(self._heartbeat(), name="run-heartbeat")
+
     async def _heartbeat(self) -> None:
-        """Tell other processes (and the next start-up) that our runs are alive."""
+        """Tell other processes (and the next start-up) that our runs are alive; cancel plans that waited too long."""
         while True:
+            try:
+                if self.plan_expiry_s is not None:
+                    await asyncio.to_thread(self.store.expire_plans, self.plan_expiry_s)
+            except Exception:
+                log.exception("cancelling expired report plans failed")
             await asyncio.sleep(30)
             try:
                 await asyncio.to_thread(self.store.heartbeat, list(self._runs))
@@ -205,24 +218,43 @@ class RunManager:
     # --- commands ---
 
     def submit(
-        self, run_id: str, question: str, mode: str, filters: Filters | None, model: str | None, budgets: dict[str, Any] | None
+        self,
+        run_id: str,
+        question: str,
+        mode: str,
+        filters: Filters | None,
+        model: str | None,
+        budgets: dict[str, Any] | None,
+        *,
+        approve: bool = False,
+        plan: ReportPlan | None = None,
+        seq: int = 0,
     ) -> None:
-        """Queue a research run."""
+        """Queue a research run. A report stops at its plan (status planned) unless `approve`; an approved one goes on from
+        `plan`, its events numbered after `seq`."""
 
         async def work(emit: Emit) -> tuple[str, dict | None, str | None]:
             researcher = await self.researcher_for(model)
             settings = researcher.settings.model_copy(update=budgets or {})
-            answer = await researcher.ask(question, mode, filters=filters, settings=settings, emit=emit)  # type: ignore[arg-type]
+            if mode == "report":
+                done = await researcher.report(
+                    question, filters=filters, settings=settings, emit=emit, plan=plan, approve=approve
+                )
+                if isinstance(done, ReportPlan):
+                    return "planned", {"plan": done.model_dump(mode="json")}, None
+                answer = done
+            else:
+                answer = await researcher.ask(question, mode, filters=filters, settings=settings, emit=emit)  # type: ignore[arg-type]
             self.metrics.observe(mode, answer)
             return run_status(answer), answer.model_dump(mode="json"), run_error(answer)
 
-        self.submit_job(run_id, mode, work)
+        self.submit_job(run_id, mode, work, seq=seq)
 
-    def submit_job(self, run_id: str, mode: str, work: Work, pool: str = "runs") -> None:
-        """Queue any job whose steps are events (research runs, ingest of uploads) in its pool of slots."""
-        if self._beat is None:
-            self._beat = asyncio.create_task(self._heartbeat(), name="run-heartbeat")
-        run = self._runs[run_id] = ActiveRun(pool if pool in self._slots else "runs")
+    def submit_job(self, run_id: str, mode: str, work: Work, pool: str = "runs", seq: int = 0) -> None:
+        """Queue any job whose steps are events (research runs, ingest of uploads) in its pool of slots; its events are
+        numbered after `seq` (a report going on after its approval)."""
+        self.watch()
+        run = self._runs[run_id] = ActiveRun(pool if pool in self._slots else "runs", seq=seq)
         self._waiting.append(run_id)
         run.task = asyncio.create_task(self._execute(run_id, mode, work), name=f"run-{run_id}")
         self.metrics.queue_depth.set(len(self._waiting))

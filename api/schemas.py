@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from agent.report import ReportPlan
 from agent.scope import Filters
 
-RunMode = Literal["agentic", "rag", "compare"]
+RunMode = Literal["agentic", "rag", "compare", "report"]
 
 
 class Budgets(BaseModel):
@@ -25,7 +26,11 @@ class RunCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     question: str = Field(description="The question, in words.")
-    mode: RunMode = Field("agentic", description="agentic, rag, or compare (both, one run with two arms).")
+    mode: RunMode = Field(
+        "agentic",
+        description="agentic, rag, compare (both, one run with two arms), or report (a planned, sectioned memo: the run waits "
+        "in status planned until POST /v1/runs/{id}/plan approves its plan, unless `approve` is true).",
+    )
     filters: Filters | None = Field(None, description="Restrict the question to filings: company, form, year, doc_ids.")
     model: str | None = Field(
         None,
@@ -33,6 +38,13 @@ class RunCreate(BaseModel):
         description="A model the server offers: SLEUTH_LLM_MODEL (the default), SLEUTH_API_MODELS, or one the endpoint lists at /models.",
     )
     budgets: Budgets | None = None
+    approve: bool = Field(False, description="Report runs: go on without waiting for the plan's approval.")
+
+    @model_validator(mode="after")
+    def _approve_reports_only(self) -> RunCreate:
+        if self.approve and self.mode != "report":
+            raise ValueError(f"approve: only report runs wait for a plan's approval; this is a {self.mode} run")
+        return self
 
     @field_validator("question")
     @classmethod
@@ -41,6 +53,15 @@ class RunCreate(BaseModel):
         if not value:
             raise ValueError("the question is empty")
         return value
+
+
+class PlanApproval(BaseModel):
+    """The user's word on a report's plan: the plan as edited (left out: as written), and whether to go on with it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    plan: ReportPlan | None = Field(None, description="The edited plan; left out, the plan the model wrote.")
+    approve: bool = Field(True, description="Go on with the plan; false only stores the edit and keeps the run waiting.")
 
 
 class RunCreated(BaseModel):
@@ -65,8 +86,10 @@ class RunPublic(BaseModel):
     latency_s: float | None
     error: str | None
     result: dict[str, Any] | None = Field(
-        None, description="The Answer (agentic, rag) or {agentic, rag} (compare) once finished."
+        None,
+        description="The Answer (agentic, rag, report) or {agentic, rag} (compare) once finished; a report awaiting approval: {plan}.",
     )
+    plan: dict[str, Any] | None = Field(None, description="Report runs: the plan (awaiting approval, or the one researched).")
     metrics: dict[str, Any] | None = Field(
         None, description="Per-arm metrics: latency, LLM calls, tokens, tool calls, pages read."
     )
