@@ -8,6 +8,7 @@ from typing import Any
 
 from agent.answer import Answer, Comparison
 from agent.events import Event
+from agent.report import ReportPlan
 
 _MARK = {True: "✓", False: "✗", None: "·"}
 
@@ -65,7 +66,30 @@ class TracePrinter:
                 )
             case "error":
                 return f"error ({d['kind']}): {d['message']}"
+            case "report_plan":
+                return f"plan: {d['plan']['title']} ({len(d['plan']['sections'])} sections)" + (
+                    " · approved" if d["approved"] else ""
+                )
+            case "section_started":
+                return f"§{d['index']} {d['title']}: researching"
+            case "section_finished":
+                return f"§{d['index']} {d['title']}: {d['status']} ({d['citations']} citations)" + (
+                    f" — {d['error']}" if d.get("error") else ""
+                )
+            case "memo_started":
+                return f"writing the memo from {d['sections']} sections and {d['citations']} sources (pass {d['attempt']})"
         return None
+
+
+def plan_text(plan: ReportPlan) -> str:
+    """A report's plan for the terminal: title, numbered sections with their questions and filings, what is left out."""
+    lines = [f"Plan: {plan.title}"]
+    for i, s in enumerate(plan.sections, 1):
+        lines.append(f"  {i}. {s.title}" + (f"  [{', '.join(s.filings)}]" if s.filings else ""))
+        lines += [f"     - {q}" for q in s.questions]
+    if plan.left_out:
+        lines.append("  Left out: " + "; ".join(plan.left_out))
+    return "\n".join(lines)
 
 
 def answer_text(answer: Answer, title: str | None = None) -> str:

@@ -7,6 +7,7 @@ from api.cli import (  # noqa: F401  (registers the commands)
     mcp,
     reading,
     reference,
+    report,
     research,
     search,
     series,
