@@ -114,3 +114,57 @@ def report(
         out.write_text(result.text, encoding="utf-8")
     typer.echo(result.model_dump_json(indent=2) if as_json else answer_text(result))
     raise typer.Exit(1 if result.status == "failed" else 0)
+
+
+@app.command("eval-reports")
+def eval_reports(
+    requests: Annotated[
+        Path, typer.Argument(help="A report set (JSONL: id, request, filters, figures[{label, value, doc_id, page}]).")
+    ] = Path("evals/data/reports.jsonl"),
+    out: Annotated[Path, typer.Option(help="Folder for results.jsonl (each memo and its score) and report.md.")] = Path(
+        "evals/out/reports"
+    ),
+    model: Annotated[str | None, typer.Option(help="A model name at the endpoint (default: SLEUTH_LLM_MODEL).")] = None,
+    concurrency: Annotated[int, typer.Option(min=1, max=16, help="Reports running at once.")] = 1,
+    limit: Annotated[int | None, typer.Option(min=1, help="Only the first N requests.")] = None,
+) -> None:
+    """Score report mode on a report set: how many required figures each memo states and cites correctly."""
+    import asyncio
+
+    from agent.llm import LLMError
+    from agent.session import Researcher
+    from api.settings import get_settings
+    from embedded.endpoint import open_endpoint
+    from evals.dataset import DatasetError
+    from evals.report_set import load_requests, run_report_set, summary_table
+
+    try:
+        chosen = load_requests(requests, limit)
+    except DatasetError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+
+    def done(record: dict) -> None:
+        typer.echo(
+            f"{record['id']}: {record['status']}, {record['cited']}/{record['required']} figures cited correctly", err=True
+        )
+
+    async def go() -> list[dict]:
+        corpus = open_corpus()
+        try:
+            async with open_endpoint(get_settings().llm, data_dir=str(corpus.settings.data_dir)) as endpoint:
+                researcher = Researcher(corpus, endpoint.client, get_settings().agent)
+                if model:
+                    researcher = researcher.with_model(model)
+                return await run_report_set(chosen, researcher, out, concurrency=concurrency, on_done=done)
+        finally:
+            corpus.close()
+
+    try:
+        results = asyncio.run(go())
+    except (CorpusError, LLMError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    table = summary_table(results)
+    (out / "report.md").write_text(table + "\n", encoding="utf-8")
+    typer.echo(table)
