@@ -251,3 +251,43 @@ def test_a_follow_up_waits_for_a_turn_running_in_another_process(make_client, fa
         finally:
             corpus.close()
         assert run["status"] == "answered" and run["metrics"]["agentic"]["memory_turns"] == 2
+
+
+def _mcp_research(client, arguments: dict, headers: dict) -> dict:
+    """One MCP tools/call of `research` over /mcp (stateless streamable HTTP); the JSON-RPC result."""
+    import json
+
+    call = {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "research", "arguments": arguments}}
+    accept = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
+    response = client.post("/mcp", json=call, headers={**accept, **headers})
+    assert response.status_code == 200, response.text
+    messages = [json.loads(line[6:]) for line in response.text.splitlines() if line.startswith("data: ")]
+    return next(m["result"] for m in messages if m.get("id") == 1)
+
+
+@pytest.mark.financebench
+def test_mcp_research_continues_a_thread_and_names_it(make_client, fake_llm, own_filings):
+    def script(body: dict) -> Reply:
+        if "Research memory" in _user(body):
+            assert "Q: What was 3M's FY2018 capex?" in _user(body) and _user(body).endswith(f"Question: {FOLLOW_UP}")
+            return answer("In FY2017 it was $1,373 million.", CAPEX_2017)
+        return answer("3M's FY2018 capital expenditure was $1,577 million.", CAPEX_CITATION)
+
+    fake_llm.respond_with(script)
+    keys = make_keys(own_filings, "alice", "bob")
+    with make_client(own_filings) as client:
+        first = _mcp_research(client, {"question": FIRST}, keys["alice"])
+        thread_id = first["structuredContent"]["thread_id"]
+        assert not first["isError"] and f"Thread: {thread_id}" in first["content"][0]["text"]
+        second = _mcp_research(client, {"question": FOLLOW_UP, "thread_id": thread_id}, keys["alice"])
+        assert not second["isError"], second
+        assert (
+            second["structuredContent"]["thread_id"] == thread_id and second["structuredContent"]["metrics"]["memory_turns"] == 1
+        )
+        assert "$1,373 million" in second["content"][0]["text"]
+        assert client.get(f"/v1/threads/{thread_id}", headers=keys["alice"]).json()["turns"] == 2
+
+        for who, thread in (("bob", thread_id), ("alice", "no-such-thread")):
+            refused = _mcp_research(client, {"question": "and 2016?", "thread_id": thread}, keys[who])
+            assert refused["isError"] and refused["content"][0]["text"].startswith(f"Error: thread {thread} not found")
+        assert len(fake_llm.requests) == 2
