@@ -32,10 +32,11 @@ class SectionFindings:
     section: PlannedSection
     answer: Answer | None = None
     error: str | None = None
+    kept: ReportSection | None = None  # a follow-up's section taken as written from the thread's previous memo
 
     @property
     def failed(self) -> bool:
-        return self.answer is None or self.answer.status in {"failed", "cancelled"}
+        return self.kept is None and (self.answer is None or self.answer.status in {"failed", "cancelled"})
 
 
 class MemoSectionArgs(BaseModel):
@@ -64,9 +65,10 @@ def memo_schema() -> dict[str, Any]:
     }
 
 
-def number_evidence(findings: list[SectionFindings]) -> list[AnswerCitation]:
-    """The sections' citations that passed (or had nothing to) the check, once each: the memo cites them as [n]."""
-    seen: dict[tuple[str, int, str], AnswerCitation] = {}
+def number_evidence(findings: list[SectionFindings], earlier: list[AnswerCitation] | None = None) -> list[AnswerCitation]:
+    """The sections' citations that passed (or had nothing to) the check, once each: the memo cites them as [n]. A
+    follow-up's `earlier` citations (the previous memo's, whose numbers its kept sections use) come first."""
+    seen: dict[tuple[str, int, str], AnswerCitation] = {(c.doc_id, c.page, c.quote): c for c in earlier or []}
     for f in findings:
         for c in f.answer.citations if f.answer else []:
             if c.verified is not False:
@@ -81,6 +83,9 @@ def memo_messages(
     number = {(c.doc_id, c.page, c.quote): i for i, c in enumerate(evidence, 1)}
     parts = [f"Request: {question}", f"Report title: {plan.title}"]
     for i, f in enumerate(findings, 1):
+        if f.kept is not None:
+            parts.append(f"## Section {i} (KEPT): {f.section.title}\nAs written in the previous memo:\n{f.kept.text}")
+            continue
         head = f"## Section {i}: {f.section.title}\nQuestions: " + "; ".join(f.section.questions)
         if f.failed:
             parts.append(f"{head}\nResearch FAILED: {f.error or (f.answer.error if f.answer else '')}")
@@ -93,6 +98,8 @@ def memo_messages(
         parts.append(f"{head}\nStatus: {f.answer.status}\nFindings: {f.answer.text}\nSources:\n" + ("\n".join(cites) or "none"))
     if plan.left_out:
         parts.append("Left out by the plan: " + "; ".join(plan.left_out))
+    if earlier := [f'[{i}] {c.label()} "{c.quote}"' for i, c in enumerate(evidence, 1) if any(f.kept for f in findings)]:
+        parts.append("All sources, for the KEPT sections' markers:\n" + "\n".join(earlier))
     messages = [{"role": "system", "content": load("report_memo")}, {"role": "user", "content": "\n\n".join(parts)}]
     if feedback:
         messages.append({"role": "user", "content": feedback})
@@ -119,8 +126,12 @@ def build_report(
     section says so whatever the memo wrote; with the charts' problems."""
     number = {(c.doc_id, c.page, c.quote): i for i, c in enumerate(evidence, 1)}
     sections, problems = [], []
-    for i, f in enumerate(findings):
-        written = memo.sections[i] if memo and i < len(memo.sections) else None
+    written_sections = iter(memo.sections if memo else [])  # one per section to write (the KEPT ones are not written)
+    for f in findings:
+        if f.kept is not None:
+            sections.append(f.kept.model_copy(deep=True))
+            continue
+        written = next(written_sections, None)
         section = ReportSection(title=f.section.title, questions=f.section.questions)
         if f.failed:
             reason = f.error or (f.answer.error if f.answer else None) or "unknown error"

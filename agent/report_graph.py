@@ -18,7 +18,7 @@ from typing import Any, TypedDict
 from langchain_core.runnables import RunnableConfig
 from langgraph.graph import END, START, StateGraph
 
-from agent.answer import Answer, RunMetrics, Status, ToolRecord
+from agent.answer import Answer, AnswerCitation, RunMetrics, Status, ToolRecord
 from agent.corpus_access import text_of
 from agent.events import (
     ANSWER,
@@ -49,7 +49,7 @@ from agent.memo import (
     shown,
 )
 from agent.report import PlannedSection, Report, ReportPlan
-from agent.report_plan import ask_for_plan, fit_plan
+from agent.report_plan import ask_for_plan, fit_plan, kept_sections
 from agent.research import research_part
 from agent.scope import Filters, resolve, scope_note
 from agent.settings import AgentSettings
@@ -70,7 +70,13 @@ class ReportRun:
     emit: Emit
     scope: list[str] | None
     scope_text: str
+    previous: Answer | None = None  # a follow-up's: the thread's last report, whose sections it may revise
     started: float = field(default_factory=time.monotonic)
+
+    @property
+    def earlier(self) -> list[AnswerCitation]:
+        """The previous memo's citations, numbered as its kept sections' markers are."""
+        return self.previous.citations if self.previous else []
 
     @property
     def deadline(self) -> float:
@@ -116,8 +122,9 @@ async def plan(state: ReportState, config: RunnableConfig) -> dict[str, Any]:
         await run.emit(Event(REPORT_PLAN, {"plan": state["plan"].model_dump(), "approved": state.get("approved", False)}))
         return {}
     metrics = state["metrics"].model_copy()
+    current = run.previous.report.plan if run.previous else None
     try:
-        written, usage = await ask_for_plan(run.question, run.llm, run.tools.corpus, run.scope, run.settings)
+        written, usage = await ask_for_plan(run.question, run.llm, run.tools.corpus, run.scope, run.settings, current)
     except LLMError as exc:
         return {"answer": _failed(run, state, f"the model could not write a plan: {exc}")}
     metrics.add_usage(usage)
@@ -127,7 +134,9 @@ async def plan(state: ReportState, config: RunnableConfig) -> dict[str, Any]:
             "metrics": metrics,
         }
     fitted, notes = await asyncio.to_thread(fit_plan, written, run.tools.corpus, run.scope, run.settings)
-    await run.emit(Event(REPORT_PLAN, {"plan": fitted.model_dump(), "approved": state.get("approved", False), "notes": notes}))
+    kept = [fitted.sections[i].title for i in kept_sections(fitted, run.previous.report if run.previous else None)]
+    data = {"plan": fitted.model_dump(), "approved": state.get("approved", False), "notes": notes, "kept": kept}
+    await run.emit(Event(REPORT_PLAN, data))
     return {"plan": fitted, "metrics": metrics, "warnings": state["warnings"] + notes}
 
 
@@ -145,8 +154,12 @@ async def research_sections(state: ReportState, config: RunnableConfig) -> dict[
     shared = SharedBudget(tool_calls_left=s.max_tool_calls, subagents_left=0)
     slots = asyncio.Semaphore(s.report_parallel_sections)
     title = state["plan"].title
+    kept = kept_sections(state["plan"], run.previous.report if run.previous else None)
 
     async def one(index: int, section: PlannedSection) -> SectionFindings:
+        if index - 1 in kept:  # a follow-up leaves it as the previous memo wrote it
+            await run.emit(Event(SECTION_FINISHED, {"index": index, "title": section.title, "status": "kept", "citations": 0}))
+            return SectionFindings(section, kept=kept[index - 1])
         async with slots:
             label = f"section-{index}"
             await run.emit(Event(SECTION_STARTED, {"index": index, "title": section.title, "questions": section.questions}))
@@ -193,12 +206,14 @@ async def write_memo(state: ReportState, config: RunnableConfig) -> dict[str, An
     """One model pass over the findings writes the memo (the summary, each section's prose, tables and chart, not found)."""
     run = _run(config)
     findings, plan_ = state["findings"], state["plan"]
-    evidence = number_evidence(findings)
+    evidence = number_evidence(findings, run.earlier)
     attempt = run.settings.citation_repairs - state["repairs"] + 1
     await run.emit(Event(MEMO_STARTED, {"sections": len(findings), "citations": len(evidence), "attempt": attempt}))
     metrics, warnings = state["metrics"].model_copy(), list(state["warnings"])
     memo: MemoArgs | None = None
-    if all(f.failed for f in findings):
+    if all(f.kept for f in findings):  # a follow-up that changed no section: the previous memo stands
+        memo = MemoArgs(summary=run.previous.report.summary, sections=[], not_found=run.previous.report.not_found)
+    elif all(f.failed or f.kept for f in findings):
         warnings.append("every section's research failed; no memo was written")
     else:
         feedback = state.get("feedback")
@@ -232,7 +247,7 @@ async def check(state: ReportState, config: RunnableConfig) -> dict[str, Any]:
     """Number the markers, check each cited figure on its page; once, send the memo back with what failed."""
     run = _run(config)
     findings = state["findings"]
-    report, citations, marker_problems = renumber(state["report"], number_evidence(findings))
+    report, citations, marker_problems = renumber(state["report"], number_evidence(findings, run.earlier))
     checked, problems = await asyncio.to_thread(figure_problems, report, citations, _text_of(run))
     problems = marker_problems + problems
     await run.emit(Event(CITATION_CHECK, {"checked": checked, "failed": shown(problems)}))
@@ -258,7 +273,7 @@ async def check(state: ReportState, config: RunnableConfig) -> dict[str, Any]:
 
 
 def _status(findings: list[SectionFindings], problems: list[str]) -> Status:
-    statuses = {"failed" if f.failed else f.answer.status for f in findings}
+    statuses = {f.kept.status if f.kept else "failed" if f.failed else f.answer.status for f in findings}
     if statuses == {"failed"}:
         return "failed"
     if "truncated" in statuses:
@@ -308,14 +323,17 @@ async def report(
     emit: Emit = discard,
     plan: ReportPlan | None = None,
     approve: bool = False,
+    previous: Answer | None = None,
 ) -> Answer | ReportPlan:
     """A report: the plan awaiting approval (approve=False), or the checked memo as an Answer (approve=True; with `plan`
-    the run goes on from that approved plan)."""
+    the run goes on from that approved plan). A follow-up passes the thread's `previous` report: the plan revises its
+    plan, and the sections it leaves unchanged are kept as written."""
     settings = settings or AgentSettings()
     scope = resolve(tools.corpus, filters)
-    run = ReportRun(question, llm, tools, settings, emit, scope, scope_note(filters, scope))
+    previous = previous if previous is not None and previous.report is not None else None
+    run = ReportRun(question, llm, tools, settings, emit, scope, scope_note(filters, scope), previous)
     started = {"question": question, "mode": "report", "filters": filters.model_dump() if filters else None}
-    await emit(Event(RUN_STARTED, started | {"approved": approve}))
+    await emit(Event(RUN_STARTED, started | {"approved": approve, "revises": previous.report.title if previous else None}))
     state: ReportState = {
         "plan": plan,
         "approved": approve,

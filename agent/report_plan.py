@@ -13,7 +13,7 @@ from pydantic import ValidationError
 
 from agent.llm import LLMClient, LLMResponse, Usage
 from agent.prompts import load
-from agent.report import ReportPlan
+from agent.report import Report, ReportPlan, ReportSection
 from agent.settings import AgentSettings
 from corpus.catalog import Corpus
 from corpus.errors import validation_problems
@@ -37,9 +37,15 @@ def plan_schema() -> dict[str, Any]:
 
 
 def planning_messages(
-    question: str, corpus: Corpus, scope: list[str] | None, settings: AgentSettings, feedback: str | None = None
+    question: str,
+    corpus: Corpus,
+    scope: list[str] | None,
+    settings: AgentSettings,
+    feedback: str | None = None,
+    current: ReportPlan | None = None,
 ) -> list[dict[str, Any]]:
-    """The planner's prompt: the request, the filings it may use, and what the budgets allow."""
+    """The planner's prompt: the request, the filings it may use, and what the budgets allow; for a follow-up that
+    revises a memo, its `current` plan too."""
     docs = [d for d in corpus.list() if scope is None or d.id in scope]
     lines = [f"- {d.id}: {d.company or '?'} {d.form_type or '?'} FY{d.fiscal_year or '?'} ({d.page_count} pages)" for d in docs]
     more = f"\n- ... and {len(lines) - _LISTED} more filings" if len(lines) > _LISTED else ""
@@ -48,7 +54,10 @@ def planning_messages(
         f"{settings.subagent_max_tool_calls} tool calls, {settings.max_tool_calls} tool calls for the whole report."
     )
     user = f"Request: {question}\n\n{budget}\n\nFilings you may use:\n" + ("\n".join(lines[:_LISTED]) or "- none") + more
-    messages = [{"role": "system", "content": load("report_plan")}, {"role": "user", "content": user}]
+    if current is not None:
+        user = f"Current plan of the memo:\n{current.model_dump_json(indent=1)}\n\nFollow-up " + user
+    prompt = load("report_revise" if current is not None else "report_plan")
+    messages = [{"role": "system", "content": prompt}, {"role": "user", "content": user}]
     if feedback:
         messages.append({"role": "user", "content": feedback})
     return messages
@@ -71,12 +80,18 @@ def plan_from_reply(response: LLMResponse) -> ReportPlan | str:
 
 
 async def ask_for_plan(
-    question: str, llm: LLMClient, corpus: Corpus, scope: list[str] | None, settings: AgentSettings
+    question: str,
+    llm: LLMClient,
+    corpus: Corpus,
+    scope: list[str] | None,
+    settings: AgentSettings,
+    current: ReportPlan | None = None,
 ) -> tuple[ReportPlan | str, Usage]:
-    """The model's plan after at most one correction, or why none could be had; with the turns' usage."""
+    """The model's plan (a follow-up: `current` revised) after at most one correction, or why none could be had; with the
+    turns' usage."""
     usage, feedback, problem = Usage(), None, ""
     for _ in range(2):
-        messages = await asyncio.to_thread(planning_messages, question, corpus, scope, settings, feedback)
+        messages = await asyncio.to_thread(planning_messages, question, corpus, scope, settings, feedback, current)
         response = await llm.complete(messages, [plan_schema()])
         usage.add(response.usage)
         plan = plan_from_reply(response)
@@ -125,3 +140,20 @@ def plan_problems(plan: ReportPlan, corpus: Corpus, scope: list[str] | None, set
                 where = "the run's filters" if scope is not None else "the corpus"
                 problems.append(f"plan.sections.{i}.filings.{j}: {doc_id[:200]!r} is not a filing of {where}")
     return problems
+
+
+def kept_sections(plan: ReportPlan, previous: Report | None) -> dict[int, ReportSection]:
+    """A follow-up's sections (by index) that the previous memo already wrote from the same title, questions and filings
+    (and not failed): they are kept as written, not researched again."""
+    if previous is None:
+        return {}
+    written = {
+        (p.title, tuple(p.questions), tuple(p.filings)): s
+        for p, s in zip(previous.plan.sections, previous.sections, strict=False)
+        if s.status != "failed" and s.title == p.title
+    }
+    return {
+        i: written[key]
+        for i, section in enumerate(plan.sections)
+        if (key := (section.title, tuple(section.questions), tuple(section.filings))) in written
+    }

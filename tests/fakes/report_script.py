@@ -85,15 +85,19 @@ def memo(sections: list[dict[str, Any]]) -> Reply:
 class ReportModel:
     """The callable script: plan, sections, memo; `failing` names a section whose model calls fail (HTTP 500)."""
 
-    def __init__(self, plan: dict[str, Any] | None = None, failing: str | None = "Acquisitions") -> None:
+    def __init__(
+        self, plan: dict[str, Any] | None = None, failing: str | None = "Acquisitions", revised: dict[str, Any] | None = None
+    ) -> None:
         self.plan = plan or PLAN
         self.failing = failing
+        self.revised = revised  # the plan a follow-up that revises the memo gets
         self.sections: list[dict[str, Any]] = self.plan["sections"]
 
     def __call__(self, body: dict[str, Any]) -> Reply:
         tools = _tools(body)
         if "report_plan" in tools:
-            return Reply(tool_calls=[("report_plan", self.plan)])
+            revising = "Current plan of the memo" in _section(body)
+            return Reply(tool_calls=[("report_plan", self.revised if revising and self.revised else self.plan)])
         if "write_memo" in tools:
             asked = _section(body)
             return memo([s for s in self.sections_named(asked)])
@@ -101,6 +105,8 @@ class ReportModel:
         if self.failing and f"'{self.failing}'" in question:
             return Reply(status=500, content="the GPU fell over")
         done = body["messages"][-1]["role"] == "tool"
+        if "FY2016 and FY2017 too" in question:  # a revised section: dividends for three years
+            return answer("Dividends paid were $3,193 million, $2,803 million and $2,678 million in FY2018-FY2016.", DIVIDENDS)
         if "Capital expenditures" in question:
             if not done:
                 return Reply(tool_calls=[("grep", {"pattern": "Purchases of property", "glob": "3M_2018*"})])
@@ -111,4 +117,8 @@ class ReportModel:
 
     def sections_named(self, request: str) -> list[dict[str, Any]]:
         """The sections the memo request holds, in order (the approved plan may differ from the scripted one)."""
-        return [{"title": line.split(": ", 1)[1]} for line in request.split("\n") if line.startswith("## Section ")]
+        return [
+            {"title": line.split(": ", 1)[1]}
+            for line in request.split("\n")
+            if line.startswith("## Section ") and "(KEPT)" not in line
+        ]
