@@ -124,3 +124,42 @@ def test_the_plan_route_refuses_bad_input(make_client, fake_llm, small_corpus):
             "/v1/runs", json={"question": "Acme revenue?", "mode": "agentic", "approve": True}, headers=alice
         )
         assert not_report.status_code == 422 and "approve: only report runs" in not_report.json()["detail"]
+
+
+@pytest.mark.financebench
+def test_a_follow_up_in_the_thread_revises_one_section_and_keeps_the_others(make_client, fake_llm, filings_settings):
+    revised = copy.deepcopy(PLAN)
+    revised["sections"][1]["questions"] = ["What did 3M pay in dividends in FY2018, and in FY2016 and FY2017 too?"]
+    fake_llm.respond_with(ReportModel(failing=None, revised=revised))
+    with make_client(filings_settings) as client:
+        first = client.post("/v1/runs", json={"question": QUESTION, "mode": "report", "approve": True}).json()
+        before = wait_for(client, first["id"])
+        assert before["status"] == "answered"
+        follow = client.post(
+            "/v1/runs",
+            json={
+                "question": "Revise the shareholder returns: dividends for FY2016 and FY2017 too",
+                "thread_id": first["thread_id"],
+            },
+        )
+        assert follow.status_code == 202 and follow.json()["turn"] == 2
+        planned = wait_for(client, follow.json()["id"])  # the thread's mode (report); the revised plan waits for approval
+        assert planned["mode"] == "report" and planned["status"] == "planned"
+        assert planned["plan"]["sections"][1]["questions"] == revised["sections"][1]["questions"]
+        assert client.post(f"/v1/runs/{planned['id']}/plan", json={"approve": True}).status_code == 200
+        after = wait_for(client, planned["id"])
+
+        assert after["status"] == "answered", after
+        events = client.get(f"/v1/runs/{after['id']}/events", params={"format": "json"}).json()
+        assert next(e for e in events if e["type"] == "report_plan")["data"]["kept"] == ["Capital expenditures", "Acquisitions"]
+        assert [e["data"]["title"] for e in events if e["type"] == "section_started"] == ["Shareholder returns"]
+        kept = [e["data"]["title"] for e in events if e["type"] == "section_finished" and e["data"]["status"] == "kept"]
+        assert sorted(kept) == ["Acquisitions", "Capital expenditures"]
+        old, new = Report.model_validate(before["result"]["report"]), Report.model_validate(after["result"]["report"])
+        unmarked = lambda text: re.sub(r"\[\d+\]", "[n]", text)  # noqa: E731  (the sources are numbered again)
+        assert unmarked(new.sections[0].text) == unmarked(old.sections[0].text) and new.sections[0].tables
+        assert new.sections[2].text == old.sections[2].text
+        assert new.sections[1].questions == revised["sections"][1]["questions"]
+        result = after["result"]
+        markers = {int(n) for n in re.findall(r"\[(\d+)\]", result["text"].split("## Sources")[0])}
+        assert markers == set(range(1, len(result["citations"]) + 1)) and all(c["verified"] for c in result["citations"])
