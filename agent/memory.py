@@ -52,30 +52,44 @@ def thread_memory(turns: Sequence[Turn], budget_tokens: int) -> ThreadMemory:
     """The earlier `turns` (oldest first) as a memory of at most `budget_tokens`, oldest turns shortened first."""
     if not turns:
         return ThreadMemory(text="", tokens=0, turns=0)
-    renders = [[_render(n, turn, level) for level in (FULL, SUMMARY, BRIEF)] for n, turn in enumerate(turns, 1)]
-    sizes = [[count_tokens(text) + 1 for text in levels] for levels in renders]
-    levels = [FULL] * len(turns)
-    total = count_tokens(HEADER) + 20 + sum(size[FULL] for size in sizes)  # the header and the omitted-turns line
+    cache: dict[tuple[int, int], str] = {}
 
-    def shorten(i: int, level: int) -> int:
-        before = sizes[i][levels[i]] if levels[i] != OMITTED else 0
-        levels[i] = max(levels[i], level)
-        return (sizes[i][levels[i]] if levels[i] != OMITTED else 0) - before
+    def render(i: int, level: int) -> str:
+        if (i, level) not in cache:
+            cache[i, level] = _render(i + 1, turns[i], level)
+        return cache[i, level]
+
+    def size(i: int, level: int) -> int:
+        return 0 if level == OMITTED else count_tokens(render(i, level)) + 1
 
     last = len(turns) - 1
-    for target in (SUMMARY, BRIEF, OMITTED):  # each pass shortens the oldest turns first; the last turn is kept longest
+    # Whole turns are a suffix of the thread: the newest turns are kept whole while they fit, older ones summarized.
+    # Scanning from the newest renders a turn whole only when it may stay whole (the whole form is the costly one).
+    levels = [SUMMARY] * last + [FULL]
+    total = count_tokens(HEADER) + 20 + sum(size(i, SUMMARY) for i in range(last)) + size(last, FULL)  # + header, omitted line
+    if total <= budget_tokens:
+        for i in range(last - 1, -1, -1):
+            grown = total - size(i, SUMMARY) + size(i, FULL)
+            if grown > budget_tokens:
+                break
+            levels[i], total = FULL, grown
+    for target in (BRIEF, OMITTED):  # then the oldest turns are made brief, then left out, until the memory fits
         for i in range(last):
             if total <= budget_tokens:
                 break
-            total += shorten(i, target)
-    for target in (SUMMARY, BRIEF):
+            before = size(i, levels[i])
+            levels[i] = max(levels[i], target)
+            total += size(i, levels[i]) - before
+    for target in (SUMMARY, BRIEF):  # the newest turn last of all
         if total > budget_tokens:
-            total += shorten(last, target)
+            before = size(last, levels[last])
+            levels[last] = max(levels[last], target)
+            total += size(last, levels[last]) - before
     omitted = sum(1 for lvl in levels if lvl == OMITTED)
     parts = [HEADER]
     if omitted:
         parts.append(f"({omitted} oldest turn{'s' if omitted > 1 else ''} left out to fit the memory budget.)")
-    parts += [renders[i][lvl] for i, lvl in enumerate(levels) if lvl != OMITTED]
+    parts += [render(i, lvl) for i, lvl in enumerate(levels) if lvl != OMITTED]
     text = "\n\n".join(parts)
     if count_tokens(text) > budget_tokens:  # a budget smaller than one brief turn: cut the text itself
         text = text[: max(0, budget_tokens * 4 - 1)] + "…"
@@ -95,8 +109,9 @@ def _render(n: int, turn: Turn, level: int) -> str:
     if answer is None:
         return f"{head}\nA: (this turn ended without an answer)"
     text = _flat(answer.text) if answer.status != "failed" else f"(failed: {_flat(answer.error or answer.text)})"
-    if level == BRIEF:
-        return f"{head}\nA: {_cut(text, BRIEF_CHARS)}"
+    if level == BRIEF:  # even a brief turn says which of its filings changed
+        gone = "".join(f" [{doc} {why.split(' (')[0]}]" for doc, why in turn.changed.items())
+        return f"{head}\nA: {_cut(text, BRIEF_CHARS)}{gone}"
     changed = [f"Note: {doc} cited here was {why}; find the filing again before using it." for doc, why in turn.changed.items()]
     if level == SUMMARY:
         pages = sorted({c.label() for c in answer.citations})[:MAX_CITATIONS]

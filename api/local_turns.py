@@ -90,8 +90,9 @@ async def ask_in_thread(
         await stored(Event("status", {"status": "running"}))
         memory = None
         if run.turn > 1:
-            earlier = await asyncio.to_thread(threads.runs, run.thread_id, run.turn)
-            memory = await asyncio.to_thread(thread_memories, earlier, mode, researcher.corpus, settings.thread_memory_tokens)
+            memory = await asyncio.to_thread(
+                thread_memories, store.sessions, run.thread_id, run.turn, mode, researcher.corpus, settings.thread_memory_tokens
+            )
         answer = await researcher.ask(question, mode, filters=filters, settings=settings, emit=stored, memory=memory)
         status, result, error = run_status(answer), answer, run_error(answer)
     except asyncio.CancelledError:
