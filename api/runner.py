@@ -17,6 +17,7 @@ from agent.scope import Filters
 from agent.session import Researcher
 from api.metrics import Metrics
 from api.run_store import ACTIVE, RunStore, event_row
+from api.thread_store import ThreadStore
 from api.thread_turns import thread_memories
 
 log = logging.getLogger(__name__)
