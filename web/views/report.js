@@ -186,6 +186,35 @@ function memo(answer) {
   return body;
 }
 
+// A follow-up in the report's thread: the next turn revises the section the request names (the others are kept).
+function reviseForm(run) {
+  return h(
+    "form",
+    {
+      class: "card",
+      id: "revise-form",
+      onsubmit: (e) => {
+        e.preventDefault();
+        const question = new FormData(e.target).get("revise");
+        guarded(async () => {
+          const next = await api("/v1/runs", { method: "POST", body: { question, thread_id: run.thread_id } });
+          location.hash = `#/runs/${next.id}`;
+        });
+      },
+    },
+    h("label", { for: "revise" }, "Revise a section"),
+    h("textarea", {
+      id: "revise",
+      name: "revise",
+      required: true,
+      maxlength: 4000,
+      rows: 2,
+      placeholder: "e.g. Revise the shareholder returns section: add FY2016 and FY2017",
+    }),
+    h("p", {}, h("button", { type: "submit" }, "Plan the revision")),
+  );
+}
+
 export async function reportView(run) {
   const id = run.id;
   const status = h("span", { id: "run-status" });
@@ -261,7 +290,10 @@ export async function reportView(run) {
     const done = await api(`/v1/runs/${id}`);
     setStatus(done.status);
     if (done.status === "planned") showPlan(done.plan, true);
-    else if (done.result && done.result.report) memoBox.replaceChildren(...memo(done.result));
+    else if (done.result && done.result.report) {
+      memoBox.replaceChildren(...memo(done.result));
+      if (done.thread_id) memoBox.after(reviseForm(done));
+    }
     else if (done.error) memoBox.replaceChildren(statusBadge(done.status), h("p", {}, done.error));
   };
   setStatus(run.status);
