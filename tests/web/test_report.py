@@ -37,4 +37,7 @@ def test_a_report_is_planned_edited_approved_and_written(page, llm_script):
     page.reload()  # a finished report replays: sections and memo from the stored run
     expect(page.locator("#memo")).to_contain_text("Executive summary", timeout=15_000)
     expect(page.locator("#report-sections li")).to_have_count(2)
+    page.get_by_label("Revise a section").fill("Revise the shareholder returns: dividends for FY2016 and FY2017 too")
+    page.get_by_role("button", name="Plan the revision").click()  # the next turn of the report's thread
+    expect(page.locator("#plan-form")).to_be_visible(timeout=20_000)
     assert page.web_errors == []
