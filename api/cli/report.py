@@ -119,8 +119,12 @@ def report(
 @app.command("eval-reports")
 def eval_reports(
     requests: Annotated[
-        Path, typer.Argument(help="A report set (JSONL: id, request, filters, figures[{label, value, doc_id, page}]).")
-    ] = Path("evals/data/reports.jsonl"),
+        Path | None,
+        typer.Argument(
+            help="A report set (JSONL: id, request, filters, figures[{label, value, doc_id, page}]); default: the dev set, "
+            "evals/data/reports.jsonl."
+        ),
+    ] = None,
     out: Annotated[Path, typer.Option(help="Folder for results.jsonl (each memo and its score) and report.md.")] = Path(
         "evals/out/reports"
     ),
@@ -136,10 +140,10 @@ def eval_reports(
     from api.settings import get_settings
     from embedded.endpoint import open_endpoint
     from evals.dataset import DatasetError
-    from evals.report_set import load_requests, run_report_set, summary_table
+    from evals.report_set import DEV_SET, load_requests, run_report_set, summary_table
 
     try:
-        chosen = load_requests(requests, limit)
+        chosen = load_requests(requests or DEV_SET, limit)
     except DatasetError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
