@@ -9,6 +9,7 @@ from typing import Any
 
 # Event types, in the order a run produces them.
 RUN_STARTED = "run_started"  # {question, mode, filters}
+CONDENSE = "condense"  # RAG follow-up: {question, condensed, seconds, usage}: the question rewritten to stand alone
 RETRIEVAL = "retrieval"  # RAG: {query, passages: [{doc_id, pages, lines, section}], seconds}
 MODEL_STARTED = "model_started"  # {step, prompt_tokens}: a model turn begins (prompt_tokens estimated); its model_turn ends it
 MODEL_PROGRESS = "model_progress"  # {step, tokens, chars, seconds, tail}: a streamed turn's reply so far (throttled)
@@ -22,6 +23,12 @@ BUDGET = "budget"  # {reason}: a budget ran out; the agent answers from what it 
 CITATION_CHECK = "citation_check"  # {checked, failed: [...]}
 ANSWER = "answer"  # the Answer as a dict
 ERROR = "error"  # {kind, message}
+# Report runs (agent/report_graph.py), around the sections' own agent events (agent "section-N"):
+REPORT_PLAN = "report_plan"  # {plan, approved}: the plan written (or the approved one the run goes on with)
+AWAITING_APPROVAL = "awaiting_approval"  # {plan}: the run stops here until the user approves (POST /v1/runs/{id}/plan)
+SECTION_STARTED = "section_started"  # {index, title, questions}
+SECTION_FINISHED = "section_finished"  # {index, title, status, citations, error}
+MEMO_STARTED = "memo_started"  # {sections, citations, attempt}: the final pass writes the memo
 
 
 @dataclass

@@ -15,6 +15,7 @@ from tools.series_table import company_figures
 
 MAX_ITEMS = 3  # line items checked per answer (one per cited row)
 _ASKED = re.compile(r"\b(?:FY\s?|fiscal\s+(?:year\s+)?)?((?:19|20)\d{2})\b", re.I)
+_RANGE = re.compile(r"((?:19|20)\d{2})\s*(?:-|–|through)\s*(?:FY\s?)?((?:19|20)\d{2})\b", re.I)  # FY2016-FY2018
 _QUARTER = re.compile(r"\bQ([1-4])\s*(?:FY\s?)?((?:19|20)\d{2})\b|\b(?:FY\s?)?((?:19|20)\d{2})\s*Q([1-4])\b", re.I)
 _FIGURE = re.compile(
     r"(?<![\w.])\$?\s?(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)(?:\s*(thousand|million|billion|bn|mm|m|k)\b)?", re.I
@@ -53,7 +54,10 @@ def asked_periods(question: str) -> tuple[set[int], int | None]:
         period = parse_period(m.group(0))
         if period is not None:
             return {period.year}, period.quarter
-    return {int(y) for y in _ASKED.findall(question)}, None
+    years = {int(y) for y in _ASKED.findall(question)}
+    for first, last in _RANGE.findall(question):  # "FY2016-FY2018" asks for FY2017 too
+        years |= set(range(int(first), int(last) + 1)) if 0 < int(last) - int(first) <= 30 else set()
+    return years, None
 
 
 def figure_problems(answer_text: str, question: str, citations: list[AnswerCitation], tools: ToolContext) -> list[str]:

@@ -167,8 +167,14 @@ def _lifespan(
                     no_model=endpoint.unavailable,
                 )
                 services.runner = RunManager(
-                    store, services.researcher_for, metrics, settings.max_running, {"ingest": settings.max_ingesting}
+                    store,
+                    services.researcher_for,
+                    metrics,
+                    settings.max_running,
+                    {"ingest": settings.max_ingesting},
+                    plan_expiry_s=settings.plan_expiry_min * 60,
                 )
+                services.runner.watch()
                 services.embedding = embedding
                 if embedding is not None:
                     pauser = asyncio.create_task(pause_embedding_while_the_cpu_model_answers(services), name="embedding-pause")
@@ -232,10 +238,11 @@ def _add_error_handlers(app: FastAPI) -> None:
 
 def _add_routes(app: FastAPI, mcp_endpoint: McpEndpoint) -> None:
     """The API under /v1, health, the docs, MCP at /mcp, and the web UI at / when it is there."""
-    from api.routes import companies, documents, fetch, health, pages, redlines, runs, votes
+    from api.routes import companies, documents, fetch, health, pages, redlines, runs, threads, votes
 
     app.include_router(health.router)
     app.include_router(runs.router, prefix="/v1")
+    app.include_router(threads.router, prefix="/v1")
     app.include_router(votes.router, prefix="/v1")
     app.include_router(fetch.router, prefix="/v1")  # before documents: /documents/fetch is not a doc_id
     app.include_router(documents.router, prefix="/v1")

@@ -8,6 +8,7 @@ from typing import Any
 
 from agent.answer import Answer, Comparison
 from agent.events import Event
+from agent.report import ReportPlan
 
 _MARK = {True: "✓", False: "✗", None: "·"}
 
@@ -37,7 +38,18 @@ class TracePrinter:
         d = event.data
         match event.type:
             case "run_started":
-                return f"▶ {d['mode']}: {d['question']}"
+                memory = d.get("memory")
+                remembered = (
+                    f" (memory of {memory['memory_turns']} earlier turns, ~{memory['memory_tokens']:,} tokens"
+                    + (f", {memory['memory_summarized']} summarized)" if memory["memory_summarized"] else ")")
+                    if memory
+                    else ""
+                )
+                return f"▶ {d['mode']}: {d['question']}{remembered}"
+            case "status" if d.get("after"):
+                return f"waiting for the thread's previous turn (run {d['after']}) to end"
+            case "condense":
+                return f"condensed to: {d['condensed']}"
             case "retrieval":
                 pages = ", ".join(f"{p['doc_id']} p.{p['pages']}" for p in d["passages"][:6])
                 return f"retrieved {len(d['passages'])} passages: {pages}{' …' if len(d['passages']) > 6 else ''}"
@@ -65,13 +77,38 @@ class TracePrinter:
                 )
             case "error":
                 return f"error ({d['kind']}): {d['message']}"
+            case "report_plan":
+                return f"plan: {d['plan']['title']} ({len(d['plan']['sections'])} sections)" + (
+                    " · approved" if d["approved"] else ""
+                )
+            case "section_started":
+                return f"§{d['index']} {d['title']}: researching"
+            case "section_finished":
+                return f"§{d['index']} {d['title']}: {d['status']} ({d['citations']} citations)" + (
+                    f" — {d['error']}" if d.get("error") else ""
+                )
+            case "memo_started":
+                return f"writing the memo from {d['sections']} sections and {d['citations']} sources (pass {d['attempt']})"
         return None
+
+
+def plan_text(plan: ReportPlan) -> str:
+    """A report's plan for the terminal: title, numbered sections with their questions and filings, what is left out."""
+    lines = [f"Plan: {plan.title}"]
+    for i, s in enumerate(plan.sections, 1):
+        lines.append(f"  {i}. {s.title}" + (f"  [{', '.join(s.filings)}]" if s.filings else ""))
+        lines += [f"     - {q}" for q in s.questions]
+    if plan.left_out:
+        lines.append("  Left out: " + "; ".join(plan.left_out))
+    return "\n".join(lines)
 
 
 def answer_text(answer: Answer, title: str | None = None) -> str:
     """The answer with its status, checked citations, warnings and metrics, for the terminal."""
     m = answer.metrics
     lines = [f"== {title or answer.mode} · {answer.status} ==", answer.text, ""]
+    if answer.condensed_question:
+        lines.insert(1, f"(answered as: {answer.condensed_question})")
     if answer.citations:
         lines.append("Citations:")
         for c in answer.citations:
@@ -82,7 +119,8 @@ def answer_text(answer: Answer, title: str | None = None) -> str:
         lines.append(f"warning: {warning}")
     lines.append(
         f"({m.latency_s:.1f}s, {m.llm_calls} LLM calls, {m.prompt_tokens:,}+{m.completion_tokens:,} tokens, "
-        f"{m.tool_calls} tool calls, {m.pages_read} pages{f', {m.subagents} sub-agents' if m.subagents else ''})"
+        f"{m.tool_calls} tool calls, {m.pages_read} pages{f', {m.subagents} sub-agents' if m.subagents else ''}"
+        f"{f', memory {m.memory_tokens:,} tokens of {m.memory_turns} turns' if m.memory_turns else ''})"
     )
     return "\n".join(lines)
 

@@ -12,10 +12,13 @@ from typing import Any
 
 from agent.answer import Answer, Comparison
 from agent.events import Emit, Event
+from agent.report import ReportPlan
 from agent.scope import Filters
 from agent.session import Researcher
 from api.metrics import Metrics
-from api.run_store import RunStore, event_row
+from api.run_store import ACTIVE, RunStore, event_row
+from api.thread_store import ThreadStore
+from api.thread_turns import thread_memories
 
 log = logging.getLogger(__name__)
 
@@ -114,6 +117,15 @@ def run_error(result: Answer | Comparison) -> str | None:
 
 
 @dataclass
+class ThreadTurn:
+    """Where a research run sits in its thread: its turn, and the earlier turn still in flight that it waits for."""
+
+    thread_id: str
+    turn: int
+    after: str | None = None  # the previous turn's run id while it is queued or running
+
+
+@dataclass
 class ActiveRun:
     """A run waiting or executing in this process: its pool, task, event numbering, committed events and write state."""
 
@@ -136,8 +148,10 @@ class RunManager:
         metrics: Metrics,
         max_running: int,
         pools: dict[str, int] | None = None,
+        plan_expiry_s: float | None = None,
     ) -> None:
         self.store = store
+        self.plan_expiry_s = plan_expiry_s  # report plans waiting longer for approval are cancelled by the heartbeat
         self.researcher_for = researcher_for
         self.metrics = metrics
         # Research runs share `max_running` slots; other kinds of job (ingest) have pools of their own, so they cannot starve runs.
@@ -151,9 +165,19 @@ class RunManager:
         self._closing = False
         self._beat: asyncio.Task[None] | None = None
 
+    def watch(self) -> None:
+        """Start the heartbeat now (the server's start): it also cancels report plans nobody approved in time."""
+        if self._beat is None:
+            self._beat = asyncio.create_task(self._heartbeat(), name="run-heartbeat")
+
     async def _heartbeat(self) -> None:
-        """Tell other processes (and the next start-up) that our runs are alive."""
+        """Tell other processes (and the next start-up) that our runs are alive; cancel plans that waited too long."""
         while True:
+            try:
+                if self.plan_expiry_s is not None:
+                    await asyncio.to_thread(self.store.expire_plans, self.plan_expiry_s)
+            except Exception:
+                log.exception("cancelling expired report plans failed")
             await asyncio.sleep(30)
             try:
                 await asyncio.to_thread(self.store.heartbeat, list(self._runs))
@@ -205,27 +229,82 @@ class RunManager:
     # --- commands ---
 
     def submit(
-        self, run_id: str, question: str, mode: str, filters: Filters | None, model: str | None, budgets: dict[str, Any] | None
+        self,
+        run_id: str,
+        question: str,
+        mode: str,
+        filters: Filters | None,
+        model: str | None,
+        budgets: dict[str, Any] | None,
+        *,
+        approve: bool = False,
+        plan: ReportPlan | None = None,
+        seq: int = 0,
+        thread: ThreadTurn | None = None,
     ) -> None:
-        """Queue a research run."""
+        """Queue a research run; a follow-up (turn 2 on) starts once its previous turn has ended, with the thread's memory
+        (a report: the thread's last report, whose sections it may revise). A report stops at its plan (status planned)
+        unless `approve`; an approved one goes on from `plan`, its events numbered after `seq`."""
 
         async def work(emit: Emit) -> tuple[str, dict | None, str | None]:
             researcher = await self.researcher_for(model)
             settings = researcher.settings.model_copy(update=budgets or {})
-            answer = await researcher.ask(question, mode, filters=filters, settings=settings, emit=emit)  # type: ignore[arg-type]
+            follow_up = thread is not None and thread.turn > 1
+            if mode == "report":
+                previous = await asyncio.to_thread(self._previous_report, thread) if follow_up else None
+                done = await researcher.report(
+                    question, filters=filters, settings=settings, emit=emit, plan=plan, approve=approve, previous=previous
+                )
+                if isinstance(done, ReportPlan):
+                    return "planned", {"plan": done.model_dump(mode="json")}, None
+                answer = done
+            else:
+                memory = None
+                if follow_up:
+                    memory = await asyncio.to_thread(self._memory, thread, mode, researcher, settings.thread_memory_tokens)
+                answer = await researcher.ask(question, mode, filters=filters, settings=settings, emit=emit, memory=memory)  # type: ignore[arg-type]
             self.metrics.observe(mode, answer)
             return run_status(answer), answer.model_dump(mode="json"), run_error(answer)
 
-        self.submit_job(run_id, mode, work)
+        self.submit_job(run_id, mode, work, after=thread.after if thread else None, seq=seq)
 
-    def submit_job(self, run_id: str, mode: str, work: Work, pool: str = "runs") -> None:
-        """Queue any job whose steps are events (research runs, ingest of uploads) in its pool of slots."""
-        if self._beat is None:
-            self._beat = asyncio.create_task(self._heartbeat(), name="run-heartbeat")
-        run = self._runs[run_id] = ActiveRun(pool if pool in self._slots else "runs")
+    def _memory(self, thread: ThreadTurn, mode: str, researcher: Researcher, budget: int) -> dict[str, Any]:
+        started = time.perf_counter()
+        memory = thread_memories(self.store.sessions, thread.thread_id, thread.turn, mode, researcher.corpus, budget)
+        log.debug(
+            "thread %s turn %d: memory built in %.1f ms", thread.thread_id, thread.turn, 1000 * (time.perf_counter() - started)
+        )
+        return memory
+
+    def _previous_report(self, thread: ThreadTurn) -> Answer | None:
+        """The thread's latest finished report before this turn (what a report follow-up revises), if any."""
+        runs = ThreadStore(self.store.sessions).runs(thread.thread_id, before_turn=thread.turn)
+        for run in reversed(runs):
+            if run.mode == "report" and run.result and run.result.get("report"):
+                return Answer.model_validate(run.result)
+        return None
+
+    def submit_job(self, run_id: str, mode: str, work: Work, pool: str = "runs", after: str | None = None, seq: int = 0) -> None:
+        """Queue any job whose steps are events (research runs, ingest of uploads) in its pool of slots; with `after`, it
+        takes a slot only once that run has ended (a thread's follow-up waits for its previous turn); its events are
+        numbered after `seq` (a report going on after its approval)."""
+        self.watch()
+        run = self._runs[run_id] = ActiveRun(pool if pool in self._slots else "runs", seq=seq)
         self._waiting.append(run_id)
-        run.task = asyncio.create_task(self._execute(run_id, mode, work), name=f"run-{run_id}")
+        run.task = asyncio.create_task(self._execute(run_id, mode, work, after), name=f"run-{run_id}")
         self.metrics.queue_depth.set(len(self._waiting))
+
+    async def _ended(self, run_id: str) -> None:
+        """Until the run has ended: its task here, or (run by another process) its stored status, polled."""
+        while True:
+            active = self._runs.get(run_id)
+            if active is not None and active.task is not None:
+                await asyncio.wait({active.task})
+                return
+            stored = await asyncio.to_thread(self.store.get, run_id)
+            if stored is None or stored.status not in ACTIVE:
+                return
+            await asyncio.sleep(1.0)
 
     async def cancel(self, run_id: str) -> bool:
         run = self._runs.get(run_id)
@@ -285,7 +364,7 @@ class RunManager:
 
     # --- the run ---
 
-    async def _execute(self, run_id: str, mode: str, work: Work) -> None:
+    async def _execute(self, run_id: str, mode: str, work: Work, after: str | None = None) -> None:
         started = time.monotonic()
 
         async def emit(event: Event) -> None:
@@ -293,7 +372,10 @@ class RunManager:
 
         status, result, error = "failed", None, None
         try:
-            await emit(Event("status", {"status": "queued", "position": self.queue_position(run_id)}))
+            queued = {"status": "queued", "position": self.queue_position(run_id)} | ({"after": after} if after else {})
+            await emit(Event("status", queued))
+            if after is not None:
+                await self._ended(after)
             async with self._slots[self._runs[run_id].pool]:
                 self._waiting.remove(run_id)
                 self.metrics.queue_depth.set(len(self._waiting))

@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from agent.report import ReportPlan
 from agent.scope import Filters
 
-RunMode = Literal["agentic", "rag", "compare"]
+RunMode = Literal["agentic", "rag", "compare", "report"]
 
 
 class Budgets(BaseModel):
@@ -25,7 +26,11 @@ class RunCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     question: str = Field(description="The question, in words.")
-    mode: RunMode = Field("agentic", description="agentic, rag, or compare (both, one run with two arms).")
+    mode: RunMode = Field(
+        "agentic",
+        description="agentic, rag, compare (both, one run with two arms), or report (a planned, sectioned memo: the run waits "
+        "in status planned until POST /v1/runs/{id}/plan approves its plan, unless `approve` is true).",
+    )
     filters: Filters | None = Field(None, description="Restrict the question to filings: company, form, year, doc_ids.")
     model: str | None = Field(
         None,
@@ -33,6 +38,20 @@ class RunCreate(BaseModel):
         description="A model the server offers: SLEUTH_LLM_MODEL (the default), SLEUTH_API_MODELS, or one the endpoint lists at /models.",
     )
     budgets: Budgets | None = None
+    thread_id: str | None = Field(
+        None,
+        max_length=64,
+        description="Continue this thread (a follow-up: it starts from the memory of the earlier turns, after the previous turn "
+        "ends); omitted: a new thread. A follow-up without `mode` takes the mode of the thread's last turn.",
+    )
+    approve: bool = Field(False, description="Report runs: go on without waiting for the plan's approval.")
+
+    @model_validator(mode="after")
+    def _approve_reports_only(self) -> RunCreate:
+        explicit = "mode" in self.model_fields_set or self.thread_id is None  # a follow-up may take the thread's mode
+        if self.approve and self.mode != "report" and explicit:
+            raise ValueError(f"approve: only report runs wait for a plan's approval; this is a {self.mode} run")
+        return self
 
     @field_validator("question")
     @classmethod
@@ -43,11 +62,22 @@ class RunCreate(BaseModel):
         return value
 
 
+class PlanApproval(BaseModel):
+    """The user's word on a report's plan: the plan as edited (left out: as written), and whether to go on with it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    plan: ReportPlan | None = Field(None, description="The edited plan; left out, the plan the model wrote.")
+    approve: bool = Field(True, description="Go on with the plan; false only stores the edit and keeps the run waiting.")
+
+
 class RunCreated(BaseModel):
     id: str
     status: str
     queue_position: int | None
     links: dict[str, str]
+    thread_id: str | None = Field(None, description="The thread the run is a turn of.")
+    turn: int | None = Field(None, description="Its turn in the thread, 1 for the first question.")
 
 
 class RunPublic(BaseModel):
@@ -65,11 +95,17 @@ class RunPublic(BaseModel):
     latency_s: float | None
     error: str | None
     result: dict[str, Any] | None = Field(
-        None, description="The Answer (agentic, rag) or {agentic, rag} (compare) once finished."
+        None,
+        description="The Answer (agentic, rag, report) or {agentic, rag} (compare) once finished; a report awaiting approval: {plan}.",
     )
+    plan: dict[str, Any] | None = Field(None, description="Report runs: the plan (awaiting approval, or the one researched).")
     metrics: dict[str, Any] | None = Field(
-        None, description="Per-arm metrics: latency, LLM calls, tokens, tool calls, pages read."
+        None,
+        description="Per-arm metrics: latency, LLM calls, tokens, tool calls, pages read; a follow-up's memory_tokens, "
+        "memory_turns and memory_summarized.",
     )
+    thread_id: str | None = Field(None, description="The thread the run is a turn of (None: a job, not research).")
+    turn: int | None = None
 
 
 class RunsPublic(BaseModel):
@@ -77,6 +113,42 @@ class RunsPublic(BaseModel):
     count: int
     limit: int
     offset: int
+
+
+class ThreadPublic(BaseModel):
+    id: str
+    title: str
+    created_at: datetime
+    updated_at: datetime = Field(description="When its last turn was asked.")
+    turns: int
+    last_question: str | None
+    last_status: str | None
+    mode: str | None = Field(description="The mode of its last turn.")
+
+
+class ThreadsPublic(BaseModel):
+    data: list[ThreadPublic]
+    count: int
+    limit: int
+    offset: int
+
+
+class ThreadDetail(ThreadPublic):
+    runs: list[RunPublic] = Field(description="Its turns, oldest first, with their answers, citations and statuses.")
+
+
+class ThreadUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    title: str = Field(max_length=200, description="The new title.")
+
+    @field_validator("title")
+    @classmethod
+    def _title(cls, value: str) -> str:
+        value = " ".join(value.split())
+        if not value:
+            raise ValueError("the title is empty")
+        return value
 
 
 class EventPublic(BaseModel):

@@ -51,6 +51,13 @@ class ApiSettings(BaseSettings):
         600, ge=1, description="Requests one API key (or, open, one client address) may make per minute."
     )
     access_log: bool = Field(False, description="Log every HTTP request (costs CPU under load; /metrics counts them anyway).")
+    plan_expiry_min: float = Field(
+        60.0,
+        gt=0,
+        le=10_080,
+        description="Minutes a report run's plan waits for approval (POST /v1/runs/{id}/plan); past it the run is cancelled, "
+        "its plan kept.",
+    )
     question_max_chars: int = Field(4000, ge=10, le=100_000, description="Longest question accepted.")
     upload_max_files: int = Field(20, ge=1, le=1000, description="Files one upload request may carry.")
     upload_request_max_mb: int = Field(500, ge=1, le=20_000, description="Largest upload request (all its files), in MB.")

@@ -10,12 +10,16 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, HTTPException, Query, Response
 from fastapi.responses import StreamingResponse
 
-from agent.scope import resolve
+from agent.report import ReportPlan
+from agent.report_plan import plan_problems
+from agent.scope import Filters, resolve
 from api.auth import Caller
-from api.models import Run, RunEvent
+from api.models import Run, RunEvent, Thread
 from api.routes.deps import CallerDep, ServicesDep
-from api.run_store import ACTIVE, TooManyActive
-from api.schemas import EventPublic, RunCreate, RunCreated, RunPublic, RunsPublic
+from api.run_store import ACTIVE, PLANNED, ThreadGone, TooManyActive
+from api.runner import ThreadTurn
+from api.schemas import EventPublic, PlanApproval, RunCreate, RunCreated, RunPublic, RunsPublic
+from api.thread_store import ThreadStore
 
 router = APIRouter(tags=["runs"])
 KEEPALIVE_S = 15.0
@@ -29,6 +33,8 @@ async def create_counted(svc: ServicesDep, who: Caller, what: str, **run: Any) -
     limit = svc.settings.key_max_running
     try:
         return await asyncio.to_thread(svc.store.create_run, **run, key_id=who.key_id, max_active=limit)
+    except ThreadGone as gone:
+        raise HTTPException(404, str(gone)) from None
     except TooManyActive:
         owner = "this key" if who.key_id is not None else "this server's one user (no API keys)"
         raise HTTPException(
@@ -43,8 +49,11 @@ def run_public(run: Run, queue_position: int | None = None) -> RunPublic:
     if run.result:
         if run.mode == "compare":
             metrics = {arm: run.result[arm]["metrics"] for arm in ("agentic", "rag") if arm in run.result}
-        else:
+        elif "metrics" in run.result:
             metrics = {run.mode: run.result.get("metrics")}
+    plan = None
+    if run.mode == "report" and run.result:
+        plan = run.result.get("plan") or (run.result.get("report") or {}).get("plan")
     return RunPublic(
         id=run.id,
         mode=run.mode,
@@ -61,6 +70,9 @@ def run_public(run: Run, queue_position: int | None = None) -> RunPublic:
         error=run.error,
         result=run.result,
         metrics=metrics,
+        plan=plan,
+        thread_id=run.thread_id,
+        turn=run.turn,
     )
 
 
@@ -76,6 +88,22 @@ def get_owned(svc: ServicesDep, run_id: str, who: Caller) -> Run:
     return run
 
 
+def get_owned_thread(svc: ServicesDep, thread_id: str, who: Caller) -> Thread:
+    """The thread, if the caller may see it (its own, or any for an admin); 404 naming it otherwise."""
+    thread = ThreadStore(svc.store.sessions).get(thread_id[:64])
+    if thread is None or not who.owns(thread.key_id):
+        raise HTTPException(404, f"thread {thread_id[:64]} not found; list yours with GET /v1/threads")
+    return thread
+
+
+def _follow_up_mode(svc: ServicesDep, body: RunCreate, who: Caller) -> str:
+    """A follow-up's mode: as asked, or (none given) its thread's last turn's; 404 for a thread not the caller's."""
+    thread = get_owned_thread(svc, body.thread_id or "", who)
+    if "mode" in body.model_fields_set:
+        return body.mode
+    return ThreadStore(svc.store.sessions).summary(thread).mode or body.mode
+
+
 @router.post("/runs", status_code=202, response_model=RunCreated, summary="Start a research run")
 async def create_run(body: RunCreate, svc: ServicesDep, who: CallerDep, response: Response) -> RunCreated:
     """Queue a run (compare: one run, two arms); follow it with GET /v1/runs/{id}/events."""
@@ -87,6 +115,9 @@ async def create_run(body: RunCreate, svc: ServicesDep, who: CallerDep, response
             422,
             f"question: {len(body.question):,} characters; the limit is {svc.settings.question_max_chars:,} (SLEUTH_API_QUESTION_MAX_CHARS)",
         )
+    mode = await asyncio.to_thread(_follow_up_mode, svc, body, who) if body.thread_id is not None else body.mode
+    if body.approve and mode != "report":
+        raise HTTPException(422, f"approve: only report runs wait for a plan's approval; this thread's turns are {mode} runs")
     model = await svc.check_model(body.model)  # only models configured here or listed by the endpoint
     await asyncio.to_thread(resolve, svc.corpus, body.filters)  # unknown doc_ids or empty scope: 422 before anything is stored
     if svc.runner.queued() >= svc.settings.max_queued:
@@ -96,12 +127,42 @@ async def create_run(body: RunCreate, svc: ServicesDep, who: CallerDep, response
     budgets = body.budgets.model_dump(exclude_none=True) if body.budgets else None
     filters = body.filters.model_dump(exclude_none=True) if body.filters and not body.filters.empty() else None
     run = await create_counted(
-        svc, who, "runs", mode=body.mode, question=body.question, filters=filters, model=model, budgets=budgets
+        svc,
+        who,
+        "runs",
+        mode=mode,
+        question=body.question,
+        filters=filters,
+        model=model,
+        budgets=budgets,
+        threaded=True,
+        thread_id=body.thread_id,
     )
-    svc.runner.submit(run.id, body.question, body.mode, body.filters if filters else None, body.model, budgets)
+    assert run.thread_id is not None and run.turn is not None
+    after = (
+        await asyncio.to_thread(ThreadStore(svc.store.sessions).previous_active, run.thread_id, run.turn)
+        if run.turn > 1
+        else None
+    )
+    turn = ThreadTurn(run.thread_id, run.turn, after)
+    svc.runner.submit(
+        run.id, body.question, mode, body.filters if filters else None, body.model, budgets, approve=body.approve, thread=turn
+    )
     response.headers["Location"] = f"/v1/runs/{run.id}"
-    links = {"self": f"/v1/runs/{run.id}", "events": f"/v1/runs/{run.id}/events", "cancel": f"/v1/runs/{run.id}/cancel"}
-    return RunCreated(id=run.id, status="queued", queue_position=svc.runner.queue_position(run.id), links=links)
+    links = {
+        "self": f"/v1/runs/{run.id}",
+        "events": f"/v1/runs/{run.id}/events",
+        "cancel": f"/v1/runs/{run.id}/cancel",
+        "thread": f"/v1/threads/{run.thread_id}",
+    }
+    return RunCreated(
+        id=run.id,
+        status="queued",
+        queue_position=svc.runner.queue_position(run.id),
+        links=links,
+        thread_id=run.thread_id,
+        turn=run.turn,
+    )
 
 
 @router.get("/runs", response_model=RunsPublic, summary="Run history")
@@ -129,9 +190,55 @@ async def get_run(run_id: str, svc: ServicesDep, who: CallerDep) -> RunPublic:
     return run_public(run, svc.runner.queue_position(run.id))
 
 
-@router.post("/runs/{run_id}/cancel", response_model=RunPublic, summary="Cancel a queued or running run")
+@router.post("/runs/{run_id}/plan", response_model=RunPublic, summary="Approve a report run's plan, edited or as written")
+async def approve_plan(run_id: str, body: PlanApproval, svc: ServicesDep, who: CallerDep) -> RunPublic:
+    """The run goes on with the plan (approve false: the edit is stored and the run keeps waiting); 409 unless it awaits approval."""
+    run = await asyncio.to_thread(get_owned, svc, run_id, who)
+    await asyncio.to_thread(svc.store.expire_plans, svc.settings.plan_expiry_min * 60)
+    run = await asyncio.to_thread(get_owned, svc, run_id, who)
+    if run.status != PLANNED:
+        what = "it is not a report run" if run.mode != "report" else f"it is {run.status}"
+        raise HTTPException(409, f"run {run.id} is not awaiting a plan's approval: {what}")
+    if body.approve and (unavailable := svc.model_unavailable()):
+        raise HTTPException(503, unavailable)
+    plan = body.plan or ReportPlan.model_validate(run.result["plan"])
+    filters = Filters.model_validate(run.filters) if run.filters else None
+    scope = await asyncio.to_thread(resolve, svc.corpus, filters)
+    if problems := await asyncio.to_thread(plan_problems, plan, svc.corpus, scope, svc.agent_settings):
+        raise HTTPException(422, "; ".join(problems))
+    await _store_plan(svc, who, run, plan, body.approve)
+    if body.approve:
+        seq = await asyncio.to_thread(svc.store.last_seq, run.id)
+        model = None if run.model == svc.llm.settings.model else run.model
+        turn = ThreadTurn(run.thread_id, run.turn) if run.thread_id and run.turn else None
+        svc.runner.submit(
+            run.id, run.question, "report", filters, model, run.budgets, approve=True, plan=plan, seq=seq, thread=turn
+        )
+    return run_public(await asyncio.to_thread(get_owned, svc, run_id, who), svc.runner.queue_position(run.id))
+
+
+async def _store_plan(svc: ServicesDep, who: Caller, run: Run, plan: ReportPlan, approve: bool) -> None:
+    """Store the plan (and queue the run when approved) in one step: of two approvals at once, the second gets 409."""
+    limit = svc.settings.key_max_running
+    try:
+        status = await asyncio.to_thread(
+            svc.store.set_plan, run.id, plan.model_dump(mode="json"), approve=approve, key_id=run.key_id, max_active=limit
+        )
+    except TooManyActive:
+        raise HTTPException(
+            429, f"{limit} runs of this key are already queued or running (SLEUTH_API_KEY_MAX_RUNNING); approve when one ends"
+        ) from None
+    if status is not None:
+        raise HTTPException(409, f"run {run.id} is not awaiting a plan's approval: it is {status}")
+
+
+@router.post(
+    "/runs/{run_id}/cancel", response_model=RunPublic, summary="Cancel a queued or running run, or a plan awaiting approval"
+)
 async def cancel_run(run_id: str, svc: ServicesDep, who: CallerDep) -> RunPublic:
     run = await asyncio.to_thread(get_owned, svc, run_id, who)
+    if run.status == PLANNED and await asyncio.to_thread(svc.store.end_plan, run.id, "cancelled by the user"):
+        return run_public(await asyncio.to_thread(get_owned, svc, run_id, who))
     if run.status not in ACTIVE:
         raise HTTPException(409, f"run {run_id} is already {run.status}")
     if not await svc.runner.cancel(run_id):

@@ -50,6 +50,7 @@ def test_stated_figures_and_asked_periods():
     assert asked_periods("What is the FY2018 capital expenditure amount for 3M?") == ({2018}, None)
     assert asked_periods("Revenue in Q2 2023 vs Q2 2022?") == ({2023}, 2)
     assert asked_periods("How did capex change from FY2016 to FY2019 to FY2022?")[0] == {2016, 2019, 2022}
+    assert asked_periods("What did 3M spend on PP&E in FY2016-FY2018?")[0] == {2016, 2017, 2018}  # a range asks for each year
 
 
 def test_a_figure_of_another_year_is_named_with_the_right_one(tools):

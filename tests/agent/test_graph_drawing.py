@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from agent.graph import GRAPH
+from agent.report_graph import REPORT_GRAPH
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 
@@ -27,3 +28,9 @@ def test_every_step_of_a_run_is_a_node():
         "force_answer",
         "fail",
     } <= nodes
+
+
+def test_the_docs_hold_the_current_drawing_of_the_report_graph():
+    drawing = REPORT_GRAPH.get_graph().draw_mermaid().strip()
+    assert drawing in (DOCS / "agent.md").read_text(), "paste the output of `python -m agent.report_graph --mermaid`"
+    assert {"plan", "await_approval", "research_sections", "write_memo", "check"} <= set(REPORT_GRAPH.get_graph().nodes)

@@ -73,7 +73,7 @@ def test_compare_run_has_two_arms_votes_and_a_leaderboard(make_client, fake_llm,
     ("body", "status", "message"),
     [
         ('{"question": "x", ', 422, "the body is not valid JSON"),
-        ({"question": QUESTION, "mode": "magic"}, 422, "mode: Input should be 'agentic', 'rag' or 'compare'"),
+        ({"question": QUESTION, "mode": "magic"}, 422, "mode: Input should be 'agentic', 'rag', 'compare' or 'report'"),
         ({"question": "   "}, 422, "question: the question is empty"),
         ({"question": "x" * 10_000}, 422, "10,000 characters; the limit is 4,000"),
         (

@@ -52,6 +52,7 @@ export async function askView() {
         ["agentic", "Agentic (the research agent)"],
         ["rag", "RAG (retrieve, then answer)"],
         ["compare", "Compare both"],
+        ["report", "Report (a planned memo you approve first)"],
       ].map(([v, text], i) => h("label", {}, h("input", { type: "radio", name: "mode", value: v, checked: i === 0 }), text)),
     ),
     h(

@@ -6,6 +6,7 @@ import { docsById, loadDocs } from "../state.js";
 import { liveTurn, showProgress, traceItem } from "../trace.js";
 import { jobView } from "./job.js";
 import { openPage } from "./page.js";
+import { reportView } from "./report.js";
 
 function citationChip(c) {
   const d = docsById.get(c.doc_id);
@@ -113,6 +114,7 @@ export async function runView(id) {
   await loadDocs().catch(() => []);
   const run = await api(`/v1/runs/${id}`);
   if (run.mode === "ingest") return jobView(run);
+  if (run.mode === "report") return reportView(run);
   const arms = run.mode === "compare" ? ["agentic", "rag"] : [run.mode];
   const status = h("span", { id: "run-status" });
   const progress = h("span", { id: "run-progress" });
