@@ -14,7 +14,7 @@ from agent.report import Report, ReportPlan
 from api.exports.figures import MARK, DocInfo, Figure, NoSources, Sources, figures_of, link_figures, mark, unit_hint
 from api.exports.settings import ExportSettings
 
-_MARKER = re.compile(r"\[(\d{1,4})\]")
+_MARKER = re.compile(r"[ \t]*\[(\d{1,4})\]")  # the space before a marker goes: the note mark sits on the word
 ARM_TITLES = {"agentic": "Agentic answer", "rag": "RAG answer"}
 
 

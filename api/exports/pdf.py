@@ -47,7 +47,7 @@ def _markdown(text: str) -> str:
     """Markdown to HTML with raw HTML escaped (the model wrote it), markers turned into note links."""
     from markdown_it import MarkdownIt
 
-    md = MarkdownIt("commonmark", {"html": False}).enable("table")
+    md = MarkdownIt("commonmark", {"html": False}).enable("table").disable("image")  # a model's image would be fetched
     md.validateLink = lambda url: url.startswith(("http://", "https://", "#"))  # no file:, data: or other schemes
     return unmark(md.render(text), _ref)
 
