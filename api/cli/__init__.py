@@ -2,6 +2,7 @@
 
 from api.cli import (  # noqa: F401  (registers the commands)
     documents,
+    exports,
     facts,
     fetch,
     mcp,

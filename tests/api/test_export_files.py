@@ -3,7 +3,6 @@ PDF's text (PyMuPDF) holds the memo, page numbers and notes, the XLSX evidence p
 
 from __future__ import annotations
 
-import io
 import re
 import zipfile
 
@@ -83,7 +82,11 @@ def test_pdf_text_holds_the_memo_page_numbers_and_notes(kind, tmp_path):
         count = pdf.page_count
     flat = " ".join(text.split())
     assert f"Page 1 of {count}" in flat
-    assert "Sources" in flat and "3M_2018_10K p.60, printed 58" in flat and "http://h/v1/documents/3M_2018_10K/pages/60/image" in flat
+    assert (
+        "Sources" in flat
+        and "3M_2018_10K p.60, printed 58" in flat
+        and "http://h/v1/documents/3M_2018_10K/pages/60/image" in flat
+    )
     if kind == "report":
         assert "3M capital allocation, FY2018" in flat and "The research of this section failed" in flat
         assert "Capex and sales (USD millions)" in flat

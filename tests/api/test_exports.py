@@ -32,7 +32,9 @@ def store_run(settings, key_id: int | None, status: str = "answered", result: An
         store = RunStore(corpus.sessions)
         run = store.create_run(mode="agentic", question=ANSWER.question, filters=None, model="fake", budgets=None, key_id=key_id)
         if status != "queued":
-            store.finish(run.id, status=status, result=result.model_dump(mode="json") if result else None, error=None, latency_s=1.0)
+            store.finish(
+                run.id, status=status, result=result.model_dump(mode="json") if result else None, error=None, latency_s=1.0
+            )
         return run.id
     finally:
         corpus.close()
@@ -51,7 +53,9 @@ def test_export_belongs_to_its_key_and_needs_a_finished_run_and_an_offered_forma
     ids = key_ids(small_corpus)
     mine = store_run(small_corpus, ids["alice"])
     with make_client(small_corpus) as client:
-        queued = store_run(small_corpus, ids["alice"], status="queued")  # after start-up, which marks runs left queued interrupted
+        queued = store_run(
+            small_corpus, ids["alice"], status="queued"
+        )  # after start-up, which marks runs left queued interrupted
         other = client.get(f"/v1/runs/{mine}/export?format=md", headers=keys["bob"])
         assert other.status_code == 404 and "of yours" in other.json()["detail"]
         busy = client.get(f"/v1/runs/{queued}/export?format=md", headers=keys["alice"])
@@ -106,3 +110,24 @@ def test_exports_beyond_the_queue_are_refused(make_client, small_corpus, sleuth_
         busy = client.get(f"/v1/runs/{run_id}/export?format=md")
         pool._pending = 0
     assert busy.status_code == 503 and "SLEUTH_EXPORT_MAX_WAITING=0" in busy.json()["detail"]
+
+
+def test_cli_exports_from_the_run_store(small_corpus, sleuth_env, tmp_path, monkeypatch):
+    import docx
+    from typer.testing import CliRunner
+
+    from api.cli import app
+
+    run_id = store_run(small_corpus, None)
+    sleuth_env(SLEUTH_DATA_DIR=str(small_corpus.data_dir), SLEUTH_DATABASE_URL=small_corpus.database_url)
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    out = tmp_path / "memo.docx"
+    done = runner.invoke(app, ["export", run_id, "--format", "docx", "-o", str(out)], catch_exceptions=False)
+    assert done.exit_code == 0, done.output
+    assert "2 sources" in done.output
+    assert any(t.cell(0, 0).text == "Question" for t in docx.Document(str(out)).tables)
+    bad = runner.invoke(app, ["export", run_id, "--format", "odt"], catch_exceptions=False)
+    assert bad.exit_code == 2 and "formats: md, docx, pdf, xlsx, zip" in bad.output
+    missing = runner.invoke(app, ["export", "no-such-run"], catch_exceptions=False)
+    assert missing.exit_code == 1 and "no run 'no-such-run'" in missing.output
