@@ -22,11 +22,11 @@ body { font-family: "DejaVu Sans", "Liberation Sans", Arial, sans-serif; font-si
 h1 { font-size: 17pt; margin: 0 0 6pt; string-set: doc-title content(); }
 h2 { font-size: 13pt; margin: 14pt 0 4pt; border-bottom: 0.5pt solid #999; }
 h3 { font-size: 11pt; margin: 10pt 0 3pt; } h4 { font-size: 10pt; }
-dl.facts { display: grid; font-size: 8.5pt; color: #333; margin: 0 0 8pt; }
-dl.facts dt { font-weight: bold; float: left; width: 22mm; } dl.facts dd { margin: 0 0 1pt 24mm; }
+dl.facts { display: grid; grid-template-columns: 22mm auto; gap: 1pt 4pt; font-size: 8.5pt; color: #333; margin: 0 0 8pt; }
+dl.facts dt { font-weight: bold; } dl.facts dd { margin: 0; }
 .notice { border-left: 2.5pt solid #b60; padding: 2pt 6pt; background: #fff6e8; margin: 4pt 0; }
 .cut { border-left: 2.5pt solid #555; padding: 2pt 6pt; background: #f2f2f2; font-size: 8.5pt; }
-table { border-collapse: collapse; margin: 4pt 0 10pt; font-size: 9pt; page-break-inside: auto; }
+table { border-collapse: collapse; margin: 4pt 0 10pt; min-width: 55%; font-size: 9pt; page-break-inside: auto; }
 caption { caption-side: top; text-align: left; font-weight: bold; padding-bottom: 2pt; }
 th, td { border: 0.5pt solid #999; padding: 2pt 5pt; vertical-align: top; } th { background: #eee; }
 tr { page-break-inside: avoid; }
