@@ -129,7 +129,7 @@ class _Writer:
 
 def to_docx(content: Content) -> bytes:
     w = _Writer(content)
-    w.doc.core_properties.title = content.title[:250]
+    w.doc.core_properties.title = _xml_safe(content.title)[:250]
     w.doc.add_heading(_xml_safe(content.title), level=0)
     facts = w.doc.add_table(rows=len(content.facts), cols=2)
     facts.style = "Light List"

@@ -42,13 +42,19 @@ def _figure_row(f: Figure, content: Content) -> list[object]:
 def write_xlsx(content: Content, path: Path) -> Path:
     import xlsxwriter
 
-    book = xlsxwriter.Workbook(str(path), {"constant_memory": True, "tmpdir": str(path.parent), "strings_to_numbers": False})
+    # Text is written as text: a model's "=..." never becomes a formula, nor its "http..." a link (page images are links).
+    options = {"strings_to_numbers": False, "strings_to_formulas": False, "strings_to_urls": False}
+    book = xlsxwriter.Workbook(str(path), {"constant_memory": True, "tmpdir": str(path.parent), **options})
     try:
         bold = book.add_format({"bold": True})
         figures = book.add_worksheet("figures")
         figures.write_row(0, 0, FIGURE_COLUMNS, bold)
+        link = FIGURE_COLUMNS.index("page image")
         for n, f in enumerate(content.figures, start=1):
-            figures.write_row(n, 0, _figure_row(f, content))
+            row = _figure_row(f, content)
+            figures.write_row(n, 0, row)
+            if str(row[link]).startswith(("http://", "https://")) and len(str(row[link])) < 2000:
+                figures.write_url(n, link, str(row[link]))
         row = len(content.figures) + 2
         for cut in content.cuts:
             figures.write_row(row, 0, ["note", f"{cut}."])

@@ -179,3 +179,14 @@ def _png(width: int = 40) -> bytes:
     pix = pymupdf.Pixmap(pymupdf.csRGB, pymupdf.IRect(0, 0, width, 60), False)
     pix.clear_with(200)
     return pix.tobytes("png")
+
+
+def test_xlsx_writes_model_text_as_text_never_a_formula(tmp_path):
+    import openpyxl
+
+    run = answer_run()
+    run.result["citations"][0]["quote"] = '=HYPERLINK("http://evil","x") (1,577)'
+    book = openpyxl.load_workbook(build("xlsx", content_of(run), None, tmp_path))
+    quotes = [r[12] for r in book["figures"].iter_rows(min_row=2, values_only=True)]
+    assert '=HYPERLINK("http://evil","x") (1,577)' in quotes
+    assert all(c.data_type != "f" for row in book["figures"].iter_rows() for c in row)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 from playwright.sync_api import expect
 
 from tests.web.conftest import CAPEX_ANSWER, shot
@@ -32,7 +34,10 @@ def test_a_finished_run_downloads_as_word_evidence_pack_and_pdf(page):
     assert "3M_2018_10K p.60" in "\n".join(p.text for p in doc.paragraphs)  # the Sources list (and the footnote)
 
     evidence = download(page, "Evidence (XLSX)")
-    rows = list(openpyxl.load_workbook(evidence.path(), read_only=True)["figures"].iter_rows(values_only=True))
+    assert evidence.suggested_filename.endswith(".xlsx")
+    rows = list(
+        openpyxl.load_workbook(io.BytesIO(evidence.path().read_bytes()), read_only=True)["figures"].iter_rows(values_only=True)
+    )
     col = {name: i for i, name in enumerate(rows[0])}
     capex = next(r for r in rows[1:] if r[col["figure as stated"]] == "$1,577 million")
     assert capex[col["page"]] == 60 and capex[col["company"]] == "3M Company" and capex[col["check"]] == "checked: on the page"
