@@ -28,12 +28,20 @@ class Footnotes:
         from docx.opc.packuri import PackURI
         from docx.opc.part import XmlPart
         from docx.oxml import parse_xml
-        from docx.oxml.ns import nsdecls
+        from docx.oxml.ns import nsdecls, qn
         from docx.shared import Pt
 
         self.root = parse_xml(f"<w:footnotes {nsdecls('w')}>{_SEPARATORS}</w:footnotes>")
         part = XmlPart(PackURI("/word/footnotes.xml"), CT.WML_FOOTNOTES, self.root, document.part.package)
         document.part.relate_to(part, RT.FOOTNOTES)
+        # The separators named in the settings, before <w:compat> as the schema orders them (Word writes the same).
+        settings = document.settings.element
+        properties = parse_xml(f'<w:footnotePr {nsdecls("w")}><w:footnote w:id="-1"/><w:footnote w:id="0"/></w:footnotePr>')
+        compat = settings.find(qn("w:compat"))
+        if compat is not None:
+            compat.addprevious(properties)
+        else:
+            settings.append(properties)
         styles = document.styles
         if TEXT_STYLE not in [s.name for s in styles]:
             text = styles.add_style(TEXT_STYLE, WD_STYLE_TYPE.PARAGRAPH)

@@ -68,6 +68,7 @@ def test_docx_has_real_tables_and_footnotes(tmp_path):
     body = doc.element.xml
     refs = set(re.findall(r'<w:footnoteReference [^>]*w:id="(\d+)"', body))
     assert refs and refs <= ids, (refs, ids)
+    assert '<w:footnote w:id="-1"/>' in doc.settings.element.xml  # the separators, named in the settings as Word does
     assert "3M_2018_10K p.60, printed 58" in xml and "Dividends paid (3,193)" in xml and "failed:" in xml
 
 
