@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Protocol
 
 from agent.answer import AnswerCitation
@@ -132,7 +132,6 @@ class Figure:
     arm: str = ""
     doc: DocInfo | None = None
     concept: str | None = None
-    extra: dict[str, str] = field(default_factory=dict)
 
 
 def unit_hint(*labels: str) -> str:
