@@ -131,3 +131,33 @@ def test_cli_exports_from_the_run_store(small_corpus, sleuth_env, tmp_path, monk
     assert bad.exit_code == 2 and "formats: md, docx, pdf, xlsx, zip" in bad.output
     missing = runner.invoke(app, ["export", "no-such-run"], catch_exceptions=False)
     assert missing.exit_code == 1 and "no run 'no-such-run'" in missing.output
+
+
+def test_evidence_pack_names_the_xbrl_concept_of_a_tagged_figure(make_client, small_corpus):
+    import openpyxl
+
+    from corpus.models import Fact
+
+    corpus = Corpus.open(small_corpus)
+    try:
+        with corpus.sessions.begin() as session:
+            session.add(
+                Fact(
+                    doc_id="ACME_2022_10K",
+                    source="ixbrl",
+                    label="Revenues",
+                    concept="us-gaap:Revenues",
+                    value=1.577e9,
+                    scale=6,
+                    page=4,
+                )
+            )
+    finally:
+        corpus.close()
+    run_id = store_run(small_corpus, None)
+    with make_client(small_corpus) as client:
+        xlsx = client.get(f"/v1/runs/{run_id}/export?format=xlsx")
+    rows = list(openpyxl.load_workbook(io.BytesIO(xlsx.content), read_only=True)["figures"].iter_rows(values_only=True))
+    col = {name: i for i, name in enumerate(rows[0])}
+    concepts = {r[col["figure as stated"]]: r[col["XBRL concept"]] for r in rows[1:] if r and r[col["figure as stated"]]}
+    assert concepts == {"$1,577 million": "us-gaap:Revenues", "9,000 million": None}
