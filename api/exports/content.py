@@ -215,14 +215,37 @@ class _Builder:
                 f.concept = self.sources.concept(note.citation.doc_id, note.citation.page, f.value)
         self.content.figures = out
 
+    def texts(self) -> list[str]:
+        """Every marked text in the order the writers lay it out: each block's text, bullets, then table cells."""
+        out = []
+        for b in self.content.blocks:
+            out += [b.text, *b.bullets]
+            out += [c for t in b.tables for row in [t.columns, *t.rows] for c in row]
+        return out
+
     def unreferenced(self) -> None:
         """Notes no text, bullet or cell refers to get one place that does, so every note is reachable."""
-        texts = [b.text for b in self.content.blocks] + [x for b in self.content.blocks for x in b.bullets]
-        texts += [c for b in self.content.blocks for t in b.tables for row in t.rows for c in row]
-        used = {int(n) for t in texts for n in MARK.findall(t)}
+        used = {int(n) for t in self.texts() for n in MARK.findall(t)}
         rest = [mark(n.number) for n in self.content.notes if n.number not in used]
         if rest:
             self.content.blocks.append(Block("Also cited", text=" ".join(rest)))
+
+    def renumber(self) -> None:
+        """Notes numbered in the order the text first refers to them (1, 2, 3 down the page), as Word numbers footnotes."""
+        order = list(dict.fromkeys(int(n) for t in self.texts() for n in MARK.findall(t)))
+        new = {old: i for i, old in enumerate(order, start=1)}
+
+        def swap(text: str) -> str:
+            return MARK.sub(lambda m: mark(new[int(m.group(1))]), text)
+
+        for b in self.content.blocks:
+            b.text, b.bullets = swap(b.text), [swap(x) for x in b.bullets]
+            for t in b.tables:
+                t.columns, t.rows = [swap(c) for c in t.columns], [[swap(c) for c in row] for row in t.rows]
+        notes = {n.number: n for n in self.content.notes}
+        self.content.notes = [notes[old] for old in order]
+        for n in self.content.notes:
+            n.number = new[n.number]
 
     def pages(self) -> None:
         seen = list(dict.fromkeys((n.citation.doc_id, n.citation.page) for n in self.content.notes))
@@ -251,6 +274,7 @@ def content_of(
     else:
         b.content.blocks.append(Block("Answer", notice=f"This run ended {run.status} without an answer.", text=""))
     b.unreferenced()
+    b.renumber()
     b.figures()
     b.pages()
     return b.content

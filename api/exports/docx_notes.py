@@ -1,9 +1,10 @@
 """Real Word footnotes for python-docx, which has no footnote API: a footnotes part (word/footnotes.xml) related to
 the document, and footnote references in runs, as the Office Open XML standard (ECMA-376 Part 1, 17.11) lays them out.
 
-Each note is one footnote, made at its first reference; its mark is the export's note number (customMarkFollows), so
-the numbers in the text, the footnotes, the Sources list and the evidence pack agree. Later references to the same note
-are the same number in superscript.
+Each note is one footnote, made at its first reference. The export numbers its notes in the order the text first
+refers to them (api/exports/content.py), so Word's own footnote numbers are the note numbers, and the text, the
+footnotes, the Sources list and the evidence pack agree. Later references to the same note are its number in
+superscript (Word has one reference per footnote).
 """
 
 from __future__ import annotations
@@ -61,23 +62,22 @@ class Footnotes:
             paragraph.add_run(str(number), MARK_STYLE)
             return
         fid = self.made[number] = len(self.made) + 1
+        if fid != number:
+            raise ValueError(f"note {number} is referred to before note {fid}: notes must be numbered by first reference")
         run = paragraph.add_run(style=MARK_STYLE)
         ref = OxmlElement("w:footnoteReference")
-        ref.set(qn("w:customMarkFollows"), "1")
         ref.set(qn("w:id"), str(fid))
         run._r.append(ref)
-        mark = paragraph.add_run(str(number), MARK_STYLE)  # the custom mark that follows the reference
-        mark.font.superscript = True
-        self.root.append(self._footnote(fid, number, text))
+        self.root.append(self._footnote(fid, text))
 
-    def _footnote(self, fid: int, number: int, text: str) -> Any:
+    def _footnote(self, fid: int, text: str) -> Any:
         from docx.oxml import parse_xml
         from docx.oxml.ns import nsdecls
 
         body = _escape(text)
         return parse_xml(
             f'<w:footnote {nsdecls("w")} w:id="{fid}"><w:p><w:pPr><w:pStyle w:val="FootnoteText"/></w:pPr>'
-            f'<w:r><w:rPr><w:rStyle w:val="FootnoteReference"/></w:rPr><w:t>{number}</w:t></w:r>'
+            f'<w:r><w:rPr><w:rStyle w:val="FootnoteReference"/></w:rPr><w:footnoteRef/></w:r>'
             f'<w:r><w:t xml:space="preserve"> {body}</w:t></w:r></w:p></w:footnote>'
         )
 

@@ -23,11 +23,13 @@ def table_markdown(table: Table) -> list[str]:
     return lines + [""]
 
 
-def note_text(note: Note) -> str:
-    """'3M_2018_10K p.60, printed 58: "quote" (checked: on the page) <url>': the note as one line."""
+def note_text(note: Note, markdown: bool = True) -> str:
+    """'3M_2018_10K p.60, printed 58: "quote" (checked: on the page) <url>': the note as one line (the URL bare
+    outside Markdown)."""
     quote = " ".join(note.citation.quote.split())
     said = f': "{quote}"' if quote else ""
-    return f"{note.label()}{said} ({note.verdict()}) <{note.url}>"
+    url = f"<{note.url}>" if markdown else note.url
+    return f"{note.label()}{said} ({note.verdict()}) {url}"
 
 
 def to_markdown(content: Content) -> str:

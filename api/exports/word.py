@@ -28,7 +28,7 @@ class _Writer:
             self._run(paragraph, text[pos : m.start()], bold, italic, code)
             note = self.notes.get(int(m.group(1)))
             if note is not None:
-                self.footnotes.reference(paragraph, note.number, note_text(note))
+                self.footnotes.reference(paragraph, note.number, note_text(note, markdown=False))
             pos = m.end()
         self._run(paragraph, text[pos:], bold, italic, code)
 
@@ -124,7 +124,7 @@ class _Writer:
         for n in notes:
             p = self.doc.add_paragraph()
             self._run(p, f"[{n.number}] ", True, False, False)
-            self._run(p, note_text(n), False, False, False)
+            self._run(p, note_text(n, markdown=False), False, False, False)
 
 
 def to_docx(content: Content) -> bytes:

@@ -27,6 +27,8 @@ def test_markdown_footnotes_all_resolve(kind):
     md = to_markdown(content_of(RUNS[kind](), base_url="http://127.0.0.1:8000"))
     refs, defs = footnotes(md)
     assert refs and refs == defs, (refs, defs)
+    first_seen = list(dict.fromkeys(int(n) for n in re.findall(r"\[\^(\d+)\](?!:)", md)))
+    assert first_seen == sorted(first_seen), "notes are numbered in the order the text first refers to them"
     assert "http://127.0.0.1:8000/v1/documents/3M_2018_10K/pages/60/image" in md
     assert "printed 58" in md  # the page number printed on the page, where known
 
@@ -37,7 +39,9 @@ def test_report_markdown_keeps_sections_tables_failures_and_not_found():
     assert "| Capital expenditure | 1,577[^1] |" in md
     assert "> The research of this section failed: the model endpoint timed out" in md
     assert "### What was checked and not found" in md
-    assert re.search(r"\[\^3\]: 3M_2018_10K p\.60: \"Dividends paid \(3,193\)\" \(failed: ", md)
+    # Notes are numbered by first reference: the summary cites the run's citations 1 and 3, so its 3 is note 2.
+    assert re.search(r"\[\^2\]: 3M_2018_10K p\.60: \"Dividends paid \(3,193\)\" \(failed: ", md)
+    assert "| Net sales | 32,765[^3] |" in md
 
 
 def test_plain_answer_figures_link_to_the_citation_that_quotes_them():
