@@ -31,7 +31,11 @@ RUN /opt/sleuth/bin/pip install --no-deps . \
  && /opt/sleuth/bin/rg --version >/dev/null
 
 FROM ${PYTHON_IMAGE}
-RUN useradd --create-home --uid 10001 --user-group sleuth \
+# Pango and a font for PDF exports (WeasyPrint); the slim image has neither.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core \
+ && rm -rf /var/lib/apt/lists/* \
+ && useradd --create-home --uid 10001 --user-group sleuth \
  && mkdir -p /data && chown sleuth:sleuth /data
 COPY --from=build /opt/sleuth /opt/sleuth
 ENV PATH=/opt/sleuth/bin:$PATH \

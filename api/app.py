@@ -17,6 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.auth import RateLimiter
 from api.docs import mount_docs
+from api.exports.pool import ExportPool
 from api.mcp_server import McpEndpoint
 from api.metrics import Metrics
 from api.models import migrate
@@ -131,6 +132,7 @@ def create_app(settings: ApiSettings | None = None, corpus_settings: CorpusSetti
             per_caller=settings.key_max_renders,
         )
     )
+    app.state.export_pool = ExportPool(get_settings().export)
     _add_routes(app, mcp_endpoint)
     return app
 
@@ -214,6 +216,7 @@ async def _close(app: FastAPI, services: Services) -> None:
         log.warning("an index sync was still running after %d s; run `sleuth index` to finish it", INDEX_SYNC_GRACE_S)
     await services.close()
     app.state.page_renderer.close()
+    app.state.export_pool.close()
 
 
 def _add_error_handlers(app: FastAPI) -> None:
@@ -238,11 +241,12 @@ def _add_error_handlers(app: FastAPI) -> None:
 
 def _add_routes(app: FastAPI, mcp_endpoint: McpEndpoint) -> None:
     """The API under /v1, health, the docs, MCP at /mcp, and the web UI at / when it is there."""
-    from api.routes import companies, documents, fetch, health, pages, redlines, runs, threads, votes
+    from api.routes import companies, documents, exports, fetch, health, pages, redlines, runs, threads, votes
 
     app.include_router(health.router)
     app.include_router(runs.router, prefix="/v1")
     app.include_router(threads.router, prefix="/v1")
+    app.include_router(exports.router, prefix="/v1")
     app.include_router(votes.router, prefix="/v1")
     app.include_router(fetch.router, prefix="/v1")  # before documents: /documents/fetch is not a doc_id
     app.include_router(documents.router, prefix="/v1")

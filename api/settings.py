@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from agent.settings import AgentSettings, LLMSettings
+from api.exports.settings import ExportSettings
 from corpus.edgar.settings import EdgarSettings
 from corpus.settings import CorpusSettings
 from embedded.settings import LocalModelSettings
@@ -113,6 +114,9 @@ class Settings(BaseModel):
     )
     embedded: LocalModelSettings = Field(
         default_factory=LocalModelSettings, description="The embedded CPU model used when no endpoint is set."
+    )
+    export: ExportSettings = Field(
+        default_factory=ExportSettings, description="Exports of runs: processes, time, text, figure rows and page images."
     )
     api: ApiSettings = Field(
         default_factory=ApiSettings, description="The research API server: binding, queues, per-key limits, input bounds."

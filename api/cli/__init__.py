@@ -3,6 +3,7 @@
 from api.cli import (  # noqa: F401  (registers the commands)
     chat,
     documents,
+    exports,
     facts,
     fetch,
     mcp,

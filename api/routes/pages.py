@@ -84,7 +84,7 @@ def _render_error(doc_id: str, exc: Exception) -> HTTPException:
     return HTTPException(422, f"the original of {doc_id} cannot be rendered: {exc}; the text view still works")
 
 
-def _caller_key(who: Caller) -> str:
+def caller_key(who: Caller) -> str:
     return f"key:{who.key_id}" if who.key_id is not None else "open"
 
 
@@ -111,9 +111,7 @@ async def page_image(doc_id: str, page: int, request: Request, svc: ServicesDep,
     if _etag_matches(request.headers.get("if-none-match"), etag):
         return Response(status_code=304, headers=headers)
     try:
-        png, width, height = await pages.image(
-            original, svc.corpus.originals.render_dir(doc.content_hash), page, _caller_key(who)
-        )
+        png, width, height = await pages.image(original, svc.corpus.originals.render_dir(doc.content_hash), page, caller_key(who))
     except (PageNotRendered, RenderBusy, RenderFailed) as exc:
         raise _render_error(doc_id, exc) from None
     headers.update({"X-Image-Width": str(width), "X-Image-Height": str(height)})
@@ -133,7 +131,7 @@ async def page_boxes(
 ) -> PageBoxes:
     _, original = await _original(svc, doc_id, page)
     try:
-        glyphs = await renderer(request).glyphs(original, page, _caller_key(who))
+        glyphs = await renderer(request).glyphs(original, page, caller_key(who))
     except (PageNotRendered, RenderBusy, RenderFailed) as exc:
         raise _render_error(doc_id, exc) from None
     match = await asyncio.to_thread(find_boxes, q, glyphs.glyphs)

@@ -32,7 +32,7 @@ def test_get_settings_composes_every_section_once(sleuth_env):
         5,
     )
     assert get_settings() is settings, "read once, then cached"
-    assert set(Settings.model_fields) == {"corpus", "edgar", "retrieval", "tools", "agent", "llm", "embedded", "api"}
+    assert set(Settings.model_fields) == {"corpus", "edgar", "retrieval", "tools", "agent", "llm", "embedded", "export", "api"}
     assert all(field.description for field in Settings.model_fields.values())
     assert sleuth_env(SLEUTH_API_PORT=None).api.port == 8000
 

@@ -4,6 +4,7 @@ import { chartCard } from "../charts.js";
 import { epoch, fmtTime, guarded, h, period, statusBadge, ticker, view } from "../dom.js";
 import { docsById, loadDocs } from "../state.js";
 import { liveTurn, showProgress, traceItem } from "../trace.js";
+import { exportMenu } from "./export.js";
 import { jobView } from "./job.js";
 import { openPage } from "./page.js";
 import { reportView } from "./report.js";
@@ -150,6 +151,7 @@ export async function runView(id) {
     }),
   );
   const votes = h("div", { id: "votes" });
+  const exports = exportMenu(id);
   view.replaceChildren(
     h(
       "div",
@@ -161,6 +163,7 @@ export async function runView(id) {
         { class: "muted" },
         `${run.mode} · model ${run.model} · ${fmtTime(run.created_at)}${run.filters ? ` · filters ${JSON.stringify(run.filters)}` : ""}`,
       ),
+      exports,
     ),
     grid,
     votes,
@@ -195,6 +198,7 @@ export async function runView(id) {
     for (const key of [...live.keys()]) settleTurn(key);
     const done = await api(`/v1/runs/${id}`);
     setStatus(done.status);
+    exports.hidden = false;
     if (done.result) {
       if (done.mode === "compare") {
         renderAnswer(columns.agentic.answer, done.result.agentic);
