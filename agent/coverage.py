@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import re
+import subprocess
 from collections.abc import Callable
+from pathlib import Path
 
 from agent.answer import Answer
 from corpus.catalog import Corpus
 from corpus.company_matcher import CompanyMatcher
 from corpus.models import Company
+from corpus.rg_binary import rg_binary
+
+# A name the filings print this often in one filing is a segment, brand, product or subsidiary of a covered company
+# ("AWS" in Amazon's 10-K, "Frito-Lay" in PepsiCo's, "Upjohn" in Pfizer's), not a company the corpus lacks.
+PRINTED_MIN = 3
+_PRINTED_TIMEOUT_S = 2.0
+_NAMES_CHECKED = 3
 
 # A capitalised name in the possessive ("Tesla's"), or after the words questions put before a company ("for Tesla").
 _NAME = r"((?:[A-Z][\w&.\-]*|[A-Z]{2,5})(?:\s+(?:[A-Z][\w&.\-]*|&|and|of)){0,3})"
@@ -150,12 +159,36 @@ def uncovered(question: str, companies: list[Company], known: Callable[[str], bo
     return names
 
 
+def printed_in_filings(text_dir: Path, name: str) -> bool:
+    """Whether one stored filing prints the name (whole words, as written) at least PRINTED_MIN times; ripgrep, bounded."""
+    try:
+        out = subprocess.run(
+            [rg_binary(), "--count-matches", "--fixed-strings", "--word-regexp", "--glob", "*.txt", "--", name, str(text_dir)],
+            capture_output=True,
+            text=True,
+            timeout=_PRINTED_TIMEOUT_S,
+        ).stdout
+    except (subprocess.TimeoutExpired, OSError):
+        return False
+    return any(
+        line.rpartition(":")[2].strip().isdigit() and int(line.rpartition(":")[2]) >= PRINTED_MIN for line in out.splitlines()
+    )
+
+
 def not_covered_answer(question: str, mode: str, corpus: Corpus) -> Answer | None:
     """The early answer for a question about a company the corpus has no filings of; None when it is covered."""
     if corpus.count() == 0:
         return None
     companies = list(corpus.companies())
-    missing = uncovered(question, companies, lambda name: bool(corpus.list(company=name, limit=1)))
+    checked: list[str] = []
+
+    def known(name: str) -> bool:
+        if corpus.list(company=name, limit=1):
+            return True
+        checked.append(name)
+        return len(checked) <= _NAMES_CHECKED and printed_in_filings(corpus.settings.text_dir, name)
+
+    missing = uncovered(question, companies, known)
     if not missing:
         return None
     names = sorted({c.name for c in companies})

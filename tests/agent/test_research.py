@@ -610,6 +610,15 @@ def test_a_company_outside_the_corpus_ends_at_once_saying_so(tools, agent_settin
     assert [e.type for e in events] == [RUN_STARTED, ANSWER]
 
 
+def test_a_brand_or_segment_the_filings_print_is_researched_not_called_missing(tools, agent_settings):
+    # "What was AWS's operating income?" once ended at once with "AWS is not in the corpus"; 3M's 10-K prints Scotch 5 times.
+    script = [answer("Capex was $1,577 million.", CAPEX_CITATION)]
+    with FakeLLM(script) as fake:
+        result, _ = ask("How much revenue did Scotch earn in 2018?", fake, tools, agent_settings)
+        assert len(fake.requests) >= 1
+    assert "not in the corpus" not in result.text
+
+
 def test_a_covered_company_named_by_nickname_or_ticker_is_researched(tools, agent_settings):
     script = [answer("Capex was $1,577 million.", CAPEX_CITATION)]
     with FakeLLM(script) as fake:
