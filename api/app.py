@@ -16,11 +16,13 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.auth import RateLimiter
+from api.chat import error_body
 from api.docs import mount_docs
 from api.mcp_server import McpEndpoint
 from api.metrics import Metrics
 from api.models import migrate
 from api.page_renderer import PageRenderer, RenderLimits
+from api.routes.chat import chat_path
 from api.run_store import RunStore
 from api.runner import RunManager
 from api.security import BodyLimit, NulGuard, SecurityHeaders
@@ -219,6 +221,8 @@ def _add_error_handlers(app: FastAPI) -> None:
             "the body is not valid JSON" if e["type"] == "json_invalid" else validation_problem(e, "body", ("body",))
             for e in exc.errors()
         ]
+        if chat_path(request.url.path):  # OpenAI clients expect 400 and OpenAI's error shape
+            return JSONResponse(error_body(400, "; ".join(problems), "invalid_request"), status_code=400)
         return JSONResponse({"detail": "; ".join(problems)}, status_code=422)
 
     @app.exception_handler(CorpusError)
@@ -227,15 +231,27 @@ def _add_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=getattr(exc, "headers", None))
+        headers = getattr(exc, "headers", None)
+        if chat_path(request.url.path):
+            return _openai_error(exc.status_code, exc.detail, headers)
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=headers)
+
+
+def _openai_error(status: int, detail: Any, headers: dict[str, str] | None) -> JSONResponse:
+    """An error of the OpenAI-compatible routes in OpenAI's shape; a 422 of the shared run checks is a 400 there."""
+    message, code = (detail.get("message", ""), detail.get("code")) if isinstance(detail, dict) else (str(detail), None)
+    status = 400 if status == 422 else status
+    code = code or {401: "invalid_api_key", 429: "rate_limit_exceeded", 503: "unavailable"}.get(status)
+    return JSONResponse(error_body(status, message, code), status_code=status, headers=headers)
 
 
 def _add_routes(app: FastAPI, mcp_endpoint: McpEndpoint) -> None:
     """The API under /v1, health, the docs, MCP at /mcp, and the web UI at / when it is there."""
-    from api.routes import companies, documents, fetch, health, pages, runs, votes
+    from api.routes import chat, companies, documents, fetch, health, pages, runs, votes
 
     app.include_router(health.router)
     app.include_router(runs.router, prefix="/v1")
+    app.include_router(chat.router, prefix="/v1")  # OpenAI-compatible: /v1/models, /v1/chat/completions
     app.include_router(votes.router, prefix="/v1")
     app.include_router(fetch.router, prefix="/v1")  # before documents: /documents/fetch is not a doc_id
     app.include_router(documents.router, prefix="/v1")

@@ -79,6 +79,14 @@ def get_owned(svc: ServicesDep, run_id: str, who: Caller) -> Run:
 @router.post("/runs", status_code=202, response_model=RunCreated, summary="Start a research run")
 async def create_run(body: RunCreate, svc: ServicesDep, who: CallerDep, response: Response) -> RunCreated:
     """Queue a run (compare: one run, two arms); follow it with GET /v1/runs/{id}/events."""
+    created = await start_run(svc, who, body)
+    response.headers["Location"] = created.links["self"]
+    return created
+
+
+async def start_run(svc: ServicesDep, who: Caller, body: RunCreate) -> RunCreated:
+    """Check, store and queue a run: the one path every way in takes (POST /v1/runs, /v1/chat/completions), with the same
+    per-key limits and validation."""
     unavailable = svc.model_unavailable()
     if unavailable:
         raise HTTPException(503, unavailable)
@@ -99,7 +107,6 @@ async def create_run(body: RunCreate, svc: ServicesDep, who: CallerDep, response
         svc, who, "runs", mode=body.mode, question=body.question, filters=filters, model=model, budgets=budgets
     )
     svc.runner.submit(run.id, body.question, body.mode, body.filters if filters else None, body.model, budgets)
-    response.headers["Location"] = f"/v1/runs/{run.id}"
     links = {"self": f"/v1/runs/{run.id}", "events": f"/v1/runs/{run.id}/events", "cancel": f"/v1/runs/{run.id}/cancel"}
     return RunCreated(id=run.id, status="queued", queue_position=svc.runner.queue_position(run.id), links=links)
 
@@ -174,7 +181,19 @@ def _event_id(value: str | None) -> int:
 
 
 async def _stream(svc: ServicesDep, run_id: str, seen: int) -> AsyncIterator[bytes]:
-    """Stored events after `seen`, then new ones as they are committed, until the run has ended and all are sent."""
+    """The run's events as SSE: stored ones after `seen`, then new ones as they are committed, then `end`."""
+    async for event in follow(svc, run_id, seen):
+        if event is None:
+            yield b": keep-alive\n\n"
+            continue
+        body = json.dumps(event, separators=(",", ":"))
+        yield f"id: {event['seq']}\nevent: {event['type']}\ndata: {body}\n\n".encode()
+    yield b"event: end\ndata: {}\n\n"
+
+
+async def follow(svc: ServicesDep, run_id: str, seen: int = 0) -> AsyncIterator[dict[str, Any] | None]:
+    """Stored events after `seen`, then new ones as they are committed, until the run has ended and all are given; None
+    every KEEPALIVE_S without one (a stream's keep-alive)."""
     idle = 0.0
     while True:
         active = svc.runner.is_active(run_id)
@@ -185,15 +204,13 @@ async def _stream(svc: ServicesDep, run_id: str, seen: int) -> AsyncIterator[byt
             events = live
         for event in events:
             seen = event["seq"]
-            body = json.dumps(event, separators=(",", ":"))
-            yield f"id: {seen}\nevent: {event['type']}\ndata: {body}\n\n".encode()
+            yield event
         if events:
             idle = 0.0
             continue
         if not active:
             run = await asyncio.to_thread(svc.store.get, run_id)
             if run is None or run.status not in ACTIVE:
-                yield b"event: end\ndata: {}\n\n"
                 return
         elif not svc.runner.is_active(run_id):
             continue  # it ended while we read: read once more, then end
@@ -201,4 +218,4 @@ async def _stream(svc: ServicesDep, run_id: str, seen: int) -> AsyncIterator[byt
         idle += 1.0
         if idle >= KEEPALIVE_S:
             idle = 0.0
-            yield b": keep-alive\n\n"
+            yield None
