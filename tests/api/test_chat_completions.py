@@ -103,3 +103,86 @@ def test_bad_input_is_an_openai_error(served):
     raw = httpx.post(f"{base}/v1/chat/completions", json={"model": "sleuth-rag"}, headers=headers)
     assert raw.status_code == 400 and set(raw.json()["error"]) == {"message", "type", "param", "code"}
     assert raw.json()["error"]["type"] == "invalid_request_error" and "messages" in raw.json()["error"]["message"]
+
+
+def _thread(base: str, headers: dict, thread_id: str) -> httpx.Response:
+    return httpx.get(f"{base}/v1/threads/{thread_id}", headers=headers, timeout=30)
+
+
+def _asked(fake_llm, needle: str) -> str:
+    """The user text of the first model request whose user message holds `needle` (memory, then the question)."""
+    for body in fake_llm.requests:
+        text = " ".join(
+            str(m.get("content")) for m in body.get("messages") or [] if isinstance(m, dict) and m.get("role") == "user"
+        )
+        if needle in text:
+            return text
+    raise AssertionError(f"no model request asked {needle!r}")
+
+
+@pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
+def test_a_follow_up_lands_in_the_same_thread_and_another_key_cannot_continue_it(served, fake_llm, small_corpus):
+    alice, bob, base, headers = served
+    first = [{"role": "user", "content": "What was Acme's revenue in 2022?"}]
+    reply = alice.chat.completions.create(model="sleuth-agentic", messages=first)
+    thread_id = reply.model_extra["sleuth"]["thread_id"]
+    assert f"/#/threads/{thread_id})" in reply.choices[0].message.content
+    history = [*first, {"role": "assistant", "content": reply.choices[0].message.content}]
+    follow = [*history, {"role": "user", "content": "And the operating leases?"}]
+    chunks = list(alice.chat.completions.create(model="sleuth-agentic", messages=follow, stream=True))
+    content = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    assert content.startswith("Operating leases were $120 million. [1]") and f"#/threads/{thread_id})" in content
+    thread = _thread(base, headers, thread_id).json()
+    assert [r["question"] for r in thread["runs"]] == ["What was Acme's revenue in 2022?", "And the operating leases?"]
+    assert "Acme's revenue was $1,577 million." in _asked(fake_llm, "And the operating leases?")  # from the memory
+
+    # Without the link (a client that rewrote the reply), the questions and answers still find the thread.
+    bare = [first[0], {"role": "assistant", "content": "Acme's revenue was $1,577 million. [1]"}, follow[2]]
+    bare += [
+        {"role": "assistant", "content": content.split("\n\n---")[0]},
+        {"role": "user", "content": "Thanks; the revenue again?"},
+    ]
+    again = alice.chat.completions.create(model="sleuth-agentic", messages=bare)
+    assert again.model_extra["sleuth"]["thread_id"] == thread_id
+    assert len(_thread(base, headers, thread_id).json()["runs"]) == 3
+
+    # Bob sends the same chat: it is not his thread, so his history seeds a thread of his own.
+    theirs = bob.chat.completions.create(model="sleuth-agentic", messages=follow)
+    assert theirs.model_extra["sleuth"]["thread_id"] != thread_id
+    assert _thread(base, headers, thread_id).json()["turns"] == 3
+    bob_headers = {"Authorization": f"Bearer {bob.api_key}"}
+    assert _thread(base, bob_headers, thread_id).status_code == 404
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_chat_begun_elsewhere_is_replayed_into_a_new_thread(served, fake_llm):
+    alice, _, base, headers = served
+    chat = [
+        {"role": "system", "content": "You are a helpful assistant."},
+        {"role": "user", "content": "What was Acme's revenue in 2022?"},
+        {"role": "assistant", "content": "<think>hmm</think>Roughly one and a half billion dollars, per its 10-K."},
+        {"role": "user", "content": [{"type": "text", "text": "And its operating leases?"}]},
+    ]
+    reply = alice.chat.completions.create(model="sleuth-agentic", messages=chat)
+    thread = _thread(base, headers, reply.model_extra["sleuth"]["thread_id"]).json()
+    assert [r["status"] for r in thread["runs"]] == ["imported", "answered"]
+    assert thread["runs"][0]["result"]["text"] == "Roughly one and a half billion dollars, per its 10-K."
+    assert "Roughly one and a half billion dollars" in _asked(fake_llm, "And its operating leases?")
+    chat += [{"role": "assistant", "content": reply.choices[0].message.content}, {"role": "user", "content": "And 2021?"}]
+    more = alice.chat.completions.create(model="sleuth-agentic", messages=chat)
+    assert more.model_extra["sleuth"]["thread_id"] == thread["id"]  # the seeded thread continues
+
+    # A long history: the oldest exchanges fold into one turn; never a 500.
+    long = []
+    for i in range(30):
+        long += [{"role": "user", "content": f"Question {i} about Acme?"}, {"role": "assistant", "content": f"Answer {i}."}]
+    long.append({"role": "user", "content": "What was Acme's revenue in 2022?"})
+    folded = alice.chat.completions.create(model="sleuth-agentic", messages=long)
+    runs = _thread(base, headers, folded.model_extra["sleuth"]["thread_id"]).json()["runs"]
+    assert len(runs) == 21 and runs[0]["question"].startswith("The 11 earliest exchanges of this chat, folded:")
+    assert "Q: Question 10 about Acme?" in runs[0]["result"]["text"] and runs[1]["question"] == "Question 11 about Acme?"
+    long += [{"role": "assistant", "content": folded.choices[0].message.content}, {"role": "user", "content": "And 2021?"}]
+    assert (
+        alice.chat.completions.create(model="sleuth-agentic", messages=long).model_extra["sleuth"]["thread_id"]
+        == runs[0]["thread_id"]
+    )
