@@ -247,10 +247,11 @@ def _openai_error(status: int, detail: Any, headers: dict[str, str] | None) -> J
 
 def _add_routes(app: FastAPI, mcp_endpoint: McpEndpoint) -> None:
     """The API under /v1, health, the docs, MCP at /mcp, and the web UI at / when it is there."""
-    from api.routes import chat, companies, documents, fetch, health, pages, runs, votes
+    from api.routes import chat, companies, documents, fetch, health, pages, runs, threads, votes
 
     app.include_router(health.router)
     app.include_router(runs.router, prefix="/v1")
+    app.include_router(threads.router, prefix="/v1")
     app.include_router(chat.router, prefix="/v1")  # OpenAI-compatible: /v1/models, /v1/chat/completions
     app.include_router(votes.router, prefix="/v1")
     app.include_router(fetch.router, prefix="/v1")  # before documents: /documents/fetch is not a doc_id
