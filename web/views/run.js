@@ -187,6 +187,7 @@ export function turnSection(run, { latest = false, heading = "h1" } = {}) {
     for (const [el, name] of ids)
       if (on) el.id = name;
       else el.removeAttribute("id");
+    for (const arm of arms) columns[arm].box.open = on; // the newest turn's trace open, earlier ones collapsed
   };
   mark(latest);
   let runningSince = epoch(run.started_at);
