@@ -3,13 +3,16 @@
 
 from __future__ import annotations
 
+import json
+import time
+
 import httpx
 import openai
 import pytest
 
 from tests.agent.test_research import answer
 from tests.api.abuse_samples import serve
-from tests.api.conftest import make_keys
+from tests.api.conftest import index_bm25, make_keys
 from tests.fakes.fake_llm import Reply
 
 REVENUE = {"doc_id": "ACME_2022_10K", "page": 4, "quote": "Revenue was $1,577 million."}
@@ -186,3 +189,51 @@ def test_a_chat_begun_elsewhere_is_replayed_into_a_new_thread(served, fake_llm):
         alice.chat.completions.create(model="sleuth-agentic", messages=long).model_extra["sleuth"]["thread_id"]
         == runs[0]["thread_id"]
     )
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_compare_streams_steps_in_think_tags_when_configured(make_client, fake_llm, small_corpus):
+    """SLEUTH_API_CHAT_REASONING=think: the steps inside <think>...</think> in the content, then both answers."""
+    index_bm25(small_corpus)
+    fake_llm.respond_with(lambda body: answer("Acme's revenue was $1,577 million.", REVENUE))
+    with make_client(small_corpus, chat_reasoning="think") as client:
+        body = {"model": "sleuth-compare", "stream": True, "messages": [{"role": "user", "content": "Acme revenue 2022?"}]}
+        with client.stream("POST", "/v1/chat/completions", json=body) as reply:
+            assert reply.status_code == 200 and reply.headers["content-type"].startswith("text/event-stream")
+            lines = [line for line in reply.iter_lines() if line.startswith("data: ")]
+    assert lines[-1] == "data: [DONE]"
+    chunks = [json.loads(line[6:]) for line in lines[:-1]]
+    content = "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks if c["choices"])
+    assert not any("reasoning_content" in c["choices"][0]["delta"] for c in chunks if c["choices"])
+    assert content.startswith("<think>\n") and "[rag] retrieved" in content
+    thinking, _, shown = content.partition("</think>\n\n")
+    assert "[agentic]" in thinking and shown.startswith("**Agentic**\n\nAcme's revenue was $1,577 million. [1]")
+    assert "**RAG**\n\nAcme's revenue was $1,577 million. [2]" in shown and "[2] ✓ ACME_2022_10K, page 4" in shown
+    assert chunks[-1]["choices"][0]["finish_reason"] == "stop" and chunks[-1]["usage"]["total_tokens"] > 0
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_per_key_limits_apply_and_a_client_that_leaves_cancels_its_run(small_corpus, fake_llm, tmp_path):
+    """The chat takes the runs' path: SLEUTH_API_KEY_MAX_RUNNING=1 refuses a second run (429, OpenAI's shape); closing
+    the stream mid-run (a chat's stop button) cancels the run."""
+    fake_llm.respond_with(lambda body: Reply(content="thinking", delay_s=6))
+    key = make_keys(small_corpus, "alice")["alice"]
+    with serve(small_corpus.data_dir, small_corpus.database_url, fake_llm.base_url, tmp_path / "s.log", key_max_running=1) as (
+        base,
+        _,
+    ):
+        client = openai.OpenAI(base_url=f"{base}/v1", api_key=key["Authorization"].split()[1], max_retries=0, timeout=60)
+        stream = client.chat.completions.create(
+            model="sleuth-agentic", messages=[{"role": "user", "content": "Acme revenue?"}], stream=True
+        )
+        run_id = next(iter(stream)).id.removeprefix("chatcmpl-")
+        with pytest.raises(openai.RateLimitError) as limited:
+            client.chat.completions.create(model="sleuth-rag", messages=[{"role": "user", "content": "Acme leases?"}])
+        assert "SLEUTH_API_KEY_MAX_RUNNING" in limited.value.message and limited.value.code == "rate_limit_exceeded"
+        stream.close()
+        deadline = time.monotonic() + 30
+        while (status := httpx.get(f"{base}/v1/runs/{run_id}", headers=key).json()["status"]) in {"queued", "running"}:
+            assert time.monotonic() < deadline, "the run went on after its client left"
+            time.sleep(0.2)
+        assert status == "cancelled"
+        client.close()
