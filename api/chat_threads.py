@@ -31,15 +31,16 @@ FOLD_EACH_CHARS = 400
 WARNING = "replayed from a chat client's history: not researched by Sleuth, its citations not checked"
 
 
-async def thread_for(svc: Services, who: Caller, talk: Conversation, mode: str) -> str | None:
-    """The thread the chat's question continues: a matching thread of the caller, a new one seeded from the earlier
-    exchanges, or None (a first question: the run starts a new thread)."""
+async def thread_for(svc: Services, who: Caller, talk: Conversation, mode: str) -> tuple[str | None, str | None]:
+    """(the thread the chat's question continues, the same id when it was seeded just now): a matching thread of the
+    caller, a new one seeded from the earlier exchanges, or None (a first question: the run starts a new thread)."""
     if not talk.earlier:
-        return None
+        return None, None
     found = await asyncio.to_thread(find_thread, ThreadStore(svc.store.sessions), who, talk)
     if found is not None:
-        return found
-    return await asyncio.to_thread(seed_thread, svc, who, talk, mode)
+        return found, None
+    seeded = await asyncio.to_thread(seed_thread, svc, who, talk, mode)
+    return seeded, seeded
 
 
 def find_thread(threads: ThreadStore, who: Caller, talk: Conversation) -> str | None:

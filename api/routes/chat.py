@@ -31,6 +31,7 @@ from api.routes.deps import CallerDep, ServicesDep
 from api.routes.runs import follow, start_run
 from api.schemas import RunCreate
 from api.services import Services
+from api.thread_store import ThreadStore
 
 router = APIRouter(tags=["chat (OpenAI-compatible)"])
 
@@ -62,10 +63,14 @@ async def chat_completions(body: ChatRequest, request: Request, svc: ServicesDep
         talk = conversation(body.messages, svc.settings.chat_max_messages)
     except ChatProblem as problem:
         _raise(problem)
-    thread_id = await thread_for(svc, who, talk, mode)
-    extra = {"thread_id": thread_id} if thread_id else {}
-    created = await start_run(svc, who, RunCreate(question=talk.question, mode=mode, **extra))  # type: ignore[arg-type]
-    thread_id = getattr(created, "thread_id", None) or thread_id
+    thread_id, seeded = await thread_for(svc, who, talk, mode)
+    try:
+        created = await start_run(svc, who, RunCreate(question=talk.question, mode=mode, thread_id=thread_id))
+    except HTTPException:
+        if seeded:  # refused (limits, length, no model): the thread seeded for it goes too
+            await asyncio.to_thread(ThreadStore(svc.store.sessions).delete, seeded)
+        raise
+    thread_id = created.thread_id
     base_url = str(request.base_url).rstrip("/")
     if body.stream:
         include_usage = bool(body.stream_options and body.stream_options.include_usage)

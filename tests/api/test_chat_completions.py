@@ -228,8 +228,16 @@ def test_per_key_limits_apply_and_a_client_that_leaves_cancels_its_run(small_cor
         )
         run_id = next(iter(stream)).id.removeprefix("chatcmpl-")
         with pytest.raises(openai.RateLimitError) as limited:
-            client.chat.completions.create(model="sleuth-rag", messages=[{"role": "user", "content": "Acme leases?"}])
+            client.chat.completions.create(
+                model="sleuth-rag",
+                messages=[
+                    {"role": "user", "content": "Acme leases?"},
+                    {"role": "assistant", "content": "About $120 million."},
+                    {"role": "user", "content": "And in 2021?"},
+                ],
+            )
         assert "SLEUTH_API_KEY_MAX_RUNNING" in limited.value.message and limited.value.code == "rate_limit_exceeded"
+        assert httpx.get(f"{base}/v1/threads", headers=key).json()["count"] == 1  # the refused chat's seeded thread is gone
         stream.close()
         deadline = time.monotonic() + 30
         while (status := httpx.get(f"{base}/v1/runs/{run_id}", headers=key).json()["status"]) in {"queued", "running"}:
