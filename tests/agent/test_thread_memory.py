@@ -38,9 +38,9 @@ def test_a_turn_that_read_facts_is_remembered_with_its_figures_and_the_follow_up
     first, memory, second, last_request = asyncio.run(go())
     facts = first.steps[0].facts
     assert first.steps[0].name == "facts" and facts, first.steps
-    assert any(f.period == "FY2018" and f.value == "-1,577 million USD" and f.doc_id == "3M_2018_10K" and f.page for f in facts), (
-        facts
-    )
+    assert any(
+        f.period == "FY2018" and f.value == "-1,577 million USD" and f.doc_id == "3M_2018_10K" and f.page for f in facts
+    ), facts
     assert f"{facts[0].line_item} {facts[0].period}: {facts[0].value} (3M_2018_10K p.{facts[0].page})" in memory.text
     assert second.status == "answered" and second.metrics.memory_turns == 1 and second.metrics.memory_tokens == memory.tokens
     assert memory.text in last_request["messages"][1]["content"]
