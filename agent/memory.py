@@ -13,13 +13,14 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from agent.answer import Answer
+from agent.answer import Answer, FactRead
 from tools.tokens import count_tokens
 
 SUMMARY_CHARS = 240  # a summarized turn keeps this much of its answer
 BRIEF_CHARS = 80  # a brief one this much
 MAX_CITATIONS = 8  # citations listed in full per turn
 MAX_READS = 8  # pages and figures listed per turn
+MAX_FACTS = 6  # figures kept of one facts or series call
 QUOTE_CHARS = 200
 HEADER = "Research memory of this thread (earlier turns, oldest first):"
 FULL, SUMMARY, BRIEF, OMITTED = range(4)
@@ -52,30 +53,44 @@ def thread_memory(turns: Sequence[Turn], budget_tokens: int) -> ThreadMemory:
     """The earlier `turns` (oldest first) as a memory of at most `budget_tokens`, oldest turns shortened first."""
     if not turns:
         return ThreadMemory(text="", tokens=0, turns=0)
-    renders = [[_render(n, turn, level) for level in (FULL, SUMMARY, BRIEF)] for n, turn in enumerate(turns, 1)]
-    sizes = [[count_tokens(text) + 1 for text in levels] for levels in renders]
-    levels = [FULL] * len(turns)
-    total = count_tokens(HEADER) + 20 + sum(size[FULL] for size in sizes)  # the header and the omitted-turns line
+    cache: dict[tuple[int, int], str] = {}
 
-    def shorten(i: int, level: int) -> int:
-        before = sizes[i][levels[i]] if levels[i] != OMITTED else 0
-        levels[i] = max(levels[i], level)
-        return (sizes[i][levels[i]] if levels[i] != OMITTED else 0) - before
+    def render(i: int, level: int) -> str:
+        if (i, level) not in cache:
+            cache[i, level] = _render(i + 1, turns[i], level)
+        return cache[i, level]
+
+    def size(i: int, level: int) -> int:
+        return 0 if level == OMITTED else count_tokens(render(i, level)) + 1
 
     last = len(turns) - 1
-    for target in (SUMMARY, BRIEF, OMITTED):  # each pass shortens the oldest turns first; the last turn is kept longest
+    # Whole turns are a suffix of the thread: the newest turns are kept whole while they fit, older ones summarized.
+    # Scanning from the newest renders a turn whole only when it may stay whole (the whole form is the costly one).
+    levels = [SUMMARY] * last + [FULL]
+    total = count_tokens(HEADER) + 20 + sum(size(i, SUMMARY) for i in range(last)) + size(last, FULL)  # + header, omitted line
+    if total <= budget_tokens:
+        for i in range(last - 1, -1, -1):
+            grown = total - size(i, SUMMARY) + size(i, FULL)
+            if grown > budget_tokens:
+                break
+            levels[i], total = FULL, grown
+    for target in (BRIEF, OMITTED):  # then the oldest turns are made brief, then left out, until the memory fits
         for i in range(last):
             if total <= budget_tokens:
                 break
-            total += shorten(i, target)
-    for target in (SUMMARY, BRIEF):
+            before = size(i, levels[i])
+            levels[i] = max(levels[i], target)
+            total += size(i, levels[i]) - before
+    for target in (SUMMARY, BRIEF):  # the newest turn last of all
         if total > budget_tokens:
-            total += shorten(last, target)
+            before = size(last, levels[last])
+            levels[last] = max(levels[last], target)
+            total += size(last, levels[last]) - before
     omitted = sum(1 for lvl in levels if lvl == OMITTED)
     parts = [HEADER]
     if omitted:
         parts.append(f"({omitted} oldest turn{'s' if omitted > 1 else ''} left out to fit the memory budget.)")
-    parts += [renders[i][lvl] for i, lvl in enumerate(levels) if lvl != OMITTED]
+    parts += [render(i, lvl) for i, lvl in enumerate(levels) if lvl != OMITTED]
     text = "\n\n".join(parts)
     if count_tokens(text) > budget_tokens:  # a budget smaller than one brief turn: cut the text itself
         text = text[: max(0, budget_tokens * 4 - 1)] + "…"
@@ -95,8 +110,9 @@ def _render(n: int, turn: Turn, level: int) -> str:
     if answer is None:
         return f"{head}\nA: (this turn ended without an answer)"
     text = _flat(answer.text) if answer.status != "failed" else f"(failed: {_flat(answer.error or answer.text)})"
-    if level == BRIEF:
-        return f"{head}\nA: {_cut(text, BRIEF_CHARS)}"
+    if level == BRIEF:  # even a brief turn says which of its filings changed
+        gone = "".join(f" [{doc} {why.split(' (')[0]}]" for doc, why in turn.changed.items())
+        return f"{head}\nA: {_cut(text, BRIEF_CHARS)}{gone}"
     changed = [f"Note: {doc} cited here was {why}; find the filing again before using it." for doc, why in turn.changed.items()]
     if level == SUMMARY:
         pages = sorted({c.label() for c in answer.citations})[:MAX_CITATIONS]
@@ -135,14 +151,40 @@ def _doc_ids(arguments: dict[str, Any]) -> list[str]:
     return found
 
 
+def facts_read(result: Any) -> list[FactRead]:
+    """The first figures a facts or series call returned (line item, period, value, page); [] for any other result."""
+    from corpus.series import spelled
+    from tools.facts import FactsResult
+    from tools.series_table import SeriesTable
+
+    if isinstance(result, FactsResult):
+        shown = [(item.series, item.points, result.basis) for item in result.items[:3]]
+    elif isinstance(result, SeriesTable):
+        shown = [(result.series, result.points, result.basis)]
+    else:
+        return []
+    out = []
+    for series, points, basis in shown:
+        for point in points[:3]:
+            r = point.chosen(basis)
+            value = spelled(r.value, series.unit, series.scale)
+            out.append(FactRead(line_item=series.label, period=str(point.period), value=value, doc_id=r.doc_id, page=r.page))
+    return out[:MAX_FACTS]
+
+
 def _read(answer: Answer) -> list[str]:
-    """Figures the turn read: its chart's points, then what its facts, series and read calls found."""
-    out = [
+    """Figures the turn read: what its facts and series calls returned, its chart's points, then its other reads."""
+    facts = {
+        f"{f.line_item} {f.period}: {f.value} ({f.doc_id}" + (f" p.{f.page})" if f.page else ", XBRL)"): None
+        for step in answer.steps
+        for f in step.facts
+    }
+    out = list(facts) + [
         f"{p.label}: {p.value:g} {answer.chart.unit} ({p.doc_id} p.{p.page})"
         for p in (answer.chart.points if answer.chart else [])
     ]
     for step in answer.steps:
-        if step.ok and step.name in {"facts", "series", "read"}:
+        if step.ok and (step.name == "read" or (step.name in {"facts", "series"} and not step.facts)):
             args = ", ".join(f"{k}={v!r}" for k, v in step.arguments.items() if v not in (None, "", []))
             out.append(f"{step.name}({_cut(args, 100)}) -> {_cut(step.summary, 120)}")
     return out[:MAX_READS]

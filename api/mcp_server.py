@@ -49,6 +49,13 @@ class ResearchArgs(BaseModel):
     filters: Filters | None = Field(
         None, description="Restrict the research to these filings (company, form, fiscal year, doc_ids)."
     )
+    thread_id: str | None = Field(
+        None,
+        max_length=64,
+        description="Continue this research thread (from an earlier research result): the question is a follow-up that "
+        "starts from the memory of the thread's earlier answers and may refer to them ('and in 2017?'). Omit it to start a "
+        "new thread; every result names its thread_id.",
+    )
 
 
 RESEARCH_DESCRIPTION = (
@@ -104,7 +111,9 @@ class Backend(Protocol):
 
     async def tool_context(self) -> ToolContext: ...
 
-    async def research(self, args: ResearchArgs, request: Any, progress: Progress) -> Answer | Comparison: ...
+    async def research(self, args: ResearchArgs, request: Any, progress: Progress) -> tuple[Answer | Comparison, str | None]:
+        """The answer and the thread the research was a turn of."""
+        ...
 
 
 def progress_message(kind: str, data: dict[str, Any]) -> str | None:
@@ -230,12 +239,13 @@ async def _research(backend: Backend, arguments: dict[str, Any], ctx: Any, quest
             f"Error: invalid arguments for research: question: {len(args.question):,} characters; the limit is {question_max_chars:,}"
         )
     try:
-        answer = await backend.research(args, ctx.request, progress)
-    except (CorpusError, LLMError) as exc:  # filters naming unknown filings or matching none; no model to ask
+        answer, thread_id = await backend.research(args, ctx.request, progress)
+    except (CorpusError, LLMError) as exc:  # filters naming unknown filings or matching none; no model to ask; no such thread
         return error(f"Error: {exc}")
-    data = answer.model_dump(mode="json", exclude={"steps"} if isinstance(answer, Answer) else None)
+    data = answer.model_dump(mode="json", exclude={"steps"} if isinstance(answer, Answer) else None) | {"thread_id": thread_id}
     failed = answer.status == "failed" if isinstance(answer, Answer) else answer.agentic.status == answer.rag.status == "failed"
-    return types.CallToolResult(content=[types.TextContent(text=render_answer(answer))], structured_content=data, is_error=failed)
+    text = render_answer(answer) + (f"\n\nThread: {thread_id} (pass thread_id to ask a follow-up)" if thread_id else "")
+    return types.CallToolResult(content=[types.TextContent(text=text)], structured_content=data, is_error=failed)
 
 
 class LocalBackend:
@@ -265,8 +275,12 @@ class LocalBackend:
     async def tool_context(self) -> ToolContext:
         return self._tools
 
-    async def research(self, args: ResearchArgs, request: Any, progress: Progress) -> Answer | Comparison:
+    async def research(self, args: ResearchArgs, request: Any, progress: Progress) -> tuple[Answer | Comparison, str | None]:
+        """A turn of a thread stored in this data directory's database, like `sleuth ask` (api.local_turns)."""
         from agent.session import Researcher
+        from api.local_turns import ask_in_thread
+        from api.models import migrate
+        from api.run_store import RunStore, ThreadNotFound
         from api.settings import get_settings
         from embedded.endpoint import open_endpoint
 
@@ -275,13 +289,26 @@ class LocalBackend:
                 endpoint = await self._stack.enter_async_context(
                     open_endpoint(get_settings().llm, data_dir=str(self.corpus.settings.data_dir))
                 )
+                await asyncio.to_thread(migrate, self.corpus.engine)
                 self._researcher = Researcher(self.corpus, endpoint.client)
         filters = args.filters if args.filters and not args.filters.empty() else None
 
         async def emit(event: Any) -> None:
             await progress(event.type, event.data)
 
-        return await self._researcher.ask(args.question, args.mode, filters=filters, emit=emit)
+        try:
+            done = await ask_in_thread(
+                self._researcher,
+                RunStore(self.corpus.sessions),
+                args.question,
+                args.mode,
+                thread_id=args.thread_id,
+                filters=filters,
+                emit=emit,
+            )
+        except ThreadNotFound as exc:
+            raise CorpusError(str(exc)) from None
+        return done.result, done.thread_id
 
 
 async def serve_stdio(corpus: Any) -> None:
@@ -303,9 +330,11 @@ class ServiceBackend:
     async def tool_context(self) -> ToolContext:
         return (await self.svc.researcher_for(None)).tools
 
-    async def research(self, args: ResearchArgs, request: Any, progress: Progress) -> Answer | Comparison:
+    async def research(self, args: ResearchArgs, request: Any, progress: Progress) -> tuple[Answer | Comparison, str | None]:
         from agent.scope import resolve
-        from api.run_store import TooManyActive
+        from api.run_store import ThreadNotFound, TooManyActive
+        from api.runner import ThreadTurn
+        from api.thread_store import ThreadStore
 
         svc = self.svc
         unavailable = svc.model_unavailable()
@@ -313,6 +342,15 @@ class ServiceBackend:
             raise CorpusError(unavailable)
         caller = getattr(request, "scope", {}).get("sleuth.caller")
         key_id = getattr(caller, "key_id", None)
+        threads = ThreadStore(svc.store.sessions)
+        mode = args.mode
+        if args.thread_id is not None:  # another key's thread is as unknown as one that never was
+            may_see = caller.owns if caller is not None else (lambda key: key is None)
+            try:
+                given = "mode" in args.model_fields_set
+                mode = await asyncio.to_thread(threads.follow_up_mode, args.thread_id, may_see, mode, given)  # type: ignore[assignment]
+            except ThreadNotFound as gone:
+                raise CorpusError(f"{gone}; start a new thread by leaving thread_id out") from None
         await asyncio.to_thread(resolve, svc.corpus, args.filters)
         if svc.runner.queued() >= svc.settings.max_queued:
             raise CorpusError(f"the research queue is full ({svc.settings.max_queued} runs waiting); retry later")
@@ -321,19 +359,24 @@ class ServiceBackend:
         try:  # counted and stored in one step, as POST /v1/runs does
             run = await asyncio.to_thread(
                 svc.store.create_run,
-                mode=args.mode,
+                mode=mode,
                 question=args.question,
                 filters=filters.model_dump(exclude_none=True) if filters else None,
                 model=svc.llm.settings.model,
                 budgets=None,
                 key_id=key_id,
                 max_active=limit,
+                threaded=True,
+                thread_id=args.thread_id,
             )
+        except ThreadNotFound as gone:
+            raise CorpusError(f"{gone}; start a new thread by leaving thread_id out") from None
         except TooManyActive:
             raise CorpusError(
                 f"this key already has {limit} runs queued or running (SLEUTH_API_KEY_MAX_RUNNING); wait for one to finish"
             ) from None
-        svc.runner.submit(run.id, args.question, args.mode, filters, None, None)
+        after = await asyncio.to_thread(threads.previous_active, run.thread_id, run.turn) if run.turn and run.turn > 1 else None
+        svc.runner.submit(run.id, args.question, mode, filters, None, None, thread=ThreadTurn(run.thread_id, run.turn, after))
         seen = 0
         try:
             while svc.runner.is_active(run.id):
@@ -348,14 +391,16 @@ class ServiceBackend:
             await progress(row.type, row.data)
         done = await asyncio.to_thread(svc.store.get, run.id)
         if done.result is None:
-            return Answer(
-                mode="agentic" if args.mode == "compare" else args.mode,
+            stopped = Answer(
+                mode="agentic" if mode == "compare" else mode,
                 question=args.question,
                 text="",
                 status="cancelled" if done.status in {"cancelled", "interrupted"} else "failed",
                 error=done.error,
             )
-        return Comparison.model_validate(done.result) if args.mode == "compare" else Answer.model_validate(done.result)
+            return stopped, run.thread_id
+        result = Comparison.model_validate(done.result) if mode == "compare" else Answer.model_validate(done.result)
+        return result, run.thread_id
 
 
 class McpEndpoint:

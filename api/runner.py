@@ -16,7 +16,6 @@ from agent.scope import Filters
 from agent.session import Researcher
 from api.metrics import Metrics
 from api.run_store import ACTIVE, RunStore, event_row
-from api.thread_store import ThreadStore
 from api.thread_turns import thread_memories
 
 log = logging.getLogger(__name__)
@@ -241,8 +240,7 @@ class RunManager:
 
     def _memory(self, thread: ThreadTurn, mode: str, researcher: Researcher, budget: int) -> dict[str, Any]:
         started = time.perf_counter()
-        runs = ThreadStore(self.store.sessions).runs(thread.thread_id, before_turn=thread.turn)
-        memory = thread_memories(runs, mode, researcher.corpus, budget)
+        memory = thread_memories(self.store.sessions, thread.thread_id, thread.turn, mode, researcher.corpus, budget)
         log.debug(
             "thread %s turn %d: memory built in %.1f ms", thread.thread_id, thread.turn, 1000 * (time.perf_counter() - started)
         )

@@ -14,7 +14,7 @@ from agent.scope import resolve
 from api.auth import Caller
 from api.models import Run, RunEvent, Thread
 from api.routes.deps import CallerDep, ServicesDep
-from api.run_store import ACTIVE, ThreadGone, TooManyActive
+from api.run_store import ACTIVE, ThreadNotFound, TooManyActive
 from api.runner import ThreadTurn
 from api.schemas import EventPublic, RunCreate, RunCreated, RunPublic, RunsPublic
 from api.thread_store import ThreadStore
@@ -31,8 +31,8 @@ async def create_counted(svc: ServicesDep, who: Caller, what: str, **run: Any) -
     limit = svc.settings.key_max_running
     try:
         return await asyncio.to_thread(svc.store.create_run, **run, key_id=who.key_id, max_active=limit)
-    except ThreadGone as gone:
-        raise HTTPException(404, str(gone)) from None
+    except ThreadNotFound as gone:
+        raise HTTPException(404, f"{gone}; list yours with GET /v1/threads") from None
     except TooManyActive:
         owner = "this key" if who.key_id is not None else "this server's one user (no API keys)"
         raise HTTPException(
@@ -90,14 +90,6 @@ def get_owned_thread(svc: ServicesDep, thread_id: str, who: Caller) -> Thread:
     return thread
 
 
-def _follow_up_mode(svc: ServicesDep, body: RunCreate, who: Caller) -> str:
-    """A follow-up's mode: as asked, or (none given) its thread's last turn's; 404 for a thread not the caller's."""
-    thread = get_owned_thread(svc, body.thread_id or "", who)
-    if "mode" in body.model_fields_set:
-        return body.mode
-    return ThreadStore(svc.store.sessions).summary(thread).mode or body.mode
-
-
 @router.post("/runs", status_code=202, response_model=RunCreated, summary="Start a research run")
 async def create_run(body: RunCreate, svc: ServicesDep, who: CallerDep, response: Response) -> RunCreated:
     """Queue a run (compare: one run, two arms); follow it with GET /v1/runs/{id}/events."""
@@ -117,7 +109,15 @@ async def start_run(svc: ServicesDep, who: Caller, body: RunCreate) -> RunCreate
             422,
             f"question: {len(body.question):,} characters; the limit is {svc.settings.question_max_chars:,} (SLEUTH_API_QUESTION_MAX_CHARS)",
         )
-    mode = await asyncio.to_thread(_follow_up_mode, svc, body, who) if body.thread_id is not None else body.mode
+    mode = body.mode
+    if body.thread_id is not None:  # a follow-up: the caller's thread (else 404), in the mode asked or its last turn's
+        threads = ThreadStore(svc.store.sessions)
+        try:
+            mode = await asyncio.to_thread(
+                threads.follow_up_mode, body.thread_id, who.owns, mode, "mode" in body.model_fields_set
+            )
+        except ThreadNotFound as gone:
+            raise HTTPException(404, f"{gone}; list yours with GET /v1/threads") from None
     model = await svc.check_model(body.model)  # only models configured here or listed by the endpoint
     await asyncio.to_thread(resolve, svc.corpus, body.filters)  # unknown doc_ids or empty scope: 422 before anything is stored
     if svc.runner.queued() >= svc.settings.max_queued:

@@ -251,3 +251,107 @@ def test_a_follow_up_waits_for_a_turn_running_in_another_process(make_client, fa
         finally:
             corpus.close()
         assert run["status"] == "answered" and run["metrics"]["agentic"]["memory_turns"] == 2
+
+
+def _mcp_research(client, arguments: dict, headers: dict) -> dict:
+    """One MCP tools/call of `research` over /mcp (stateless streamable HTTP); the JSON-RPC result."""
+    import json
+
+    call = {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "research", "arguments": arguments}}
+    accept = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
+    response = client.post("/mcp", json=call, headers={**accept, **headers})
+    assert response.status_code == 200, response.text
+    messages = [json.loads(line[6:]) for line in response.text.splitlines() if line.startswith("data: ")]
+    return next(m["result"] for m in messages if m.get("id") == 1)
+
+
+@pytest.mark.financebench
+def test_mcp_research_continues_a_thread_and_names_it(make_client, fake_llm, own_filings):
+    def script(body: dict) -> Reply:
+        if "Research memory" in _user(body):
+            assert "Q: What was 3M's FY2018 capex?" in _user(body) and _user(body).endswith(f"Question: {FOLLOW_UP}")
+            return answer("In FY2017 it was $1,373 million.", CAPEX_2017)
+        return answer("3M's FY2018 capital expenditure was $1,577 million.", CAPEX_CITATION)
+
+    fake_llm.respond_with(script)
+    keys = make_keys(own_filings, "alice", "bob")
+    with make_client(own_filings) as client:
+        first = _mcp_research(client, {"question": FIRST}, keys["alice"])
+        thread_id = first["structuredContent"]["thread_id"]
+        assert not first["isError"] and f"Thread: {thread_id}" in first["content"][0]["text"]
+        second = _mcp_research(client, {"question": FOLLOW_UP, "thread_id": thread_id}, keys["alice"])
+        assert not second["isError"], second
+        assert (
+            second["structuredContent"]["thread_id"] == thread_id and second["structuredContent"]["metrics"]["memory_turns"] == 1
+        )
+        assert "$1,373 million" in second["content"][0]["text"]
+        assert client.get(f"/v1/threads/{thread_id}", headers=keys["alice"]).json()["turns"] == 2
+
+        for who, thread in (("bob", thread_id), ("alice", "no-such-thread")):
+            refused = _mcp_research(client, {"question": "and 2016?", "thread_id": thread}, keys[who])
+            assert refused["isError"] and refused["content"][0]["text"].startswith(f"Error: thread {thread} not found")
+        assert len(fake_llm.requests) == 2
+
+
+def test_a_fifty_turn_thread_whose_cited_filings_were_deleted_or_replaced(make_client, fake_llm, small_corpus, sleuth_env):
+    """49 stored turns (the last two cite a filing since deleted and one since replaced), then a follow-up over the API:
+    the memory fits its budget with the oldest turns summarized, and says which filings changed."""
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import update
+
+    from agent.answer import Answer, AnswerCitation
+    from api.models import migrate
+    from api.run_store import RunStore
+    from corpus.catalog import Corpus
+    from corpus.models import Document
+
+    sleuth_env(SLEUTH_AGENT_THREAD_MEMORY_TOKENS=1500)
+    corpus = Corpus.open(small_corpus)
+    try:
+        migrate(corpus.engine)
+        store, thread_id = RunStore(corpus.sessions), None
+        for n in range(1, 50):
+            doc = "GONE_2019_10K" if n == 48 else "ACME_2022_10K"
+            run = store.create_run(
+                mode="agentic",
+                question=f"question {n}",
+                filters=None,
+                model="m",
+                budgets=None,
+                key_id=None,
+                threaded=True,
+                thread_id=thread_id,
+            )
+            thread_id = run.thread_id
+            cite = AnswerCitation(doc_id=doc, page=4, quote="Revenue was $1,577 million.", verified=True)
+            result = Answer(
+                mode="agentic",
+                question=f"question {n}",
+                text=f"Answer {n}: " + "revenue detail " * 30,
+                status="answered",
+                citations=[cite],
+            )
+            store.finish(run.id, status="answered", result=result.model_dump(mode="json"), error=None, latency_s=1.0)
+        with corpus.sessions.begin() as session:  # ACME_2022_10K ingested again after every turn: replaced since
+            session.execute(
+                update(Document)
+                .where(Document.id == "ACME_2022_10K")
+                .values(ingested_at=datetime.now(UTC) + timedelta(seconds=5))
+            )
+    finally:
+        corpus.close()
+
+    fake_llm.respond_with(lambda body: answer("Revenue was $1,577 million.", ACME_REVENUE))
+    with make_client(small_corpus) as client:
+        follow = client.post("/v1/runs", json={"question": "and the year before?", "thread_id": thread_id})
+        assert follow.status_code == 202 and follow.json()["turn"] == 50
+        run = wait_for(client, follow.json()["id"])
+        assert run["status"] == "answered", run["error"]
+        memory = run["metrics"]["agentic"]
+        assert memory["memory_turns"] == 49 and memory["memory_summarized"] > 40 and memory["memory_tokens"] <= 1500
+        assert client.get(f"/v1/threads/{thread_id}").json()["turns"] == 50
+    prompt = _user(fake_llm.requests[-1])
+    assert "Turn 49 [answered] Q: question 49" in prompt and "Q: question 1\n" not in prompt
+    assert "[GONE_2019_10K deleted from the corpus since]" in prompt or "Note: GONE_2019_10K cited here was deleted" in prompt
+    assert "Note: ACME_2022_10K cited here was replaced since (ingested again on " in prompt
