@@ -103,6 +103,10 @@ def test_a_thread_of_three_turns_with_follow_ups(page, fake_llm, llm_script):
     reopened.locator(":scope > summary").click()
     expect(reopened.locator(".trace")).to_contain_text("citations checked")
 
+    page.once("dialog", lambda dialog: dialog.accept("3M capex vs depreciation"))
+    page.get_by_role("button", name="Rename").click()
+    expect(page.locator("#thread-title")).to_have_text("3M capex vs depreciation")
+
     page.set_viewport_size({"width": 390, "height": 844})
     expect(page.get_by_label("Follow-up question")).to_be_visible()
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1"), "the thread page scrolls sideways"
