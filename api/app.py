@@ -16,13 +16,12 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.auth import RateLimiter
-from api.chat import error_body
+from api.chat import chat_path, error_body
 from api.docs import mount_docs
 from api.mcp_server import McpEndpoint
 from api.metrics import Metrics
 from api.models import migrate
 from api.page_renderer import PageRenderer, RenderLimits
-from api.routes.chat import chat_path
 from api.run_store import RunStore
 from api.runner import RunManager
 from api.security import BodyLimit, NulGuard, SecurityHeaders
@@ -122,7 +121,12 @@ def create_app(settings: ApiSettings | None = None, corpus_settings: CorpusSetti
     _add_error_handlers(app)
     app.add_middleware(RequestCounter)
     app.add_middleware(NulGuard)  # inside BodyLimit: the body it reads is capped
-    app.add_middleware(BodyLimit, body_max=settings.body_max_kb << 10, upload_max=settings.upload_request_max_mb << 20)
+    app.add_middleware(
+        BodyLimit,
+        body_max=settings.body_max_kb << 10,
+        upload_max=settings.upload_request_max_mb << 20,
+        chat_max=settings.chat_body_max_kb << 10,
+    )
     app.add_middleware(SecurityHeaders)  # outermost: every response has the headers, refusals by the middleware above included
     app.state.page_renderer = PageRenderer(
         RenderLimits(

@@ -257,6 +257,11 @@ def chunk(run_id: str, model: str, delta: dict[str, Any] | None, finish: str | N
     return f"data: {json.dumps(body, separators=(',', ':'), ensure_ascii=False)}\n\n".encode()
 
 
+def chat_path(path: str) -> bool:
+    """Whether a request path is one of the OpenAI-compatible routes (their errors take OpenAI's shape)."""
+    return path.startswith("/v1/chat/") or path == "/v1/models" or path.startswith("/v1/models/")
+
+
 def error_body(status: int, message: str, code: str | None = None) -> dict[str, Any]:
     """OpenAI's error shape: {"error": {"message", "type", "param", "code"}}."""
     kind = {

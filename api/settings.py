@@ -88,6 +88,12 @@ class ApiSettings(BaseSettings):
     chat_max_messages: int = Field(
         400, ge=2, le=10_000, description="Most messages one /v1/chat/completions request may carry (400 past it)."
     )
+    chat_body_max_kb: int = Field(
+        2048,
+        ge=1,
+        le=100_000,
+        description="Largest /v1/chat/completions request body, in KB (a chat client sends the whole conversation each time).",
+    )
     chat_replay_turns: int = Field(
         20,
         ge=1,

@@ -126,8 +126,3 @@ async def _chunks(
 
 
 _cancels: set[asyncio.Future[Any]] = set()  # cancels of runs whose chat client left, kept until done
-
-
-def chat_path(path: str) -> bool:
-    """Whether a request path is one of the OpenAI-compatible routes (their errors take OpenAI's shape)."""
-    return path.startswith("/v1/chat/") or path == "/v1/models" or path.startswith("/v1/models/")

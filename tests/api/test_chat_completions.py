@@ -103,6 +103,16 @@ def test_bad_input_is_an_openai_error(served):
     assert bad.value.code == "last_message_not_user"
     with pytest.raises(openai.AuthenticationError):
         openai.OpenAI(base_url=f"{base}/v1", api_key="slk_wrong", max_retries=0).models.list()
+    huge = {"model": "sleuth-rag", "messages": [{"role": "user", "content": "x" * 3_000_000}]}
+    refused = httpx.post(f"{base}/v1/chat/completions", json=huge, headers=headers)
+    assert refused.status_code == 413 and "SLEUTH_API_CHAT_BODY_MAX_KB" in refused.json()["error"]["message"]
+    long = {
+        "model": "sleuth-rag",
+        "messages": [{"role": "user", "content": "x" * 5000}],
+    }  # over the question limit, under the body cap
+    with pytest.raises(openai.BadRequestError) as bad:
+        alice.chat.completions.create(**long)
+    assert "SLEUTH_API_QUESTION_MAX_CHARS" in bad.value.message
     raw = httpx.post(f"{base}/v1/chat/completions", json={"model": "sleuth-rag"}, headers=headers)
     assert raw.status_code == 400 and set(raw.json()["error"]) == {"message", "type", "param", "code"}
     assert raw.json()["error"]["type"] == "invalid_request_error" and "messages" in raw.json()["error"]["message"]
