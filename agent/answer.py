@@ -28,6 +28,16 @@ class AnswerCitation(BaseModel):
         return f"{self.doc_id} {page_label(self.page, self.printed)}" + (f" l.{self.lines}" if self.lines else "")
 
 
+class FactRead(BaseModel):
+    """A figure a facts or series call returned: what a thread's research memory keeps of it (agent/memory.py)."""
+
+    line_item: str
+    period: str
+    value: str  # as spelled for the model, "1,577 million USD"
+    doc_id: str
+    page: int | None = None  # None: a hidden XBRL fact, not printed on a page
+
+
 class ToolRecord(BaseModel):
     """One tool call the run made, as the answer's trace reports it (a model turn is a step of the budgets, not this)."""
 
@@ -37,6 +47,7 @@ class ToolRecord(BaseModel):
     ok: bool = True
     summary: str = ""
     seconds: float = 0.0
+    facts: list[FactRead] = Field(default_factory=list)  # the figures a facts or series call returned (the first few)
 
 
 class RunMetrics(BaseModel):

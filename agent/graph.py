@@ -27,6 +27,7 @@ from agent.drafts import ANSWER_TOOL, Draft, check_draft, draft_from_call, draft
 from agent.events import BUDGET, CITATION_CHECK, ERROR, MODEL_STARTED, MODEL_TURN, TOOL_CALL, TOOL_RESULT, Event, summarize
 from agent.figure_check import figure_problems
 from agent.llm import LLMError, LLMResponse, ToolCallRequest
+from agent.memory import facts_read
 from agent.policy import PlannedCall
 from agent.progress import complete_streaming
 from agent.prompts import load
@@ -178,6 +179,7 @@ async def record(state: AgentState, config: RunnableConfig) -> dict[str, Any]:
                 ok=outcome.ok,
                 summary=summarize(outcome.text, 160),
                 seconds=round(outcome.seconds, 3),
+                facts=facts_read(outcome.result) if outcome.ok else [],
             )
         )
         pages |= {(c.doc_id, c.page) for c in outcome.citations or []}

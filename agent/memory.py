@@ -13,13 +13,14 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from agent.answer import Answer
+from agent.answer import Answer, FactRead
 from tools.tokens import count_tokens
 
 SUMMARY_CHARS = 240  # a summarized turn keeps this much of its answer
 BRIEF_CHARS = 80  # a brief one this much
 MAX_CITATIONS = 8  # citations listed in full per turn
 MAX_READS = 8  # pages and figures listed per turn
+MAX_FACTS = 6  # figures kept of one facts or series call
 QUOTE_CHARS = 200
 HEADER = "Research memory of this thread (earlier turns, oldest first):"
 FULL, SUMMARY, BRIEF, OMITTED = range(4)
@@ -150,14 +151,40 @@ def _doc_ids(arguments: dict[str, Any]) -> list[str]:
     return found
 
 
+def facts_read(result: Any) -> list[FactRead]:
+    """The first figures a facts or series call returned (line item, period, value, page); [] for any other result."""
+    from corpus.series import spelled
+    from tools.facts import FactsResult
+    from tools.series_table import SeriesTable
+
+    if isinstance(result, FactsResult):
+        shown = [(item.series, item.points, result.basis) for item in result.items[:3]]
+    elif isinstance(result, SeriesTable):
+        shown = [(result.series, result.points, result.basis)]
+    else:
+        return []
+    out = []
+    for series, points, basis in shown:
+        for point in points[:3]:
+            r = point.chosen(basis)
+            value = spelled(r.value, series.unit, series.scale)
+            out.append(FactRead(line_item=series.label, period=str(point.period), value=value, doc_id=r.doc_id, page=r.page))
+    return out[:MAX_FACTS]
+
+
 def _read(answer: Answer) -> list[str]:
-    """Figures the turn read: its chart's points, then what its facts, series and read calls found."""
-    out = [
+    """Figures the turn read: what its facts and series calls returned, its chart's points, then its other reads."""
+    facts = {
+        f"{f.line_item} {f.period}: {f.value} ({f.doc_id}" + (f" p.{f.page})" if f.page else ", XBRL)"): None
+        for step in answer.steps
+        for f in step.facts
+    }
+    out = list(facts) + [
         f"{p.label}: {p.value:g} {answer.chart.unit} ({p.doc_id} p.{p.page})"
         for p in (answer.chart.points if answer.chart else [])
     ]
     for step in answer.steps:
-        if step.ok and step.name in {"facts", "series", "read"}:
+        if step.ok and (step.name == "read" or (step.name in {"facts", "series"} and not step.facts)):
             args = ", ".join(f"{k}={v!r}" for k, v in step.arguments.items() if v not in (None, "", []))
             out.append(f"{step.name}({_cut(args, 100)}) -> {_cut(step.summary, 120)}")
     return out[:MAX_READS]

@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.auth import RateLimiter
+from api.chat import chat_path, error_body
 from api.docs import mount_docs
 from api.exports.pool import ExportPool
 from api.mcp_server import McpEndpoint
@@ -121,7 +122,12 @@ def create_app(settings: ApiSettings | None = None, corpus_settings: CorpusSetti
     _add_error_handlers(app)
     app.add_middleware(RequestCounter)
     app.add_middleware(NulGuard)  # inside BodyLimit: the body it reads is capped
-    app.add_middleware(BodyLimit, body_max=settings.body_max_kb << 10, upload_max=settings.upload_request_max_mb << 20)
+    app.add_middleware(
+        BodyLimit,
+        body_max=settings.body_max_kb << 10,
+        upload_max=settings.upload_request_max_mb << 20,
+        chat_max=settings.chat_body_max_kb << 10,
+    )
     app.add_middleware(SecurityHeaders)  # outermost: every response has the headers, refusals by the middleware above included
     app.state.page_renderer = PageRenderer(
         RenderLimits(
@@ -228,6 +234,8 @@ def _add_error_handlers(app: FastAPI) -> None:
             "the body is not valid JSON" if e["type"] == "json_invalid" else validation_problem(e, "body", ("body",))
             for e in exc.errors()
         ]
+        if chat_path(request.url.path):  # OpenAI clients expect 400 and OpenAI's error shape
+            return JSONResponse(error_body(400, "; ".join(problems), "invalid_request"), status_code=400)
         return JSONResponse({"detail": "; ".join(problems)}, status_code=422)
 
     @app.exception_handler(CorpusError)
@@ -236,17 +244,29 @@ def _add_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=getattr(exc, "headers", None))
+        headers = getattr(exc, "headers", None)
+        if chat_path(request.url.path):
+            return _openai_error(exc.status_code, exc.detail, headers)
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=headers)
+
+
+def _openai_error(status: int, detail: Any, headers: dict[str, str] | None) -> JSONResponse:
+    """An error of the OpenAI-compatible routes in OpenAI's shape; a 422 of the shared run checks is a 400 there."""
+    message, code = (detail.get("message", ""), detail.get("code")) if isinstance(detail, dict) else (str(detail), None)
+    status = 400 if status == 422 else status
+    code = code or {401: "invalid_api_key", 429: "rate_limit_exceeded", 503: "unavailable"}.get(status)
+    return JSONResponse(error_body(status, message, code), status_code=status, headers=headers)
 
 
 def _add_routes(app: FastAPI, mcp_endpoint: McpEndpoint) -> None:
     """The API under /v1, health, the docs, MCP at /mcp, and the web UI at / when it is there."""
-    from api.routes import companies, documents, exports, fetch, health, pages, redlines, runs, threads, votes
+    from api.routes import chat, companies, documents, exports, fetch, health, pages, redlines, runs, threads, votes
 
     app.include_router(health.router)
     app.include_router(runs.router, prefix="/v1")
     app.include_router(threads.router, prefix="/v1")
     app.include_router(exports.router, prefix="/v1")
+    app.include_router(chat.router, prefix="/v1")  # OpenAI-compatible: /v1/models, /v1/chat/completions
     app.include_router(votes.router, prefix="/v1")
     app.include_router(fetch.router, prefix="/v1")  # before documents: /documents/fetch is not a doc_id
     app.include_router(documents.router, prefix="/v1")

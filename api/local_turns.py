@@ -17,20 +17,12 @@ from agent.scope import Filters
 from agent.session import AskMode, Researcher
 from agent.settings import AgentSettings
 from api.models import Thread
-from api.run_store import ACTIVE, RunStore
+from api.run_store import ACTIVE, RunStore, ThreadNotFound
 from api.runner import run_error, run_status
 from api.thread_store import ThreadStore
 from api.thread_turns import thread_memories
 
 POLL_S = 1.0
-
-
-class ThreadNotFound(LookupError):
-    """The thread a follow-up names is not in the database."""
-
-    def __init__(self, thread_id: str) -> None:
-        super().__init__(f"thread {thread_id} not found")
-        self.thread_id = thread_id
 
 
 @dataclass

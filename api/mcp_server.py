@@ -278,9 +278,9 @@ class LocalBackend:
     async def research(self, args: ResearchArgs, request: Any, progress: Progress) -> tuple[Answer | Comparison, str | None]:
         """A turn of a thread stored in this data directory's database, like `sleuth ask` (api.local_turns)."""
         from agent.session import Researcher
-        from api.local_turns import ThreadNotFound, ask_in_thread
+        from api.local_turns import ask_in_thread
         from api.models import migrate
-        from api.run_store import RunStore
+        from api.run_store import RunStore, ThreadNotFound
         from api.settings import get_settings
         from embedded.endpoint import open_endpoint
 
@@ -332,7 +332,7 @@ class ServiceBackend:
 
     async def research(self, args: ResearchArgs, request: Any, progress: Progress) -> tuple[Answer | Comparison, str | None]:
         from agent.scope import resolve
-        from api.run_store import ThreadGone, TooManyActive
+        from api.run_store import ThreadNotFound, TooManyActive
         from api.runner import ThreadTurn
         from api.thread_store import ThreadStore
 
@@ -345,16 +345,12 @@ class ServiceBackend:
         threads = ThreadStore(svc.store.sessions)
         mode = args.mode
         if args.thread_id is not None:  # another key's thread is as unknown as one that never was
-            thread = await asyncio.to_thread(threads.get, args.thread_id)
-            owns = (
-                caller.owns(thread.key_id)
-                if caller is not None and thread is not None
-                else thread is not None and thread.key_id == key_id
-            )
-            if thread is None or not owns:
-                raise CorpusError(f"thread {args.thread_id} not found; start one by leaving thread_id out")
-            if "mode" not in args.model_fields_set:
-                mode = (await asyncio.to_thread(threads.summary, thread)).mode or mode  # type: ignore[assignment]
+            may_see = caller.owns if caller is not None else (lambda key: key is None)
+            try:
+                given = "mode" in args.model_fields_set
+                mode = await asyncio.to_thread(threads.follow_up_mode, args.thread_id, may_see, mode, given)  # type: ignore[assignment]
+            except ThreadNotFound as gone:
+                raise CorpusError(f"{gone}; start a new thread by leaving thread_id out") from None
         await asyncio.to_thread(resolve, svc.corpus, args.filters)
         if svc.runner.queued() >= svc.settings.max_queued:
             raise CorpusError(f"the research queue is full ({svc.settings.max_queued} runs waiting); retry later")
@@ -373,8 +369,8 @@ class ServiceBackend:
                 threaded=True,
                 thread_id=args.thread_id,
             )
-        except ThreadGone as gone:
-            raise CorpusError(str(gone)) from None
+        except ThreadNotFound as gone:
+            raise CorpusError(f"{gone}; start a new thread by leaving thread_id out") from None
         except TooManyActive:
             raise CorpusError(
                 f"this key already has {limit} runs queued or running (SLEUTH_API_KEY_MAX_RUNNING); wait for one to finish"

@@ -30,8 +30,8 @@ KEY_PREFIX = "slk_"
 TITLE_CHARS = 200
 
 
-class ThreadGone(Exception):
-    """The thread a follow-up names was deleted while the run was being stored."""
+class ThreadNotFound(LookupError):
+    """The thread a follow-up names does not exist (or was deleted while the run was being stored), or is not the caller's."""
 
     def __init__(self, thread_id: str) -> None:
         super().__init__(f"thread {thread_id} not found")
@@ -88,7 +88,7 @@ class RunStore:
                     raise
                 with self.sessions() as session:
                     if session.get(Thread, thread_id) is None:
-                        raise ThreadGone(thread_id) from None
+                        raise ThreadNotFound(thread_id) from None
         raise AssertionError("unreachable")
 
     def _create_run(
@@ -373,7 +373,7 @@ def _place_in_thread(session: Session, run: Run, thread_id: str | None, key_id: 
         run.thread_id, run.turn = thread.id, 1
         return
     if session.execute(update(Thread).where(Thread.id == thread_id).values(updated_at=now())).rowcount == 0:
-        raise ThreadGone(thread_id)
+        raise ThreadNotFound(thread_id)
     run.thread_id = thread_id
     run.turn = (session.scalar(select(func.max(Run.turn)).where(Run.thread_id == thread_id)) or 0) + 1
 

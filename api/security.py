@@ -12,6 +12,8 @@ from typing import Any
 
 from fastapi import HTTPException
 
+from api.chat import chat_path, error_body
+
 # The web UI is plain ES modules and CSS from this origin: nothing inline, nothing from elsewhere (page images are blob: URLs
 # of images fetched from this origin with the API key).
 CSP = (
@@ -56,23 +58,30 @@ def is_upload(scope: dict[str, Any]) -> bool:
     return scope["method"] == "POST" and scope["path"].rstrip("/") == "/v1/documents"
 
 
+def is_chat(scope: dict[str, Any]) -> bool:
+    return scope["method"] == "POST" and scope["path"].rstrip("/") == "/v1/chat/completions"
+
+
 class BodyLimit:
     """413 for a body over its cap: at once from Content-Length, else as soon as the streamed bytes pass it."""
 
-    def __init__(self, app: Any, body_max: int, upload_max: int) -> None:
+    def __init__(self, app: Any, body_max: int, upload_max: int, chat_max: int | None = None) -> None:
         self.app = app
         self.body_max = body_max
         self.upload_max = upload_max
+        self.chat_max = chat_max or body_max
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        upload = is_upload(scope)
-        limit = self.upload_max if upload else self.body_max
+        upload, chat = is_upload(scope), is_chat(scope)
+        limit = self.upload_max if upload else self.chat_max if chat else self.body_max
         what = (
             f"an upload request may carry {_size(limit)} (SLEUTH_API_UPLOAD_REQUEST_MAX_MB); send fewer or smaller files"
             if upload
+            else f"a chat request may be {_size(limit)} (SLEUTH_API_CHAT_BODY_MAX_KB); start a new chat"
+            if chat
             else f"a request body may be {_size(limit)} (SLEUTH_API_BODY_MAX_KB)"
         )
         declared = dict(scope.get("headers", [])).get(b"content-length")
@@ -80,10 +89,10 @@ class BodyLimit:
             try:
                 length = int(declared)
             except ValueError:
-                await _reply(send, 400, "Content-Length is not a number")
+                await _reply(send, 400, "Content-Length is not a number", scope=scope)
                 return
             if length > limit:
-                await _reply(send, 413, f"the request body is {_size(length)}; {what}")
+                await _reply(send, 413, f"the request body is {_size(length)}; {what}", scope=scope)
                 return
         seen = 0
 
@@ -138,7 +147,7 @@ class NulGuard:
                 if message["type"] != "http.request" or not message.get("more_body"):
                     break
         except HTTPException as exc:
-            await _reply(send, exc.status_code, exc.detail)
+            await _reply(send, exc.status_code, exc.detail, scope=scope)
             return
         body = b"".join(m.get("body", b"") for m in messages)
         if b"\x00" in body or _JSON_NUL.search(body):
@@ -147,6 +156,7 @@ class NulGuard:
                 422,
                 "the request body holds a NUL character (\\u0000); no question, filter or name has one: remove it",
                 close=False,
+                scope=scope,
             )
             return
 
@@ -162,8 +172,10 @@ def _size(n: int) -> str:
     return f"{n / 1024:,.0f} KB" if n >= 1024 else f"{n} bytes"
 
 
-async def _reply(send: Any, status: int, detail: str, close: bool = True) -> None:
-    body = json.dumps({"detail": detail}).encode()
+async def _reply(send: Any, status: int, detail: str, close: bool = True, scope: dict[str, Any] | None = None) -> None:
+    """A JSON refusal: {"detail": ...}, or OpenAI's error shape on the OpenAI-compatible routes."""
+    shaped = error_body(status, detail) if scope is not None and chat_path(scope["path"]) else {"detail": detail}
+    body = json.dumps(shaped).encode()
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())] + (
         [(b"connection", b"close")] if close else []
     )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import TypeVar
+from typing import Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -87,6 +87,26 @@ class ApiSettings(BaseSettings):
     )
     model_clients: int = Field(
         8, ge=1, le=256, description="Clients kept for models other than the default (least recently used closed first)."
+    )
+
+    chat_reasoning: Literal["reasoning_content", "think", "none"] = Field(
+        "reasoning_content",
+        description="How /v1/chat/completions streams the research steps: as `reasoning_content` deltas (Open WebUI and LibreChat show them as a collapsible thinking block), inside `<think>` tags in the content (clients that read only the content), or not at all.",
+    )
+    chat_max_messages: int = Field(
+        400, ge=2, le=10_000, description="Most messages one /v1/chat/completions request may carry (400 past it)."
+    )
+    chat_body_max_kb: int = Field(
+        2048,
+        ge=1,
+        le=100_000,
+        description="Largest /v1/chat/completions request body, in KB (a chat client sends the whole conversation each time).",
+    )
+    chat_replay_turns: int = Field(
+        20,
+        ge=1,
+        le=200,
+        description="Earlier exchanges of a chat that matches no thread, kept as turns of the new thread it starts; older ones are folded into one summarized turn.",
     )
 
     def model_names(self) -> list[str]:

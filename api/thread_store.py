@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import delete, exists, func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.models import Run, Thread
-from api.run_store import ACTIVE, title_of
+from api.run_store import ACTIVE, ThreadNotFound, title_of
 
 
 @dataclass
@@ -30,6 +30,14 @@ class ThreadStore:
     def get(self, thread_id: str) -> Thread | None:
         with self.sessions() as session:
             return session.get(Thread, thread_id)
+
+    def follow_up_mode(self, thread_id: str, may_see: Callable[[int | None], bool], mode: str, mode_given: bool) -> str:
+        """A follow-up's mode: `mode` when the caller gave one, else the thread's last turn's. ThreadNotFound when there is
+        no such thread or `may_see` (the caller's ownership check, given the thread's key) says it is another's."""
+        thread = self.get(thread_id[:64])
+        if thread is None or not may_see(thread.key_id):
+            raise ThreadNotFound(thread_id[:64])
+        return mode if mode_given else (self.summary(thread).mode or mode)
 
     def list(
         self, *, limit: int, offset: int, q: str | None = None, key_id: int | None = None

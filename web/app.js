@@ -12,6 +12,7 @@ import { leaderboardView } from "./views/leaderboard.js";
 import { openPage } from "./views/page.js";
 import { redlineView } from "./views/redline.js";
 import { runView } from "./views/run.js";
+import { threadView } from "./views/thread.js";
 import { loadDocs } from "./state.js";
 
 async function route() {
@@ -19,11 +20,15 @@ async function route() {
   const path = location.hash.replace(/^#/, "").split("?")[0] || "/ask";
   const [, section, id] = path.split("/").map(decodeURIComponent);
   for (const a of document.querySelectorAll("nav a"))
-    a.setAttribute("aria-current", a.dataset.nav === (section === "companies" ? "documents" : section) ? "page" : "false");
+    a.setAttribute(
+      "aria-current",
+      a.dataset.nav === ({ companies: "documents", threads: "history" }[section] || section) ? "page" : "false",
+    );
   banner(null);
   view.replaceChildren(h("p", { class: "muted" }, h("span", { class: "spinner" }), " loading…"));
   await guarded(async () => {
     if (section === "runs" && id) await runView(id);
+    else if (section === "threads" && id) await threadView(id);
     else if (section === "history") await historyView();
     else if (section === "documents" && id) await documentView(id);
     else if (section === "documents") await documentsView();

@@ -115,7 +115,8 @@ class Chat:
     async def ask(self, question: str) -> None:
         from agent.events import Event
         from api.console import result_text
-        from api.local_turns import ThreadNotFound, ask_in_thread
+        from api.local_turns import ask_in_thread
+        from api.run_store import ThreadNotFound
 
         async def emit(event: Event) -> None:
             if not self.quiet:

@@ -49,7 +49,8 @@ def ask(
     from agent.scope import Filters
     from agent.session import Researcher
     from api.console import TracePrinter, result_text
-    from api.local_turns import ThreadNotFound, ask_in_thread
+    from api.local_turns import ask_in_thread
+    from api.run_store import ThreadNotFound
     from api.settings import get_settings, with_overrides
     from embedded.endpoint import EMBEDDED_NOTICE, open_endpoint
 

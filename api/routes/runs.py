@@ -16,7 +16,7 @@ from agent.scope import Filters, resolve
 from api.auth import Caller
 from api.models import Run, RunEvent, Thread
 from api.routes.deps import CallerDep, ServicesDep
-from api.run_store import ACTIVE, PLANNED, ThreadGone, TooManyActive
+from api.run_store import ACTIVE, PLANNED, ThreadNotFound, TooManyActive
 from api.runner import ThreadTurn
 from api.schemas import EventPublic, PlanApproval, RunCreate, RunCreated, RunPublic, RunsPublic
 from api.thread_store import ThreadStore
@@ -33,8 +33,8 @@ async def create_counted(svc: ServicesDep, who: Caller, what: str, **run: Any) -
     limit = svc.settings.key_max_running
     try:
         return await asyncio.to_thread(svc.store.create_run, **run, key_id=who.key_id, max_active=limit)
-    except ThreadGone as gone:
-        raise HTTPException(404, str(gone)) from None
+    except ThreadNotFound as gone:
+        raise HTTPException(404, f"{gone}; list yours with GET /v1/threads") from None
     except TooManyActive:
         owner = "this key" if who.key_id is not None else "this server's one user (no API keys)"
         raise HTTPException(
@@ -96,17 +96,17 @@ def get_owned_thread(svc: ServicesDep, thread_id: str, who: Caller) -> Thread:
     return thread
 
 
-def _follow_up_mode(svc: ServicesDep, body: RunCreate, who: Caller) -> str:
-    """A follow-up's mode: as asked, or (none given) its thread's last turn's; 404 for a thread not the caller's."""
-    thread = get_owned_thread(svc, body.thread_id or "", who)
-    if "mode" in body.model_fields_set:
-        return body.mode
-    return ThreadStore(svc.store.sessions).summary(thread).mode or body.mode
-
-
 @router.post("/runs", status_code=202, response_model=RunCreated, summary="Start a research run")
 async def create_run(body: RunCreate, svc: ServicesDep, who: CallerDep, response: Response) -> RunCreated:
     """Queue a run (compare: one run, two arms); follow it with GET /v1/runs/{id}/events."""
+    created = await start_run(svc, who, body)
+    response.headers["Location"] = created.links["self"]
+    return created
+
+
+async def start_run(svc: ServicesDep, who: Caller, body: RunCreate) -> RunCreated:
+    """Check, store and queue a run: the one path every way in takes (POST /v1/runs, /v1/chat/completions), with the same
+    per-key limits and validation."""
     unavailable = svc.model_unavailable()
     if unavailable:
         raise HTTPException(503, unavailable)
@@ -115,7 +115,15 @@ async def create_run(body: RunCreate, svc: ServicesDep, who: CallerDep, response
             422,
             f"question: {len(body.question):,} characters; the limit is {svc.settings.question_max_chars:,} (SLEUTH_API_QUESTION_MAX_CHARS)",
         )
-    mode = await asyncio.to_thread(_follow_up_mode, svc, body, who) if body.thread_id is not None else body.mode
+    mode = body.mode
+    if body.thread_id is not None:  # a follow-up: the caller's thread (else 404), in the mode asked or its last turn's
+        threads = ThreadStore(svc.store.sessions)
+        try:
+            mode = await asyncio.to_thread(
+                threads.follow_up_mode, body.thread_id, who.owns, mode, "mode" in body.model_fields_set
+            )
+        except ThreadNotFound as gone:
+            raise HTTPException(404, f"{gone}; list yours with GET /v1/threads") from None
     if body.approve and mode != "report":
         raise HTTPException(422, f"approve: only report runs wait for a plan's approval; this thread's turns are {mode} runs")
     model = await svc.check_model(body.model)  # only models configured here or listed by the endpoint
@@ -148,7 +156,6 @@ async def create_run(body: RunCreate, svc: ServicesDep, who: CallerDep, response
     svc.runner.submit(
         run.id, body.question, mode, body.filters if filters else None, body.model, budgets, approve=body.approve, thread=turn
     )
-    response.headers["Location"] = f"/v1/runs/{run.id}"
     links = {
         "self": f"/v1/runs/{run.id}",
         "events": f"/v1/runs/{run.id}/events",
@@ -281,7 +288,19 @@ def _event_id(value: str | None) -> int:
 
 
 async def _stream(svc: ServicesDep, run_id: str, seen: int) -> AsyncIterator[bytes]:
-    """Stored events after `seen`, then new ones as they are committed, until the run has ended and all are sent."""
+    """The run's events as SSE: stored ones after `seen`, then new ones as they are committed, then `end`."""
+    async for event in follow(svc, run_id, seen):
+        if event is None:
+            yield b": keep-alive\n\n"
+            continue
+        body = json.dumps(event, separators=(",", ":"))
+        yield f"id: {event['seq']}\nevent: {event['type']}\ndata: {body}\n\n".encode()
+    yield b"event: end\ndata: {}\n\n"
+
+
+async def follow(svc: ServicesDep, run_id: str, seen: int = 0) -> AsyncIterator[dict[str, Any] | None]:
+    """Stored events after `seen`, then new ones as they are committed, until the run has ended and all are given; None
+    every KEEPALIVE_S without one (a stream's keep-alive)."""
     idle = 0.0
     while True:
         active = svc.runner.is_active(run_id)
@@ -292,15 +311,13 @@ async def _stream(svc: ServicesDep, run_id: str, seen: int) -> AsyncIterator[byt
             events = live
         for event in events:
             seen = event["seq"]
-            body = json.dumps(event, separators=(",", ":"))
-            yield f"id: {seen}\nevent: {event['type']}\ndata: {body}\n\n".encode()
+            yield event
         if events:
             idle = 0.0
             continue
         if not active:
             run = await asyncio.to_thread(svc.store.get, run_id)
             if run is None or run.status not in ACTIVE:
-                yield b"event: end\ndata: {}\n\n"
                 return
         elif not svc.runner.is_active(run_id):
             continue  # it ended while we read: read once more, then end
@@ -308,4 +325,4 @@ async def _stream(svc: ServicesDep, run_id: str, seen: int) -> AsyncIterator[byt
         idle += 1.0
         if idle >= KEEPALIVE_S:
             idle = 0.0
-            yield b": keep-alive\n\n"
+            yield None

@@ -1,4 +1,4 @@
-// The Ask page: a question, its mode and filters; a notice when the embedded model answers; how long runs take.
+// The Ask page: a question (a new research thread), its mode and filters; a notice when the embedded model answers; how long runs take.
 import { api, headers } from "../api.js";
 import { $, banner, fmtDuration, guarded, h, view } from "../dom.js";
 import { loadDocs } from "../state.js";
@@ -94,7 +94,11 @@ export async function askView() {
     ),
     h("p", {}, h("button", { type: "submit" }, "Ask")),
     notice,
-    h("p", { class: "muted" }, `${docs.length} filings in the catalog.`),
+    h(
+      "p",
+      { class: "muted" },
+      `${docs.length} filings in the catalog. Each question starts a new research thread: ask follow-ups under its answer.`,
+    ),
   );
   view.replaceChildren(h("h1", {}, "Ask"), form);
   $("#question").focus();

@@ -1,4 +1,4 @@
-// The History page: past runs and ingest jobs, newest first, searchable by question.
+// The History page: research threads (newest activity first) and upload jobs, searchable by question.
 import { api } from "../api.js";
 import { fmtTime, h, statusBadge, view } from "../dom.js";
 
@@ -6,6 +6,17 @@ export async function historyView() {
   const params = new URLSearchParams(location.hash.split("?")[1] || "");
   const q = params.get("q") || "";
   const body = h("tbody");
+  const jobs = h("tbody");
+  const jobsBox = h(
+    "section",
+    { id: "jobs", hidden: true },
+    h("h2", {}, "Upload jobs"),
+    h(
+      "div",
+      { class: "table-wrap" },
+      h("table", {}, h("thead", {}, h("tr", {}, h("th", {}, "When"), h("th", {}, "Status"), h("th", {}, "Job"))), jobs),
+    ),
+  );
   const search = h(
     "form",
     {
@@ -32,27 +43,62 @@ export async function historyView() {
       { class: "table-wrap" },
       h(
         "table",
-        {},
-        h("thead", {}, h("tr", {}, h("th", {}, "When"), h("th", {}, "Mode"), h("th", {}, "Status"), h("th", {}, "Question"))),
+        { id: "threads" },
+        h(
+          "thead",
+          {},
+          h(
+            "tr",
+            {},
+            h("th", {}, "Updated"),
+            h("th", {}, "Turns"),
+            h("th", {}, "Mode"),
+            h("th", {}, "Status"),
+            h("th", {}, "Thread"),
+          ),
+        ),
         body,
       ),
     ),
+    jobsBox,
   );
-  const runs = await api(`/v1/runs?limit=100${q ? `&q=${encodeURIComponent(q)}` : ""}`);
+  const filter = q ? `&q=${encodeURIComponent(q)}` : "";
+  const [threads, ingests] = await Promise.all([
+    api(`/v1/threads?limit=100${filter}`),
+    api(`/v1/runs?limit=50&mode=ingest${filter}`),
+  ]);
   body.replaceChildren(
-    ...runs.data.map((r) =>
+    ...threads.data.map((t) =>
+      h(
+        "tr",
+        {},
+        h("td", {}, fmtTime(t.updated_at)),
+        h("td", {}, String(t.turns)),
+        h("td", {}, t.mode || ""),
+        h("td", {}, t.last_status ? statusBadge(t.last_status) : ""),
+        h(
+          "td",
+          {},
+          h("a", { href: `#/threads/${t.id}` }, t.title),
+          t.turns > 1 && t.last_question ? h("div", { class: "muted" }, `latest: ${t.last_question}`) : null,
+        ),
+      ),
+    ),
+  );
+  if (!threads.data.length)
+    body.replaceChildren(
+      h("tr", {}, h("td", { colspan: 5, class: "muted" }, q ? "No thread matches." : "No threads yet: ask a question.")),
+    );
+  jobs.replaceChildren(
+    ...ingests.data.map((r) =>
       h(
         "tr",
         {},
         h("td", {}, fmtTime(r.created_at)),
-        h("td", {}, r.mode === "ingest" ? "ingest job" : r.mode),
         h("td", {}, statusBadge(r.status)),
-        h("td", {}, h("a", { href: `#/runs/${r.id}` }, r.question)),
+        h("td", {}, h("a", { href: `#/runs/${r.id}` }, r.question), " ", h("span", { class: "muted" }, "ingest job")),
       ),
     ),
   );
-  if (!runs.data.length)
-    body.replaceChildren(
-      h("tr", {}, h("td", { colspan: 4, class: "muted" }, q ? "No run matches." : "No runs yet: ask a question.")),
-    );
+  jobsBox.hidden = !ingests.data.length;
 }

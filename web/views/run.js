@@ -1,4 +1,5 @@
-// A research run: its answer per arm (agentic, RAG or both), the trace as it streams, cancel, and votes on a compare.
+// A research run as a turn of its thread: its answer per arm (agentic, RAG or both), the trace as it streams (collapsible),
+// cancel, and votes on a compare. views/thread.js stacks the turns of a thread and asks follow-ups.
 import { api, streamEvents } from "../api.js";
 import { chartCard } from "../charts.js";
 import { epoch, fmtTime, guarded, h, period, statusBadge, ticker, view } from "../dom.js";
@@ -8,6 +9,7 @@ import { exportMenu } from "./export.js";
 import { jobView } from "./job.js";
 import { openPage } from "./page.js";
 import { reportView } from "./report.js";
+import { threadView } from "./thread.js";
 
 function citationChip(c) {
   const d = docsById.get(c.doc_id);
@@ -111,20 +113,31 @@ function renderVotes(container, id) {
   );
 }
 
+// A research run's page: a run of a thread opens its thread page (views/thread.js); a run without one is shown alone.
 export async function runView(id) {
   await loadDocs().catch(() => []);
   const run = await api(`/v1/runs/${id}`);
   if (run.mode === "ingest") return jobView(run);
   if (run.mode === "report") return reportView(run);
+  if (run.thread_id) return threadView(run.thread_id, run.id);
+  const turn = turnSection(run, { latest: true });
+  view.replaceChildren(turn.section);
+  await turn.follow();
+}
+
+// One run as a turn: its question, status and cancel, an answer and a collapsible trace per arm, and votes on a compare.
+// `latest`: the turn carries the page's ids (#run-status, #answer-agentic, #trace-agentic, ...) and its trace is open.
+// follow() streams an active run live (or shows a finished one with its stored trace); load() fills a finished turn.
+export function turnSection(run, { latest = false, heading = "h1" } = {}) {
+  const id = run.id;
   const arms = run.mode === "compare" ? ["agentic", "rag"] : [run.mode];
-  const status = h("span", { id: "run-status" });
-  const progress = h("span", { id: "run-progress" });
+  const status = h("span", { class: "run-status" });
+  const progress = h("span", { class: "run-progress" });
   const cancel = h(
     "button",
     {
       type: "button",
-      class: "danger",
-      id: "cancel",
+      class: "danger cancel",
       onclick: () =>
         guarded(async () => {
           await api(`/v1/runs/${id}/cancel`, { method: "POST" });
@@ -137,37 +150,51 @@ export async function runView(id) {
     "div",
     { class: `arms ${arms.length === 1 ? "single" : ""}` },
     arms.map((arm) => {
-      const answer = h("div", { class: "answer", id: `answer-${arm}` }, h("p", { class: "muted" }, "The answer appears here."));
-      const trace = h("ol", { class: "trace", id: `trace-${arm}`, "aria-live": "polite" });
-      columns[arm] = { answer, trace };
+      const answer = h("div", { class: `answer answer-${arm}` }, h("p", { class: "muted" }, "The answer appears here."));
+      const trace = h("ol", { class: `trace trace-${arm}`, "aria-live": "polite" });
+      const box = h("details", { class: "trace-box", open: latest }, h("summary", {}, "Trace"), trace);
+      columns[arm] = { answer, trace, box };
       return h(
         "section",
         { class: "card", "aria-label": `${arm} arm` },
         h("h2", {}, arm === "agentic" ? "Agentic" : arm === "rag" ? "RAG" : arm),
         answer,
-        h("h3", {}, "Trace"),
-        trace,
+        box,
       );
     }),
   );
-  const votes = h("div", { id: "votes" });
+  const votes = h("div", { class: "votes" });
   const exports = exportMenu(id);
-  view.replaceChildren(
+  const header = h(
+    "div",
+    { class: "card turn-head" },
+    h(heading, { class: "turn-question" }, run.turn ? h("span", { class: "turn-no" }, `${run.turn}. `) : null, run.question),
+    h("p", {}, status, " ", progress, " ", cancel),
     h(
-      "div",
-      { class: "card" },
-      h("h1", {}, run.question),
-      h("p", {}, status, " ", progress, " ", cancel),
-      h(
-        "p",
-        { class: "muted" },
-        `${run.mode} · model ${run.model} · ${fmtTime(run.created_at)}${run.filters ? ` · filters ${JSON.stringify(run.filters)}` : ""}`,
-      ),
-      exports,
+      "p",
+      { class: "muted" },
+      `${run.mode} · model ${run.model} · ${fmtTime(run.created_at)}${run.filters ? ` · filters ${JSON.stringify(run.filters)}` : ""}`,
     ),
-    grid,
-    votes,
+    exports,
   );
+  const section = h("section", { class: "turn", "data-run": id, id: run.turn ? `turn-${run.turn}` : null }, header, grid, votes);
+  const mark = (on) => {
+    const ids = [
+      [status, "run-status"],
+      [progress, "run-progress"],
+      [cancel, "cancel"],
+      [votes, "votes"],
+      ...arms.flatMap((arm) => [
+        [columns[arm].answer, `answer-${arm}`],
+        [columns[arm].trace, `trace-${arm}`],
+      ]),
+    ];
+    for (const [el, name] of ids)
+      if (on) el.id = name;
+      else el.removeAttribute("id");
+    for (const arm of arms) columns[arm].box.open = on; // the newest turn's trace open, earlier ones collapsed
+  };
+  mark(latest);
   let runningSince = epoch(run.started_at);
   const setStatus = (s, position, ts) => {
     status.replaceChildren(statusBadge(s));
@@ -194,9 +221,7 @@ export async function runView(id) {
     }
   };
   let t0 = null;
-  const finish = async () => {
-    for (const key of [...live.keys()]) settleTurn(key);
-    const done = await api(`/v1/runs/${id}`);
+  const showResult = (done) => {
     setStatus(done.status);
     exports.hidden = false;
     if (done.result) {
@@ -209,8 +234,12 @@ export async function runView(id) {
     }
     if (done.mode === "compare" && done.result) renderVotes(votes, id);
   };
+  const finish = async () => {
+    for (const key of [...live.keys()]) settleTurn(key);
+    showResult(await api(`/v1/runs/${id}`));
+  };
   const seen = new Set();
-  await streamEvents(id, (ev) => {
+  const onEvent = (ev) => {
     if (seen.has(ev.seq)) return;
     seen.add(ev.seq);
     if (t0 === null) t0 = ev.ts;
@@ -234,6 +263,23 @@ export async function runView(id) {
       }
     }
     if (ev.type === "answer" && columns[arm]) renderAnswer(columns[arm].answer, ev.data);
-  });
-  await finish();
+  };
+  let loaded = null;
+  const load = () =>
+    (loaded ??= (async () => {
+      for (const ev of await api(`/v1/runs/${id}/events?format=json`)) if (ev.type !== "model_started") onEvent(ev);
+      for (const key of [...live.keys()]) settleTurn(key);
+    })());
+  const follow = async () => {
+    if (["queued", "running"].includes(run.status) || !run.result) {
+      loaded = Promise.resolve();
+      await streamEvents(id, onEvent);
+      await finish();
+    } else {
+      showResult(run);
+      await load();
+    }
+  };
+  for (const arm of arms) columns[arm].box.addEventListener("toggle", () => columns[arm].box.open && guarded(load));
+  return { section, follow, load, showResult, mark, run };
 }

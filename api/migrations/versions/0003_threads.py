@@ -30,6 +30,7 @@ def upgrade() -> None:
     op.create_index("ix_threads_key_updated", "threads", ["key_id", "updated_at"])
     if op.get_bind().dialect.name == "sqlite":
         # Not a batch copy of `runs`: dropping the old table would delete every run's events and votes (foreign keys are on).
+        # (PRAGMA foreign_key_list shows the CASCADE; SQLAlchemy's reflection does not read it from an inline REFERENCES.)
         op.execute("ALTER TABLE runs ADD COLUMN thread_id VARCHAR(36) REFERENCES threads (id) ON DELETE CASCADE")
         op.execute("ALTER TABLE runs ADD COLUMN turn INTEGER")
     else:
