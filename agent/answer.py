@@ -48,6 +48,9 @@ class RunMetrics(BaseModel):
     pages_read: int = 0
     subagents: int = 0
     compactions: int = 0
+    memory_tokens: int = 0  # a follow-up: the thread's research memory in its prompt (agent.memory)
+    memory_turns: int = 0  # earlier turns the memory covers
+    memory_summarized: int = 0  # of those, turns shortened or left out to fit SLEUTH_AGENT_THREAD_MEMORY_TOKENS
 
     def add_usage(self, usage: Any) -> None:
         """Add an agent.llm.Usage."""
@@ -97,6 +100,7 @@ class Answer(BaseModel):
     error: str | None = None  # why a failed run failed, for the user
     chart: AnswerChart | None = None  # a trend the answer describes, every point cited
     report: Report | None = None  # mode "report": the plan and the memo's structure (agent/report.py)
+    condensed_question: str | None = None  # RAG follow-up: the question rewritten to stand alone, which was retrieved for
 
 
 class Comparison(BaseModel):

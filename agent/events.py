@@ -9,6 +9,7 @@ from typing import Any
 
 # Event types, in the order a run produces them.
 RUN_STARTED = "run_started"  # {question, mode, filters}
+CONDENSE = "condense"  # RAG follow-up: {question, condensed, seconds, usage}: the question rewritten to stand alone
 RETRIEVAL = "retrieval"  # RAG: {query, passages: [{doc_id, pages, lines, section}], seconds}
 MODEL_STARTED = "model_started"  # {step, prompt_tokens}: a model turn begins (prompt_tokens estimated); its model_turn ends it
 MODEL_PROGRESS = "model_progress"  # {step, tokens, chars, seconds, tail}: a streamed turn's reply so far (throttled)

@@ -8,6 +8,7 @@ never loads or runs any of its code.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -16,6 +17,9 @@ if TYPE_CHECKING:
     from agent.llm import LLMResponse, ToolCallRequest
     from agent.settings import LLMSettings
     from tools.context import ToolContext
+
+_THINK = re.compile(r"<(think|thinking)>.*?(?:</\1>|\Z)", re.DOTALL | re.IGNORECASE)
+_LABEL = re.compile(r"^(?:standalone|rewritten|reformulated)?\s*question\s*:\s*", re.IGNORECASE)
 
 Explain = Callable[[float], "str | None"]  # why the endpoint failed a call begun at a time.time(), when it knows
 
@@ -53,6 +57,15 @@ class Policy:
     def instructions(self, schemas: list[dict[str, Any]]) -> str:
         """Text for the system prompt on how to call tools (native calls need none)."""
         return ""
+
+    def standalone_question(self, content: str, fallback: str) -> str:
+        """The question a condense reply (RAG follow-ups) holds: reasoning blocks, a "Question:" label and quotes taken off;
+        its last non-empty line (models that explain first put the question last); `fallback` when nothing is left."""
+        lines = [line.strip() for line in _THINK.sub("", content or "").splitlines() if line.strip()]
+        if not lines:
+            return fallback
+        question = _LABEL.sub("", lines[-1]).strip().strip("\"'“”`").strip()
+        return question[:2000] or fallback
 
     def tool_context(self, tools: ToolContext) -> ToolContext:
         """The tool context of a run: strict runs get no near-miss doc_id guessing, a wrong doc_id is an error to learn from."""

@@ -10,9 +10,22 @@ from agent.answer import Answer, RunMetrics
 from agent.corpus_access import is_doc, text_of
 from agent.coverage import not_covered_answer
 from agent.drafts import ANSWER_TOOL, Draft, answer_schema, check_draft, draft_from_response, settle
-from agent.events import ANSWER, CITATION_CHECK, ERROR, MODEL_STARTED, MODEL_TURN, RETRIEVAL, RUN_STARTED, Emit, Event, discard
+from agent.events import (
+    ANSWER,
+    CITATION_CHECK,
+    CONDENSE,
+    ERROR,
+    MODEL_STARTED,
+    MODEL_TURN,
+    RETRIEVAL,
+    RUN_STARTED,
+    Emit,
+    Event,
+    discard,
+)
 from agent.figure_check import figure_problems
 from agent.llm import LLMClient, LLMError
+from agent.memory import ThreadMemory
 from agent.prompts import load
 from agent.scope import Filters, resolve
 from agent.settings import AgentSettings
@@ -29,25 +42,45 @@ async def rag_answer(
     settings: AgentSettings | None = None,
     filters: Filters | None = None,
     emit: Emit = discard,
+    memory: ThreadMemory | None = None,
 ) -> Answer:
-    """Answer `question` from the top passages of one hybrid search, in one model call."""
+    """Answer `question` from the top passages of one hybrid search, in one model call.
+
+    A follow-up in a thread (`memory` of its earlier turns) is first condensed by the model into a standalone question,
+    which is retrieved for and answered (the standard condense step); the Answer keeps it as `condensed_question`."""
     settings = settings or AgentSettings()
     started = time.monotonic()
     doc_ids = resolve(tools.corpus, filters)
-    await emit(Event(RUN_STARTED, {"question": question, "mode": "rag", "filters": filters.model_dump() if filters else None}))
-    metrics = RunMetrics()
+    await emit(
+        Event(
+            RUN_STARTED,
+            {"question": question, "mode": "rag", "filters": filters.model_dump() if filters else None}
+            | ({"memory": memory.metrics()} if memory else {}),
+        )
+    )
+    metrics = RunMetrics(**(memory.metrics() if memory else {}))
+    condensed: str | None = None
+    warnings: list[str] = []
 
     async def done(answer: Answer) -> Answer:
         answer.metrics.latency_s = round(time.monotonic() - started, 3)
+        answer.condensed_question = condensed
+        answer.warnings = warnings + answer.warnings
         await emit(Event(ANSWER, answer.model_dump()))
         return answer
 
-    if doc_ids is None and (early := await asyncio.to_thread(not_covered_answer, question, "rag", tools.corpus)) is not None:
+    if memory and memory.text:
+        condensed, problem = await condense(
+            question, memory, llm=llm, emit=emit, metrics=metrics, timeout_s=settings.time_budget_s
+        )
+        warnings += [problem] if problem else []
+    query = condensed or question
+    if doc_ids is None and (early := await asyncio.to_thread(not_covered_answer, query, "rag", tools.corpus)) is not None:
         return await done(early)
     try:
         searcher = await asyncio.to_thread(lambda: tools.searcher)
         result = await asyncio.to_thread(
-            searcher.search, question, settings.rag_candidates, Filters.model_construct(doc_ids=doc_ids) if doc_ids else None
+            searcher.search, query, settings.rag_candidates, Filters.model_construct(doc_ids=doc_ids) if doc_ids else None
         )
     except CorpusError as exc:
         await emit(Event(ERROR, {"kind": "retrieval", "message": str(exc)}))
@@ -58,7 +91,7 @@ async def rag_answer(
         Event(
             RETRIEVAL,
             {
-                "query": question,
+                "query": query,
                 "notes": result.notes,
                 "timings_ms": result.timings_ms,
                 "passages": [
@@ -79,9 +112,10 @@ async def rag_answer(
                 warnings=["retrieval returned no passages"],
             )
         )
+    asked = query if query == question else f'{query}\n(Asked in the thread as: "{question}")'
     answer = await answer_once(
         question,
-        passages_prompt(question, passages, llm),
+        passages_prompt(asked, passages, llm),
         llm=llm,
         tools=tools,
         emit=emit,
@@ -90,6 +124,34 @@ async def rag_answer(
         mode="rag",
     )
     return await done(answer)
+
+
+async def condense(
+    question: str, memory: ThreadMemory, *, llm: LLMClient, emit: Emit, metrics: RunMetrics, timeout_s: float
+) -> tuple[str, str | None]:
+    """The follow-up rewritten by the model into a standalone question from the thread's memory (a CONDENSE event shows it);
+    on a model failure the follow-up as asked, with a warning saying so."""
+    began = time.monotonic()
+    messages = [
+        {"role": "system", "content": load("condense")},
+        {"role": "user", "content": f"{memory.text}\n\nFollow-up question: {question}\n\nStandalone question:"},
+    ]
+    try:
+        response = await asyncio.wait_for(llm.complete(messages, max_tokens=min(llm.settings.max_tokens, 512)), timeout=timeout_s)
+    except (TimeoutError, LLMError) as exc:
+        problem = f"the follow-up could not be condensed ({exc or 'the model did not reply in time'}); retrieved for it as asked"
+        await emit(Event(ERROR, {"kind": "condense", "message": problem}))
+        return question, problem
+    metrics.add_usage(response.usage)
+    condensed = llm.policy.standalone_question(response.content, question)
+    usage = {"prompt_tokens": response.usage.prompt_tokens, "completion_tokens": response.usage.completion_tokens}
+    await emit(
+        Event(
+            CONDENSE,
+            {"question": question, "condensed": condensed, "seconds": round(time.monotonic() - began, 3), "usage": usage},
+        )
+    )
+    return condensed, None
 
 
 async def answer_once(

@@ -16,6 +16,7 @@ from agent.drafts import answer_schema
 from agent.events import ANSWER, ERROR, RUN_STARTED, SUBAGENT_FINISHED, SUBAGENT_STARTED, Emit, Event, discard
 from agent.graph import GRAPH
 from agent.llm import LLMClient
+from agent.memory import ThreadMemory
 from agent.prompts import load
 from agent.scope import Filters, resolve, scope_note
 from agent.settings import AgentSettings
@@ -70,12 +71,19 @@ async def research(
     settings: AgentSettings | None = None,
     filters: Filters | None = None,
     emit: Emit = discard,
+    memory: ThreadMemory | None = None,
 ) -> Answer:
-    """Investigate `question` with the tools until it can be answered with checked citations, or a budget runs out."""
+    """Investigate `question` with the tools until it can be answered with checked citations, or a budget runs out.
+
+    A follow-up in a thread passes the `memory` of its earlier turns (agent.memory): the agent starts from it."""
     settings = settings or AgentSettings()
     doc_ids = resolve(tools.corpus, filters)
     await emit(
-        Event(RUN_STARTED, {"question": question, "mode": "agentic", "filters": filters.model_dump() if filters else None})
+        Event(
+            RUN_STARTED,
+            {"question": question, "mode": "agentic", "filters": filters.model_dump() if filters else None}
+            | ({"memory": memory.metrics()} if memory else {}),
+        )
     )
     shared = SharedBudget(
         tool_calls_left=settings.max_tool_calls, subagents_left=settings.max_subagents if settings.subagents else 0
@@ -95,12 +103,15 @@ async def research(
     )
     run.hard_deadline = run.deadline + settings.answer_grace_s
     run.scope = doc_ids
+    run.thread_memory = memory.text if memory else ""
     early = await asyncio.to_thread(not_covered_answer, question, "agentic", tools.corpus) if doc_ids is None else None
     if early is not None:  # a company the corpus has no filing of: say so at once rather than research another one
         early.metrics.latency_s = round(time.monotonic() - run.started, 3)
         await emit(Event(ANSWER, early.model_dump()))
         return early
     answer, _ = await _run_graph(run, scope_note(filters, doc_ids))
+    if memory:
+        answer.metrics = answer.metrics.model_copy(update=memory.metrics())
     await emit(Event(ANSWER, answer.model_dump()))
     return answer
 
@@ -226,6 +237,8 @@ def _system_prompt(run: AgentRun) -> str:
         parts.append(load("subagents"))
     if run.depth > 0:
         parts.append(load("subagent"))
+    if run.thread_memory:
+        parts.append(load("thread"))
     if instructions := run.policy.instructions(run.tool_schemas):
         parts.append(instructions)
     return "\n\n".join(parts)
@@ -233,7 +246,7 @@ def _system_prompt(run: AgentRun) -> str:
 
 async def _run_graph(run: AgentRun, scope: str) -> tuple[Answer, set[tuple[str, int]]]:
     """Run the graph to its answer; a crash still yields a failed Answer with the steps so far; cancellation propagates."""
-    user = f"{scope}\n\nQuestion: {run.question}" if scope else f"Question: {run.question}"
+    user = "\n\n".join(part for part in (run.thread_memory, scope, f"Question: {run.question}") if part)
     state: AgentState = {
         "messages": [{"role": "system", "content": _system_prompt(run)}, {"role": "user", "content": user}],
         "turns": 0,

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import copy
 import threading
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from agent.answer import Answer, Comparison
 from agent.compare import compare
 from agent.events import Emit, discard
 from agent.llm import LLMClient
+from agent.memory import ThreadMemory
 from agent.rag import rag_answer
 from agent.research import research
 from agent.scope import Filters
@@ -34,7 +35,9 @@ def sized_for(llm: LLMSettings, tools: ToolSettings, agent: AgentSettings) -> tu
         tool_updates["read_default_tokens"] = max(100, min(tools.read_default_tokens, window // 6))
     if "read_max_tokens" not in tools.model_fields_set:
         tool_updates["read_max_tokens"] = max(100, min(tools.read_max_tokens, window // 4))
-    agent_updates = {}
+    agent_updates: dict[str, Any] = {}
+    if "thread_memory_tokens" not in agent.model_fields_set:
+        agent_updates["thread_memory_tokens"] = max(200, min(agent.thread_memory_tokens, window // 8))
     if llm.timeout_s > 300 and "time_budget_s" not in agent.model_fields_set:  # a CPU model: minutes per turn
         agent_updates["time_budget_s"] = max(agent.time_budget_s, 3 * llm.timeout_s)
     return tools.model_copy(update=tool_updates), agent.model_copy(update=agent_updates)
@@ -77,14 +80,17 @@ class Researcher:
         filters: Filters | None = None,
         settings: AgentSettings | None = None,
         emit: Emit = discard,
+        memory: dict[str, ThreadMemory] | None = None,
     ) -> Answer | Comparison:
-        """One question in one mode; `settings` overrides this session's budgets for this run."""
+        """One question in one mode; `settings` overrides this session's budgets for this run. A follow-up in a thread
+        passes `memory` by arm ("agentic", "rag"): each mode (and each arm of compare) follows up on its own answers."""
         tools = copy.copy(self.tools)  # shares the searcher and the text cache; the per-call deadline stays per run
         kwargs = {"llm": self.llm, "tools": tools, "settings": settings or self.settings, "filters": filters, "emit": emit}
+        memory = memory or {}
         if mode == "agentic":
-            return await research(question, **kwargs)
+            return await research(question, **kwargs, memory=memory.get("agentic"))
         if mode == "rag":
-            return await rag_answer(question, **kwargs)
+            return await rag_answer(question, **kwargs, memory=memory.get("rag"))
         if mode == "compare":
-            return await compare(question, **kwargs)
+            return await compare(question, **kwargs, memory=memory.get("agentic"), rag_memory=memory.get("rag"))
         raise ValueError(f"unknown mode {mode!r}; use agentic, rag or compare")

@@ -52,6 +52,13 @@ class AgentSettings(BaseSettings):
     )
     subagent_time_budget_s: float = Field(120.0, gt=0, le=3600, description="Wall-clock budget of one sub-agent.")
     max_subagents: int = Field(4, ge=0, le=32, description="Sub-agents one run may start in all.")
+    thread_memory_tokens: int = Field(
+        4000,
+        ge=100,
+        le=100_000,
+        description="Most tokens of a follow-up's research memory (earlier turns of its thread; the oldest are summarized first "
+        "to fit); unset: 4000, or an eighth of the model's context window when that is smaller.",
+    )
     rag_top_k: int = Field(8, ge=1, le=50, description="Passages RAG puts into its prompt.")
     rag_candidates: int = Field(30, ge=1, le=200, description="Passages RAG retrieves before reranking down to rag_top_k.")
 

@@ -85,6 +85,7 @@ class AgentRun:
     scope: list[str] | None = None  # doc_ids the user restricted the question to
     # The research_subquestion tool, given by whoever builds the run (agent.research), so the graph needs no import of it.
     subagent: Callable[[AgentRun, dict[str, Any]], Awaitable[tuple[Any, Any]]] | None = None
+    thread_memory: str = ""  # a follow-up's research memory of its thread's earlier turns (agent.memory); the main agent's only
     started: float = field(default_factory=time.monotonic)
     tool_calls: int = 0  # this run's own calls
 

@@ -232,10 +232,11 @@ def _add_error_handlers(app: FastAPI) -> None:
 
 def _add_routes(app: FastAPI, mcp_endpoint: McpEndpoint) -> None:
     """The API under /v1, health, the docs, MCP at /mcp, and the web UI at / when it is there."""
-    from api.routes import companies, documents, fetch, health, pages, runs, votes
+    from api.routes import companies, documents, fetch, health, pages, runs, threads, votes
 
     app.include_router(health.router)
     app.include_router(runs.router, prefix="/v1")
+    app.include_router(threads.router, prefix="/v1")
     app.include_router(votes.router, prefix="/v1")
     app.include_router(fetch.router, prefix="/v1")  # before documents: /documents/fetch is not a doc_id
     app.include_router(documents.router, prefix="/v1")

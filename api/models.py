@@ -1,4 +1,4 @@
-"""Tables of the research API (runs, their events, votes on compare runs, API keys) beside the catalog, and their migration."""
+"""Tables of the research API (threads, runs, their events, votes on compare runs, API keys) beside the catalog, and their migration."""
 
 from __future__ import annotations
 
@@ -30,9 +30,26 @@ class ApiKey(ApiBase):
     )  # may upload, replace and delete documents, sees every run
 
 
+class Thread(ApiBase):
+    """A conversation of research runs (its turns), owned by the key that started it."""
+
+    __tablename__ = "threads"
+    __table_args__ = (Index("ix_threads_key_updated", "key_id", "updated_at"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))  # the first question, cut; editable
+    key_id: Mapped[int | None] = mapped_column(ForeignKey("api_keys.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)  # when its last turn was asked
+
+
 class Run(ApiBase):
     __tablename__ = "runs"
-    __table_args__ = (Index("ix_runs_created", "created_at"), Index("ix_runs_key_created", "key_id", "created_at"))
+    __table_args__ = (
+        Index("ix_runs_created", "created_at"),
+        Index("ix_runs_key_created", "key_id", "created_at"),
+        Index("ux_runs_thread_turn", "thread_id", "turn", unique=True),
+    )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     mode: Mapped[str] = mapped_column(String(16), index=True)
@@ -52,6 +69,10 @@ class Run(ApiBase):
     latency_s: Mapped[float | None] = mapped_column(Float)
     owner: Mapped[str | None] = mapped_column(String(100))  # "host:pid" of the process executing it
     heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # refreshed while it executes
+    thread_id: Mapped[str | None] = mapped_column(
+        ForeignKey("threads.id", ondelete="CASCADE"), index=True
+    )  # research runs only (jobs have none)
+    turn: Mapped[int | None] = mapped_column(Integer)  # 1, 2, ... within its thread
 
 
 class RunEvent(ApiBase):

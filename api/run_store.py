@@ -13,16 +13,28 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, insert, or_, select, text, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from agent.events import Event
-from api.models import ApiKey, Run, RunEvent, Vote
+from api.models import ApiKey, Run, RunEvent, Thread, Vote
 from corpus.processes import pid_running
 
 ACTIVE = ("queued", "running")
 OWNER = f"{socket.gethostname()}:{os.getpid()}"
 STALE_S = 120  # a run whose process has not refreshed its heartbeat for this long is taken for dead
 KEY_PREFIX = "slk_"
+
+
+TITLE_CHARS = 200
+
+
+class ThreadGone(Exception):
+    """The thread a follow-up names was deleted while the run was being stored."""
+
+    def __init__(self, thread_id: str) -> None:
+        super().__init__(f"thread {thread_id} not found")
+        self.thread_id = thread_id
 
 
 class TooManyActive(Exception):
@@ -58,12 +70,38 @@ class RunStore:
         budgets: dict | None,
         key_id: int | None,
         max_active: int | None = None,
+        threaded: bool = False,
+        thread_id: str | None = None,
     ) -> Run:
         """Store a queued run; with `max_active`, TooManyActive when the key already has that many queued or running.
 
         The count and the insert are one step under a lock per key that every process and replica shares (a
         transaction-scoped advisory lock on PostgreSQL, SQLite's write lock), so concurrent requests cannot all pass.
+        A `threaded` run (research) is the next turn of `thread_id`, or the first of a new thread titled by its question.
         """
+        for attempt in range(3):  # two turns of one thread stored at once (an admin and the owner): the loser renumbers
+            try:
+                return self._create_run(mode, question, filters, model, budgets, key_id, max_active, threaded, thread_id)
+            except IntegrityError:
+                if thread_id is None or attempt == 2:
+                    raise
+                with self.sessions() as session:
+                    if session.get(Thread, thread_id) is None:
+                        raise ThreadGone(thread_id) from None
+        raise AssertionError("unreachable")
+
+    def _create_run(
+        self,
+        mode: str,
+        question: str,
+        filters: dict | None,
+        model: str,
+        budgets: dict | None,
+        key_id: int | None,
+        max_active: int | None,
+        threaded: bool,
+        thread_id: str | None,
+    ) -> Run:
         run = Run(
             id=str(uuid.uuid4()),
             mode=mode,
@@ -85,6 +123,8 @@ class RunStore:
                     >= max_active
                 ):
                     raise TooManyActive(max_active)
+            if threaded:
+                _place_in_thread(session, run, thread_id, key_id)
             session.add(run)
         return run
 
@@ -286,6 +326,26 @@ class RunStore:
                 key.last_used_at = now()  # at most once a minute: not a write per request
                 session.commit()
             return key
+
+
+def _place_in_thread(session: Session, run: Run, thread_id: str | None, key_id: int | None) -> None:
+    """Make the run the next turn of its thread (a new thread, titled by the question, when `thread_id` is None)."""
+    if thread_id is None:
+        thread = Thread(id=str(uuid.uuid4()), title=title_of(run.question), key_id=key_id, created_at=now(), updated_at=now())
+        session.add(thread)
+        session.flush()
+        run.thread_id, run.turn = thread.id, 1
+        return
+    if session.execute(update(Thread).where(Thread.id == thread_id).values(updated_at=now())).rowcount == 0:
+        raise ThreadGone(thread_id)
+    run.thread_id = thread_id
+    run.turn = (session.scalar(select(func.max(Run.turn)).where(Run.thread_id == thread_id)) or 0) + 1
+
+
+def title_of(question: str) -> str:
+    """A thread's title: its first question on one line, cut to TITLE_CHARS."""
+    flat = " ".join(question.split())
+    return flat if len(flat) <= TITLE_CHARS else flat[: TITLE_CHARS - 1] + "…"
 
 
 def _lock_key(session: Session, key_id: int | None) -> None:

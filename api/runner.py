@@ -15,7 +15,9 @@ from agent.events import Emit, Event
 from agent.scope import Filters
 from agent.session import Researcher
 from api.metrics import Metrics
-from api.run_store import RunStore, event_row
+from api.run_store import ACTIVE, RunStore, event_row
+from api.thread_store import ThreadStore
+from api.thread_turns import thread_memories
 
 log = logging.getLogger(__name__)
 
@@ -114,6 +116,15 @@ def run_error(result: Answer | Comparison) -> str | None:
 
 
 @dataclass
+class ThreadTurn:
+    """Where a research run sits in its thread: its turn, and the earlier turn still in flight that it waits for."""
+
+    thread_id: str
+    turn: int
+    after: str | None = None  # the previous turn's run id while it is queued or running
+
+
+@dataclass
 class ActiveRun:
     """A run waiting or executing in this process: its pool, task, event numbering, committed events and write state."""
 
@@ -205,27 +216,59 @@ class RunManager:
     # --- commands ---
 
     def submit(
-        self, run_id: str, question: str, mode: str, filters: Filters | None, model: str | None, budgets: dict[str, Any] | None
+        self,
+        run_id: str,
+        question: str,
+        mode: str,
+        filters: Filters | None,
+        model: str | None,
+        budgets: dict[str, Any] | None,
+        thread: ThreadTurn | None = None,
     ) -> None:
-        """Queue a research run."""
+        """Queue a research run; a follow-up (turn 2 on) starts once its previous turn has ended, with the thread's memory."""
 
         async def work(emit: Emit) -> tuple[str, dict | None, str | None]:
             researcher = await self.researcher_for(model)
             settings = researcher.settings.model_copy(update=budgets or {})
-            answer = await researcher.ask(question, mode, filters=filters, settings=settings, emit=emit)  # type: ignore[arg-type]
+            memory = None
+            if thread is not None and thread.turn > 1:
+                memory = await asyncio.to_thread(self._memory, thread, mode, researcher, settings.thread_memory_tokens)
+            answer = await researcher.ask(question, mode, filters=filters, settings=settings, emit=emit, memory=memory)  # type: ignore[arg-type]
             self.metrics.observe(mode, answer)
             return run_status(answer), answer.model_dump(mode="json"), run_error(answer)
 
-        self.submit_job(run_id, mode, work)
+        self.submit_job(run_id, mode, work, after=thread.after if thread else None)
 
-    def submit_job(self, run_id: str, mode: str, work: Work, pool: str = "runs") -> None:
-        """Queue any job whose steps are events (research runs, ingest of uploads) in its pool of slots."""
+    def _memory(self, thread: ThreadTurn, mode: str, researcher: Researcher, budget: int) -> dict[str, Any]:
+        started = time.perf_counter()
+        runs = ThreadStore(self.store.sessions).runs(thread.thread_id, before_turn=thread.turn)
+        memory = thread_memories(runs, mode, researcher.corpus, budget)
+        log.debug(
+            "thread %s turn %d: memory built in %.1f ms", thread.thread_id, thread.turn, 1000 * (time.perf_counter() - started)
+        )
+        return memory
+
+    def submit_job(self, run_id: str, mode: str, work: Work, pool: str = "runs", after: str | None = None) -> None:
+        """Queue any job whose steps are events (research runs, ingest of uploads) in its pool of slots; with `after`, it
+        takes a slot only once that run has ended (a thread's follow-up waits for its previous turn)."""
         if self._beat is None:
             self._beat = asyncio.create_task(self._heartbeat(), name="run-heartbeat")
         run = self._runs[run_id] = ActiveRun(pool if pool in self._slots else "runs")
         self._waiting.append(run_id)
-        run.task = asyncio.create_task(self._execute(run_id, mode, work), name=f"run-{run_id}")
+        run.task = asyncio.create_task(self._execute(run_id, mode, work, after), name=f"run-{run_id}")
         self.metrics.queue_depth.set(len(self._waiting))
+
+    async def _ended(self, run_id: str) -> None:
+        """Until the run has ended: its task here, or (run by another process) its stored status, polled."""
+        while True:
+            active = self._runs.get(run_id)
+            if active is not None and active.task is not None:
+                await asyncio.wait({active.task})
+                return
+            stored = await asyncio.to_thread(self.store.get, run_id)
+            if stored is None or stored.status not in ACTIVE:
+                return
+            await asyncio.sleep(1.0)
 
     async def cancel(self, run_id: str) -> bool:
         run = self._runs.get(run_id)
@@ -285,7 +328,7 @@ class RunManager:
 
     # --- the run ---
 
-    async def _execute(self, run_id: str, mode: str, work: Work) -> None:
+    async def _execute(self, run_id: str, mode: str, work: Work, after: str | None = None) -> None:
         started = time.monotonic()
 
         async def emit(event: Event) -> None:
@@ -293,7 +336,10 @@ class RunManager:
 
         status, result, error = "failed", None, None
         try:
-            await emit(Event("status", {"status": "queued", "position": self.queue_position(run_id)}))
+            queued = {"status": "queued", "position": self.queue_position(run_id)} | ({"after": after} if after else {})
+            await emit(Event("status", queued))
+            if after is not None:
+                await self._ended(after)
             async with self._slots[self._runs[run_id].pool]:
                 self._waiting.remove(run_id)
                 self.metrics.queue_depth.set(len(self._waiting))

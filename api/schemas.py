@@ -33,6 +33,12 @@ class RunCreate(BaseModel):
         description="A model the server offers: SLEUTH_LLM_MODEL (the default), SLEUTH_API_MODELS, or one the endpoint lists at /models.",
     )
     budgets: Budgets | None = None
+    thread_id: str | None = Field(
+        None,
+        max_length=64,
+        description="Continue this thread (a follow-up: it starts from the memory of the earlier turns, after the previous turn "
+        "ends); omitted: a new thread. A follow-up without `mode` takes the mode of the thread's last turn.",
+    )
 
     @field_validator("question")
     @classmethod
@@ -48,6 +54,8 @@ class RunCreated(BaseModel):
     status: str
     queue_position: int | None
     links: dict[str, str]
+    thread_id: str | None = Field(None, description="The thread the run is a turn of.")
+    turn: int | None = Field(None, description="Its turn in the thread, 1 for the first question.")
 
 
 class RunPublic(BaseModel):
@@ -68,8 +76,12 @@ class RunPublic(BaseModel):
         None, description="The Answer (agentic, rag) or {agentic, rag} (compare) once finished."
     )
     metrics: dict[str, Any] | None = Field(
-        None, description="Per-arm metrics: latency, LLM calls, tokens, tool calls, pages read."
+        None,
+        description="Per-arm metrics: latency, LLM calls, tokens, tool calls, pages read; a follow-up's memory_tokens, "
+        "memory_turns and memory_summarized.",
     )
+    thread_id: str | None = Field(None, description="The thread the run is a turn of (None: a job, not research).")
+    turn: int | None = None
 
 
 class RunsPublic(BaseModel):
@@ -77,6 +89,42 @@ class RunsPublic(BaseModel):
     count: int
     limit: int
     offset: int
+
+
+class ThreadPublic(BaseModel):
+    id: str
+    title: str
+    created_at: datetime
+    updated_at: datetime = Field(description="When its last turn was asked.")
+    turns: int
+    last_question: str | None
+    last_status: str | None
+    mode: str | None = Field(description="The mode of its last turn.")
+
+
+class ThreadsPublic(BaseModel):
+    data: list[ThreadPublic]
+    count: int
+    limit: int
+    offset: int
+
+
+class ThreadDetail(ThreadPublic):
+    runs: list[RunPublic] = Field(description="Its turns, oldest first, with their answers, citations and statuses.")
+
+
+class ThreadUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    title: str = Field(max_length=200, description="The new title.")
+
+    @field_validator("title")
+    @classmethod
+    def _title(cls, value: str) -> str:
+        value = " ".join(value.split())
+        if not value:
+            raise ValueError("the title is empty")
+        return value
 
 
 class EventPublic(BaseModel):

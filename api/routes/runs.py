@@ -12,10 +12,12 @@ from fastapi.responses import StreamingResponse
 
 from agent.scope import resolve
 from api.auth import Caller
-from api.models import Run, RunEvent
+from api.models import Run, RunEvent, Thread
 from api.routes.deps import CallerDep, ServicesDep
-from api.run_store import ACTIVE, TooManyActive
+from api.run_store import ACTIVE, ThreadGone, TooManyActive
+from api.runner import ThreadTurn
 from api.schemas import EventPublic, RunCreate, RunCreated, RunPublic, RunsPublic
+from api.thread_store import ThreadStore
 
 router = APIRouter(tags=["runs"])
 KEEPALIVE_S = 15.0
@@ -29,6 +31,8 @@ async def create_counted(svc: ServicesDep, who: Caller, what: str, **run: Any) -
     limit = svc.settings.key_max_running
     try:
         return await asyncio.to_thread(svc.store.create_run, **run, key_id=who.key_id, max_active=limit)
+    except ThreadGone as gone:
+        raise HTTPException(404, str(gone)) from None
     except TooManyActive:
         owner = "this key" if who.key_id is not None else "this server's one user (no API keys)"
         raise HTTPException(
@@ -61,6 +65,8 @@ def run_public(run: Run, queue_position: int | None = None) -> RunPublic:
         error=run.error,
         result=run.result,
         metrics=metrics,
+        thread_id=run.thread_id,
+        turn=run.turn,
     )
 
 
@@ -76,6 +82,22 @@ def get_owned(svc: ServicesDep, run_id: str, who: Caller) -> Run:
     return run
 
 
+def get_owned_thread(svc: ServicesDep, thread_id: str, who: Caller) -> Thread:
+    """The thread, if the caller may see it (its own, or any for an admin); 404 naming it otherwise."""
+    thread = ThreadStore(svc.store.sessions).get(thread_id[:64])
+    if thread is None or not who.owns(thread.key_id):
+        raise HTTPException(404, f"thread {thread_id[:64]} not found; list yours with GET /v1/threads")
+    return thread
+
+
+def _follow_up_mode(svc: ServicesDep, body: RunCreate, who: Caller) -> str:
+    """A follow-up's mode: as asked, or (none given) its thread's last turn's; 404 for a thread not the caller's."""
+    thread = get_owned_thread(svc, body.thread_id or "", who)
+    if "mode" in body.model_fields_set:
+        return body.mode
+    return ThreadStore(svc.store.sessions).summary(thread).mode or body.mode
+
+
 @router.post("/runs", status_code=202, response_model=RunCreated, summary="Start a research run")
 async def create_run(body: RunCreate, svc: ServicesDep, who: CallerDep, response: Response) -> RunCreated:
     """Queue a run (compare: one run, two arms); follow it with GET /v1/runs/{id}/events."""
@@ -87,6 +109,7 @@ async def create_run(body: RunCreate, svc: ServicesDep, who: CallerDep, response
             422,
             f"question: {len(body.question):,} characters; the limit is {svc.settings.question_max_chars:,} (SLEUTH_API_QUESTION_MAX_CHARS)",
         )
+    mode = await asyncio.to_thread(_follow_up_mode, svc, body, who) if body.thread_id is not None else body.mode
     model = await svc.check_model(body.model)  # only models configured here or listed by the endpoint
     await asyncio.to_thread(resolve, svc.corpus, body.filters)  # unknown doc_ids or empty scope: 422 before anything is stored
     if svc.runner.queued() >= svc.settings.max_queued:
@@ -96,12 +119,40 @@ async def create_run(body: RunCreate, svc: ServicesDep, who: CallerDep, response
     budgets = body.budgets.model_dump(exclude_none=True) if body.budgets else None
     filters = body.filters.model_dump(exclude_none=True) if body.filters and not body.filters.empty() else None
     run = await create_counted(
-        svc, who, "runs", mode=body.mode, question=body.question, filters=filters, model=model, budgets=budgets
+        svc,
+        who,
+        "runs",
+        mode=mode,
+        question=body.question,
+        filters=filters,
+        model=model,
+        budgets=budgets,
+        threaded=True,
+        thread_id=body.thread_id,
     )
-    svc.runner.submit(run.id, body.question, body.mode, body.filters if filters else None, body.model, budgets)
+    assert run.thread_id is not None and run.turn is not None
+    after = (
+        await asyncio.to_thread(ThreadStore(svc.store.sessions).previous_active, run.thread_id, run.turn)
+        if run.turn > 1
+        else None
+    )
+    turn = ThreadTurn(run.thread_id, run.turn, after)
+    svc.runner.submit(run.id, body.question, mode, body.filters if filters else None, body.model, budgets, thread=turn)
     response.headers["Location"] = f"/v1/runs/{run.id}"
-    links = {"self": f"/v1/runs/{run.id}", "events": f"/v1/runs/{run.id}/events", "cancel": f"/v1/runs/{run.id}/cancel"}
-    return RunCreated(id=run.id, status="queued", queue_position=svc.runner.queue_position(run.id), links=links)
+    links = {
+        "self": f"/v1/runs/{run.id}",
+        "events": f"/v1/runs/{run.id}/events",
+        "cancel": f"/v1/runs/{run.id}/cancel",
+        "thread": f"/v1/threads/{run.thread_id}",
+    }
+    return RunCreated(
+        id=run.id,
+        status="queued",
+        queue_position=svc.runner.queue_position(run.id),
+        links=links,
+        thread_id=run.thread_id,
+        turn=run.turn,
+    )
 
 
 @router.get("/runs", response_model=RunsPublic, summary="Run history")

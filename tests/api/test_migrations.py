@@ -12,6 +12,8 @@ from alembic.config import Config
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import IntegrityError
 
+from corpus.database import make_engine
+
 
 def _upgrade(engine, revision: str) -> None:
     config = Config()
@@ -53,5 +55,40 @@ def test_roles_and_votes_migration_on_existing_data(database_url):
                 ),
                 {"t": now},
             )
+    finally:
+        engine.dispose()
+
+
+def test_threads_migration_makes_each_research_run_a_thread_and_keeps_events(database_url):
+    engine = make_engine(database_url)  # as the app opens it: SQLite with foreign keys on
+    try:
+        _upgrade(engine, "api_0002")
+        now = datetime.now(UTC)
+        with engine.begin() as conn:
+            for run_id, mode in [("r1", "compare"), ("j1", "ingest")]:
+                conn.execute(
+                    text(
+                        "INSERT INTO runs (id, mode, question, model, status, created_at) VALUES (:id, :mode, :q, 'm', 'answered', :t)"
+                    ),
+                    {"id": run_id, "mode": mode, "q": "What was 3M's capex? " * 20, "t": now},
+                )
+                conn.execute(
+                    text(
+                        "INSERT INTO run_events (run_id, seq, type, agent, ts, data) VALUES (:id, 1, 'status', 'main', 0, '{}')"
+                    ),
+                    {"id": run_id},
+                )
+        _upgrade(engine, "head")
+        with engine.begin() as conn:
+            runs = conn.execute(text("SELECT id, thread_id, turn FROM runs ORDER BY id")).all()
+            assert [tuple(r) for r in runs] == [("j1", None, None), ("r1", "r1", 1)]
+            title = conn.execute(text("SELECT title FROM threads WHERE id = 'r1'")).scalar_one()
+            assert len(title) == 200 and title.startswith("What was 3M's capex?")
+            assert conn.execute(text("SELECT count(*) FROM run_events")).scalar_one() == 2  # no event lost on SQLite
+        with engine.begin() as conn:  # deleting the thread deletes its run and the run's events
+            conn.execute(text("DELETE FROM threads WHERE id = 'r1'"))
+        with engine.begin() as conn:
+            assert conn.execute(text("SELECT id FROM runs")).scalars().all() == ["j1"]
+            assert conn.execute(text("SELECT run_id FROM run_events")).scalars().all() == ["j1"]
     finally:
         engine.dispose()
