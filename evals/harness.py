@@ -181,7 +181,7 @@ async def evaluate(
     started = time.monotonic()
     try:
         if mode in ("agentic", "rag"):
-            answer = await researcher.ask(q.question, mode, emit=emit, memory=memory)  # type: ignore[arg-type]
+            answer = await researcher.ask(q.question, mode, emit=emit, memory={mode: memory} if memory else None)  # type: ignore[arg-type]
         elif mode == "oracle":
             answer = await _oracle(q, researcher, emit)
             seen.update(q.evidence)
@@ -223,7 +223,7 @@ async def run_thread(
             "refers_to": q.refers_to,
             "memory": None
             if memory is None
-            else {"tokens": memory.tokens, "turns": memory.turns, "summarized": memory.summarized},
+            else {"tokens": memory.tokens, "turns": memory.turns, "summarized": memory.summarized, "omitted": memory.omitted},
             "condensed_question": answer.condensed_question,
         }
         await keep(record)
