@@ -145,7 +145,8 @@ def evaluate(
     single_only = [m for m in chosen if m not in THREAD_MODES]
     if single_only and (threads := sum(isinstance(i, EvalThread) for i in items)):
         typer.echo(
-            f"note: {', '.join(single_only)} score single questions only; the {threads} thread(s) run in the other modes", err=True
+            f"note: {', '.join(single_only)} score single questions only; the {threads} thread(s) run in the other modes",
+            err=True,
         )
     config = EvalConfig(
         modes=chosen,

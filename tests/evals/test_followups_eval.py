@@ -189,3 +189,21 @@ def test_oracle_and_closed_book_leave_threads_out(run, tmp_path):
     assert result.exit_code == 0, result.output
     assert "oracle score single questions only; the 1 thread(s) run in the other modes" in result.stderr
     assert (tmp_path / "out" / "results.jsonl").read_text() == ""
+
+
+def test_a_failed_turn_stays_in_the_memory_and_the_thread_goes_on(run, tmp_path):
+    capex = THREADS[0]  # 3M's FY2018 capex -> "And in 2017?" -> "How does that compare with depreciation ...?"
+
+    def failing_second_turn(body: dict) -> Reply:
+        text = "\n".join(str(m.get("content") or "") for m in body["messages"])
+        if _which_turn(text) == (capex, 2):
+            return Reply(status=500, content="the model crashed")
+        return script(body)
+
+    out = tmp_path / "out"
+    with FakeLLM(failing_second_turn) as fake:
+        result = run(fake, str(DATA), "--modes", "agentic", "--out", str(out), "--limit", "1")
+    assert result.exit_code == 0, result.output
+    records = sorted((json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()), key=lambda r: r["turn"])
+    assert [(r["status"] == "failed", r["correct"]) for r in records] == [(False, True), (True, False), (False, True)]
+    assert records[2]["memory"]["turns"] == 2
