@@ -37,7 +37,18 @@ class TracePrinter:
         d = event.data
         match event.type:
             case "run_started":
-                return f"▶ {d['mode']}: {d['question']}"
+                memory = d.get("memory")
+                remembered = (
+                    f" (memory of {memory['memory_turns']} earlier turns, ~{memory['memory_tokens']:,} tokens"
+                    + (f", {memory['memory_summarized']} summarized)" if memory["memory_summarized"] else ")")
+                    if memory
+                    else ""
+                )
+                return f"▶ {d['mode']}: {d['question']}{remembered}"
+            case "status" if d.get("after"):
+                return f"waiting for the thread's previous turn (run {d['after']}) to end"
+            case "condense":
+                return f"condensed to: {d['condensed']}"
             case "retrieval":
                 pages = ", ".join(f"{p['doc_id']} p.{p['pages']}" for p in d["passages"][:6])
                 return f"retrieved {len(d['passages'])} passages: {pages}{' …' if len(d['passages']) > 6 else ''}"
@@ -72,6 +83,8 @@ def answer_text(answer: Answer, title: str | None = None) -> str:
     """The answer with its status, checked citations, warnings and metrics, for the terminal."""
     m = answer.metrics
     lines = [f"== {title or answer.mode} · {answer.status} ==", answer.text, ""]
+    if answer.condensed_question:
+        lines.insert(1, f"(answered as: {answer.condensed_question})")
     if answer.citations:
         lines.append("Citations:")
         for c in answer.citations:
@@ -82,7 +95,8 @@ def answer_text(answer: Answer, title: str | None = None) -> str:
         lines.append(f"warning: {warning}")
     lines.append(
         f"({m.latency_s:.1f}s, {m.llm_calls} LLM calls, {m.prompt_tokens:,}+{m.completion_tokens:,} tokens, "
-        f"{m.tool_calls} tool calls, {m.pages_read} pages{f', {m.subagents} sub-agents' if m.subagents else ''})"
+        f"{m.tool_calls} tool calls, {m.pages_read} pages{f', {m.subagents} sub-agents' if m.subagents else ''}"
+        f"{f', memory {m.memory_tokens:,} tokens of {m.memory_turns} turns' if m.memory_turns else ''})"
     )
     return "\n".join(lines)
 

@@ -1,6 +1,7 @@
 """The `sleuth` command line: one module per group of commands, all on one Typer app."""
 
 from api.cli import (  # noqa: F401  (registers the commands)
+    chat,
     documents,
     facts,
     fetch,

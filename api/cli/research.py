@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from api.cli.common import app, open_corpus
+from api.cli.common import app, open_corpus, run_store
 from corpus.errors import CorpusError, validation_problems
 
 
@@ -27,9 +27,18 @@ def ask(
         float | None, typer.Option(help="Wall-clock budget in seconds (default SLEUTH_AGENT_TIME_BUDGET_S).")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the answer as JSON (the trace still goes to stderr).")] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No live trace.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No live trace (and no thread line).")] = False,
+    thread: Annotated[
+        str | None,
+        typer.Option(
+            "--thread", help="Continue this thread: a follow-up that starts from the research memory of its earlier turns."
+        ),
+    ] = None,
 ) -> None:
-    """Answer a question with citations, printing each step live; exit 1 when the run failed."""
+    """Answer a question with citations, printing each step live; exit 1 when the run failed.
+
+    The run is stored as a turn of a thread (a new one unless --thread), shown with its id on stderr; the web UI, the
+    API and `sleuth chat` continue the same thread."""
     import asyncio
 
     from pydantic import ValidationError
@@ -40,6 +49,7 @@ def ask(
     from agent.scope import Filters
     from agent.session import Researcher
     from api.console import TracePrinter, result_text
+    from api.local_turns import ThreadNotFound, ask_in_thread
     from api.settings import get_settings, with_overrides
     from embedded.endpoint import EMBEDDED_NOTICE, open_endpoint
 
@@ -63,19 +73,37 @@ def ask(
             printer(event)
 
     async def go():
-        corpus = open_corpus()
+        corpus, store = run_store()
         try:
             say = None if quiet else (lambda message: typer.echo(f"sleuth: {message}", err=True))
             async with open_endpoint(get_settings().llm, data_dir=str(corpus.settings.data_dir), say=say) as endpoint:
                 if endpoint.embedded:
                     typer.echo(f"note: {EMBEDDED_NOTICE}", err=True)
                 researcher = Researcher(corpus, endpoint.client, settings)
-                return await researcher.ask(question, mode, filters=filters, emit=emit)  # type: ignore[arg-type]
+                done = await ask_in_thread(
+                    researcher,
+                    store,
+                    question,
+                    mode,  # type: ignore[arg-type]
+                    thread_id=thread,
+                    filters=filters,
+                    settings=researcher.settings,
+                    emit=emit,
+                )
+                if not quiet:
+                    typer.echo(
+                        f'thread {done.thread_id} · turn {done.turn}; follow up with: sleuth ask "..." --thread {done.thread_id}',
+                        err=True,
+                    )
+                return done.result
         finally:
             corpus.close()
 
     try:
         result = asyncio.run(go())
+    except ThreadNotFound as exc:
+        typer.echo(f"error: {exc}; `sleuth chat` lists threads with /threads", err=True)
+        raise typer.Exit(2) from exc
     except (CorpusError, LLMError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
