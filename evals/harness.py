@@ -1,4 +1,7 @@
-"""Run question files through the modes and models, score each answer, keep results as they finish (resumable)."""
+"""Run question files through the modes and models, score each answer, keep results as they finish (resumable).
+
+A follow-up thread runs its turns in order, each later turn with the memory of the earlier turns of the same thread in the
+same mode and model (agentic: the agent's memory; RAG: condensed into a standalone question first), and scores every turn."""
 
 from __future__ import annotations
 
@@ -16,16 +19,18 @@ from agent.answer import Answer, RunMetrics
 from agent.drafts import answer_schema
 from agent.events import Event
 from agent.llm import LLMClient
+from agent.memory import ThreadMemory, Turn, thread_memory
 from agent.rag import answer_once, passages_prompt
 from agent.session import Researcher
 from agent.settings import AgentSettings
 from corpus.catalog import Corpus
-from evals.dataset import EvalQuestion
+from evals.dataset import EvalQuestion, EvalThread
 from evals.judge import judge
 from evals.prompts import load
 from evals.scoring import is_refusal, numeric_verdict, yes_no
 
 MODES = ("agentic", "rag", "oracle", "closed_book")
+THREAD_MODES = ("agentic", "rag")  # the modes that follow up; oracle and closed_book score single questions only
 _PAGE_REF = re.compile(r"^(?P<doc>\S+) p\.(?P<page>\d+)$")
 
 
@@ -37,6 +42,7 @@ class EvalConfig:
     tolerance: float = 0.01
     judge_model: str | None = None  # grade with an LLM judge too (None: numeric verifier and yes/no only)
     use_judge: bool = False
+    memory: bool = True  # later turns of a thread carry the memory of the earlier ones (False: each turn alone, a baseline)
     agent: AgentSettings = field(default_factory=AgentSettings)
 
 
@@ -67,7 +73,7 @@ def read_results(results: Path) -> list[dict[str, Any]]:
 
 
 async def run_eval(
-    questions: list[EvalQuestion],
+    items: list[EvalQuestion | EvalThread],
     config: EvalConfig,
     *,
     corpus: Corpus,
@@ -77,7 +83,8 @@ async def run_eval(
     progress: Callable[[dict[str, Any]], None] | None = None,
     planned: Callable[[int], None] | None = None,
 ) -> list[dict[str, Any]]:
-    """Every (question, mode, model) not yet in `results`, `concurrency` at a time; each record is appended as it finishes."""
+    """Every (question or thread turn, mode, model) not yet in `results`, `concurrency` at a time; each record is appended
+    as it finishes. A thread is done when all its turns are; one cut short is run again from its first turn."""
     results.parent.mkdir(parents=True, exist_ok=True)
     skip = done_keys(results) if resume else set()
     if not resume:
@@ -87,22 +94,15 @@ async def run_eval(
     judge_llm = None
     if config.use_judge:
         judge_llm = llm if config.judge_model is None else llm.with_model(config.judge_model)
-    tasks = [
-        (q, mode, model)
-        for q in questions
-        for mode in config.modes
-        for model in config.models
-        if (q.id, mode, _model_name(researchers[model])) not in skip
-    ]
+    questions, threads, partial = _plan(items, config, {m: _model_name(r) for m, r in researchers.items()}, skip)
+    _drop(results, partial)
     if planned:
-        planned(len(tasks))
+        planned(len(questions) + sum(len(t[0].turns) for t in threads))
     gate = asyncio.Semaphore(config.concurrency)
     lock = asyncio.Lock()
     out: list[dict[str, Any]] = []
 
-    async def one(q: EvalQuestion, mode: str, model: str | None) -> None:
-        async with gate:
-            record = await evaluate(q, mode, researchers[model], config, judge_llm)
+    async def keep(record: dict[str, Any]) -> None:
         async with lock:
             with results.open("a", encoding="utf-8") as sink:
                 sink.write(json.dumps(record) + "\n")
@@ -110,7 +110,15 @@ async def run_eval(
             if progress:
                 progress(record)
 
-    await asyncio.gather(*(one(*t) for t in tasks))
+    async def one(q: EvalQuestion, mode: str, model: str | None) -> None:
+        async with gate:
+            record, _ = await evaluate(q, mode, researchers[model], config, judge_llm)
+        await keep(record)
+
+    async def chain(thread: EvalThread, mode: str, model: str | None) -> None:
+        await run_thread(thread, mode, researchers[model], config, judge_llm, gate, keep)
+
+    await asyncio.gather(*(one(*t) for t in questions), *(chain(*t) for t in threads))
     for model, researcher in researchers.items():
         if model is not None:
             await researcher.llm.close()
@@ -119,14 +127,52 @@ async def run_eval(
     return out
 
 
+Task = tuple[Any, str, str | None]
+
+
+def _plan(
+    items: list[EvalQuestion | EvalThread], config: EvalConfig, names: dict[str | None, str], skip: set[tuple[str, str, str]]
+) -> tuple[list[Task], list[Task], set[tuple[str, str, str]]]:
+    """The questions and threads still to run, and the records of threads cut short (to drop: they run again whole)."""
+    questions: list[Task] = []
+    threads: list[Task] = []
+    partial: set[tuple[str, str, str]] = set()
+    for item, mode, model in ((i, mode, model) for i in items for mode in config.modes for model in config.models):
+        if isinstance(item, EvalQuestion):
+            if (item.id, mode, names[model]) not in skip:
+                questions.append((item, mode, model))
+            continue
+        if mode not in THREAD_MODES:
+            continue
+        keys = {(q.id, mode, names[model]) for q in item.turns}
+        if not keys <= skip:
+            threads.append((item, mode, model))
+            partial |= keys & skip
+    return questions, threads, partial
+
+
+def _drop(results: Path, keys: set[tuple[str, str, str]]) -> None:
+    if not keys:
+        return
+    kept = [line for line in results.read_text(encoding="utf-8").splitlines() if record_key(json.loads(line)) not in keys]
+    tmp = results.with_suffix(".tmp")
+    tmp.write_text("".join(f"{line}\n" for line in kept), encoding="utf-8")
+    tmp.replace(results)
+
+
 def _model_name(researcher: Researcher) -> str:
     return researcher.llm.settings.model
 
 
 async def evaluate(
-    q: EvalQuestion, mode: str, researcher: Researcher, config: EvalConfig, judge_llm: LLMClient | None
-) -> dict[str, Any]:
-    """One question in one mode: the answer, how it scores, and what the run looked at."""
+    q: EvalQuestion,
+    mode: str,
+    researcher: Researcher,
+    config: EvalConfig,
+    judge_llm: LLMClient | None,
+    memory: ThreadMemory | None = None,
+) -> tuple[dict[str, Any], Answer]:
+    """One question in one mode (with the memory of earlier turns, for a follow-up): how it scores, and the answer."""
     seen: set[tuple[str, int]] = set()
 
     async def emit(event: Event) -> None:
@@ -135,7 +181,7 @@ async def evaluate(
     started = time.monotonic()
     try:
         if mode in ("agentic", "rag"):
-            answer = await researcher.ask(q.question, mode, emit=emit)  # type: ignore[arg-type]
+            answer = await researcher.ask(q.question, mode, emit=emit, memory={mode: memory} if memory else None)  # type: ignore[arg-type]
         elif mode == "oracle":
             answer = await _oracle(q, researcher, emit)
             seen.update(q.evidence)
@@ -152,7 +198,36 @@ async def evaluate(
             error=f"{type(exc).__name__}: {exc}",
         )
     latency = answer.metrics.latency_s or round(time.monotonic() - started, 3)
-    return score(q, mode, _model_name(researcher), answer, seen, latency, config.tolerance, await _judged(q, answer, judge_llm))
+    judged = await _judged(q, answer, judge_llm)
+    return score(q, mode, _model_name(researcher), answer, seen, latency, config.tolerance, judged), answer
+
+
+async def run_thread(
+    thread: EvalThread,
+    mode: str,
+    researcher: Researcher,
+    config: EvalConfig,
+    judge_llm: LLMClient | None,
+    gate: asyncio.Semaphore,
+    keep: Callable[[dict[str, Any]], Any],
+) -> None:
+    """The thread's turns in order; each later turn asked with the memory of the earlier turns' questions and answers."""
+    earlier: list[Turn] = []
+    for q in thread.turns:
+        memory = thread_memory(earlier, researcher.settings.thread_memory_tokens) if earlier and config.memory else None
+        async with gate:
+            record, answer = await evaluate(q, mode, researcher, config, judge_llm, memory)
+        record |= {
+            "thread": q.thread,
+            "turn": q.turn,
+            "refers_to": q.refers_to,
+            "memory": None
+            if memory is None
+            else {"tokens": memory.tokens, "turns": memory.turns, "summarized": memory.summarized, "omitted": memory.omitted},
+            "condensed_question": answer.condensed_question,
+        }
+        await keep(record)
+        earlier.append(Turn(question=q.question, answer=answer))
 
 
 def score(

@@ -118,7 +118,13 @@ def ask(
 
 @app.command("eval")
 def evaluate(
-    questions: Annotated[Path, typer.Argument(help="FinanceBench-format JSONL: question, answer, evidence[{doc_name, page}].")],
+    questions: Annotated[
+        Path,
+        typer.Argument(
+            help="JSONL: FinanceBench-format questions (question, answer, evidence[{doc_name, page}]) and/or follow-up threads "
+            '({"id", "thread": [{question, answer, evidence[{doc_id, page, quote}]}, ...]}).'
+        ),
+    ],
     modes: Annotated[
         str, typer.Option(help="Comma-separated: agentic, rag, oracle (evidence pages given), closed_book (no documents).")
     ] = "agentic,rag",
@@ -132,10 +138,18 @@ def evaluate(
         bool, typer.Option("--judge", help="Also grade with an LLM judge (prompt: evals/prompts/judge.md).")
     ] = False,
     judge_model: Annotated[str | None, typer.Option(help="Model for the judge (default: the endpoint's).")] = None,
-    limit: Annotated[int | None, typer.Option(min=1, help="Only the first N questions.")] = None,
+    limit: Annotated[int | None, typer.Option(min=1, help="Only the first N lines (questions or threads).")] = None,
+    memory: Annotated[
+        bool,
+        typer.Option(
+            "--memory/--no-memory",
+            help="Later turns of a thread carry the memory of the earlier turns (--no-memory: each turn alone, a baseline).",
+        ),
+    ] = True,
     resume: Annotated[bool, typer.Option("--resume", help="Keep finished results in OUT and run only what is missing.")] = False,
 ) -> None:
-    """Evaluate modes and models on a question file: accuracy, refusals, evidence pages, citations, latency, tokens."""
+    """Evaluate modes and models on a question file: accuracy (per turn for follow-up threads), refusals, evidence pages,
+    citations, latency, tokens."""
     import asyncio
 
     from tqdm import tqdm
@@ -143,8 +157,8 @@ def evaluate(
     from agent.llm import LLMError
     from api.settings import get_settings
     from embedded.endpoint import EMBEDDED_NOTICE, open_endpoint
-    from evals.dataset import DatasetError, load_questions
-    from evals.harness import MODES, EvalConfig, read_results, run_eval
+    from evals.dataset import DatasetError, EvalThread, load_items
+    from evals.harness import MODES, THREAD_MODES, EvalConfig, read_results, run_eval
     from evals.report import write_report
 
     chosen = tuple(m.strip() for m in modes.split(",") if m.strip())
@@ -153,10 +167,16 @@ def evaluate(
         typer.echo(f"error: unknown mode(s) {unknown}; use {', '.join(MODES)}", err=True)
         raise typer.Exit(2)
     try:
-        items = load_questions(questions, limit)
+        items = load_items(questions, limit)
     except DatasetError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
+    single_only = [m for m in chosen if m not in THREAD_MODES]
+    if single_only and (threads := sum(isinstance(i, EvalThread) for i in items)):
+        typer.echo(
+            f"note: {', '.join(single_only)} score single questions only; the {threads} thread(s) run in the other modes",
+            err=True,
+        )
     config = EvalConfig(
         modes=chosen,
         models=tuple(m.strip() for m in models.split(",")) if models else (None,),
@@ -164,6 +184,7 @@ def evaluate(
         tolerance=tolerance,
         use_judge=judge,
         judge_model=judge_model,
+        memory=memory,
     )
     results = out / "results.jsonl"
 
