@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from agent.answer import Answer, Comparison
@@ -44,6 +45,7 @@ async def ask_in_thread(
     settings: AgentSettings | None = None,
     key_id: int | None = None,
     emit: Emit = discard,
+    on_turn: Callable[[str, int], None] | None = None,
 ) -> TurnResult:
     """Run `question` as the next turn of `thread_id` (None: the first of a new thread), stored with its events; a
     follow-up first waits for a previous turn still in flight. ThreadNotFound for an unknown thread."""
@@ -63,6 +65,8 @@ async def ask_in_thread(
         thread_id=thread_id,
     )
     assert run.thread_id is not None and run.turn is not None
+    if on_turn is not None:  # the caller learns its thread at once (a turn stopped midway still belongs to it)
+        on_turn(run.thread_id, run.turn)
     seq = 0
 
     async def stored(event: Event) -> None:
