@@ -21,7 +21,7 @@ from api.models import Thread
 from api.run_store import ACTIVE, RunStore, ThreadNotFound
 from api.runner import run_error, run_status
 from api.thread_store import ThreadStore
-from api.thread_turns import thread_memories
+from api.thread_turns import remember, thread_memories
 
 POLL_S = 1.0
 
@@ -91,6 +91,7 @@ async def ask_in_thread(
             )
         answer = await researcher.ask(question, mode, filters=filters, settings=settings, emit=stored, memory=memory)
         status, result, error = run_status(answer), answer, run_error(answer)
+        remember(run.id, answer)
     except asyncio.CancelledError:
         status, error = "cancelled", "cancelled by the user"
         raise
