@@ -26,7 +26,7 @@ from corpus.catalog import Corpus
 from corpus.models import Document
 
 ARMS = {"agentic": ("agentic",), "rag": ("rag",), "compare": ("agentic", "rag")}
-CACHE_SIZE = 4096  # finished turns' parsed answers kept per process
+CACHE_SIZE = 512  # finished turns' answers kept per process (a few MB: enough for the long threads in use)
 
 
 @dataclass
