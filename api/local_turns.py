@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from agent.answer import Answer, Comparison
@@ -20,7 +21,7 @@ from api.models import Thread
 from api.run_store import ACTIVE, RunStore, ThreadNotFound
 from api.runner import run_error, run_status
 from api.thread_store import ThreadStore
-from api.thread_turns import thread_memories
+from api.thread_turns import remember, thread_memories
 
 POLL_S = 1.0
 
@@ -44,6 +45,7 @@ async def ask_in_thread(
     settings: AgentSettings | None = None,
     key_id: int | None = None,
     emit: Emit = discard,
+    on_turn: Callable[[str, int], None] | None = None,
 ) -> TurnResult:
     """Run `question` as the next turn of `thread_id` (None: the first of a new thread), stored with its events; a
     follow-up first waits for a previous turn still in flight. ThreadNotFound for an unknown thread."""
@@ -63,6 +65,8 @@ async def ask_in_thread(
         thread_id=thread_id,
     )
     assert run.thread_id is not None and run.turn is not None
+    if on_turn is not None:  # the caller learns its thread at once (a turn stopped midway still belongs to it)
+        on_turn(run.thread_id, run.turn)
     seq = 0
 
     async def stored(event: Event) -> None:
@@ -87,6 +91,7 @@ async def ask_in_thread(
             )
         answer = await researcher.ask(question, mode, filters=filters, settings=settings, emit=stored, memory=memory)
         status, result, error = run_status(answer), answer, run_error(answer)
+        remember(run.id, answer)
     except asyncio.CancelledError:
         status, error = "cancelled", "cancelled by the user"
         raise

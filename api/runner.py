@@ -18,7 +18,7 @@ from agent.session import Researcher
 from api.metrics import Metrics
 from api.run_store import ACTIVE, RunStore, event_row
 from api.thread_store import ThreadStore
-from api.thread_turns import thread_memories
+from api.thread_turns import remember, thread_memories
 
 log = logging.getLogger(__name__)
 
@@ -264,6 +264,7 @@ class RunManager:
                     memory = await asyncio.to_thread(self._memory, thread, mode, researcher, settings.thread_memory_tokens)
                 answer = await researcher.ask(question, mode, filters=filters, settings=settings, emit=emit, memory=memory)  # type: ignore[arg-type]
             self.metrics.observe(mode, answer)
+            remember(run_id, answer)  # a follow-up in this process reuses it as is
             return run_status(answer), answer.model_dump(mode="json"), run_error(answer)
 
         self.submit_job(run_id, mode, work, after=thread.after if thread else None, seq=seq)

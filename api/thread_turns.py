@@ -1,8 +1,9 @@
 """A follow-up's research memory from its thread's stored turns: per arm, with the cited filings deleted or replaced since.
 
-A finished turn's answer never changes, so each is parsed once per process and kept (a bounded cache): a follow-up in a
-long thread reads the light columns of its earlier turns, the stored answer of only the turns it has not seen yet,
-and the cited filings' ingest times from the catalog (a filing replaced since is noticed on every follow-up).
+A finished turn's answer never changes, so each is kept once per process (a bounded cache: the answer of a run this
+process ran, or parsed once from the database): a follow-up in a long thread reads the light columns of its earlier
+turns, the stored answer of only the turns this process has not seen yet, and the cited filings' ingest times from the
+catalog (a filing replaced since is noticed on every follow-up).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from agent.answer import Answer
+from agent.answer import Answer, Comparison
 from agent.memory import ThreadMemory, Turn, thread_memory
 from api.models import Run
 from api.run_store import ACTIVE
@@ -25,7 +26,7 @@ from corpus.catalog import Corpus
 from corpus.models import Document
 
 ARMS = {"agentic": ("agentic",), "rag": ("rag",), "compare": ("agentic", "rag")}
-CACHE_SIZE = 4096  # finished turns' parsed answers kept per process
+CACHE_SIZE = 512  # finished turns' answers kept per process (a few MB: enough for the long threads in use)
 
 
 @dataclass
@@ -46,6 +47,17 @@ def clear_cache() -> None:
     """Forget the parsed answers (benchmarks measure the first follow-up after a start)."""
     with _lock:
         _cache.clear()
+
+
+def remember(run_id: str, result: Answer | Comparison) -> None:
+    """Keep a run's answers as it finishes (the process that ran it then never parses them for a follow-up)."""
+    answers = (
+        {"agentic": result.agentic, "rag": result.rag} if isinstance(result, Comparison) else {"agentic": result, "rag": result}
+    )
+    with _lock:
+        _cache[run_id] = answers
+        while len(_cache) > CACHE_SIZE:
+            _cache.popitem(last=False)
 
 
 def arm_answers(mode: str, result: dict[str, Any] | None) -> dict[str, Answer | None]:

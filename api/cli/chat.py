@@ -106,6 +106,9 @@ class Chat:
         where = f"thread {self.thread_id[:8]}" if self.thread_id else "new thread"
         return f"sleuth [{where} · {self.mode}]> "
 
+    def _on_turn(self, thread_id: str, turn: int) -> None:
+        self.thread_id = thread_id
+
     def _interrupt(self) -> None:
         if self.running is not None and not self.running.done():
             self.running.cancel()
@@ -124,7 +127,15 @@ class Chat:
 
         self.printer.started = time.monotonic()  # trace times count from this question
         self.running = asyncio.create_task(
-            ask_in_thread(self.researcher, self.store, question, self.mode, thread_id=self.thread_id, emit=emit)  # type: ignore[arg-type]
+            ask_in_thread(
+                self.researcher,
+                self.store,
+                question,
+                self.mode,  # type: ignore[arg-type]
+                thread_id=self.thread_id,
+                emit=emit,
+                on_turn=self._on_turn,
+            )
         )
         try:
             done = await self.running

@@ -85,3 +85,75 @@ def test_chat_ends_at_end_of_input_and_refuses_a_bad_mode(cli):
         assert cli(fake, "chat", input="").exit_code == 0
         bad = cli(fake, "chat", "--mode", "deep", input="")
     assert bad.exit_code == 2 and "--mode must be agentic, rag or compare" in bad.stderr
+
+
+def _own_terminal() -> None:
+    """In the child: a session of its own whose controlling terminal is the pseudo-terminal on stdin (as sshd sets up)."""
+    import fcntl
+    import os
+    import termios
+
+    os.setsid()
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+
+@pytest.mark.slow
+def test_chat_in_a_terminal_ctrl_c_stops_the_running_question_and_the_chat_goes_on(cli, tmp_path):
+    """As over SSH: `sleuth chat` on a pseudo-terminal; Ctrl-C during a slow answer stops that question only."""
+    import os
+    import pty
+    import select
+    import subprocess
+    import sys
+    import time
+
+    def slow_then_fast(body: dict) -> Reply:
+        if _user(body).endswith("Question: the slow one"):
+            return Reply(content="thinking", delay_s=30)
+        return answer("3M's FY2018 capital expenditure was $1,577 million.", CAPEX_CITATION)
+
+    with FakeLLM(slow_then_fast) as fake:
+        env = {**os.environ, "SLEUTH_LLM_BASE_URL": fake.base_url, "SLEUTH_LLM_MAX_RETRIES": "0", "PYTHONPATH": os.getcwd()}
+        env["PYTHONPATH"] = str(__import__("pathlib").Path(__file__).resolve().parents[2])
+        leader, follower = pty.openpty()
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "api.cli", "chat"],
+            stdin=follower,
+            stdout=follower,
+            stderr=follower,
+            env=env,
+            cwd=tmp_path,
+            preexec_fn=_own_terminal,
+        )
+        os.close(follower)
+        seen = b""
+
+        def until(marker: bytes, timeout: float = 60) -> None:
+            nonlocal seen
+            deadline = time.monotonic() + timeout
+            while marker not in seen:
+                assert time.monotonic() < deadline and proc.poll() is None, seen.decode(errors="replace")[-2000:]
+                if select.select([leader], [], [], 0.2)[0]:
+                    try:
+                        seen += os.read(leader, 4096)
+                    except OSError:  # the child closed the terminal
+                        break
+
+        try:
+            until(b"]> ")
+            os.write(leader, b"the slow one\n")
+            until(b"the slow one")
+            time.sleep(1.0)
+            os.write(leader, b"\x03")  # Ctrl-C, as the terminal sends it
+            until(b"stopped; the turn is kept as cancelled")
+            os.write(leader, FIRST.encode() + b"\n")
+            until(b"$1,577 million.")
+            until(b"turn 2)")  # the stopped question was turn 1 of the same thread
+            os.write(leader, b"/threads\n")
+            until(b"2 turns, answered")
+            os.write(leader, b"/quit\n")
+            assert proc.wait(timeout=30) == 0
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+            os.close(leader)
