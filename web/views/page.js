@@ -11,14 +11,31 @@ let pageBlobUrl = null;
 
 // The page as printed (PDF filings): the image (fetched with the API key, so no <img src> to the API) and,
 // for a citation, the boxes of its quote on that page.
+// The server renders at most two pages of one key at once and answers 429 past that (a quick click on the next
+// citation while one still renders): wait as it says (at most 5 s) and ask again, a few times.
+const RENDER_TRIES = 4;
+const waitAfter = (response) =>
+  new Promise((done) => setTimeout(done, 1000 * Math.min(5, Number(response.headers.get("Retry-After")) || 1)));
+
+async function fetchRendered(url) {
+  for (let attempt = 1; ; attempt++) {
+    const response = await fetch(url, { headers: headers() });
+    if (response.status !== 429 || attempt >= RENDER_TRIES) return response;
+    await waitAfter(response);
+  }
+}
+
+async function fetchBoxes(url) {
+  const response = await fetchRendered(url).catch(() => null);
+  return response && response.ok ? response.json() : null;
+}
+
 async function fetchPageImage(docId, page, quote) {
   const base = `/v1/documents/${encodeURIComponent(docId)}/pages/${page}`;
-  const boxes = quote
-    ? api(`${base}/boxes?q=${encodeURIComponent(quote.slice(0, 2000))}`).catch(() => null)
-    : Promise.resolve(null);
+  const boxes = quote ? fetchBoxes(`${base}/boxes?q=${encodeURIComponent(quote.slice(0, 2000))}`) : Promise.resolve(null);
   let response;
   try {
-    response = await fetch(`${base}/image`, { headers: headers() });
+    response = await fetchRendered(`${base}/image`);
   } catch {
     throw new ApiError(0, "Cannot reach the Sleuth server for the page image.");
   }

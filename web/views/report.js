@@ -5,13 +5,15 @@ import { chartCard } from "../charts.js";
 import { fmtTime, guarded, h, statusBadge, view } from "../dom.js";
 import { TRACE_RENDERERS, traceItem } from "../trace.js";
 import { openPage } from "./page.js";
+import { exportMenu } from "./export.js";
 
 const ACTIVE = ["queued", "running"];
 
 // The report's own events in the trace (the sections' agent steps use the shared renderers).
 const RENDERERS = {
   ...TRACE_RENDERERS,
-  report_plan: (d, t) => h("li", {}, t, `plan: ${d.plan.title} (${d.plan.sections.length} sections)${d.approved ? " · approved" : ""}`),
+  report_plan: (d, t) =>
+    h("li", {}, t, `plan: ${d.plan.title} (${d.plan.sections.length} sections)${d.approved ? " · approved" : ""}`),
   awaiting_approval: (d, t) => h("li", { class: "status-ev" }, t, "waiting for the plan's approval"),
   section_started: (d, t) => h("li", {}, t, `§${d.index} ${d.title}: researching`),
   section_finished: (d, t) =>
@@ -33,18 +35,8 @@ function planEditor(plan, onApprove) {
       "fieldset",
       { class: "plan-section card" },
       h("label", {}, "Section title", h("input", { name: "title", value: s.title, maxlength: 200, required: true })),
-      h(
-        "label",
-        {},
-        "Questions (one per line)",
-        h("textarea", { name: "questions", rows: 3 }, (s.questions || []).join("\n")),
-      ),
-      h(
-        "label",
-        {},
-        "Filings (doc_ids, comma-separated)",
-        h("input", { name: "filings", value: (s.filings || []).join(", ") }),
-      ),
+      h("label", {}, "Questions (one per line)", h("textarea", { name: "questions", rows: 3 }, (s.questions || []).join("\n"))),
+      h("label", {}, "Filings (doc_ids, comma-separated)", h("input", { name: "filings", value: (s.filings || []).join(", ") })),
       h("button", { type: "button", class: "danger small", onclick: () => row.remove() }, "Remove section"),
     );
     return row;
@@ -137,13 +129,21 @@ function sectionChart(chart) {
     first: null,
   }));
   const notes = chart.points.some((p) => p.verified === false) ? ["Some points were not found on their cited page."] : [];
-  return chartCard({ h, openPage }, { title: chart.title, unit: chart.unit, scale: 0, points, notes, kind: chart.kind || "line" });
+  return chartCard(
+    { h, openPage },
+    { title: chart.title, unit: chart.unit, scale: 0, points, notes, kind: chart.kind || "line" },
+  );
 }
 
 function memo(answer) {
   const r = answer.report;
   const cites = answer.citations || [];
-  const body = [h("div", {}, statusBadge(answer.status)), h("h2", {}, r.title), h("h3", {}, "Executive summary"), ...cited(r.summary, cites)];
+  const body = [
+    h("div", {}, statusBadge(answer.status)),
+    h("h2", {}, r.title),
+    h("h3", {}, "Executive summary"),
+    ...cited(r.summary, cites),
+  ];
   for (const s of r.sections) {
     body.push(h("h3", {}, s.title, " ", statusBadge(s.status)), ...cited(s.text, cites));
     for (const t of s.tables)
@@ -155,14 +155,40 @@ function memo(answer) {
             "table",
             { class: "report-table" },
             h("caption", {}, t.title),
-            h("thead", {}, h("tr", {}, t.columns.map((c) => h("th", {}, c)))),
-            h("tbody", {}, t.rows.map((row) => h("tr", {}, row.map((cell) => h("td", {}, ...cited(cell, cites, "span")))))),
+            h(
+              "thead",
+              {},
+              h(
+                "tr",
+                {},
+                t.columns.map((c) => h("th", {}, c)),
+              ),
+            ),
+            h(
+              "tbody",
+              {},
+              t.rows.map((row) =>
+                h(
+                  "tr",
+                  {},
+                  row.map((cell) => h("td", {}, ...cited(cell, cites, "span"))),
+                ),
+              ),
+            ),
           ),
         ),
       );
     if (s.chart) body.push(sectionChart(s.chart));
   }
-  if (r.not_found.length) body.push(h("h3", {}, "What was checked and not found"), h("ul", {}, r.not_found.map((x) => h("li", {}, x))));
+  if (r.not_found.length)
+    body.push(
+      h("h3", {}, "What was checked and not found"),
+      h(
+        "ul",
+        {},
+        r.not_found.map((x) => h("li", {}, x)),
+      ),
+    );
   body.push(
     h("h3", {}, "Sources"),
     h(
@@ -182,7 +208,14 @@ function memo(answer) {
       ),
     ),
   );
-  if ((answer.warnings || []).length) body.push(h("ul", { class: "warnings" }, answer.warnings.map((w) => h("li", {}, w))));
+  if ((answer.warnings || []).length)
+    body.push(
+      h(
+        "ul",
+        { class: "warnings" },
+        answer.warnings.map((w) => h("li", {}, w)),
+      ),
+    );
   return body;
 }
 
@@ -220,13 +253,23 @@ export async function reportView(run) {
   const status = h("span", { id: "run-status" });
   const cancel = h(
     "button",
-    { type: "button", class: "danger", id: "cancel", onclick: () => guarded(() => api(`/v1/runs/${id}/cancel`, { method: "POST" })) },
+    {
+      type: "button",
+      class: "danger",
+      id: "cancel",
+      onclick: () => guarded(() => api(`/v1/runs/${id}/cancel`, { method: "POST" })),
+    },
     "Cancel",
   );
   const planBox = h("div", { id: "plan" });
   const sections = h("ol", { class: "report-sections", id: "report-sections", "aria-live": "polite" });
-  const memoBox = h("section", { class: "card", id: "memo", "aria-label": "Memo" }, h("p", { class: "muted" }, "The memo appears here."));
+  const memoBox = h(
+    "section",
+    { class: "card", id: "memo", "aria-label": "Memo" },
+    h("p", { class: "muted" }, "The memo appears here."),
+  );
   const trace = h("ol", { class: "trace", id: "trace-report" });
+  const exports = exportMenu(id); // shown once the memo is written: Markdown, Word, PDF, the evidence pack
   view.replaceChildren(
     h(
       "div",
@@ -234,6 +277,7 @@ export async function reportView(run) {
       h("h1", {}, run.question),
       h("p", {}, status, " ", cancel),
       h("p", { class: "muted" }, `report · model ${run.model} · ${fmtTime(run.created_at)}`),
+      exports,
     ),
     planBox,
     h("section", { class: "card" }, h("h2", {}, "Sections"), sections),
@@ -247,7 +291,14 @@ export async function reportView(run) {
   const rows = new Map();
   const sectionRow = (d) => {
     if (!rows.has(d.index)) rows.set(d.index, sections.appendChild(h("li", { "data-index": d.index })));
-    rows.get(d.index).replaceChildren(h("strong", {}, d.title), " ", statusBadge(d.status), d.error ? h("span", { class: "muted" }, ` ${d.error}`) : "");
+    rows
+      .get(d.index)
+      .replaceChildren(
+        h("strong", {}, d.title),
+        " ",
+        statusBadge(d.status),
+        d.error ? h("span", { class: "muted" }, ` ${d.error}`) : "",
+      );
   };
   const showPlan = (plan, waiting) => {
     if (!waiting) {
@@ -292,9 +343,9 @@ export async function reportView(run) {
     if (done.status === "planned") showPlan(done.plan, true);
     else if (done.result && done.result.report) {
       memoBox.replaceChildren(...memo(done.result));
+      exports.hidden = false;
       if (done.thread_id) memoBox.after(reviseForm(done));
-    }
-    else if (done.error) memoBox.replaceChildren(statusBadge(done.status), h("p", {}, done.error));
+    } else if (done.error) memoBox.replaceChildren(statusBadge(done.status), h("p", {}, done.error));
   };
   setStatus(run.status);
   await follow();
