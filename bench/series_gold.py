@@ -1,5 +1,8 @@
 """Gold series for bench/series.py: statement rows read on the pages of the FinanceBench filings (and EDGAR's Boeing FY2024 10-K).
 
+3M's FY2013-FY2014 (and FY2015 year-end) points are rows of the 2017 10-K's Item 6 "Selected Financial Data" (p.16),
+read on the PDF page with PyMuPDF, 2026-12-07.
+
 Each point is `PERIOD=PRINTED@DOC_ID:PAGE`, the figure as printed on that page; a restated period is
 `PERIOD=FIRST@DOC:PAGE>LATEST@DOC:PAGE` (as first reported, then as the latest filing prints it). A period's source is the
 first filing that printed it, unless it was restated (then the latest). Read on the stored page text, 2026-12-07.
@@ -17,6 +20,7 @@ GOLD = [
         "3M",
         "total assets",
         "Balance Sheet",
+        "FY2013 end=$33,304@3M_2017_10K:16 FY2014 end=$31,374@3M_2017_10K:16 FY2015 end=$32,883@3M_2017_10K:16 "
         "FY2016 end=$32,906@3M_2017_10K:59 FY2017 end=$37,987@3M_2017_10K:59 FY2018 end=$36,500@3M_2018_10K:58 FY2019 end=$44,659@3M_2019_10K:58 "
         "FY2020 end=$47,344@3M_2021_10K:47 FY2021 end=$47,072@3M_2021_10K:47 FY2022 end=$46,455@3M_2022_10K:50",
     ),
@@ -24,6 +28,7 @@ GOLD = [
         "3M",
         "net income attributable to 3M",
         "Income Statement",
+        "FY2013=4,659@3M_2017_10K:16 FY2014=4,956@3M_2017_10K:16 "
         "FY2015=$4,833@3M_2017_10K:57 FY2016=$5,050@3M_2017_10K:57 FY2017=$4,858@3M_2017_10K:57 FY2018=$5,349@3M_2018_10K:56 "
         "FY2019=$4,570@3M_2019_10K:56>$4,517@3M_2021_10K:45 FY2020=$5,449@3M_2021_10K:45 FY2021=$5,921@3M_2021_10K:45 FY2022=$5,777@3M_2022_10K:48",
     ),
@@ -31,6 +36,7 @@ GOLD = [
         "3M",
         "net sales",
         "Income Statement",
+        "FY2013=$30,871@3M_2017_10K:16 FY2014=$31,821@3M_2017_10K:16 "
         "FY2015=$30,274@3M_2017_10K:57 FY2016=$30,109@3M_2017_10K:57 FY2017=$31,657@3M_2017_10K:57 FY2018=$32,765@3M_2018_10K:56 "
         "FY2019=$32,136@3M_2019_10K:56 FY2020=$32,184@3M_2021_10K:45 FY2021=$35,355@3M_2021_10K:45 FY2022=$34,229@3M_2022_10K:48",
     ),
