@@ -121,7 +121,7 @@ def company_series(docs: Sequence[Document], facts: Iterable[Fact]) -> list[Line
     rows = [f for f in facts if f.doc_id in by_doc and f.value is not None]
     own_years = _own_years(rows)
     columns = _columns(rows)
-    statement_of = _statement_sections(rows)
+    statement_of = _statement_sections([f for f in rows if (by_doc[f.doc_id].form_type or "") in ("10-K", "10-Q")])
     items: dict[tuple, LineSeries] = {}
     # Filing order: period end, then the 10-K/10-Q before an earnings release of the same period (the audited printing).
     order = sorted(
@@ -204,7 +204,11 @@ def fact_period(f: Fact, doc: Document, own_year: int | None, column: int, secti
         return dated_period(filing, f.period_start, f.period_end, f.period_start is None)
     if f.fiscal_year is None or own_year is None:
         return None  # "period unknown": the header years could not be read
-    return column_period(filing, f.fiscal_year, own_year, column, f.period_label or "", section == "Balance Sheet")
+    balance = section == "Balance Sheet"
+    label = (
+        "" if balance and f.section == SELECTED_SECTION else f.period_label or ""
+    )  # a balance is a year-end, whatever heads its table
+    return column_period(filing, f.fiscal_year, own_year, column, label, balance)
 
 
 def _own_years(rows: list[Fact]) -> dict[tuple[str, str | None], int]:
@@ -218,12 +222,22 @@ def _own_years(rows: list[Fact]) -> dict[tuple[str, str | None], int]:
 
 
 def _statement_sections(rows: list[Fact]) -> dict[str, str]:
-    """Label key -> the primary statement that prints that label most often (rows without dimensions)."""
-    counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    """Label key -> the primary statement a selected-data row of that label is read as (10-K and 10-Q rows without dimensions).
+
+    The income statement first, then the balance sheet, then the others: "Net income" in the cash flow statement is
+    the income statement's figure, and "Inventories" there is a change in the balance sheet's (selected data prints
+    balances). A label one statement of one filing prints on two rows ("Basic" for earnings per share and for the
+    share count) names no one line item: selected-data rows under it join nothing.
+    """
+    printed: dict[str, set[str]] = defaultdict(set)
+    lines: dict[tuple, set] = defaultdict(set)
     for f in rows:
         if f.section in STATEMENTS and not f.dimensions:
-            counts[label_key(f.label)][f.section] += 1
-    return {k: max(c, key=lambda s: (c[s], s)) for k, c in counts.items()}
+            key = label_key(f.label)
+            printed[key].add(f.section)
+            lines[(key, f.section, f.doc_id)].add(f.line)
+    ambiguous = {key for (key, _s, _d), at in lines.items() if len(at) > 1}
+    return {k: min(found, key=STATEMENTS.index) for k, found in printed.items() if k not in ambiguous}
 
 
 def _columns(rows: list[Fact]) -> dict[int, int]:

@@ -181,6 +181,10 @@ def test_selected_data_rows_join_the_statement_line_item_and_the_statement_wins(
         fact("A_2017_10K", "Total assets", 2013, "90", 90e6, section="Item 6", column="At December 31"),
         fact("A_2017_10K", "Total assets", 2017, "99", 99e6, section="Balance Sheet", column=""),
         fact("A_2017_10K", "Cash dividends paid per share", 2013, "2.54", 2.54, section="Item 6", scale=0),
+        # "Basic" on two rows of the income statement (per share and shares): a selected-data "Basic" row joins neither.
+        fact("A_2017_10K", "Basic", 2017, "5.10", 5.1, section="Income Statement", scale=0, line=20),
+        fact("A_2017_10K", "Basic", 2017, "600", 600e6, section="Income Statement", line=21),
+        fact("A_2017_10K", "Basic", 2013, "4.00", 4.0, section="Item 6", scale=0),
         # The 2018 10-K's five-year table prints FY2014 otherwise: a restatement, marked as any other.
         fact("A_2018_10K", "Net sales", 2018, "32", 32e6, **item6),
         fact("A_2018_10K", "Net sales", 2014, "26", 26e6, **item6),
@@ -196,3 +200,5 @@ def test_selected_data_rows_join_the_statement_line_item_and_the_statement_wins(
     assets, _ = one(items, "Total assets")
     assert sorted(assets) == ["FY2013 end", "FY2017 end"]  # read as the balance sheet that prints the label
     assert not [i for i in items if "dividends" in i.label]  # no statement prints it: its period's kind is unknown
+    basic, _ = one(items, "Basic")
+    assert sorted(basic) == ["FY2017"]
