@@ -42,7 +42,7 @@ _PER_SHARE = re.compile(r"per\s+(?:common\s+)?share|per\s+unit|\bshares\b|\brati
 
 
 def statement_facts(text: PagedText, sections: list[SectionSpan], existing: list[XbrlFact]) -> list[XbrlFact]:
-    """Rows of the primary statements and of Item 6 "Selected Financial Data" as facts (none when the filing's XBRL already holds them)."""
+    """Rows of the primary statements and of Item 6 (selected financial data) as facts; none when XBRL holds them."""
     if any(f.source in ("ixbrl", "xbrl") for f in existing):
         return []
     out: list[XbrlFact] = []
