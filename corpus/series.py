@@ -10,6 +10,7 @@ from datetime import date
 
 from corpus.fiscal import FilingPeriod, FiscalPeriod, column_period, dated_period
 from corpus.models import Document, Fact
+from corpus.statements import SELECTED_SECTION
 
 BASES = ("latest", "first")  # which printing of a restated period a series uses
 STATEMENTS = ("Income Statement", "Balance Sheet", "Cash Flows", "Comprehensive Income", "Equity")
@@ -34,7 +35,7 @@ class Report:
     printed: str
     value: float  # full units: scale and sign applied
     scale: int  # the power of ten the figure is printed in
-    source: str  # table | ixbrl | xbrl
+    source: str  # table | ixbrl | xbrl | selected (Item 6 "Selected Financial Data")
     period_label: str  # the column header as printed
 
 
@@ -120,6 +121,7 @@ def company_series(docs: Sequence[Document], facts: Iterable[Fact]) -> list[Line
     rows = [f for f in facts if f.doc_id in by_doc and f.value is not None]
     own_years = _own_years(rows)
     columns = _columns(rows)
+    statement_of = _statement_sections([f for f in rows if (by_doc[f.doc_id].form_type or "") in ("10-K", "10-Q")])
     items: dict[tuple, LineSeries] = {}
     # Filing order: period end, then the 10-K/10-Q before an earnings release of the same period (the audited printing).
     order = sorted(
@@ -134,17 +136,22 @@ def company_series(docs: Sequence[Document], facts: Iterable[Fact]) -> list[Line
     rank = {d.id: i for i, d in enumerate(order)}
     for f in rows:
         doc = by_doc[f.doc_id]
-        period = fact_period(f, doc, own_years.get((f.doc_id, f.section)), columns.get(f.id, 0))
+        section, source = f.section, f.source
+        if section == SELECTED_SECTION:  # a selected-data row joins the statement line item printed under its label
+            section, source = statement_of.get(label_key(f.label)), "selected"
+            if section is None or f.dimensions:
+                continue  # no statement prints it: which statement (a year's flow or a year-end balance) is not known
+        period = fact_period(f, doc, own_years.get((f.doc_id, f.section)), columns.get(f.id, 0), section)
         if period is None:
             continue
         unit = unit_of(f, doc)
         dims = tuple(sorted((f.dimensions or {}).items()))
-        key = (f.concept, dims, unit) if f.concept else (label_key(f.label), f.section, dims, unit)
+        key = (f.concept, dims, unit) if f.concept else (label_key(f.label), section, dims, unit)
         item = items.get(key)
         if item is None:
-            item = items[key] = LineSeries(key, clean_label(f.label), f.section, f.concept, unit, dims)
-        elif f.section in STATEMENTS and item.section not in STATEMENTS:
-            item.label, item.section = clean_label(f.label), f.section  # named as the statement prints it
+            item = items[key] = LineSeries(key, clean_label(f.label), section, f.concept, unit, dims)
+        elif section in STATEMENTS and item.section not in STATEMENTS:
+            item.label, item.section = clean_label(f.label), section  # named as the statement prints it
         report = Report(
             f.doc_id,
             doc.accession,
@@ -155,7 +162,7 @@ def company_series(docs: Sequence[Document], facts: Iterable[Fact]) -> list[Line
             f.printed or "",
             f.value,
             f.scale or 0,
-            f.source,
+            source,
             f.period_label or "",
         )
         _add(item, period, report, rank)
@@ -169,7 +176,10 @@ def _add(item: LineSeries, period: FiscalPeriod, report: Report, rank: dict[str,
     if point is None:
         item.points[period] = Point(period, [report])
         return
-    if any(r.doc_id == report.doc_id for r in point.reports):
+    same = next((i for i, r in enumerate(point.reports) if r.doc_id == report.doc_id), None)
+    if same is not None:
+        if point.reports[same].source == "selected" and report.source != "selected":
+            point.reports[same] = report  # the statement's printing wins over the filing's selected-data table
         return  # printed twice in one filing (a statement and a note): the first printing stands
     point.reports.append(report)
     point.reports.sort(key=lambda r: rank[r.doc_id])
@@ -183,14 +193,22 @@ def _labels(item: LineSeries, rank: dict[str, int]) -> list[str]:
     return sorted(seen, key=lambda label: -seen[label])
 
 
-def fact_period(f: Fact, doc: Document, own_year: int | None, column: int) -> FiscalPeriod | None:
-    """The fiscal period of one fact, from its dates (XBRL) or its column's header year (statement tables)."""
+def fact_period(f: Fact, doc: Document, own_year: int | None, column: int, section: str | None = None) -> FiscalPeriod | None:
+    """The fiscal period of one fact, from its dates (XBRL) or its column's header year (statement tables).
+
+    `section`: the statement the fact is read as (a selected-data row is read as the statement that prints its label).
+    """
+    section = section or f.section
     filing = FilingPeriod.of(doc.fiscal_year, doc.fiscal_period if (doc.form_type or "") != "10-K" else "FY", doc.period_end_date)
     if f.period_end is not None:
         return dated_period(filing, f.period_start, f.period_end, f.period_start is None)
     if f.fiscal_year is None or own_year is None:
         return None  # "period unknown": the header years could not be read
-    return column_period(filing, f.fiscal_year, own_year, column, f.period_label or "", f.section == "Balance Sheet")
+    balance = section == "Balance Sheet"
+    label = (
+        "" if balance and f.section == SELECTED_SECTION else f.period_label or ""
+    )  # a balance is a year-end, whatever heads its table
+    return column_period(filing, f.fiscal_year, own_year, column, label, balance)
 
 
 def _own_years(rows: list[Fact]) -> dict[tuple[str, str | None], int]:
@@ -201,6 +219,25 @@ def _own_years(rows: list[Fact]) -> dict[tuple[str, str | None], int]:
             key = (f.doc_id, f.section)
             out[key] = max(out.get(key, f.fiscal_year), f.fiscal_year)
     return out
+
+
+def _statement_sections(rows: list[Fact]) -> dict[str, str]:
+    """Label key -> the primary statement a selected-data row of that label is read as (10-K and 10-Q rows without dimensions).
+
+    The income statement first, then the balance sheet, then the others: "Net income" in the cash flow statement is
+    the income statement's figure, and "Inventories" there is a change in the balance sheet's (selected data prints
+    balances). A label one statement of one filing prints on two rows ("Basic" for earnings per share and for the
+    share count) names no one line item: selected-data rows under it join nothing.
+    """
+    printed: dict[str, set[str]] = defaultdict(set)
+    lines: dict[tuple, set] = defaultdict(set)
+    for f in rows:
+        if f.section in STATEMENTS and not f.dimensions:
+            key = label_key(f.label)
+            printed[key].add(f.section)
+            lines[(key, f.section, f.doc_id)].add(f.line)
+    ambiguous = {key for (key, _s, _d), at in lines.items() if len(at) > 1}
+    return {k: min(found, key=STATEMENTS.index) for k, found in printed.items() if k not in ambiguous}
 
 
 def _columns(rows: list[Fact]) -> dict[int, int]:

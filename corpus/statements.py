@@ -11,12 +11,15 @@ from corpus.xbrl import XbrlFact
 
 MAX_STATEMENT_LINES = 1_500  # a statement spans a few pages; past this the span is a detection error
 MAX_STATEMENT_PAGES = 4  # rows further from the title belong to notes the section span swallowed
+MAX_SELECTED_PAGES = 2  # Item 6 "Selected Financial Data": a five-year table on a page or two
+SELECTED_SECTION = "Item 6"  # the section key its rows are stored under
+_SELECTED_TITLE = re.compile(r"selected\s+(?:consolidated\s+)?financial", re.I)
 _UNITS = re.compile(
     r"\bin\s+(thousands|millions|billions)\b|^\(?\$?\s*(thousands|millions|billions)\b|\(\s*(thousands|millions|billions)\b", re.I
 )
 _SCALES = {"thousands": 3, "millions": 6, "billions": 9}
 _YEAR_CELL = re.compile(
-    r"^(?:(?:at|as\s+of|fiscal|fy|year\s+ended|years?)\s*)?(?:[a-z]{3,9}\.?\s+\d{1,2},?\s+)?(?:fiscal\s+)?((?:19|20)\d{2})(?:\s*\(?[a-z]\)?)?$",
+    r"^(?:(?:at|as\s+of|fiscal|fy|year\s+ended|years?)\s*)?(?:[a-z]{3,9}\.?\s+\d{1,2},?\s+)?(?:fiscal\s+)?((?:19|20)\d{2})(?:\s*\(?[a-z]\)?|\s*\*{1,3})?$",
     re.I,
 )
 _YEAR_ANY = re.compile(r"(?<![\d,.$])((?:19|20)\d{2})(?![\d,%])")
@@ -33,19 +36,31 @@ _MONTH_DAY = re.compile(
 _SPACED = re.compile(r"\s{2,}")
 _TRAILING_VALUES = re.compile(r"((?:\s+(?:\$\s*)?(?:\(?-?\d[\d,]*(?:\.\d+)?\)?%?|[\u2014\u2013]))+)\s*$")
 _DOLLAR_AFTER = re.compile(r"\$?\s*\(?\d[\d,]*(?:\.\d+)?\)?\s+\$")
+_AT_DATE = re.compile(r"^(?:at|as\s+of)\s+[a-z]+\s+\d{1,2}\b", re.I)
+_PER_SHARE_GROUP = re.compile(r"\bper\s+(?:common\s+)?share\b", re.I)
 _PER_SHARE = re.compile(r"per\s+(?:common\s+)?share|per\s+unit|\bshares\b|\bratio\b|percent|%", re.I)
 
 
 def statement_facts(text: PagedText, sections: list[SectionSpan], existing: list[XbrlFact]) -> list[XbrlFact]:
-    """Rows of the primary statements as facts (none when the filing's XBRL already holds them)."""
+    """Rows of the primary statements and of Item 6 (selected financial data) as facts; none when XBRL holds them."""
     if any(f.source in ("ixbrl", "xbrl") for f in existing):
         return []
     out: list[XbrlFact] = []
     for span, _parent, _depth in iter_sections(sections):
-        if span.kind == "statement" and span.end_line - span.start_line < MAX_STATEMENT_LINES:
+        if span.end_line - span.start_line >= MAX_STATEMENT_LINES:
+            continue
+        if span.kind == "statement":
             last_page = min(span.end_page, span.start_page + MAX_STATEMENT_PAGES - 1)
             out += parse_statement(text, span.start_line, min(span.end_line, text.page_span(last_page)[1]))
+        elif is_selected_data(span):
+            last_page = min(span.end_page, span.start_page + MAX_SELECTED_PAGES - 1)
+            out += parse_statement(text, span.start_line, min(span.end_line, text.page_span(last_page)[1]), selected=True)
     return out
+
+
+def is_selected_data(span: SectionSpan) -> bool:
+    """A 10-K's Item 6 "Selected Financial Data": five years of a few line items (not "[Reserved]" since 2021)."""
+    return span.kind == "item" and span.key == SELECTED_SECTION and bool(_SELECTED_TITLE.search(span.title or ""))
 
 
 def split_cells(line: str) -> list[str]:
@@ -94,8 +109,13 @@ def _header_years(cells: list[str]) -> list[int] | None:
     return None
 
 
-def parse_statement(text: PagedText, start: int, end: int) -> list[XbrlFact]:
-    """Facts of one statement between 1-based lines start..end: period columns from the header lines, units from '(in millions ...)'."""
+def parse_statement(text: PagedText, start: int, end: int, selected: bool = False) -> list[XbrlFact]:
+    """Facts of one statement between 1-based lines start..end: period columns from the header lines, units from '(in millions ...)'.
+
+    `selected`: a selected-data table, whose rows under a "Per share of common stock:" heading are per-share figures
+    ("Net income attributable to 3M — basic | 8.13"): their label says so ("... (per share)") and no scale applies.
+    """
+    per_share_group = False
     scale = 0
     years: list[int] | None = None
     span_words = ""
@@ -140,6 +160,10 @@ def parse_statement(text: PagedText, start: int, end: int) -> list[XbrlFact]:
         figures = [(c, v) for c, v in values if v is not None]
         if not figures:
             pending_label = line if len(line) < 160 and not line.endswith(":") else ""
+            if selected and line.endswith(":"):
+                per_share_group = bool(_PER_SHARE_GROUP.search(line))
+                if _AT_DATE.match(line):  # "At December 31:": the rows below are year-end balances, not the years' flows
+                    span_list = [line.rstrip(":").strip()]
             continue
         label = " ".join(label_cells).strip()
         if not label and pending_label:
@@ -147,6 +171,8 @@ def parse_statement(text: PagedText, start: int, end: int) -> list[XbrlFact]:
         pending_label = ""
         if not label or len(label) > 300 or not re.search(r"[A-Za-z]{2}", label):
             continue
+        if selected and per_share_group and not _PER_SHARE.search(label):
+            label = f"{label} (per share)"
         row_scale = 0 if _PER_SHARE.search(label) else scale
         columns: list[int | None] = list(years) if years and len(years) == len(figures) else [None] * len(figures)
         per_span = len(columns) // len(span_list) if span_list and len(columns) % len(span_list) == 0 else 0

@@ -130,6 +130,13 @@ def test_real_filings_series_is_fast_warm(make_client, series_settings):
         points = r.json()["points"]
         assert [p["period"] for p in points] == [f"FY{y}" for y in range(2015, 2023)]
         assert points[3]["source"]["doc_id"] == "3M_2018_10K" and points[3]["source"]["page"] == 60
+        sales = client.get("/v1/companies/3M/series", params={"item": "net sales"}).json()["points"]
+        assert [p["period"] for p in sales] == [f"FY{y}" for y in range(2013, 2023)]  # FY2013-14: the 2017 10-K's Item 6
+        assert (sales[0]["source"]["doc_id"], sales[0]["source"]["page"], sales[0]["source"]["printed"]) == (
+            "3M_2017_10K",
+            16,
+            "$30,871",
+        )
         timings = []
         for _ in range(15):
             start = time.perf_counter()

@@ -164,3 +164,41 @@ def test_unreadable_periods_are_left_out_not_guessed():
     rows = [fact("D_2022_10K", "Net income", None, "100", 100e6, section="Income Statement", column="column 1 (period unknown)")]
     assert company_series(docs, rows) == []
     assert clean_label("Total revenue....................") == "Total revenue"
+
+
+def test_selected_data_rows_join_the_statement_line_item_and_the_statement_wins():
+    docs = [doc("A_2017_10K", 2017, end=date(2017, 12, 31)), doc("A_2018_10K", 2018, end=date(2018, 12, 31))]
+    item6 = {"section": "Item 6", "column": "Years Ended December 31"}
+    rows = [
+        # The 2017 10-K: a five-year table (Item 6, printed first) and the income statement's three years.
+        *(
+            fact("A_2017_10K", "Net sales", y, f"{v:,}", v * 1e6, **item6)
+            for y, v in ((2017, 31), (2016, 30), (2015, 29), (2014, 28), (2013, 27))
+        ),
+        fact("A_2017_10K", "Net sales", 2017, "31", 31e6, section="Income Statement"),
+        fact("A_2017_10K", "Net sales", 2016, "30", 30e6, section="Income Statement"),
+        fact("A_2017_10K", "Net sales", 2015, "29", 29e6, section="Income Statement"),
+        fact("A_2017_10K", "Total assets", 2013, "90", 90e6, section="Item 6", column="At December 31"),
+        fact("A_2017_10K", "Total assets", 2017, "99", 99e6, section="Balance Sheet", column=""),
+        fact("A_2017_10K", "Cash dividends paid per share", 2013, "2.54", 2.54, section="Item 6", scale=0),
+        # "Basic" on two rows of the income statement (per share and shares): a selected-data "Basic" row joins neither.
+        fact("A_2017_10K", "Basic", 2017, "5.10", 5.1, section="Income Statement", scale=0, line=20),
+        fact("A_2017_10K", "Basic", 2017, "600", 600e6, section="Income Statement", line=21),
+        fact("A_2017_10K", "Basic", 2013, "4.00", 4.0, section="Item 6", scale=0),
+        # The 2018 10-K's five-year table prints FY2014 otherwise: a restatement, marked as any other.
+        fact("A_2018_10K", "Net sales", 2018, "32", 32e6, **item6),
+        fact("A_2018_10K", "Net sales", 2014, "26", 26e6, **item6),
+        fact("A_2018_10K", "Net sales", 2018, "32", 32e6, section="Income Statement"),
+    ]
+    items = company_series(docs, rows)
+    points, item = one(items, "Net sales")
+    assert item.section == "Income Statement" and sorted(points) == [f"FY{y}" for y in range(2013, 2019)]
+    assert [(r.source, r.doc_id) for r in points["FY2016"].reports] == [("table", "A_2017_10K")]  # the statement wins
+    assert [(r.source, r.doc_id) for r in points["FY2018"].reports] == [("table", "A_2018_10K")]
+    assert points["FY2013"].chosen().source == "selected" and not points["FY2013"].restated
+    assert points["FY2014"].restated and points["FY2014"].first.printed == "28" and points["FY2014"].latest.printed == "26"
+    assets, _ = one(items, "Total assets")
+    assert sorted(assets) == ["FY2013 end", "FY2017 end"]  # read as the balance sheet that prints the label
+    assert not [i for i in items if "dividends" in i.label]  # no statement prints it: its period's kind is unknown
+    basic, _ = one(items, "Basic")
+    assert sorted(basic) == ["FY2017"]

@@ -114,9 +114,23 @@ def test_lookup_errors_name_what_exists(corpus):
 
 def test_the_standard_items_of_a_company(corpus):
     rows = {key: table for key, _name, table, _missing in standard_tables(corpus, "3M")}
-    assert [str(p.period) for p in rows["revenue"].points] == [f"FY{y}" for y in range(2015, 2023)]
+    assert [str(p.period) for p in rows["revenue"].points] == [f"FY{y}" for y in range(2013, 2023)]  # Item 6 adds FY2013-14
     assert rows["capex"].points[-1].chosen("latest").printed == "(1,749)"  # FY2022, 3M_2022_10K
     assert str(rows["total_assets"].points[-1].period) == "FY2022 end"
+
+
+def test_ten_years_of_3m_from_its_selected_financial_data(corpus):
+    """FY2013-FY2014 come from the 2017 10-K's Item 6 five-year table (p.16), read on the page; the statements win after."""
+    for item, first in (("net sales", "$30,871"), ("net income attributable to 3M", "4,659"), ("total assets", "$33,304")):
+        table = lookup(corpus, "3M", item, "all")
+        years = sorted(p.period.year for p in table.points)
+        assert years == list(range(2013, 2023)), (item, years)
+        oldest = min(table.points, key=lambda p: p.period.year).chosen("latest")
+        assert (oldest.doc_id, oldest.page, oldest.printed, oldest.source) == ("3M_2017_10K", 16, first, "selected")
+    sales = {p.period.year: p.chosen("latest") for p in lookup(corpus, "3M", "net sales", "all").points}
+    assert (sales[2016].doc_id, sales[2016].page, sales[2016].source) == ("3M_2017_10K", 57, "table")  # the statement wins
+    assets = lookup(corpus, "3M", "total assets", "all")
+    assert str(min(assets.points, key=lambda p: p.period.year).period) == "FY2013 end"  # "At December 31:" rows are balances
 
 
 def test_the_cli_prints_the_series_and_writes_csv_and_xlsx(corpus, tmp_path, monkeypatch):

@@ -12,7 +12,7 @@ from tests.web.conftest import shot
 from tests.web.test_pages import IMAGE_LOADED, RENDER_TIMEOUT_MS
 
 YEARS = [f"FY{y}" for y in range(2015, 2023)]
-MORE_3M = ["3M_2017_10K", "3M_2019_10K", "3M_2021_10K", "3M_2022_10K"]  # with the server's 3M_2018_10K: FY2015-FY2022
+MORE_3M = ["3M_2017_10K", "3M_2019_10K", "3M_2021_10K", "3M_2022_10K"]  # with the server's 3M_2018_10K: FY2015-FY2022 statements
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -44,7 +44,7 @@ def test_sparklines_and_a_full_chart_with_its_data_table(page):
     open_company(page)
     sparks = page.locator("#sparks > li")
     expect(sparks).to_have_count(9)
-    expect(sparks.filter(has_text="Revenue")).to_contain_text("8 periods, FY2015–FY2022")
+    expect(sparks.filter(has_text="Revenue")).to_contain_text("10 periods, FY2013–FY2022")  # FY2013-14 from Item 6
     expect(page.locator("#sparks canvas.spark-canvas")).to_have_count(9)
     sparks.filter(has_text="Operating income").get_by_role("button").click()
     card = page.locator("#company-chart .chart-card")
