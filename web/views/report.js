@@ -1,11 +1,11 @@
 // A report run: the plan to edit and approve, each section's progress as it is researched, then the memo with its
 // numbered sources (each [n] opens its cited page), and the trace.
 import { api, streamEvents } from "../api.js";
-import { chartCard } from "../charts.js";
 import { fmtTime, guarded, h, statusBadge, view } from "../dom.js";
 import { TRACE_RENDERERS, traceItem } from "../trace.js";
 import { openPage } from "./page.js";
 import { exportMenu } from "./export.js";
+import { answerChart } from "./run.js";
 
 const ACTIVE = ["queued", "running"];
 
@@ -116,25 +116,6 @@ function cited(text, citations, tag = "p") {
   );
 }
 
-function sectionChart(chart) {
-  const points = chart.points.map((p) => ({
-    label: p.label,
-    value: p.value,
-    printed: p.quote || String(p.value),
-    doc_id: p.doc_id,
-    page: p.page,
-    line: null,
-    quote: p.quote || String(p.value),
-    restated: false,
-    first: null,
-  }));
-  const notes = chart.points.some((p) => p.verified === false) ? ["Some points were not found on their cited page."] : [];
-  return chartCard(
-    { h, openPage },
-    { title: chart.title, unit: chart.unit, scale: 0, points, notes, kind: chart.kind || "line" },
-  );
-}
-
 function memo(answer) {
   const r = answer.report;
   const cites = answer.citations || [];
@@ -178,7 +159,7 @@ function memo(answer) {
           ),
         ),
       );
-    if (s.chart) body.push(sectionChart(s.chart));
+    if (s.chart) body.push(answerChart(s.chart));
   }
   if (r.not_found.length)
     body.push(

@@ -45,7 +45,7 @@ function metricsLine(m) {
 }
 
 // A chart the answer carries: its points are cited figures (values already in the chart's unit), each opening its page.
-function answerChart(chart) {
+export function answerChart(chart) {
   const points = chart.points.map((p) => ({
     label: p.label,
     value: p.value,
