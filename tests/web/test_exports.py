@@ -42,7 +42,7 @@ def test_a_finished_run_downloads_as_word_evidence_pack_and_pdf(page):
     capex = next(r for r in rows[1:] if r[col["figure as stated"]] == "$1,577 million")
     assert capex[col["page"]] == 60 and capex[col["company"]] == "3M Company" and capex[col["check"]] == "checked: on the page"
 
-    page.locator("#export-pages").check()
+    page.locator("#export-menu .export-pages").check()
     pdf = download(page, "PDF")
     with pymupdf.open(pdf.path()) as memo:
         assert "Page 1 of" in memo[0].get_text() and len(memo[-1].get_images()) == 1  # the cited page, appended

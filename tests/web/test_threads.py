@@ -78,6 +78,12 @@ def test_a_thread_of_three_turns_with_follow_ups(page, fake_llm, llm_script):
     first_trace.locator(":scope > summary").click()
     expect(first_trace.locator(".trace")).to_contain_text("✓ grep")
     shot(page, "thread")
+    # One element per id on a page of three turns: the newest turn carries the ids (a label's `for`, a test's `#id`).
+    dupes = page.evaluate(
+        "() => { const ids = [...document.querySelectorAll('[id]')].map(e => e.id); return ids.filter((x, i) => ids.indexOf(x) !== i); }"
+    )
+    assert dupes == [], dupes
+    expect(page.locator("#turn-3 #export-menu")).to_be_visible()
 
     # The follow-ups started from the memory of the earlier turns (what the model was sent).
     asked = [_question(r) for r in fake_llm.requests]

@@ -33,7 +33,7 @@ export async function downloadExport(runId, format, pages = false) {
 
 // The export buttons, hidden until the run has finished (the caller sets .hidden = false).
 export function exportMenu(runId) {
-  const pages = h("input", { type: "checkbox", id: "export-pages" });
+  const pages = h("input", { type: "checkbox", class: "export-pages" });
   const note = h("span", { class: "muted", "aria-live": "polite" });
   const buttons = FORMATS.map(([format, label]) =>
     h(
@@ -63,10 +63,10 @@ export function exportMenu(runId) {
   );
   return h(
     "div",
-    { class: "row export-menu", role: "group", "aria-label": "Export", id: "export-menu", hidden: true },
+    { class: "row export-menu", role: "group", "aria-label": "Export", hidden: true }, // the page gives the newest its id
     h("span", {}, "Export:"),
     buttons,
-    h("label", { for: "export-pages", title: "Append the cited pages to the PDF as images" }, pages, " PDF with cited pages"),
+    h("label", { title: "Append the cited pages to the PDF as images" }, pages, " PDF with cited pages"),
     note,
   );
 }

@@ -251,6 +251,7 @@ export async function reportView(run) {
   );
   const trace = h("ol", { class: "trace", id: "trace-report" });
   const exports = exportMenu(id); // shown once the memo is written: Markdown, Word, PDF, the evidence pack
+  exports.id = "export-menu";
   view.replaceChildren(
     h(
       "div",

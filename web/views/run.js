@@ -184,6 +184,7 @@ export function turnSection(run, { latest = false, heading = "h1" } = {}) {
       [progress, "run-progress"],
       [cancel, "cancel"],
       [votes, "votes"],
+      [exports, "export-menu"],
       ...arms.flatMap((arm) => [
         [columns[arm].answer, `answer-${arm}`],
         [columns[arm].trace, `trace-${arm}`],
