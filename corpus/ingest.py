@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import re
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -23,13 +22,14 @@ from corpus.extract import EXTRACTION_VERSION, MAX_PAGES, SUPPORTED_SUFFIXES, ex
 from corpus.factrows import FactRecord, analyze_facts, apply_dei, fact_rows
 from corpus.metadata import DocMetadata, detect_metadata
 from corpus.models import CrossReference, Document, Section
+from corpus.originals import file_sha256
 from corpus.sections import Section as SectionSpan
 from corpus.sections import detect_sections, iter_sections, section_at
 from corpus.settings import CorpusSettings
 from corpus.statements import statement_facts
 from corpus.subjects import subject
 from corpus.text import PagedText
-from corpus.text_store import is_valid_doc_id
+from corpus.text_store import default_doc_id, is_valid_doc_id
 from corpus.workers import memory_reason, run_isolated
 from corpus.xrefs import CrossRef, find_cross_references
 
@@ -149,20 +149,6 @@ class _Job:
     note: str | None = None
     max_pages: int = MAX_PAGES
     memory_mb: int = 0  # the worker's memory limit, named when a file exceeds it
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def default_doc_id(path: Path) -> str:
-    """File name without suffix, characters outside [A-Za-z0-9_.-] replaced by '_'."""
-    slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", path.stem).strip("._-") or "document"
-    return slug[:200]
 
 
 def sidecar_path(path: Path) -> Path | None:

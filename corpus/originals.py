@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import secrets
@@ -16,6 +17,15 @@ from corpus.models import Document
 from corpus.text_store import _TMP_MARK, _writer_alive
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
+
+
+def file_sha256(path: Path) -> str:
+    """The sha256 of a file's bytes, read in 1 MiB blocks: the name its original is kept under."""
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 class OriginalStore:

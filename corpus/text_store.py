@@ -31,6 +31,12 @@ class StoreInconsistent(CorpusError):
         super().__init__(f"stored text of '{doc_id}' does not match its page map; run `sleuth ingest` on its file again")
 
 
+def default_doc_id(path: Path) -> str:
+    """File name without suffix, characters outside [A-Za-z0-9_.-] replaced by '_'."""
+    slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", path.stem).strip("._-") or "document"
+    return slug[:200]
+
+
 def is_valid_doc_id(doc_id: str) -> bool:
     return bool(_DOC_ID.match(doc_id)) and ".." not in doc_id
 
