@@ -6,7 +6,54 @@ import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from corpus.metadata import fiscal_year_for
+# Dates and fiscal years (the filings' cover pages and statements print them; corpus.metadata reads them).
+
+_MONTHS = {
+    "jan": 1,
+    "feb": 2,
+    "mar": 3,
+    "apr": 4,
+    "may": 5,
+    "jun": 6,
+    "jul": 7,
+    "aug": 8,
+    "sep": 9,
+    "oct": 10,
+    "nov": 11,
+    "dec": 12,
+}
+_MONTH = (
+    r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
+    r"|sept?(?:ember)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)"
+)
+_DATE = rf"(?:\b{_MONTH}\.?\s*\d{{1,2}}\s*,?\s*(?:19|20)\d{{2}}|\b\d{{1,2}}\s+{_MONTH}\s+(?:19|20)\d{{2}})"
+_DATE_PARTS = re.compile(
+    rf"\b({_MONTH})\.?\s*(\d{{1,2}})\s*,?\s*((?:19|20)\d{{2}})|\b(\d{{1,2}})\s+({_MONTH})\s+((?:19|20)\d{{2}})", re.I
+)
+
+
+def _parse_date(text: str) -> date | None:
+    m = _DATE_PARTS.search(text)
+    if not m:
+        return None
+    month, day, year = (m[1], m[2], m[3]) if m[1] else (m[5], m[4], m[6])
+    try:
+        return date(int(year), _MONTHS[month[:3].lower()], int(day))
+    except ValueError:
+        return None
+
+
+def fiscal_year_for(year_end: date) -> int:
+    """Fiscal year named by the calendar year it ends in; a 52/53-week year ending in early January counts for the year before."""
+    # As the FinanceBench file names count: Best Buy's year ended January 28, 2023 is 2023 (BESTBUY_2023_10K),
+    # Johnson & Johnson's year ended January 2, 2022 is 2021 (JOHNSON_JOHNSON_2021_10K).
+    return year_end.year - 1 if year_end.month == 1 and year_end.day <= 15 else year_end.year
+
+
+def _fiscal_year_of_quarter(quarter_end: date, quarter: int) -> int:
+    """Fiscal year of quarter `quarter` ending on `quarter_end`: find the year end about (4 - quarter) * 13 weeks on."""
+    return fiscal_year_for(quarter_end + timedelta(days=91 * (4 - quarter)))
+
 
 SPANS = ("FY", "Q", "YTD", "instant")
 _QUARTER_WORDS = re.compile(r"\b(?:three\s+months|thirteen\s+weeks|twelve\s+weeks|sixteen\s+weeks|quarters?)\b", re.I)
