@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import logging
 import math
 import os
@@ -52,6 +51,7 @@ from retrieval.manifest import (
 from retrieval.segments import Segment, SegmentedBM25, SegmentError, merge
 from retrieval.settings import RetrievalSettings
 from retrieval.tokenize import tokenize
+from retrieval.vector_files import reuse_vectors, vector_cache, vectors_ok, write_npy
 from retrieval.view import DocChunks, IndexView, LocalView, _Segments
 
 __all__ = ["DocEntry", "HybridIndex", "IndexError_", "IndexView", "LocalView", "Manifest", "SyncReport"]
@@ -306,7 +306,7 @@ class HybridIndex:
                     self.directory / "chunks" / f"{doc.id}.{entry.version}.json",
                     {"doc": asdict(entry), "chunks": [asdict(c) for c in chunks]},
                 )
-                entry.embedded = self._reuse_vectors(previous.get(doc.id), entry, chunks)
+                entry.embedded = reuse_vectors(self.directory / "embeddings", previous.get(doc.id), entry, chunks)
                 new_chunks.append((entry, chunks))
             if new_chunks:
                 if progress:
@@ -410,7 +410,7 @@ class HybridIndex:
     ) -> int:
         self.refresh()
         todo = list(doc_ids) if doc_ids is not None else self.pending()
-        cache = self._vector_cache()
+        cache = vector_cache(self.directory / "embeddings")
         done = 0
         for n, doc_id in enumerate(todo, 1):
             view = self._view
@@ -429,7 +429,7 @@ class HybridIndex:
                 done += len(missing)
             matrix = np.stack([cache[h] for h in hashes]) if hashes else np.zeros((0, dim), dtype=np.float16)
             key = f"{doc_id}.{entry.version}"
-            _write_npy(self.directory / "embeddings" / f"{key}.npy", matrix.astype(np.float16))
+            write_npy(self.directory / "embeddings" / f"{key}.npy", matrix.astype(np.float16))
             write_json(self.directory / "embeddings" / f"{key}.json", hashes)
             with self._writing("embed"):
                 manifest = _copy(self.manifest)
@@ -446,59 +446,27 @@ class HybridIndex:
         """Documents marked embedded whose vector file is missing, unreadable or the wrong shape are marked pending again
         (and committed), so the next embed redoes them; returns their doc_ids."""
         self.refresh()
-        broken = [d for d, e in self.manifest.docs.items() if e.embedded and not self._vectors_ok(e)]
+        broken = [
+            d
+            for d, e in self.manifest.docs.items()
+            if e.embedded and not vectors_ok(self.directory / "embeddings", e, self.manifest.dim)
+        ]
         if not broken:
             return []
         with self._writing("check vectors"):
             manifest = _copy(self.manifest)
             again = [
-                d for d in broken if d in manifest.docs and manifest.docs[d].embedded and not self._vectors_ok(manifest.docs[d])
+                d
+                for d in broken
+                if d in manifest.docs
+                and manifest.docs[d].embedded
+                and not vectors_ok(self.directory / "embeddings", manifest.docs[d], self.manifest.dim)
             ]
             for doc_id in again:
                 manifest.docs[doc_id].embedded = False
             if again:
                 self._commit(manifest)
         return again
-
-    def _vectors_ok(self, entry: DocEntry) -> bool:
-        path = self.directory / "embeddings" / f"{entry.doc_id}.{entry.version}.npy"
-        try:
-            vectors = np.load(path, mmap_mode="r")  # the header only: no read of the rows
-            return vectors.shape == (entry.chunks, self.manifest.dim) and path.stat().st_size >= vectors.nbytes
-        except (OSError, ValueError):
-            return False
-
-    def _reuse_vectors(self, old: DocEntry | None, entry: DocEntry, chunks: list[Chunk]) -> bool:
-        """Give a re-chunked document its previous version's vectors when every chunk text is unchanged (re-ingest, rebuild)."""
-        if old is None or not old.embedded:
-            return False
-        stem = self.directory / "embeddings" / f"{old.doc_id}.{old.version}"
-        try:
-            known = dict(zip(json.loads(Path(f"{stem}.json").read_text()), np.load(f"{stem}.npy"), strict=True))
-        except (OSError, ValueError):
-            return False
-        hashes = [hashlib.sha1(indexed_text(entry, c).encode()).hexdigest() for c in chunks]
-        if not hashes or any(h not in known for h in hashes):
-            return False
-        key = f"{entry.doc_id}.{entry.version}"
-        _write_npy(self.directory / "embeddings" / f"{key}.npy", np.stack([known[h] for h in hashes]).astype(np.float16))
-        write_json(self.directory / "embeddings" / f"{key}.json", hashes)
-        return True
-
-    def _vector_cache(self) -> dict[str, np.ndarray]:
-        """Chunk content hash -> vector, from every embedded document's files."""
-        cache: dict[str, np.ndarray] = {}
-        folder = self.directory / "embeddings"
-        for hashes_path in folder.glob("*.json") if folder.is_dir() else []:
-            vectors_path = hashes_path.with_suffix(".npy")
-            try:
-                hashes = json.loads(hashes_path.read_text())
-                vectors = np.load(vectors_path)
-            except (OSError, ValueError):
-                continue
-            if len(hashes) == len(vectors):
-                cache.update(zip(hashes, vectors, strict=True))
-        return cache
 
 
 def _stamp(path: Path) -> tuple:
@@ -511,13 +479,3 @@ def _copy(manifest: Manifest) -> Manifest:
     docs = {d: DocEntry(**e) for d, e in data.pop("docs").items()}
     segments = [SegmentEntry(**s) for s in data.pop("segments")]
     return Manifest(**data, docs=docs, segments=segments)
-
-
-def _write_npy(path: Path, array: np.ndarray) -> None:
-    import io
-
-    from corpus.text_store import atomic_write
-
-    buffer = io.BytesIO()
-    np.save(buffer, array)
-    atomic_write(path, buffer.getvalue())

@@ -172,7 +172,7 @@ def test_a_full_disk_stops_embedding_with_a_message_and_search_keeps_working(sma
     def full(path: Path, array: np.ndarray) -> None:
         raise OSError(errno.ENOSPC, "No space left on device", str(path))
 
-    monkeypatch.setattr(retrieval.index, "_write_npy", full)
+    monkeypatch.setattr(retrieval.index, "write_npy", full)
     running = Running(retrieval_settings)
     running.thread.join(10)
     assert not running.thread.is_alive()  # it gave up by itself
