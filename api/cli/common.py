@@ -11,6 +11,9 @@ from corpus.catalog import Corpus
 from corpus.errors import CorpusError
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
+    from agent.events import Event
     from api.run_store import RunStore
 
 app = typer.Typer(help="Sleuth: agentic research over long SEC filings, with page-level citations.", no_args_is_help=True)
@@ -56,3 +59,16 @@ def print_tool(name: str, arguments: dict[str, Any]) -> None:
         typer.echo(call.text.removeprefix("Error: "), err=True)
         raise typer.Exit(1)
     typer.echo(call.text)
+
+
+def trace_emitter(quiet: bool) -> Callable[[Event], Awaitable[None]]:
+    """The `emit` of a command that prints a run's live trace on stderr (nothing with --quiet)."""
+    from api.console import TracePrinter
+
+    printer = TracePrinter(lambda line: typer.echo(line, err=True))
+
+    async def emit(event: Event) -> None:
+        if not quiet:
+            printer(event)
+
+    return emit

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from api.cli.common import app, open_corpus
+from api.cli.common import app, open_corpus, trace_emitter
 from corpus.errors import CorpusError, validation_problems
 
 
@@ -39,13 +39,12 @@ def report(
 
     from pydantic import ValidationError
 
-    from agent.events import Event
     from agent.llm import LLMError
     from agent.report import ReportPlan
     from agent.report_plan import plan_problems
     from agent.scope import Filters, resolve
     from agent.session import Researcher
-    from api.console import TracePrinter, answer_text, plan_text
+    from api.console import answer_text, plan_text
     from api.settings import get_settings, with_overrides
     from embedded.endpoint import EMBEDDED_NOTICE, open_endpoint
 
@@ -62,11 +61,7 @@ def report(
     except OSError as exc:
         typer.echo(f"error: cannot read the plan {plan_file}: {exc}", err=True)
         raise typer.Exit(2) from exc
-    printer = TracePrinter(lambda line: typer.echo(line, err=True))
-
-    async def emit(event: Event) -> None:
-        if not quiet:
-            printer(event)
+    emit = trace_emitter(quiet)
 
     def approved(plan: ReportPlan) -> bool:
         typer.echo(plan_text(plan), err=True)

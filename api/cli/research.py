@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from api.cli.common import app, open_corpus, run_store
+from api.cli.common import app, open_corpus, run_store, trace_emitter
 from corpus.errors import CorpusError, validation_problems
 
 
@@ -44,11 +44,10 @@ def ask(
     from pydantic import ValidationError
 
     from agent.answer import Comparison
-    from agent.events import Event
     from agent.llm import LLMError
     from agent.scope import Filters
     from agent.session import Researcher
-    from api.console import TracePrinter, result_text
+    from api.console import result_text
     from api.local_turns import ask_in_thread
     from api.run_store import ThreadNotFound
     from api.settings import get_settings, with_overrides
@@ -67,11 +66,7 @@ def ask(
     except ValidationError as exc:
         typer.echo(f"error: {validation_problems(exc.errors())}", err=True)
         raise typer.Exit(2) from exc
-    printer = TracePrinter(lambda line: typer.echo(line, err=True))
-
-    async def emit(event: Event) -> None:
-        if not quiet:
-            printer(event)
+    emit = trace_emitter(quiet)
 
     async def go():
         corpus, store = run_store()
