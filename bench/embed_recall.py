@@ -18,6 +18,8 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
@@ -40,7 +42,15 @@ def _retrieval_bench():  # noqa: ANN202 - bench/retrieval.py's harness (its file
 _bench = _retrieval_bench()
 evaluate, load_questions, print_table, row = _bench.evaluate, _bench.load_questions, _bench.print_table, _bench.row
 
-RUNTIMES = {"torch-fp32": dict(runtime="torch", bf16=False), "onnx-int8": dict(runtime="onnx-int8")}
+# Variants: how documents and queries are embedded. "-128": each chunk's first 128 tokens only (the model's training
+# length; about half the arithmetic of 256).
+VARIANTS = {
+    "torch-fp32": dict(runtime="torch", bf16=False),
+    "torch-bf16": dict(runtime="torch", bf16=True),
+    "torch-bf16-128": dict(runtime="torch", bf16=True, max_tokens=128),
+    "onnx-int8": dict(runtime="onnx-int8"),
+}
+RUNTIMES = VARIANTS  # the name earlier notes use
 
 
 def embedded_index(data_dir: Path, name: str, embedder: Embedder, settings: RetrievalSettings, docs: list[str]) -> HybridIndex:
@@ -68,12 +78,43 @@ def embedded_index(data_dir: Path, name: str, embedder: Embedder, settings: Retr
     return HybridIndex.open(target, settings)
 
 
+def figure_tables(index: HybridIndex, docs: list[str]) -> dict[str, np.ndarray]:
+    """Per document, which chunks are figure tables (retrieval.chunking.is_figure_table): what a "skip tables" index
+    would leave without vectors."""
+    from retrieval.chunking import is_figure_table
+
+    return {d: np.array([is_figure_table(c.text) for c in index.view.doc_chunks(d)], dtype=bool) for d in docs}
+
+
+def without_tables(data_dir: Path, name: str, tables: dict[str, np.ndarray], settings: RetrievalSettings) -> HybridIndex:
+    """DIR/recall-<name>-notables: the <name> index with figure-table chunks' vectors zeroed (dropped from dense hits)."""
+    source, target = data_dir / f"recall-{name}", data_dir / f"recall-{name}-notables"
+    if target.exists():
+        shutil.rmtree(target)
+    shutil.copytree(source, target, ignore=shutil.ignore_patterns("write.lock*"))
+    index = HybridIndex.open(target, settings)
+    for doc_id, mask in tables.items():
+        entry = index.manifest.docs[doc_id]
+        path = target / "embeddings" / f"{doc_id}.{entry.version}.npy"
+        vectors = np.load(path)
+        vectors[mask] = 0.0
+        np.save(path, vectors)
+    return HybridIndex.open(target, settings)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data-dir", type=Path, required=True)
     parser.add_argument("--questions", type=Path, default=REPO.parent / "shared" / "financebench" / "questions_dev.jsonl")
     parser.add_argument("--docs", type=int, default=0, help="only the questions of the N smallest filings (0: all)")
+    parser.add_argument("--variants", default="torch-fp32,onnx-int8", help=f"comma-separated, of: {', '.join(VARIANTS)}")
+    parser.add_argument("--mixed", action="store_true", help="also the first variant's documents with int8 query vectors")
+    parser.add_argument("--no-tables", action="store_true", help="also each variant without figure-table vectors")
     args = parser.parse_args()
+    names = [v.strip() for v in args.variants.split(",") if v.strip()]
+    unknown = [n for n in names if n not in VARIANTS]
+    if unknown:
+        parser.error(f"unknown variants {unknown}; choose from {', '.join(VARIANTS)}")
     settings = RetrievalSettings()
     base = HybridIndex.open(args.data_dir / "index", settings)
     questions = [q for q in load_questions(args.questions) if q["doc_name"] in base.manifest.docs]
@@ -81,20 +122,31 @@ def main() -> None:
     docs = sorted(sizes, key=lambda d: (sizes[d], d))[: args.docs or None]
     questions = [q for q in questions if q["doc_name"] in docs]
     print(f"# {len(questions)} dev questions over {len(docs)} filings ({sum(sizes[d] for d in docs):,} chunks), own filing only")
-    embedders = {name: Embedder(**kw) for name, kw in RUNTIMES.items()}
-    indexes = {name: embedded_index(args.data_dir, name, embedders[name], settings, docs) for name in RUNTIMES}
-    configs = [("torch-fp32", "torch-fp32"), ("onnx-int8", "onnx-int8"), ("torch-fp32", "onnx-int8")]
+    embedders = {name: Embedder(**VARIANTS[name]) for name in names}
+    indexes = {name: embedded_index(args.data_dir, name, embedders[name], settings, docs) for name in names}
+    configs = [(name, name, name) for name in names]
+    if args.mixed and "onnx-int8" not in names:
+        embedders["onnx-int8"] = Embedder(**VARIANTS["onnx-int8"])
+    if args.mixed:
+        configs.append((names[0], "onnx-int8", names[0]))
+    if args.no_tables:
+        tables = figure_tables(base, docs)
+        share = sum(int(m.sum()) for m in tables.values()) / max(1, sum(m.size for m in tables.values()))
+        print(f"# figure-table chunks: {share:.1%} of the {sum(m.size for m in tables.values()):,} chunks")
+        for name in names:
+            indexes[f"{name}-notables"] = without_tables(args.data_dir, name, tables, settings)
+            configs.append((f"{name}-notables", name, f"{name} without figure-table vectors"))
     rows = []
-    for docs_by, query_by in configs:
+    for docs_by, query_by, label in configs:
         query_embedder = embedders[query_by]
         query_embedder.encode_query = lambda text, e=query_embedder: e.encode([text])[0]  # the runtime under test, not auto's
         searcher = HybridSearcher(indexes[docs_by], settings, query_embedder)
-        label = f"documents {docs_by}, queries {query_by}"
+        label = f"{label} (queries {query_by})" if query_by != label else label
         for pipeline, retrievers in (("dense", ("dense",)), ("RRF", ("bm25", "dense"))):
             ranks, timings = evaluate(searcher, questions, own_filing=True, infer=True, retrievers=retrievers)
             rows.append(row(f"{pipeline}: {label}", ranks, timings))
     ranks, timings = evaluate(
-        HybridSearcher(indexes["torch-fp32"], settings, None), questions, own_filing=True, infer=True, retrievers=("bm25",)
+        HybridSearcher(indexes[names[0]], settings, None), questions, own_filing=True, infer=True, retrievers=("bm25",)
     )
     rows.append(row("BM25 (no embeddings)", ranks, timings))
     print_table(["pipeline", "R@1", "R@5", "R@10", "R@20", "MRR@10", "p50 ms", "p95 ms"], rows)

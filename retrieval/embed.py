@@ -171,6 +171,7 @@ class Embedder:
         bf16: bool = True,
         runtime: str = "auto",
         threads: int | None = None,
+        max_tokens: int | None = None,
     ) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
@@ -182,6 +183,7 @@ class Embedder:
         self.bf16 = bf16
         self.runtime_setting = runtime
         self.threads = threads
+        self.token_cap = max_tokens  # read at most this many tokens of each text (None: the model's max_seq_length)
         self._onnx: Any = None
         self._path: str | None = None
         self._model: Any = None
@@ -198,6 +200,7 @@ class Embedder:
             batch_size=settings.embedding_batch_size,
             bf16=settings.embedding_bf16,
             runtime=settings.embedding_runtime,
+            max_tokens=settings.embedding_max_tokens,
         )
 
     def __repr__(self) -> str:
@@ -252,6 +255,8 @@ class Embedder:
                 f"sentence-transformers folder, or to 'all-MiniLM-L6-v2' (bundled, offline)"
             ) from exc
         model.eval()
+        if self.token_cap:
+            model.max_seq_length = min(int(model.max_seq_length), self.token_cap)
         self._model = model
         self._use_bf16 = self.bf16 and bf16_supported(self.device)
         if self.bf16 and not self._use_bf16:
@@ -271,13 +276,13 @@ class Embedder:
 
     @property
     def max_tokens(self) -> int:
-        """Tokens the model reads per text (its max_seq_length); longer texts are truncated."""
+        """Tokens the model reads per text (its max_seq_length, or the cap if lower); longer texts are truncated."""
         if self._model is None:
             config = Path(self.path) / "sentence_bert_config.json"
             if config.is_file():
                 value = json.loads(config.read_text()).get("max_seq_length")
                 if value:
-                    return int(value)
+                    return min(int(value), self.token_cap or int(value))
         return int(self._load().max_seq_length)
 
     def _token_counter(self) -> Any:

@@ -52,6 +52,21 @@ class RetrievalSettings(BaseSettings):
         description="`sleuth serve` embeds what the local index has not embedded yet in a low-priority worker process, "
         "document by document (false: only `sleuth index` embeds).",
     )
+    embedding_background_threads: int = Field(
+        0,
+        ge=0,
+        le=256,
+        description="Threads of the background embedding worker (0: one per core). It runs at nice 19, so the server, "
+        "the embedded model and anything else on the machine take the CPU first; it also pauses while research runs "
+        "wait on the embedded model.",
+    )
+    embedding_max_tokens: int | None = Field(
+        None,
+        ge=16,
+        le=8192,
+        description="Tokens of each chunk the embedding model reads (None: the model's own limit, 256 for MiniLM). "
+        "Fewer is proportionally faster; vectors already embedded keep theirs until re-embedded.",
+    )
     rrf_k: int = Field(60, ge=1, description="Reciprocal Rank Fusion constant.")
     rerank: Literal["none", "cross-encoder", "remote"] = Field(
         "none", description="Reranker backend: none, a local sentence-transformers CrossEncoder, or a remote rerank endpoint."

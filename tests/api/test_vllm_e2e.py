@@ -157,6 +157,24 @@ def test_vllm_rag_and_compare_runs_end_with_checked_citations(vllm_client):
         _check_answer(compare["result"][arm], compare["metrics"][arm])
 
 
+def test_vllm_follow_up_in_a_thread_starts_from_the_first_turn(vllm_client):
+    first = vllm_client.post("/v1/runs", json={"question": QUESTION, "mode": "rag", "filters": SCOPE}).json()
+    wait_for(vllm_client, first["id"], timeout=RUN_TIMEOUT_S)
+    second = vllm_client.post(
+        "/v1/runs", json={"question": "And in 2017?", "mode": "rag", "filters": SCOPE, "thread_id": first["thread_id"]}
+    ).json()
+    assert second["thread_id"] == first["thread_id"] and second["turn"] == 2
+    run = wait_for(vllm_client, second["id"], timeout=RUN_TIMEOUT_S)
+    events = _events(vllm_client, second["id"])
+    _record("follow_up", run, events)
+    _check_answer(run["result"], run["metrics"]["rag"])
+    assert run["metrics"]["rag"]["memory_turns"] == 1, "the follow-up carried the first turn"
+    condensed = run["result"]["condensed_question"]
+    assert condensed and condensed != "And in 2017?", "the model rewrote the follow-up as a question that stands alone"
+    assert "condense" in [e["type"] for e in events]
+    assert vllm_client.get(f"/v1/threads/{first['thread_id']}").json()["turns"] == 2
+
+
 def _vllm_metric(name: str, **labels: str) -> float:
     """A counter or gauge from vLLM's own /metrics, summed over the series that carry `labels`."""
     text = httpx.get(f"{BASE}/metrics", timeout=10).text
