@@ -1,7 +1,7 @@
 """Embedding benchmark: chunks/s of the Embedder (torch fp32, bf16 autocast, int8 ONNX) on real filing chunks, beside the
 FLOP-based bound of this CPU, plus dense search latency. Recall of the runtimes: bench/embed_recall.py.
 
-Usage: python bench/embed.py [--pdfs 3M_2018_10K ADOBE_2015_10K] [--chunks 256] [--reps 2] [--extra] [--compile]
+Usage: python bench/embed.py [--pdfs 3M_2018_10K ADOBE_2015_10K] [--chunks 256] [--reps 2] [--extra] [--compile] [--short]
 Chunks are ~250 model tokens cut from FinanceBench filings (../shared/financebench/pdfs beside the checkout).
 --extra also measures bf16 weights (model.to(bfloat16)) and int8 dynamic quantization of the Linear layers;
 --compile measures torch.compile (slow to warm up). Numbers are best of --reps runs; CPU contention lowers them.
@@ -39,20 +39,38 @@ def flops_per_token(tokens: int, layers: int = 6, hidden: int = 384, ffn: int = 
     return layers * (linear + attention)
 
 
-def peak_gflops(threads: int) -> tuple[float, str]:
-    """fp32 peak of `threads` cores: GHz x FMA lanes x 2 (AVX-512: 32 FLOP/cycle per FMA port pair, AVX2: 16 x 2 ports)."""
+def peak_gflops(threads: int) -> tuple[dict[str, float], str]:
+    """Peak GFLOPS of `threads` cores per arithmetic: fp32 FMA, bf16 dot products (AVX512-BF16/AMX: 2x fp32) and int8
+    (VNNI: 4x fp32, else 2x). fp32 FLOP/cycle: AVX-512 with two full-width FMA ports 64; AVX2 (and Zen 4, which runs
+    AVX-512 on 256-bit units) 32; else 8."""
     from retrieval.embed import cpu_flags
 
     flags = cpu_flags()
-    ghz = 0.0
+    ghz, vendor, family = 0.0, "", 0
     try:
         for line in open("/proc/cpuinfo"):
-            if line.startswith("cpu MHz"):
-                ghz = max(ghz, float(line.split(":")[1]) / 1000)
-    except OSError:
+            key, _, value = line.partition(":")
+            key = key.strip()
+            if key == "cpu MHz":
+                ghz = max(ghz, float(value) / 1000)
+            elif key == "vendor_id":
+                vendor = value.strip()
+            elif key == "cpu family":
+                family = int(value)
+    except (OSError, ValueError):
         pass
-    per_cycle = 64 if "avx512f" in flags else 32 if "fma" in flags else 8
-    return threads * (ghz or 2.5) * per_cycle, f"{threads} cores x {ghz or 2.5:.2f} GHz x {per_cycle} FLOP/cycle (fp32 FMA)"
+    half_width = vendor == "AuthenticAMD" and family < 26  # Zen 4 and older: 256-bit datapaths
+    per_cycle = 64 if "avx512f" in flags and not half_width else 32 if "fma" in flags else 8
+    fp32 = threads * (ghz or 2.5) * per_cycle
+    peaks = {
+        "fp32": fp32,
+        "bf16": fp32 * (2 if flags & {"avx512_bf16", "amx_bf16"} else 1),
+        "int8": fp32 * (4 if flags & {"avx512_vnni", "avx_vnni", "amx_int8"} else 2),
+    }
+    return (
+        peaks,
+        f"{threads} cores x {ghz or 2.5:.2f} GHz x {per_cycle} fp32 FLOP/cycle{' (Zen 4: 256-bit units)' if half_width else ''}",
+    )
 
 
 def filing_chunks(pdf_dir: Path, names: list[str], embedder: Embedder) -> tuple[list[str], list[str]]:
@@ -128,6 +146,10 @@ def throughput(model: object, texts: list[str], batches: list[int], args: argpar
         modes["bf16 weights"] = (copy.deepcopy(model).to(torch.bfloat16), False)
         int8 = torch.ao.quantization.quantize_dynamic(copy.deepcopy(model), {torch.nn.Linear}, dtype=torch.qint8)
         modes["int8 dynamic (Linear)"] = (int8, False)
+    if args.short:
+        short = copy.deepcopy(model)
+        short.max_seq_length = 128
+        modes["bf16 autocast, first 128 tokens"] = (short, True)
     if args.compile:
         compiled = copy.deepcopy(model)
         compiled[0].model = torch.compile(compiled[0].model, dynamic=True)
@@ -146,19 +168,25 @@ def throughput(model: object, texts: list[str], batches: list[int], args: argpar
 
     tokens = float(np.mean(np.minimum(Embedder().count_tokens(texts), 254))) + 2
     per_chunk = tokens * flops_per_token(int(tokens))
-    peak, how = peak_gflops(torch.get_num_threads())
-    bound = peak * 1e9 / per_chunk
+    peaks, how = peak_gflops(torch.get_num_threads())
+    bounds = {kind: peak * 1e9 / per_chunk for kind, peak in peaks.items()}
     rows = []
     for key in runs:
         mode, batch = key.split("|")
         lo, mean = cosines(vectors[key], reference)
         speedup = best[key] / best[f"fp32|{batch}"]
-        rows.append([mode, batch, f"{best[key]:.1f}", f"{speedup:.2f}x", f"{best[key] / bound:.0%}", f"{lo:.6f}", f"{mean:.6f}"])
+        kind = "int8" if "int8" in mode else "bf16" if "bf16" in mode else "fp32"
+        bound = bounds[kind] if "128 tokens" not in mode else peaks[kind] * 1e9 / (130 * flops_per_token(130))
+        rows.append(
+            [mode, batch, f"{best[key]:.1f}", f"{speedup:.2f}x", f"{bound:.0f} ({kind})", f"{best[key] / bound:.0%}"]
+            + [f"{lo:.6f}", f"{mean:.6f}"]
+        )
     title = (
-        f"Embedding throughput (~250-token filing chunks, {per_chunk / 1e9:.2f} GFLOP each); fp32 bound {bound:.1f} chunks/s "
-        f"= {peak:.0f} GFLOPS ({how})"
+        f"Embedding throughput (~250-token filing chunks, {per_chunk / 1e9:.2f} GFLOP each); peaks "
+        + ", ".join(f"{kind} {peak:.0f} GFLOPS" for kind, peak in peaks.items())
+        + f" ({how})"
     )
-    table(title, ["mode", "batch", "chunks/s", "vs fp32", "of fp32 bound", "cos min", "cos mean"], rows)
+    table(title, ["mode", "batch", "chunks/s", "vs fp32", "bound chunks/s", "of bound", "cos min", "cos mean"], rows)
 
 
 def batch_order(model: object, embedder: Embedder, sample: list[str], reps: int) -> None:
@@ -234,6 +262,7 @@ def main() -> None:
     parser.add_argument("--reps", type=int, default=2)
     parser.add_argument("--extra", action="store_true", help="also bf16 weights and int8 dynamic quantization")
     parser.add_argument("--compile", action="store_true", help="also torch.compile (bf16 autocast, dynamic shapes)")
+    parser.add_argument("--short", action="store_true", help="also bf16 on each chunk's first 128 tokens (the cap)")
     parser.add_argument("--sections", default="throughput,order,tokens,dense", help="tables to print, comma-separated")
     args = parser.parse_args()
     sections = set(args.sections.split(","))

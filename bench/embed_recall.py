@@ -48,6 +48,7 @@ VARIANTS = {
     "torch-fp32": dict(runtime="torch", bf16=False),
     "torch-bf16": dict(runtime="torch", bf16=True),
     "torch-bf16-128": dict(runtime="torch", bf16=True, max_tokens=128),
+    "torch-bf16-192": dict(runtime="torch", bf16=True, max_tokens=192),
     "onnx-int8": dict(runtime="onnx-int8"),
 }
 RUNTIMES = VARIANTS  # the name earlier notes use
@@ -83,7 +84,7 @@ def figure_tables(index: HybridIndex, docs: list[str]) -> dict[str, np.ndarray]:
     would leave without vectors."""
     from retrieval.chunking import is_figure_table
 
-    return {d: np.array([is_figure_table(c.text) for c in index.view.doc_chunks(d)], dtype=bool) for d in docs}
+    return {d: np.array([is_figure_table(c.text) for c in index.view().doc_chunks(d)], dtype=bool) for d in docs}
 
 
 def without_tables(data_dir: Path, name: str, tables: dict[str, np.ndarray], settings: RetrievalSettings) -> HybridIndex:

@@ -135,11 +135,16 @@ def cpu_flags() -> set[str]:
     return set()
 
 
+def native_bf16_cpu() -> bool:
+    """Whether this CPU multiplies bf16 natively (AVX512-BF16 or AMX), read from its flags without importing torch."""
+    return bool(cpu_flags() & {"avx512_bf16", "amx_bf16"})
+
+
 def choose_runtime(runtime: str, device: str, model: str, bf16: bool, *, query: bool = False) -> str:
-    """The runtime that runs: 'torch' or 'onnx-int8'. 'auto': documents in torch (bf16 autocast where the CPU has native
-    bf16, see bf16_supported), queries on the int8 model when installed (milliseconds, no torch import). Documents stay on
-    torch because bench/embed.py measured int8 no faster than torch fp32 for batches on the one CPU it ran on (an AMX
-    Xeon under heavy load); SLEUTH_EMBEDDING_RUNTIME=onnx-int8 embeds them on int8 where it measures faster."""
+    """The runtime that runs: 'torch' or 'onnx-int8'. 'auto', per CPU: documents in torch bf16 where the CPU multiplies
+    bf16 natively (bench/embed.py: 2.1-2.7x fp32 on AMX Xeon and AVX512-BF16 EPYC), else on the int8 model where installed
+    (1.1-1.5x torch fp32 on the EPYC, recall unchanged: docs/benchmarks.md), else torch fp32; queries on the int8 model
+    when installed (milliseconds, no torch import)."""
     from retrieval.onnx import int8_available
 
     bundled = model in BUNDLED_MODEL_NAMES
@@ -150,8 +155,10 @@ def choose_runtime(runtime: str, device: str, model: str, bf16: bool, *, query: 
                 f"(model {model!r}, device {device!r}); set SLEUTH_EMBEDDING_RUNTIME=torch"
             )
         return runtime
-    if runtime == "torch" or not query or not bundled or device != "cpu" or not int8_available():
+    if runtime == "torch" or not bundled or device != "cpu" or not int8_available():
         return "torch"
+    if not query and (not bf16 or native_bf16_cpu() or not cpu_flags()):
+        return "torch"  # bf16 off means fp32 wanted; native bf16 beats int8; without /proc/cpuinfo nothing says otherwise
     return "onnx-int8"
 
 

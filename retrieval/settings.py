@@ -45,7 +45,8 @@ class RetrievalSettings(BaseSettings):
     embedding_runtime: Literal["auto", "torch", "onnx-int8"] = Field(
         "auto",
         description="What computes embeddings: torch (fp32, or bf16 per SLEUTH_RETRIEVAL_EMBEDDING_BF16), the bundled MiniLM as int8 ONNX "
-        "(onnxruntime; cosine >= 0.998 to fp32), or auto: documents in torch, queries on int8 where installed (no torch import).",
+        "(onnxruntime; cosine >= 0.998 to fp32), or auto, per CPU: documents in torch bf16 where the CPU has native bf16 (AVX512-BF16, AMX), else on int8 where installed; "
+        "queries on int8 where installed (no torch import).",
     )
     embedding_background: bool = Field(
         True,

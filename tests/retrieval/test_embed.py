@@ -150,9 +150,16 @@ def test_int8_query_ranks_like_fp32():
 
 
 def test_runtime_choice(monkeypatch):
+    import retrieval.embed as embed
     import retrieval.onnx as onnx
 
-    assert Embedder().runtime() == "torch" and Embedder().runtime(query=True) == "onnx-int8"  # documents torch, queries int8
+    monkeypatch.setattr(embed, "cpu_flags", lambda: {"avx2", "avx512_bf16"})
+    assert Embedder().runtime() == "torch" and Embedder().runtime(query=True) == "onnx-int8"  # documents bf16, queries int8
+    assert Embedder(bf16=False).runtime() == "torch"  # bf16 switched off: fp32 wanted
+    monkeypatch.setattr(embed, "cpu_flags", lambda: {"avx2", "fma"})  # no native bf16: documents on int8 too
+    assert Embedder().runtime() == "onnx-int8" and Embedder().runtime(query=True) == "onnx-int8"
+    monkeypatch.setattr(embed, "cpu_flags", set)  # no /proc/cpuinfo: torch, as before
+    assert Embedder().runtime() == "torch"
     assert Embedder(runtime="onnx-int8").runtime() == "onnx-int8"
     assert Embedder(runtime="torch").runtime(query=True) == "torch"
     assert Embedder(device="cuda").runtime(query=True) == "torch"
