@@ -231,7 +231,13 @@ class Embedder:
             from retrieval.onnx import OnnxModel, OnnxUnavailable, int8_model_file
 
             try:
-                self._onnx = OnnxModel(int8_model_file(), Path(self.path), self.max_tokens, self.threads or available_cpus())
+                self._onnx = OnnxModel(
+                    int8_model_file(),
+                    Path(self.path),
+                    self.max_tokens,
+                    self.threads or available_cpus(),
+                    batches=self.runtime() == "onnx-int8",
+                )
             except OnnxUnavailable as exc:
                 raise EmbeddingError(str(exc)) from exc
         return self._onnx

@@ -98,13 +98,14 @@ class HybridIndex:
         )
 
     @classmethod
-    def open(cls, directory: Path, settings: RetrievalSettings, *, create: bool = False) -> HybridIndex:
+    def open(cls, directory: Path, settings: RetrievalSettings, *, create: bool = False, lazy: bool = False) -> HybridIndex:
         """Load the index in `directory`; with `create` (a writer), start an empty one when there is none (or it is
-        outdated), and read document chunks only when touched (an O(filing) sync into a large index)."""
+        outdated). A writer, or a reader opened `lazy` (one search from the command line), reads document chunks and
+        BM25 segments only when touched; a server's reader reads them all now, so no search waits on a file."""
         wanted = cls.wanted(settings)
 
         def empty() -> HybridIndex:
-            return cls(directory, wanted, LocalView(wanted, DocChunks(directory), {}, None, {}), {}, None, lazy=create)
+            return cls(directory, wanted, LocalView(wanted, DocChunks(directory), {}, None, {}), {}, None, lazy=create or lazy)
 
         index = empty()
         if not (directory / "manifest.json").is_file():

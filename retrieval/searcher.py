@@ -88,14 +88,17 @@ class HybridSearcher:
         self.view()
 
     @classmethod
-    def open(cls, corpus_settings: CorpusSettings | None = None, settings: RetrievalSettings | None = None) -> HybridSearcher:
-        """The searcher over the configured index, with the configured embedder and reranker (both load lazily)."""
+    def open(
+        cls, corpus_settings: CorpusSettings | None = None, settings: RetrievalSettings | None = None, *, lazy: bool = False
+    ) -> HybridSearcher:
+        """The searcher over the configured index, with the configured embedder and reranker (both load lazily); `lazy`
+        for one search (the CLI): the local index reads only the files that search touches."""
         from retrieval.embed import Embedder
         from retrieval.rerank import make_reranker
 
         corpus_settings = corpus_settings or CorpusSettings()
         settings = settings or RetrievalSettings()
-        index = open_index(corpus_settings, settings)
+        index = open_index(corpus_settings, settings, lazy=lazy)
         return cls(index, settings, Embedder.from_settings(settings), make_reranker(settings))
 
     def search(
@@ -311,7 +314,7 @@ def index_dir(corpus_settings: CorpusSettings, settings: RetrievalSettings) -> P
 
 
 def open_index(
-    corpus_settings: CorpusSettings, settings: RetrievalSettings, *, create: bool = False
+    corpus_settings: CorpusSettings, settings: RetrievalSettings, *, create: bool = False, lazy: bool = False
 ) -> HybridIndex | MilvusIndex:
     """The configured backend: Milvus when SLEUTH_RETRIEVAL_INDEX_URL is set, else the local files."""
     if settings.index_url:
@@ -323,7 +326,7 @@ def open_index(
         if not create:
             index.view()  # unreachable, missing or built with another model: say so now, with the URL and the fix
         return index
-    return HybridIndex.open(index_dir(corpus_settings, settings), settings, create=create)
+    return HybridIndex.open(index_dir(corpus_settings, settings), settings, create=create, lazy=lazy)
 
 
 def sync_index(

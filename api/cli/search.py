@@ -106,7 +106,7 @@ def search(
         typer.echo(f"error: {validation_problems(exc.errors())}", err=True)
         raise typer.Exit(2) from exc
     try:
-        searcher = HybridSearcher.open()
+        searcher = HybridSearcher.open(lazy=True)  # one search: read only the files it touches
         result = searcher.search(query, k, filters, infer_filters=not no_infer, retrievers=retrievers)
     except CorpusError as exc:
         typer.echo(f"error: {exc}", err=True)

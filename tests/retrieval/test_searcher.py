@@ -68,3 +68,17 @@ def test_bm25_only_until_embeddings_exist(small_corpus, backend_settings):
     index.embed(embedder.encode, embedder.dim, doc_ids=["ACME_2021_10K"])
     result = HybridSearcher(index, backend_settings, embedder).search("operating lease cost")
     assert any("covers 1 of 3 documents" in n for n in result.notes)
+
+
+def test_a_lazy_reader_finds_the_same_and_reads_only_what_the_search_touches(small_corpus, retrieval_settings):
+    from retrieval.index import HybridIndex
+
+    embedder = FakeEmbedder()
+    open_backend(small_corpus, retrieval_settings, embedder)  # built and embedded by a writer
+    question = "What were ACME's capital expenditures in FY2022?"
+    eager = HybridSearcher(HybridIndex.open(retrieval_settings.index_dir, retrieval_settings), retrieval_settings, embedder)
+    lazy_index = HybridIndex.open(retrieval_settings.index_dir, retrieval_settings, lazy=True)
+    lazy = HybridSearcher(lazy_index, retrieval_settings, embedder)
+    assert [p.chunk_id for p in lazy.search(question, k=5).passages] == [p.chunk_id for p in eager.search(question, k=5).passages]
+    read = {doc_id for doc_id, _version in lazy_index.view()._store._cache}
+    assert read and read <= {"ACME_2021_10K", "ACME_2022_10K"}, "only the searched company's chunk files were read"
