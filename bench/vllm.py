@@ -3,7 +3,7 @@
 Usage: python bench/vllm.py [--data-dir data] [--port 8001] [--questions 2] [--max-steps 4] [--skip-llama] [--out FILE]
        python bench/vllm.py --trace tests/artifacts/vllm_agentic.json ...   (per-turn table of recorded runs, no server)
 vLLM: a server already answering on --port is used (start-up then not measured), else scripts/vllm.sh (what `make vllm`
-runs) starts one and it is stopped at the end. llama.cpp: the embedded model as Sleuth runs it (agent.local; text tool
+runs) starts one and it is stopped at the end. llama.cpp: the embedded model as Sleuth runs it (embedded/; text tool
 calls constrained to JSON), when llama-cpp-python is installed. One backend at a time (memory). Per backend:
   start-up        launch to the first answered /health (vLLM: the model already converted; llama.cpp: GGUF assembled)
   prompt tok/s    a cold ~2,000-token prompt, one token generated
@@ -206,7 +206,9 @@ async def bench_vllm(args: argparse.Namespace) -> dict[str, Any]:
 
 
 async def bench_llama(args: argparse.Namespace) -> dict[str, Any]:
-    from agent.local import LocalModel, LocalModelSettings, local_llm_settings
+    from embedded.endpoint import local_llm_settings
+    from embedded.settings import LocalModelSettings
+    from embedded.supervisor import LocalModel
 
     started = time.perf_counter()
     async with LocalModel(LocalModelSettings(), args.data_dir) as model:

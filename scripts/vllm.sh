@@ -51,8 +51,9 @@ test -x "$VENV/bin/python" || { echo "error: no project virtualenv at $VENV: run
 # converted, neither the wheels nor the GGUF are needed again.
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
 hf="$DATA/models/${NAME}-hf"
-settings="from pathlib import Path; from agent.local import LocalModelSettings as S; from agent.model_file import assembled, model_path, part_files"
+settings="from pathlib import Path; from embedded.settings import LocalModelSettings as S; from embedded.model_file import assembled, model_path, part_files"
 if [ ! -f "$hf/config.json" ]; then
+  "$VENV/bin/python" -c "$settings" || { echo "error: $VENV cannot import Sleuth's embedded-model modules (above)" >&2; exit 1; }
   if "$VENV/bin/python" -c "$settings; assert assembled(S(), Path('$DATA'))" 2>/dev/null; then
     gguf=$("$VENV/bin/python" -c "$settings; print(Path('$DATA') / 'models' / S().filename)")
   else

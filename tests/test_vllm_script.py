@@ -79,3 +79,12 @@ def test_compose_runs_the_vllm_version_and_flags_the_cpu_script_ran():
     command = " ".join(vllm["command"].split())
     for flag in ("--enable-auto-tool-choice", "--tool-call-parser ${TOOL_CALL_PARSER:-hermes}", "--enable-prefix-caching"):
         assert flag in command
+
+
+def test_the_script_imports_the_embedded_model_modules_that_exist():
+    # The script reads the model wheels through Sleuth's own modules; after they moved (agent/ -> embedded/) the import
+    # failed on a fresh clone, hidden by the script's own probe. Its snippet must import in the project's Python.
+    snippet = re.search(r'^settings="([^"]+)"$', SCRIPT.read_text(), re.MULTILINE)
+    assert snippet, 'scripts/vllm.sh defines settings="..." (the imports it runs)'
+    done = subprocess.run([sys.executable, "-c", snippet.group(1)], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr

@@ -9,6 +9,7 @@ not exist yet. Minutes per run on CPU; the traces land in tests/artifacts/vllm_*
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -62,7 +63,8 @@ def vllm_server():
         deadline = time.monotonic() + START_TIMEOUT_S
         while not _up():
             if proc.poll() is not None or time.monotonic() > deadline:
-                os.killpg(proc.pid, signal.SIGTERM)
+                with contextlib.suppress(ProcessLookupError):  # exited by itself: its log says why
+                    os.killpg(proc.pid, signal.SIGTERM)
                 tail = (ARTIFACTS / "vllm_make.log").read_text()[-3000:]
                 pytest.fail(f"scripts/vllm.sh did not bring vLLM up on {BASE} (exit {proc.poll()}):\n{tail}")
             time.sleep(5)
