@@ -78,14 +78,19 @@ def vllm_server():
 
 
 @pytest.fixture
-def vllm_client(vllm_server, make_client, monkeypatch, filings_settings):
-    """A TestClient over the API, pointed at the vLLM server instead of the fake model."""
+def vllm_client(vllm_server, make_client, sleuth_env, filings_settings):
+    """A TestClient over the API, pointed at the vLLM server instead of the fake model (sleuth_env: settings read afresh,
+    not the fake model's that make_client cached)."""
     name, window = vllm_server
-    monkeypatch.setenv("SLEUTH_LLM_BASE_URL", f"{BASE}/v1")
-    monkeypatch.setenv("SLEUTH_LLM_MODEL", name)
-    monkeypatch.setenv("SLEUTH_LLM_CONTEXT_TOKENS", str(window))
-    monkeypatch.setenv("SLEUTH_LLM_TIMEOUT_S", "600")
-    monkeypatch.setenv("SLEUTH_LLM_MAX_TOKENS", "320")  # a 1.5B may ramble; ~2-3 min a turn at 2 tok/s
+    settings = sleuth_env(
+        SLEUTH_LLM_BASE_URL=f"{BASE}/v1",
+        SLEUTH_LLM_MODEL=name,
+        SLEUTH_LLM_CONTEXT_TOKENS=window,
+        SLEUTH_LLM_TIMEOUT_S=600,
+        SLEUTH_LLM_MAX_RETRIES=2,
+        SLEUTH_LLM_MAX_TOKENS=320,  # a 1.5B may ramble; ~2-3 min a turn at 2 tok/s
+    )
+    assert settings.llm.base_url == f"{BASE}/v1", "the app talks to vLLM, not the fake model"
     with make_client(filings_settings) as client:
         yield client
 
