@@ -4,7 +4,7 @@ Usage: python bench/vllm.py [--data-dir data] [--port 8001] [--questions 2] [--m
        python bench/vllm.py --trace tests/artifacts/vllm_agentic.json ...   (per-turn table of recorded runs, no server)
 vLLM: a server already answering on --port is used (start-up then not measured), else scripts/vllm.sh (what `make vllm`
 runs) starts one and it is stopped at the end. llama.cpp: the embedded model as Sleuth runs it (embedded/; text tool
-calls constrained to JSON), when llama-cpp-python is installed. One backend at a time (memory). Per backend:
+calls constrained to JSON), when its server is installed (`make run`: the prebuilt xllamacpp). One backend at a time (memory). Per backend:
   start-up        launch to the first answered /health (vLLM: the model already converted; llama.cpp: GGUF assembled)
   prompt tok/s    a cold ~2,000-token prompt, one token generated
   gen tok/s       128 streamed tokens after that prompt (first to last chunk)
@@ -303,10 +303,13 @@ async def main() -> None:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     rows = [await bench_vllm(args)]
     args.out.write_text(json.dumps(rows, indent=1, default=str))  # kept if the llama.cpp half is interrupted
+    from embedded.model_file import LocalModelError
+    from embedded.supervisor import server_launcher
+
     try:
-        import llama_cpp  # noqa: F401
-    except ImportError:
-        print("llama.cpp not measured: llama-cpp-python is not installed in this virtualenv (make run installs it)")
+        server_launcher()  # the prebuilt xllamacpp server or a compiled llama-cpp-python, as the embedded model runs
+    except LocalModelError as exc:
+        print(f"llama.cpp not measured: {exc}")
     else:
         if not args.skip_llama:
             rows.append(await bench_llama(args))
