@@ -34,6 +34,7 @@ _MONTH_DAY = re.compile(
     r"\s+(?:january|february|march|april|may|june|july|august|september|october|november|december)\s+\d{1,2}", re.I
 )
 _SPACED = re.compile(r"\s{2,}")
+_CELL_MARK = re.compile(r"\s\|(?=\s|$)")  # " | " between cells; a blank cell leaves "| |", a blank last cell a trailing " |"
 _TRAILING_VALUES = re.compile(r"((?:\s+(?:\$\s*)?(?:\(?-?\d[\d,]*(?:\.\d+)?\)?%?|[\u2014\u2013]))+)\s*$")
 _DOLLAR_AFTER = re.compile(r"\$?\s*\(?\d[\d,]*(?:\.\d+)?\)?\s+\$")
 _AT_DATE = re.compile(r"^(?:at|as\s+of)\s+[a-z]+\s+\d{1,2}\b", re.I)
@@ -64,9 +65,13 @@ def is_selected_data(span: SectionSpan) -> bool:
 
 
 def split_cells(line: str) -> list[str]:
-    """Cells of a row: ' | ' separated (HTML tables), else runs of 2+ spaces, else the trailing figures split off the label."""
-    if " | " in line:
-        cells = [c.strip() for c in line.split(" | ")]
+    """Cells of a row: ' | ' separated (HTML tables), else runs of 2+ spaces, else the trailing figures split off the label.
+
+    A ' | ' row keeps its empty cells, "" for a blank column ("Goodwill impairment | | 1,234": nothing under the first year).
+    """
+    piped = " | " in line
+    if piped:
+        cells = [c.strip() for c in _CELL_MARK.split(line.strip())]
     elif _SPACED.search(line.strip()):
         cells = [c.strip() for c in _SPACED.split(line.strip())]
     else:
@@ -84,7 +89,7 @@ def split_cells(line: str) -> list[str]:
             c, carry = c[:-1].rstrip(), "$"
         if merged and (merged[-1] in ("$", "(", "$(") or c in (")", "%", ")%")):
             merged[-1] += c
-        elif c:
+        elif c or piped:
             merged.append(c)
     return merged
 
@@ -118,7 +123,6 @@ def parse_statement(text: PagedText, start: int, end: int, selected: bool = Fals
     per_share_group = False
     scale = 0
     years: list[int] | None = None
-    span_words = ""
     span_list: list[str] = []
     pending_label = ""
     last_header = previous = -1  # line numbers of the last header line and of the last non-empty line
@@ -134,9 +138,9 @@ def parse_statement(text: PagedText, start: int, end: int, selected: bool = Fals
             span_list = [
                 (m.group(0) + (d.group(0) if (d := _MONTH_DAY.match(line, m.end())) else "")).strip().title() for m in spans
             ]
-            span_words = span_list[0]
         cells = split_cells(line)
-        header = _header_years(cells)
+        filled = [c for c in cells if c]
+        header = _header_years(filled)
         if (
             header is None
             and len(cells) == 1
@@ -147,7 +151,7 @@ def parse_statement(text: PagedText, start: int, end: int, selected: bool = Fals
             header = [int(y) for y in _YEAR_ANY.findall(line)]  # "2018 2017 2016" on one line of a PDF
             if any(parse_value(w) is None and not _YEAR_CELL.match(w) for w in line.split() if w.isdigit()):
                 header = None
-        if header is not None and len(header) >= 1 and (len(cells) > 1 or len(header) >= 2 or _YEAR_CELL.match(line)):
+        if header is not None and len(header) >= 1 and (len(filled) > 1 or len(header) >= 2 or _YEAR_CELL.match(line)):
             # Column headers printed one per line ("December 31, 2022" then "December 31, 2021") add up to one header.
             stacked = years is not None and last_header == previous and len(header) == 1 and header[0] not in years
             years = years + header if stacked else header
@@ -155,9 +159,10 @@ def parse_statement(text: PagedText, start: int, end: int, selected: bool = Fals
             previous = number
             continue
         previous = number
-        values = [(c, parse_value(c)) for c in cells]
-        label_cells = [c for c, v in values if v is None]
-        figures = [(c, v) for c, v in values if v is not None]
+        values = [(c, parse_value(c) if c else None) for c in cells]
+        label_cells = [c for c, v in values if c and v is None]
+        slots = [(c, v) for c, v in values if not c or v is not None]  # a column each: a figure, or "" for a blank one
+        figures = [(col, c, v) for col, (c, v) in enumerate(slots) if c]
         if not figures:
             pending_label = line if len(line) < 160 and not line.endswith(":") else ""
             if selected and line.endswith(":"):
@@ -174,10 +179,8 @@ def parse_statement(text: PagedText, start: int, end: int, selected: bool = Fals
         if selected and per_share_group and not _PER_SHARE.search(label):
             label = f"{label} (per share)"
         row_scale = 0 if _PER_SHARE.search(label) else scale
-        columns: list[int | None] = list(years) if years and len(years) == len(figures) else [None] * len(figures)
-        per_span = len(columns) // len(span_list) if span_list and len(columns) % len(span_list) == 0 else 0
-        for col, ((printed, (value, negative)), year) in enumerate(zip(figures, columns, strict=True)):
-            span_words = span_list[col // per_span] if per_span else (span_list[0] if span_list else "")
+        heads = _figure_heads(years, span_list, len(slots), [col for col, _c, _v in figures])
+        for (col, printed, (value, negative)), (span_words, year) in zip(figures, heads, strict=True):
             unknown = f"column {col + 1} (period unknown: the header years could not be read)"
             out.append(
                 XbrlFact(
@@ -199,3 +202,31 @@ def parse_statement(text: PagedText, start: int, end: int, selected: bool = Fals
                 )
             )
     return out
+
+
+def _figure_heads(years: list[int] | None, span_list: list[str], slots: int, columns: list[int]) -> list[tuple[str, int | None]]:
+    """(span words, header year) of each figure of a row of `slots` columns, the figures in `columns`; year None: unknown.
+
+    A row with blank columns ("" cells) reads each figure's year from the column it sits in. With as many figures as
+    header years but more columns (blanks in columns the header names no year for: an equity statement's "Shares"
+    beside each year's "Amount", a note's interest-rate column), the figures are the years' columns in order, as a row
+    without blanks is read.
+    """
+
+    def spans(count: int) -> list[str]:
+        # "Three Months Ended | Six Months Ended" over four columns: each span heads half of them
+        per = count // len(span_list) if span_list and count % len(span_list) == 0 else 0
+        return [span_list[i // per] if per else (span_list[0] if span_list else "") for i in range(count)]
+
+    if years and len(years) == slots:
+        heads = list(zip(spans(slots), years, strict=True))
+        out: list[tuple[str, int | None]] = []
+        for n, col in enumerate(columns):
+            words, year = heads[col]
+            # blanks before it and another column headed alike ("June 30, 2023" twice in a 10-Q of a June year): the
+            # series tells such columns apart by position among the row's figures, which the blanks shift
+            out.append((words, None if col != n and heads.count(heads[col]) > 1 else year))
+        return out
+    if years and len(years) == len(columns):
+        return list(zip(spans(len(columns)), years, strict=True))
+    return [("", None)] * len(columns)

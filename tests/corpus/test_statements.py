@@ -59,3 +59,68 @@ def test_a_selected_data_table_reads_its_footnoted_years_per_share_rows_and_year
     # Read as a statement (no `selected`), the per-share group heading changes nothing, as before.
     plain = parse_statement(PagedText.from_pages(["\n".join(lines)]), 1, len(lines))
     assert plain[3].label == "Net income attributable to 3M — basic"
+
+
+def _facts(lines: list[str]) -> list[tuple]:
+    facts = parse_statement(PagedText.from_pages(["\n".join(lines)]), 1, len(lines))
+    return [(f.label, f.year, f.printed) for f in facts]
+
+
+def test_an_empty_cell_is_a_blank_column_and_the_figures_keep_their_years():
+    assert split_cells("Dividends paid | | (1,158) | (4,630)") == ["Dividends paid", "", "(1,158)", "(4,630)"]
+    assert split_cells("Treasury shares issued | 1,233 | 195 |") == ["Treasury shares issued", "1,233", "195", ""]
+    assert split_cells("Other | | | (15)") == ["Other", "", "", "(15)"]
+    # BOEING_2021_10K p.63 as extracted, shortened
+    lines = [
+        "Consolidated Statements of Cash Flows",
+        "(Dollars in millions)",
+        "Years ended December 31, | 2021 | 2020 | 2019",
+        "Net loss | ($4,290) | ($11,941) | ($636)",
+        "Dividends paid | | (1,158) | (4,630)",
+        "Common shares repurchased | | | (2,651)",
+        "Treasury shares issued for 401(k) contribution | 1,233 | 195 |",
+    ]
+    assert _facts(lines)[3:] == [
+        ("Dividends paid", 2020, "(1,158)"),
+        ("Dividends paid", 2019, "(4,630)"),
+        ("Common shares repurchased", 2019, "(2,651)"),
+        ("Treasury shares issued for 401(k) contribution", 2021, "1,233"),
+        ("Treasury shares issued for 401(k) contribution", 2020, "195"),
+    ]
+
+
+def test_blank_columns_the_header_names_no_year_for_leave_the_figures_to_the_years():
+    # VERIZON_2021_10K p.76 (Note 7): the interest-rate column of the rows above is blank in the totals
+    lines = ["(dollars in millions)", "At December 31, | Rates % | 2021 | 2020", "Total debt | | $150,868 | $129,062"]
+    assert _facts(lines) == [("Total debt", 2021, "$150,868"), ("Total debt", 2020, "$129,062")]
+    # a blank column among as many figures as years, where the header names more columns than years: unknown, as before
+    lines = ["(in millions)", "2022 | 2021", "Notes | $9 | | $336 | 1.2%"]
+    assert [year for _l, year, _p in _facts(lines)] == [None, None, None]
+
+
+def test_a_figure_after_blanks_under_a_repeated_header_is_not_guessed():
+    # a 10-Q of a June fiscal year: both balance sheet columns are headed 2023; the series tells them apart by position
+    lines = [
+        "(in millions)",
+        "September 30, 2023 | June 30, 2023",
+        "Cash | 10 | 12",
+        "Assets held for sale | | 5",
+        "Goodwill | 7 |",
+    ]
+    assert _facts(lines) == [
+        ("Cash", 2023, "10"),
+        ("Cash", 2023, "12"),
+        ("Assets held for sale", None, "5"),
+        ("Goodwill", 2023, "7"),
+    ]
+
+
+def test_real_statement_rows_with_blank_years_are_read_in_their_columns(filing_text):
+    text = filing_text("BOEING_2021_10K")
+    start, end = text.page_span(63)
+    facts = parse_statement(text, start, end)
+    dividends = [(f.year, f.printed, f.value) for f in facts if f.label == "Dividends paid"]
+    assert dividends == [(2020, "(1,158)", -1158e6), (2019, "(4,630)", -4630e6)]
+    assert [(f.year, f.printed) for f in facts if f.label == "Purchase of distribution rights"] == [(2019, "(127)")]
+    blanks = [f for f in facts if "| |" in text.lines[f.line - 1] or text.lines[f.line - 1].endswith(" |")]
+    assert len(blanks) >= 15 and all(f.year in (2019, 2020, 2021) for f in blanks)  # every row with a blank has its years
