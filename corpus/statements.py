@@ -1,4 +1,8 @@
-"""Primary statements without XBRL parsed from their row-intact text: one fact per row and period column."""
+"""Primary statements without XBRL parsed from their row-intact text: one fact per row and period column.
+
+The notes' tables are read the same way where years head their columns (a debt note's "At December 31, | 2021 | 2020"),
+and only those figures: a note's other tables have columns of maturities, fair value levels or segments.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +16,8 @@ from corpus.xbrl import XbrlFact
 MAX_STATEMENT_LINES = 1_500  # a statement spans a few pages; past this the span is a detection error
 MAX_STATEMENT_PAGES = 4  # rows further from the title belong to notes the section span swallowed
 MAX_SELECTED_PAGES = 2  # Item 6 "Selected Financial Data": a five-year table on a page or two
+MAX_NOTE_PAGES = 8  # a note's tables: past this the span is a detection error
+PROSE_CHARS = 80  # in a note, a line this long without figures is running text: the table above it has ended
 SELECTED_SECTION = "Item 6"  # the section key its rows are stored under
 _SELECTED_TITLE = re.compile(r"selected\s+(?:consolidated\s+)?financial", re.I)
 _UNITS = re.compile(
@@ -43,7 +49,8 @@ _PER_SHARE = re.compile(r"per\s+(?:common\s+)?share|per\s+unit|\bshares\b|\brati
 
 
 def statement_facts(text: PagedText, sections: list[SectionSpan], existing: list[XbrlFact]) -> list[XbrlFact]:
-    """Rows of the primary statements and of Item 6 (selected financial data) as facts; none when XBRL holds them."""
+    """Rows of the primary statements, of the notes' year-headed tables and of Item 6 (selected financial data) as facts;
+    none when XBRL holds them."""
     if any(f.source in ("ixbrl", "xbrl") for f in existing):
         return []
     out: list[XbrlFact] = []
@@ -53,6 +60,9 @@ def statement_facts(text: PagedText, sections: list[SectionSpan], existing: list
         if span.kind == "statement":
             last_page = min(span.end_page, span.start_page + MAX_STATEMENT_PAGES - 1)
             out += parse_statement(text, span.start_line, min(span.end_line, text.page_span(last_page)[1]))
+        elif span.kind == "note":
+            last_page = min(span.end_page, span.start_page + MAX_NOTE_PAGES - 1)
+            out += parse_statement(text, span.start_line, min(span.end_line, text.page_span(last_page)[1]), note=True)
         elif is_selected_data(span):
             last_page = min(span.end_page, span.start_page + MAX_SELECTED_PAGES - 1)
             out += parse_statement(text, span.start_line, min(span.end_line, text.page_span(last_page)[1]), selected=True)
@@ -114,11 +124,14 @@ def _header_years(cells: list[str]) -> list[int] | None:
     return None
 
 
-def parse_statement(text: PagedText, start: int, end: int, selected: bool = False) -> list[XbrlFact]:
+def parse_statement(text: PagedText, start: int, end: int, selected: bool = False, note: bool = False) -> list[XbrlFact]:
     """Facts of one statement between 1-based lines start..end: period columns from the header lines, units from '(in millions ...)'.
 
     `selected`: a selected-data table, whose rows under a "Per share of common stock:" heading are per-share figures
     ("Net income attributable to 3M — basic | 8.13"): their label says so ("... (per share)") and no scale applies.
+    `note`: the tables of a note, read like a statement's where their columns are headed by years; a table's header
+    ends with it (at running text), a header "At December 31," says its columns are year-ends, and a figure whose
+    year is not known is left out (a note's other tables have columns of maturities, levels, segments).
     """
     per_share_group = False
     scale = 0
@@ -130,6 +143,9 @@ def parse_statement(text: PagedText, start: int, end: int, selected: bool = Fals
     for number in range(start, end + 1):
         line = text.lines[number - 1].strip()
         if not line:
+            continue
+        if note and len(line) >= PROSE_CHARS and " | " not in line and not _TRAILING_VALUES.search(line):
+            years, span_list, pending_label = None, [], ""  # running text between a note's tables
             continue
         if (m := _UNITS.search(line)) is not None and len(line) < 200:
             scale = _SCALES[next(g for g in m.groups() if g).lower()]
@@ -151,10 +167,14 @@ def parse_statement(text: PagedText, start: int, end: int, selected: bool = Fals
             header = [int(y) for y in _YEAR_ANY.findall(line)]  # "2018 2017 2016" on one line of a PDF
             if any(parse_value(w) is None and not _YEAR_CELL.match(w) for w in line.split() if w.isdigit()):
                 header = None
-        if header is not None and len(header) >= 1 and (len(filled) > 1 or len(header) >= 2 or _YEAR_CELL.match(line)):
+        # one year split off the end of a plain line is a label wrapped there ("... average rate of 2.2% in 2021"), no header
+        celled = " | " in line or bool(_SPACED.search(line))
+        if header is not None and len(header) >= 1 and (celled and len(filled) > 1 or len(header) >= 2 or _YEAR_CELL.match(line)):
             # Column headers printed one per line ("December 31, 2022" then "December 31, 2021") add up to one header.
             stacked = years is not None and last_header == previous and len(header) == 1 and header[0] not in years
             years = years + header if stacked else header
+            if note and not stacked and _AT_DATE.match(filled[0]):
+                span_list = [filled[0].rstrip(":, ")]  # "At December 31, | 2021 | 2020": year-end balances
             last_header = number
             previous = number
             continue
@@ -179,8 +199,10 @@ def parse_statement(text: PagedText, start: int, end: int, selected: bool = Fals
         if selected and per_share_group and not _PER_SHARE.search(label):
             label = f"{label} (per share)"
         row_scale = 0 if _PER_SHARE.search(label) else scale
-        heads = _figure_heads(years, span_list, len(slots), [col for col, _c, _v in figures])
+        heads = _figure_heads(years, span_list, len(slots), [col for col, _c, _v in figures], note)
         for (col, printed, (value, negative)), (span_words, year) in zip(figures, heads, strict=True):
+            if note and year is None:
+                continue
             unknown = f"column {col + 1} (period unknown: the header years could not be read)"
             out.append(
                 XbrlFact(
@@ -204,13 +226,16 @@ def parse_statement(text: PagedText, start: int, end: int, selected: bool = Fals
     return out
 
 
-def _figure_heads(years: list[int] | None, span_list: list[str], slots: int, columns: list[int]) -> list[tuple[str, int | None]]:
+def _figure_heads(
+    years: list[int] | None, span_list: list[str], slots: int, columns: list[int], note: bool = False
+) -> list[tuple[str, int | None]]:
     """(span words, header year) of each figure of a row of `slots` columns, the figures in `columns`; year None: unknown.
 
     A row with blank columns ("" cells) reads each figure's year from the column it sits in. With as many figures as
     header years but more columns (blanks in columns the header names no year for: an equity statement's "Shares"
     beside each year's "Amount", a note's interest-rate column), the figures are the years' columns in order, as a row
-    without blanks is read.
+    without blanks is read. In a note, a column headed like another (a fair value table's "2018 | 2017" under each of
+    Level 1, Level 2, Level 3 and Total) is not known: what sets them apart is not a period.
     """
 
     def spans(count: int) -> list[str]:
@@ -225,8 +250,9 @@ def _figure_heads(years: list[int] | None, span_list: list[str], slots: int, col
             words, year = heads[col]
             # blanks before it and another column headed alike ("June 30, 2023" twice in a 10-Q of a June year): the
             # series tells such columns apart by position among the row's figures, which the blanks shift
-            out.append((words, None if col != n and heads.count(heads[col]) > 1 else year))
+            out.append((words, None if (col != n or note) and heads.count(heads[col]) > 1 else year))
         return out
     if years and len(years) == len(columns):
-        return list(zip(spans(len(columns)), years, strict=True))
+        heads = list(zip(spans(len(columns)), years, strict=True))
+        return [(w, None if note and heads.count((w, y)) > 1 else y) for w, y in heads]
     return [("", None)] * len(columns)

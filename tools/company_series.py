@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from corpus.catalog import Corpus
 from corpus.fiscal import FiscalPeriod
-from corpus.models import Document, Fact
+from corpus.models import Document, Fact, Section
 from corpus.series import STATEMENTS, LineSeries, Point, company_series, join_renamed
 from tools.factrank import Query, idf, parse_period, score, words
 
@@ -151,7 +151,7 @@ def figures(corpus: Corpus, docs: Sequence[Document], company: str) -> CompanyFi
             _cache.move_to_end(key)
             return hit
     rows = _facts(corpus, [d.id for d in docs])
-    items = company_series(list(docs), rows)
+    items = company_series(list(docs), rows, _note_titles(corpus, [d.id for d in docs]))
     item_words = {id(i): (words(i.label), words(i.concept.rsplit(":", 1)[-1]) if i.concept else []) for i in items}
     weights = idf([set(lw) | set(cw) for lw, cw in item_words.values()])
     built = CompanyFigures(docs[0].company or company, list(docs), items, weights, item_words)
@@ -171,6 +171,18 @@ def _facts(corpus: Corpus, doc_ids: list[str]) -> list:
             chunk = doc_ids[start : start + 200]
             out += conn.execute(select(table).where(table.c.doc_id.in_(chunk)).order_by(table.c.id)).all()
         return out
+
+
+def _note_titles(corpus: Corpus, doc_ids: list[str]) -> dict[tuple[str, str], str]:
+    """(doc_id, note key) -> the note's title ("Debt"): a note's rows join across filings by title, whatever its number."""
+    table = Section.__table__
+    out: dict[tuple[str, str], str] = {}
+    with corpus.engine.connect() as conn:
+        for start in range(0, len(doc_ids), 200):
+            chunk = doc_ids[start : start + 200]
+            query = select(table.c.doc_id, table.c.key, table.c.title).where(table.c.kind == "note", table.c.doc_id.in_(chunk))
+            out.update({(doc_id, key): title for doc_id, key, title in conn.execute(query)})
+    return out
 
 
 def periods_shown(item: LineSeries, wanted: PeriodRange) -> list[Point]:

@@ -124,3 +124,50 @@ def test_real_statement_rows_with_blank_years_are_read_in_their_columns(filing_t
     assert [(f.year, f.printed) for f in facts if f.label == "Purchase of distribution rights"] == [(2019, "(127)")]
     blanks = [f for f in facts if "| |" in text.lines[f.line - 1] or text.lines[f.line - 1].endswith(" |")]
     assert len(blanks) >= 15 and all(f.year in (2019, 2020, 2021) for f in blanks)  # every row with a blank has its years
+
+
+def test_a_notes_tables_are_read_where_years_head_their_columns():
+    # VERIZON_2021_10K p.76 (Note 7. Debt) as extracted, shortened, and tables of the kinds a note holds after it
+    lines = [
+        "Note 7. Debt",
+        "Outstanding long-term debt obligations as of December 31, 2021 and 2020 are as follows:",
+        "(dollars in millions)",
+        "At December 31, | Maturities | Rates % | 2021 | 2020",
+        "Verizon Communications | < 5 Years | 0.75 - 5.82 | $18,406 | $17,936",
+        "< 5 Years | Floating | (1) | 4,086 | 2,917",
+        "Finance lease obligations (average rate of 2.2% and 2.5% in 2021",  # a wrapped label, not a header of 2021
+        "and 2020, respectively) | | 1,325 | 1,284",
+        "Total debt | | $150,868 | $129,062",
+        "Maturities of long-term debt (secured and unsecured) outstanding, including current maturities, at December 31,",
+        "Years | (dollars in millions)",
+        "Thereafter | 111,725",
+        "The fair values of the assets held by the plans by asset class are as follows, running on as text does here:",
+        "Asset Class | 2021 | 2020 | 2021 | 2020",
+        "U.S. equities | $1,369 | $1,568 | $— | $—",
+        "Years Ended December 31, | 2021 | 2020",
+        "Interest expense | 3,485 | 4,247",
+    ]
+    facts = parse_statement(PagedText.from_pages(["\n".join(lines)]), 1, len(lines), note=True)
+    assert [(f.label, f.year, f.printed, f.period_label) for f in facts] == [
+        ("Verizon Communications < 5 Years 0.75 - 5.82", 2021, "$18,406", "At December 31 2021"),
+        ("Verizon Communications < 5 Years 0.75 - 5.82", 2020, "$17,936", "At December 31 2020"),
+        ("and 2020, respectively)", 2021, "1,325", "At December 31 2021"),  # the row's own line of its wrapped label
+        ("and 2020, respectively)", 2020, "1,284", "At December 31 2020"),
+        ("Total debt", 2021, "$150,868", "At December 31 2021"),
+        ("Total debt", 2020, "$129,062", "At December 31 2020"),
+        ("Interest expense", 2021, "3,485", "Years Ended December 31 2021"),
+        ("Interest expense", 2020, "4,247", "Years Ended December 31 2020"),
+    ]
+
+
+def test_real_debt_note_total_is_read(filing_text):
+    from corpus.sections import detect_sections
+    from corpus.statements import statement_facts
+
+    text = filing_text("VERIZON_2021_10K")
+    sections = detect_sections(text, "10-K")
+    facts = statement_facts(text, sections, [])
+    total = [(f.page, f.year, f.printed, f.period_label) for f in facts if f.label == "Total debt"]
+    assert total == [(76, 2021, "$150,868", "At December 31 2021"), (76, 2020, "$129,062", "At December 31 2020")]
+    # the maturities table under it heads its rows, not its columns, with years: none of its figures is read as a year's
+    assert not [f for f in facts if f.page == 76 and f.printed in ("$7,069", "111,725")]
