@@ -22,9 +22,8 @@ import re
 from collections.abc import Sequence
 
 # Bump when the layout below changes: it is part of what makes an ingested document unchanged.
-LAYOUT_VERSION = (
-    "rows-4"  # 2: split glyphs mended by the line's spacing; 3: guidance ranges, footnote marks, pictures; 4: blank cells
-)
+# 2: split glyphs mended by the line's spacing; 3: guidance ranges, footnote marks, pictures; 4: empty cells for blanks
+LAYOUT_VERSION = "rows-4"
 
 # A table or chart printed as a picture (JOHNSON_JOHNSON_2023_8K_dated-2023-08-30 p.5) has no text to extract; the
 # text says so where it stands instead of leaving its footnote markers as stray digits.

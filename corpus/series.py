@@ -168,6 +168,10 @@ def company_series(
             item = items[key] = LineSeries(key, clean_label(f.label), section, f.concept, unit, dims)
         elif section in STATEMENTS and item.section not in STATEMENTS:
             item.label, item.section = clean_label(f.label), section  # named as the statement prints it
+        elif group != section and rank[f.doc_id] > max(
+            (rank[r.doc_id] for p in item.points.values() for r in p.reports), default=-1
+        ):
+            item.section = section  # a note joined by its title goes by the newest filing's number
         _add(item, period, _report(f, doc, source), rank)
     for item in items.values():
         item.labels = _labels(item, rank)

@@ -7,6 +7,7 @@ and only those figures: a note's other tables have columns of maturities, fair v
 from __future__ import annotations
 
 import re
+from collections import Counter
 
 from corpus.sections import Section as SectionSpan
 from corpus.sections import iter_sections
@@ -44,6 +45,10 @@ _CELL_MARK = re.compile(r"\s\|(?=\s|$)")  # " | " between cells; a blank cell le
 _TRAILING_VALUES = re.compile(r"((?:\s+(?:\$\s*)?(?:\(?-?\d[\d,]*(?:\.\d+)?\)?%?|[\u2014\u2013]))+)\s*$")
 _DOLLAR_AFTER = re.compile(r"\$?\s*\(?\d[\d,]*(?:\.\d+)?\)?\s+\$")
 _AT_DATE = re.compile(r"^(?:at|as\s+of)\s+[a-z]+\s+\d{1,2}\b", re.I)
+_AT_MONTH = re.compile(
+    r"\b(?:at|as\s+of)\s+((?:january|february|march|april|may|june|july|august|september|october|november|december)\s+\d{1,2})\b",
+    re.I,
+)
 _PER_SHARE_GROUP = re.compile(r"\bper\s+(?:common\s+)?share\b", re.I)
 _PER_SHARE = re.compile(r"per\s+(?:common\s+)?share|per\s+unit|\bshares\b|\bratio\b|percent|%", re.I)
 
@@ -54,6 +59,7 @@ def statement_facts(text: PagedText, sections: list[SectionSpan], existing: list
     if any(f.source in ("ixbrl", "xbrl") for f in existing):
         return []
     out: list[XbrlFact] = []
+    notes: list[SectionSpan] = []
     for span, _parent, _depth in iter_sections(sections):
         if span.end_line - span.start_line >= MAX_STATEMENT_LINES:
             continue
@@ -61,11 +67,16 @@ def statement_facts(text: PagedText, sections: list[SectionSpan], existing: list
             last_page = min(span.end_page, span.start_page + MAX_STATEMENT_PAGES - 1)
             out += parse_statement(text, span.start_line, min(span.end_line, text.page_span(last_page)[1]))
         elif span.kind == "note":
-            last_page = min(span.end_page, span.start_page + MAX_NOTE_PAGES - 1)
-            out += parse_statement(text, span.start_line, min(span.end_line, text.page_span(last_page)[1]), note=True)
+            notes.append(span)
         elif is_selected_data(span):
             last_page = min(span.end_page, span.start_page + MAX_SELECTED_PAGES - 1)
             out += parse_statement(text, span.start_line, min(span.end_line, text.page_span(last_page)[1]), selected=True)
+    # a note's table without "(in millions)" of its own goes by the statements' scale ("Dollars in millions" once for all)
+    scales = Counter(f.scale for f in out if f.scale)
+    scale = scales.most_common(1)[0][0] if scales else None
+    for span in notes:
+        last_page = min(span.end_page, span.start_page + MAX_NOTE_PAGES - 1)
+        out += parse_statement(text, span.start_line, min(span.end_line, text.page_span(last_page)[1]), note=True, scale=scale)
     return out
 
 
@@ -124,20 +135,23 @@ def _header_years(cells: list[str]) -> list[int] | None:
     return None
 
 
-def parse_statement(text: PagedText, start: int, end: int, selected: bool = False, note: bool = False) -> list[XbrlFact]:
+def parse_statement(
+    text: PagedText, start: int, end: int, selected: bool = False, note: bool = False, scale: int | None = 0
+) -> list[XbrlFact]:
     """Facts of one statement between 1-based lines start..end: period columns from the header lines, units from '(in millions ...)'.
 
     `selected`: a selected-data table, whose rows under a "Per share of common stock:" heading are per-share figures
     ("Net income attributable to 3M — basic | 8.13"): their label says so ("... (per share)") and no scale applies.
     `note`: the tables of a note, read like a statement's where their columns are headed by years; a table's header
-    ends with it (at running text), a header "At December 31," says its columns are year-ends, and a figure whose
-    year is not known is left out (a note's other tables have columns of maturities, levels, segments).
+    ends with it (at running text); "At December 31," heading the columns or "at December 31" in the lines leading
+    to the table says its columns are year-ends; a figure whose year is not known is left out (a note's other tables
+    have columns of maturities, levels, segments). `scale`: the scale before any "(in millions)" line (a note's tables
+    go by the statements' unless they say otherwise); None: unknown, and figures are left out until a line says it.
     """
     per_share_group = False
-    scale = 0
     years: list[int] | None = None
     span_list: list[str] = []
-    pending_label = ""
+    pending_label = lead_at = ""
     last_header = previous = -1  # line numbers of the last header line and of the last non-empty line
     out: list[XbrlFact] = []
     for number in range(start, end + 1):
@@ -145,15 +159,14 @@ def parse_statement(text: PagedText, start: int, end: int, selected: bool = Fals
         if not line:
             continue
         if note and len(line) >= PROSE_CHARS and " | " not in line and not _TRAILING_VALUES.search(line):
-            years, span_list, pending_label = None, [], ""  # running text between a note's tables
+            # running text between a note's tables: the next table's lead-in ("... as of December 31, 2021 are as follows:")
+            years, pending_label, span_list = None, "", _spans(line)
+            lead_at = "" if span_list else _at_words(line)
             continue
         if (m := _UNITS.search(line)) is not None and len(line) < 200:
             scale = _SCALES[next(g for g in m.groups() if g).lower()]
-        if len(line) < 160 and (spans := list(_SPAN.finditer(line))):
-            # "Three Months Ended | Six Months Ended" over four columns: each span heads half of them.
-            span_list = [
-                (m.group(0) + (d.group(0) if (d := _MONTH_DAY.match(line, m.end())) else "")).strip().title() for m in spans
-            ]
+        if spans := _spans(line):
+            span_list = spans
         cells = split_cells(line)
         filled = [c for c in cells if c]
         header = _header_years(filled)
@@ -173,8 +186,8 @@ def parse_statement(text: PagedText, start: int, end: int, selected: bool = Fals
             # Column headers printed one per line ("December 31, 2022" then "December 31, 2021") add up to one header.
             stacked = years is not None and last_header == previous and len(header) == 1 and header[0] not in years
             years = years + header if stacked else header
-            if note and not stacked and _AT_DATE.match(filled[0]):
-                span_list = [filled[0].rstrip(":, ")]  # "At December 31, | 2021 | 2020": year-end balances
+            if note and not stacked and not _SPAN.search(line) and (at := _at_words(filled[0]) or lead_at):
+                span_list, lead_at = [at], ""  # "At December 31, | 2021 | 2020": year-end balances
             last_header = number
             previous = number
             continue
@@ -185,6 +198,7 @@ def parse_statement(text: PagedText, start: int, end: int, selected: bool = Fals
         figures = [(col, c, v) for col, (c, v) in enumerate(slots) if c]
         if not figures:
             pending_label = line if len(line) < 160 and not line.endswith(":") else ""
+            lead_at = (_at_words(line) or lead_at) if note else ""
             if selected and line.endswith(":"):
                 per_share_group = bool(_PER_SHARE_GROUP.search(line))
                 if _AT_DATE.match(line):  # "At December 31:": the rows below are year-end balances, not the years' flows
@@ -198,6 +212,8 @@ def parse_statement(text: PagedText, start: int, end: int, selected: bool = Fals
             continue
         if selected and per_share_group and not _PER_SHARE.search(label):
             label = f"{label} (per share)"
+        if scale is None:
+            continue  # a note's table in a filing whose statements state no scale, and none of its own
         row_scale = 0 if _PER_SHARE.search(label) else scale
         heads = _figure_heads(years, span_list, len(slots), [col for col, _c, _v in figures], note)
         for (col, printed, (value, negative)), (span_words, year) in zip(figures, heads, strict=True):
@@ -224,6 +240,22 @@ def parse_statement(text: PagedText, start: int, end: int, selected: bool = Fals
                 )
             )
     return out
+
+
+def _spans(line: str) -> list[str]:
+    """The spans a header line names: "Three Months Ended | Six Months Ended" over four columns, each heads half of them."""
+    if len(line) >= 160:
+        return []
+    return [
+        (m.group(0) + (d.group(0) if (d := _MONTH_DAY.match(line, m.end())) else "")).strip().title()
+        for m in _SPAN.finditer(line)
+    ]
+
+
+def _at_words(text: str) -> str:
+    """'At December 31' for "At December 31," or "... as of December 31, 2021 are as follows": year-end balances."""
+    m = _AT_MONTH.search(text)
+    return f"At {m.group(1).title()}" if m else ""
 
 
 def _figure_heads(

@@ -14,8 +14,8 @@ from sqlalchemy import select
 from corpus.catalog import Corpus
 from corpus.fiscal import FiscalPeriod
 from corpus.models import Document, Fact, Section
-from corpus.series import STATEMENTS, LineSeries, Point, company_series, join_renamed
-from tools.factrank import Query, idf, parse_period, score, words
+from corpus.series import STATEMENTS, LineSeries, Point, company_series, is_note, join_renamed
+from tools.factrank import Query, idf, parse_period, says, score, words
 
 MAX_FILINGS = 400  # filings one series may span
 MAX_COMPANIES_CACHED = 32
@@ -80,7 +80,13 @@ class CompanyFigures:
     words: dict[int, tuple[list[str], list[str]]]  # id(item) -> label words, concept words
 
     def rank(self, query: str, section: str | None = None) -> list[tuple[float, LineSeries]]:
-        """Line items matching `query`, best first, cut where the scores fall under half the best."""
+        """Line items matching `query`, best first, cut where the scores fall under half the best.
+
+        A note's row whose label is exactly the query's words comes first when no statement line item says all of them:
+        the vocabulary a query implies finds line items its words do not name ('total debt' implies long-term debt,
+        short-term borrowings, current portion) and must not rank "Total long-term debt, including current maturities"
+        above the debt note's own "Total debt".
+        """
         q = Query.of(query)
         scored = []
         for item in self.items:
@@ -91,13 +97,15 @@ class CompanyFigures:
             value = score(q, label_words, concept_words, self.weights, 0 if named else len(item.dims), item.section in STATEMENTS)
             value *= 1.0 + 0.02 * min(len(item.points), 20)  # a line item printed through many periods is the usual one
             if value > 0:
-                scored.append((value, item))
-        scored.sort(key=lambda pair: -pair[0])
+                scored.append((value, item, not item.dims and is_note(item.section) and says(q, label_words, only=True)))
+        if any(i.section in STATEMENTS and says(q, self.words[id(i)][0]) for _v, i, _e in scored):
+            scored = [(v, i, False) for v, i, _e in scored]  # a statement names it: the statements' ranking stands
+        scored.sort(key=lambda row: (not row[2], -row[0]))
         if not scored:
             return []
-        top, best = scored[0]
+        top, best, _exact = scored[0]
         # A segment's slice of the best line item (same concept) stays however low it scores.
-        return [(s, i) for s, i in scored if s >= RELEVANCE_CUT * top or (i.concept and i.concept == best.concept)]
+        return [(s, i) for s, i, _e in scored if s >= RELEVANCE_CUT * top or (i.concept and i.concept == best.concept)]
 
     def joined(self, item: LineSeries) -> LineSeries:
         """The item with its renamed labels' series joined in (see corpus.series.join_renamed)."""

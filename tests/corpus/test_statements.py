@@ -171,3 +171,37 @@ def test_real_debt_note_total_is_read(filing_text):
     assert total == [(76, 2021, "$150,868", "At December 31 2021"), (76, 2020, "$129,062", "At December 31 2020")]
     # the maturities table under it heads its rows, not its columns, with years: none of its figures is read as a year's
     assert not [f for f in facts if f.page == 76 and f.printed in ("$7,069", "111,725")]
+
+
+def test_a_notes_lead_in_dates_its_columns_and_its_scale_is_the_statements():
+    # BOEING_2017_10K p.85 as extracted, shortened: no unit line in the note, the date in the line leading to the table
+    lines = [
+        "Note 13 – Debt",
+        "Debt at December 31 consisted of the following:",
+        "2017 | 2016",
+        "Commercial paper | 600 |",
+        "Total debt | $11,117 | $9,952",
+        "During the year ended December 31, 2017, we repaid notes, as the text running under the table says at length.",
+        "2017 | 2016",
+        "Interest paid | 360 | 306",
+    ]
+    text = PagedText.from_pages(["\n".join(lines)])
+    facts = parse_statement(text, 1, len(lines), note=True, scale=6)
+    assert [(f.label, f.printed, f.value, f.period_label) for f in facts] == [
+        ("Commercial paper", "600", 600e6, "At December 31 2017"),
+        ("Total debt", "$11,117", 11_117e6, "At December 31 2017"),
+        ("Total debt", "$9,952", 9_952e6, "At December 31 2016"),
+        ("Interest paid", "360", 360e6, "Year Ended December 31 2017"),
+        ("Interest paid", "306", 306e6, "Year Ended December 31 2016"),
+    ]
+    assert parse_statement(text, 1, len(lines), note=True, scale=None) == []  # no scale known: nothing read
+
+
+def test_real_debt_note_without_a_unit_line_is_read_in_the_statements_millions(filing_text):
+    from corpus.sections import detect_sections
+    from corpus.statements import statement_facts
+
+    text = filing_text("BOEING_2017_10K")
+    facts = statement_facts(text, detect_sections(text, "10-K"), [])
+    total = [(f.page, f.value, f.period_label) for f in facts if f.label == "Total debt" and f.page == 85]
+    assert total[:2] == [(85, 11_117e6, "At December 31 2017"), (85, 9_952e6, "At December 31 2016")]
