@@ -158,13 +158,13 @@ def parse_statement(
         line = text.lines[number - 1].strip()
         if not line:
             continue
+        if (m := _UNITS.search(line)) is not None and len(line) < 200:
+            scale = _SCALES[next(g for g in m.groups() if g).lower()]
         if note and len(line) >= PROSE_CHARS and " | " not in line and not _TRAILING_VALUES.search(line):
             # running text between a note's tables: the next table's lead-in ("... as of December 31, 2021 are as follows:")
             years, pending_label, span_list = None, "", _spans(line)
             lead_at = "" if span_list else _at_words(line)
             continue
-        if (m := _UNITS.search(line)) is not None and len(line) < 200:
-            scale = _SCALES[next(g for g in m.groups() if g).lower()]
         if spans := _spans(line):
             span_list = spans
         cells = split_cells(line)
@@ -186,8 +186,10 @@ def parse_statement(
             # Column headers printed one per line ("December 31, 2022" then "December 31, 2021") add up to one header.
             stacked = years is not None and last_header == previous and len(header) == 1 and header[0] not in years
             years = years + header if stacked else header
-            if note and not stacked and not _SPAN.search(line) and (at := _at_words(filled[0]) or lead_at):
-                span_list, lead_at = [at], ""  # "At December 31, | 2021 | 2020": year-end balances
+            if note and not stacked:
+                if at := "" if _SPAN.search(line) else (_at_words(filled[0]) or lead_at):
+                    span_list = [at]  # "At December 31, | 2021 | 2020": year-end balances
+                lead_at = ""
             last_header = number
             previous = number
             continue
