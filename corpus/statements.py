@@ -19,6 +19,7 @@ MAX_STATEMENT_PAGES = 4  # rows further from the title belong to notes the secti
 MAX_SELECTED_PAGES = 2  # Item 6 "Selected Financial Data": a five-year table on a page or two
 MAX_NOTE_PAGES = 8  # a note's tables: past this the span is a detection error
 PROSE_CHARS = 80  # in a note, a line this long without figures is running text: the table above it has ended
+HEADING_CHARS = 50  # in a note, a shorter line may title a table ("Years Ended December 31"); a longer one is text
 SELECTED_SECTION = "Item 6"  # the section key its rows are stored under
 _SELECTED_TITLE = re.compile(r"selected\s+(?:consolidated\s+)?financial", re.I)
 _UNITS = re.compile(
@@ -144,8 +145,9 @@ def parse_statement(
     ("Net income attributable to 3M — basic | 8.13"): their label says so ("... (per share)") and no scale applies.
     `note`: the tables of a note, read like a statement's where their columns are headed by years; a table's header
     ends with it (at running text); "At December 31," heading the columns or "at December 31" in the lines leading
-    to the table says its columns are year-ends; a figure whose year is not known is left out (a note's other tables
-    have columns of maturities, levels, segments). `scale`: the scale before any "(in millions)" line (a note's tables
+    to the table says its columns are year-ends, "Years Ended" the years' flows; a figure whose year, or whose kind,
+    is not said is left out (a note's other tables have columns of maturities, levels, segments; a bare "2022 | 2021"
+    over deferred tax balances says neither). `scale`: the scale before any "(in millions)" line (a note's tables
     go by the statements' unless they say otherwise); None: unknown, and figures are left out until a line says it.
     """
     per_share_group = False
@@ -162,10 +164,11 @@ def parse_statement(
             scale = _SCALES[next(g for g in m.groups() if g).lower()]
         if note and len(line) >= PROSE_CHARS and " | " not in line and not _TRAILING_VALUES.search(line):
             # running text between a note's tables: the next table's lead-in ("... as of December 31, 2021 are as follows:")
-            years, pending_label, span_list = None, "", _spans(line)
-            lead_at = "" if span_list else _at_words(line)
+            lead_in = line.endswith(":")  # "... as of December 31, 2021 are as follows:"; other text says nothing of the table
+            years, pending_label, span_list = None, "", _spans(line) if lead_in else []
+            lead_at = _at_words(line) if lead_in and not span_list else ""
             continue
-        if spans := _spans(line):
+        if (spans := _spans(line)) and (not note or _heading(line)):
             span_list = spans
         cells = split_cells(line)
         filled = [c for c in cells if c]
@@ -200,7 +203,7 @@ def parse_statement(
         figures = [(col, c, v) for col, (c, v) in enumerate(slots) if c]
         if not figures:
             pending_label = line if len(line) < 160 and not line.endswith(":") else ""
-            lead_at = (_at_words(line) or lead_at) if note else ""
+            lead_at = ((_at_words(line) if _heading(line) else "") or lead_at) if note else ""
             if selected and line.endswith(":"):
                 per_share_group = bool(_PER_SHARE_GROUP.search(line))
                 if _AT_DATE.match(line):  # "At December 31:": the rows below are year-end balances, not the years' flows
@@ -219,8 +222,8 @@ def parse_statement(
         row_scale = 0 if _PER_SHARE.search(label) else scale
         heads = _figure_heads(years, span_list, len(slots), [col for col, _c, _v in figures], note)
         for (col, printed, (value, negative)), (span_words, year) in zip(figures, heads, strict=True):
-            if note and year is None:
-                continue
+            if note and (year is None or not span_words):
+                continue  # a note's column that is no one year, or whose kind (a year's flow, a year-end) is not said
             unknown = f"column {col + 1} (period unknown: the header years could not be read)"
             out.append(
                 XbrlFact(
@@ -254,10 +257,20 @@ def _spans(line: str) -> list[str]:
     ]
 
 
+def _heading(line: str) -> bool:
+    """A line that can head a note's table: a row of cells, a lead-in ("consisted of the following:"), a short title; not
+    a line of running text that mentions "the year ended" or "at December 31" about something else."""
+    return " | " in line or line.endswith((":", ",")) or len(line) <= HEADING_CHARS
+
+
 def _at_words(text: str) -> str:
-    """'At December 31' for "At December 31," or "... as of December 31, 2021 are as follows": year-end balances."""
+    """'At December 31' for "At December 31," or "... as of December 31, 2021 and 2020 are as follows": year-end balances;
+    'As of' where the text names two dates ("as of December 2, 2016 and November 27, 2015"), one per column."""
     m = _AT_MONTH.search(text)
-    return f"At {m.group(1).title()}" if m else ""
+    if m is None:
+        return ""
+    days = {" ".join(d.split()).lower() for d in _MONTH_DAY.findall(text)}
+    return f"At {' '.join(m.group(1).split()).title()}" if len(days) == 1 else "As of"
 
 
 def _figure_heads(

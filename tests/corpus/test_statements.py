@@ -183,7 +183,14 @@ def test_a_notes_lead_in_dates_its_columns_and_its_scale_is_the_statements():
         "Total debt | $11,117 | $9,952",
         "During the year ended December 31, 2017, we repaid notes, as the text running under the table says at length.",
         "2017 | 2016",
+        "Repayments | 100 | 90",  # the text above mentions a year ended, it does not lead in to the table: not read
+        "Interest paid in the years ended December 31 was as follows, in the words a note leads in to its table with:",
+        "2017 | 2016",
         "Interest paid | 360 | 306",
+        # PEPSICO_2022_10K p.85: a bare year header over balances says neither a year's flow nor a year-end: not read
+        "Deferred tax liabilities and assets are comprised of the following, as the note's text says before the table:",
+        "2017 | 2016",
+        "Property, plant and equipment | 2,126 | 2,036",
     ]
     text = PagedText.from_pages(["\n".join(lines)])
     facts = parse_statement(text, 1, len(lines), note=True, scale=6)
@@ -191,8 +198,8 @@ def test_a_notes_lead_in_dates_its_columns_and_its_scale_is_the_statements():
         ("Commercial paper", "600", 600e6, "At December 31 2017"),
         ("Total debt", "$11,117", 11_117e6, "At December 31 2017"),
         ("Total debt", "$9,952", 9_952e6, "At December 31 2016"),
-        ("Interest paid", "360", 360e6, "Year Ended December 31 2017"),
-        ("Interest paid", "306", 306e6, "Year Ended December 31 2016"),
+        ("Interest paid", "360", 360e6, "Years Ended December 31 2017"),
+        ("Interest paid", "306", 306e6, "Years Ended December 31 2016"),
     ]
     assert parse_statement(text, 1, len(lines), note=True, scale=None) == []  # no scale known: nothing read
 
