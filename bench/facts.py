@@ -111,8 +111,9 @@ def _hit(result, t: dict) -> bool:  # noqa: ANN001
         label = norm(item.label)
         if not (label == gold or gold in label):
             continue
-        for _key, row in item.by_period():
-            if row.period is None or row.period.year != t["year"] or row.period.quarter is not None:
+        for point in item.series.ordered():
+            row = point.chosen(item.basis)
+            if point.period.year != t["year"] or point.period.quarter is not None:
                 continue
             if row.page not in t["pages"]:
                 continue

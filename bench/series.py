@@ -33,7 +33,8 @@ sys.path.insert(0, str(REPO))
 from bench.series_gold import GOLD  # noqa: E402
 from corpus.catalog import Corpus  # noqa: E402
 from corpus.settings import CorpusSettings  # noqa: E402
-from tools.series_table import lookup  # noqa: E402
+from tools.company_series import SeriesError  # noqa: E402
+from tools.series_table import SeriesTable, lookup  # noqa: E402
 
 _POINT = re.compile(r"(FY\d{4}(?: end)?)=([^@]+)@([^:]+):(\d+)(?:>([^@]+)@([^:]+):(\d+))?")
 
@@ -84,10 +85,18 @@ def ensure_filings(corpus: Corpus, pdfs: Path, edgar: Path) -> None:
             sys.exit(f"error: ingest failed: {report.summary()}")
 
 
+def find(corpus: Corpus, company: str, item: str, statement: str) -> SeriesTable | None:
+    """The pair's series as the API looks it up; None when no line item matches (a pair the extraction misses)."""
+    try:
+        return lookup(corpus, company, item, "all", "latest", statement)
+    except SeriesError:
+        return None
+
+
 def score_pair(corpus: Corpus, company: str, item: str, statement: str, spec: str, show: bool) -> dict:
     gold = gold_points(spec)
-    table = lookup(corpus, company, item, "all", "latest", statement)
-    got = {str(p.period): p for p in table.points if p.period.annual}
+    table = find(corpus, company, item, statement)
+    got = {str(p.period): p for p in table.points if p.period.annual} if table else {}
     right = [k for k, p in got.items() if k in gold and figure(p.chosen("latest").printed) == figure(gold[k]["printed"])]
     by_figure = {figure(g["printed"]): k for k, g in gold.items()}
     labelled = [(k, p) for k, p in got.items() if figure(p.chosen("latest").printed) in by_figure]
@@ -124,7 +133,7 @@ def score_pair(corpus: Corpus, company: str, item: str, statement: str, spec: st
                 f"  {mark}{company} {item} {k}: got {shown}; gold {g['printed'] + ' ' + g['doc'] + ' p.' + str(g['page']) if g else '(none)'}"
             )
     return {
-        "pair": f"{company} / {table.series.label}",
+        "pair": f"{company} / {table.series.label}" if table else f"{company} / {item} (no line item in {statement})",
         "filings": len({r.doc_id for p in got.values() for r in p.reports}),
         "got": len(got),
         "gold": len(gold),
@@ -145,15 +154,15 @@ def latency(corpus: Corpus, repeat: int) -> tuple[float, float, float]:
     for company, item, statement, _spec in GOLD:
         company_series._cache.clear()  # the company's filings read and its series built again, as after a restart
         start = time.perf_counter()
-        lookup(corpus, company, item, "all", "latest", statement)
+        find(corpus, company, item, statement)
         cold.append(time.perf_counter() - start)
     for company, item, statement, _spec in GOLD:  # warm every company's series once before timing
-        lookup(corpus, company, item, "all", "latest", statement)
+        find(corpus, company, item, statement)
     warm = []
     for _ in range(repeat):
         for company, item, statement, _spec in GOLD:
             start = time.perf_counter()
-            lookup(corpus, company, item, "all", "latest", statement)
+            find(corpus, company, item, statement)
             warm.append(time.perf_counter() - start)
     warm.sort()
     return statistics.median(warm), warm[int(0.95 * (len(warm) - 1))], max(cold)

@@ -154,4 +154,27 @@ GOLD = [
         "FY2018=101,127@BOEING_2018_10K:50 FY2019=76,559@BOEING_2019_10K:53 FY2020=58,158@BOEING_2021_10K:60 FY2021=62,286@BOEING_2021_10K:60 "
         "FY2022=66,608@BOEING_2022_10K:55 FY2023=77,794@BOEING_FY2024_10K:56 FY2024=66,517@BOEING_FY2024_10K:56",
     ),
+    # Rows printed with blank columns (issue 21): FY2020 is in the 2021 10-K's "Dividends paid | | (1,158) | (4,630)" and the
+    # 2022 10-K's "| | | (1,158)" only; FY2017's distribution rights first in the 2017 10-K's "(131) | |".
+    (
+        "Boeing",
+        "dividends paid",
+        "Cash Flows",
+        "FY2015=(2,490)@BOEING_2017_10K:51 FY2016=(2,756)@BOEING_2017_10K:51 FY2017=(3,417)@BOEING_2017_10K:51 "
+        "FY2018=(3,946)@BOEING_2018_10K:53 FY2019=(4,630)@BOEING_2019_10K:56 FY2020=(1,158)@BOEING_2021_10K:63",
+    ),
+    (
+        "Boeing",
+        "purchase of distribution rights",
+        "Cash Flows",
+        "FY2017=(131)@BOEING_2017_10K:51 FY2018=(69)@BOEING_2018_10K:53 FY2019=(127)@BOEING_2019_10K:56",
+    ),
+    # A note's table read as a statement's: Note 7 "Debt", "At December 31," year-end balances.
+    (
+        "Verizon",
+        "total debt",
+        "Note 7",
+        "FY2019 end=$111,489@VERIZON_2020_10K:77 FY2020 end=$129,062@VERIZON_2020_10K:77 FY2021 end=$150,868@VERIZON_2021_10K:76 "
+        "FY2022 end=$150,639@VERIZON_2022_10K:77",
+    ),
 ]

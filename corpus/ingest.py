@@ -34,7 +34,7 @@ from corpus.workers import memory_reason, run_isolated
 from corpus.xrefs import CrossRef, find_cross_references
 
 # Bump when extraction or analysis changes, so re-ingesting redoes documents made by older code.
-PIPELINE_VERSION = "5"  # 2: facts (inline XBRL, instances, statement rows), company entities; 3: subjects, cross-reference lists; 4: statement headers stacked one per line, "$" after a figure; 5: Item 6 selected financial data
+PIPELINE_VERSION = "6"  # 2: facts (inline XBRL, instances, statement rows), company entities; 3: subjects, cross-reference lists; 4: statement headers stacked one per line, "$" after a figure; 5: Item 6 selected financial data; 6: PDF rows keep blank columns as empty cells ("Dividends paid | | (1,158)"), statement rows read them; notes' year-headed tables read as statement rows
 CHARS_PER_TOKEN = 4  # documented approximation until a model tokenizer is configured
 
 

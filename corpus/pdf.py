@@ -5,7 +5,9 @@ label and its year columns. Here each page's words (`page.get_text("words")`, Py
 line grouping and reading order) are cut into segments at wide gaps, segments sharing a
 baseline are gathered into visual rows, and a row whose cells look like a table row (figures,
 or several short cells such as a period header) becomes one line with cells joined by ' | ',
-as the EDGAR HTML path renders rows. Everything else keeps PyMuPDF's reading order line by
+as the EDGAR HTML path renders rows. A row with fewer figures than the table's full rows (a value under the 2021
+column only) gets an empty cell for each blank column ("Goodwill impairment | | 1,234"), placed by where its figures sit
+under the full rows' columns, so its period is known. Everything else keeps PyMuPDF's reading order line by
 line, so two-column narrative is not interleaved and footnotes and footers stay lines of their
 own. `find_tables()` was measured at ~2 s per statement page (finding nothing on some), far
 over the ingest budget of ~2 ms a page; word geometry costs about as much as plain text.
@@ -20,7 +22,8 @@ import re
 from collections.abc import Sequence
 
 # Bump when the layout below changes: it is part of what makes an ingested document unchanged.
-LAYOUT_VERSION = "rows-3"  # 2: split glyphs mended by the line's spacing; 3: guidance ranges, footnote marks, pictures
+# 2: split glyphs mended by the line's spacing; 3: guidance ranges, footnote marks, pictures; 4: empty cells for blanks
+LAYOUT_VERSION = "rows-4"
 
 # A table or chart printed as a picture (JOHNSON_JOHNSON_2023_8K_dated-2023-08-30 p.5) has no text to extract; the
 # text says so where it stands instead of leaving its footnote markers as stray digits.
@@ -41,6 +44,7 @@ ROW_OVERLAP = 0.5  # share of the lower box height two boxes overlap by to sit o
 # A cell this short may join a row without a figure (period headers, "Three Months Ended").
 SHORT_CELL = 32
 HEADER_REACH = 3  # a header row sits at most this many rows above the table's figures
+MIN_FULL_ROWS = 2  # rows with every column's figure that place the columns of a row with blanks
 
 _NUMERIC = re.compile(
     r"^(?:[$€£¥]|US\$)?\s*\(?\s*[$€£¥]?\s*[-+]?(?:\d[\d,]*(?:\.\d+)?|\.\d+)\s*\)?\s*%?\s*\)?\s*(?:[x×]|pts?\.?|bps|%)?$"
@@ -91,7 +95,7 @@ def layout_words(words: list[tuple], pictures: Sequence[float] = ()) -> str:
     segments = _segments(words)
     rows = _label_orphans(_rows(segments))
     units: list[tuple[float, list[str]]] = []  # (reading-order key, lines)
-    table: list[tuple[float, str]] = []  # lines of the table being gathered: (y, line)
+    table: list[_TableLine] = []  # lines of the table being gathered
     table_key = 0.0
     pending: list[_Seg] = []  # single-segment rows between table rows (sub-headings like "Operating activities")
     stacked: list[_Seg] | None = None  # the table's last row, when it is a header another header line may complete
@@ -100,7 +104,7 @@ def layout_words(words: list[tuple], pictures: Sequence[float] = ()) -> str:
     def close_table() -> None:
         nonlocal table
         if table:
-            units.append((table_key, [line for _y, line in table]))
+            units.append((table_key, _table_lines(table)))
             table = []
 
     kinds = [_row_kind(row) for row in rows]
@@ -111,7 +115,7 @@ def layout_words(words: list[tuple], pictures: Sequence[float] = ()) -> str:
         if kinds[i] == "header":
             header_ok[i] = any(kinds[j] == "figures" or header_ok[j] for j in range(i + 1, min(len(rows), i + 1 + HEADER_REACH)))
     for i, row in enumerate(rows):
-        cells = _join_cells([s.text for s in row]) if kinds[i] == "figures" or header_ok[i] else None
+        cells = _join_cells(row) if kinds[i] == "figures" or header_ok[i] else None
         if cells is not None:
             if not table:
                 table_key = min(s.order for s in row)
@@ -120,11 +124,11 @@ def layout_words(words: list[tuple], pictures: Sequence[float] = ()) -> str:
                 while above and above[-1][1].order > table_key and len(above[-1][1].text) <= 2 * SHORT_CELL:
                     index, seg = above.pop()
                     units[index] = (-1.0, [])
-                    table.insert(0, (seg.y, seg.text))
+                    table.insert(0, _TableLine(seg.text, header=True))
             above = []
             # labels between rows of one table belong to it (a statement's sub-headings)
             for seg in pending:
-                table.append((seg.y, seg.text))
+                table.append(_TableLine(seg.text))
                 table_key = min(table_key, seg.order)
             if not pending and stacked is not None and _stacks_on(stacked, row):
                 # a header printed on two lines ("June 25," over "2023"): one cell per column
@@ -132,10 +136,11 @@ def layout_words(words: list[tuple], pictures: Sequence[float] = ()) -> str:
                     _Seg(a.x0, a.y0, max(a.x1, b.x1), b.y1, f"{a.text} {b.text}", a.order, a.line_id, False)
                     for a, b in zip(stacked, row, strict=True)
                 ]
-                table[-1] = (table[-1][0], " | ".join(s.text for s in stacked))
+                table[-1] = _TableLine(" | ".join(s.text for s in stacked), header=True)
                 continue
             pending = []
-            table.append((row[0].y, " | ".join(cells)))
+            figures = kinds[i] == "figures"
+            table.append(_TableLine(" | ".join(c for c, _x0, _x1 in cells), cells if figures else None, header=not figures))
             table_key = min(table_key, min(s.order for s in row))
             stacked = row if _header_like(row) else None
             continue
@@ -368,16 +373,91 @@ _SUFFIX_CELL = re.compile(r"^(?:\)|%|\)%|%\))$")
 _CURRENCY_GAP = re.compile(r"([$€£¥])\s+(?=[\d(.])")
 _OPEN_GAP = re.compile(r"\(\s+(?=[\d$€£¥.])")
 _CLOSE_GAP = re.compile(r"(?<=[\d%])\s+(?=[)%])")
+_NIL = re.compile(r"^[$€£¥]\s*[\u2014\u2013-]+$")  # "$—": nil, printed with the column's currency sign
+_BLANKS = re.compile(r" {2,}")  # an empty cell is written as clean_page leaves it: "Label | | 1,234"
 
 
-def _join_cells(cells: list[str]) -> list[str]:
-    out: list[str] = []
-    for raw in cells:
-        cell = _CLOSE_GAP.sub("", _OPEN_GAP.sub("(", _CURRENCY_GAP.sub(r"\1", raw)))
-        if out and (out[-1] in _PREFIX_CELLS or _SUFFIX_CELL.match(cell)):
-            out[-1] += cell
-        elif out and _MARKER_CELL.match(cell) and _LETTERS.search(out[-1]):
-            out[-1] += f" {cell}"  # a footnote marker set apart from its heading: "EMEA (a)", not a column of its own
+def _join_cells(row: list[_Seg]) -> list[tuple[str, float, float]]:
+    """Cells of a table row with their left and right edges: "$" and "(" join the figure after them, ")" and "%" the one before."""
+    out: list[tuple[str, float, float]] = []
+    for seg in row:
+        cell = _CLOSE_GAP.sub("", _OPEN_GAP.sub("(", _CURRENCY_GAP.sub(r"\1", seg.text)))
+        if out and (out[-1][0] in _PREFIX_CELLS or _SUFFIX_CELL.match(cell)):
+            out[-1] = (out[-1][0] + cell, out[-1][1], max(out[-1][2], seg.x1))
+        elif out and _MARKER_CELL.match(cell) and _LETTERS.search(out[-1][0]):
+            # a footnote marker set apart from its heading: "EMEA (a)", not a column of its own
+            out[-1] = (f"{out[-1][0]} {cell}", out[-1][1], max(out[-1][2], seg.x1))
         else:
-            out.append(cell)
+            out.append((cell, seg.x0, seg.x1))
     return out
+
+
+class _TableLine:
+    """A line of a table being gathered: its text, for a row of figures its cells with their edges; a header or not."""
+
+    __slots__ = ("text", "cells", "header")
+
+    def __init__(self, text: str, cells: list[tuple[str, float, float]] | None = None, header: bool = False) -> None:
+        self.text = text
+        self.cells = cells
+        self.header = header
+
+
+def _table_lines(table: list[_TableLine]) -> list[str]:
+    """The table's lines; in the rows under one header, a label row with fewer figures than the full rows gets an empty
+    cell for each blank column. A header between rows starts other columns (a second table set close under the first)."""
+    out: list[str] = []
+    start = 0
+    for end in range(1, len(table) + 1):
+        if end == len(table) or (_heads(table[end]) and not _heads(table[end - 1])):
+            out += _block_lines(table[start:end])
+            start = end
+    return out
+
+
+def _figure(text: str) -> bool:
+    return _is_numeric(text) or bool(_NIL.match(text))
+
+
+def _heads(line: _TableLine) -> bool:
+    """A header row, or a row of years set as figures ("Supplemental share information | 2018 | 2017")."""
+    return line.header or bool(line.cells and len(line.cells) > 1 and all(_YEAR.match(c[0]) for c in line.cells[1:]))
+
+
+def _block_lines(table: list[_TableLine]) -> list[str]:
+    rows = [
+        t
+        for t in table
+        if t.cells
+        and len(t.cells) > 1
+        and not _heads(t)
+        and not _figure(t.cells[0][0])
+        and all(_figure(c[0]) for c in t.cells[1:])
+    ]
+    width = max((len(t.cells) - 1 for t in rows), default=0)
+    full = [t.cells[1:] for t in rows if len(t.cells) - 1 == width]
+    if width < 2 or len(full) < MIN_FULL_ROWS:
+        return [t.text for t in table]
+    # a column's reach: from the leftmost to the rightmost edge of its figures in the full rows
+    columns = [(min(r[k][1] for r in full), max(r[k][2] for r in full)) for k in range(width)]
+    if any(columns[k][1] >= columns[k + 1][0] for k in range(width - 1)):
+        return [t.text for t in table]  # columns that overlap: where a figure sits does not say its column
+    label_rows = {id(t) for t in rows}
+    out = []
+    for t in table:
+        slots = _blank_slots(t.cells[1:], columns) if id(t) in label_rows and len(t.cells) - 1 < width else None
+        out.append(t.text if slots is None else _BLANKS.sub(" ", " | ".join([t.cells[0][0], *slots])).rstrip())
+    return out
+
+
+def _blank_slots(cells: list[tuple[str, float, float]], columns: list[tuple[float, float]]) -> list[str] | None:
+    """The row's figures, each in the one column it overlaps, "" for the others; None when a figure overlaps none or two."""
+    slots = [""] * len(columns)
+    last = -1
+    for text, x0, x1 in cells:
+        under = [k for k, (lo, hi) in enumerate(columns) if x0 < hi and x1 > lo]
+        if len(under) != 1 or under[0] <= last:
+            return None
+        last = under[0]
+        slots[last] = text
+    return slots

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -18,6 +18,7 @@ _LEADERS = re.compile(r"(?:\s*[.\u2026]){2,}\s*$|\s*[.\u2026]{2,}")
 _WORD = re.compile(r"[a-z0-9]+")
 _PER_SHARE = re.compile(r"per\s+(?:common\s+)?share|per\s+unit", re.I)
 _SHARES = re.compile(r"\bshares\b|\bweighted[- ]average\b.*\bshares?\b", re.I)
+_AT_DATE = re.compile(r"^(?:at|as\s+of)\s", re.I)  # a note's "At December 31, | 2021 | 2020": year-end balances
 _CURRENCIES = {"USD", "EUR", "GBP", "JPY", "CAD", "CHF", "CNY", "INR", "AUD"}
 SCALE_WORDS = {0: "", 3: "thousand", 6: "million", 9: "billion"}
 
@@ -115,15 +116,70 @@ def unit_of(fact: Fact, doc: Document) -> str:
     return "USD"
 
 
-def company_series(docs: Sequence[Document], facts: Iterable[Fact]) -> list[LineSeries]:
-    """Every line item of these filings as a series; facts whose period cannot be placed are left out."""
+def is_note(section: str | None) -> bool:
+    return bool(section) and section.startswith("Note ")
+
+
+def company_series(
+    docs: Sequence[Document], facts: Iterable[Fact], note_titles: Mapping[tuple[str, str], str] | None = None
+) -> list[LineSeries]:
+    """Every line item of these filings as a series; facts whose period cannot be placed are left out.
+
+    Rows of a note's tables (statement tables of filings without XBRL) join across filings by the note's title in
+    `note_titles` ((doc_id, section key) -> title: "Debt", whatever its number), else by its key ("Note 7"). A label
+    one note of one filing prints on two rows with different figures for a period names no one line item: left out.
+    """
     by_doc = {d.id: d for d in docs}
     rows = [f for f in facts if f.doc_id in by_doc and f.value is not None]
     own_years = _own_years(rows)
+    # a note's tables are the filing's: its own year is its statements' (a maturities table heads columns with years to come)
+    filing_years: dict[str, int] = {}
+    for (doc_id, section), year in own_years.items():
+        if section in STATEMENTS:
+            filing_years[doc_id] = max(filing_years.get(doc_id, year), year)
+    unclear = _unclear_note_rows(rows)
     columns = _columns(rows)
     statement_of = _statement_sections([f for f in rows if (by_doc[f.doc_id].form_type or "") in ("10-K", "10-Q")])
     items: dict[tuple, LineSeries] = {}
-    # Filing order: period end, then the 10-K/10-Q before an earnings release of the same period (the audited printing).
+    rank = _filing_rank(docs)
+    for f in rows:
+        doc = by_doc[f.doc_id]
+        section, source = f.section, f.source
+        if section == SELECTED_SECTION:  # a selected-data row joins the statement line item printed under its label
+            section, source = statement_of.get(label_key(f.label)), "selected"
+            if section is None or f.dimensions:
+                continue  # no statement prints it: which statement (a year's flow or a year-end balance) is not known
+        group = section
+        own_year = own_years.get((f.doc_id, f.section))
+        if f.source == "table" and is_note(section):
+            own_year = filing_years.get(f.doc_id)
+            if (f.doc_id, section, label_key(f.label)) in unclear or own_year is None or (f.fiscal_year or 0) > own_year:
+                continue
+            title = (note_titles or {}).get((f.doc_id, section))
+            group = f"note: {label_key(title)}" if title else section
+        period = fact_period(f, doc, own_year, columns.get(f.id, 0), section)
+        if period is None:
+            continue
+        unit = unit_of(f, doc)
+        dims = tuple(sorted((f.dimensions or {}).items()))
+        key = (f.concept, dims, unit) if f.concept else (label_key(f.label), group, dims, unit)
+        item = items.get(key)
+        if item is None:
+            item = items[key] = LineSeries(key, clean_label(f.label), section, f.concept, unit, dims)
+        elif section in STATEMENTS and item.section not in STATEMENTS:
+            item.label, item.section = clean_label(f.label), section  # named as the statement prints it
+        elif group != section and rank[f.doc_id] > max(
+            (rank[r.doc_id] for p in item.points.values() for r in p.reports), default=-1
+        ):
+            item.section = section  # a note joined by its title goes by the newest filing's number
+        _add(item, period, _report(f, doc, source), rank)
+    for item in items.values():
+        item.labels = _labels(item, rank)
+    return list(items.values())
+
+
+def _filing_rank(docs: Sequence[Document]) -> dict[str, int]:
+    """Filing order: period end, then the 10-K/10-Q before an earnings release of the same period (the audited printing)."""
     order = sorted(
         docs,
         key=lambda d: (
@@ -133,42 +189,23 @@ def company_series(docs: Sequence[Document], facts: Iterable[Fact]) -> list[Line
             d.id,
         ),
     )
-    rank = {d.id: i for i, d in enumerate(order)}
-    for f in rows:
-        doc = by_doc[f.doc_id]
-        section, source = f.section, f.source
-        if section == SELECTED_SECTION:  # a selected-data row joins the statement line item printed under its label
-            section, source = statement_of.get(label_key(f.label)), "selected"
-            if section is None or f.dimensions:
-                continue  # no statement prints it: which statement (a year's flow or a year-end balance) is not known
-        period = fact_period(f, doc, own_years.get((f.doc_id, f.section)), columns.get(f.id, 0), section)
-        if period is None:
-            continue
-        unit = unit_of(f, doc)
-        dims = tuple(sorted((f.dimensions or {}).items()))
-        key = (f.concept, dims, unit) if f.concept else (label_key(f.label), section, dims, unit)
-        item = items.get(key)
-        if item is None:
-            item = items[key] = LineSeries(key, clean_label(f.label), section, f.concept, unit, dims)
-        elif section in STATEMENTS and item.section not in STATEMENTS:
-            item.label, item.section = clean_label(f.label), section  # named as the statement prints it
-        report = Report(
-            f.doc_id,
-            doc.accession,
-            doc.period_end_date,
-            f.page,
-            f.line,
-            clean_label(f.label),
-            f.printed or "",
-            f.value,
-            f.scale or 0,
-            source,
-            f.period_label or "",
-        )
-        _add(item, period, report, rank)
-    for item in items.values():
-        item.labels = _labels(item, rank)
-    return list(items.values())
+    return {d.id: i for i, d in enumerate(order)}
+
+
+def _report(f: Fact, doc: Document, source: str) -> Report:
+    return Report(
+        f.doc_id,
+        doc.accession,
+        doc.period_end_date,
+        f.page,
+        f.line,
+        clean_label(f.label),
+        f.printed or "",
+        f.value,
+        f.scale or 0,
+        source,
+        f.period_label or "",
+    )
 
 
 def _add(item: LineSeries, period: FiscalPeriod, report: Report, rank: dict[str, int]) -> None:
@@ -204,7 +241,7 @@ def fact_period(f: Fact, doc: Document, own_year: int | None, column: int, secti
         return dated_period(filing, f.period_start, f.period_end, f.period_start is None)
     if f.fiscal_year is None or own_year is None:
         return None  # "period unknown": the header years could not be read
-    balance = section == "Balance Sheet"
+    balance = section == "Balance Sheet" or (is_note(section) and bool(_AT_DATE.match(f.period_label or "")))
     label = (
         "" if balance and f.section == SELECTED_SECTION else f.period_label or ""
     )  # a balance is a year-end, whatever heads its table
@@ -219,6 +256,15 @@ def _own_years(rows: list[Fact]) -> dict[tuple[str, str | None], int]:
             key = (f.doc_id, f.section)
             out[key] = max(out.get(key, f.fiscal_year), f.fiscal_year)
     return out
+
+
+def _unclear_note_rows(rows: list[Fact]) -> set[tuple[str, str | None, str]]:
+    """(doc_id, note, label key) of labels a note prints on two rows with different figures for one period ("Total")."""
+    values: dict[tuple, set[float]] = defaultdict(set)
+    for f in rows:
+        if f.source == "table" and is_note(f.section):
+            values[(f.doc_id, f.section, label_key(f.label), f.period_label)].add(f.value)
+    return {key[:3] for key, seen in values.items() if len(seen) > 1}
 
 
 def _statement_sections(rows: list[Fact]) -> dict[str, str]:

@@ -97,8 +97,11 @@ def is_numeric_cell(line: str) -> bool:
 
 
 def _last_cell(line: str) -> str:
-    """The last cell of a table row as corpus extraction writes it ('Cash | $2,853 | $3,053'), else the line."""
-    return line.rsplit(" | ", 1)[1] if " | " in line else line
+    """The last filled cell of a table row as corpus extraction writes it ('Cash | $2,853 | $3,053', 'Other | 12 |' with the
+    last column blank), else the line."""
+    if " | " not in line:
+        return line
+    return line.rstrip(" |").rsplit(" | ", 1)[-1]
 
 
 def _is_figure(line: str) -> bool:

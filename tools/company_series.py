@@ -13,9 +13,9 @@ from sqlalchemy import select
 
 from corpus.catalog import Corpus
 from corpus.fiscal import FiscalPeriod
-from corpus.models import Document, Fact
-from corpus.series import STATEMENTS, LineSeries, Point, company_series, join_renamed
-from tools.factrank import Query, idf, parse_period, score, words
+from corpus.models import Document, Fact, Section
+from corpus.series import STATEMENTS, LineSeries, Point, company_series, is_note, join_renamed
+from tools.factrank import Query, idf, parse_period, says, score, words
 
 MAX_FILINGS = 400  # filings one series may span
 MAX_COMPANIES_CACHED = 32
@@ -80,7 +80,13 @@ class CompanyFigures:
     words: dict[int, tuple[list[str], list[str]]]  # id(item) -> label words, concept words
 
     def rank(self, query: str, section: str | None = None) -> list[tuple[float, LineSeries]]:
-        """Line items matching `query`, best first, cut where the scores fall under half the best."""
+        """Line items matching `query`, best first, cut where the scores fall under half the best.
+
+        A note's row whose label is exactly the query's words comes first when no statement line item says all of them:
+        the vocabulary a query implies finds line items its words do not name ('total debt' implies long-term debt,
+        short-term borrowings, current portion) and must not rank "Total long-term debt, including current maturities"
+        above the debt note's own "Total debt".
+        """
         q = Query.of(query)
         scored = []
         for item in self.items:
@@ -91,13 +97,15 @@ class CompanyFigures:
             value = score(q, label_words, concept_words, self.weights, 0 if named else len(item.dims), item.section in STATEMENTS)
             value *= 1.0 + 0.02 * min(len(item.points), 20)  # a line item printed through many periods is the usual one
             if value > 0:
-                scored.append((value, item))
-        scored.sort(key=lambda pair: -pair[0])
+                scored.append((value, item, not item.dims and is_note(item.section) and says(q, label_words, only=True)))
+        if any(i.section in STATEMENTS and says(q, self.words[id(i)][0]) for _v, i, _e in scored):
+            scored = [(v, i, False) for v, i, _e in scored]  # a statement names it: the statements' ranking stands
+        scored.sort(key=lambda row: (not row[2], -row[0]))
         if not scored:
             return []
-        top, best = scored[0]
+        top, best, _exact = scored[0]
         # A segment's slice of the best line item (same concept) stays however low it scores.
-        return [(s, i) for s, i in scored if s >= RELEVANCE_CUT * top or (i.concept and i.concept == best.concept)]
+        return [(s, i) for s, i, _e in scored if s >= RELEVANCE_CUT * top or (i.concept and i.concept == best.concept)]
 
     def joined(self, item: LineSeries) -> LineSeries:
         """The item with its renamed labels' series joined in (see corpus.series.join_renamed)."""
@@ -151,7 +159,7 @@ def figures(corpus: Corpus, docs: Sequence[Document], company: str) -> CompanyFi
             _cache.move_to_end(key)
             return hit
     rows = _facts(corpus, [d.id for d in docs])
-    items = company_series(list(docs), rows)
+    items = company_series(list(docs), rows, _note_titles(corpus, [d.id for d in docs]))
     item_words = {id(i): (words(i.label), words(i.concept.rsplit(":", 1)[-1]) if i.concept else []) for i in items}
     weights = idf([set(lw) | set(cw) for lw, cw in item_words.values()])
     built = CompanyFigures(docs[0].company or company, list(docs), items, weights, item_words)
@@ -171,6 +179,18 @@ def _facts(corpus: Corpus, doc_ids: list[str]) -> list:
             chunk = doc_ids[start : start + 200]
             out += conn.execute(select(table).where(table.c.doc_id.in_(chunk)).order_by(table.c.id)).all()
         return out
+
+
+def _note_titles(corpus: Corpus, doc_ids: list[str]) -> dict[tuple[str, str], str]:
+    """(doc_id, note key) -> the note's title ("Debt"): a note's rows join across filings by title, whatever its number."""
+    table = Section.__table__
+    out: dict[tuple[str, str], str] = {}
+    with corpus.engine.connect() as conn:
+        for start in range(0, len(doc_ids), 200):
+            chunk = doc_ids[start : start + 200]
+            query = select(table.c.doc_id, table.c.key, table.c.title).where(table.c.kind == "note", table.c.doc_id.in_(chunk))
+            out.update({(doc_id, key): title for doc_id, key, title in conn.execute(query)})
+    return out
 
 
 def periods_shown(item: LineSeries, wanted: PeriodRange) -> list[Point]:

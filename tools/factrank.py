@@ -101,6 +101,13 @@ class Query:
         return cls(terms)
 
 
+def says(query: Query, label_words: list[str], only: bool = False) -> bool:
+    """The label says every one of the caller's own words (`only`: and no more, "Total debt" for 'total debt'), stop words aside."""
+    own = {t for t, w in query.terms.items() if w >= 1.0}
+    label = set(label_words) - _STOP
+    return bool(own) and (label == own if only else own <= label)
+
+
 def idf(documents: list[set[str]]) -> dict[str, float]:
     n = len(documents) or 1
     df: Counter[str] = Counter(w for d in documents for w in d)

@@ -284,3 +284,70 @@ def test_figures_between_two_label_lines_join_the_label_they_overlap_most():
         (460.0, 226.0, 480.0, 237.0, "4.5%", 9, 3, 0),
     ]
     assert layout_words(words).splitlines() == ["Adjusted Sales", "Change vs. Prior Year | 6.0% | 4.5%"]
+
+
+def _row(y: float, label: str, *cells: tuple[float, str]) -> list[tuple]:
+    """Word tuples of one row: the label at x=50, each figure as (right edge, text), about 30 points wide."""
+    words = [(50.0, y, 50.0 + 5 * len(label), y + 10, label, int(y), 0, 0)]
+    words += [(right - 30.0, y, right, y + 10, text, int(y), 1 + i, 0) for i, (right, text) in enumerate(cells)]
+    return words
+
+
+def test_a_row_with_blank_columns_gets_an_empty_cell_under_each():
+    words = _row(60, "Years ended December 31,", (300, "2021"), (380, "2020"), (460, "2019"))
+    words += _row(74, "Net loss", (300, "(4,290)"), (380, "(11,941)"), (460, "(636)"))
+    words += _row(88, "Dividends paid", (380, "(1,158)"), (460, "(4,630)"))
+    words += _row(102, "Purchase of distribution rights", (460, "(127)"))
+    words += _row(116, "Treasury shares issued", (300, "1,233"), (380, "195"))
+    words += _row(130, "Debt repayments", (300, "(15,371)"), (380, "(10,998)"), (460, "(12,171)"))
+    assert layout_words(words).splitlines() == [
+        "Years ended December 31, | 2021 | 2020 | 2019",
+        "Net loss | (4,290) | (11,941) | (636)",
+        "Dividends paid | | (1,158) | (4,630)",
+        "Purchase of distribution rights | | | (127)",
+        "Treasury shares issued | 1,233 | 195 |",
+        "Debt repayments | (15,371) | (10,998) | (12,171)",
+    ]
+    # what clean_page leaves of it is the same text (an empty cell is "| |", a blank last column a trailing "|")
+    assert clean_page(layout_words(words)) == layout_words(words)
+
+
+def test_blank_columns_are_only_placed_where_the_geometry_says():
+    # a figure between two columns (centred under both) leaves its row as it was
+    words = _row(60, "Revenue", (300, "10"), (380, "9"))
+    words += _row(74, "Cost", (300, "4"), (380, "3"))
+    words += _row(88, "Centred", (340, "7"))
+    assert layout_words(words).splitlines()[2] == "Centred | 7"
+    # one full row is not enough to place the columns
+    words = _row(60, "Revenue", (300, "10"), (380, "9")) + _row(74, "Other", (380, "3"))
+    assert layout_words(words).splitlines()[1] == "Other | 3"
+    # a second table under its own header takes its columns from its own rows, not from the table above
+    words = _row(60, "Segment", (200, "1"), (260, "2"), (320, "3"), (380, "4"))
+    words += _row(74, "Other", (200, "5"), (260, "6"), (320, "7"), (380, "8"))
+    words += [(100.0, 88, 150, 98, "Change", 88, 0, 0), (300.0, 88, 330, 98, "Organic", 88, 1, 0)]
+    words += [(100.0, 102, 150, 112, "Column", 102, 0, 0), (300.0, 102, 330, 102 + 10, "Total", 102, 1, 0)]
+    words += _row(116, "Industrial", (270, "2.5%"), (330, "(0.3)%"))
+    words += _row(130, "Consumer", (270, "1.9"), (330, "0.1"))
+    assert layout_words(words).splitlines()[-2:] == ["Industrial | 2.5% | (0.3)%", "Consumer | 1.9 | 0.1"]
+
+
+def test_real_statement_rows_with_blank_years_keep_their_columns(financebench_dir):
+    def page_lines(doc: str, page: int) -> list[str]:
+        with pymupdf.open(financebench_dir / "pdfs" / f"{doc}.pdf") as pdf_doc:
+            return clean_page(pdf_page_text(pdf_doc[page - 1])).splitlines()
+
+    # BOEING_2021_10K p.63, the cash flow statement: no dividends in 2021, none of these in 2020 or 2021
+    cash_flows = page_lines("BOEING_2021_10K", 63)
+    assert "Years ended December 31, | 2021 | 2020 | 2019" in cash_flows
+    for row in (
+        "Dividends paid | | (1,158) | (4,630)",
+        "Common shares repurchased | | | (2,651)",
+        "Purchase of distribution rights | | | (127)",
+        "Acquisitions, net of cash acquired | (6) | | (455)",
+        "787 and 777X reach-forward losses | 3,460 | 6,493 |",
+    ):
+        assert row in cash_flows
+    # BOEING_2017_10K p.51: the one figure of 2017 stays under 2017
+    assert "Purchase of distribution rights | (131) | |" in page_lines("BOEING_2017_10K", 51)
+    # PEPSICO_2020_10K p.107 (Note 15): two year-end balances under a three-year header
+    assert "Trade receivables | $6,892 | $6,447 |" in page_lines("PEPSICO_2020_10K", 107)

@@ -202,3 +202,36 @@ def test_selected_data_rows_join_the_statement_line_item_and_the_statement_wins(
     assert not [i for i in items if "dividends" in i.label]  # no statement prints it: its period's kind is unknown
     basic, _ = one(items, "Basic")
     assert sorted(basic) == ["FY2017"]
+
+
+def test_a_notes_rows_join_by_the_notes_title_as_year_end_balances_and_unclear_labels_stay_out():
+    docs = [doc(f"V_{y}_10K", y, end=date(y, 12, 31)) for y in (2020, 2021, 2022)]
+    note = {"column": "At December 31"}
+    rows = [
+        # the filings' own years come from their statements
+        *(fact(f"V_{y}_10K", "Net income", y, "1", 1e6, section="Income Statement") for y in (2020, 2021, 2022)),
+        fact("V_2020_10K", "Total debt", 2020, "$129,062", 129_062e6, section="Note 7", **note),
+        fact("V_2020_10K", "Total debt", 2019, "$111,489", 111_489e6, section="Note 7", **note),
+        fact("V_2021_10K", "Total debt", 2021, "$150,868", 150_868e6, section="Note 7", **note),
+        fact("V_2021_10K", "Total debt", 2020, "$129,062", 129_062e6, section="Note 7", **note),
+        # renumbered the next year: the title joins it
+        fact("V_2022_10K", "Total debt", 2022, "$150,639", 150_639e6, section="Note 8", **note),
+        # a maturities table headed with years to come: not periods of the filing
+        fact("V_2022_10K", "Total debt", 2024, "$9,000", 9_000e6, section="Note 8", column=""),
+        # "Total" on two rows of one note with different figures: no one line item
+        fact("V_2021_10K", "Total", 2021, "10", 10e6, section="Note 3", column="", line=40),
+        fact("V_2021_10K", "Total", 2021, "12", 12e6, section="Note 3", column="", line=48),
+        # another note's "Total debt" of the same number in another filing is another line item
+        fact("V_2022_10K", "Total debt", 2022, "$5", 5e6, section="Note 7", **note),
+    ]
+    titles = {("V_2020_10K", "Note 7"): "Debt", ("V_2021_10K", "Note 7"): "Debt", ("V_2022_10K", "Note 8"): "Debt"}
+    titles[("V_2022_10K", "Note 7")] = "Leasing Arrangements"
+    items = company_series(docs, rows, titles)
+    debt = [i for i in items if i.label == "Total debt"]
+    assert len(debt) == 2
+    points = {str(p.period): p.chosen().printed for p in max(debt, key=lambda i: len(i.points)).points.values()}
+    assert points == {"FY2019 end": "$111,489", "FY2020 end": "$129,062", "FY2021 end": "$150,868", "FY2022 end": "$150,639"}
+    assert not [i for i in items if i.label == "Total"]
+    # without titles a note is known by its number only: the 2022 "Note 7" (leases) would join, which the titles prevent
+    by_number = [i for i in company_series(docs, rows) if i.label == "Total debt"]
+    assert sorted(len(i.points) for i in by_number) == [1, 4]

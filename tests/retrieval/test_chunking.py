@@ -81,3 +81,15 @@ def test_real_filing_chunks(filing_text):
     )
     assert min(c.tokens for c in chunks) >= 5
     assert sum(c.start_page != c.end_page for c in chunks) < len(chunks) * 0.25
+
+
+def test_a_row_with_its_last_column_blank_stays_in_its_table():
+    # BOEING_2021_10K p.63 as extracted: a row with nothing under 2019 ends in an empty cell ("... | 6,493 |")
+    lines = [
+        "Years ended December 31, | 2021 | 2020 | 2019",
+        "Net loss | ($4,290) | ($11,941) | ($636)",
+        "Treasury shares issued for 401(k) contribution to employees under the plan | 1,233 | 195 |",
+        "Depreciation and amortization | 2,144 | 2,246 | 2,271",
+    ]
+    starts = table_starts(lines)
+    assert starts[2] == starts[1] == starts[3]

@@ -133,6 +133,36 @@ def test_ten_years_of_3m_from_its_selected_financial_data(corpus):
     assert str(min(assets.points, key=lambda p: p.period.year).period) == "FY2013 end"  # "At December 31:" rows are balances
 
 
+def test_a_row_printed_with_blank_years_keeps_its_periods(corpus):
+    """BOEING_2021_10K p.63: "Dividends paid | | (1,158) | (4,630)", nothing paid in 2021; it was "period unknown" before."""
+    table = lookup(corpus, "Boeing", "dividends paid", "all", statement="Cash Flows")
+    points = {str(p.period): p.chosen("latest") for p in table.points}
+    assert sorted(points) == ["FY2015", "FY2016", "FY2017", "FY2019", "FY2020"]
+    assert (points["FY2020"].printed, points["FY2020"].doc_id, points["FY2020"].page) == ("(1,158)", "BOEING_2021_10K", 63)
+    assert (points["FY2019"].printed, points["FY2019"].doc_id) == ("(4,630)", "BOEING_2021_10K")
+    assert "FY2021" not in points  # a blank is no figure, not a zero
+
+
+def test_a_debt_notes_total_is_a_series_of_year_ends(corpus):
+    """Verizon's Note 7 "Debt": "At December 31, | Maturities | Rates % | 2021 | 2020" over "Total debt | | $150,868 | $129,062"."""
+    table = lookup(corpus, "Verizon", "total debt", "all")
+    assert (table.series.label, table.series.section) == ("Total debt", "Note 7")
+    got = {str(p.period): (p.chosen("latest").printed, p.chosen("latest").doc_id, p.chosen("latest").page) for p in table.points}
+    assert got == {
+        "FY2019 end": ("$111,489", "VERIZON_2020_10K", 77),
+        "FY2020 end": ("$129,062", "VERIZON_2020_10K", 77),
+        "FY2021 end": ("$150,868", "VERIZON_2021_10K", 76),
+        "FY2022 end": ("$150,639", "VERIZON_2022_10K", 77),
+    }
+    assert table.unit_label == "USD million"
+    # the note's "Total debt" is the one asked, not the "Total long-term debt, ..." the query's synonyms fill out; where a
+    # statement prints the words asked, the statements' ranking stands
+    assert lookup(corpus, "Verizon", "long-term debt", "all").series.section == "Balance Sheet"
+    # Boeing's debt note is Note 13 in the 2017 10-K and Note 15 in the 2021 10-K: one series by its title, in millions
+    boeing = {p.period.year: p.chosen("latest") for p in lookup(corpus, "Boeing", "total debt", "all").points}
+    assert (boeing[2017].printed, boeing[2017].value, boeing[2021].printed) == ("$11,117", 11_117e6, "$58,102")
+
+
 def test_the_cli_prints_the_series_and_writes_csv_and_xlsx(corpus, tmp_path, monkeypatch):
     from api.cli import app
 
