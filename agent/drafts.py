@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any, Literal
@@ -87,13 +89,41 @@ def draft_from_text(text: str, is_doc: Any) -> Draft:
     return Draft(text.strip(), "answered", inline_citations(text, is_doc), inline=True)
 
 
+# An `answer` call written as text (```json fence, <tool_call> tags or bare JSON) that did not parse, typically because the
+# reply was cut at max_tokens (seen on vLLM with a 1.5B model): its answer string and any whole citation objects.
+_ANSWER_CALL = re.compile(r'"name"\s*:\s*"answer"\s*,\s*"arguments"\s*:\s*\{\s*"answer"\s*:\s*"((?:[^"\\]|\\.)*)("?)', re.S)
+_CITATION = re.compile(
+    r'\{\s*"doc_id"\s*:\s*"([^"\\]+)"\s*,\s*"page"\s*:\s*(\d+)\s*(?:,\s*"quote"\s*:\s*"((?:[^"\\]|\\.)*)"\s*)?\}'
+)
+
+
+def salvaged_answer_call(text: str) -> Draft | None:
+    """The draft inside an `answer` call the model wrote as text but that did not parse (cut off, or malformed after the
+    answer string): the answer as far as it was written, marked unsure, with the citations written whole."""
+    match = _ANSWER_CALL.search(text)
+    if match is None:
+        return None
+    raw = match.group(1).rstrip("\\")
+    try:
+        answer = json.loads(f'"{raw}"')
+    except ValueError:
+        answer = raw
+    if not match.group(2):
+        answer = answer.rstrip() + " [cut off]"
+    citations = [
+        AnswerCitation(doc_id=c[0], page=int(c[1]), quote=json.loads(f'"{c[2]}"') if c[2] else "")
+        for c in _CITATION.findall(text[match.end() :])
+    ]
+    return Draft(answer.strip(), "unsure", citations)
+
+
 def draft_from_response(response: LLMResponse, is_doc: Any, policy: Policy = STRICT) -> Draft | str | None:
     """The draft in a final-answer turn (answer call or plain text); an error string to send back; None when there is neither."""
     for call in response.tool_calls:
         if call.name == ANSWER_TOOL:
             return draft_from_call(call, policy)
     if response.content.strip():
-        return draft_from_text(response.content, is_doc)
+        return salvaged_answer_call(response.content) or draft_from_text(response.content, is_doc)
     return None
 
 

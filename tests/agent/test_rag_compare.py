@@ -201,3 +201,17 @@ def test_a_compare_run_whose_one_arm_failed_ends_with_the_other_arms_answer():
     assert run_error(both) == "agentic arm failed: the model at http://x answered 500: boom"
     assert run_status(Comparison(question="q", agentic=agentic, rag=agentic.model_copy(update={"mode": "rag"}))) == "failed"
     assert run_status(Comparison(question="q", agentic=rag.model_copy(update={"status": "unsure"}), rag=rag)) == "unsure"
+
+
+def test_an_answer_call_cut_off_in_text_keeps_the_answer_not_the_json(tools, agent_settings):
+    # vLLM with a 1.5B model: the forced answer written as text in <tool_call> tags, cut at max_tokens, so neither the
+    # parser nor hermes made a call of it; the answer was the raw JSON.
+    cut = (
+        '<tool_call>\n{"name": "answer", "arguments": {"answer": "3M spent $1,577 million on PP&E in FY2018.", "citations": '
+        '[{"doc_id": "3M_2018_10K", "page": 60, "quote": "Purchases of property, plant and equipment (PP&E) (1,577)"}, {"doc_'
+    )
+    with FakeLLM([Reply(content=cut, finish_reason="length")]) as fake:
+        result, _ = run(lambda llm, emit: rag_answer(QUESTION, llm=llm, tools=tools, settings=agent_settings, emit=emit), fake)
+    assert result.text == "3M spent $1,577 million on PP&E in FY2018." and "tool_call" not in result.text
+    assert result.status == "unsure", "a reply cut off is never a finished answer"
+    assert [(c.doc_id, c.page, c.verified) for c in result.citations] == [("3M_2018_10K", 60, True)]
