@@ -7,6 +7,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
 
 from corpus.fiscal import FilingPeriod, FiscalPeriod, column_period, dated_period
 from corpus.models import Document, Fact
@@ -121,6 +122,7 @@ def clean_label(label: str) -> str:
     return " ".join(_LEADERS.sub(" ", label).split()).rstrip(" :$")
 
 
+@lru_cache(maxsize=65536)
 def label_key(label: str) -> str:
     return " ".join(_WORD.findall(clean_label(label).lower()))
 
