@@ -3,11 +3,14 @@
 Points older than the statements' columns are rows of Item 6 "Selected Financial Data" tables, read on the PDF pages
 with PyMuPDF, 2026-12-07: 3M FY2013-FY2014 (and FY2015 year-end) at 3M_2017_10K p.16, Block FY2012 at BLOCK_2015_10K
 p.38, Nike FY2013-FY2014 at NIKE_2017_10K p.21, General Mills FY2014-FY2015 at GENERALMILLS_2018_10K p.18, Walmart
-FY2014 at WALMART_2018_10K p.35.
+FY2014 at WALMART_2018_10K p.35, Adobe's FY2011-FY2013 year-end total assets at ADOBE_2015_10K p.34 (a table whose dot
+leaders ran into the figures: "Total assets........ $10,380,298"; read once the leaders are cut from the labels).
 
 Each point is `PERIOD=PRINTED@DOC_ID:PAGE`, the figure as printed on that page; a restated period is
-`PERIOD=FIRST@DOC:PAGE>LATEST@DOC:PAGE` (as first reported, then as the latest filing prints it). A period's source is the
-first filing that printed it, unless it was restated (then the latest). Read on the stored page text, 2026-12-07.
+`PERIOD=FIRST@DOC:PAGE>LATEST@DOC:PAGE` (as first reported, then as the latest filing prints it: the series' value and
+source; the restating filing, the first to print the new value, can be an earlier one: Block's FY2015 operating cash flow,
+21,123 in BLOCK_2016_10K p.73 and again in BLOCK_2017_10K p.77). A period's source is the first filing that printed it,
+unless it was restated (then the latest). Read on the stored page text, 2026-12-07.
 """
 
 GOLD = [
@@ -69,6 +72,7 @@ GOLD = [
         "Adobe",
         "total assets",
         "Balance Sheet",
+        "FY2011 end=$8,991,183@ADOBE_2015_10K:34 FY2012 end=$10,040,229@ADOBE_2015_10K:34 FY2013 end=$10,380,298@ADOBE_2015_10K:34 "
         "FY2014 end=$10,785,829@ADOBE_2015_10K:59 FY2015 end=$11,726,472@ADOBE_2015_10K:59 FY2016 end=$12,707,114@ADOBE_2016_10K:61>$12,697,246@ADOBE_2017_10K:57 FY2017 end=$14,535,556@ADOBE_2017_10K:57 "
         "FY2019 end=$20,762@ADOBE_2020_10K:62 FY2020 end=$24,284@ADOBE_2020_10K:62 FY2021 end=$27,241@ADOBE_2021_10K:55 FY2022 end=$27,165@ADOBE_2022_10K:53",
     ),

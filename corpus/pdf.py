@@ -374,21 +374,44 @@ _CURRENCY_GAP = re.compile(r"([$€£¥])\s+(?=[\d(.])")
 _OPEN_GAP = re.compile(r"\(\s+(?=[\d$€£¥.])")
 _CLOSE_GAP = re.compile(r"(?<=[\d%])\s+(?=[)%])")
 _NIL = re.compile(r"^[$€£¥]\s*[\u2014\u2013-]+$")  # "$—": nil, printed with the column's currency sign
-_BLANKS = re.compile(r" {2,}")  # an empty cell is written as clean_page leaves it: "Label | | 1,234"
+_BLANKS = re.compile(r" {2,}")
+# dot leaders (3+ dots, maybe spaced) ending a label, before a figure or at the cell's end: never dots inside words
+_LEADER = re.compile(
+    r"\s*(?:\.\s*){3,}(?=$|[$€£¥(\d\u2014\u2013-])"
+)  # an empty cell is written as clean_page leaves it: "Label | | 1,234"
+
+
+def _unleadered(seg: _Seg, first: bool) -> list[tuple[str, float, float]]:
+    """The segment's text without dot leaders, cut where a leader runs into a figure ("Revenue ...... $4,795,511" is a
+    label and a figure; their edges are estimated from the characters' share of the segment's width). A segment of
+    leaders alone is no cell, unless it opens the row."""
+    text = seg.text
+    if "..." not in text and ". . ." not in text:
+        return [(text, seg.x0, seg.x1)]
+    width = (seg.x1 - seg.x0) / len(text)
+    pieces, start = [], 0
+    for m in _LEADER.finditer(text):
+        pieces.append((text[start : m.start()], start))
+        start = m.end()
+    pieces.append((text[start:], start))
+    out = [(t, seg.x0 + width * at, seg.x0 + width * (at + len(t))) for t, at in pieces if t.strip()]
+    return out or ([("", seg.x0, seg.x1)] if first else [])
 
 
 def _join_cells(row: list[_Seg]) -> list[tuple[str, float, float]]:
-    """Cells of a table row with their left and right edges: "$" and "(" join the figure after them, ")" and "%" the one before."""
+    """Cells of a table row with their left and right edges: "$" and "(" join the figure after them, ")" and "%" the one
+    before; dot leaders between a label and its figures are dropped."""
     out: list[tuple[str, float, float]] = []
-    for seg in row:
-        cell = _CLOSE_GAP.sub("", _OPEN_GAP.sub("(", _CURRENCY_GAP.sub(r"\1", seg.text)))
+    pieces = [piece for i, seg in enumerate(row) for piece in _unleadered(seg, i == 0)]
+    for text, x0, x1 in pieces:
+        cell = _CLOSE_GAP.sub("", _OPEN_GAP.sub("(", _CURRENCY_GAP.sub(r"\1", text)))
         if out and (out[-1][0] in _PREFIX_CELLS or _SUFFIX_CELL.match(cell)):
-            out[-1] = (out[-1][0] + cell, out[-1][1], max(out[-1][2], seg.x1))
+            out[-1] = (out[-1][0] + cell, out[-1][1], max(out[-1][2], x1))
         elif out and _MARKER_CELL.match(cell) and _LETTERS.search(out[-1][0]):
             # a footnote marker set apart from its heading: "EMEA (a)", not a column of its own
-            out[-1] = (f"{out[-1][0]} {cell}", out[-1][1], max(out[-1][2], seg.x1))
+            out[-1] = (f"{out[-1][0]} {cell}", out[-1][1], max(out[-1][2], x1))
         else:
-            out.append((cell, seg.x0, seg.x1))
+            out.append((cell, x0, x1))
     return out
 
 

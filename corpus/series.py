@@ -7,11 +7,13 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
 
 from corpus.fiscal import FilingPeriod, FiscalPeriod, column_period, dated_period
 from corpus.models import Document, Fact
 from corpus.statements import SELECTED_SECTION
 
+SELECTED_NAME = "Item 6 Selected Financial Data"  # how a point read from a selected-data table is cited
 BASES = ("latest", "first")  # which printing of a restated period a series uses
 STATEMENTS = ("Income Statement", "Balance Sheet", "Cash Flows", "Comprehensive Income", "Equity")
 _LEADERS = re.compile(r"(?:\s*[.\u2026]){2,}\s*$|\s*[.\u2026]{2,}")
@@ -20,6 +22,11 @@ _PER_SHARE = re.compile(r"per\s+(?:common\s+)?share|per\s+unit", re.I)
 _SHARES = re.compile(r"\bshares\b|\bweighted[- ]average\b.*\bshares?\b", re.I)
 _AT_DATE = re.compile(r"^(?:at|as\s+of)\s", re.I)  # a note's "At December 31, | 2021 | 2020": year-end balances
 _CURRENCIES = {"USD", "EUR", "GBP", "JPY", "CAD", "CHF", "CNY", "INR", "AUD"}
+_SIGN_WORDS = re.compile(
+    r"\(?\b(?:provided\s+by|provided\s+from|used\s+in|used\s+for|used\s+by)\b\)?|\((?:losses|loss|gains?|deficit|income|expenses?)\)",
+    re.I,
+)
+MIN_AGREEING = 2  # periods two differently named line items must agree on to be joined
 SCALE_WORDS = {0: "", 3: "thousand", 6: "million", 9: "billion"}
 
 
@@ -58,8 +65,21 @@ class Point:
     @property
     def restated(self) -> bool:
         """A later filing printed a value that differs beyond the rounding of the coarser printing."""
-        values = [(r.value, r.scale) for r in self.reports]
-        return any(abs(a - b) > 0.5 * 10 ** max(sa, sb) for (a, sa) in values for (b, sb) in values)
+        return any(not _agree(a, b) for a in self.reports for b in self.reports)
+
+    def changes(self) -> list[Report]:
+        """The printings that put a value on record: the first, then each filing whose value differs from the one before."""
+        out = self.reports[:1]
+        for before, report in zip(self.reports, self.reports[1:]):
+            if not _agree(before, report):
+                out.append(report)
+        return out
+
+    @property
+    def restating(self) -> Report:
+        """The filing that first printed the value as it stands now (the latest printing's): the restating filing when
+        restated. Later filings that print the same value again are reprints, not restatements."""
+        return self.changes()[-1]
 
     def chosen(self, basis: str = "latest") -> Report:
         """The printing a series shows: the basis decides for a restated period; otherwise the first (the period's own filing)."""
@@ -79,6 +99,7 @@ class LineSeries:
     labels: list[str] = field(default_factory=list)  # every label it was printed under, newest filing first
     points: dict[FiscalPeriod, Point] = field(default_factory=dict)
     joined: list[str] = field(default_factory=list)  # why other labels were joined into this one
+    members: list[tuple] = field(default_factory=list)  # the keys of the line items joined into this one
 
     def ordered(self) -> list[Point]:
         """Points newest first, the year's figure before its quarters."""
@@ -101,6 +122,7 @@ def clean_label(label: str) -> str:
     return " ".join(_LEADERS.sub(" ", label).split()).rstrip(" :$")
 
 
+@lru_cache(maxsize=65536)
 def label_key(label: str) -> str:
     return " ".join(_WORD.findall(clean_label(label).lower()))
 
@@ -137,7 +159,7 @@ def company_series(
     for (doc_id, section), year in own_years.items():
         if section in STATEMENTS:
             filing_years[doc_id] = max(filing_years.get(doc_id, year), year)
-    unclear = _unclear_note_rows(rows)
+    unclear = _unclear_rows(rows)
     columns = _columns(rows)
     statement_of = _statement_sections([f for f in rows if (by_doc[f.doc_id].form_type or "") in ("10-K", "10-Q")])
     items: dict[tuple, LineSeries] = {}
@@ -149,6 +171,8 @@ def company_series(
             section, source = statement_of.get(label_key(f.label)), "selected"
             if section is None or f.dimensions:
                 continue  # no statement prints it: which statement (a year's flow or a year-end balance) is not known
+        if f.source == "table" and section in STATEMENTS and (f.doc_id, section, label_key(f.label)) in unclear:
+            continue  # a label the statement prints on two rows with different figures names no one line item
         group = section
         own_year = own_years.get((f.doc_id, f.section))
         if f.source == "table" and is_note(section):
@@ -258,13 +282,26 @@ def _own_years(rows: list[Fact]) -> dict[tuple[str, str | None], int]:
     return out
 
 
-def _unclear_note_rows(rows: list[Fact]) -> set[tuple[str, str | None, str]]:
-    """(doc_id, note, label key) of labels a note prints on two rows with different figures for one period ("Total")."""
+def _unclear_rows(rows: list[Fact]) -> set[tuple[str, str | None, str]]:
+    """(doc_id, section, label key) of labels a note or statement prints with different figures for one period: a note's
+    "Total" under two tables; an equity statement's "Comprehensive income" under retained earnings and again under
+    noncontrolling interests. In a statement only figures on two printed rows count (one row may print shares and amounts)."""
     values: dict[tuple, set[float]] = defaultdict(set)
+    at: dict[tuple, dict[float, set]] = defaultdict(lambda: defaultdict(set))
     for f in rows:
-        if f.source == "table" and is_note(f.section):
-            values[(f.doc_id, f.section, label_key(f.label), f.period_label)].add(f.value)
-    return {key[:3] for key, seen in values.items() if len(seen) > 1}
+        if f.source != "table":
+            continue
+        key = (f.doc_id, f.section, label_key(f.label), f.period_label)
+        if is_note(f.section):
+            values[key].add(f.value)
+        elif f.section in STATEMENTS:
+            at[key][f.value].add(f.line)
+    unclear = {key[:3] for key, seen in values.items() if len(seen) > 1}
+    for key, lines_of in at.items():
+        lines = {line for found in lines_of.values() for line in found}
+        if len(lines_of) > 1 and len(lines) > 1:
+            unclear.add(key[:3])
+    return unclear
 
 
 def _statement_sections(rows: list[Fact]) -> dict[str, str]:
@@ -300,9 +337,12 @@ def _columns(rows: list[Fact]) -> dict[int, int]:
 def join_renamed(item: LineSeries, others: Iterable[LineSeries]) -> LineSeries:
     """`item` with the rows of differently labelled line items of its statement that are the same figures under another name.
 
-    Two labels are one line item when no filing prints both and every period they share carries the same value
-    ("Cost of goods sold" in the 2019 10-K and "Cost of sales" in the 2021 10-K both print FY2019 as 1,234); a tagged
-    XBRL concept joins the statement rows of filings without XBRL the same way.
+    Two labels are one line item when no filing prints both and every period they share, at least MIN_AGREEING of
+    them, carries the same value ("Cost of goods sold" in the 2019 10-K and "Cost of sales" in the 2021 10-K both print
+    FY2018 and FY2019 alike); a tagged XBRL concept joins the statement rows of filings without XBRL the same way. Labels
+    that differ only in the words that follow the figures' sign ("Net cash provided by (used in) financing activities",
+    "Net cash provided by financing activities") need one period that agrees: a period printed otherwise is a
+    restatement, kept and marked.
     """
     merged = LineSeries(
         item.key,
@@ -314,6 +354,7 @@ def join_renamed(item: LineSeries, others: Iterable[LineSeries]) -> LineSeries:
         list(item.labels),
         {k: Point(k, list(p.reports)) for k, p in item.points.items()},
         list(item.joined),
+        list(item.members),
     )
     for other in others:
         if other is item or other.section != item.section or other.unit != item.unit or other.dims != item.dims:
@@ -323,7 +364,11 @@ def join_renamed(item: LineSeries, others: Iterable[LineSeries]) -> LineSeries:
         if merged.filings() & other.filings():
             continue
         shared = set(merged.points) & set(other.points)
-        if not shared or any(not _same(merged.points[p].latest, other.points[p].latest) for p in shared):
+        agree = {p for p in shared if _same(merged.points[p].latest, other.points[p].latest)}
+        named = {sign_free(x) for x in merged.labels} & {sign_free(x) for x in other.labels}
+        # One name up to its sign words: a period printed otherwise is a restatement, marked as any other. Two names:
+        # every period they share agrees, and at least two do (one equal figure can be a coincidence).
+        if not agree or (not named and (agree != shared or len(agree) < MIN_AGREEING)):
             continue
         for period, point in other.points.items():
             held = merged.points.get(period)
@@ -331,9 +376,22 @@ def join_renamed(item: LineSeries, others: Iterable[LineSeries]) -> LineSeries:
             reports.sort(key=lambda r: (r.filing_end or date.min, r.doc_id))
             merged.points[period] = Point(period, reports)
         merged.labels += [lab for lab in other.labels if lab not in merged.labels]
-        shown = ", ".join(sorted(str(p) for p in shared)[:3])
-        merged.joined.append(f"{other.label!r} joined: the same line item under another name (equal values for {shown})")
+        shown = ", ".join(sorted(str(p) for p in agree)[:3])
+        why = "named alike but for the words of its sign" if named else "under another name"
+        merged.joined.append(f"{other.label!r} joined: the same line item {why} (equal values for {shown})")
+        merged.members.append(other.key)
     return merged
+
+
+def _agree(a: Report, b: Report) -> bool:
+    """Two printings of one value: equal within the rounding of the coarser one."""
+    return abs(a.value - b.value) <= 0.5 * 10 ** max(a.scale, b.scale)
+
+
+def sign_free(label: str) -> str:
+    """The label's key without the words that only follow the figures' sign: "Net cash (used in) provided by operating
+    activities" and "Net cash provided by operating activities" are one name; "Net income (loss)" and "Net income" too."""
+    return label_key(_SIGN_WORDS.sub(" ", clean_label(label)))
 
 
 def _same(a: Report, b: Report) -> bool:

@@ -105,7 +105,8 @@ def filings_settings(financebench_dir: Path, tmp_path_factory):
 
 
 # A company's filings over the years, for series tests (tools, API, bench): 3M's 10-Ks FY2017-FY2022, Adobe's 10-Ks in
-# thousands (2015) and millions (2017) and a 10-Q, Block's restated FY2020, MGM's 10-Q beside its 10-K.
+# thousands (2015) and millions (2017) and a 10-Q, Block's restated FY2019-FY2020 and renamed financing line, General
+# Mills' equity statement, MGM's 10-Q beside its 10-K.
 SERIES_FILINGS = [
     "3M_2017_10K",
     "3M_2018_10K",
@@ -115,8 +116,12 @@ SERIES_FILINGS = [
     "ADOBE_2015_10K",
     "ADOBE_2017_10K",
     "ADOBE_2022Q2_10Q",
+    "BLOCK_2017_10K",
+    "BLOCK_2019_10K",
     "BLOCK_2020_10K",
     "BLOCK_2021_10K",
+    "GENERALMILLS_2021_10K",
+    "GENERALMILLS_2022_10K",
     "MGMRESORTS_2022_10K",
     "MGMRESORTS_2023Q2_10Q",
     "BOEING_2017_10K",

@@ -9,7 +9,7 @@ from typing import Annotated
 from pydantic import Field
 
 from corpus.models import Document
-from corpus.series import BASES, SCALE_WORDS, LineSeries, Point, Report, spelled, unit_words
+from corpus.series import BASES, SCALE_WORDS, SELECTED_NAME, LineSeries, Point, Report, spelled, unit_words
 from tools.base import Citation
 from tools.company_series import PeriodRange, SeriesError, company_docs, figures, periods_shown
 from tools.context import current
@@ -95,7 +95,9 @@ def _item_lines(rank: int, item: FactItem, basis: str) -> list[str]:
     for point in item.points:
         r = point.chosen(basis)
         where = (
-            f"{r.doc_id} p.{r.page}" + (f" line {r.line}" if r.line else "")
+            (f"{SELECTED_NAME}, " if r.source == "selected" else "")
+            + f"{r.doc_id} p.{r.page}"
+            + (f" line {r.line}" if r.line else "")
             if r.page
             else f"{r.doc_id} (not printed: hidden XBRL fact)"
         )
@@ -103,11 +105,7 @@ def _item_lines(rank: int, item: FactItem, basis: str) -> list[str]:
             f"  {point.period}: {r.printed or 'nil'} (= {spelled(r.value, s.unit, s.scale)}{_printed_in(r, s)}) — {r.period_label or 'period'} — {where}"
         )
         if point.restated:
-            first, last = point.first, point.latest
-            lines.append(
-                f"    restated: first reported {first.printed} in {first.doc_id} p.{first.page}; "
-                f"restated {last.printed} in {last.doc_id} p.{last.page} (basis='{basis}' shows the {basis})"
-            )
+            lines.append(f"    {_restatement(point, basis)}")
         if cite := _citation(r):
             lines.append(f"  cite: {cite}")
     if item.more:
@@ -118,6 +116,19 @@ def _item_lines(rank: int, item: FactItem, basis: str) -> list[str]:
             f"narrow with period=, e.g. period='{example}', or period='all'"
         )
     return lines
+
+
+def _restatement(point: Point, basis: str) -> str:
+    """Every value the period was put on record with, each at the first filing that printed it; reprints counted apart."""
+    changes = point.changes()
+    first, rest = changes[0], changes[1:]
+    text = f"restated: first reported {first.printed} in {first.doc_id} p.{first.page}"
+    text += "".join(f"; restated {r.printed} in {r.doc_id} p.{r.page}" for r in rest)
+    reprints = point.reports[next(i for i, r in enumerate(point.reports) if r is rest[-1]) + 1 :] if rest else []
+    if reprints:
+        text += f" (printed again in {', '.join(f'{r.doc_id} p.{r.page}' for r in reprints)})"
+    shown = "first printing" if basis == "first" else "latest printing"
+    return f"{text}; basis='{basis}' shows the {shown}"
 
 
 def _printed_in(row: Report, series: LineSeries) -> str:
@@ -192,11 +203,22 @@ def facts(
                 f"{scope} has no figures for {wanted.text}; the periods it covers: {', '.join(periods[:12]) or 'none that could be read'}."
             )
         ranked = held
-    items = [_shown(book.joined(item), wanted, basis, rank == 0, value) for rank, (value, item) in enumerate(ranked[:MAX_ITEMS])]
+    items = _distinct([(value, book.joined(item)) for value, item in ranked[: 2 * MAX_ITEMS]])
+    items = [_shown(series, wanted, basis, rank == 0, value) for rank, (value, series) in enumerate(items[:MAX_ITEMS])]
     if (top := book.top_line(items[0].series)) is not None and all(i.series.key != top.key for i in items):
         items.append(_shown(top, wanted, basis, False, 0.0, role="top line"))
     notes += _name_notes(docs, items)
     return FactsResult(query, scope, items, wanted, basis, notes)
+
+
+def _distinct(ranked: list[tuple[float, LineSeries]]) -> list[tuple[float, LineSeries]]:
+    """Joined series, each once: a line item joined into a better-ranked one (a renamed label) is not shown again."""
+    out: list[tuple[float, LineSeries]] = []
+    for value, series in ranked:
+        keys = {series.key, *series.members}
+        if not any(keys & {s.key, *s.members} for _v, s in out):
+            out.append((value, series))
+    return out
 
 
 def _shown(series: LineSeries, wanted: PeriodRange, basis: str, first: bool, value: float, role: str = "") -> FactItem:

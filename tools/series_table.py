@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from corpus.catalog import Corpus
-from corpus.series import BASES, LineSeries, Point, spelled, unit_words
+from corpus.series import BASES, SELECTED_NAME, LineSeries, Point, spelled, unit_words
 from tools.company_series import CompanyFigures, PeriodRange, SeriesError, company_docs, covered, figures, periods_shown
 from tools.factrank import statement_key
 
@@ -70,7 +70,7 @@ class SeriesTable:
     def export_rows(self) -> Iterator[tuple]:
         """One row per point in EXPORT_COLUMNS order (yielded one at a time): the value in full units and its source as printed."""
         for p in self.points:
-            r, first, last = p.chosen(self.basis), p.first, p.latest
+            r, first, last = p.chosen(self.basis), p.first, p.restating
             restated = p.restated
             yield (
                 self.company,
@@ -111,10 +111,14 @@ class SeriesTable:
         rows = []
         for p in self.points:
             r = p.chosen(self.basis)
-            mark = f"  restated (first reported {p.first.printed} in {p.first.doc_id} p.{p.first.page})" if p.restated else ""
-            rows.append(
-                f"{str(p.period):<14} {spelled(r.value, s.unit, s.scale):>26}   {r.printed:>14}  {r.doc_id} p.{r.page}{mark}"
+            mark = (
+                f"  restated (first reported {p.first.printed} in {p.first.doc_id} p.{p.first.page}; "
+                f"restated {p.restating.printed} in {p.restating.doc_id} p.{p.restating.page})"
+                if p.restated
+                else ""
             )
+            where = f"{r.doc_id} p.{r.page}" + (f" ({SELECTED_NAME})" if r.source == "selected" else "")
+            rows.append(f"{str(p.period):<14} {spelled(r.value, s.unit, s.scale):>26}   {r.printed:>14}  {where}{mark}")
         return "\n".join(head + rows)
 
 
@@ -141,10 +145,11 @@ def lookup(
             f"{book.company}'s {best.label!r} has no figures for {wanted.text}; the periods it has: {covered(best)}"
         )
     points.sort(key=lambda p: p.period.sort_key)
-    alternatives = [f"{i.label} ({i.section or 'no section'}, {i.unit})" for _s, i in ranked[1:6]]
+    others = [(s, i) for s, i in ranked[1:] if i.key not in best.members][:5]  # not the labels joined into it
+    alternatives = [f"{i.label} ({i.section or 'no section'}, {i.unit})" for _s, i in others]
     notes = [
         f"also reported in {i.unit}: shown apart, never summed"
-        for _s, i in ranked[1:6]
+        for _s, i in others
         if i.label == best.label and i.unit != best.unit
     ]
     return SeriesTable(book.company, query, best, points, wanted, basis, alternatives, notes)

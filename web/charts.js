@@ -26,7 +26,7 @@ const SCALES = { 0: "", 3: "thousand", 6: "million", 9: "billion" };
 const RESTATED = "#b3261e",
   NORMAL = "#1f5fbf";
 
-// A point as charts take it: {label, value (full units), printed, doc_id, page, line, quote, restated, first}
+// A point as charts take it: {label, value (full units), printed, doc_id, page, line, quote, restated, first, restating}
 export function seriesPoints(series) {
   return series.points.map((p) => ({
     label: p.period,
@@ -38,6 +38,7 @@ export function seriesPoints(series) {
     quote: `${p.source.label} ${p.source.printed}`,
     restated: p.restated,
     first: p.restated ? p.reports[0] : null,
+    restating: p.restated ? p.restated_in : null,
   }));
 }
 
@@ -93,7 +94,8 @@ export function dataTable({ h, openPage }, points, { unit, scale, caption }) {
                 ? h(
                     "span",
                     { class: "restated-note" },
-                    ` restated; first reported ${p.first.printed} in ${p.first.doc_id} p.${p.first.page}`,
+                    ` restated; first reported ${p.first.printed} in ${p.first.doc_id} p.${p.first.page}` +
+                      (p.restating ? `; restated ${p.restating.printed} in ${p.restating.doc_id} p.${p.restating.page}` : ""),
                   )
                 : null,
             ),

@@ -32,6 +32,10 @@ class ReportPublic(BaseModel):
     value: float = Field(description="The value in full units (scale and sign applied)")
     scale: int = Field(description="Power of ten the figure is printed in (6: millions)")
     column: str = Field(description="The column header as printed")
+    origin: str = Field(
+        description="Where it is printed: 'table' (a statement or note), 'ixbrl'/'xbrl' (tagged data), or "
+        "'selected' (Item 6 Selected Financial Data, read as the statement that prints its label)"
+    )
 
 
 class PointPublic(BaseModel):
@@ -42,6 +46,9 @@ class PointPublic(BaseModel):
     value: float = Field(description="The value the series uses (see basis), in full units")
     restated: bool = Field(description="A later filing printed a different value for this period")
     source: ReportPublic = Field(description="The printing the value comes from")
+    restated_in: ReportPublic | None = Field(
+        None, description="A restated period's restating filing: the first that printed the value as it stands now"
+    )
     reports: list[ReportPublic] = Field(description="Every filing that printed this period, oldest first")
 
 
@@ -85,6 +92,7 @@ def _report(r: Report) -> ReportPublic:
         value=r.value,
         scale=r.scale,
         column=r.period_label,
+        origin=r.source,
     )
 
 
@@ -98,6 +106,7 @@ def _point(p: Point, basis: str) -> PointPublic:
         value=chosen.value,
         restated=p.restated,
         source=_report(chosen),
+        restated_in=_report(p.restating) if p.restated else None,
         reports=[_report(r) for r in p.reports],
     )
 

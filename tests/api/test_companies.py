@@ -137,6 +137,11 @@ def test_real_filings_series_is_fast_warm(make_client, series_settings):
             16,
             "$30,871",
         )
+        assert sales[0]["source"]["origin"] == "selected" and points[3]["source"]["origin"] == "table"
+        income = client.get("/v1/companies/3M/series", params={"item": "operating income"}).json()["points"]
+        fy2017 = next(p for p in income if p["period"] == "FY2017")  # 7,820 in the 2017 10-K; 7,692 from the 2018 10-K on
+        assert fy2017["restated"] and fy2017["source"]["doc_id"] == "3M_2019_10K"
+        assert (fy2017["restated_in"]["doc_id"], fy2017["restated_in"]["printed"]) == ("3M_2018_10K", "7,692")
         timings = []
         for _ in range(15):
             start = time.perf_counter()

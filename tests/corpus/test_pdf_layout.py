@@ -100,6 +100,30 @@ RIGHT = [
 ]
 
 
+def test_leader_dots_between_a_label_and_its_figures_are_cut():
+    """ADOBE_2015_10K: "Total revenue........ | 4,795,511" (p.60) and, with the dots running into the first figure,
+    "Revenue ........ $ 4,795,511" (Item 6, p.34)."""
+
+    def draw(page) -> None:  # noqa: ANN001
+        page.insert_text((300, 60), "2015", fontsize=9)
+        page.insert_text((400, 60), "2014", fontsize=9)
+        page.insert_text((50, 74), "Total revenue" + "." * 40, fontsize=9)
+        page.insert_text((300, 74), "4,795,511", fontsize=9)
+        page.insert_text((400, 74), "4,147,065", fontsize=9)
+        page.insert_text((50, 88), "Revenue " + "." * 40 + " $ 4,795,511", fontsize=9)
+        page.insert_text((400, 88), "$ 4,147,065", fontsize=9)
+        page.insert_text((50, 102), "Net income . . . . . . . .", fontsize=9)
+        page.insert_text((300, 102), "629,551", fontsize=9)
+        page.insert_text((400, 102), "268,395", fontsize=9)
+
+    lines = _page_text(draw).split("\n")
+    assert lines[1:] == [
+        "Total revenue | 4,795,511 | 4,147,065",
+        "Revenue | $4,795,511 | $4,147,065",
+        "Net income | 629,551 | 268,395",
+    ]
+
+
 def test_two_column_narrative_is_not_interleaved():
     def draw(page) -> None:  # noqa: ANN001
         for i, (left, right) in enumerate(zip(LEFT, RIGHT, strict=True)):

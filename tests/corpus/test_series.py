@@ -139,24 +139,78 @@ def test_a_restated_period_keeps_both_printings_and_rounding_is_no_restatement()
 
 
 def test_renamed_labels_join_when_their_shared_periods_agree_and_units_stay_apart():
-    docs = [doc("C_2019_10K", 2019, end=date(2019, 12, 31)), doc("C_2021_10K", 2021, end=date(2021, 12, 31))]
+    docs = [doc("C_2019_10K", 2019, end=date(2019, 12, 31)), doc("C_2020_10K", 2020, end=date(2020, 12, 31))]
     rows = [
         fact("C_2019_10K", "Cost of goods sold", 2019, "1,234", 1234e6, section="Income Statement"),
         fact("C_2019_10K", "Cost of goods sold", 2018, "1,100", 1100e6, section="Income Statement"),
-        fact("C_2021_10K", "Cost of sales", 2021, "1,500", 1500e6, section="Income Statement"),
-        fact("C_2021_10K", "Cost of sales", 2019, "1,234", 1234e6, section="Income Statement"),
-        fact("C_2021_10K", "Other costs", 2018, "1,100", 1100e6, section="Income Statement"),  # same filing as 'Cost of sales'
-        fact("C_2021_10K", "Revenue", 2021, "9,000", 9000e6, section="Income Statement", unit="EUR"),
-        fact("C_2021_10K", "Revenue", 2021, "9,900", 9900e6, section="Income Statement", unit="USD"),
+        fact("C_2019_10K", "Cost of goods sold", 2017, "1,000", 1000e6, section="Income Statement"),
+        fact("C_2020_10K", "Cost of sales", 2020, "1,500", 1500e6, section="Income Statement"),
+        fact("C_2020_10K", "Cost of sales", 2019, "1,234", 1234e6, section="Income Statement"),
+        fact("C_2020_10K", "Cost of sales", 2018, "1,100", 1100e6, section="Income Statement"),
+        fact("C_2020_10K", "Other costs", 2017, "1,000", 1000e6, section="Income Statement"),  # same filing as 'Cost of sales'
+        fact("C_2020_10K", "Revenue", 2020, "9,000", 9000e6, section="Income Statement", unit="EUR"),
+        fact("C_2020_10K", "Revenue", 2020, "9,900", 9900e6, section="Income Statement", unit="USD"),
     ]
     items = company_series(docs, rows)
     _, cost = one(items, "Cost of sales")
     joined = join_renamed(cost, items)
-    assert {str(p) for p in joined.points} == {"FY2018", "FY2019", "FY2021"}
+    assert {str(p) for p in joined.points} == {"FY2017", "FY2018", "FY2019", "FY2020"}
     assert joined.labels == ["Cost of sales", "Cost of goods sold"] and "'Cost of goods sold' joined" in joined.joined[0]
     assert "Other costs" not in joined.labels
     revenues = [i for i in items if i.label == "Revenue"]
     assert sorted(i.unit for i in revenues) == ["EUR", "USD"]  # two series, never summed
+
+
+def test_one_equal_figure_joins_no_two_names_but_sign_words_do_and_keep_the_restatement():
+    docs = [doc("E_2021_10K", 2021, end=date(2021, 12, 31)), doc("E_2022_10K", 2022, end=date(2022, 12, 31))]
+    rows = [
+        # Equity: the 2021 10-K's "Comprehensive income" happens to equal net earnings in one year the 2022 10-K shares.
+        fact("E_2021_10K", "Comprehensive income", 2021, "2,339.8", 2339.8e6, section="Equity"),
+        fact("E_2021_10K", "Comprehensive income", 2020, "1,900.0", 1900e6, section="Equity"),
+        fact("E_2022_10K", "Net earnings attributable to E", 2022, "2,707.3", 2707.3e6, section="Equity"),
+        fact("E_2022_10K", "Net earnings attributable to E", 2021, "2,339.8", 2339.8e6, section="Equity"),
+        # Cash flows: the sign words change and the 2022 10-K restates FY2021 (the 2021 10-K printed 2,315).
+        fact("E_2021_10K", "Net cash provided by (used in) financing activities", 2021, "2,315", 2315e6),
+        fact("E_2021_10K", "Net cash provided by (used in) financing activities", 2020, "455", 455e6),
+        fact("E_2022_10K", "Net cash provided by financing activities", 2022, "2,652", 2652e6),
+        fact("E_2022_10K", "Net cash provided by financing activities", 2021, "3,677", 3677e6),
+        fact("E_2022_10K", "Net cash provided by financing activities", 2020, "455", 455e6),
+    ]
+    items = company_series(docs, rows)
+    _, earnings = one(items, "Net earnings attributable to E")
+    assert join_renamed(earnings, items).labels == ["Net earnings attributable to E"]  # FY2020 differs, FY2021 alone agrees
+    _, financing = one(items, "Net cash provided by financing activities")
+    joined = join_renamed(financing, items)
+    assert joined.members == [("net cash provided by used in financing activities", "Cash Flows", (), "USD")]
+    assert "named alike but for the words of its sign (equal values for FY2020)" in joined.joined[0]
+    fy2021 = joined.points[next(p for p in joined.points if str(p) == "FY2021")]
+    assert fy2021.restated and fy2021.first.printed == "2,315" and fy2021.restating.printed == "3,677"
+
+
+def test_the_restating_filing_is_the_first_that_prints_the_value_as_it_stands():
+    docs = [doc(f"M_{y}_10K", y, end=date(y, 12, 31)) for y in (2017, 2018, 2019)]
+    rows = [
+        fact("M_2017_10K", "Operating income", 2017, "7,820", 7820e6, section="Income Statement"),
+        fact("M_2018_10K", "Operating income", 2017, "7,692", 7692e6, section="Income Statement"),
+        fact("M_2019_10K", "Operating income", 2017, "7,692", 7692e6, section="Income Statement"),
+        fact("M_2018_10K", "Operating income", 2018, "7,207", 7207e6, section="Income Statement"),
+        fact("M_2019_10K", "Operating income", 2019, "6,174", 6174e6, section="Income Statement"),
+    ]
+    points, _ = one(company_series(docs, rows), "Operating income")
+    fy2017 = points["FY2017"]
+    assert fy2017.restated and [r.doc_id for r in fy2017.changes()] == ["M_2017_10K", "M_2018_10K"]
+    assert fy2017.restating.doc_id == "M_2018_10K" and fy2017.latest.doc_id == "M_2019_10K"
+    assert fy2017.chosen("latest").doc_id == "M_2019_10K"  # the series' value is the latest printing
+
+
+def test_a_label_a_statement_prints_on_two_rows_with_different_figures_is_no_line_item():
+    docs = [doc("G_2021_10K", 2021, end=date(2021, 5, 30))]
+    rows = [
+        fact("G_2021_10K", "Comprehensive income", 2021, "2,339.8", 2339.8e6, section="Equity", line=40),  # retained earnings
+        fact("G_2021_10K", "Comprehensive income", 2021, "38.0", 38e6, section="Equity", line=52),  # noncontrolling interests
+        fact("G_2021_10K", "Net sales", 2021, "18,127.0", 18127e6, section="Income Statement", line=5),
+    ]
+    assert [i.label for i in company_series(docs, rows)] == ["Net sales"]
 
 
 def test_unreadable_periods_are_left_out_not_guessed():
@@ -200,8 +254,7 @@ def test_selected_data_rows_join_the_statement_line_item_and_the_statement_wins(
     assets, _ = one(items, "Total assets")
     assert sorted(assets) == ["FY2013 end", "FY2017 end"]  # read as the balance sheet that prints the label
     assert not [i for i in items if "dividends" in i.label]  # no statement prints it: its period's kind is unknown
-    basic, _ = one(items, "Basic")
-    assert sorted(basic) == ["FY2017"]
+    assert not [i for i in items if i.label == "Basic"]  # two rows, two figures for FY2017: no one line item
 
 
 def test_a_notes_rows_join_by_the_notes_title_as_year_end_balances_and_unclear_labels_stay_out():

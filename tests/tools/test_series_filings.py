@@ -71,6 +71,52 @@ def test_fiscal_quarters_follow_the_filing_and_the_year_end_column_is_the_year_e
     assert 'cite: doc_id="MGMRESORTS_2022_10K"' in mgm.text  # the period's own filing, not the newest that repeats it
 
 
+def test_the_restating_filing_is_the_first_that_prints_the_new_value(corpus):
+    call = facts(corpus, query="operating income", company="3M", period="FY2015-FY2022", statement="Income Statement")
+    # 3M_2017_10K p.57 prints 7,820; the 2018 10-K p.56 prints 7,692 first, the 2019 10-K p.56 again (the value's page).
+    assert "FY2017: 7,692 (= 7,692 million USD) — Years Ended December 31 2017 — 3M_2019_10K p.56" in call.text
+    assert (
+        "restated: first reported 7,820 in 3M_2017_10K p.57; restated 7,692 in 3M_2018_10K p.56 (printed again in 3M_2019_10K p.56)"
+        in call.text
+    )
+    first = facts(corpus, query="operating income", company="3M", period="FY2017", statement="Income Statement", basis="first")
+    assert "FY2017: 7,820" in first.text and "basis='first' shows the first printing" in first.text
+
+
+def test_a_renamed_line_is_one_series_with_its_restatements_and_no_coincidence_joins(corpus):
+    call = facts(
+        corpus, query="net cash provided by operating activities", company="Block", period="FY2013-FY2021", statement="Cash Flows"
+    )
+    financing = [i for i in call.result.items if "financing" in i.label]
+    assert len(financing) == 1  # "provided by (used in)" in the 2019-2020 10-Ks, "provided by" in the 2017 and 2021 10-Ks
+    assert "'Net cash provided by (used in) financing activities' joined" in call.text
+    # BLOCK_2020_10K p.90 prints 2,315,195 for FY2020; BLOCK_2021_10K p.89 prints 3,676,735.
+    assert "restated: first reported 2,315,195 in BLOCK_2020_10K p.90; restated 3,676,735 in BLOCK_2021_10K p.89" in call.text
+    assert len({i.series.key for i in call.result.items}) == len(call.result.items)
+    gis = facts(corpus, query="net earnings attributable to General Mills", company="General Mills", period="FY2014-FY2023")
+    # GENERALMILLS_2021_10K p.49 prints "Comprehensive income" under retained earnings (2,339.8) and under noncontrolling
+    # interests (38.0): no one line item, never joined to net earnings by an equal figure.
+    assert "Comprehensive income' joined" not in gis.text and 'quote="Comprehensive income 2,339.8"' not in gis.text
+    assert (
+        "FY2021: $2,825.0"
+        in facts(
+            corpus, query="comprehensive income attributable to General Mills", company="General Mills", period="FY2021"
+        ).text
+    )
+
+
+def test_leader_dots_are_cut_and_selected_data_is_cited_as_such(corpus):
+    found = REGISTRY.call("grep", {"pattern": "^Total revenue \\|", "company": "Adobe"}, ToolContext(corpus))
+    assert found.ok and "p.60 l." in found.text and "Total revenue | 4,795,511 | 4,147,065 | 4,055,240" in found.text
+    sales = facts(corpus, query="net sales", company="3M", period="FY2013")
+    assert (
+        "FY2013: $30,871 (= 30,871 million USD) — Years Ended December 31 2013 — Item 6 Selected Financial Data, 3M_2017_10K p.16"
+        in sales.text
+    )
+    table = lookup(corpus, "3M", "net sales", "FY2013")
+    assert "3M_2017_10K p.16 (Item 6 Selected Financial Data)" in table.render()
+
+
 def test_a_restatement_is_shown_with_both_printings(corpus):
     call = facts(corpus, query="net cash provided by operating activities", company="Block", period="FY2020")
     assert "FY2020: 173,110" in call.text  # BLOCK_2021_10K p.88

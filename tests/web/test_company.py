@@ -55,6 +55,8 @@ def test_sparklines_and_a_full_chart_with_its_data_table(page):
     restated = table.locator("tbody tr.restated")
     expect(restated).to_have_count(2)
     expect(restated.first).to_contain_text("restated; first reported 7,223 in 3M_2017_10K")
+    # the restating filing is the first to print the new value (the 2018 10-K), not the latest (the 2019 10-K)
+    expect(restated.nth(1)).to_contain_text("first reported 7,820 in 3M_2017_10K p.57; restated 7,692 in 3M_2018_10K p.56")
     expect(card.locator(".legend")).to_contain_text("restated")
     page.wait_for_function("() => window.Chart && Chart.getChart(document.querySelector('#company-chart canvas'))")
     shot(page, "company")
