@@ -51,6 +51,9 @@ VLLM_VENV ?= .venv-vllm
 vllm: install
 	@VENV=$(VENV) VLLM_VENV=$(VLLM_VENV) PYTHON=$(PYTHON) scripts/vllm.sh
 
+# Two worker processes (pytest-xdist): a module's tests, and all of tests/web, stay in one worker; tests marked `serial`
+# run alone (tests/parallel.py). `make test PYTEST_ARGS="tests/api -x"` runs in one process.
+PYTEST_ARGS ?= -n 2 --no-loadscope-reorder
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 

@@ -16,6 +16,12 @@ os.environ.setdefault("SLEUTH_EMBEDDING_BACKGROUND", "false")
 
 from corpus.extract import extract
 from corpus.text import PagedText
+from tests.parallel import (  # noqa: F401 - the hooks for xdist runs
+    built_once,
+    pytest_collection_modifyitems,
+    pytest_runtest_protocol,
+    pytest_xdist_make_scheduler,
+)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -82,7 +88,8 @@ FILINGS = ["3M_2018_10K", "ADOBE_2017_10K"]
 
 @pytest.fixture(scope="session")
 def filings_settings(financebench_dir: Path, tmp_path_factory):
-    """Two real 10-Ks ingested and BM25-indexed (no embeddings) in a data directory shared by agent and API tests."""
+    """Two real 10-Ks ingested and BM25-indexed (no embeddings) in a data directory shared by agent and API tests (one per
+    xdist worker, ingested once for the run)."""
     from corpus.catalog import Corpus
     from corpus.ingest import ingest_paths
     from corpus.settings import CorpusSettings
@@ -90,18 +97,20 @@ def filings_settings(financebench_dir: Path, tmp_path_factory):
     from retrieval.searcher import index_dir
     from retrieval.settings import RetrievalSettings
 
-    settings = CorpusSettings(data_dir=tmp_path_factory.mktemp("agent-filings"), ingest_workers=1)
-    corpus = Corpus.open(settings)
-    try:
-        report = ingest_paths(corpus, [financebench_dir / "pdfs" / f"{name}.pdf" for name in FILINGS], workers=1)
-        assert report.ok, report.summary()
-        retrieval = RetrievalSettings()
-        HybridIndex.open(index_dir(settings, retrieval), retrieval, create=True).sync(
-            corpus, lambda lines: [len(line.split()) + 1 for line in lines]
-        )
-    finally:
-        corpus.close()
-    return settings
+    def build(data_dir: Path) -> None:
+        settings = CorpusSettings(data_dir=data_dir, ingest_workers=1)
+        corpus = Corpus.open(settings)
+        try:
+            report = ingest_paths(corpus, [financebench_dir / "pdfs" / f"{name}.pdf" for name in FILINGS], workers=1)
+            assert report.ok, report.summary()
+            retrieval = RetrievalSettings()
+            HybridIndex.open(index_dir(settings, retrieval), retrieval, create=True).sync(
+                corpus, lambda lines: [len(line.split()) + 1 for line in lines]
+            )
+        finally:
+            corpus.close()
+
+    return CorpusSettings(data_dir=built_once(tmp_path_factory, "agent-filings", build), ingest_workers=1)
 
 
 # A company's filings over the years, for series tests (tools, API, bench): 3M's 10-Ks FY2017-FY2022, Adobe's 10-Ks in
@@ -139,14 +148,15 @@ def series_settings(financebench_dir: Path, tmp_path_factory):
     from corpus.ingest import ingest_paths
     from corpus.settings import CorpusSettings
 
-    settings = CorpusSettings(data_dir=tmp_path_factory.mktemp("series-filings"), ingest_workers=1)
-    corpus = Corpus.open(settings)
-    try:
-        report = ingest_paths(corpus, [financebench_dir / "pdfs" / f"{name}.pdf" for name in SERIES_FILINGS], workers=1)
-        assert report.ok, report.summary()
-    finally:
-        corpus.close()
-    return settings
+    def build(data_dir: Path) -> None:
+        corpus = Corpus.open(CorpusSettings(data_dir=data_dir, ingest_workers=1))
+        try:
+            report = ingest_paths(corpus, [financebench_dir / "pdfs" / f"{name}.pdf" for name in SERIES_FILINGS], workers=1)
+            assert report.ok, report.summary()
+        finally:
+            corpus.close()
+
+    return CorpusSettings(data_dir=built_once(tmp_path_factory, "series-filings", build), ingest_workers=1)
 
 
 PG_ADMIN_URL = os.environ.get("SLEUTH_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")

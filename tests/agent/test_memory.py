@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from agent.answer import Answer, AnswerChart, AnswerCitation, ChartPoint, ToolRecord
 from agent.memory import HEADER, Turn, thread_memory
 from agent.policy import STRICT
@@ -59,6 +61,7 @@ def test_oldest_turns_are_summarized_first_and_the_budget_holds():
     assert memory.text.count("Detail of the capex discussion.") < whole.text.count("Detail of the capex discussion.")
 
 
+@pytest.mark.serial
 def test_fifty_turns_fit_a_small_budget_fast_with_the_oldest_left_out():
     turns = [capex_turn(1970 + n) for n in range(50)]
     started = time.perf_counter()

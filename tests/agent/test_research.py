@@ -216,6 +216,7 @@ def test_tool_call_budget_refuses_extra_calls_then_answers(tools):
     assert [s.ok for s in result.steps] == [True, False]
 
 
+@pytest.mark.serial
 def test_time_budget_cuts_a_slow_model_turn(tools):
     settings = AgentSettings(max_steps=10, time_budget_s=1.0, answer_grace_s=5)
     script = [

@@ -120,6 +120,7 @@ def test_the_company_overview_lists_the_standard_items(make_client, acme):
         assert items["total_debt"]["series"] is None and items["total_debt"]["missing"]
 
 
+@pytest.mark.serial
 @pytest.mark.financebench
 @pytest.mark.slow
 def test_real_filings_series_is_fast_warm(make_client, series_settings):

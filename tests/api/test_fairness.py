@@ -52,6 +52,7 @@ def _at_once(n: int, call) -> list:  # noqa: ANN001
 # --- item 1: MCP grep floods ---
 
 
+@pytest.mark.serial
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_an_mcp_grep_flood_from_one_key_leaves_other_keys_served(small_corpus, fake_llm, tmp_path):
     """Before: each `[\\s\\S]` multiline grep over a 10-K burned ~7-17 s of CPU, tool calls and every route's key check
@@ -100,6 +101,7 @@ def test_an_mcp_grep_flood_from_one_key_leaves_other_keys_served(small_corpus, f
     assert max(latencies) < 3.0, f"another key's requests during the flood: max {max(latencies):.2f} s"
 
 
+@pytest.mark.serial
 def test_one_match_event_costs_bounded_work_and_keeps_its_count(tmp_path):
     """A 600 KB filing, `[\\s\\S]` multiline: one rg event of ~30 MB. Before: ~7 s of CPU in Python; now a fraction."""
     from corpus.catalog import Corpus
@@ -172,6 +174,7 @@ NUL_REQUESTS = [
 ]
 
 
+@pytest.mark.serial
 def test_limits_hold_under_concurrency_open_and_keyed(small_corpus, fake_llm, tmp_path):
     """Before: 12 runs in a row accepted in open mode; 29 of 30 concurrent creations from one key (limit 8); NUL gave 500
     on PostgreSQL; votes counted on failed compare runs; MCP tools answered year=10**23 with a raw SQLite error."""
@@ -296,6 +299,7 @@ def test_pages_of_many_glyphs_keep_the_server_small(small_corpus, fake_llm, tmp_
     assert grown < 100, f"the server grew by {grown:.0f} MB for 7 pages of 100k glyphs"
 
 
+@pytest.mark.serial
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_a_slow_page_takes_nothing_from_the_others(small_corpus, fake_llm, tmp_path):
     """Before: one request for a page that renders in ~30 s, then another user's page image: both 503 after the timeout

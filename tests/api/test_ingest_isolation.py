@@ -29,6 +29,7 @@ def settings(tmp_path, database_url) -> CorpusSettings:
     workers.shutdown()
 
 
+@pytest.mark.serial
 def test_uploads_past_the_time_limit_fail_naming_it_while_the_server_answers(make_client, fake_llm, settings):
     with make_client(settings, upload_max_mb=50) as client:
         job = client.post(

@@ -71,6 +71,7 @@ def test_style_rules_are_still_read_including_inside_media_blocks():
 # --- item 1: every ingest runs out of process, with limits that name themselves ---
 
 
+@pytest.mark.serial
 def test_a_file_over_the_time_limit_fails_naming_the_limit_and_the_batch_goes_on(tmp_path):
     (tmp_path / "in").mkdir()
     slow = tmp_path / "in" / "SLOW_2023_10K.txt"

@@ -302,6 +302,7 @@ def test_unknown_text_gives_empty_metadata():
     assert metadata_from_text(paged("")) == DocMetadata()
 
 
+@pytest.mark.serial
 def test_cover_reading_is_fast_even_for_a_huge_single_page():
     huge = TEN_K_RETAILER + "\n" + "Revenue | $1,577 | (12)\n" * 200_000  # an HTML filing without page breaks
     text = paged(huge, "page 2")

@@ -163,6 +163,7 @@ def test_scripted_errors_map_to_sdk_exceptions():
     assert server_error.value.status_code == 500
 
 
+@pytest.mark.serial
 def test_delay_beyond_client_timeout_raises_timeout_and_stop_is_prompt():
     llm = FakeLLM([Reply(content="too late", delay_s=30), Reply(content="on time")]).start()
     try:

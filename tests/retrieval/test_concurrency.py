@@ -101,6 +101,7 @@ def test_a_busy_lock_names_its_holder(tmp_path):
         assert f"pid {os.getpid()}" in result.stderr and "sleuth index" in result.stderr and "Wait for it" in result.stderr
 
 
+@pytest.mark.serial
 def test_a_writer_killed_holding_the_lock_leaves_no_stale_lock(tmp_path, caplog):
     code = (
         f"import sys, time; sys.path.insert(0, {str(ROOT)!r}); from pathlib import Path; from retrieval.lock import write_lock\n"

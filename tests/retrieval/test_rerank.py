@@ -236,6 +236,7 @@ def test_remote_401_is_explained_and_not_retried():
     assert len(server.requests) == 1
 
 
+@pytest.mark.serial
 def test_remote_timeout_is_explained():
     with ScriptedServer([(200, {"results": []}, 1.0, {})]) as server:
         start = time.monotonic()

@@ -73,6 +73,7 @@ def test_result_does_not_depend_on_the_cache(monkeypatch):
     assert len(tokenize_module._cache) <= 3
 
 
+@pytest.mark.serial
 @pytest.mark.financebench
 @pytest.mark.slow
 def test_tokenizes_a_real_filing_quickly(filing_text):

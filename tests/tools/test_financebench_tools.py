@@ -102,6 +102,7 @@ def test_outline_places_evidence_pages_in_sections(dev_context, financebench_dir
     assert share >= MEASURED_COVERED_SHARE
 
 
+@pytest.mark.serial
 def test_outline_and_section_reads_are_fast(dev_context):
     """Warm calls (text cached by the context) on the largest filings, PepsiCo's 503 pages included, stay interactive.
 

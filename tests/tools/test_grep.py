@@ -247,6 +247,7 @@ def test_pattern_starting_with_a_dash_is_a_pattern_not_a_flag(tool_context):
 # --- timeouts: rg is killed ---
 
 
+@pytest.mark.serial
 def test_rg_past_the_deadline_is_killed(shared_corpus, tmp_path, monkeypatch):
     pid_file = tmp_path / "rg.pid"
     script = tmp_path / "slow-rg"
@@ -263,6 +264,7 @@ def test_rg_past_the_deadline_is_killed(shared_corpus, tmp_path, monkeypatch):
         os.kill(pid, 0)  # killed and reaped
 
 
+@pytest.mark.serial
 def test_real_rg_over_a_big_text_times_out(own_corpus):
     lines = [f"line {i} of a long synthetic filing with revenue and income figures {i * 7}" for i in range(250_000)]
     own_corpus.store.write(

@@ -85,7 +85,7 @@ def default_script(body: dict[str, Any]) -> Reply:
     return answer
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def fake_llm() -> Iterator[FakeLLM]:
     """The scripted model the server talks to (default_script); swap the script per test with `llm_script`."""
     with FakeLLM(default_script) as fake:
@@ -114,7 +114,7 @@ def llm_script(fake_llm: FakeLLM) -> Callable[[Callable[[dict[str, Any]], Reply 
 # -- the server ----------------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def web_data_dir(filings_settings, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A private copy of the shared 3M_2018_10K + ADOBE_2017_10K data dir (ingested, BM25-indexed), with no API state.
 
@@ -155,13 +155,13 @@ def _stop(proc: subprocess.Popen) -> None:
             proc.wait(timeout=15)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def server_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The live server's stdout+stderr."""
     return tmp_path_factory.mktemp("web-server") / "server.log"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def fake_edgar() -> Iterator[Any]:
     """A local fake SEC EDGAR (recorded responses; the filings from ../shared/edgar when present) the server fetches from."""
     from tests.fakes.fake_edgar import recorded_edgar
@@ -171,7 +171,7 @@ def fake_edgar() -> Iterator[Any]:
         yield fake
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def server(
     web_data_dir: Path, fake_llm: FakeLLM, filings_settings, server_log: Path, tmp_path_factory, fake_edgar
 ) -> Iterator[str]:
@@ -223,9 +223,11 @@ def server(
 # -- the browser ---------------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Any]:
-    """Headless Debian Chromium (playwright.sync_api.Browser), one for the session."""
+    """Headless Debian Chromium (playwright.sync_api.Browser), one for tests/web. Closed after the last UI test: the sync
+    API keeps an event loop running in the main thread, where later tests (under xdist, in the same worker) call
+    asyncio.run."""
     reason = _missing_browser_reason()
     if reason:
         pytest.skip(reason)
