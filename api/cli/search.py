@@ -46,7 +46,10 @@ def sync_index_command(*, embed: bool, quiet: bool, rebuild: bool = False) -> No
     pending = idx.pending()
     if not embed:
         if pending and not quiet:
-            typer.echo(f"index: {len(pending)} documents wait for embeddings; run `sleuth index` (BM25 and grep work meanwhile)")
+            typer.echo(
+                f"index: {len(pending)} documents wait for embeddings: `sleuth serve` embeds them in the background, "
+                "or run `sleuth index` (BM25 and grep work meanwhile)"
+            )
         return
     if not pending:
         return
