@@ -194,7 +194,8 @@ class Worker:
         self.settings = settings
         self.embedder = embedder
         self.go, self.stop = go, stop
-        self.rates: list[tuple[int, float]] = []  # (chunks, seconds) of recent documents
+        self.rates: list[tuple[int, float]] = []  # (chunks, seconds embedding) of recent documents
+        self.paused_s = 0.0  # seconds the document in progress waited while paused
         self.checked = 0.0
 
     def say(self, state: str, message: str = "") -> None:
@@ -264,15 +265,17 @@ class Worker:
     def _wait_while_paused(self) -> None:
         if not self.go.is_set():
             self.say("paused")
+            began = time.perf_counter()
             while not self.go.wait(1.0) and not self.stop.is_set():
                 pass
+            self.paused_s += time.perf_counter() - began  # not embedding time: the rate (and time left) leave it out
 
     def _embed_one(self, index: Any, doc_id: str) -> None:
         self.say("embedding", doc_id)
-        started = time.perf_counter()
+        started, self.paused_s = time.perf_counter(), 0.0
         done = index.embed(self._encode, self.embedder.dim, doc_ids=[doc_id], lock_wait_s=0, purpose=PURPOSE)
         if done:
-            self.rates = [*self.rates[-9:], (done, time.perf_counter() - started)]
+            self.rates = [*self.rates[-9:], (done, max(1e-3, time.perf_counter() - started - self.paused_s))]
         self.stop.wait(HANDOFF_S)
 
     def _encode(self, texts: list[str]) -> Any:

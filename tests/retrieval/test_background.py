@@ -239,3 +239,29 @@ def test_the_worker_process_embeds_at_low_priority_and_stops(small_corpus, tmp_p
     assert not worker.alive()
     index.refresh()
     assert index.matrix() is not None and index.manifest.dim == 384
+
+
+def test_time_paused_in_a_document_is_not_counted_in_the_rate(small_corpus, retrieval_settings, monkeypatch):
+    # The server pauses the worker while research runs use the CPU model; the rate (and the time left shown) must not
+    # count that wait as embedding time (a newcomer saw "~44 min left" turn into "~119 min left" after one run).
+    monkeypatch.setattr(background, "PAUSE_SLICE", 1)  # a look at the pause flag after every chunk
+    synced(small_corpus, retrieval_settings)
+    embedder = FakeEmbedder()
+    running = None
+
+    def encode(texts):
+        if running is not None and running.go.is_set() and not getattr(encode, "paused", False):
+            encode.paused = True
+            running.go.clear()  # paused in the middle of the first document, for 1.5 s
+            threading.Timer(1.5, running.go.set).start()
+        return FakeEmbedder.encode(embedder, texts)
+
+    embedder.encode = encode
+    running = Running(retrieval_settings, embedder)
+    try:
+        wait_for(lambda: coverage(retrieval_settings.index_dir).docs_embedded == 3)
+    finally:
+        running.finish()
+    assert encode.paused
+    chunks, seconds = running.worker.rates[0]
+    assert chunks > 1 and seconds < 1.0, f"{chunks} chunks in {seconds:.2f} s: the 1.5 s pause was counted"
