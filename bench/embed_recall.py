@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import shutil
 import sys
 import time
@@ -79,11 +80,22 @@ def embedded_index(data_dir: Path, name: str, embedder: Embedder, settings: Retr
     return HybridIndex.open(target, settings)
 
 
-def figure_tables(index: HybridIndex, docs: list[str]) -> dict[str, np.ndarray]:
-    """Per document, which chunks are figure tables (retrieval.chunking.is_figure_table): what a "skip tables" index
-    would leave without vectors."""
-    from retrieval.chunking import is_figure_table
+_WORD = re.compile(r"[A-Za-z][A-Za-z'&.-]*")
+_FIGURE = re.compile(r"\(?[$€£]?\d[\d,]*(?:\.\d+)?\)?%?")
+FIGURE_TABLE_SHARE = 0.4  # figures among a chunk's words and figures from which it is a table of figures
 
+
+def is_figure_table(text: str) -> bool:
+    """A chunk that is mostly figures (a statement or schedule table): BM25 and `facts` serve those, while a sentence
+    embedding of columns of numbers carries little meaning."""
+    figures = len(_FIGURE.findall(text))
+    words = len(_WORD.findall(text))
+    return figures >= 12 and figures >= FIGURE_TABLE_SHARE * (figures + words)
+
+
+def figure_tables(index: HybridIndex, docs: list[str]) -> dict[str, np.ndarray]:
+    """Per document, which chunks are figure tables (is_figure_table): what a "skip tables" index would leave without
+    vectors."""
     return {d: np.array([is_figure_table(c.text) for c in index.view().doc_chunks(d)], dtype=bool) for d in docs}
 
 

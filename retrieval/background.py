@@ -2,7 +2,8 @@
 
 The server starts one (`BackgroundEmbedder`); it embeds whatever the index has not embedded yet (new uploads included),
 one document per commit, so search uses each document as it lands. It runs at the lowest CPU priority (nice 19: anything
-else on the machine takes the CPU first) with a thread per core (SLEUTH_RETRIEVAL_EMBEDDING_BACKGROUND_THREADS), pauses while the parent asks it to (runs waiting on the CPU model), yields to `sleuth index`
+else on the machine takes the CPU first) with a thread per core (SLEUTH_RETRIEVAL_EMBEDDING_BACKGROUND_THREADS), pauses
+while the parent asks it to (runs waiting on the CPU model), yields to `sleuth index`
 (both take the index's embed lock, so they never write the same files at once), re-embeds a document whose vector file
 is unreadable, and stops with a message on a full disk (search keeps working on what is embedded). Its progress is a
 small JSON file beside the manifest, so `sleuth docs` and every server process can show coverage and the time left.
@@ -124,7 +125,7 @@ class BackgroundEmbedder:
 
         self.index_dir = index_dir
         self.settings = settings
-        self.threads = threads or getattr(settings, "embedding_background_threads", 0) or available_cpus()
+        self.threads = threads or settings.embedding_background_threads or available_cpus()
         context = multiprocessing.get_context("spawn")  # a fresh interpreter: no copy of the server's threads and locks
         self._go = context.Event()
         self._stop = context.Event()

@@ -79,19 +79,6 @@ _YEAR_HEADING = re.compile(r"^(?:fiscal\s+|fy\s?)?(?:19|20)\d\d$", re.I)
 _UNITS = re.compile(r"\bin (?:millions|thousands|billions)\b|\bexcept per share\b", re.I)
 
 
-_WORD = re.compile(r"[A-Za-z][A-Za-z'&.-]*")
-_FIGURE = re.compile(r"\(?[$€£]?\d[\d,]*(?:\.\d+)?\)?%?")
-FIGURE_TABLE_SHARE = 0.4  # figures among a chunk's words and figures from which it is a table of figures
-
-
-def is_figure_table(text: str) -> bool:
-    """A chunk that is mostly figures (a statement or schedule table): BM25 and `facts` serve those, while a sentence
-    embedding of columns of numbers carries little meaning."""
-    figures = len(_FIGURE.findall(text))
-    words = len(_WORD.findall(text))
-    return figures >= 12 and figures >= FIGURE_TABLE_SHARE * (figures + words)
-
-
 def is_numeric_cell(line: str) -> bool:
     return bool(line) and bool(_NUMERIC_CELL.match(line))
 
