@@ -86,29 +86,36 @@ def filing_text(financebench_dir: Path):
 FILINGS = ["3M_2018_10K", "ADOBE_2017_10K"]
 
 
-@pytest.fixture(scope="session")
-def filings_settings(financebench_dir: Path, tmp_path_factory):
-    """Two real 10-Ks ingested and BM25-indexed (no embeddings) in a data directory shared by agent and API tests (one per
-    xdist worker, ingested once for the run)."""
+def ingest_with_bm25(settings, paths: list[Path]) -> None:
+    """Ingest `paths` into `settings`' data directory and build its BM25 index (no embeddings), as `sleuth ingest` does."""
     from corpus.catalog import Corpus
     from corpus.ingest import ingest_paths
-    from corpus.settings import CorpusSettings
     from retrieval.index import HybridIndex
     from retrieval.searcher import index_dir
     from retrieval.settings import RetrievalSettings
 
+    corpus = Corpus.open(settings)
+    try:
+        report = ingest_paths(corpus, paths, workers=1)
+        assert report.ok, report.summary()
+        retrieval = RetrievalSettings()
+        HybridIndex.open(index_dir(settings, retrieval), retrieval, create=True).sync(
+            corpus, lambda lines: [len(line.split()) + 1 for line in lines]
+        )
+    finally:
+        corpus.close()
+
+
+@pytest.fixture(scope="session")
+def filings_settings(financebench_dir: Path, tmp_path_factory):
+    """Two real 10-Ks ingested and BM25-indexed (no embeddings) in a data directory shared by agent and API tests (one per
+    xdist worker, ingested once for the run)."""
+    from corpus.settings import CorpusSettings
+
     def build(data_dir: Path) -> None:
-        settings = CorpusSettings(data_dir=data_dir, ingest_workers=1)
-        corpus = Corpus.open(settings)
-        try:
-            report = ingest_paths(corpus, [financebench_dir / "pdfs" / f"{name}.pdf" for name in FILINGS], workers=1)
-            assert report.ok, report.summary()
-            retrieval = RetrievalSettings()
-            HybridIndex.open(index_dir(settings, retrieval), retrieval, create=True).sync(
-                corpus, lambda lines: [len(line.split()) + 1 for line in lines]
-            )
-        finally:
-            corpus.close()
+        ingest_with_bm25(
+            CorpusSettings(data_dir=data_dir, ingest_workers=1), [financebench_dir / "pdfs" / f"{name}.pdf" for name in FILINGS]
+        )
 
     return CorpusSettings(data_dir=built_once(tmp_path_factory, "agent-filings", build), ingest_workers=1)
 

@@ -69,12 +69,8 @@ def script(body: dict) -> Reply:
 def standin_settings(tmp_path_factory):
     """A text file per filing the set cites, its gold quotes on their pages (form feeds between pages), ingested and
     BM25-indexed."""
-    from corpus.catalog import Corpus
-    from corpus.ingest import ingest_paths
     from corpus.settings import CorpusSettings
-    from retrieval.index import HybridIndex
-    from retrieval.searcher import index_dir
-    from retrieval.settings import RetrievalSettings
+    from tests.conftest import ingest_with_bm25
 
     pages: dict[str, dict[int, list[str]]] = defaultdict(lambda: defaultdict(list))
     for evidence in QUOTES.values():
@@ -85,16 +81,7 @@ def standin_settings(tmp_path_factory):
         texts = ["\n".join(quoted.get(p, [f"{doc_id} page {p}."])) for p in range(1, max(quoted) + 1)]
         (src / f"{doc_id}.txt").write_text("\f".join(texts), encoding="utf-8")
     settings = CorpusSettings(data_dir=tmp_path_factory.mktemp("followups-data"), ingest_workers=1)
-    corpus = Corpus.open(settings)
-    try:
-        report = ingest_paths(corpus, sorted(src.iterdir()), workers=1)
-        assert report.ok, report.summary()
-        retrieval = RetrievalSettings()
-        HybridIndex.open(index_dir(settings, retrieval), retrieval, create=True).sync(
-            corpus, lambda lines: [len(line.split()) + 1 for line in lines]
-        )
-    finally:
-        corpus.close()
+    ingest_with_bm25(settings, sorted(src.iterdir()))
     return settings
 
 
